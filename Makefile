@@ -1,0 +1,49 @@
+# rotor: `make run` (replay the bundled data) and `make test` (lint, types, tests) are all a user needs.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+STAMP_RUN  := $(VENV)/.stamp-run
+STAMP_DEV  := $(VENV)/.stamp-dev
+# Tests run in a non-UTC zone on purpose: nothing may depend on the host timezone.
+TEST_TZ ?= America/New_York
+
+.PHONY: run test lint format typecheck pytest bench clean install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(STAMP_RUN)
+
+install: $(STAMP_RUN)
+
+run: $(STAMP_RUN)
+	$(BIN)/rotor config check
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check bot tests bench migrations
+	$(BIN)/ruff format --check bot tests bench migrations
+
+format: $(STAMP_DEV)
+	$(BIN)/ruff format bot tests bench migrations
+	$(BIN)/ruff check --fix bot tests bench migrations
+
+typecheck: $(STAMP_DEV)
+	$(BIN)/mypy --strict bot
+
+pytest: $(STAMP_DEV)
+	TZ=$(TEST_TZ) $(BIN)/pytest -q $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP_DEV)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

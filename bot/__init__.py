@@ -1,0 +1,3 @@
+"""rotor: sector-rotation / laggard daemon for USDT perpetuals."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,32 @@
+"""Thin command-line layer: parse arguments, load config, call into the package."""
+
+from __future__ import annotations
+
+import typer
+
+from bot import __version__
+from bot.commands import config_cmd
+
+app = typer.Typer(
+    name="rotor",
+    help="rotor: sector-rotation / laggard trading daemon for USDT perpetual futures.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(config_cmd.app, name="config")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the rotor version."""
+    typer.echo(f"rotor {__version__}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""CLI command groups; ``bot.cli`` registers each one. Commands only appear once they work."""

@@ -1,0 +1,1 @@
+"""Market data: panel store, data-directory I/O, sector map, bundled sample."""

@@ -1,0 +1,168 @@
+"""structlog setup: JSON lines off a TTY, console on a TTY, secrets redacted once, here.
+
+Every line carries ``timestamp`` (UTC ISO8601), ``level``, ``event``, ``run_id`` and ``mode``.
+stdlib loggers (ccxt, aiohttp, sqlalchemy, alembic, ...) are routed through the same chain, so
+the redaction processor sees every line rotor writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+REDACTED = "***"
+_SENSITIVE_KEYS = ("secret", "api_key", "apikey", "token", "password", "signature", "x-bapi-sign")
+_STDLIB_LOGGERS = ("ccxt", "aiohttp", "sqlalchemy", "alembic", "asyncio", "asyncpg", "aiosqlite")
+
+
+class Redactor:
+    """Replaces every registered secret value, wherever it appears in a log event."""
+
+    def __init__(self) -> None:
+        self._secrets: tuple[str, ...] = ()
+        self._lock = threading.Lock()
+
+    def add(self, secrets: Iterable[str | None]) -> None:
+        with self._lock:
+            merged = set(self._secrets) | {s for s in secrets if s and len(s) >= 4}
+            # Longest first so a secret that contains another is replaced whole.
+            self._secrets = tuple(sorted(merged, key=len, reverse=True))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._secrets = ()
+
+    def scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for s in self._secrets:
+                if s in value:
+                    value = value.replace(s, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {k: self._scrub_item(k, v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self.scrub(v) for v in value)
+        if isinstance(value, int | float | bool) or value is None:
+            return value
+        return self.scrub(repr(value) if isinstance(value, BaseException) else str(value))
+
+    def _scrub_item(self, key: Any, value: Any) -> Any:
+        sensitive = isinstance(key, str) and any(k in key.lower() for k in _SENSITIVE_KEYS)
+        if sensitive and isinstance(value, str | bytes) and value:
+            return REDACTED
+        return self.scrub(value)
+
+    def __call__(self, _logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+        return {k: self._scrub_item(k, v) for k, v in event.items()}
+
+
+REDACTOR = Redactor()
+_context: dict[str, str] = {"run_id": "-", "mode": "-"}
+
+
+def _add_context(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    for key, value in _context.items():
+        event.setdefault(key, value)
+    return event
+
+
+def _render_exception(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    exc = event.pop("exc_info", None)
+    if exc:
+        if exc is True:
+            exc = sys.exc_info()
+        if isinstance(exc, BaseException):
+            exc = (type(exc), exc, exc.__traceback__)
+        if isinstance(exc, tuple) and exc[0] is not None:
+            import traceback
+
+            event["exception"] = "".join(traceback.format_exception(*exc))
+    return event
+
+
+def set_context(*, run_id: str | None = None, mode: str | None = None) -> None:
+    """Set the ``run_id`` and ``mode`` that every log line carries."""
+    if run_id is not None:
+        _context["run_id"] = run_id
+    if mode is not None:
+        _context["mode"] = mode
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        _add_context,
+        _render_exception,
+        REDACTOR,
+    ]
+
+
+def configure_logging(
+    level: str = "INFO",
+    fmt: str = "auto",
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+) -> None:
+    """Configure structlog and stdlib logging. Safe to call again (e.g. on SIGHUP)."""
+    out = stream if stream is not None else sys.stdout
+    REDACTOR.add(secrets)
+    use_json = fmt == "json" or (fmt == "auto" and not _isatty(out))
+    renderer: Processor = (
+        structlog.processors.JSONRenderer(default=str)
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=_isatty(out))
+    )
+    numeric = logging.getLevelName(level)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            *_shared_processors(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *_shared_processors()],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    for name in _STDLIB_LOGGERS:
+        lg = logging.getLogger(name)
+        lg.handlers.clear()
+        lg.propagate = True
+        # Library chatter at INFO (sqlalchemy echo, aiohttp access) is noise for operators.
+        lg.setLevel(max(numeric, logging.WARNING))
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def get_logger(name: str | None = None, **bound: Any) -> structlog.stdlib.BoundLogger:
+    """A bound structlog logger."""
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name, **bound)
+    return logger
+
+
+def scrub_text(text: str) -> str:
+    """Redact configured secrets from arbitrary text (exception messages, dumps)."""
+    result: str = REDACTOR.scrub(text)
+    return result

@@ -1,0 +1,1 @@
+"""Venues: the Venue protocol, the ccxt adapter and the paper venue."""

@@ -1,0 +1,148 @@
+"""The Venue protocol: one interface for market data and execution (ARCHITECTURE.md, pattern 3).
+
+Every venue (the in-process simulator, ccxt against a real exchange or ``rotor sim serve``,
+paper) implements this and produces the same reports, so the order manager and reconciliation
+are written once.
+
+Errors are mapped to four outcomes (issue #4) so callers decide uniformly:
+- ``TransientError``: nothing happened, a *read* may be retried (network error before send,
+  rate limit, 5xx on a query).
+- ``RejectedError``: the venue definitely refused (bad params, insufficient funds, reduce-only).
+- ``UnknownOutcomeError``: a *command* may or may not have taken effect (timeout, lost reply,
+  5xx on create). Never retried blindly: resolve by targeted query or reconciliation.
+- ``FatalError``: configuration or credentials are wrong; stop trading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from bot.domain import (
+    BalanceReport,
+    Bar,
+    ExecutionReport,
+    FundingRate,
+    Instrument,
+    OpenInterest,
+    OrderReport,
+    OrderType,
+    PositionReport,
+    Side,
+    Ticker,
+    TriggerBy,
+)
+
+
+class VenueError(Exception):
+    """Base of every venue failure; ``code`` is the venue's own code when it gave one."""
+
+    outcome = "fatal"
+
+    def __init__(self, message: str, *, code: str | None = None, endpoint: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.endpoint = endpoint
+
+
+class TransientError(VenueError):
+    outcome = "transient"
+
+
+class RateLimitedError(TransientError):
+    """The venue asked us to slow down; back off across the whole client."""
+
+
+class RejectedError(VenueError):
+    outcome = "rejected"
+
+
+class InsufficientFundsError(RejectedError):
+    pass
+
+
+class DuplicateClientIdError(RejectedError):
+    """The client order id already exists: query the existing order, never resend."""
+
+
+class OrderNotFoundError(RejectedError):
+    pass
+
+
+class UnknownOutcomeError(VenueError):
+    outcome = "unknown"
+
+
+class FatalError(VenueError):
+    outcome = "fatal"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """Exactly what is sent to the venue; built by the order manager after risk approval."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    qty: Decimal
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    trigger_by: TriggerBy | None = None
+    reduce_only: bool = False
+
+
+@runtime_checkable
+class Venue(Protocol):
+    """Market data and execution for linear USDT perpetuals. All times are UTC ms."""
+
+    name: str
+
+    async def load_instruments(self) -> dict[str, Instrument]:
+        """Every tradable linear USDT perpetual, keyed by exchange symbol (BTCUSDT)."""
+        ...
+
+    async def server_time(self) -> int: ...
+
+    async def fetch_tickers(self) -> dict[str, Ticker]:
+        """One bulk request: last, mark, index, bid/ask, funding, next funding, OI."""
+        ...
+
+    async def fetch_bars(
+        self, symbol: str, timeframe: str, since_ms: int | None, limit: int
+    ) -> list[Bar]:
+        """Closed candles only, oldest first, starting at ``since_ms`` when given."""
+        ...
+
+    async def fetch_funding_history(
+        self, symbol: str, since_ms: int | None, limit: int
+    ) -> list[FundingRate]: ...
+
+    async def fetch_open_interest_history(
+        self, symbol: str, since_ms: int | None, limit: int
+    ) -> list[OpenInterest]: ...
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> None: ...
+
+    async def create_order(self, request: OrderRequest) -> OrderReport:
+        """Place an order. Never retried by the adapter: outcome errors are raised as-is."""
+        ...
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport: ...
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> OrderReport | None:
+        """Targeted query by client order id, open or closed; None when the venue has none."""
+        ...
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]: ...
+
+    async def fetch_executions(
+        self, since_ms: int, symbol: str | None = None
+    ) -> list[ExecutionReport]: ...
+
+    async def fetch_positions(self) -> list[PositionReport]: ...
+
+    async def fetch_balance(self) -> BalanceReport: ...
+
+    async def close(self) -> None: ...
