@@ -1,0 +1,80 @@
+"""Prometheus metrics (prefix ``rotor_``), one registry per daemon so tests stay isolated.
+
+The Grafana dashboard and the Prometheus config reference exactly these names; a test
+cross-checks them against what ``/metrics`` really exposes.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from bot.domain import TradingState
+
+CYCLE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """Every metric rotor exposes."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        self.registry = r
+        self.cycle_latency = Histogram(
+            "rotor_cycle_latency_seconds",
+            "Bar-close cycle duration.",
+            registry=r,
+            buckets=CYCLE_BUCKETS,
+        )
+        self.orders = Counter(
+            "rotor_orders_total", "Order status transitions by new status.", ["status"], registry=r
+        )
+        self.fills = Counter("rotor_fills_total", "Executions applied (once each).", registry=r)
+        self.risk_rejections = Counter(
+            "rotor_risk_rejections_total",
+            "Risk manager rejections by reason code.",
+            ["reason"],
+            registry=r,
+        )
+        self.equity = Gauge("rotor_equity_usdt", "Account equity (wallet + uPnL).", registry=r)
+        self.drawdown = Gauge(
+            "rotor_drawdown_ratio", "Drawdown from peak equity (0..1).", registry=r
+        )
+        self.exposure = Gauge(
+            "rotor_exposure_usdt", "Gross notional by sector.", ["sector"], registry=r
+        )
+        self.open_risk = Gauge(
+            "rotor_open_risk_usdt", "Sum of |entry-stop|*qty by sector.", ["sector"], registry=r
+        )
+        self.positions_open = Gauge("rotor_positions_open", "Open positions.", registry=r)
+        self.data_age = Gauge(
+            "rotor_data_age_seconds", "Age of the newest data per feed.", ["feed"], registry=r
+        )
+        self.venue_requests = Counter(
+            "rotor_venue_requests_total", "Venue requests by call.", ["call"], registry=r
+        )
+        self.venue_errors = Counter(
+            "rotor_venue_errors_total", "Venue errors by outcome type.", ["type"], registry=r
+        )
+        self.trading_state = Gauge(
+            "rotor_trading_state", "1 for the current trading state.", ["state"], registry=r
+        )
+        self.reconcile_discrepancies = Counter(
+            "rotor_reconciliation_discrepancies_total",
+            "Differences found by reconciliation.",
+            ["kind"],
+            registry=r,
+        )
+        self.alerts = Counter("rotor_alerts_total", "Operator alerts raised.", ["kind"], registry=r)
+        self.last_cycle = Gauge(
+            "rotor_last_cycle_timestamp_seconds",
+            "Close time of the last processed bar.",
+            registry=r,
+        )
+        self.set_state(TradingState.ACTIVE)
+
+    def set_state(self, state: TradingState) -> None:
+        for s in TradingState:
+            self.trading_state.labels(state=s.value).set(1 if s is state else 0)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

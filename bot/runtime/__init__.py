@@ -1,0 +1,1 @@
+"""The daemon: supervisor, bar-close cycle, control server, operator signals, kill switch."""
