@@ -1,0 +1,1 @@
+"""Order management: intents → orders, client ids, unknown outcomes, reconciliation, stops."""
