@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from bot.signals.params import SignalParams
+
 ENV_PREFIX = "ROTOR__"
 CONFIG_ENV = "ROTOR_CONFIG"
 
@@ -68,17 +70,22 @@ class HedgeConfig(Section):
 
 
 class StrategyConfig(Section):
-    """Signal engine parameters (STRATEGY.md). Lookbacks are in hours of 1h bars."""
+    """Signal engine parameters (STRATEGY.md). Lookbacks are in hours of 1h bars.
 
-    preset: str = "rotation-reversion"
+    Resolution: model defaults < the preset file < keys set here (``bot.signals.params``).
+    """
+
+    preset: Literal["rotation-reversion", "rsi-reversion", "laggard-only", "sector-momentum"] = (
+        "rotation-reversion"
+    )
     entry_timeframe: Literal["1h", "4h", "1d"] = "4h"
     stop_mode: Literal["atr", "fixed"] = "atr"
     stop_pct: float = Field(default=0.08, gt=0, lt=0.5)
     shorts: ShortsConfig = Field(default_factory=ShortsConfig)
     hedge: HedgeConfig = Field(default_factory=HedgeConfig)
-    params: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Overrides of the preset's signal parameters, validated by the engine.",
+    params: SignalParams = Field(
+        default_factory=SignalParams,
+        description="Signal parameters; only keys set here override the preset.",
     )
 
 
