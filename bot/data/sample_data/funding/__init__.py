@@ -1,0 +1,1 @@
+"""Bundled sample data (package data; built by ``python -m bot.data.sample``)."""
