@@ -17,6 +17,7 @@ long cannot be liquidated).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
@@ -59,25 +60,29 @@ def _binance_lp(
     return (margin + tier.mm_deduction - s * qty * entry) / denom
 
 
-def _bybit_unified_lp(
+def liquidation_price_for_tier(
+    venue: Venue,
     side: PositionSide,
     entry: Decimal,
     qty: Decimal,
     margin: Decimal,
     tier: LeverageTier,
-    fee_to_close: Decimal,
+    *,
+    account: Account = "unified",
+    fee_to_close: Decimal = _ZERO,
 ) -> Decimal:
-    notional = qty * entry
-    mm = notional * tier.mmr - tier.mm_deduction + fee_to_close
-    return entry - side.sign * (margin - mm) / qty
+    """The raw formula for one fixed tier: no tier re-check, no flooring at zero.
 
-
-def _bybit_classic_lp(
-    side: PositionSide, entry: Decimal, qty: Decimal, margin: Decimal, tier: LeverageTier
-) -> Decimal:
-    inv_lev = margin / (qty * entry)
+    Linear in ``margin`` (and in ``fee_to_close``), which the leverage solver relies on.
+    """
     s = side.sign
-    return entry * (_ONE - s * inv_lev + s * tier.mmr)
+    if venue == "binance":
+        return _binance_lp(side, entry, qty, margin, tier)
+    notional = qty * entry
+    if account == "classic":
+        return entry * (_ONE - s * margin / notional + s * tier.mmr)
+    mm = notional * tier.mmr - tier.mm_deduction + fee_to_close
+    return entry - s * (margin - mm) / qty
 
 
 def liquidation_price(
@@ -113,11 +118,9 @@ def liquidation_price(
     wb = notional / leverage if margin is None else margin
 
     def compute(tier: LeverageTier) -> Decimal:
-        if venue == "binance":
-            return _binance_lp(side, entry, qty, wb, tier)
-        if account == "classic":
-            return _bybit_classic_lp(side, entry, qty, wb, tier)
-        return _bybit_unified_lp(side, entry, qty, wb, tier, fee_to_close)
+        return liquidation_price_for_tier(
+            venue, side, entry, qty, wb, tier, account=account, fee_to_close=fee_to_close
+        )
 
     tier = tier_for(tiers, notional)
     candidates: list[Decimal] = []
@@ -136,3 +139,61 @@ def liquidation_price(
 def liquidation_distance(entry: Decimal, liq: Decimal) -> Decimal:
     """``|EP − LP| / EP``, the fraction of price between entry and liquidation."""
     return abs(entry - liq) / entry
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationModel:
+    """A venue's liquidation formula with its account type and the Bybit fee-to-close estimate.
+
+    Bybit's maintenance margin includes the taker fee to close at the bankruptcy price
+    (RISK.md): ``fee = taker · Q · BP = taker · (N − s·margin)``, linear in the margin.
+    """
+
+    venue: Venue
+    account: Account = "unified"
+    taker_fee: Decimal = _ZERO
+
+    def fee_to_close(
+        self, side: PositionSide, entry: Decimal, qty: Decimal, margin: Decimal
+    ) -> Decimal:
+        """Estimated fee to close at the bankruptcy price (Bybit unified only, else 0)."""
+        if self.venue != "bybit" or self.account != "unified":
+            return _ZERO
+        return max(qty * entry - side.sign * margin, _ZERO) * self.taker_fee
+
+    def price(
+        self,
+        side: PositionSide,
+        entry: Decimal,
+        qty: Decimal,
+        leverage: Decimal,
+        tiers: Sequence[LeverageTier],
+    ) -> Decimal:
+        """Liquidation price at ``leverage`` (margin ``N/L``), tiers re-checked."""
+        margin = qty * entry / leverage
+        return liquidation_price(
+            self.venue,
+            side,
+            entry,
+            qty,
+            leverage,
+            tiers,
+            account=self.account,
+            fee_to_close=self.fee_to_close(side, entry, qty, margin),
+            margin=margin,
+        )
+
+    def price_for_tier(
+        self, side: PositionSide, entry: Decimal, qty: Decimal, margin: Decimal, tier: LeverageTier
+    ) -> Decimal:
+        """Raw formula for one tier, with the fee estimate; linear in ``margin``."""
+        return liquidation_price_for_tier(
+            self.venue,
+            side,
+            entry,
+            qty,
+            margin,
+            tier,
+            account=self.account,
+            fee_to_close=self.fee_to_close(side, entry, qty, margin),
+        )
