@@ -240,6 +240,37 @@ class OrderManager:
             self.orders.pop(order.client_order_id, None)
         return changed
 
+    async def adopt(self, report: OrderReport, intent: str = "adopted") -> Order:
+        """Start tracking a venue order rotor has no row for (found by reconciliation)."""
+        order = Order(
+            client_order_id=report.client_order_id or f"venue-{report.venue_order_id}",
+            symbol=report.symbol,
+            side=report.side,
+            type=report.type,
+            qty=report.qty,
+            price=report.price,
+            trigger_price=report.trigger_price,
+            trigger_by=report.trigger_by,
+            reduce_only=report.reduce_only,
+            status=report.status,
+            venue_order_id=report.venue_order_id,
+            filled_qty=report.filled_qty,
+            avg_fill_price=report.avg_fill_price,
+            intent=intent,
+            reason="adopted from venue",
+            created_ms=report.created_ms,
+            updated_ms=report.updated_ms,
+        )
+        await self.journal.insert_order(order)
+        self.track(order)
+        log.warning(
+            "order_adopted",
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            status=order.status.value,
+        )
+        return order
+
     def track(self, order: Order) -> None:
         """Track an order loaded from the database or adopted by reconciliation."""
         if not order.is_terminal:

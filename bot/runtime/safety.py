@@ -1,0 +1,77 @@
+"""Live-trading guards (RELIABILITY.md #26): explicit confirmation, and keys never cross
+between mainnet and testnet hosts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+from urllib.parse import urlsplit
+
+LIVE_CONFIRM_ENV = "ROTOR_LIVE_CONFIRM"
+
+HostKind = Literal["mainnet", "testnet", "local"]
+
+_MAINNET = {
+    "bybit": (
+        "api.bybit.com",
+        "api.bytick.com",
+        "api.bybit.nl",
+        "api.bybit.kz",
+        "api.bybit-tr.com",
+        "api.bybitglobal.com",
+        "api.byhkbit.com",
+    ),
+    "binanceusdm": ("fapi.binance.com",),
+}
+_TEST_MARKERS = ("testnet", "demo", "sandbox")
+
+
+class SafetyError(Exception):
+    """A refusal to start: the message says what is wrong and how to fix it."""
+
+
+def host_kind(url: str) -> HostKind:
+    """Classify a REST base URL."""
+    host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").lower()
+    if any(marker in host for marker in _TEST_MARKERS):
+        return "testnet"
+    if any(host == h or host.endswith("." + h) for hosts in _MAINNET.values() for h in hosts):
+        return "mainnet"
+    if host in {"localhost", "::1"} or host.startswith("127."):
+        return "local"
+    # Unknown hosts are treated as mainnet: the safe assumption for where real keys might go.
+    return "mainnet"
+
+
+def check_mode(
+    mode: str,
+    *,
+    live_flag: bool,
+    url: str | None,
+    has_keys: bool,
+    environ: Mapping[str, str],
+) -> list[str]:
+    """Return the warnings to log; raise ``SafetyError`` when the run must not start."""
+    warnings: list[str] = []
+    if mode == "live":
+        if not live_flag or environ.get(LIVE_CONFIRM_ENV) != "yes":
+            raise SafetyError(
+                "live mode trades real money: pass --live AND set ROTOR_LIVE_CONFIRM=yes"
+            )
+        if not has_keys:
+            raise SafetyError("live mode needs exchange.api_key and exchange.api_secret")
+        if url is not None and host_kind(url) != "mainnet":
+            raise SafetyError(
+                f"live mode refuses {url}: live keys are only sent to the exchange's mainnet host "
+                "(unset exchange.api_url, or use --mode testnet for test hosts)"
+            )
+        warnings.append("LIVE TRADING WITH REAL MONEY")
+    elif mode == "testnet":
+        if url is not None and host_kind(url) == "mainnet":
+            raise SafetyError(
+                f"testnet mode refuses {url}: it looks like a mainnet host, and testnet keys are "
+                "never sent to mainnet (use --mode live for real trading)"
+            )
+    elif live_flag:
+        raise SafetyError(f"--live given but mode is {mode!r}")
+    return warnings
