@@ -1,0 +1,370 @@
+"""The market-data half of the ccxt venue: client, call policy, instruments, tickers, bars.
+
+See ``ccxt_venue`` for the full picture; this module holds what paper trading needs without
+keys (``CcxtMarketData``), and the call policy every request goes through:
+
+- ccxt's rate limiter is on and every HTTP request has ``exchange.timeout_ms``; each call is
+  also bounded as a whole (a unified call can make several requests);
+- reads are retried ``exchange.max_read_retries`` times with exponential backoff on
+  ``TransientError`` only; cancels likewise (idempotent);
+- ``create_order`` is never retried: a lost reply is ``UnknownOutcomeError``.
+
+Bybit's bulk tickers and klines are read through ccxt's implicit endpoints so the reply's
+``time`` (server time, simulated time against ``rotor sim serve``) decides which bar is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any, Self, TypeVar
+
+from bot.config import Settings
+from bot.domain import (
+    Bar,
+    FundingRate,
+    Instrument,
+    OpenInterest,
+    Ticker,
+)
+from bot.observability.logging import get_logger
+from bot.venues.base import (
+    RateLimitedError,
+    RejectedError,
+    TransientError,
+    VenueError,
+)
+from bot.venues.ccxt_client import ClientSpec, Endpoint, api_host, build_exchange
+from bot.venues.ccxt_errors import Op, map_ccxt_error
+from bot.venues.ccxt_map import (
+    bybit_ticker,
+    is_usdt_linear_perp,
+    num,
+    to_instrument,
+    unified_ticker,
+)
+
+T = TypeVar("T")
+log = get_logger("rotor.venues.ccxt")
+
+TIMEFRAME_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000}
+TIMEFRAME_MS |= {"4h": 4 * 3_600_000, "1d": 24 * 3_600_000}
+BYBIT_INTERVAL = {"1m": "1", "5m": "5", "15m": "15", "1h": "60", "4h": "240", "1d": "D"}
+MAX_KLINE_LIMIT = 1000
+MAX_FUNDING_LIMIT = 200
+MAX_OI_LIMIT = 200
+MAX_BACKOFF_S = 8.0
+
+
+def timeframe_ms(timeframe: str) -> int:
+    """Milliseconds in one bar of ``timeframe``; ValueError names an unsupported one."""
+    try:
+        return TIMEFRAME_MS[timeframe]
+    except KeyError:
+        raise ValueError(
+            f"unsupported timeframe {timeframe!r} (use {sorted(TIMEFRAME_MS)})"
+        ) from None
+
+
+class CcxtMarketData:
+    """Market data from a real (or ``rotor sim serve``) exchange through ccxt."""
+
+    def __init__(
+        self,
+        spec: ClientSpec,
+        *,
+        exchange: Any | None = None,
+        backoff_base_s: float = 0.25,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.spec = spec
+        self.name = spec.exchange
+        self.ex: Any = exchange if exchange is not None else build_exchange(spec)
+        self._backoff_base_s = backoff_base_s
+        self._sleep = sleep
+        self._instruments: dict[str, Instrument] = {}
+        self._ccxt_symbol: dict[str, str] = {}  # BTCUSDT -> BTC/USDT:USDT
+        self._server_offset_ms: int | None = None  # server clock - local clock
+        self.calls: Counter[str] = Counter()  # unified calls made, per endpoint name
+        self.errors: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kw: Any) -> Self:
+        """The venue for ``settings.mode`` and ``settings.exchange`` (see ``ccxt_client``)."""
+        return cls(ClientSpec.from_settings(settings), **kw)
+
+    @classmethod
+    def public(cls, exchange: str = "bybit", api_url: str | None = None, **kw: Any) -> Self:
+        """Keyless market-data venue (paper data source, ``rotor data download``)."""
+        if exchange not in ("bybit", "binanceusdm"):
+            raise ValueError(f"exchange: expected bybit or binanceusdm, got {exchange!r}")
+        spec_kw = {k: kw.pop(k) for k in ("timeout_ms", "max_read_retries") if k in kw}
+        return cls(ClientSpec.public(exchange, api_url, **spec_kw), **kw)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ live-safety hooks
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """mainnet, testnet, demo or custom (``exchange.api_url``)."""
+        return self.spec.endpoint
+
+    @property
+    def api_host(self) -> str:
+        """``host[:port]`` every request goes to, e.g. ``api.bybit.com``."""
+        return api_host(self.ex)
+
+    @property
+    def public_only(self) -> bool:
+        return not self.spec.has_keys
+
+    def describe(self) -> dict[str, Any]:
+        """What this client talks to, for logs, ``/status`` and the start-up safety check."""
+        return {
+            "exchange": self.name,
+            "endpoint": str(self.endpoint),
+            "host": self.api_host,
+            "public_only": self.public_only,
+        }
+
+    # ------------------------------------------------------------------ call policy
+
+    def _bound_s(self, factor: float = 3.0) -> float:
+        return self.spec.timeout_ms / 1000 * factor + 1.0
+
+    async def _call(
+        self, op: Op, endpoint: str, fn: Callable[[], Awaitable[T]], bound: float = 3.0
+    ) -> T:
+        """One attempt: timeout-bounded, ccxt errors mapped to rotor outcomes."""
+        self.calls[endpoint] += 1
+        try:
+            return await asyncio.wait_for(fn(), self._bound_s(bound))
+        except VenueError:
+            raise
+        except Exception as exc:
+            err = map_ccxt_error(exc, op, endpoint)
+            self.errors[type(err).__name__] += 1
+            log.warning(
+                "venue_error",
+                venue=self.name,
+                endpoint=endpoint,
+                outcome=err.outcome,
+                error=type(err).__name__,
+                code=err.code,
+                detail=str(exc)[:300],
+            )
+            raise err from exc
+
+    async def _retrying(
+        self, op: Op, endpoint: str, fn: Callable[[], Awaitable[T]], bound: float = 3.0
+    ) -> T:
+        """Reads and cancels: retry on ``TransientError`` with exponential backoff."""
+        attempts = 1 + self.spec.max_read_retries
+        for attempt in range(attempts):
+            try:
+                return await self._call(op, endpoint, fn, bound)
+            except TransientError as exc:
+                if attempt == attempts - 1:
+                    raise
+                delay = min(self._backoff_base_s * 2**attempt, MAX_BACKOFF_S)
+                if isinstance(exc, RateLimitedError):
+                    delay = min(delay * 4, MAX_BACKOFF_S)
+                log.info("venue_retry", endpoint=endpoint, attempt=attempt + 1, delay_s=delay)
+                await self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _read(self, endpoint: str, fn: Callable[[], Awaitable[T]], bound: float = 3.0) -> T:
+        return await self._retrying("read", endpoint, fn, bound)
+
+    # ------------------------------------------------------------------ helpers
+
+    def now_ms(self) -> int:
+        """Best estimate of the venue's clock (simulated time against the simulator)."""
+        local = int(time.time() * 1000)
+        return local + (self._server_offset_ms or 0)
+
+    def _saw_server_time(self, server_ms: Any) -> None:
+        t = num(server_ms)
+        if t == t and t > 0:  # not NaN
+            self._server_offset_ms = int(t) - int(time.time() * 1000)
+
+    def symbol_of(self, symbol: str) -> str:
+        """ccxt unified symbol for an exchange id (``BTCUSDT`` → ``BTC/USDT:USDT``)."""
+        if symbol in self._ccxt_symbol:
+            return self._ccxt_symbol[symbol]
+        if "/" in symbol:
+            return symbol
+        if symbol.endswith("USDT"):
+            base = symbol[: -len("USDT")]
+            return f"{base}/USDT:USDT"
+        raise RejectedError(f"{symbol}: not a USDT linear perpetual", endpoint="symbol")
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        return self._instruments.get(symbol)
+
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        return dict(self._instruments)
+
+    async def _ensure_markets(self) -> None:
+        if not self._instruments:
+            await self.load_instruments()
+
+    # ------------------------------------------------------------------ market data
+
+    async def load_instruments(self) -> dict[str, Instrument]:
+        """Every USDT linear perpetual, with tiers (Bybit: public risk-limit endpoint)."""
+        markets = await self._read(
+            "load_markets", lambda: self.ex.load_markets(reload=True), bound=10
+        )
+        tiers: dict[str, Any] = {}
+        if self.name == "bybit" or self.spec.has_keys:
+            try:
+                tiers = await self._read(
+                    "fetch_leverage_tiers", lambda: self.ex.fetch_leverage_tiers(), bound=10
+                )
+            except RejectedError as exc:
+                log.warning("leverage_tiers_unavailable", venue=self.name, error=str(exc)[:200])
+        out: dict[str, Instrument] = {}
+        fallback = 0
+        for m in markets.values():
+            if not is_usdt_linear_perp(m):
+                continue
+            t = tiers.get(m["symbol"])
+            fallback += 0 if t else 1
+            inst = to_instrument(m, t, self.ex.precisionMode)
+            out[inst.symbol] = inst
+            self._ccxt_symbol[inst.symbol] = m["symbol"]
+        if fallback:
+            log.info("leverage_tiers_fallback", venue=self.name, symbols=fallback)
+        self._instruments = out
+        return dict(out)
+
+    async def server_time(self) -> int:
+        t = int(await self._read("fetch_time", lambda: self.ex.fetch_time()))
+        self._saw_server_time(t)
+        return t
+
+    async def fetch_tickers(self) -> dict[str, Ticker]:
+        """One bulk request on Bybit (tickers carry mark, index, funding, next funding, OI)."""
+        await self._ensure_markets()
+        if self.name == "bybit":
+            resp = await self._read(
+                "tickers",
+                lambda: self.ex.publicGetV5MarketTickers({"category": "linear"}),
+            )
+            ts = int(num(resp.get("time")))
+            self._saw_server_time(ts)
+            rows = (resp.get("result") or {}).get("list") or []
+            return {
+                r["symbol"]: bybit_ticker(r, ts)
+                for r in rows
+                if r.get("symbol") in self._instruments
+            }
+        # Binance splits these: 24h tickers, premium index (mark/index/funding), book tops.
+        tick, fund, book = await asyncio.gather(
+            self._read("tickers", lambda: self.ex.fetch_tickers()),
+            self._read("funding_rates", lambda: self.ex.fetch_funding_rates()),
+            self._read("bids_asks", lambda: self.ex.fetch_bids_asks()),
+        )
+        now = self.now_ms()
+        out: dict[str, Ticker] = {}
+        for sym_id, inst in self._instruments.items():
+            cs = self._ccxt_symbol[sym_id]
+            if cs in tick:
+                out[sym_id] = unified_ticker(inst.symbol, tick[cs], fund.get(cs), book.get(cs), now)
+        return out
+
+    async def fetch_bars(
+        self, symbol: str, timeframe: str, since_ms: int | None, limit: int
+    ) -> list[Bar]:
+        """Closed candles, oldest first; never the candle still forming on the venue."""
+        tf = timeframe_ms(timeframe)
+        limit = max(1, min(limit, MAX_KLINE_LIMIT))
+        await self._ensure_markets()
+        if self.name == "bybit":
+            req: dict[str, Any] = {
+                "category": "linear",
+                "symbol": symbol,
+                "interval": BYBIT_INTERVAL[timeframe],
+                "limit": limit,
+            }
+            if since_ms is not None:
+                start = -(-since_ms // tf) * tf  # first bar open at or after since
+                req["start"] = start
+                req["end"] = start + limit * tf - 1  # at most `limit` bars in the window
+            else:
+                req["limit"] = min(limit + 1, MAX_KLINE_LIMIT)  # one of them is still open
+            resp = await self._read("kline", lambda: self.ex.publicGetV5MarketKline(req))
+            server_ms = int(num(resp.get("time")))
+            self._saw_server_time(server_ms)
+            rows = [
+                (int(r[0]), num(r[1]), num(r[2]), num(r[3]), num(r[4]), num(r[5]))
+                for r in ((resp.get("result") or {}).get("list") or [])
+            ]
+        else:
+            cs = self.symbol_of(symbol)
+            params: dict[str, Any] = {}
+            if since_ms is not None:
+                params["until"] = since_ms + limit * tf - 1
+            ohlcv = await self._read(
+                "kline", lambda: self.ex.fetch_ohlcv(cs, timeframe, since_ms, limit, params)
+            )
+            server_ms = self.now_ms()
+            rows = [(int(r[0]), *(num(x) for x in r[1:6])) for r in ohlcv]  # type: ignore[misc]
+        rows.sort(key=lambda r: r[0])
+        bars = [
+            Bar(symbol, ts, o, h, lo, c, v)
+            for ts, o, h, lo, c, v in rows
+            if ts + tf <= server_ms and (since_ms is None or ts >= since_ms)
+        ]
+        return bars[-limit:] if since_ms is None else bars[:limit]
+
+    async def fetch_funding_history(
+        self, symbol: str, since_ms: int | None, limit: int
+    ) -> list[FundingRate]:
+        """Funding settlements, oldest first, from ``since_ms`` (window sized to the interval)."""
+        limit = max(1, min(limit, MAX_FUNDING_LIMIT))
+        await self._ensure_markets()
+        cs = self.symbol_of(symbol)
+        params: dict[str, Any] = {}
+        if since_ms is not None:
+            inst = self._instruments.get(symbol)
+            interval = (inst.funding_interval_h if inst else 8) * 3_600_000
+            params["until"] = since_ms + limit * interval - 1
+        rows = await self._read(
+            "funding_history",
+            lambda: self.ex.fetch_funding_rate_history(cs, since_ms, limit, params),
+        )
+        out = [
+            FundingRate(symbol, int(r["timestamp"]), num(r.get("fundingRate")))
+            for r in rows
+            if r.get("timestamp") is not None
+        ]
+        out.sort(key=lambda f: f.ts)
+        return out
+
+    async def fetch_open_interest_history(
+        self, symbol: str, since_ms: int | None, limit: int
+    ) -> list[OpenInterest]:
+        """Hourly open interest in base units, oldest first."""
+        limit = max(1, min(limit, MAX_OI_LIMIT))
+        await self._ensure_markets()
+        cs = self.symbol_of(symbol)
+        params: dict[str, Any] = {}
+        if since_ms is not None:
+            params["until"] = since_ms + limit * 3_600_000 - 1
+        rows = await self._read(
+            "open_interest_history",
+            lambda: self.ex.fetch_open_interest_history(cs, "1h", since_ms, limit, params),
+        )
+        out = [
+            OpenInterest(symbol, int(r["timestamp"]), num(r.get("openInterestAmount")))
+            for r in rows
+            if r.get("timestamp") is not None
+        ]
+        out.sort(key=lambda o: o.ts)
+        return out

@@ -1,0 +1,376 @@
+"""Convert ccxt unified structures (and Bybit's raw ``info``) into rotor's domain reports.
+
+Money and quantities become ``Decimal`` here, at the boundary (ARCHITECTURE.md pattern 4):
+venue strings are used when ccxt kept them in ``info`` (exact), otherwise ccxt's floats are
+converted through their shortest repr, which round-trips the venue's decimal string.
+Quantities are snapped to the instrument's step so a float artefact never becomes a position.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.domain import (
+    BalanceReport,
+    ExecutionReport,
+    Instrument,
+    LeverageTier,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    PositionReport,
+    PositionSide,
+    Side,
+    Ticker,
+    TriggerBy,
+)
+from bot.domain.instrument import cumulative_deductions
+
+NAN = float("nan")
+BIG_NOTIONAL = Decimal("1e12")
+
+# Bybit's raw orderStatus is finer than ccxt's open/closed/canceled.
+_BYBIT_STATUS: dict[str, OrderStatus] = {
+    "Created": OrderStatus.ACCEPTED,
+    "New": OrderStatus.ACCEPTED,
+    "Untriggered": OrderStatus.ACCEPTED,
+    "Triggered": OrderStatus.ACCEPTED,
+    "Active": OrderStatus.ACCEPTED,
+    "PendingCancel": OrderStatus.ACCEPTED,
+    "PartiallyFilled": OrderStatus.PARTIALLY_FILLED,
+    "Filled": OrderStatus.FILLED,
+    "Cancelled": OrderStatus.CANCELED,
+    "PartiallyFilledCanceled": OrderStatus.CANCELED,
+    "Deactivated": OrderStatus.CANCELED,
+    "Rejected": OrderStatus.REJECTED,
+}
+_CCXT_STATUS: dict[str, OrderStatus] = {
+    "open": OrderStatus.ACCEPTED,
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "cancelled": OrderStatus.CANCELED,
+    "rejected": OrderStatus.REJECTED,
+    "expired": OrderStatus.EXPIRED,
+}
+_TRIGGER_BY = {
+    "MarkPrice": TriggerBy.MARK,
+    "MARK_PRICE": TriggerBy.MARK,
+    "LastPrice": TriggerBy.LAST,
+    "CONTRACT_PRICE": TriggerBy.LAST,
+}
+
+
+class MappingError(ValueError):
+    """A venue structure lacks a field rotor needs; the message names it."""
+
+
+def dec(value: Any) -> Decimal | None:
+    """Decimal from a venue string or ccxt float; None for None/''/NaN."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        value = repr(value)
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise MappingError(f"not a number: {value!r}") from exc
+
+
+def first_dec(*values: Any) -> Decimal | None:
+    """The first value that converts to a Decimal (zero counts), else None."""
+    for v in values:
+        d = dec(v)
+        if d is not None:
+            return d
+    return None
+
+
+def dec0(value: Any) -> Decimal:
+    d = dec(value)
+    return Decimal(0) if d is None else d
+
+
+def num(value: Any) -> float:
+    """Float for market data; NaN when missing."""
+    if value is None or value == "":
+        return NAN
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return NAN
+
+
+def snap(value: Decimal, step: Decimal) -> Decimal:
+    """Round to the nearest multiple of ``step`` (removes float artefacts, keeps real values)."""
+    if step <= 0:
+        return value
+    return (value / step).to_integral_value() * step
+
+
+def _precision(value: Any, precision_mode: int) -> Decimal:
+    """ccxt precision to a step: TICK_SIZE mode (4) gives the step, others give decimals."""
+    d = dec(value)
+    if d is None:
+        raise MappingError("market precision missing")
+    if precision_mode == 4:
+        return d
+    return Decimal(1).scaleb(-int(d))
+
+
+# --------------------------------------------------------------------------- instruments
+
+
+def to_tiers(
+    ccxt_tiers: list[dict[str, Any]] | None, max_leverage: Any
+) -> tuple[LeverageTier, ...]:
+    """ccxt leverage tiers to rotor tiers; a single conservative tier when the venue gave none.
+
+    The fallback uses mmr = 1 / (2 · max leverage), the usual first-tier ratio, so liquidation
+    maths stays defined; ``load_instruments`` logs when it had to use it.
+    """
+    out: list[LeverageTier] = []
+    deductions: list[Decimal | None] = []
+    for t in ccxt_tiers or []:
+        info = t.get("info") or {}
+        out.append(
+            LeverageTier(
+                floor=dec0(t.get("minNotional")),
+                cap=dec(t.get("maxNotional")) or BIG_NOTIONAL,
+                mmr=dec0(t.get("maintenanceMarginRate")),
+                max_leverage=dec(t.get("maxLeverage")) or Decimal(1),
+            )
+        )
+        deductions.append(dec(info.get("mmDeduction")) if isinstance(info, dict) else None)
+    if not out:
+        lev = dec(max_leverage) or Decimal(20)
+        out = [LeverageTier(Decimal(0), BIG_NOTIONAL, Decimal(1) / (2 * lev), lev)]
+        deductions = [None]
+    if all(d is not None for d in deductions):
+        # The venue's own cumulative deductions are authoritative when it sends them.
+        return tuple(
+            LeverageTier(t.floor, t.cap, t.mmr, t.max_leverage, d or Decimal(0))
+            for t, d in zip(out, deductions, strict=True)
+        )
+    return tuple(cumulative_deductions(out))
+
+
+def is_usdt_linear_perp(market: dict[str, Any]) -> bool:
+    return bool(
+        market.get("swap")
+        and market.get("linear")
+        and market.get("settle") == "USDT"
+        and market.get("quote") == "USDT"
+    )
+
+
+def to_instrument(
+    market: dict[str, Any], ccxt_tiers: list[dict[str, Any]] | None, precision_mode: int
+) -> Instrument:
+    """A ccxt market (+ its tiers) as a rotor ``Instrument``."""
+    info = market.get("info") or {}
+    limits = market.get("limits") or {}
+    prec = market.get("precision") or {}
+    status = str(info.get("status") or ("Trading" if market.get("active") else "Closed"))
+    interval_min = dec(info.get("fundingInterval"))
+    interval_h = int(interval_min) // 60 if interval_min is not None else 8
+    return Instrument(
+        symbol=str(market["id"]),
+        base=str(market["base"]),
+        quote=str(market["quote"]),
+        tick_size=_precision(prec.get("price"), precision_mode),
+        qty_step=_precision(prec.get("amount"), precision_mode),
+        min_qty=dec0((limits.get("amount") or {}).get("min")),
+        min_notional=dec0((limits.get("cost") or {}).get("min")),
+        tiers=to_tiers(ccxt_tiers, (limits.get("leverage") or {}).get("max")),
+        funding_interval_h=max(interval_h, 1),
+        status=status,
+        max_qty=dec((limits.get("amount") or {}).get("max")),
+        launch_ms=market.get("created"),
+    )
+
+
+# --------------------------------------------------------------------------- market data
+
+
+def bybit_ticker(raw: dict[str, Any], ts: int) -> Ticker:
+    """One row of Bybit's /v5/market/tickers (linear) as a rotor ``Ticker``."""
+    return Ticker(
+        symbol=str(raw["symbol"]),
+        ts=ts,
+        last=num(raw.get("lastPrice")),
+        mark=num(raw.get("markPrice")),
+        index=num(raw.get("indexPrice")),
+        bid=num(raw.get("bid1Price")),
+        ask=num(raw.get("ask1Price")),
+        funding_rate=num(raw.get("fundingRate")),
+        next_funding_ms=int(dec0(raw.get("nextFundingTime"))),
+        open_interest=num(raw.get("openInterest")),
+    )
+
+
+def unified_ticker(
+    symbol_id: str,
+    ticker: dict[str, Any],
+    funding: dict[str, Any] | None,
+    book: dict[str, Any] | None,
+    now_ms: int,
+) -> Ticker:
+    """Ticker from ccxt's unified ticker + funding-rate (+ bid/ask) structures (Binance)."""
+    funding = funding or {}
+    book = book or {}
+    ts = ticker.get("timestamp") or funding.get("timestamp") or now_ms
+    bid = ticker.get("bid") if ticker.get("bid") is not None else book.get("bid")
+    ask = ticker.get("ask") if ticker.get("ask") is not None else book.get("ask")
+    return Ticker(
+        symbol=symbol_id,
+        ts=int(ts),
+        last=num(ticker.get("last")),
+        mark=num(funding.get("markPrice") or ticker.get("markPrice")),
+        index=num(funding.get("indexPrice") or ticker.get("indexPrice")),
+        bid=num(bid),
+        ask=num(ask),
+        funding_rate=num(funding.get("fundingRate")),
+        next_funding_ms=int(funding.get("fundingTimestamp") or 0),
+        open_interest=NAN,
+    )
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def order_status(order: dict[str, Any]) -> OrderStatus:
+    info = order.get("info") or {}
+    raw = info.get("orderStatus") if isinstance(info, dict) else None
+    if raw in _BYBIT_STATUS:
+        return _BYBIT_STATUS[raw]
+    status = _CCXT_STATUS.get(str(order.get("status") or "").lower())
+    if status is None:
+        raise MappingError(f"order {order.get('id')}: unknown status {order.get('status')!r}")
+    filled = dec0(order.get("filled"))
+    if status is OrderStatus.ACCEPTED and filled > 0:
+        return OrderStatus.PARTIALLY_FILLED
+    return status
+
+
+def to_order_report(order: dict[str, Any], inst: Instrument | None) -> OrderReport:
+    """A ccxt order structure as an ``OrderReport``."""
+    info = order.get("info") or {}
+    symbol_id = str(info.get("symbol") or (inst.symbol if inst else order.get("symbol")))
+    trigger = dec(order.get("triggerPrice") or order.get("stopPrice"))
+    raw_type = str(order.get("type") or "").lower()
+    if trigger is not None and raw_type in ("market", "stop_market", "stop"):
+        otype = OrderType.STOP_MARKET
+    elif raw_type == "limit":
+        otype = OrderType.LIMIT
+    else:
+        otype = OrderType.MARKET
+    trig_raw = info.get("triggerBy") or info.get("workingType")
+    trigger_by = _TRIGGER_BY.get(str(trig_raw)) if trigger is not None else None
+    side = order.get("side")
+    if side not in ("buy", "sell"):
+        raise MappingError(f"order {order.get('id')}: side missing")
+    qty = dec0(info.get("qty") or order.get("amount"))
+    filled = dec0(info.get("cumExecQty") or order.get("filled"))
+    if inst is not None:
+        qty, filled = snap(qty, inst.qty_step), snap(filled, inst.qty_step)
+    created = int(order.get("timestamp") or 0)
+    reason = str(info.get("rejectReason") or "")
+    return OrderReport(
+        symbol=symbol_id,
+        client_order_id=str(order.get("clientOrderId") or ""),
+        venue_order_id=str(order.get("id") or ""),
+        side=Side(side),
+        type=otype,
+        status=order_status(order),
+        qty=qty,
+        filled_qty=filled,
+        price=dec(order.get("price")) if otype is OrderType.LIMIT else None,
+        avg_fill_price=dec(order.get("average")) if filled > 0 else None,
+        trigger_price=trigger,
+        trigger_by=trigger_by,
+        reduce_only=bool(order.get("reduceOnly")),
+        created_ms=created,
+        updated_ms=int(order.get("lastUpdateTimestamp") or created),
+        reject_reason="" if reason in ("EC_NoError", "") else reason,
+    )
+
+
+def to_execution(trade: dict[str, Any], inst: Instrument | None) -> ExecutionReport:
+    """A ccxt trade (own fill) as an ``ExecutionReport``; fee positive = paid."""
+    info = trade.get("info") or {}
+    qty = dec0(info.get("execQty") or trade.get("amount"))
+    if inst is not None:
+        qty = snap(qty, inst.qty_step)
+    fee = trade.get("fee") or {}
+    fee_cost = dec(info.get("execFee")) if info.get("execFee") not in (None, "") else None
+    if fee_cost is None:
+        fee_cost = dec0(fee.get("cost"))
+    exec_type = str(info.get("execType") or "")
+    return ExecutionReport(
+        exec_id=str(trade["id"]),
+        symbol=str(info.get("symbol") or (inst.symbol if inst else trade.get("symbol"))),
+        client_order_id=str(info.get("orderLinkId") or trade.get("clientOrderId") or ""),
+        venue_order_id=str(trade.get("order") or ""),
+        side=Side(str(trade["side"])),
+        qty=qty,
+        price=dec0(info.get("execPrice") or trade.get("price")),
+        fee=fee_cost,
+        ts=int(trade.get("timestamp") or 0),
+        is_maker=trade.get("takerOrMaker") == "maker",
+        is_liquidation=exec_type in ("BustTrade", "AdlTrade"),
+    )
+
+
+def to_position(pos: dict[str, Any], inst: Instrument | None, now_ms: int) -> PositionReport | None:
+    """A ccxt position as a ``PositionReport``; None for a flat (zero-size) entry."""
+    info = pos.get("info") or {}
+    qty = dec0(info.get("size") or pos.get("contracts"))
+    qty = abs(qty)
+    if inst is not None:
+        qty = snap(qty, inst.qty_step)
+    if qty == 0 or pos.get("side") not in ("long", "short"):
+        return None
+    margin = first_dec(info.get("positionIM"), pos.get("initialMargin"), pos.get("collateral"))
+    return PositionReport(
+        symbol=str(info.get("symbol") or (inst.symbol if inst else pos.get("symbol"))),
+        side=PositionSide(str(pos["side"])),
+        qty=qty,
+        entry_price=dec0(info.get("avgPrice") or pos.get("entryPrice")),
+        leverage=first_dec(info.get("leverage"), pos.get("leverage")) or Decimal(1),
+        liquidation_price=first_dec(info.get("liqPrice"), pos.get("liquidationPrice")),
+        margin=margin if margin is not None else Decimal(0),
+        unrealized_pnl=first_dec(info.get("unrealisedPnl"), pos.get("unrealizedPnl")) or Decimal(0),
+        mark_price=first_dec(info.get("markPrice"), pos.get("markPrice")) or Decimal(0),
+        ts=int(pos.get("lastUpdateTimestamp") or pos.get("timestamp") or now_ms),
+    )
+
+
+def to_balance(balance: dict[str, Any], now_ms: int, coin: str = "USDT") -> BalanceReport:
+    """The USDT wallet from a ccxt balance; Bybit's raw unified-account fields when present."""
+    ts = int(balance.get("timestamp") or now_ms)
+    unified = balance.get(coin) or {}
+    raw_acct: dict[str, Any] = {}
+    raw_coin: dict[str, Any] = {}
+    info = balance.get("info") or {}
+    lists = ((info.get("result") or {}).get("list") or []) if isinstance(info, dict) else []
+    if lists and isinstance(lists[0], dict):
+        raw_acct = lists[0]
+        for c in raw_acct.get("coin") or []:
+            if c.get("coin") == coin:
+                raw_coin = c
+    wallet = first_dec(raw_coin.get("walletBalance"), unified.get("total")) or Decimal(0)
+    equity = dec(raw_coin.get("equity"))
+    if equity is None:
+        equity = wallet + dec0(raw_coin.get("unrealisedPnl"))
+    available = first_dec(
+        raw_coin.get("availableToWithdraw"),
+        raw_acct.get("totalAvailableBalance"),
+        unified.get("free"),
+        wallet,
+    )
+    assert available is not None
+    return BalanceReport(wallet_balance=wallet, equity=equity, available=available, ts=ts)

@@ -1,0 +1,245 @@
+"""``CcxtVenue``: the ``Venue`` protocol over ``ccxt.async_support`` (issue #4).
+
+Bybit linear USDT perpetuals by default; ``binanceusdm`` through the same class. How the
+client is built (mode, host, keys) is in ``ccxt_client``; how ccxt errors become rotor
+outcomes is in ``ccxt_errors``; how structures become reports is in ``ccxt_map``; the call
+policy and market data are in ``ccxt_core``. This module adds trading.
+
+Client order ids go out as Bybit ``orderLinkId`` / Binance ``newClientOrderId`` (≤ 36 chars).
+Stops are reduce-only stop-market orders with ``triggerPrice``, ``triggerBy=MarkPrice`` and
+the trigger direction of the side (a sell stop fires on a falling price).
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+from typing import Any
+
+from bot.domain import (
+    BalanceReport,
+    ExecutionReport,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    PositionReport,
+    Side,
+    TriggerBy,
+)
+from bot.observability.logging import get_logger
+from bot.venues.base import (
+    FatalError,
+    OrderNotFoundError,
+    OrderRequest,
+    RejectedError,
+)
+from bot.venues.ccxt_client import Endpoint
+from bot.venues.ccxt_core import CcxtMarketData
+from bot.venues.ccxt_errors import BYBIT_LEVERAGE_NOT_MODIFIED
+from bot.venues.ccxt_map import (
+    to_balance,
+    to_execution,
+    to_order_report,
+    to_position,
+)
+
+log = get_logger("rotor.venues.ccxt")
+
+
+class CcxtVenue(CcxtMarketData):
+    """A real (or ``rotor sim serve``) exchange through ccxt; implements ``Venue``."""
+
+    # ------------------------------------------------------------------ trading
+
+    async def verify_credentials(self) -> BalanceReport:
+        """Prove the keys belong to this endpoint with one authenticated read.
+
+        Testnet keys on mainnet (or the reverse) are unknown to the host and fail
+        authentication; the ``FatalError`` names the host so the operator sees the mix-up.
+        """
+        if self.public_only:
+            raise FatalError(f"{self.name}: no API keys configured for {self.api_host}")
+        try:
+            return await self.fetch_balance()
+        except FatalError as exc:
+            raise FatalError(
+                f"{self.name} {self.endpoint} ({self.api_host}) rejected the API keys: are they "
+                f"{'testnet' if self.endpoint is Endpoint.MAINNET else 'mainnet'} keys? ({exc})",
+                code=exc.code,
+                endpoint=exc.endpoint,
+            ) from exc
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        """Set leverage; "not modified" (same value again) counts as success."""
+        await self._ensure_markets()
+        cs = self.symbol_of(symbol)
+        lev = int(leverage) if leverage == leverage.to_integral_value() else float(leverage)
+        try:
+            await self._retrying(
+                "cancel", "set_leverage", lambda: self.ex.set_leverage(lev, cs)
+            )  # idempotent
+        except RejectedError as exc:
+            if exc.code != BYBIT_LEVERAGE_NOT_MODIFIED and "not modified" not in str(exc):
+                raise
+
+    def _order_params(self, req: OrderRequest) -> dict[str, Any]:
+        cid = req.client_order_id
+        if len(cid) > 36:
+            raise RejectedError(f"client order id longer than 36 characters: {cid!r}")
+        params: dict[str, Any] = {}
+        if self.name == "bybit":
+            params["orderLinkId"] = cid
+            params["positionIdx"] = 0  # one-way mode
+        else:
+            params["newClientOrderId"] = cid
+        if req.reduce_only:
+            params["reduceOnly"] = True
+        if req.type is OrderType.STOP_MARKET:
+            if req.trigger_price is None:
+                raise RejectedError(f"{cid}: stop-market order without trigger_price")
+            inst = self._instruments.get(req.symbol)
+            trig = inst.round_price(req.trigger_price) if inst else req.trigger_price
+            mark = (req.trigger_by or TriggerBy.MARK) is TriggerBy.MARK
+            params["triggerPrice"] = str(trig)
+            if self.name == "bybit":
+                # A sell stop protects a long: it fires when price falls to the trigger.
+                params["triggerDirection"] = "descending" if req.side is Side.SELL else "ascending"
+                params["triggerBy"] = "MarkPrice" if mark else "LastPrice"
+            else:
+                params["workingType"] = "MARK_PRICE" if mark else "CONTRACT_PRICE"
+        return params
+
+    async def create_order(self, request: OrderRequest) -> OrderReport:
+        """Place an order once. Network failure → ``UnknownOutcomeError``; never retried."""
+        await self._ensure_markets()
+        cs = self.symbol_of(request.symbol)
+        params = self._order_params(request)
+        ccxt_type = "limit" if request.type is OrderType.LIMIT else "market"
+        price = float(request.price) if request.type is OrderType.LIMIT and request.price else None
+        if request.type is OrderType.LIMIT and price is None:
+            raise RejectedError(f"{request.client_order_id}: limit order without price")
+        res = await self._call(
+            "create",
+            "create_order",
+            lambda: self.ex.create_order(
+                cs, ccxt_type, str(request.side), float(request.qty), price, params
+            ),
+        )
+        now = self.now_ms()
+        # Bybit acknowledges with ids only; the order is accepted, its fills come later.
+        return OrderReport(
+            symbol=request.symbol,
+            client_order_id=request.client_order_id,
+            venue_order_id=str(res.get("id") or ""),
+            side=request.side,
+            type=request.type,
+            status=OrderStatus.ACCEPTED,
+            qty=request.qty,
+            filled_qty=Decimal(0),
+            price=request.price if request.type is OrderType.LIMIT else None,
+            avg_fill_price=None,
+            trigger_price=request.trigger_price,
+            trigger_by=request.trigger_by,
+            reduce_only=request.reduce_only,
+            created_ms=int(res.get("timestamp") or now),
+            updated_ms=int(res.get("timestamp") or now),
+        )
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        """Cancel by client id (retried: idempotent), then report the order's final state."""
+        await self._ensure_markets()
+        cs = self.symbol_of(symbol)
+        key = "orderLinkId" if self.name == "bybit" else "origClientOrderId"
+        await self._retrying(
+            "cancel",
+            "cancel_order",
+            lambda: self.ex.cancel_order(None, cs, {key: client_order_id}),
+        )
+        report = await self.fetch_order(symbol, client_order_id)
+        if report is None:
+            raise OrderNotFoundError(
+                f"{symbol} {client_order_id}: cancelled but not found afterwards",
+                endpoint="cancel_order",
+            )
+        return report
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> OrderReport | None:
+        """By client id: Bybit's realtime list (open + recent), then history; None if absent."""
+        await self._ensure_markets()
+        inst = self._instruments.get(symbol)
+        if self.name == "bybit":
+            q = {"category": "linear", "symbol": symbol, "orderLinkId": client_order_id}
+            for name, method in (
+                ("order_realtime", self.ex.privateGetV5OrderRealtime),
+                ("order_history", self.ex.privateGetV5OrderHistory),
+            ):
+                resp = await self._read(name, functools.partial(method, dict(q)))
+                rows = (resp.get("result") or {}).get("list") or []
+                for raw in rows:
+                    if raw.get("orderLinkId") == client_order_id:
+                        parsed = self.ex.parse_order(raw, self.ex.market(self.symbol_of(symbol)))
+                        return to_order_report(parsed, inst)
+            return None
+        cs = self.symbol_of(symbol)
+        try:
+            order = await self._read(
+                "fetch_order",
+                lambda: self.ex.fetch_order(None, cs, {"origClientOrderId": client_order_id}),
+            )
+        except OrderNotFoundError:
+            return None
+        return to_order_report(order, inst)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        await self._ensure_markets()
+        cs = self.symbol_of(symbol) if symbol else None
+        orders = await self._read("open_orders", lambda: self.ex.fetch_open_orders(cs))
+        out = []
+        for o in orders:
+            sym = (o.get("info") or {}).get("symbol") or o.get("symbol")
+            out.append(to_order_report(o, self._instruments.get(str(sym))))
+        return out
+
+    async def fetch_executions(
+        self, since_ms: int, symbol: str | None = None
+    ) -> list[ExecutionReport]:
+        """Own fills since ``since_ms``, oldest first, paged; deduplicated by exec id."""
+        await self._ensure_markets()
+        cs = self.symbol_of(symbol) if symbol else None
+        seen: dict[str, ExecutionReport] = {}
+        since = since_ms
+        for _ in range(50):  # bounded paging
+            page = await self._read(
+                "executions", functools.partial(self.ex.fetch_my_trades, cs, since, 100)
+            )
+            new = 0
+            for t in page:
+                sym = str((t.get("info") or {}).get("symbol") or "")
+                rep = to_execution(t, self._instruments.get(sym))
+                if rep.exec_id not in seen:
+                    seen[rep.exec_id] = rep
+                    new += 1
+            if len(page) < 100 or new == 0:
+                break
+            since = max(r.ts for r in seen.values())
+        return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
+
+    async def fetch_positions(self) -> list[PositionReport]:
+        await self._ensure_markets()
+        rows = await self._read("positions", lambda: self.ex.fetch_positions())
+        now = self.now_ms()
+        out = []
+        for p in rows:
+            sym = str((p.get("info") or {}).get("symbol") or "")
+            rep = to_position(p, self._instruments.get(sym), now)
+            if rep is not None:
+                out.append(rep)
+        return out
+
+    async def fetch_balance(self) -> BalanceReport:
+        await self._ensure_markets()
+        bal = await self._read("balance", lambda: self.ex.fetch_balance())
+        return to_balance(bal, self.now_ms())
+
+    async def close(self) -> None:
+        await self.ex.close()
