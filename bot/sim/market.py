@@ -1,0 +1,336 @@
+"""Immutable replay data for the simulator: every symbol on one global 1h grid (SIM-VENUE.md).
+
+``ts[k]`` is the open time of bar k on the grid shared by all symbols; OHLCV arrays are
+``[S, T]`` float64 and NaN wherever a symbol has no bar (before listing, after delisting, gaps).
+Funding settlements and open interest stay sparse per symbol because they are only looked up
+for symbols a caller asks about (per-bar work must not scale with the universe).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.data.datadir import DataDir, DataFileError
+from bot.data.panel import F64, HOUR_MS, I64
+from bot.domain import Instrument, LeverageTier
+from bot.domain.instrument import cumulative_deductions
+
+DEFAULT_MIN_NOTIONAL = Decimal(5)
+
+# Bybit-like risk-limit ladders (floor, cap, mmr, max leverage); Bybit sets mmr ≈ 1/(2·maxLev).
+_TIERS_LARGE = (
+    (0, 2_000_000, "0.005", 100),
+    (2_000_000, 10_000_000, "0.01", 50),
+    (10_000_000, 20_000_000, "0.02", 25),
+    (20_000_000, 40_000_000, "0.05", 10),
+    (40_000_000, 80_000_000, "0.1", 5),
+)
+_TIERS_MID = (
+    (0, 200_000, "0.01", 50),
+    (200_000, 1_000_000, "0.02", 25),
+    (1_000_000, 2_000_000, "0.05", 10),
+    (2_000_000, 4_000_000, "0.1", 5),
+)
+_TIERS_SMALL = (
+    (0, 50_000, "0.02", 25),
+    (50_000, 250_000, "0.025", 20),
+    (250_000, 1_000_000, "0.05", 10),
+    (1_000_000, 2_000_000, "0.1", 5),
+)
+# Median hourly quote volume (USDT) above which a symbol gets the larger ladders.
+_LARGE_QUOTE_VOL_H = 50_000_000.0
+_MID_QUOTE_VOL_H = 2_000_000.0
+
+
+def _ladder(rows: tuple[tuple[int, int, str, int], ...]) -> tuple[LeverageTier, ...]:
+    tiers = [
+        LeverageTier(Decimal(lo), Decimal(hi), Decimal(mmr), Decimal(lev))
+        for lo, hi, mmr, lev in rows
+    ]
+    return tuple(cumulative_deductions(tiers))
+
+
+def _pow10(exp: int) -> Decimal:
+    return Decimal(1).scaleb(exp)
+
+
+def default_instrument(
+    symbol: str, ref_price: float, quote_vol_h: float, funding_interval_h: int = 8
+) -> Instrument:
+    """Sensible Bybit-like precision and tiers for a symbol that ``instruments.json`` omits.
+
+    Tick ≈ 5 significant digits of the reference price; the qty step is the largest power of
+    ten worth at most the minimum notional, so the min notional (5 USDT) is the binding limit.
+    """
+    if not (ref_price > 0 and math.isfinite(ref_price)):
+        ref_price = 1.0
+    tick = _pow10(math.floor(math.log10(ref_price)) - 5)
+    step = _pow10(math.floor(math.log10(float(DEFAULT_MIN_NOTIONAL) / ref_price)))
+    if quote_vol_h >= _LARGE_QUOTE_VOL_H:
+        tiers = _ladder(_TIERS_LARGE)
+    elif quote_vol_h >= _MID_QUOTE_VOL_H:
+        tiers = _ladder(_TIERS_MID)
+    else:
+        tiers = _ladder(_TIERS_SMALL)
+    base = symbol[:-4] if symbol.endswith("USDT") else symbol
+    return Instrument(
+        symbol=symbol,
+        base=base,
+        quote="USDT",
+        tick_size=tick,
+        qty_step=step,
+        min_qty=step,
+        min_notional=DEFAULT_MIN_NOTIONAL,
+        tiers=tiers,
+        funding_interval_h=funding_interval_h,
+    )
+
+
+def _dec(path: Path, sym: str, obj: dict[str, Any], *names: str) -> Decimal | None:
+    for n in names:
+        if n in obj and obj[n] is not None:
+            try:
+                v = Decimal(str(obj[n]))
+            except ArithmeticError as exc:
+                raise DataFileError(path, f"{sym}.{n}: not a number ({obj[n]!r})") from exc
+            if not v.is_finite() or v < 0:
+                raise DataFileError(path, f"{sym}.{n}: must be a finite number >= 0 (got {v})")
+            return v
+    return None
+
+
+def parse_instrument(path: Path, sym: str, raw: Any, fallback: Instrument) -> Instrument:
+    """One ``instruments.json`` entry; absent fields fall back to the defaults.
+
+    Accepted keys (snake_case or Bybit camelCase): tick_size|tick|tickSize, qty_step|step|qtyStep,
+    min_qty|minOrderQty, min_notional|minNotionalValue, max_qty|maxOrderQty, funding_interval_h,
+    tiers: [{floor|minNotional, cap|riskLimitValue|maxNotional, mmr|maintenanceMargin,
+    max_leverage|maxLeverage, mm_deduction|mmDeduction}]. A tier without a deduction gets the
+    cumulative one (RISK.md).
+    """
+    if not isinstance(raw, dict):
+        raise DataFileError(path, f"{sym}: expected an object")
+    tick = _dec(path, sym, raw, "tick_size", "tick", "tickSize") or fallback.tick_size
+    step = _dec(path, sym, raw, "qty_step", "step", "qtyStep") or fallback.qty_step
+    if tick <= 0 or step <= 0:
+        raise DataFileError(path, f"{sym}: tick and step must be > 0")
+    min_qty = _dec(path, sym, raw, "min_qty", "minOrderQty") or step
+    min_notional = _dec(path, sym, raw, "min_notional", "minNotionalValue")
+    max_qty = _dec(path, sym, raw, "max_qty", "maxOrderQty")
+    fi = raw.get("funding_interval_h", fallback.funding_interval_h)
+    if not isinstance(fi, int) or fi <= 0:
+        raise DataFileError(path, f"{sym}.funding_interval_h: expected a positive integer")
+    tiers = fallback.tiers
+    if "tiers" in raw:
+        rows = raw["tiers"]
+        if not isinstance(rows, list) or not rows:
+            raise DataFileError(path, f"{sym}.tiers: expected a non-empty list")
+        parsed: list[LeverageTier] = []
+        has_ded = True
+        for i, t in enumerate(rows):
+            where = f"{sym}.tiers[{i}]"
+            if not isinstance(t, dict):
+                raise DataFileError(path, f"{where}: expected an object")
+            floor = _dec(path, where, t, "floor", "minNotional", "min_notional")
+            cap = _dec(path, where, t, "cap", "riskLimitValue", "maxNotional", "max_notional")
+            mmr = _dec(path, where, t, "mmr", "maintenanceMargin", "maintenance_margin_rate")
+            lev = _dec(path, where, t, "max_leverage", "maxLeverage")
+            ded = _dec(path, where, t, "mm_deduction", "mmDeduction")
+            if cap is None or mmr is None or lev is None or lev <= 0:
+                raise DataFileError(path, f"{where}: needs cap, mmr and max_leverage > 0")
+            if floor is None:
+                floor = parsed[-1].cap if parsed else Decimal(0)
+            has_ded = has_ded and ded is not None
+            parsed.append(LeverageTier(floor, cap, mmr, lev, ded or Decimal(0)))
+        parsed.sort(key=lambda t: t.floor)
+        tiers = tuple(parsed if has_ded else cumulative_deductions(parsed))
+    return Instrument(
+        symbol=sym,
+        base=fallback.base,
+        quote=fallback.quote,
+        tick_size=tick,
+        qty_step=step,
+        min_qty=min_qty,
+        min_notional=DEFAULT_MIN_NOTIONAL if min_notional is None else min_notional,
+        tiers=tiers,
+        funding_interval_h=fi,
+        sector=fallback.sector,
+        max_qty=max_qty,
+        launch_ms=fallback.launch_ms,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSeries:
+    """Sparse per-symbol series: funding settlements and open interest (ts ascending)."""
+
+    funding_ts: I64
+    funding_rate: F64
+    oi_ts: I64
+    oi: F64
+
+
+def _empty_i64() -> I64:
+    return np.zeros(0, dtype=np.int64)
+
+
+def _empty_f64() -> F64:
+    return np.zeros(0, dtype=np.float64)
+
+
+def _interval_h(fts: I64) -> int:
+    """The most recent settlement interval in hours (8 when unknown)."""
+    if len(fts) < 2:
+        return 8
+    d = np.diff(fts[-20:]) // HOUR_MS
+    d = d[d > 0]
+    if len(d) == 0:
+        return 8
+    vals, counts = np.unique(d, return_counts=True)
+    return int(vals[int(np.argmax(counts))])
+
+
+@dataclass(frozen=True)
+class SimMarket:
+    """Replay data on one global 1h grid; build with ``SimMarket.load``."""
+
+    symbols: list[str]
+    instruments: dict[str, Instrument]
+    ts: I64  # [T] bar open times
+    open: F64  # [S, T]
+    high: F64
+    low: F64
+    close: F64
+    volume: F64
+    series: dict[str, SymbolSeries]
+    first_idx: I64  # [S] first bar with data
+    last_idx: I64  # [S] last bar with data
+    index: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.index.update({s: i for i, s in enumerate(self.symbols)})
+
+    @property
+    def n_bars(self) -> int:
+        return len(self.ts)
+
+    @classmethod
+    def load(cls, root: Path | str, symbols: list[str] | None = None) -> SimMarket:
+        """Read a data directory (``DataFileError`` names any bad file)."""
+        dd = DataDir(root)
+        available = dd.symbols()
+        if symbols is None:
+            chosen = available
+        else:
+            missing = [s for s in symbols if s not in available]
+            if missing:
+                raise DataFileError(dd.root / "ohlcv", f"no data for symbol(s) {missing}")
+            chosen = list(symbols)
+        if not chosen:
+            raise DataFileError(dd.root / "ohlcv", "no *.parquet files")
+        ohlcv = {s: dd.ohlcv(s) for s in chosen}
+        for s, o in ohlcv.items():
+            if len(o) == 0:
+                raise DataFileError(dd.ohlcv_path(s), "no rows")
+            if bool(np.any(o.ts % HOUR_MS != 0)):
+                bad = int(np.argmax(o.ts % HOUR_MS != 0))
+                raise DataFileError(
+                    dd.ohlcv_path(s), f"row {bad}: timestamp {int(o.ts[bad])} not on the hour"
+                )
+        t0 = min(int(o.ts[0]) for o in ohlcv.values())
+        t1 = max(int(o.ts[-1]) for o in ohlcv.values())
+        ts = np.arange(t0, t1 + HOUR_MS, HOUR_MS, dtype=np.int64)
+        shape = (len(chosen), len(ts))
+        arrays = {n: np.full(shape, np.nan) for n in ("open", "high", "low", "close", "volume")}
+        series: dict[str, SymbolSeries] = {}
+        for i, s in enumerate(chosen):
+            o = ohlcv[s]
+            col = (o.ts - t0) // HOUR_MS
+            for n in arrays:
+                arrays[n][i, col] = getattr(o, n)
+            f = dd.funding(s)
+            oi = dd.open_interest(s)
+            series[s] = SymbolSeries(
+                f.ts if f is not None else _empty_i64(),
+                f.rate if f is not None else _empty_f64(),
+                oi.ts if oi is not None else _empty_i64(),
+                oi.oi if oi is not None else _empty_f64(),
+            )
+        sectors = dd.sectors()
+        raw_inst = dd.instruments() or {}
+        inst_path = dd.root / "instruments.json"
+        instruments: dict[str, Instrument] = {}
+        for s in chosen:
+            o = ohlcv[s]
+            qv = o.close * o.volume
+            qv = qv[np.isfinite(qv)]
+            inst = default_instrument(
+                s,
+                float(o.close[-1]),
+                float(np.median(qv)) if len(qv) else 0.0,
+                _interval_h(series[s].funding_ts),
+            )
+            inst = replace(inst, sector=sectors.get(s), launch_ms=int(o.ts[0]))
+            if s in raw_inst:
+                inst = parse_instrument(inst_path, s, raw_inst[s], inst)
+            instruments[s] = inst
+        first = np.array([(ohlcv[s].ts[0] - t0) // HOUR_MS for s in chosen], dtype=np.int64)
+        last = np.array([(ohlcv[s].ts[-1] - t0) // HOUR_MS for s in chosen], dtype=np.int64)
+        return cls(
+            symbols=list(chosen),
+            instruments=instruments,
+            ts=ts,
+            open=arrays["open"],
+            high=arrays["high"],
+            low=arrays["low"],
+            close=arrays["close"],
+            volume=arrays["volume"],
+            series=series,
+            first_idx=first,
+            last_idx=last,
+        )
+
+    # --- lookups used by the engine (per request / per active symbol, never per bar × S) ---
+
+    def bar_index(self, t_ms: int) -> int:
+        """Index of the bar whose open is the last one at or before ``t_ms`` (may be -1)."""
+        return int(np.searchsorted(self.ts, t_ms, side="right")) - 1
+
+    def price_at(self, i: int, k: int) -> float:
+        """Price of symbol row ``i`` at the open of bar ``k`` (k == T means after the last
+        bar): the open when present, else the last close before it (NaN before listing)."""
+        if k < len(self.ts):
+            p = float(self.open[i, k])
+            if p == p:  # not NaN
+                return p
+        return self.close_before(i, k)
+
+    def close_before(self, i: int, k: int) -> float:
+        """The last close of symbol row ``i`` strictly before bar ``k`` (NaN if none)."""
+        j = min(k, len(self.ts)) - 1
+        lo = int(self.first_idx[i])
+        j = min(j, int(self.last_idx[i]))
+        while j >= lo:
+            c = float(self.close[i, j])
+            if c == c:
+                return c
+            j -= 1
+        return math.nan
+
+    def funding_at(self, symbol: str, t_ms: int) -> float | None:
+        """The rate of the settlement stamped at exactly ``t_ms`` (hour-floored), if any."""
+        s = self.series[symbol]
+        fts = s.funding_ts
+        if len(fts) == 0:
+            return None
+        j = int(np.searchsorted(fts, t_ms, side="left"))
+        # Settlements are stamped on the hour in the data format; tolerate ms-level jitter.
+        if j < len(fts) and int(fts[j]) // HOUR_MS == t_ms // HOUR_MS:
+            return float(s.funding_rate[j])
+        return None

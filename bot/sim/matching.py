@@ -1,0 +1,283 @@
+"""The replay clock and the deterministic intra-bar path (SIM-VENUE.md, "Clock").
+
+``advance()`` from bar k:
+1. settles funding stamped at ``ts[k]`` for the positions open at that moment;
+2. walks bar k's path, O→L→H→C when close ≥ open, else O→H→L→C, for every symbol with an open
+   order or position (and only those: per-bar cost does not grow with the universe);
+3. moves to k+1 and walks the jump close[k]→open[k+1]; a stop crossed by that jump fills at the
+   new open (a gap), a crossed limit at its own price, a crossed liquidation at bankruptcy.
+
+Along each monotonic leg the events (stop triggers, limit fills, liquidation by mark) are
+processed in the order the price reaches them; ties go to orders (oldest first), then to the
+liquidation. A buy limit fills only when the price trades strictly below it (sell: above).
+Event times are interpolated along the path: O at ts[k], the two extremes at +20 and +40
+minutes, C at the bar's last millisecond; gap events happen at ts[k+1].
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+from bot.data.panel import HOUR_MS
+from bot.domain import Instrument, OrderType, PositionSide, Side, TriggerBy
+from bot.sim.account import Account
+from bot.sim.market import SimMarket
+from bot.sim.types import (
+    EXEC_ID_PREFIX,
+    ORDER_ID_PREFIX,
+    ZERO,
+    SimError,
+    SimExecution,
+    SimFunding,
+    SimOrder,
+    SimStatus,
+    sim_id,
+)
+
+_LEG_MS = HOUR_MS // 3
+_MAX_EVENTS_PER_LEG = 10_000
+
+
+class Matcher:
+    """Mixin: the clock and the path walk of ``SimEngine``."""
+
+    market: SimMarket
+    account: Account
+    executions: list[SimExecution]
+    orders: list[SimOrder]
+    partial_fills: bool
+    participation: Decimal
+    _k: int
+    _open: dict[str, list[SimOrder]]
+    _event_ms: int
+    _n_exec: int
+
+    # Provided by SimEngine.
+    def leverage(self, symbol: str) -> Decimal:
+        raise NotImplementedError
+
+    def available(self) -> Decimal:
+        raise NotImplementedError
+
+    def _taker_price(self, inst: Instrument, side: Side, ref: Decimal) -> Decimal:
+        raise NotImplementedError
+
+    def _fill(self, order: SimOrder, qty: Decimal, price: Decimal, *, maker: bool) -> None:
+        raise NotImplementedError
+
+    def _cancel(self, order: SimOrder, cancel_type: str) -> None:
+        raise NotImplementedError
+
+    def _close_order(self, order: SimOrder, status: SimStatus, cancel_type: str = "") -> None:
+        raise NotImplementedError
+
+    def _register_closed(self, order: SimOrder) -> None:
+        raise NotImplementedError
+
+    def _check_open(
+        self, inst: Instrument, side: Side, qty: Decimal, price: Decimal, fee_rate: Decimal
+    ) -> None:
+        raise NotImplementedError
+
+    fee_taker: Decimal
+
+    # --- the clock ---
+
+    def advance(self, bars: int = 1) -> None:
+        """Replay ``bars`` bars (stops at the end of the data)."""
+        if bars < 0:
+            raise ValueError(f"bars must be >= 0 (got {bars})")
+        n_bars = self.market.n_bars
+        while bars > 0 and self._k < n_bars:
+            if not self.account.positions and not self._open:
+                # Nothing can happen on an idle account: jump the clock.
+                step = min(bars, n_bars - self._k)
+                self._k += step
+                bars -= step
+                continue
+            self._step()
+            bars -= 1
+
+    def _active(self) -> list[str]:
+        idx = self.market.index
+        return sorted(set(self.account.positions) | set(self._open), key=idx.__getitem__)
+
+    def _step(self) -> None:
+        m = self.market
+        k = self._k
+        tk = int(m.ts[k])
+        self._event_ms = tk
+        for sym in sorted(self.account.positions):
+            rate = m.funding_at(sym, tk)
+            if rate is not None:
+                mark = Decimal(repr(m.price_at(m.index[sym], k)))
+                self._settle(sym, tk, Decimal(repr(rate)), mark)
+        for sym in self._active():
+            i = m.index[sym]
+            o = float(m.open[i, k])
+            if o != o:
+                continue
+            h, lo, c = float(m.high[i, k]), float(m.low[i, k]), float(m.close[i, k])
+            x1, x2 = (lo, h) if c >= o else (h, lo)
+            vol = float(m.volume[i, k])
+            self._leg(sym, o, x1, tk, tk + _LEG_MS, False, vol)
+            self._leg(sym, x1, x2, tk + _LEG_MS, tk + 2 * _LEG_MS, False, vol)
+            self._leg(sym, x2, c, tk + 2 * _LEG_MS, tk + HOUR_MS - 1, False, vol)
+        self._k = k + 1
+        if self._k >= m.n_bars:
+            return
+        tn = int(m.ts[self._k])
+        for sym in self._active():
+            i = m.index[sym]
+            nxt = float(m.open[i, self._k])
+            if nxt != nxt:
+                continue
+            prev = m.close_before(i, self._k)
+            if math.isfinite(prev):
+                self._leg(sym, prev, nxt, tn, tn, True, float(m.volume[i, self._k]))
+
+    def _settle(self, sym: str, ts: int, rate: Decimal, mark: Decimal) -> SimFunding:
+        return self.account.settle_funding(sym, ts, rate, mark)
+
+    # --- one monotonic leg of the path ---
+
+    def _leg(self, sym: str, a: float, b: float, t_a: int, t_b: int, gap: bool, vol: float) -> None:
+        if a == b:
+            return
+        up = b > a
+        span = b - a
+        start = a
+        for _ in range(_MAX_EVENTS_PER_LEG):
+            best: tuple[float, int, int] | None = None
+            target: SimOrder | None = None
+            for o in self._open.get(sym, ()):
+                if o.order_type is OrderType.STOP_MARKET:
+                    if o.status is not SimStatus.UNTRIGGERED or o.trigger_price is None:
+                        continue
+                    lvl = float(o.trigger_price)
+                    hit = (o.trigger_direction == 1 and up and a < lvl <= b) or (
+                        o.trigger_direction == 2 and not up and a > lvl >= b
+                    )
+                elif o.order_type is OrderType.LIMIT and o.price is not None:
+                    if o.partial_bar == self._k:
+                        continue
+                    lvl = float(o.price)
+                    hit = (o.side is Side.BUY and not up and a >= lvl > b) or (
+                        o.side is Side.SELL and up and a <= lvl < b
+                    )
+                else:
+                    continue
+                if hit:
+                    key = (abs(lvl - a), 0, o.seq)
+                    if best is None or key < best:
+                        best, target = key, o
+            pos = self.account.positions.get(sym)
+            liq_lvl = math.nan
+            if pos is not None:
+                liq_lvl = float(pos.liq_price)
+                long_hit = pos.side is PositionSide.LONG and not up and a > liq_lvl >= b
+                short_hit = pos.side is PositionSide.SHORT and up and a < liq_lvl <= b
+                if long_hit or short_hit:
+                    key = (abs(liq_lvl - a), 1, 0)
+                    if best is None or key < best:
+                        best, target = key, None
+            if best is None:
+                return
+            lvl = (
+                liq_lvl
+                if target is None
+                else float(
+                    target.trigger_price
+                    if target.order_type is OrderType.STOP_MARKET
+                    else target.price  # type: ignore[arg-type]
+                )
+            )
+            self._event_ms = t_a + int((t_b - t_a) * (lvl - start) / span)
+            if target is None:
+                self._liquidate(sym)
+            elif target.order_type is OrderType.STOP_MARKET:
+                self._trigger(target, Decimal(repr(b)) if gap else target.trigger_price)
+            else:
+                self._limit_fill(target, vol)
+            a = lvl
+        raise RuntimeError(f"{sym}: more than {_MAX_EVENTS_PER_LEG} events in one leg")
+
+    def _limit_fill(self, order: SimOrder, vol: float) -> None:
+        inst = self.market.instruments[order.symbol]
+        qty = order.leaves_qty
+        if self.partial_fills:
+            cap = Decimal(repr(vol)) * self.participation if math.isfinite(vol) else ZERO
+            cap = inst.round_qty_down(cap)
+            if cap < qty:
+                order.partial_bar = self._k
+                qty = cap
+        if qty <= 0:
+            return
+        assert order.price is not None
+        self._fill(order, qty, order.price, maker=True)
+
+    def _trigger(self, order: SimOrder, ref: Decimal | None) -> None:
+        """A stop-market is triggered: fill its whole (reduce-only-clipped) qty as a taker."""
+        assert ref is not None
+        inst = self.market.instruments[order.symbol]
+        order.status = SimStatus.TRIGGERED
+        order.updated_ms = self._event_ms
+        px = self._taker_price(inst, order.side, ref)
+        if not order.reduce_only:
+            try:
+                self._check_open(inst, order.side, order.qty, px, self.fee_taker)
+            except SimError as exc:
+                order.reject_reason = exc.msg
+                self._close_order(order, SimStatus.REJECTED)
+                return
+        self._fill(order, order.leaves_qty, px, maker=False)
+
+    def _liquidate(self, sym: str) -> None:
+        """Mark crossed the liquidation price: cancel the symbol's orders and close the
+        position at its bankruptcy price, losing the isolated margin (RISK.md)."""
+        for o in list(self._open.get(sym, ())):
+            self._cancel(o, "CancelByLiq")
+        pos, pnl = self.account.liquidate(sym, self._event_ms)
+        side = pos.side.exit_side
+        n = len(self.orders) + 1
+        order = SimOrder(
+            order_id=sim_id(ORDER_ID_PREFIX, n),
+            order_link_id="",
+            symbol=sym,
+            side=side,
+            order_type=OrderType.MARKET,
+            qty=pos.size,
+            price=None,
+            trigger_price=None,
+            trigger_by=TriggerBy.MARK,
+            reduce_only=True,
+            status=SimStatus.FILLED,
+            created_ms=self._event_ms,
+            updated_ms=self._event_ms,
+            cum_exec_qty=pos.size,
+            cum_exec_value=pos.size * pos.bust_price,
+            avg_price=pos.bust_price,
+            seq=n,
+            create_type="CreateByLiq",
+        )
+        self._register_closed(order)
+        self._n_exec += 1
+        self.executions.append(
+            SimExecution(
+                exec_id=sim_id(EXEC_ID_PREFIX, self._n_exec),
+                order_id=order.order_id,
+                order_link_id="",
+                symbol=sym,
+                side=side,
+                qty=pos.size,
+                price=pos.bust_price,
+                fee=ZERO,
+                fee_rate=ZERO,
+                ts=self._event_ms,
+                is_maker=False,
+                exec_type="BustTrade",
+                closed_size=pos.size,
+                closed_pnl=pnl,
+            )
+        )

@@ -1,0 +1,166 @@
+"""The simulator's records: orders, executions, funding payments, positions and errors.
+
+Statuses and error codes use Bybit v5's vocabulary so the HTTP face can pass them through.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from bot.domain import OrderType, PositionSide, Side, TriggerBy
+
+ZERO = Decimal(0)
+
+ORDER_ID_PREFIX = 0x51D0
+EXEC_ID_PREFIX = 0xE8EC
+
+
+def sim_id(prefix: int, n: int) -> str:
+    """A deterministic uuid-shaped id (replays give the same ids)."""
+    return str(uuid.UUID(int=(prefix << 96) | n))
+
+
+class SimError(Exception):
+    """An engine refusal with Bybit's ``retCode`` and a message naming what was wrong."""
+
+    # Bybit retCodes the engine raises.
+    BAD_PARAMS = 10001
+    ORDER_NOT_FOUND = 110001
+    INSUFFICIENT_BALANCE = 110007
+    LEVERAGE_INVALID = 110013
+    REDUCE_ONLY = 110017
+    LEVERAGE_NOT_MODIFIED = 110043
+    DUPLICATE_LINK_ID = 110072
+    RISK_LIMIT = 110090
+    TRIGGER_RISING = 110092
+    TRIGGER_FALLING = 110093
+    MIN_NOTIONAL = 110094
+
+    def __init__(self, code: int, msg: str) -> None:
+        super().__init__(f"{code}: {msg}")
+        self.code = code
+        self.msg = msg
+
+
+class SimStatus(StrEnum):
+    """Bybit ``orderStatus`` values."""
+
+    NEW = "New"
+    PARTIALLY_FILLED = "PartiallyFilled"
+    FILLED = "Filled"
+    CANCELLED = "Cancelled"
+    REJECTED = "Rejected"
+    UNTRIGGERED = "Untriggered"
+    TRIGGERED = "Triggered"
+    DEACTIVATED = "Deactivated"
+
+
+OPEN_SIM_STATUSES = frozenset(
+    {SimStatus.NEW, SimStatus.PARTIALLY_FILLED, SimStatus.UNTRIGGERED, SimStatus.TRIGGERED}
+)
+
+
+@dataclass(slots=True)
+class SimOrder:
+    """One order as the venue keeps it (mutable: status and fills change)."""
+
+    order_id: str
+    order_link_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    qty: Decimal
+    price: Decimal | None
+    trigger_price: Decimal | None
+    trigger_by: TriggerBy
+    reduce_only: bool
+    status: SimStatus
+    created_ms: int
+    updated_ms: int
+    trigger_direction: int = 0  # Bybit: 1 = triggers when price rises to it, 2 = falls to it
+    cum_exec_qty: Decimal = ZERO
+    cum_exec_value: Decimal = ZERO
+    cum_exec_fee: Decimal = ZERO
+    avg_price: Decimal | None = None
+    reject_reason: str = ""
+    cancel_type: str = ""
+    create_type: str = "CreateByUser"  # Bybit createType; CreateByLiq for liquidations  # Bybit cancelType: CancelByUser, CancelByReduceOnly, CancelByLiq, ...
+    seq: int = 0  # placement order; ties on the intra-bar path are broken by it
+    partial_bar: int = -1  # last bar in which a capped partial fill happened
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_SIM_STATUSES
+
+    @property
+    def leaves_qty(self) -> Decimal:
+        return self.qty - self.cum_exec_qty
+
+
+@dataclass(frozen=True, slots=True)
+class SimExecution:
+    """One fill; ``fee`` is positive when paid. ``exec_type`` is Trade or BustTrade."""
+
+    exec_id: str
+    order_id: str
+    order_link_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    fee_rate: Decimal
+    ts: int
+    is_maker: bool
+    exec_type: str = "Trade"
+    closed_size: Decimal = ZERO
+    closed_pnl: Decimal = ZERO
+
+    @property
+    def value(self) -> Decimal:
+        return self.qty * self.price
+
+
+@dataclass(frozen=True, slots=True)
+class SimFunding:
+    """One funding settlement applied to a position: ``amount`` is signed cash."""
+
+    symbol: str
+    ts: int
+    rate: Decimal
+    qty: Decimal
+    side: PositionSide
+    mark: Decimal
+    amount: Decimal
+
+
+@dataclass(slots=True)
+class SimPosition:
+    """An isolated one-way position.
+
+    ``margin`` is the isolated position margin ``size·avg_price/leverage``; ``realised_pnl`` is
+    Bybit's cumulative realised PnL for the position's life: closed PnL − fees + funding.
+    """
+
+    symbol: str
+    side: PositionSide
+    size: Decimal
+    avg_price: Decimal
+    leverage: Decimal
+    liq_price: Decimal
+    bust_price: Decimal
+    margin: Decimal
+    realised_pnl: Decimal
+    created_ms: int
+    updated_ms: int
+
+    def unrealised_pnl(self, mark: Decimal) -> Decimal:
+        """``s·size·(mark − avg_price)``."""
+        return self.side.sign * self.size * (mark - self.avg_price)
+
+    @property
+    def value(self) -> Decimal:
+        return self.size * self.avg_price
