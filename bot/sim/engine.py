@@ -36,6 +36,7 @@ from bot.sim.types import (
     SimStatus,
     sim_id,
 )
+from bot.sim.validation import check_price, check_qty, trigger_direction_for
 
 MAX_LINK_ID = 36
 DEFAULT_LEVERAGE = Decimal(10)
@@ -189,12 +190,12 @@ class SimEngine(Matcher, Quotes):
             raise SimError(SimError.BAD_PARAMS, f"orderLinkId longer than {MAX_LINK_ID} chars")
         if link and link in self._by_link:
             raise SimError(SimError.DUPLICATE_LINK_ID, f"duplicate orderLinkId {link!r}")
-        self._check_qty(inst, qty)
+        check_qty(inst, qty)
         if order_type is OrderType.LIMIT:
-            price = self._check_price(inst, price, "price")
+            price = check_price(inst, price, "price")
         elif order_type is OrderType.STOP_MARKET:
-            trigger_price = self._check_price(inst, trigger_price, "triggerPrice")
-            trigger_direction = self._direction(trigger_price, mark, trigger_direction)
+            trigger_price = check_price(inst, trigger_price, "triggerPrice")
+            trigger_direction = trigger_direction_for(trigger_price, mark, trigger_direction)
             price = None
         else:
             price = None
@@ -262,51 +263,6 @@ class SimEngine(Matcher, Quotes):
     def _register_closed(self, order: SimOrder) -> None:
         self.orders.append(order)
         self._by_id[order.order_id] = order
-
-    @staticmethod
-    def _check_qty(inst: Instrument, qty: Decimal) -> None:
-        sym = inst.symbol
-        if not qty.is_finite() or qty <= 0:
-            raise SimError(SimError.BAD_PARAMS, f"{sym}: qty must be > 0 (got {qty})")
-        if qty % inst.qty_step != 0:
-            raise SimError(
-                SimError.BAD_PARAMS, f"{sym}: qty {qty} not a multiple of {inst.qty_step}"
-            )
-        if qty < inst.min_qty:
-            raise SimError(SimError.BAD_PARAMS, f"{sym}: qty {qty} below min qty {inst.min_qty}")
-        if inst.max_qty is not None and qty > inst.max_qty:
-            raise SimError(SimError.BAD_PARAMS, f"{sym}: qty {qty} above max qty {inst.max_qty}")
-
-    @staticmethod
-    def _check_price(inst: Instrument, price: Decimal | None, name: str) -> Decimal:
-        if price is None or not price.is_finite() or price <= 0:
-            raise SimError(SimError.BAD_PARAMS, f"{inst.symbol}: {name} must be > 0 (got {price})")
-        if price % inst.tick_size != 0:
-            raise SimError(
-                SimError.BAD_PARAMS,
-                f"{inst.symbol}: {name} {price} not a multiple of tick {inst.tick_size}",
-            )
-        return price
-
-    @staticmethod
-    def _direction(trigger: Decimal, mark: Decimal, given: int | None) -> int:
-        if given is None:
-            if trigger == mark:
-                raise SimError(SimError.BAD_PARAMS, f"triggerPrice {trigger} equals the price")
-            return 1 if trigger > mark else 2
-        if given == 1 and trigger <= mark:
-            raise SimError(
-                SimError.TRIGGER_RISING,
-                f"expect Rising, but trigger_price {trigger} <= current {mark}",
-            )
-        if given == 2 and trigger >= mark:
-            raise SimError(
-                SimError.TRIGGER_FALLING,
-                f"expect Falling, but trigger_price {trigger} >= current {mark}",
-            )
-        if given not in (1, 2):
-            raise SimError(SimError.BAD_PARAMS, f"triggerDirection must be 1 or 2 (got {given})")
-        return given
 
     def _check_open(
         self, inst: Instrument, side: Side, qty: Decimal, price: Decimal, fee_rate: Decimal

@@ -8,7 +8,7 @@ Mark, index and last price are the same series in replay: the current bar's open
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import numpy as np
 
@@ -97,9 +97,10 @@ class Quotes:
 
     def ticker(self, symbol: str) -> Ticker:
         """Prices, predicted funding (the next settlement's rate in the data) and OI now."""
-        p = float(self.mark_price(symbol))
-        tick = float(self.market.instruments[symbol].tick_size)
-        half = max(p * float(self.half_spread), tick)
+        mark = self.mark_price(symbol)
+        inst = self.market.instruments[symbol]
+        half = max(mark * self.half_spread, inst.tick_size)
+        p = float(mark)
         rate, nxt = self._next_funding(symbol)
         return Ticker(
             symbol=symbol,
@@ -107,8 +108,8 @@ class Quotes:
             last=p,
             mark=p,
             index=p,
-            bid=p - half,
-            ask=p + half,
+            bid=float(inst.round_price(mark - half, ROUND_FLOOR)),
+            ask=float(inst.round_price(mark + half, ROUND_CEILING)),
             funding_rate=rate,
             next_funding_ms=nxt,
             open_interest=self._oi_now(symbol),

@@ -1,0 +1,55 @@
+"""Order parameter checks with Bybit's retCodes (SIM-VENUE.md, "Validation")."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.domain import Instrument
+from bot.sim.types import SimError
+
+
+def check_qty(inst: Instrument, qty: Decimal) -> None:
+    """Qty step, min qty and max qty (10001)."""
+    sym = inst.symbol
+    if not qty.is_finite() or qty <= 0:
+        raise SimError(SimError.BAD_PARAMS, f"{sym}: qty must be > 0 (got {qty})")
+    if qty % inst.qty_step != 0:
+        raise SimError(SimError.BAD_PARAMS, f"{sym}: qty {qty} not a multiple of {inst.qty_step}")
+    if qty < inst.min_qty:
+        raise SimError(SimError.BAD_PARAMS, f"{sym}: qty {qty} below min qty {inst.min_qty}")
+    if inst.max_qty is not None and qty > inst.max_qty:
+        raise SimError(SimError.BAD_PARAMS, f"{sym}: qty {qty} above max qty {inst.max_qty}")
+
+
+def check_price(inst: Instrument, price: Decimal | None, name: str) -> Decimal:
+    """A positive price on the tick grid (10001)."""
+    if price is None or not price.is_finite() or price <= 0:
+        raise SimError(SimError.BAD_PARAMS, f"{inst.symbol}: {name} must be > 0 (got {price})")
+    if price % inst.tick_size != 0:
+        raise SimError(
+            SimError.BAD_PARAMS,
+            f"{inst.symbol}: {name} {price} not a multiple of tick {inst.tick_size}",
+        )
+    return price
+
+
+def trigger_direction_for(trigger: Decimal, mark: Decimal, given: int | None) -> int:
+    """Bybit triggerDirection (1 rise, 2 fall): checked when given, else the side of the
+    current price the trigger is on (110092/110093 when already crossed)."""
+    if given is None:
+        if trigger == mark:
+            raise SimError(SimError.BAD_PARAMS, f"triggerPrice {trigger} equals the price")
+        return 1 if trigger > mark else 2
+    if given == 1 and trigger <= mark:
+        raise SimError(
+            SimError.TRIGGER_RISING,
+            f"expect Rising, but trigger_price {trigger} <= current {mark}",
+        )
+    if given == 2 and trigger >= mark:
+        raise SimError(
+            SimError.TRIGGER_FALLING,
+            f"expect Falling, but trigger_price {trigger} >= current {mark}",
+        )
+    if given not in (1, 2):
+        raise SimError(SimError.BAD_PARAMS, f"triggerDirection must be 1 or 2 (got {given})")
+    return given
