@@ -47,6 +47,8 @@ class Reason(StrEnum):
     TS_DUPLICATE = "timestamp_duplicate"
     TS_MISALIGNED = "timestamp_misaligned"
     OUT_OF_RANGE = "out_of_range"
+    OUT_OF_WINDOW = "out_of_window"  # older than a ring buffer holds
+    UNKNOWN_SYMBOL = "unknown_symbol"
 
 
 class Feed(StrEnum):
@@ -233,6 +235,12 @@ class QualityFilter:
         return ACCEPTED
 
     # --- public checks ----------------------------------------------------------------------
+    def reject(
+        self, feed: Feed, symbol: str, ts: int, reason: Reason, **values: float
+    ) -> QualityResult:
+        """Record and log a rejection decided by a caller (e.g. the store's window check)."""
+        return self._reject(feed, symbol, ts, reason, **values)
+
     def check_bar(self, bar: Bar, mark: float | None = None) -> QualityResult:
         """Validate one closed candle; ``mark`` defaults to the latest observed mark."""
         f, s, ts = Feed.KLINES, bar.symbol, bar.ts
