@@ -16,6 +16,7 @@ Bybit's bulk tickers and klines are read through ccxt's implicit endpoints so th
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -330,15 +331,21 @@ class CcxtMarketData:
         limit = max(1, min(limit, MAX_FUNDING_LIMIT))
         await self._ensure_markets()
         cs = self.symbol_of(symbol)
-        params: dict[str, Any] = {}
-        if since_ms is not None:
-            inst = self._instruments.get(symbol)
-            interval = (inst.funding_interval_h if inst else 8) * 3_600_000
-            params["until"] = since_ms + limit * interval - 1
-        rows = await self._read(
-            "funding_history",
-            lambda: self.ex.fetch_funding_rate_history(cs, since_ms, limit, params),
-        )
+        inst = self._instruments.get(symbol)
+        span = limit * (inst.funding_interval_h if inst else 8) * 3_600_000
+        for _ in range(8):
+            params: dict[str, Any] = {}
+            if since_ms is not None:
+                params["until"] = since_ms + span - 1
+            rows = await self._read(
+                "funding_history",
+                functools.partial(self.ex.fetch_funding_rate_history, cs, since_ms, limit, params),
+            )
+            # A full page may be the newest `limit` of a longer window (intervals shorter
+            # than the instrument says): shrink the window so nothing in between is skipped.
+            if since_ms is None or len(rows) < limit or span <= 3_600_000:
+                break
+            span //= 2
         out = [
             FundingRate(symbol, int(r["timestamp"]), num(r.get("fundingRate")))
             for r in rows
