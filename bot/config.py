@@ -114,7 +114,21 @@ class RiskConfig(Section):
     max_orders_per_minute: int = Field(default=20, ge=1, le=10_000)
     daily_loss_limit: float = Field(default=0.05, gt=0, le=1)
     max_drawdown: float = Field(default=0.15, gt=0, le=1)
-    account_type: Literal["unified", "classic"] = "unified"
+    account_type: Literal["unified", "classic"] = Field(
+        default="unified", description="Bybit account model for the liquidation formula."
+    )
+    taker_fee: float = Field(
+        default=0.00055,
+        ge=0,
+        lt=0.01,
+        description="Taker fee rate for Bybit's fee-to-close term in the maintenance margin.",
+    )
+    default_mmr: float = Field(
+        default=0.005,
+        gt=0,
+        lt=0.5,
+        description="MMR assumed where no venue tiers are known (risk explain, config validation).",
+    )
 
 
 class ExecutionConfig(Section):
