@@ -7,6 +7,9 @@ STAMP_DEV  := $(VENV)/.stamp-dev
 # Tests run in a non-UTC zone on purpose: nothing may depend on the host timezone.
 TEST_TZ ?= America/New_York
 
+# Only lint what exists (bench/ and migrations/ may be empty in a fresh clone).
+PY_DIRS := $(wildcard bot tests bench migrations)
+
 .PHONY: run test lint format typecheck pytest bench clean install
 
 $(BIN)/python:
@@ -27,12 +30,12 @@ run: $(STAMP_RUN)
 	$(BIN)/rotor config check
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check bot tests bench migrations
-	$(BIN)/ruff format --check bot tests bench migrations
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 
 format: $(STAMP_DEV)
-	$(BIN)/ruff format bot tests bench migrations
-	$(BIN)/ruff check --fix bot tests bench migrations
+	$(BIN)/ruff format $(PY_DIRS)
+	$(BIN)/ruff check --fix $(PY_DIRS)
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict bot
