@@ -36,3 +36,40 @@ def check(
         for p in report.problems:
             typer.echo(f"error: {p}", err=True)
     raise typer.Exit(code)
+
+
+@app.command("import")
+def import_(
+    src: Annotated[
+        list[Path],
+        typer.Option("--src", help="freqtrade .feather/.parquet/.csv file or directory."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Data directory to write into.")],
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="Symbol when the file name lacks one.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+) -> None:
+    """Convert freqtrade candles / funding rates into the data-directory format (idempotent)."""
+    from dataclasses import asdict
+
+    from bot.commands.common import fail
+    from bot.data.datadir import DataFileError
+    from bot.data.importer import import_paths
+
+    try:
+        results = import_paths(src, out, symbol)
+    except DataFileError as exc:
+        fail(str(exc), 2)
+    if json_out:
+        print_json([asdict(r) for r in results])
+        return
+    for r in results:
+        if r.skipped:
+            typer.echo(f"skipped  {r.src}: {r.skipped}")
+            continue
+        drops = ", ".join(f"{n} {k}" for k, n in sorted(r.dropped.items()))
+        typer.echo(
+            f"imported {r.src} -> {r.out}: {r.rows_read} read, {r.rows_new} new, "
+            f"{r.rows_total} total" + (f"; dropped {drops}" if drops else "")
+        )
