@@ -1,0 +1,71 @@
+"""Everything the HTTP handlers share: the engine, its clock, faults, credentials, counters."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.sim.clock import SimClock, wall_ms
+from bot.sim.engine import SimEngine
+from bot.sim.faults import FaultInjector
+from bot.sim.http.fmt import envelope, json_response
+from bot.sim.market import SimMarket
+
+PARAMS = "params"
+
+
+@dataclass
+class SimContext:
+    """State behind one HTTP face."""
+
+    engine: SimEngine
+    market: SimMarket
+    clock: SimClock
+    api_key: str
+    api_secret: str
+    faults: FaultInjector = field(default_factory=FaultInjector)
+    requests: Counter[str] = field(default_factory=Counter)
+    margin_mode: str = "ISOLATED_MARGIN"
+    # The tickers payload frozen while a stale_tickers fault is active.
+    stale_snapshot: list[dict[str, Any]] | None = None
+
+    def freeze_tickers_if_stale(self) -> None:
+        """Take the stale_tickers snapshot now if such a fault is in effect."""
+        from bot.sim.http.serializers import ticker_rows  # serializers import this module
+
+        if self.stale_snapshot is None and self.faults.tickers_stale(wall_ms()):
+            self.stale_snapshot = ticker_rows(self)
+
+    def skew_ms(self, path: str = "*") -> int:
+        """The clock_skew offset in effect for ``path``."""
+        return self.faults.clock_offset_ms(path)
+
+    def server_wall_ms(self, path: str) -> int:
+        """The server's (possibly skewed) wall clock: what recvWindow is checked against."""
+        return wall_ms() + self.skew_ms(path)
+
+    def sim_ms(self, path: str = "*") -> int:
+        """Simulated time as every reply reports it (skew included)."""
+        return self.clock.now_ms() + self.skew_ms(path)
+
+
+CTX: web.AppKey[SimContext] = web.AppKey("sim_ctx", SimContext)
+
+
+def ctx_of(request: web.Request) -> SimContext:
+    """The context of the app serving ``request``."""
+    return request.app[CTX]
+
+
+def params_of(request: web.Request) -> dict[str, Any]:
+    """The parsed query or body of a ``/v5`` request."""
+    p: dict[str, Any] = request[PARAMS]
+    return p
+
+
+def ok(request: web.Request, result: Any) -> web.Response:
+    """A successful envelope stamped with simulated time."""
+    return json_response(envelope(result, ctx_of(request).sim_ms(request.path)))

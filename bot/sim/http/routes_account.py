@@ -1,0 +1,189 @@
+"""Position, account and execution endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.sim.http import views
+from bot.sim.http.context import ctx_of, ok, params_of
+from bot.sim.http.fmt import PARAM_ERROR, BybitError, dec, dec_param, int_param, limit_param, page
+from bot.sim.http.routes_market import symbol_of
+from bot.sim.http.routes_trade import require_linear
+
+MARGIN_MODES = ("ISOLATED_MARGIN", "REGULAR_MARGIN", "PORTFOLIO_MARGIN")
+
+
+async def position_list(request: web.Request) -> web.Response:
+    """GET /v5/position/list: one symbol (even when flat) or every open USDT position."""
+    ctx, p = ctx_of(request), params_of(request)
+    require_linear(p)
+    limit = limit_param(p, 20, 200)
+    sym = symbol_of(ctx, p, required=False)
+    if sym is None and not (p.get("settleCoin") or p.get("baseCoin")):
+        raise BybitError(PARAM_ERROR, "params error: symbol, baseCoin or settleCoin is required")
+    if sym is not None:
+        rows = [views.position_row(ctx, sym, ctx.engine.positions.get(sym))]
+    else:
+        rows = [
+            views.position_row(ctx, s, pos)
+            for s, pos in sorted(ctx.engine.positions.items())
+            if pos.size > 0
+            and (not p.get("baseCoin") or ctx.market.instruments[s].base == p["baseCoin"])
+        ]
+    chunk, nxt = page(rows, p.get("cursor"), limit)
+    return ok(request, {"category": "linear", "list": chunk, "nextPageCursor": nxt})
+
+
+async def set_leverage(request: web.Request) -> web.Response:
+    """POST /v5/position/set-leverage (one-way: buy and sell leverage must match)."""
+    ctx, p = ctx_of(request), params_of(request)
+    require_linear(p)
+    sym = symbol_of(ctx, p)
+    assert sym is not None
+    buy = dec_param(p, "buyLeverage", required=True)
+    sell = dec_param(p, "sellLeverage", required=True)
+    if buy != sell:
+        raise BybitError(PARAM_ERROR, "buy leverage must equal sell leverage in one-way mode")
+    assert buy is not None
+    ctx.engine.set_leverage(sym, buy)
+    return ok(request, {})
+
+
+async def switch_mode(request: web.Request) -> web.Response:
+    """POST /v5/position/switch-mode: only one-way mode (0) exists here."""
+    p = params_of(request)
+    require_linear(p)
+    if int_param(p, "mode") == 0:
+        raise BybitError(110025, "Position mode is not modified")
+    raise BybitError(PARAM_ERROR, "the simulator supports one-way mode (mode=0) only")
+
+
+async def set_margin_mode(request: web.Request) -> web.Response:
+    """POST /v5/account/set-margin-mode: isolated margin is the only mode simulated."""
+    ctx, p = ctx_of(request), params_of(request)
+    mode = p.get("setMarginMode")
+    if mode not in MARGIN_MODES:
+        raise BybitError(PARAM_ERROR, f"params error: setMarginMode {mode!r} is invalid")
+    if mode != "ISOLATED_MARGIN":
+        raise BybitError(PARAM_ERROR, "the simulator supports ISOLATED_MARGIN only")
+    ctx.margin_mode = mode
+    return ok(request, {"reasons": []})
+
+
+async def wallet_balance(request: web.Request) -> web.Response:
+    """GET /v5/account/wallet-balance accountType=UNIFIED."""
+    ctx, p = ctx_of(request), params_of(request)
+    acct = p.get("accountType")
+    if acct != "UNIFIED":
+        raise BybitError(PARAM_ERROR, f"accountType only support UNIFIED, got {acct!r}")
+    return ok(request, {"list": [views.wallet(ctx)]})
+
+
+async def execution_list(request: web.Request) -> web.Response:
+    """GET /v5/execution/list: fills (Trade, BustTrade) and Funding, newest first."""
+    ctx, p = ctx_of(request), params_of(request)
+    require_linear(p)
+    limit = limit_param(p, 50, 100)
+    sym = symbol_of(ctx, p, required=False)
+    etype = p.get("execType") or None
+    start, end = int_param(p, "startTime"), int_param(p, "endTime")
+    oid, link = p.get("orderId") or None, p.get("orderLinkId") or None
+    items: list[tuple[int, int, dict[str, Any]]] = []
+    if etype in (None, "Trade", "BustTrade"):
+        for n, e in enumerate(ctx.engine.executions):
+            if etype is not None and e.exec_type != etype:
+                continue
+            if (oid and e.order_id != oid) or (link and e.order_link_id != link):
+                continue
+            if sym is None or e.symbol == sym:
+                items.append((e.ts, n, views.execution_row(ctx, e)))
+    if etype in (None, "Funding") and not oid and not link:
+        for n, f in enumerate(ctx.engine.funding_payments):
+            if sym is None or f.symbol == sym:
+                items.append((f.ts, -1 - n, views.funding_row(f)))
+    items = [
+        it for it in items if (start is None or it[0] >= start) and (end is None or it[0] <= end)
+    ]
+    items.sort(key=lambda it: (it[0], it[1]), reverse=True)
+    chunk, nxt = page([it[2] for it in items], p.get("cursor"), limit)
+    return ok(request, {"category": "linear", "list": chunk, "nextPageCursor": nxt})
+
+
+async def account_info(request: web.Request) -> web.Response:
+    """GET /v5/account/info: a UTA 2.0 account."""
+    ctx = ctx_of(request)
+    return ok(
+        request,
+        {
+            "unifiedMarginStatus": 6,
+            "marginMode": ctx.margin_mode,
+            "isMasterTrader": False,
+            "spotHedgingStatus": "OFF",
+            "updatedTime": str(ctx.engine.now_ms),
+            "dcpStatus": "OFF",
+            "timeWindow": 0,
+            "smpGroup": 0,
+        },
+    )
+
+
+async def query_api(request: web.Request) -> web.Response:
+    """GET /v5/user/query-api: the key's info (ccxt reads ``uta`` from it)."""
+    ctx = ctx_of(request)
+    return ok(
+        request,
+        {
+            "id": "1",
+            "note": "rotor simulator",
+            "apiKey": ctx.api_key,
+            "readOnly": 0,
+            "secret": "",
+            "permissions": {"ContractTrade": ["Order", "Position"], "Wallet": ["AccountTransfer"]},
+            "ips": ["*"],
+            "type": 1,
+            "deadlineDay": -1,
+            "expiredAt": "",
+            "createdAt": "",
+            "unified": 0,
+            "uta": 1,
+            "userID": 1,
+            "inviterID": 0,
+            "vipLevel": "No VIP",
+            "mktMakerLevel": "0",
+            "affiliateID": 0,
+            "rsaPublicKey": "",
+            "isMaster": True,
+        },
+    )
+
+
+async def fee_rate(request: web.Request) -> web.Response:
+    """GET /v5/account/fee-rate: the engine's taker/maker fees for every symbol."""
+    ctx, p = ctx_of(request), params_of(request)
+    require_linear(p)
+    sym = symbol_of(ctx, p, required=False)
+    syms = [sym] if sym is not None else ctx.market.symbols
+    rows = [
+        {
+            "symbol": s,
+            "takerFeeRate": dec(ctx.engine.fee_taker),
+            "makerFeeRate": dec(ctx.engine.fee_maker),
+        }
+        for s in syms
+    ]
+    return ok(request, {"list": rows})
+
+
+def register(app: web.Application) -> None:
+    """Add the position/account routes."""
+    app.router.add_get("/v5/position/list", position_list)
+    app.router.add_post("/v5/position/set-leverage", set_leverage)
+    app.router.add_post("/v5/position/switch-mode", switch_mode)
+    app.router.add_post("/v5/account/set-margin-mode", set_margin_mode)
+    app.router.add_get("/v5/account/wallet-balance", wallet_balance)
+    app.router.add_get("/v5/account/info", account_info)
+    app.router.add_get("/v5/account/fee-rate", fee_rate)
+    app.router.add_get("/v5/user/query-api", query_api)
+    app.router.add_get("/v5/execution/list", execution_list)

@@ -1,0 +1,134 @@
+"""Sim-only admin endpoints under ``/sim/`` (no auth, never faulted, never counted).
+
+- ``GET /sim/state``: simulated time, balances, positions and every order ever placed.
+- ``GET /sim/requests``: request counts per ``/v5`` endpoint and injected-fault counts;
+  ``POST /sim/requests/reset`` zeroes them.
+- ``POST /sim/advance {"bars": n}``: step the clock.
+- ``GET /sim/faults``, ``POST /sim/faults {"seed": .., "faults": [..]}``: read / replace faults.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from bot.sim.clock import wall_ms
+from bot.sim.faults import FaultConfigError
+from bot.sim.http import views
+from bot.sim.http.context import SimContext, ctx_of
+from bot.sim.http.fmt import dec
+
+MAX_ADVANCE = 1_000_000
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status)
+
+
+def _bad(msg: str) -> web.Response:
+    return _json({"error": msg}, status=400)
+
+
+async def _body(request: web.Request) -> Any:
+    raw = await request.text()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": f"body is not valid JSON: {exc}"}),
+            content_type="application/json",
+        ) from None
+
+
+def state(ctx: SimContext) -> dict[str, Any]:
+    """The venue's whole state in Bybit field names."""
+    eng = ctx.engine
+    return {
+        "time": ctx.sim_ms(),
+        "barTime": eng.now_ms,
+        "atEnd": eng.at_end,
+        "speed": ctx.clock.speed,
+        "balances": {
+            "USDT": {
+                "walletBalance": dec(eng.wallet_balance),
+                "equity": dec(eng.equity()),
+                "available": dec(eng.available()),
+            }
+        },
+        "positions": [views.position_row(ctx, s, p) for s, p in sorted(eng.positions.items())],
+        "orders": [views.order_row(o) for o in eng.orders],
+        "executionCount": len(eng.executions),
+        "fundingCount": len(eng.funding_payments),
+    }
+
+
+async def get_state(request: web.Request) -> web.Response:
+    """GET /sim/state."""
+    return _json(state(ctx_of(request)))
+
+
+async def get_requests(request: web.Request) -> web.Response:
+    """GET /sim/requests."""
+    ctx = ctx_of(request)
+    return _json(
+        {
+            "total": sum(ctx.requests.values()),
+            "endpoints": dict(sorted(ctx.requests.items())),
+            "faults": dict(sorted(ctx.faults.counts.items())),
+            "faultsByEndpoint": dict(sorted(ctx.faults.counts_by_endpoint.items())),
+        }
+    )
+
+
+async def reset_requests(request: web.Request) -> web.Response:
+    """POST /sim/requests/reset."""
+    ctx = ctx_of(request)
+    ctx.requests.clear()
+    ctx.faults.counts.clear()
+    ctx.faults.counts_by_endpoint.clear()
+    return _json({"total": 0})
+
+
+async def advance(request: web.Request) -> web.Response:
+    """POST /sim/advance {"bars": n}."""
+    ctx = ctx_of(request)
+    body = await _body(request)
+    if not isinstance(body, dict):
+        return _bad('body must be a JSON object like {"bars": 1}')
+    bars = body.get("bars", 1)
+    if isinstance(bars, bool) or not isinstance(bars, int) or not 1 <= bars <= MAX_ADVANCE:
+        return _bad(f"'bars' must be an integer in [1, {MAX_ADVANCE}], got {bars!r}")
+    done = ctx.clock.advance(bars)
+    return _json({"advanced": done, "time": ctx.sim_ms(), "atEnd": ctx.engine.at_end})
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    """GET /sim/faults."""
+    return _json(ctx_of(request).faults.describe())
+
+
+async def post_faults(request: web.Request) -> web.Response:
+    """POST /sim/faults: replace the active fault set (validated; the old set stays on error)."""
+    ctx = ctx_of(request)
+    body = await _body(request)
+    try:
+        ctx.faults.install(body, wall_ms())
+    except FaultConfigError as exc:
+        return _bad(str(exc))
+    ctx.stale_snapshot = None
+    ctx.freeze_tickers_if_stale()
+    return _json(ctx.faults.describe())
+
+
+def register(app: web.Application) -> None:
+    """Add the admin routes."""
+    app.router.add_get("/sim/state", get_state)
+    app.router.add_get("/sim/requests", get_requests)
+    app.router.add_post("/sim/requests/reset", reset_requests)
+    app.router.add_post("/sim/advance", advance)
+    app.router.add_get("/sim/faults", get_faults)
+    app.router.add_post("/sim/faults", post_faults)

@@ -1,0 +1,231 @@
+"""Market-data objects in Bybit v5's field names and types (numbers as strings).
+
+Keys follow real Bybit replies captured in ``fixtures/ccxt-bybit/response-bybit.json``.
+Integers Bybit sends as JSON numbers (``fundingInterval``, ``isLowestRisk``, ``id``) stay ints.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+import numpy as np
+
+from bot.data.panel import HOUR_MS
+from bot.domain import Instrument
+from bot.sim.http.context import SimContext
+from bot.sim.http.fmt import dec, flt, price_str
+
+BIG_QTY_STEPS = 100_000_000  # maxOrderQty when instruments.json gives none, in qty steps
+MAX_PRICE_TICKS = 2_000_000_000
+BOOK_SIZE_STEPS = 10_000  # the depth shown at bid1/ask1, in qty steps
+
+
+def n_closed(ctx: SimContext) -> int:
+    """Count of grid bars whose close time is at or before the engine's clock."""
+    return int(np.searchsorted(ctx.market.ts, ctx.engine.now_ms - HOUR_MS, side="right"))
+
+
+def is_closed(ctx: SimContext, sym: str, now_ms: int) -> bool:
+    """Whether the symbol's data has ended (it is delisted in the replay)."""
+    i = ctx.market.index[sym]
+    last_open = int(ctx.market.ts[int(ctx.market.last_idx[i])])
+    return last_open + HOUR_MS < now_ms
+
+
+def _places(step: Decimal) -> int:
+    exp = step.normalize().as_tuple().exponent
+    return max(-exp, 0) if isinstance(exp, int) else 0
+
+
+def instrument(inst: Instrument, closed: bool) -> dict[str, Any]:
+    """One instruments-info row (linear perpetual)."""
+    max_qty = inst.max_qty if inst.max_qty is not None else inst.qty_step * BIG_QTY_STEPS
+    return {
+        "symbol": inst.symbol,
+        "contractType": "LinearPerpetual",
+        "status": "Closed" if closed else inst.status,
+        "baseCoin": inst.base,
+        "quoteCoin": inst.quote,
+        "launchTime": str(inst.launch_ms or 0),
+        "deliveryTime": "0",
+        "deliveryFeeRate": "",
+        "priceScale": str(_places(inst.tick_size)),
+        "leverageFilter": {
+            "minLeverage": "1",
+            "maxLeverage": f"{inst.max_leverage:.2f}",
+            "leverageStep": "0.01",
+        },
+        "priceFilter": {
+            "minPrice": dec(inst.tick_size),
+            "maxPrice": dec(inst.tick_size * MAX_PRICE_TICKS),
+            "tickSize": dec(inst.tick_size),
+        },
+        "lotSizeFilter": {
+            "maxOrderQty": dec(max_qty),
+            "minOrderQty": dec(inst.min_qty),
+            "qtyStep": dec(inst.qty_step),
+            "postOnlyMaxOrderQty": dec(max_qty),
+            "maxMktOrderQty": dec(max_qty),
+            "minNotionalValue": dec(inst.min_notional),
+        },
+        "unifiedMarginTrade": True,
+        "fundingInterval": inst.funding_interval_h * 60,
+        "settleCoin": inst.quote,
+        "copyTrading": "none",
+        "upperFundingRate": "0.02",
+        "lowerFundingRate": "-0.02",
+        "isPreListing": False,
+        "preListingInfo": None,
+    }
+
+
+def risk_rows(inst: Instrument) -> list[dict[str, Any]]:
+    """The instrument's risk-limit tiers (maintenanceMargin/initialMargin are fractions)."""
+    return [
+        {
+            "id": k + 1,
+            "symbol": inst.symbol,
+            "riskLimitValue": dec(t.cap),
+            "maintenanceMargin": dec(t.mmr),
+            "initialMargin": dec(Decimal(1) / t.max_leverage),
+            "isLowestRisk": 1 if k == 0 else 0,
+            "maxLeverage": f"{t.max_leverage:.2f}",
+            "mmDeduction": "" if k == 0 else dec(t.mm_deduction),
+        }
+        for k, t in enumerate(inst.tiers)
+    ]
+
+
+def _day_stats(ctx: SimContext, sym: str, k_end: int) -> dict[str, float]:
+    """Rolling 24h open/high/low/volume/turnover and the price an hour ago."""
+    i = ctx.market.index[sym]
+    k0 = max(k_end - 24, 0)
+    m = ctx.market
+    o, h, lo = m.open[i, k0:k_end], m.high[i, k0:k_end], m.low[i, k0:k_end]
+    c, v = m.close[i, k0:k_end], m.volume[i, k0:k_end]
+    ok = np.isfinite(o)
+    if not bool(ok.any()):
+        nan = math.nan
+        return {"open": nan, "high": nan, "low": nan, "vol": 0.0, "turn": 0.0, "prev1h": nan}
+    return {
+        "open": float(o[ok][0]),
+        "high": float(h[ok].max()),
+        "low": float(lo[ok].min()),
+        "vol": float(v[ok].sum()),
+        "turn": float((v[ok] * c[ok]).sum()),
+        "prev1h": float(o[ok][-1]),
+    }
+
+
+def ticker_rows(ctx: SimContext) -> list[dict[str, Any]]:
+    """One /v5/market/tickers row per symbol the engine quotes now."""
+    k_end = n_closed(ctx)
+    rows = []
+    for sym, t in sorted(ctx.engine.tickers().items()):
+        inst = ctx.market.instruments[sym]
+        st = _day_stats(ctx, sym, k_end)
+        tick = inst.tick_size
+        oi = t.open_interest if math.isfinite(t.open_interest) else 0.0
+        pct = (t.last / st["open"] - 1.0) if st["open"] and math.isfinite(st["open"]) else 0.0
+        size = dec(inst.qty_step * BOOK_SIZE_STEPS)
+        rows.append(
+            {
+                "symbol": sym,
+                "lastPrice": flt(t.last),
+                "indexPrice": flt(t.index),
+                "markPrice": flt(t.mark),
+                "prevPrice24h": flt(st["open"]),
+                "price24hPcnt": f"{pct:.6f}",
+                "highPrice24h": flt(st["high"]),
+                "lowPrice24h": flt(st["low"]),
+                "prevPrice1h": flt(st["prev1h"]),
+                "openInterest": flt(oi),
+                "openInterestValue": f"{oi * t.mark:.2f}",
+                "turnover24h": f"{st['turn']:.4f}",
+                "volume24h": flt(st["vol"]),
+                "fundingRate": flt(t.funding_rate),
+                "nextFundingTime": str(t.next_funding_ms),
+                "predictedDeliveryPrice": "",
+                "basisRate": "",
+                "deliveryFeeRate": "",
+                "deliveryTime": "0",
+                "ask1Size": size,
+                "bid1Price": price_str(t.bid, tick, ROUND_FLOOR),
+                "ask1Price": price_str(t.ask, tick, ROUND_CEILING),
+                "bid1Size": size,
+                "basis": "",
+                "preOpenPrice": "",
+                "preQty": "",
+                "curPreListingPhase": "",
+            }
+        )
+    return rows
+
+
+def kline_rows(
+    ctx: SimContext, sym: str, iv_ms: int, start: int | None, end: int | None, limit: int
+) -> list[list[str]]:
+    """Closed candles of ``iv_ms`` (a multiple of 1h, aggregated on UTC boundaries).
+
+    Like Bybit: with ``start`` the first ``limit`` candles from the one containing ``start``;
+    otherwise the last ``limit`` up to ``end``. Returned newest first.
+    """
+    m = ctx.market
+    i = m.index[sym]
+    now = ctx.engine.now_ms
+    hi_g = ((now - iv_ms) // iv_ms) * iv_ms  # start of the last closed candle
+    if end is not None:
+        hi_g = min(hi_g, (end // iv_ms) * iv_ms)
+    lo_g = hi_g - (limit - 1) * iv_ms if start is None else (start // iv_ms) * iv_ms
+    k0 = int(np.searchsorted(m.ts, lo_g, side="left"))
+    k1 = int(np.searchsorted(m.ts, hi_g + iv_ms, side="left"))
+    ts = m.ts[k0:k1]
+    o, h, lo, c, v = (a[i, k0:k1] for a in (m.open, m.high, m.low, m.close, m.volume))
+    ok = np.isfinite(o)
+    ts, o, h, lo, c, v = ts[ok], o[ok], h[ok], lo[ok], c[ok], v[ok]
+    if len(ts) == 0:
+        return []
+    if iv_ms == HOUR_MS:
+        keys, first = ts, np.arange(len(ts))
+        ao, ah, al, ac, av = o, h, lo, c, v
+        turn = v * c
+    else:
+        keys, first = np.unique((ts // iv_ms) * iv_ms, return_index=True)
+        last = np.append(first[1:], len(ts)) - 1
+        ao, ac = o[first], c[last]
+        ah = np.maximum.reduceat(h, first)
+        al = np.minimum.reduceat(lo, first)
+        av = np.add.reduceat(v, first)
+        turn = np.add.reduceat(v * c, first)
+    sel = np.nonzero((keys >= lo_g) & (keys <= hi_g))[0]
+    sel = sel[:limit] if start is not None else sel[-limit:]
+    return [
+        [
+            str(int(keys[j])),
+            flt(float(ao[j])),
+            flt(float(ah[j])),
+            flt(float(al[j])),
+            flt(float(ac[j])),
+            flt(float(av[j])),
+            flt(float(turn[j])),
+        ]
+        for j in sel[::-1]
+    ]
+
+
+def oi_points(
+    ctx: SimContext, sym: str, iv_ms: int, start: int | None, end: int | None
+) -> list[tuple[int, float]]:
+    """Open-interest observations up to now (aligned to ``iv_ms`` when coarser than 1h)."""
+    s = ctx.market.series[sym]
+    now = ctx.engine.now_ms
+    hi = now if end is None else min(end, now)
+    k1 = int(np.searchsorted(s.oi_ts, hi, side="right"))
+    k0 = 0 if start is None else int(np.searchsorted(s.oi_ts, start, side="left"))
+    ts, vals = s.oi_ts[k0:k1], s.oi[k0:k1]
+    if iv_ms > HOUR_MS:
+        keep = ts % iv_ms == 0
+        ts, vals = ts[keep], vals[keep]
+    return [(int(ts[j]), float(vals[j])) for j in range(len(ts) - 1, -1, -1)]

@@ -1,0 +1,312 @@
+"""Account objects (orders, positions, executions, wallet) in Bybit v5 field names and types.
+
+Keys and value types follow the linear-swap replies in ``fixtures/ccxt-bybit``; integer fields
+Bybit documents as integers (``positionIdx``, ``triggerDirection``, ``seq``, ...) stay ints.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from bot.domain import OrderType, PositionSide, Side, TriggerBy
+from bot.sim.http.context import SimContext
+from bot.sim.http.fmt import dec
+from bot.sim.types import ZERO, SimExecution, SimFunding, SimOrder, SimPosition, SimStatus
+
+SETTLE = "USDT"
+
+
+def side_word(side: Side) -> str:
+    """Bybit's ``Buy``/``Sell``."""
+    return "Buy" if side is Side.BUY else "Sell"
+
+
+def _trigger_by(tb: TriggerBy) -> str:
+    return "MarkPrice" if tb is TriggerBy.MARK else "LastPrice"
+
+
+def order_row(o: SimOrder) -> dict[str, Any]:
+    """One order as /v5/order/realtime and /v5/order/history list it."""
+    stop = o.order_type is OrderType.STOP_MARKET
+    is_open = o.is_open
+    leaves = o.leaves_qty if is_open else ZERO
+    ref_price = o.price if o.price is not None else o.avg_price
+    return {
+        "symbol": o.symbol,
+        "orderType": "Limit" if o.order_type is OrderType.LIMIT else "Market",
+        "orderLinkId": o.order_link_id,
+        "slLimitPrice": "0",
+        "orderId": o.order_id,
+        "cancelType": o.cancel_type or "UNKNOWN",
+        "avgPrice": dec(o.avg_price) if o.avg_price is not None else "",
+        "stopOrderType": "Stop" if stop else "",
+        "lastPriceOnCreated": "",
+        "orderStatus": str(o.status),
+        "createType": "CreateByUser" if o.cancel_type != "CancelByLiq" else "CreateByLiq",
+        "takeProfit": "",
+        "cumExecValue": dec(o.cum_exec_value),
+        "tpslMode": "",
+        "smpType": "None",
+        "triggerDirection": o.trigger_direction,
+        "blockTradeId": "",
+        "cumFeeDetail": {SETTLE: dec(o.cum_exec_fee)} if o.cum_exec_fee else {},
+        "isLeverage": "",
+        "rejectReason": o.reject_reason or "EC_NoError",
+        "price": dec(ref_price) if ref_price is not None else "0",
+        "orderIv": "",
+        "createdTime": str(o.created_ms),
+        "tpTriggerBy": "",
+        "positionIdx": 0,
+        "timeInForce": "GTC" if o.order_type is OrderType.LIMIT else "IOC",
+        "leavesValue": dec(leaves * o.price) if o.price is not None else "0",
+        "updatedTime": str(o.updated_ms),
+        "side": side_word(o.side),
+        "smpGroup": 0,
+        "triggerPrice": dec(o.trigger_price) if o.trigger_price is not None else "",
+        "tpLimitPrice": "0",
+        "cumExecFee": dec(o.cum_exec_fee),
+        "slTriggerBy": "",
+        "leavesQty": dec(leaves),
+        "closeOnTrigger": False,
+        "placeType": "",
+        "cumExecQty": dec(o.cum_exec_qty),
+        "reduceOnly": o.reduce_only,
+        "qty": dec(o.qty),
+        "stopLoss": "",
+        "marketUnit": "",
+        "smpOrderId": "",
+        "triggerBy": _trigger_by(o.trigger_by) if stop else "",
+    }
+
+
+def _mark(ctx: SimContext, symbol: str, fallback: Decimal) -> Decimal:
+    try:
+        return ctx.engine.mark_price(symbol)
+    except Exception:  # the symbol stopped trading: keep the last known price
+        return fallback
+
+
+def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[str, Any]:
+    """One /v5/position/list row; a flat symbol gives Bybit's empty row with its leverage."""
+    inst = ctx.market.instruments[symbol]
+    now = str(ctx.engine.now_ms)
+    if pos is None:
+        lev = ctx.engine.leverage(symbol)
+        mark = _mark(ctx, symbol, ZERO)
+        t0 = inst.tiers[0]
+        return {
+            "symbol": symbol,
+            "leverage": dec(lev),
+            "autoAddMargin": 0,
+            "avgPrice": "0",
+            "liqPrice": "",
+            "riskLimitValue": dec(t0.cap),
+            "takeProfit": "",
+            "positionValue": "",
+            "isReduceOnly": False,
+            "tpslMode": "Full",
+            "riskId": 1,
+            "trailingStop": "0",
+            "unrealisedPnl": "",
+            "markPrice": dec(mark),
+            "adlRankIndicator": 0,
+            "cumRealisedPnl": "0",
+            "positionMM": "0",
+            "createdTime": now,
+            "positionIdx": 0,
+            "positionIM": "0",
+            "seq": 0,
+            "updatedTime": now,
+            "side": "",
+            "bustPrice": "",
+            "positionBalance": "0",
+            "leverageSysUpdatedTime": "",
+            "curRealisedPnl": "0",
+            "size": "0",
+            "positionStatus": "Normal",
+            "mmrSysUpdatedTime": "",
+            "stopLoss": "",
+            "tradeMode": 0,
+            "sessionAvgPrice": "",
+        }
+    mark = _mark(ctx, symbol, pos.avg_price)
+    value = pos.size * pos.avg_price
+    k = next((i for i, t in enumerate(inst.tiers) if value <= t.cap), len(inst.tiers) - 1)
+    tier = inst.tiers[k]
+    mm = max(pos.size * mark * tier.mmr - tier.mm_deduction, ZERO)
+    return {
+        "symbol": symbol,
+        "leverage": dec(pos.leverage),
+        "autoAddMargin": 0,
+        "avgPrice": dec(pos.avg_price),
+        "liqPrice": dec(pos.liq_price),
+        "riskLimitValue": dec(tier.cap),
+        "takeProfit": "",
+        "positionValue": dec(value),
+        "isReduceOnly": False,
+        "tpslMode": "Full",
+        "riskId": k + 1,
+        "trailingStop": "0",
+        "unrealisedPnl": dec(pos.unrealised_pnl(mark)),
+        "markPrice": dec(mark),
+        "adlRankIndicator": 2,
+        "cumRealisedPnl": dec(pos.realised_pnl),
+        "positionMM": dec(mm),
+        "createdTime": str(pos.created_ms),
+        "positionIdx": 0,
+        "positionIM": dec(pos.margin),
+        "seq": pos.updated_ms,
+        "updatedTime": str(pos.updated_ms),
+        "side": "Buy" if pos.side is PositionSide.LONG else "Sell",
+        "bustPrice": dec(pos.bust_price),
+        "positionBalance": dec(pos.margin),
+        "leverageSysUpdatedTime": "",
+        "curRealisedPnl": dec(pos.realised_pnl),
+        "size": dec(pos.size),
+        "positionStatus": "Normal",
+        "mmrSysUpdatedTime": "",
+        "stopLoss": "",
+        "tradeMode": 0,
+        "sessionAvgPrice": "",
+    }
+
+
+def execution_row(ctx: SimContext, e: SimExecution) -> dict[str, Any]:
+    """One /v5/execution/list row for a Trade or BustTrade fill."""
+    o = ctx.engine.get_order(order_id=e.order_id)
+    return {
+        "symbol": e.symbol,
+        "orderType": ("Limit" if o.order_type is OrderType.LIMIT else "Market") if o else "Market",
+        "underlyingPrice": "",
+        "orderLinkId": e.order_link_id,
+        "orderId": e.order_id,
+        "stopOrderType": "Stop" if o and o.trigger_price is not None else "UNKNOWN",
+        "execTime": str(e.ts),
+        "feeCurrency": "",
+        "createType": "CreateByUser" if e.exec_type == "Trade" else "CreateByLiq",
+        "feeRate": dec(e.fee_rate),
+        "tradeIv": "",
+        "blockTradeId": "",
+        "markPrice": dec(e.price),
+        "execPrice": dec(e.price),
+        "markIv": "",
+        "orderQty": dec(o.qty) if o else dec(e.qty),
+        "orderPrice": dec(o.price) if o and o.price is not None else dec(e.price),
+        "execValue": dec(e.value),
+        "closedSize": dec(e.closed_size),
+        "execType": e.exec_type,
+        "seq": e.ts,
+        "side": side_word(e.side),
+        "indexPrice": "",
+        "leavesQty": dec(o.leaves_qty) if o else "0",
+        "isMaker": e.is_maker,
+        "execFee": dec(e.fee),
+        "execId": e.exec_id,
+        "marketUnit": "",
+        "execQty": dec(e.qty),
+    }
+
+
+def funding_row(f: SimFunding) -> dict[str, Any]:
+    """A funding settlement as Bybit lists it (execType Funding; execFee > 0 when paid)."""
+    fid = f"funding-{f.symbol}-{f.ts}"
+    return {
+        "symbol": f.symbol,
+        "orderType": "UNKNOWN",
+        "underlyingPrice": "",
+        "orderLinkId": "",
+        "orderId": fid,
+        "stopOrderType": "UNKNOWN",
+        "execTime": str(f.ts),
+        "feeCurrency": "",
+        "createType": "",
+        "feeRate": dec(f.rate),
+        "tradeIv": "",
+        "blockTradeId": "",
+        "markPrice": dec(f.mark),
+        "execPrice": dec(f.mark),
+        "markIv": "",
+        "orderQty": "0",
+        "orderPrice": "0",
+        "execValue": dec(f.qty * f.mark),
+        "closedSize": "0",
+        "execType": "Funding",
+        "seq": f.ts,
+        "side": "Buy" if f.side is PositionSide.LONG else "Sell",
+        "indexPrice": "",
+        "leavesQty": "0",
+        "isMaker": False,
+        "execFee": dec(-f.amount),
+        "execId": fid,
+        "marketUnit": "",
+        "execQty": dec(f.qty),
+    }
+
+
+def wallet(ctx: SimContext) -> dict[str, Any]:
+    """The UNIFIED wallet-balance entry (one USDT coin).
+
+    ccxt derives ``free = walletBalance − (locked + totalPositionIM + totalOrderIM)``, so the
+    order IM is reported as whatever makes that equal the engine's available margin.
+    """
+    eng = ctx.engine
+    wb = eng.wallet_balance
+    pos_im = sum((p.margin for p in eng.positions.values()), ZERO)
+    avail = eng.available()
+    order_im = max(wb - pos_im - avail, ZERO)
+    upnl = eng.equity() - wb
+    pos_mm = ZERO
+    for sym, p in eng.positions.items():
+        mm = position_row(ctx, sym, p)["positionMM"]
+        pos_mm += Decimal(mm)
+    equity = wb + upnl
+    cum = sum((e.closed_pnl - e.fee for e in eng.executions), ZERO) + sum(
+        (f.amount for f in eng.funding_payments), ZERO
+    )
+    coin = {
+        "availableToBorrow": "",
+        "bonus": "0",
+        "accruedInterest": "0",
+        "availableToWithdraw": "",
+        "totalOrderIM": dec(order_im),
+        "equity": dec(equity),
+        "totalPositionMM": dec(pos_mm),
+        "usdValue": dec(equity),
+        "unrealisedPnl": dec(upnl),
+        "collateralSwitch": True,
+        "spotHedgingQty": "0",
+        "borrowAmount": "0",
+        "totalPositionIM": dec(pos_im),
+        "walletBalance": dec(wb),
+        "cumRealisedPnl": dec(cum),
+        "locked": "0",
+        "marginCollateral": True,
+        "coin": SETTLE,
+    }
+    im_rate = (pos_im + order_im) / equity if equity > 0 else ZERO
+    mm_rate = pos_mm / equity if equity > 0 else ZERO
+    return {
+        "totalEquity": dec(equity),
+        "accountIMRate": dec(round(im_rate, 4)),
+        "totalMarginBalance": dec(equity),
+        "totalInitialMargin": dec(pos_im + order_im),
+        "accountType": "UNIFIED",
+        "totalAvailableBalance": dec(avail),
+        "accountMMRate": dec(round(mm_rate, 4)),
+        "totalPerpUPL": dec(upnl),
+        "totalWalletBalance": dec(wb),
+        "accountLTV": "0",
+        "totalMaintenanceMargin": dec(pos_mm),
+        "coin": [coin],
+    }
+
+
+def is_open_status(o: SimOrder) -> bool:
+    """Whether Bybit's order/realtime lists ``o`` without an id filter."""
+    return o.status in (
+        SimStatus.NEW,
+        SimStatus.PARTIALLY_FILLED,
+        SimStatus.UNTRIGGERED,
+        SimStatus.TRIGGERED,
+    )
