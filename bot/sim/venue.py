@@ -1,0 +1,237 @@
+"""The in-process face: ``SimEngine`` behind rotor's ``Venue`` protocol (no HTTP).
+
+Backtests and offline replay use it. Engine refusals become the venue error classes the order
+manager already handles: 110007 → InsufficientFundsError, 110072 → DuplicateClientIdError,
+110001 → OrderNotFoundError, every other code → RejectedError.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from decimal import Decimal
+
+from bot.data.panel import HOUR_MS
+from bot.domain import (
+    BalanceReport,
+    Bar,
+    ExecutionReport,
+    FundingRate,
+    Instrument,
+    OpenInterest,
+    OrderReport,
+    OrderStatus,
+    PositionReport,
+    Ticker,
+    TriggerBy,
+)
+from bot.sim.engine import SimEngine
+from bot.sim.types import SimError, SimExecution, SimOrder, SimStatus
+from bot.venues.base import (
+    DuplicateClientIdError,
+    InsufficientFundsError,
+    OrderNotFoundError,
+    OrderRequest,
+    RejectedError,
+)
+
+_STATUS = {
+    SimStatus.NEW: OrderStatus.ACCEPTED,
+    SimStatus.UNTRIGGERED: OrderStatus.ACCEPTED,
+    SimStatus.TRIGGERED: OrderStatus.ACCEPTED,
+    SimStatus.PARTIALLY_FILLED: OrderStatus.PARTIALLY_FILLED,
+    SimStatus.FILLED: OrderStatus.FILLED,
+    SimStatus.CANCELLED: OrderStatus.CANCELED,
+    SimStatus.DEACTIVATED: OrderStatus.CANCELED,
+    SimStatus.REJECTED: OrderStatus.REJECTED,
+}
+
+
+def order_status(status: SimStatus) -> OrderStatus:
+    """Bybit order status → rotor's order state."""
+    return _STATUS[status]
+
+
+def order_report(o: SimOrder) -> OrderReport:
+    """A sim order as the venue-neutral ``OrderReport``."""
+    return OrderReport(
+        symbol=o.symbol,
+        client_order_id=o.order_link_id,
+        venue_order_id=o.order_id,
+        side=o.side,
+        type=o.order_type,
+        status=order_status(o.status),
+        qty=o.qty,
+        filled_qty=o.cum_exec_qty,
+        price=o.price,
+        avg_fill_price=o.avg_price,
+        trigger_price=o.trigger_price,
+        trigger_by=o.trigger_by if o.trigger_price is not None else None,
+        reduce_only=o.reduce_only,
+        created_ms=o.created_ms,
+        updated_ms=o.updated_ms,
+        reject_reason=o.reject_reason,
+    )
+
+
+def execution_report(e: SimExecution) -> ExecutionReport:
+    """A sim fill as the venue-neutral ``ExecutionReport``."""
+    return ExecutionReport(
+        exec_id=e.exec_id,
+        symbol=e.symbol,
+        client_order_id=e.order_link_id,
+        venue_order_id=e.order_id,
+        side=e.side,
+        qty=e.qty,
+        price=e.price,
+        fee=e.fee,
+        ts=e.ts,
+        is_maker=e.is_maker,
+        is_liquidation=e.exec_type == "BustTrade",
+    )
+
+
+def venue_error(exc: SimError, endpoint: str) -> RejectedError:
+    """Map an engine refusal to the venue error class of the same meaning."""
+    cls: type[RejectedError]
+    if exc.code == SimError.INSUFFICIENT_BALANCE:
+        cls = InsufficientFundsError
+    elif exc.code == SimError.DUPLICATE_LINK_ID:
+        cls = DuplicateClientIdError
+    elif exc.code == SimError.ORDER_NOT_FOUND:
+        cls = OrderNotFoundError
+    else:
+        cls = RejectedError
+    return cls(exc.msg, code=str(exc.code), endpoint=endpoint)
+
+
+class SimVenue:
+    """``bot.venues.base.Venue`` over a ``SimEngine``; time moves only via ``engine.advance``."""
+
+    name = "sim"
+
+    def __init__(self, engine: SimEngine) -> None:
+        self.engine = engine
+
+    async def load_instruments(self) -> dict[str, Instrument]:
+        """Every replayed symbol's instrument."""
+        return dict(self.engine.market.instruments)
+
+    async def server_time(self) -> int:
+        return self.engine.now_ms
+
+    async def fetch_tickers(self) -> dict[str, Ticker]:
+        return self.engine.tickers()
+
+    async def fetch_bars(
+        self, symbol: str, timeframe: str, since_ms: int | None, limit: int
+    ) -> list[Bar]:
+        """Closed 1h bars (the only timeframe the replay data has)."""
+        if timeframe != "1h":
+            raise RejectedError(f"sim replays 1h bars only (got {timeframe!r})", code="10001")
+        try:
+            return self.engine.klines(symbol, start_ms=since_ms, limit=limit)
+        except SimError as exc:
+            raise venue_error(exc, "fetch_bars") from exc
+
+    async def fetch_funding_history(
+        self, symbol: str, since_ms: int | None, limit: int
+    ) -> list[FundingRate]:
+        try:
+            return self.engine.funding_history(symbol, start_ms=since_ms, limit=limit)
+        except SimError as exc:
+            raise venue_error(exc, "fetch_funding_history") from exc
+
+    async def fetch_open_interest_history(
+        self, symbol: str, since_ms: int | None, limit: int
+    ) -> list[OpenInterest]:
+        try:
+            return self.engine.open_interest(symbol, start_ms=since_ms, limit=limit)
+        except SimError as exc:
+            raise venue_error(exc, "fetch_open_interest_history") from exc
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        """Set leverage; setting the current value again is not an error here (ccxt-like)."""
+        try:
+            self.engine.set_leverage(symbol, leverage)
+        except SimError as exc:
+            if exc.code != SimError.LEVERAGE_NOT_MODIFIED:
+                raise venue_error(exc, "set_leverage") from exc
+
+    async def create_order(self, request: OrderRequest) -> OrderReport:
+        try:
+            o = self.engine.place_order(
+                request.symbol,
+                request.side,
+                request.type,
+                request.qty,
+                price=request.price,
+                trigger_price=request.trigger_price,
+                trigger_by=request.trigger_by or TriggerBy.MARK,
+                reduce_only=request.reduce_only,
+                order_link_id=request.client_order_id,
+            )
+        except SimError as exc:
+            raise venue_error(exc, "create_order") from exc
+        return order_report(o)
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        try:
+            o = self.engine.cancel_order(symbol, order_link_id=client_order_id)
+        except SimError as exc:
+            raise venue_error(exc, "cancel_order") from exc
+        return order_report(o)
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> OrderReport | None:
+        o = self.engine.get_order(order_link_id=client_order_id)
+        if o is None or o.symbol != symbol:
+            return None
+        return order_report(o)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        return [order_report(o) for o in self.engine.open_orders(symbol)]
+
+    async def fetch_executions(
+        self, since_ms: int, symbol: str | None = None
+    ) -> list[ExecutionReport]:
+        """Fills at or after ``since_ms``, in the order they happened."""
+        execs = self.engine.executions
+        # Fill times are non-decreasing at hour granularity (bot.sim.matching), so bisect.
+        start = bisect_left(execs, since_ms // HOUR_MS, key=lambda e: e.ts // HOUR_MS)
+        return [
+            execution_report(e)
+            for e in execs[start:]
+            if e.ts >= since_ms and (symbol is None or e.symbol == symbol)
+        ]
+
+    async def fetch_positions(self) -> list[PositionReport]:
+        eng = self.engine
+        out: list[PositionReport] = []
+        for sym, p in eng.positions.items():
+            mark = Decimal(repr(eng.price_float(sym)))
+            out.append(
+                PositionReport(
+                    symbol=sym,
+                    side=p.side,
+                    qty=p.size,
+                    entry_price=p.avg_price,
+                    leverage=p.leverage,
+                    liquidation_price=p.liq_price,
+                    margin=p.margin,
+                    unrealized_pnl=p.unrealised_pnl(mark),
+                    mark_price=mark,
+                    ts=eng.now_ms,
+                )
+            )
+        return out
+
+    async def fetch_balance(self) -> BalanceReport:
+        eng = self.engine
+        return BalanceReport(
+            wallet_balance=eng.wallet_balance,
+            equity=eng.equity(),
+            available=eng.available(),
+            ts=eng.now_ms,
+        )
+
+    async def close(self) -> None:
+        return None
