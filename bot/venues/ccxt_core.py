@@ -81,7 +81,7 @@ class CcxtMarketData:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.spec = spec
-        self.name = spec.exchange
+        self.name: str = spec.exchange
         self.ex: Any = exchange if exchange is not None else build_exchange(spec)
         self._backoff_base_s = backoff_base_s
         self._sleep = sleep

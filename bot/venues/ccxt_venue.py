@@ -32,6 +32,7 @@ from bot.venues.base import (
     OrderNotFoundError,
     OrderRequest,
     RejectedError,
+    Venue,
 )
 from bot.venues.ccxt_client import Endpoint
 from bot.venues.ccxt_core import CcxtMarketData
@@ -243,3 +244,8 @@ class CcxtVenue(CcxtMarketData):
 
     async def close(self) -> None:
         await self.ex.close()
+
+
+def _conforms(v: CcxtVenue) -> Venue:
+    """Static proof (mypy) that ``CcxtVenue`` implements the ``Venue`` protocol."""
+    return v
