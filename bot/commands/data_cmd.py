@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from bot.commands.common import print_json
+from bot.commands.download_cmd import download
 
 app = typer.Typer(help="Market data directories: check, import.", no_args_is_help=True)
 
@@ -73,3 +74,6 @@ def import_(
             f"imported {r.src} -> {r.out}: {r.rows_read} read, {r.rows_new} new, "
             f"{r.rows_total} total" + (f"; dropped {drops}" if drops else "")
         )
+
+
+app.command("download")(download)
