@@ -1,0 +1,90 @@
+"""``rotor scan``: where money is rotating right now, and which laggards qualify."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.commands.common import ConfigOption, fail, load_config_or_exit, print_json
+
+app = typer.Typer(help="Show the regime, the sector table and the laggard candidates.")
+
+
+def _parse_at(text: str) -> int:
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"--at: not an ISO-8601 time: {text!r} (e.g. 2025-06-01T12:00:00Z)", 2)
+    if dt.tzinfo is None:
+        fail(f"--at: {text!r} has no timezone; add Z or an offset such as +00:00", 2)
+    return int(dt.timestamp() * 1000)
+
+
+def _default_data() -> Path:
+    try:
+        from bot.data.sample import sample_dir
+
+        return sample_dir()
+    except Exception as exc:  # the sample may be missing from a stripped install
+        fail(f"no --data given and the bundled sample is unavailable ({exc})")
+
+
+@app.callback(invoke_without_command=True)
+def scan(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="Data directory (default: the bundled sample).", show_default=False
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="ISO-8601 time; only data available then is used (default: latest)."
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option("--preset", help="Override strategy.preset.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Evaluate the strategy at one time and show regime, sectors and candidates."""
+    overrides: dict[str, Any] = {"strategy.preset": preset} if preset else {}
+    settings = load_config_or_exit(config, overrides, log=not json_out)
+    from bot.data.build import load_panel
+    from bot.data.datadir import DataFileError
+    from bot.signals.engine import SignalEngine
+    from bot.signals.params import PresetError
+    from bot.signals.scan import as_of_index, iso, scan_panel, scan_report
+
+    at_ms = _parse_at(at) if at else None
+    root = data if data is not None else _default_data()
+    try:
+        engine = SignalEngine.from_settings(settings)
+    except PresetError as exc:
+        fail(str(exc), 2)
+    try:
+        # Bars must have closed by --at: anything opening after at - 1h is never read.
+        panel = load_panel(root, end_ms=None if at_ms is None else at_ms - 3_600_000 + 1)
+        j = as_of_index(panel, at_ms)
+    except (DataFileError, ValueError) as exc:
+        fail(str(exc))
+    last_close = panel.close_time(j)
+    if at_ms is not None and at_ms - last_close >= 3_600_000:
+        typer.echo(
+            f"note: the data ends before --at; scanning at the last close {iso(last_close)}",
+            err=True,
+        )
+    ev = scan_panel(engine, panel, j)
+    report = scan_report(ev)
+    if json_out:
+        print_json(report)
+        return
+    from bot.commands.scan_view import render
+
+    render(report, engine.spec.preset, sys.stdout.isatty())

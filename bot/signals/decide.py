@@ -1,0 +1,437 @@
+"""Turn the tables at one 1h index into an :class:`Evaluation` (entries, exits, records).
+
+STRATEGY.md: layer 3 candidates and confirmation, the funding filter, ``risk_off_action``,
+ranking ``-zgap × max(S_s, 0)``, exits, shorts and the hedge, the stop policy, and one
+explainable decision record per symbol.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.data.panel import HOUR_MS
+from bot.domain import Action, Decision, PositionSide
+from bot.signals.evaluation import (
+    EntryIntent,
+    Evaluation,
+    ExitIntent,
+    HedgeIntent,
+    PositionView,
+    RegimeRow,
+    SectorRow,
+    SymbolRow,
+)
+from bot.signals.params import StrategySpec
+from bot.signals.tables import Tables, eval_points
+
+
+def _f(x: float) -> float | None:
+    """A float for output, None for NaN/inf."""
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+@dataclass(slots=True)
+class _Sym:
+    """Scalar view of one symbol at the evaluation time."""
+
+    i: int
+    sector: str | None
+    k: int
+    eligible: bool
+    close: float
+    gap: float
+    zgap: float
+    f8h: float
+    f8h_mean: float
+    oi_flow: float
+    rsi: float
+    adx: float
+    atr: float
+    ema: float
+    tf_close: float
+    trigger: bool
+    lower_low: bool
+    divergence: bool
+    short_setup: bool
+    tp_level: float
+    tp_prev: float
+
+
+def rotated_out(tables: Tables, j: int, n: int) -> np.ndarray:
+    """[K] bool: not a leader at each of the last ``n`` entry-timeframe closes (all known)."""
+    k = tables.universe.n_sectors
+    out = np.ones(k, dtype=bool)
+    for close_ms in eval_points(tables.close_time(j), n, tables.tf_hours):
+        jj = j - (tables.close_time(j) - close_ms) // HOUR_MS
+        col = tables.column(int(jj)) if jj >= tables.base else -1
+        if col < 0:
+            return np.zeros(k, dtype=bool)
+        out &= ~tables.layers.leader[:, col]
+    return out
+
+
+def evaluate_tables(
+    tables: Tables,
+    j: int,
+    spec: StrategySpec,
+    stop_max_pct: float,
+    positions: Sequence[PositionView] = (),
+    predicted_f8h: Mapping[str, float] | None = None,
+) -> Evaluation:
+    """The evaluation at the close of 1h panel index ``j``."""
+    p = spec.params
+    u = tables.universe
+    lay = tables.layers
+    cf = tables.confirm
+    col = tables.column(j)
+    if col < 0:
+        raise IndexError(f"index {j} was not computed by this engine run")
+    t = tables.close_time(j)
+    b = tables.htf_bar(j)
+    slope = float(lay.alt_btc_slope[col])
+    risk_on = math.isfinite(slope) and slope > 0
+    regime = RegimeRow(risk_on, _f(slope), _f(lay.breadth[col]))
+    out_mask = rotated_out(tables, j, p.rotation_out_evals)
+    sectors = [
+        SectorRow(
+            sector=s,
+            members=int(u.member[k].sum()),
+            eligible_members=int(lay.members_eligible[k, col]),
+            return_7d=_f(lay.ret_short[k, col]),
+            return_30d=_f(lay.ret_long[k, col]),
+            rs_7d=_f(lay.rs_short[k, col]),
+            rs_30d=_f(lay.rs_long[k, col]),
+            accel=_f(lay.accel[k, col]),
+            oi_flow=float(lay.oi_sector[k, col]),
+            oi_missing=bool(lay.oi_missing[k, col]),
+            funding_heat=_f(lay.heat[k, col]),
+            heat_threshold=_f(lay.heat_threshold[k, col]),
+            overheated=bool(lay.overheated[k, col]),
+            score=_f(lay.score[k, col]),
+            leader=bool(lay.leader[k, col]),
+            rotated_out=bool(out_mask[k]),
+        )
+        for k, s in enumerate(u.sectors)
+    ]
+    nan = float("nan")
+    pred = predicted_f8h or {}
+
+    def htf(a: np.ndarray, i: int) -> float:
+        return float(a[i, b]) if b >= 0 else nan
+
+    def hflag(a: np.ndarray, i: int) -> bool:
+        return bool(a[i, b]) if b >= 0 else False
+
+    syms: list[_Sym] = []
+    for i, name in enumerate(u.symbols):
+        syms.append(
+            _Sym(
+                i=i,
+                sector=u.sector_of[i],
+                k=u.sector_index(i),
+                eligible=bool(lay.eligible[i, col]),
+                close=float(lay.close[i, col]),
+                gap=float(lay.gap[i, col]),
+                zgap=float(lay.zgap[i, col]),
+                f8h=float(pred.get(name, lay.f8h_last[i, col])),
+                f8h_mean=float(lay.f8h_mean[i, col]),
+                oi_flow=float(lay.oi_flow[i, col]),
+                rsi=htf(cf.rsi, i),
+                adx=htf(cf.adx, i),
+                atr=htf(cf.atr, i),
+                ema=htf(cf.ema, i),
+                tf_close=htf(cf.htf.close, i),
+                trigger=hflag(cf.long_trigger, i),
+                lower_low=hflag(cf.lower_low, i),
+                divergence=hflag(cf.divergence, i),
+                short_setup=hflag(cf.short_setup, i),
+                tp_level=htf(cf.tp_level, i),
+                tp_prev=htf(cf.tp_prev, i),
+            )
+        )
+    by_pos = {ps.symbol: ps for ps in positions}
+    # Momentum: the strongest eligible members of each sector by zgap.
+    top_momentum: set[int] = set()
+    top_short: set[int] = set()
+    for k in range(u.n_sectors):
+        members = [s for s in syms if s.k == k and s.eligible and math.isfinite(s.zgap)]
+        members.sort(key=lambda s: -s.zgap)
+        top_momentum.update(s.i for s in members[: p.momentum_top_n] if s.gap > 0)
+        hot = [s for s in syms if s.k == k and math.isfinite(s.f8h_mean)]
+        hot.sort(key=lambda s: -s.f8h_mean)
+        top_short.update(s.i for s in hot[: p.short_top_n])
+
+    entries: list[EntryIntent] = []
+    exits: list[ExitIntent] = []
+    rows: list[SymbolRow] = []
+    decisions: list[Decision] = []
+    tf_ms = tables.tf_hours * HOUR_MS
+    longs_open = any(ps.side is PositionSide.LONG and not ps.hedge for ps in positions)
+    for s in syms:
+        name = u.symbols[s.i]
+        reasons: list[str] = []
+        action = Action.NONE
+        sec_row = sectors[s.k] if s.k >= 0 else None
+        score = sec_row.score if sec_row else None
+        is_bench = s.i == u.benchmark
+        # ---- candidate (layer 3 / preset entry rule)
+        candidate = False
+        if p.entry_mode == "rsi":
+            candidate = (s.sector is not None or is_bench) and math.isfinite(s.close)
+            if not candidate:
+                reasons.append("unmapped" if s.sector is None else "no_bar")
+        elif s.sector is None:
+            reasons.append("benchmark" if is_bench else "unmapped")
+        elif not s.eligible:
+            reasons.append("not_eligible")
+        elif sec_row is None or not lay.scorable[s.k, col]:
+            reasons.append("sector_not_scorable")
+        elif p.entry_mode == "laggard":
+            gap_ok = s.gap <= p.gap_max
+            z_ok = s.zgap <= p.zgap_max
+            candidate = gap_ok and z_ok
+            if not gap_ok:
+                reasons.append("gap_above_max")
+            if not z_ok:
+                reasons.append("zgap_above_max")
+        else:
+            candidate = s.i in top_momentum
+            if not candidate:
+                reasons.append("not_strongest_member")
+        leader_ok = True
+        if p.require_leader and p.entry_mode != "rsi" and s.sector is not None:
+            leader_ok = bool(sec_row and sec_row.leader)
+            if candidate and not leader_ok:
+                reasons.append("sector_not_leader")
+        # ---- confirmation on the entry timeframe
+        confirmed = True
+        if p.confirm:
+            confirmed = s.trigger and s.adx < p.adx_max
+            if p.require_lower_low:
+                confirmed = confirmed and s.lower_low
+            if candidate and leader_ok:
+                if not s.trigger:
+                    reasons.append(f"rsi_no_{p.entry_trigger}")
+                if not s.adx < p.adx_max:
+                    reasons.append("adx_trending")
+                if p.require_lower_low and not s.lower_low:
+                    reasons.append("no_lower_low")
+        # ---- exits for an open position
+        pos = by_pos.get(name)
+        if pos is not None:
+            why = _exit_reasons(spec, s, pos, sec_row, risk_on, longs_open, t, tf_ms)
+            if why:
+                action = Action.EXIT
+                reasons = list(why)
+                exits.append(ExitIntent(name, pos.side, why))
+            else:
+                reasons = ["holding"]
+        elif candidate and leader_ok and confirmed:
+            reasons = _entry_reasons(spec, s, sec_row)
+            blocked = _filters(spec, s, risk_on)
+            stop = _stop_distance(spec, s, stop_max_pct)
+            if stop is None:
+                blocked.append("no_atr")
+            if blocked:
+                reasons += blocked
+            else:
+                action = Action.ENTER_LONG
+                half = not risk_on and p.risk_off_action == "half"
+                if half:
+                    reasons.append("risk_off_half")
+                entries.append(
+                    EntryIntent(
+                        symbol=name,
+                        side=PositionSide.LONG,
+                        sector=s.sector,
+                        rank=_rank(spec, s, score),
+                        reference_price=s.close,
+                        stop_distance=float(stop or 0.0),
+                        size_factor=0.5 if half else 1.0,
+                        take_profit=_f(s.tp_level) if p.take_profit else None,
+                        reasons=tuple(reasons),
+                    )
+                )
+        elif (
+            spec.shorts_enabled
+            and sec_row is not None
+            and sec_row.overheated
+            and (sec_row.accel or 0.0) < 0
+            and s.i in top_short
+            and s.eligible
+            and s.short_setup
+        ):
+            stop = _stop_distance(spec, s, stop_max_pct)
+            if stop is not None and math.isfinite(s.close):
+                action = Action.ENTER_SHORT
+                reasons = ["overheated_sector", "accel_negative", "top_funding", "rsi_overbought"]
+                entries.append(
+                    EntryIntent(
+                        name,
+                        PositionSide.SHORT,
+                        s.sector,
+                        s.f8h_mean,
+                        s.close,
+                        stop,
+                        1.0,
+                        None,
+                        tuple(reasons),
+                    )
+                )
+        if is_bench and pos is None and spec.hedge_enabled and not risk_on and longs_open:
+            action = Action.ENTER_SHORT
+            reasons = ["hedge", "risk_off", "net_long"]
+        if candidate and leader_ok and not confirmed and not reasons:
+            reasons.append("not_confirmed")
+        if action is Action.NONE and not reasons:
+            reasons.append("no_signal")
+        scores = {
+            "S": score,
+            "gap": _f(s.gap),
+            "zgap": _f(s.zgap),
+            "rsi": _f(s.rsi),
+            "adx": _f(s.adx),
+            "f8h": _f(s.f8h),
+            "oi_flow": _f(s.oi_flow),
+            "atr": _f(s.atr),
+            "close": _f(s.close),
+        }
+        decisions.append(Decision(t, name, s.sector, action, tuple(reasons), scores))
+        rows.append(
+            SymbolRow(
+                symbol=name,
+                sector=s.sector if s.sector is not None else ("benchmark" if is_bench else None),
+                eligible=s.eligible,
+                timeframe=spec.entry_timeframe,
+                bar_time=int(cf.htf.ts[b]) if b >= 0 else None,
+                close=_f(s.close),
+                gap=_f(s.gap),
+                zgap=_f(s.zgap),
+                rsi=_f(s.rsi),
+                adx=_f(s.adx),
+                atr=_f(s.atr),
+                funding_8h=_f(s.f8h),
+                oi_flow=_f(s.oi_flow),
+                candidate=candidate,
+                confirmed=bool(confirmed and p.confirm) or (not p.confirm and candidate),
+                action=action.value,
+                reasons=tuple(reasons),
+            )
+        )
+    entries.sort(key=lambda e: (-e.rank, e.symbol))
+    hedge = None
+    if spec.hedge_enabled and not risk_on and longs_open and u.benchmark >= 0:
+        bench = u.symbols[u.benchmark]
+        if not any(ps.symbol == bench and ps.side is PositionSide.SHORT for ps in positions):
+            hedge = HedgeIntent(bench, spec.hedge_ratio, ("risk_off", "net_long"))
+    return Evaluation(
+        t=t,
+        index=j,
+        preset=spec.preset,
+        regime=regime,
+        sectors=sectors,
+        symbols=rows,
+        decisions=decisions,
+        entries=entries,
+        exits=exits,
+        hedge=hedge,
+        flags={"htf_bar": b},
+    )
+
+
+def _entry_reasons(spec: StrategySpec, s: _Sym, sec_row: SectorRow | None) -> list[str]:
+    p = spec.params
+    out = {"laggard": ["laggard"], "momentum": ["strongest_member"], "rsi": ["rsi_reversion"]}[
+        p.entry_mode
+    ]
+    out = list(out)
+    if sec_row is not None and sec_row.leader:
+        out.append("leader_sector")
+    if p.confirm:
+        out += [f"rsi_{p.entry_trigger}", "adx_range"]
+        if p.require_lower_low:
+            out.append("lower_low")
+    if p.divergence and s.divergence:
+        out.append("bullish_divergence")
+    return out
+
+
+def _filters(spec: StrategySpec, s: _Sym, risk_on: bool) -> list[str]:
+    p = spec.params
+    out: list[str] = []
+    if not math.isfinite(s.close):
+        out.append("no_bar")
+    if p.funding_filter and math.isfinite(s.f8h) and s.f8h > p.funding_max_8h:
+        out.append("funding_hot")
+    if not risk_on and p.risk_off_action == "block":
+        out.append("risk_off_block")
+    return out
+
+
+def _stop_distance(spec: StrategySpec, s: _Sym, d_max: float) -> float | None:
+    """STRATEGY.md, "Exits": ``clamp(1.5·ATR/price, 2%, d_max)`` or the fixed percentage."""
+    if spec.stop_mode == "fixed":
+        return spec.stop_pct
+    if not (math.isfinite(s.atr) and math.isfinite(s.close) and s.close > 0):
+        return None
+    raw = spec.params.atr_stop_mult * s.atr / s.close
+    return float(min(max(raw, spec.params.stop_min_pct), d_max))
+
+
+def _rank(spec: StrategySpec, s: _Sym, score: float | None) -> float:
+    p = spec.params
+    bonus = p.divergence_bonus if (p.divergence and s.divergence) else 0.0
+    if p.rank_by == "zgap_score":
+        return -s.zgap * max(score or 0.0, 0.0) + bonus
+    if p.rank_by == "zgap":
+        return -s.zgap + bonus
+    if p.rank_by == "momentum":
+        return s.zgap + bonus
+    return (100.0 - s.rsi) + bonus
+
+
+def _exit_reasons(
+    spec: StrategySpec,
+    s: _Sym,
+    pos: PositionView,
+    sec_row: SectorRow | None,
+    risk_on: bool,
+    longs_open: bool,
+    t: int,
+    tf_ms: int,
+) -> tuple[str, ...]:
+    """STRATEGY.md, "Exits" (shorts mirror the long rules)."""
+    p = spec.params
+    if pos.hedge:
+        return ("hedge_off",) if (risk_on or not longs_open) else ()
+    long = pos.side is PositionSide.LONG
+    why: list[str] = []
+    sign = 1.0 if long else -1.0
+    hit = {
+        "rsi": sign * (s.rsi - (p.exit_rsi if long else 100.0 - p.exit_rsi)) >= 0,
+        "ema": sign * (s.tf_close - s.ema) >= 0,
+        "gap": sign * (s.gap - sign * p.exit_gap) >= 0,
+        "none": False,
+    }[p.exit_rule]
+    if hit:  # NaN comparisons are False, so missing indicators never trigger an exit
+        why.append(f"exit_{p.exit_rule}")
+    if p.time_stop_bars > 0:
+        held = t // tf_ms - pos.entry_ms // tf_ms
+        if held >= p.time_stop_bars:
+            why.append("time_stop")
+    if p.rotation_exit and long and sec_row is not None and sec_row.rotated_out:
+        why.append("rotation_out")
+    if (
+        p.take_profit
+        and long
+        and math.isfinite(s.tp_prev)
+        and math.isfinite(s.tf_close)
+        and s.tf_close >= s.tp_prev
+    ):
+        why.append("take_profit")
+    return tuple(why)

@@ -1,0 +1,162 @@
+"""The signal engine: one API for the backtest (precompute) and the daemon (rolling window).
+
+Backtest::
+
+    engine = SignalEngine.from_settings(settings)
+    engine.precompute(panel)               # vectorised over the whole panel, once
+    ev = engine.evaluate_at(j, positions)  # only indexes into the tables
+
+Live::
+
+    ev = engine.evaluate(panel, j, positions)  # recomputes on the last window_hours bars
+
+Both paths run the same code on different point sets and give the same decisions (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.data.aggregate import TIMEFRAME_HOURS
+from bot.data.panel import HOUR_MS, Panel
+from bot.signals.confirm import compute_confirm
+from bot.signals.decide import evaluate_tables
+from bot.signals.evaluation import Evaluation, PositionView
+from bot.signals.layers import WindowData, compute_layers
+from bot.signals.params import StrategySpec, resolve
+from bot.signals.tables import Tables, eval_points
+from bot.signals.universe import Universe
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+
+class SignalEngine:
+    """Evaluates the configured preset on a panel; pure and synchronous."""
+
+    def __init__(self, spec: StrategySpec, stop_max_pct: float = 0.09) -> None:
+        self.spec = spec
+        self.params = spec.params
+        self.stop_max_pct = stop_max_pct
+        self.tf_hours = TIMEFRAME_HOURS[spec.entry_timeframe]
+        self._tables: Tables | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, preset: str | None = None) -> SignalEngine:
+        """Resolve ``settings.strategy`` (and an optional preset override) into an engine."""
+        return cls(resolve(settings.strategy, preset), settings.risk.stop_max_pct)
+
+    # ------------------------------------------------------------------ window sizes
+    @property
+    def layers_window_hours(self) -> int:
+        """1h bars the layer computations need behind a decision (incl. a year of heat)."""
+        p = self.params
+        l_max = max(
+            p.rs_short_h,
+            p.rs_long_h,
+            p.gap_lookback_h,
+            p.vol_lookback_h,
+            p.regime_lookback_h,
+            p.regime_volume_h,
+            p.breadth_lookback_h,
+            p.oi_lookback_h,
+            p.heat_window_h,
+        )
+        rotation = p.rotation_out_evals * self.tf_hours + p.accel_lag_h + l_max + 2
+        heat = p.heat_history_days * 24 + 24 + p.heat_window_h + 1
+        return max(rotation, heat)
+
+    @property
+    def ta_window_hours(self) -> int:
+        """1h bars for entry-timeframe indicators: ≥ ``warmup_bars`` plus the longest lookback."""
+        p = self.params
+        extra = max(
+            p.rsi_percentile_bars if p.rsi_mode == "percentile" else 0,
+            p.tp_lookback_bars + 1,
+            p.lower_low_long_bars,
+            p.divergence_lookback_bars + 2 * p.divergence_k + 1 if p.divergence else 0,
+            p.cross_lookback_bars + 1,
+            2 * p.adx_period,
+        )
+        return (p.warmup_bars + extra + 1) * self.tf_hours
+
+    @property
+    def window_hours(self) -> int:
+        """How many 1h bars a live panel should hold for :meth:`evaluate` to match the backtest."""
+        return max(self.layers_window_hours, self.ta_window_hours)
+
+    # ------------------------------------------------------------------ backtest path
+    def precompute(self, panel: Panel) -> Tables:
+        """Vectorise every layer over the whole panel; then use :meth:`evaluate_at`."""
+        self._tables = self._compute(panel, 0, panel.n_bars, None)
+        return self._tables
+
+    def evaluate_at(
+        self,
+        j: int,
+        positions: Sequence[PositionView] = (),
+        predicted_f8h: Mapping[str, float] | None = None,
+    ) -> Evaluation:
+        """The evaluation at the close of panel bar ``j`` from the precomputed tables."""
+        if self._tables is None:
+            raise RuntimeError("call precompute(panel) before evaluate_at(j)")
+        return evaluate_tables(
+            self._tables, j, self.spec, self.stop_max_pct, positions, predicted_f8h
+        )
+
+    # ------------------------------------------------------------------ live path
+    def evaluate(
+        self,
+        panel: Panel,
+        j: int | None = None,
+        positions: Sequence[PositionView] = (),
+        predicted_f8h: Mapping[str, float] | None = None,
+    ) -> Evaluation:
+        """Recompute on the rolling window ending at bar ``j`` (default: the last bar)."""
+        if panel.n_bars == 0:
+            raise ValueError("empty panel")
+        j = panel.n_bars - 1 if j is None else j
+        if not 0 <= j < panel.n_bars:
+            raise IndexError(f"bar index {j} outside the panel (0..{panel.n_bars - 1})")
+        start = max(0, j + 1 - self.window_hours)
+        close_ms = panel.close_time(j)
+        pts = {j}
+        for e_ms in eval_points(close_ms, self.params.rotation_out_evals, self.tf_hours):
+            pts.add(j - (close_ms - e_ms) // HOUR_MS)
+        at = np.array(sorted(x - start for x in pts if x >= start), dtype=np.int64)
+        tables = self._compute(panel, start, j + 1, at)
+        return evaluate_tables(tables, j, self.spec, self.stop_max_pct, positions, predicted_f8h)
+
+    # ------------------------------------------------------------------ shared
+    def _compute(self, panel: Panel, start: int, end: int, at: np.ndarray | None) -> Tables:
+        sl = slice(start, end)
+        ts = panel.ts[sl]
+        win = WindowData.of(
+            ts,
+            panel.close[:, sl],
+            panel.volume[:, sl],
+            panel.funding[:, sl],
+            panel.funding_interval_h[:, sl],
+            panel.oi[:, sl],
+        )
+        u = Universe.from_panel(panel, self.params.benchmark)
+        points = np.arange(end - start, dtype=np.int64) if at is None else at
+        layers = compute_layers(win, points, u, self.params)
+        # The live path runs TA-Lib over the whole window (>= warmup + a year), so Wilder
+        # seeding no longer shows and both paths see the same indicator values.
+        ta_start = start
+        tsl = slice(ta_start, end)
+        confirm = compute_confirm(
+            panel.ts[tsl],
+            panel.open[:, tsl],
+            panel.high[:, tsl],
+            panel.low[:, tsl],
+            panel.close[:, tsl],
+            panel.volume[:, tsl],
+            self.tf_hours,
+            self.params,
+        )
+        return Tables(u, ts, start, layers, confirm, ta_start, self.tf_hours)

@@ -1,0 +1,137 @@
+"""What one evaluation of the signal engine returns (STRATEGY.md, "Output")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from bot.domain import Decision, OrderIntent, PositionSide
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """The little the engine needs to know about an open position (independent of risk)."""
+
+    symbol: str
+    side: PositionSide
+    entry_ms: int  # fill time, UTC ms (time stops count entry-timeframe closes after it)
+    entry_price: float
+    hedge: bool = False  # a BTC short opened by the hedge rule
+
+
+@dataclass(frozen=True, slots=True)
+class RegimeRow:
+    """Layer 1 at the evaluation time."""
+
+    risk_on: bool
+    alt_btc_slope: float | None
+    breadth: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SectorRow:
+    """Layer 2 for one rotation sector."""
+
+    sector: str
+    members: int
+    eligible_members: int
+    return_7d: float | None
+    return_30d: float | None
+    rs_7d: float | None
+    rs_30d: float | None
+    accel: float | None
+    oi_flow: float
+    oi_missing: bool
+    funding_heat: float | None
+    heat_threshold: float | None
+    overheated: bool
+    score: float | None
+    leader: bool
+    rotated_out: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRow:
+    """Layer 3 and confirmation for one symbol, whatever its eligibility."""
+
+    symbol: str
+    sector: str | None
+    eligible: bool
+    timeframe: str
+    bar_time: int | None  # open time of the latest completed entry-timeframe bar
+    close: float | None
+    gap: float | None
+    zgap: float | None
+    rsi: float | None
+    adx: float | None
+    atr: float | None
+    funding_8h: float | None
+    oi_flow: float | None
+    candidate: bool
+    confirmed: bool
+    action: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryIntent:
+    """A ranked entry for the risk manager; ``stop_distance`` is a fraction of price."""
+
+    symbol: str
+    side: PositionSide
+    sector: str | None
+    rank: float
+    reference_price: float
+    stop_distance: float
+    size_factor: float
+    take_profit: float | None
+    reasons: tuple[str, ...]
+
+    def to_order_intent(self) -> OrderIntent:
+        """The domain intent (Decimal at the boundary; the venue's precision applies later)."""
+        return OrderIntent(
+            symbol=self.symbol,
+            side=self.side,
+            kind="entry",
+            reference_price=Decimal(repr(self.reference_price)),
+            stop_distance=Decimal(repr(round(self.stop_distance, 10))),
+            size_factor=Decimal(repr(self.size_factor)),
+            sector=self.sector,
+            reason=",".join(self.reasons),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExitIntent:
+    """Close an open position (reduce-only); the order manager knows the quantity."""
+
+    symbol: str
+    side: PositionSide
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeIntent:
+    """Short the benchmark for ``ratio`` × long notional (STRATEGY.md, "Shorts and hedges")."""
+
+    symbol: str
+    ratio: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One evaluation at the close of 1h bar ``index`` (time ``t``, UTC ms)."""
+
+    t: int
+    index: int
+    preset: str
+    regime: RegimeRow
+    sectors: list[SectorRow]
+    symbols: list[SymbolRow]
+    decisions: list[Decision]
+    entries: list[EntryIntent]  # ranked, best first
+    exits: list[ExitIntent]
+    hedge: HedgeIntent | None = None
+    flags: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,50 @@
+"""Precomputed signal tables and their lookup by 1h panel index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.data.panel import HOUR_MS, I64
+from bot.signals.confirm import Confirm
+from bot.signals.layers import Layers
+from bot.signals.universe import Universe
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """Layers at some 1h points and confirmation bars, with their offsets in the panel.
+
+    ``layers.at + base`` are panel indices; ``confirm.htf.end_index + ta_base`` are the panel
+    indices where each entry-timeframe bar completes.
+    """
+
+    universe: Universe
+    ts: I64  # panel bar open times covered by the layers window
+    base: int
+    layers: Layers
+    confirm: Confirm
+    ta_base: int
+    tf_hours: int
+
+    def column(self, j: int) -> int:
+        """Column of panel index ``j`` in the layer arrays (−1 when not computed)."""
+        w = j - self.base
+        c = int(np.searchsorted(self.layers.at, w))
+        return c if c < len(self.layers.at) and int(self.layers.at[c]) == w else -1
+
+    def htf_bar(self, j: int) -> int:
+        """Entry-timeframe bar completed at or before panel index ``j`` (−1 if none)."""
+        ends = self.confirm.htf.end_index + self.ta_base
+        return int(np.searchsorted(ends, j, side="right")) - 1
+
+    def close_time(self, j: int) -> int:
+        return int(self.ts[j - self.base]) + HOUR_MS
+
+
+def eval_points(close_ms: int, n: int, tf_hours: int) -> list[int]:
+    """Close times (UTC ms) of the last ``n`` entry-timeframe bars completed by ``close_ms``."""
+    step = tf_hours * HOUR_MS
+    last = (close_ms // step) * step
+    return [last - r * step for r in range(n)]
