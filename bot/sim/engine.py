@@ -77,6 +77,7 @@ class SimEngine(Matcher, Quotes):
         self._lev: dict[str, Decimal] = {}
         self._event_ms = self.now_ms
         self._n_exec = 0
+        self._watch: dict[str, tuple[float, float]] = {}  # see Matcher._levels
 
     # --- account views ---
 
@@ -160,6 +161,7 @@ class SimEngine(Matcher, Quotes):
                     f"{symbol}: at {leverage}x the liquidation price {lp} is past the mark {mark}",
                 )
         self._lev[symbol] = leverage
+        self._watch.pop(symbol, None)
         self.account.set_leverage(inst, leverage, self.now_ms)
 
     # --- orders ---
@@ -254,6 +256,7 @@ class SimEngine(Matcher, Quotes):
         return order
 
     def _register(self, order: SimOrder) -> None:
+        self._watch.pop(order.symbol, None)
         self.orders.append(order)
         self._by_id[order.order_id] = order
         if order.order_link_id:
@@ -298,6 +301,7 @@ class SimEngine(Matcher, Quotes):
         inst = self.market.instruments[order.symbol]
         rate = self.fee_maker if maker else self.fee_taker
         fee = qty * price * rate
+        self._watch.pop(order.symbol, None)
         closed, pnl = self.account.apply_fill(
             inst, order.side, qty, price, fee, self.leverage(order.symbol), self._event_ms
         )
@@ -331,6 +335,7 @@ class SimEngine(Matcher, Quotes):
         self._sync_reduce_only(order.symbol)
 
     def _close_order(self, order: SimOrder, status: SimStatus, cancel_type: str = "") -> None:
+        self._watch.pop(order.symbol, None)
         order.status = status
         order.cancel_type = cancel_type or order.cancel_type
         order.updated_ms = self._event_ms

@@ -212,6 +212,8 @@ class SimMarket:
     first_idx: I64  # [S] first bar with data
     last_idx: I64  # [S] last bar with data
     index: dict[str, int] = field(default_factory=dict)
+    # Lazily built {hour: rate} per symbol: O(1) settlement lookups for open positions only.
+    _funding_maps: dict[str, dict[int, float]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.index.update({s: i for i, s in enumerate(self.symbols)})
@@ -324,13 +326,11 @@ class SimMarket:
         return math.nan
 
     def funding_at(self, symbol: str, t_ms: int) -> float | None:
-        """The rate of the settlement stamped at exactly ``t_ms`` (hour-floored), if any."""
-        s = self.series[symbol]
-        fts = s.funding_ts
-        if len(fts) == 0:
-            return None
-        j = int(np.searchsorted(fts, t_ms, side="left"))
-        # Settlements are stamped on the hour in the data format; tolerate ms-level jitter.
-        if j < len(fts) and int(fts[j]) // HOUR_MS == t_ms // HOUR_MS:
-            return float(s.funding_rate[j])
-        return None
+        """The rate of the settlement stamped in the hour starting at ``t_ms``, if any."""
+        fmap = self._funding_maps.get(symbol)
+        if fmap is None:
+            s = self.series[symbol]
+            hours = (s.funding_ts // HOUR_MS).tolist()
+            fmap = dict(zip(hours, s.funding_rate.tolist(), strict=True))
+            self._funding_maps[symbol] = fmap
+        return fmap.get(t_ms // HOUR_MS)

@@ -52,6 +52,7 @@ class Matcher:
     _open: dict[str, list[SimOrder]]
     _event_ms: int
     _n_exec: int
+    _watch: dict[str, tuple[float, float]]
 
     # Provided by SimEngine.
     def leverage(self, symbol: str) -> Decimal:
@@ -115,27 +116,63 @@ class Matcher:
                 self._settle(sym, tk, Decimal(repr(rate)), mark)
         for sym in self._active():
             i = m.index[sym]
-            o = float(m.open[i, k])
+            o = m.open.item(i, k)
             if o != o:
                 continue
-            h, lo, c = float(m.high[i, k]), float(m.low[i, k]), float(m.close[i, k])
+            h, lo, c = m.high.item(i, k), m.low.item(i, k), m.close.item(i, k)
+            down, up = self._levels(sym)
+            if lo > down and h < up:
+                continue  # nothing on this symbol can be reached inside the bar
             x1, x2 = (lo, h) if c >= o else (h, lo)
-            vol = float(m.volume[i, k])
+            vol = m.volume.item(i, k)
             self._leg(sym, o, x1, tk, tk + _LEG_MS, False, vol)
             self._leg(sym, x1, x2, tk + _LEG_MS, tk + 2 * _LEG_MS, False, vol)
             self._leg(sym, x2, c, tk + 2 * _LEG_MS, tk + HOUR_MS - 1, False, vol)
-        self._k = k + 1
-        if self._k >= m.n_bars:
+        k1 = self._k = k + 1
+        if k1 >= m.n_bars:
             return
-        tn = int(m.ts[self._k])
+        tn = int(m.ts[k1])
         for sym in self._active():
             i = m.index[sym]
-            nxt = float(m.open[i, self._k])
+            nxt = m.open.item(i, k1)
             if nxt != nxt:
                 continue
-            prev = m.close_before(i, self._k)
+            prev = m.close.item(i, k)
+            if prev != prev:
+                prev = m.close_before(i, k1)
+            down, up = self._levels(sym)
+            if min(prev, nxt) > down and max(prev, nxt) < up:
+                continue
             if math.isfinite(prev):
-                self._leg(sym, prev, nxt, tn, tn, True, float(m.volume[i, self._k]))
+                self._leg(sym, prev, nxt, tn, tn, True, m.volume.item(i, k1))
+
+    def _levels(self, sym: str) -> tuple[float, float]:
+        """(highest level a fall can hit, lowest level a rise can hit) for ``sym``; cached
+        until the symbol's orders or position change, so a quiet bar costs two comparisons."""
+        w = self._watch.get(sym)
+        if w is not None:
+            return w
+        down, up = -math.inf, math.inf
+        for o in self._open.get(sym, ()):
+            if o.order_type is OrderType.STOP_MARKET:
+                if o.status is SimStatus.UNTRIGGERED and o.trigger_price is not None:
+                    if o.trigger_direction == 2:
+                        down = max(down, float(o.trigger_price))
+                    else:
+                        up = min(up, float(o.trigger_price))
+            elif o.order_type is OrderType.LIMIT and o.price is not None:
+                if o.side is Side.BUY:
+                    down = max(down, float(o.price))
+                else:
+                    up = min(up, float(o.price))
+        pos = self.account.positions.get(sym)
+        if pos is not None:
+            if pos.side is PositionSide.LONG:
+                down = max(down, float(pos.liq_price))
+            else:
+                up = min(up, float(pos.liq_price))
+        self._watch[sym] = (down, up)
+        return down, up
 
     def _settle(self, sym: str, ts: int, rate: Decimal, mark: Decimal) -> SimFunding:
         return self.account.settle_funding(sym, ts, rate, mark)
@@ -239,6 +276,7 @@ class Matcher:
         for o in list(self._open.get(sym, ())):
             self._cancel(o, "CancelByLiq")
         pos, pnl = self.account.liquidate(sym, self._event_ms)
+        self._watch.pop(sym, None)
         side = pos.side.exit_side
         n = len(self.orders) + 1
         order = SimOrder(
