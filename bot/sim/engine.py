@@ -36,7 +36,7 @@ from bot.sim.types import (
     SimStatus,
     sim_id,
 )
-from bot.sim.validation import check_price, check_qty, trigger_direction_for
+from bot.sim.validation import check_opening, check_price, check_qty, trigger_direction_for
 
 MAX_LINK_ID = 36
 DEFAULT_LEVERAGE = Decimal(10)
@@ -271,26 +271,11 @@ class SimEngine(Matcher, Quotes):
         self, inst: Instrument, side: Side, qty: Decimal, price: Decimal, fee_rate: Decimal
     ) -> None:
         """Risk-limit tier and margin checks for the exposure an order would open."""
-        opening = self.account.opening_qty(inst.symbol, side, qty)
-        if opening <= 0:
-            return
         pos = self.positions.get(inst.symbol)
-        size_after = opening + (pos.size if pos is not None and opening == qty else ZERO)
+        opening = self.account.opening_qty(inst.symbol, side, qty)
+        held = pos.size if pos is not None and opening == qty else ZERO
         lev = self.leverage(inst.symbol)
-        tier = inst.tier_for_notional(size_after * price)
-        if lev > tier.max_leverage:
-            raise SimError(
-                SimError.RISK_LIMIT,
-                f"{inst.symbol}: position value {size_after * price} allows at most "
-                f"{tier.max_leverage}x (leverage is {lev}x)",
-            )
-        need = opening * price / lev + qty * price * fee_rate
-        avail = self.available()
-        if need > avail:
-            raise SimError(
-                SimError.INSUFFICIENT_BALANCE,
-                f"{inst.symbol}: order needs {need} margin+fee, available {avail}",
-            )
+        check_opening(inst, opening, held, price, lev, qty * price * fee_rate, self.available())
 
     def _taker_price(self, inst: Instrument, side: Side, ref: Decimal) -> Decimal:
         """``ref`` moved against the taker by half-spread + slippage, rounded to the tick."""

@@ -180,11 +180,16 @@ class Matcher:
     # --- one monotonic leg of the path ---
 
     def _leg(self, sym: str, a: float, b: float, t_a: int, t_b: int, gap: bool, vol: float) -> None:
+        """Process the events of the monotonic move a → b in the order the price meets them.
+
+        Hit tests always use the leg's start ``a`` (so several orders at one level all fire);
+        ``done`` is how far along the leg the walk is, and events behind it are not revisited.
+        """
         if a == b:
             return
         up = b > a
         span = b - a
-        start = a
+        done = 0.0
         for _ in range(_MAX_EVENTS_PER_LEG):
             best: tuple[float, int, int] | None = None
             target: SimOrder | None = None
@@ -205,39 +210,31 @@ class Matcher:
                     )
                 else:
                     continue
-                if hit:
-                    key = (abs(lvl - a), 0, o.seq)
+                dist = abs(lvl - a)
+                if hit and dist >= done:
+                    key = (dist, 0, o.seq)
                     if best is None or key < best:
                         best, target = key, o
             pos = self.account.positions.get(sym)
-            liq_lvl = math.nan
             if pos is not None:
-                liq_lvl = float(pos.liq_price)
-                long_hit = pos.side is PositionSide.LONG and not up and a > liq_lvl >= b
-                short_hit = pos.side is PositionSide.SHORT and up and a < liq_lvl <= b
-                if long_hit or short_hit:
-                    key = (abs(liq_lvl - a), 1, 0)
+                lvl = float(pos.liq_price)
+                long_hit = pos.side is PositionSide.LONG and not up and a > lvl >= b
+                short_hit = pos.side is PositionSide.SHORT and up and a < lvl <= b
+                dist = abs(lvl - a)
+                if (long_hit or short_hit) and dist >= done:
+                    key = (dist, 1, 0)
                     if best is None or key < best:
                         best, target = key, None
             if best is None:
                 return
-            lvl = (
-                liq_lvl
-                if target is None
-                else float(
-                    target.trigger_price
-                    if target.order_type is OrderType.STOP_MARKET
-                    else target.price  # type: ignore[arg-type]
-                )
-            )
-            self._event_ms = t_a + int((t_b - t_a) * (lvl - start) / span)
+            done = best[0]
+            self._event_ms = t_a + int((t_b - t_a) * done / abs(span))
             if target is None:
                 self._liquidate(sym)
             elif target.order_type is OrderType.STOP_MARKET:
                 self._trigger(target, Decimal(repr(b)) if gap else target.trigger_price)
             else:
                 self._limit_fill(target, vol)
-            a = lvl
         raise RuntimeError(f"{sym}: more than {_MAX_EVENTS_PER_LEG} events in one leg")
 
     def _limit_fill(self, order: SimOrder, vol: float) -> None:

@@ -53,3 +53,33 @@ def trigger_direction_for(trigger: Decimal, mark: Decimal, given: int | None) ->
     if given not in (1, 2):
         raise SimError(SimError.BAD_PARAMS, f"triggerDirection must be 1 or 2 (got {given})")
     return given
+
+
+def check_opening(
+    inst: Instrument,
+    opening: Decimal,
+    held: Decimal,
+    price: Decimal,
+    leverage: Decimal,
+    fee: Decimal,
+    available: Decimal,
+) -> None:
+    """Risk-limit tier (110090) and margin (110007) for ``opening`` new exposure on top of
+    ``held`` same-side size: the tier of the resulting notional must allow ``leverage``, and
+    ``opening·price/leverage + fee`` must fit in ``available``."""
+    if opening <= 0:
+        return
+    notional = (opening + held) * price
+    tier = inst.tier_for_notional(notional)
+    if leverage > tier.max_leverage:
+        raise SimError(
+            SimError.RISK_LIMIT,
+            f"{inst.symbol}: position value {notional} allows at most "
+            f"{tier.max_leverage}x (leverage is {leverage}x)",
+        )
+    need = opening * price / leverage + fee
+    if need > available:
+        raise SimError(
+            SimError.INSUFFICIENT_BALANCE,
+            f"{inst.symbol}: order needs {need} margin+fee, available {available}",
+        )

@@ -95,3 +95,15 @@ def test_trigger_at_the_current_price_needs_a_direction(make_market: MakeMarket)
     with pytest.raises(SimError) as err:
         e.place_order("AAAUSDT", SELL, STP, D(1), trigger_price=D(100))
     assert err.value.code == 10001
+
+
+def test_several_orders_at_one_level_all_fire(make_market: MakeMarket) -> None:
+    m = make_market({"AAAUSDT": [*flat(1), (100, 100, 94, 96)]})
+    e = SimEngine(m, slippage=D(0), fee_taker=D(0))
+    e.place_order("AAAUSDT", BUY, MKT, D(10))
+    s1 = e.place_order("AAAUSDT", SELL, STP, D(4), trigger_price=D(95), reduce_only=True)
+    s2 = e.place_order("AAAUSDT", SELL, STP, D(6), trigger_price=D(95), reduce_only=True)
+    e.advance(2)
+    assert s1.status is s2.status is SimStatus.FILLED
+    assert e.positions == {} and e.wallet_balance == D(9950)
+    assert e.executions[1].ts == e.executions[2].ts
