@@ -29,10 +29,14 @@ async def _paginate(
     page: int,
     window_ms: int,
     on_request: Callable[[], None] | None = None,
+    *,
+    exact: bool = False,
 ) -> list[R]:
     """Call ``fetch(since, page)`` until ``until_ms``; rows in [since_ms, until_ms), sorted.
 
-    ``window_ms`` is how far one page may reach in time; an empty page skips that far.
+    ``window_ms`` is how far one page may reach in time; an empty page skips that far. With
+    ``exact`` (fixed-interval series: bars, OI) a page that was not full answered its whole
+    window, so a window reaching ``until_ms`` ends the loop without a confirming request.
     """
     out: list[R] = []
     cursor = since_ms
@@ -42,7 +46,11 @@ async def _paginate(
             break
         if on_request is not None:
             on_request()
-        rows = [r for r in await fetch(cursor, page) if cursor <= r.ts < until_ms]
+        raw = await fetch(cursor, page)
+        rows = [r for r in raw if cursor <= r.ts < until_ms]
+        if exact and len(raw) < page and cursor + window_ms >= until_ms:
+            out.extend(rows)
+            break
         if not rows:
             cursor += window_ms
             continue
@@ -71,7 +79,7 @@ async def fetch_bar_range(
     async def fetch(cursor: int, limit: int) -> list[Bar]:
         return await venue.fetch_bars(symbol, timeframe, cursor, limit)
 
-    return await _paginate(fetch, since, until_ms, BAR_PAGE, BAR_PAGE * tf, on_request)
+    return await _paginate(fetch, since, until_ms, BAR_PAGE, BAR_PAGE * tf, on_request, exact=True)
 
 
 async def fetch_funding_range(
@@ -103,4 +111,6 @@ async def fetch_open_interest_range(
     async def fetch(cursor: int, limit: int) -> list[OpenInterest]:
         return await venue.fetch_open_interest_history(symbol, cursor, limit)
 
-    return await _paginate(fetch, since_ms, until_ms, OI_PAGE, OI_PAGE * HOUR_MS, on_request)
+    return await _paginate(
+        fetch, since_ms, until_ms, OI_PAGE, OI_PAGE * HOUR_MS, on_request, exact=True
+    )

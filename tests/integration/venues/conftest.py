@@ -1,0 +1,55 @@
+"""Shared set-up for the ccxt venue tests: a data directory and a ``CcxtVenue`` on the sim."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.venues.ccxt_client import ClientSpec, Endpoint
+from bot.venues.ccxt_venue import CcxtVenue
+from tests.simserver import T0, SimHandle, make_data_dir, sim_server
+
+HOUR = 3_600_000
+DAY = 24 * HOUR
+N_DAYS = 40
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
+PRICES = (40000.0, 2500.0, 100.0, 0.5)
+START = T0 + 35 * DAY  # the sim's clock: 35 days of history behind it
+
+
+def venue_for(sim: SimHandle, *, secret: str | None = None, retries: int = 1) -> CcxtVenue:
+    """A CcxtVenue pointed at the sim the way ``exchange.api_url`` does it."""
+    spec = ClientSpec(
+        exchange="bybit",
+        endpoint=Endpoint.CUSTOM,
+        api_url=sim.url,
+        api_key=sim.api_key,
+        api_secret=secret or sim.api_secret,
+        timeout_ms=5_000,
+        max_read_retries=retries,
+    )
+    return CcxtVenue(spec, backoff_base_s=0.01)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_data_dir(
+        tmp_path_factory.mktemp("venue-data"), SYMBOLS, n_bars=N_DAYS * 24, prices=PRICES
+    )
+
+
+@pytest.fixture
+async def sim(data_dir: Path) -> AsyncIterator[SimHandle]:
+    async with sim_server(data_dir, start_ms=START) as handle:
+        yield handle
+
+
+@pytest.fixture
+async def venue(sim: SimHandle) -> AsyncIterator[CcxtVenue]:
+    v = venue_for(sim)
+    try:
+        yield v
+    finally:
+        await v.close()
