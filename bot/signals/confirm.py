@@ -34,7 +34,6 @@ class Confirm:
     divergence: np.ndarray
     short_setup: np.ndarray
     tp_level: F64  # highest high of the last ``tp_lookback_bars`` bars, this one included
-    tp_prev: F64  # the same over the bars before this one
 
 
 def _rolling(x: F64, n: int, fn: str) -> F64:
@@ -123,16 +122,13 @@ def compute_confirm(
             lower_low = (ll_long != ll_short) if p.lower_low_literal else (ll_short <= ll_long)
             lower_low &= np.isfinite(ll_long)
             tp_level = _rolling(htf.high, p.tp_lookback_bars, "max")
-            tp_prev = _shift(tp_level, 1, np.nan)
         else:
             lower_low = np.zeros((n_s, 0), dtype=bool)
-            tp_level = tp_prev = np.zeros((n_s, 0))
+            tp_level = np.zeros((n_s, 0))
         short_setup = (rsi > p.rsi_overbought) & (adx < p.adx_max)
     div = (
         _divergence(htf.low, rsi, p.divergence_k, p.divergence_lookback_bars)
         if p.divergence
         else np.zeros((n_s, n_b), dtype=bool)
     )
-    return Confirm(
-        htf, rsi, adx, atr, ema, thr, trig, lower_low, div, short_setup, tp_level, tp_prev
-    )
+    return Confirm(htf, rsi, adx, atr, ema, thr, trig, lower_low, div, short_setup, tp_level)

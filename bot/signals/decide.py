@@ -59,7 +59,7 @@ class _Sym:
     divergence: bool
     short_setup: bool
     tp_level: float
-    tp_prev: float
+    tf_high: float
 
 
 def rotated_out(tables: Tables, j: int, n: int) -> np.ndarray:
@@ -151,7 +151,7 @@ def evaluate_tables(
                 divergence=hflag(cf.divergence, i),
                 short_setup=hflag(cf.short_setup, i),
                 tp_level=htf(cf.tp_level, i),
-                tp_prev=htf(cf.tp_prev, i),
+                tf_high=htf(cf.htf.high, i),
             )
         )
     by_pos = {ps.symbol: ps for ps in positions}
@@ -224,7 +224,8 @@ def evaluate_tables(
         # ---- exits for an open position
         pos = by_pos.get(name)
         if pos is not None:
-            why = _exit_reasons(spec, s, pos, sec_row, risk_on, longs_open, t, tf_ms)
+            tp = _tp_at_entry(tables, s.i, pos.entry_ms, b) if p.take_profit else nan
+            why = _exit_reasons(spec, s, pos, sec_row, risk_on, longs_open, t, tf_ms, tp)
             if why:
                 action = Action.EXIT
                 reasons = list(why)
@@ -344,6 +345,18 @@ def evaluate_tables(
     )
 
 
+def _tp_at_entry(tables: Tables, i: int, entry_ms: int, b: int) -> float:
+    """Take-profit level fixed at entry: the highest high of the bars completed by then.
+
+    NaN until a bar that completed after the entry exists (bar ``b``), so an entry bar that
+    is itself the highest high does not take profit on its own high.
+    """
+    htf = tables.confirm.htf
+    closes = htf.ts + tables.tf_hours * HOUR_MS
+    be = int(np.searchsorted(closes, entry_ms, side="right")) - 1
+    return float(tables.confirm.tp_level[i, be]) if 0 <= be < b else float("nan")
+
+
 def _entry_reasons(spec: StrategySpec, s: _Sym, sec_row: SectorRow | None) -> list[str]:
     p = spec.params
     out = {"laggard": ["laggard"], "momentum": ["strongest_member"], "rsi": ["rsi_reversion"]}[
@@ -404,6 +417,7 @@ def _exit_reasons(
     longs_open: bool,
     t: int,
     tf_ms: int,
+    tp: float,
 ) -> tuple[str, ...]:
     """STRATEGY.md, "Exits" (shorts mirror the long rules)."""
     p = spec.params
@@ -426,12 +440,6 @@ def _exit_reasons(
             why.append("time_stop")
     if p.rotation_exit and long and sec_row is not None and sec_row.rotated_out:
         why.append("rotation_out")
-    if (
-        p.take_profit
-        and long
-        and math.isfinite(s.tp_prev)
-        and math.isfinite(s.tf_close)
-        and s.tf_close >= s.tp_prev
-    ):
+    if p.take_profit and long and math.isfinite(tp) and s.tf_high >= tp:
         why.append("take_profit")
     return tuple(why)
