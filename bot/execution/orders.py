@@ -36,9 +36,9 @@ Outcome = Literal["confirmed", "rejected", "unknown"]
 class OrderJournal(Protocol):
     """Where orders are persisted (the storage repository implements it)."""
 
-    async def insert_order(self, order: Order) -> None: ...
+    async def insert_order(self, order: Order, *, run_id: str | None = None) -> None: ...
 
-    async def update_order(self, order: Order) -> None: ...
+    async def update_order(self, order: Order) -> object: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ class OrderManager:
         )
         order.transition(OrderStatus.SUBMITTED, now)
         # Persist before send: if this raises, nothing was sent.
-        await self.journal.insert_order(order)
+        await self.journal.insert_order(order, run_id=self.ids.run_id)
         self.orders[order.client_order_id] = order
         self._count(OrderStatus.SUBMITTED)
         request = OrderRequest(

@@ -1,0 +1,268 @@
+"""Reconciliation: make the database agree with the venue (ARCHITECTURE.md, pattern 3).
+
+Run at start-up (always) and periodically. It compares the venue's open orders, executions
+since the last sync, positions and balance with what rotor has stored:
+- rotor's own orders (recognised by the client-id prefix) are adopted when the database has no
+  row for them (e.g. after a SIGKILL between send and store); foreign orders are tracked too;
+- tracked orders that are no longer open on the venue are settled by a targeted query;
+- executions are applied once each, by execution id; liquidations are recorded with an alert;
+- an unknown position follows ``execution.unknown_position_policy``: ``adopt`` (with an alert)
+  or ``refuse`` (the daemon must not trade).
+If reconciliation fails, the caller must not trade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal, Protocol
+
+from bot.domain import ExecutionReport, FundingPayment, Order, Position, PositionReport
+from bot.execution.client_ids import is_own
+from bot.execution.orders import OrderManager
+from bot.execution.portfolio import Portfolio
+from bot.observability.logging import get_logger
+from bot.observability.metrics import Metrics
+from bot.venues.base import Venue
+
+log = get_logger("rotor.reconcile")
+
+# Executions are re-read with this overlap so a fill stamped just before the last sync is seen.
+OVERLAP_MS = 10 * 60_000
+
+
+class ReconcileStore(Protocol):
+    """The storage calls reconciliation needs (the repository implements them)."""
+
+    async def get_order(self, client_order_id: str) -> Order | None: ...
+
+    async def list_open_orders(self, symbol: str | None = None) -> list[Order]: ...
+
+    async def record_execution(self, execution: ExecutionReport) -> bool: ...
+
+    async def upsert_position(self, position: Position, *, updated_ms: int) -> None: ...
+
+    async def delete_position(self, symbol: str) -> bool: ...
+
+    async def record_funding(self, payment: FundingPayment) -> bool: ...
+
+
+class ReconcileRefused(Exception):
+    """Reconciliation found something the policy says must stop trading."""
+
+
+@dataclass(slots=True)
+class ReconcileReport:
+    """What one reconciliation pass found and did."""
+
+    adopted_orders: list[str] = field(default_factory=list)
+    settled_orders: list[str] = field(default_factory=list)
+    new_fills: int = 0
+    liquidations: list[str] = field(default_factory=list)
+    adopted_positions: list[str] = field(default_factory=list)
+    vanished_positions: list[str] = field(default_factory=list)
+    corrected_positions: list[str] = field(default_factory=list)
+    funding_payments: int = 0
+    equity: Decimal | None = None
+
+    @property
+    def discrepancies(self) -> int:
+        return (
+            len(self.adopted_orders)
+            + len(self.adopted_positions)
+            + len(self.vanished_positions)
+            + len(self.corrected_positions)
+        )
+
+
+class Reconciler:
+    """Brings orders, fills, positions and funding in line with the venue."""
+
+    def __init__(
+        self,
+        venue: Venue,
+        store: ReconcileStore,
+        orders: OrderManager,
+        portfolio: Portfolio,
+        *,
+        prefix: str,
+        policy: Literal["adopt", "refuse"],
+        clock: Callable[[], int],
+        sector_of: Callable[[str], str | None] = lambda _s: None,
+        metrics: Metrics | None = None,
+        on_fill: Callable[[ExecutionReport], None] | None = None,
+    ) -> None:
+        self.venue = venue
+        self.store = store
+        self.orders = orders
+        self.portfolio = portfolio
+        self.prefix = prefix
+        self.policy = policy
+        self.clock = clock
+        self.sector_of = sector_of
+        self.metrics = metrics
+        self.on_fill = on_fill
+        self.last_sync_ms: int | None = None
+
+    async def run(self, *, since_ms: int | None = None) -> ReconcileReport:
+        """One full pass; raises ``ReconcileRefused`` under the ``refuse`` policy."""
+        report = ReconcileReport()
+        started = self.clock()
+        await self._orders(report)
+        await self._fills(report, since_ms if since_ms is not None else self._since())
+        await self._positions(report)
+        balance = await self.venue.fetch_balance()
+        report.equity = balance.equity
+        self.last_sync_ms = started
+        for kind, n in (
+            ("adopted_order", len(report.adopted_orders)),
+            ("adopted_position", len(report.adopted_positions)),
+            ("vanished_position", len(report.vanished_positions)),
+            ("corrected_position", len(report.corrected_positions)),
+        ):
+            if n and self.metrics:
+                self.metrics.reconcile_discrepancies.labels(kind=kind).inc(n)
+        log.info(
+            "reconciled",
+            adopted_orders=report.adopted_orders,
+            settled_orders=report.settled_orders,
+            new_fills=report.new_fills,
+            liquidations=report.liquidations,
+            adopted_positions=report.adopted_positions,
+            vanished_positions=report.vanished_positions,
+            corrected_positions=report.corrected_positions,
+            equity=str(report.equity),
+            discrepancies=report.discrepancies,
+        )
+        return report
+
+    def _since(self) -> int:
+        if self.last_sync_ms is None:
+            return 0
+        return max(0, self.last_sync_ms - OVERLAP_MS)
+
+    async def _orders(self, report: ReconcileReport) -> None:
+        venue_open = await self.venue.fetch_open_orders()
+        seen: set[str] = set()
+        for vo in venue_open:
+            cid = vo.client_order_id
+            seen.add(cid)
+            tracked = self.orders.orders.get(cid)
+            if tracked is None and cid:
+                stored = await self.store.get_order(cid)
+                if stored is not None and not stored.is_terminal:
+                    self.orders.track(stored)
+                    tracked = stored
+            if tracked is not None:
+                await self.orders.apply_report(tracked, vo)
+                continue
+            own = is_own(self.prefix, cid)
+            await self.orders.adopt(vo, intent="adopted" if own else "foreign")
+            report.adopted_orders.append(cid)
+            log.warning("reconcile_order_adopted", client_order_id=cid, own=own, alert=not own)
+        # Orders the database thinks are open but the venue no longer lists: ask about each.
+        for stored in await self.store.list_open_orders():
+            if stored.client_order_id not in self.orders.orders:
+                self.orders.track(stored)
+        for order in list(self.orders.orders.values()):
+            if order.client_order_id in seen:
+                continue
+            result = await self.orders.resolve(order)
+            report.settled_orders.append(f"{order.client_order_id}:{result.order.status.value}")
+
+    async def _fills(self, report: ReconcileReport, since_ms: int) -> None:
+        executions = await self.venue.fetch_executions(since_ms)
+        for e in sorted(executions, key=lambda x: (x.ts, x.exec_id)):
+            if not await self.store.record_execution(e):
+                continue  # already applied
+            report.new_fills += 1
+            self._apply_fill(e)
+            if e.is_liquidation:
+                report.liquidations.append(e.symbol)
+                if self.metrics:
+                    self.metrics.alerts.labels(kind="liquidation").inc()
+                log.error(
+                    "liquidation_detected",
+                    symbol=e.symbol,
+                    qty=str(e.qty),
+                    price=str(e.price),
+                    fee=str(e.fee),
+                    alert=True,
+                )
+        for symbol in {e.symbol for e in executions}:
+            await self._persist_position(symbol)
+
+    def _apply_fill(self, e: ExecutionReport) -> None:
+        order = self.orders.orders.get(e.client_order_id)
+        pos = self.portfolio.positions.get(e.symbol)
+        leverage = pos.leverage if pos is not None else Decimal(1)
+        self.portfolio.apply_fill(e, leverage=leverage, sector=self.sector_of(e.symbol))
+        if self.on_fill:
+            self.on_fill(e)
+        log.info(
+            "fill_applied",
+            exec_id=e.exec_id,
+            symbol=e.symbol,
+            side=e.side.value,
+            qty=str(e.qty),
+            price=str(e.price),
+            fee=str(e.fee),
+            client_order_id=e.client_order_id,
+            tracked=order is not None,
+        )
+
+    async def _persist_position(self, symbol: str) -> None:
+        pos = self.portfolio.positions.get(symbol)
+        if pos is None:
+            await self.store.delete_position(symbol)
+        else:
+            await self.store.upsert_position(pos, updated_ms=self.clock())
+
+    async def _positions(self, report: ReconcileReport) -> None:
+        venue_positions = {p.symbol: p for p in await self.venue.fetch_positions() if p.qty > 0}
+        ours = self.portfolio.positions
+        for symbol, vp in venue_positions.items():
+            mine = ours.get(symbol)
+            if mine is None:
+                self._unknown_position(vp, report)
+                await self._persist_position(symbol)
+            elif mine.side != vp.side or mine.qty != vp.qty:
+                log.error(
+                    "reconcile_position_corrected",
+                    symbol=symbol,
+                    ours=f"{mine.side.value} {mine.qty}",
+                    venue=f"{vp.side.value} {vp.qty}",
+                    alert=True,
+                )
+                mine.side, mine.qty, mine.entry_price = vp.side, vp.qty, vp.entry_price
+                report.corrected_positions.append(symbol)
+                await self._persist_position(symbol)
+            else:
+                mine.liquidation_price = vp.liquidation_price
+                mine.margin = vp.margin
+        for symbol in [s for s in ours if s not in venue_positions]:
+            log.error("reconcile_position_vanished", symbol=symbol, alert=True)
+            ours.pop(symbol)
+            report.vanished_positions.append(symbol)
+            await self._persist_position(symbol)
+
+    def _unknown_position(self, vp: PositionReport, report: ReconcileReport) -> None:
+        if self.policy == "refuse":
+            raise ReconcileRefused(
+                f"venue has a {vp.side.value} position of {vp.qty} {vp.symbol} that rotor did not "
+                "open; execution.unknown_position_policy = 'refuse' so rotor will not trade. "
+                "Close it on the venue or set the policy to 'adopt'."
+            )
+        self.portfolio.adopt(vp, self.clock(), sector=self.sector_of(vp.symbol))
+        report.adopted_positions.append(vp.symbol)
+        if self.metrics:
+            self.metrics.alerts.labels(kind="position_adopted").inc()
+        log.error(
+            "reconcile_position_adopted",
+            symbol=vp.symbol,
+            side=vp.side.value,
+            qty=str(vp.qty),
+            entry=str(vp.entry_price),
+            alert=True,
+        )
