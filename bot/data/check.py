@@ -199,10 +199,13 @@ def _check_timestamps(
     rep.add_bad("timestamp goes backwards", np.flatnonzero(d < 0) + 1, ts)
     if hourly:
         rep.add_bad("timestamp not on the hour", ts % HOUR_MS != 0, ts)
+    # Gaps are measured on the sorted distinct timestamps, so disorder is not double-counted.
+    uniq = np.unique(ts)
+    du = np.diff(uniq)
     limit = HOUR_MS if hourly else int(max_gap_h * HOUR_MS)
-    for i in np.flatnonzero(d > limit):
-        missing = int(d[i] // HOUR_MS) - (1 if hourly else 0)
-        rep.gaps.append(Gap(int(ts[i]), int(ts[i + 1]), missing))
+    for i in np.flatnonzero(du > limit):
+        missing = int(du[i] // HOUR_MS) - (1 if hourly else 0)
+        rep.gaps.append(Gap(int(uniq[i]), int(uniq[i + 1]), missing))
 
 
 def check_file(path: Path, kind: str, *, max_funding_gap_h: float = 8.0) -> FileReport:
@@ -218,10 +221,12 @@ def check_file(path: Path, kind: str, *, max_funding_gap_h: float = 8.0) -> File
         nan = np.isnan(prices).any(axis=0) | np.isnan(v)
         rep.add_bad("NaN value", np.asarray(nan), ts)
         with np.errstate(invalid="ignore"):
-            rep.add_bad("non-positive price", np.asarray((prices <= 0).any(axis=0)), ts)
-            rep.add_bad("high < low", h < lo, ts)
+            nonpos = ~nan & (prices <= 0).any(axis=0)
+            rep.add_bad("non-positive price", np.asarray(nonpos), ts)
+            hl = ~nan & ~nonpos & (h < lo)
+            rep.add_bad("high < low", hl, ts)
             outside = (np.maximum(o, c) > h) | (np.minimum(o, c) < lo)
-            rep.add_bad("open/close outside [low, high]", outside & ~(h < lo), ts)
+            rep.add_bad("open/close outside [low, high]", outside & ~(nan | nonpos | hl), ts)
             rep.add_bad("negative volume", v < 0, ts)
         _check_timestamps(ts, rep, hourly=True, max_gap_h=1)
     elif kind == "funding":
