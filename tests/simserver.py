@@ -31,11 +31,13 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import ccxt.async_support as ccxt_async
@@ -50,6 +52,7 @@ from bot.data.datadir import (
     write_open_interest,
 )
 from bot.data.panel import HOUR_MS
+from bot.sim.http.auth import sign as auth_sign
 from bot.sim.http.context import SimContext
 from bot.sim.http.server import SimServer, SimServerConfig, build_context
 
@@ -104,6 +107,35 @@ class SimHandle:
             if resp.status != 200:
                 raise RuntimeError(f"{method} {path} -> {resp.status}: {data}")
             return data
+
+    async def bybit(
+        self, method: str, path: str, params: dict[str, Any] | None = None, *, sign: bool = True
+    ) -> tuple[int, Any]:
+        """A raw (optionally signed) Bybit v5 call; returns ``(http_status, json_or_text)``."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        params = params or {}
+        if method == "GET":
+            payload = urlencode(params)
+            url, body = f"{self.url}{path}?{payload}" if payload else self.url + path, None
+        else:
+            payload = json.dumps(params)
+            url, body = self.url + path, payload
+        headers = {"Content-Type": "application/json"}
+        if sign:
+            ts, recv = str(int(time.time() * 1000)), "5000"
+            headers |= {
+                "X-BAPI-API-KEY": self.api_key,
+                "X-BAPI-TIMESTAMP": ts,
+                "X-BAPI-RECV-WINDOW": recv,
+                "X-BAPI-SIGN": auth_sign(self.api_secret, ts, self.api_key, recv, payload),
+            }
+        async with self._session.request(method, url, data=body, headers=headers) as resp:
+            text = await resp.text()
+            try:
+                return resp.status, json.loads(text)
+            except ValueError:
+                return resp.status, text
 
     async def state(self) -> dict[str, Any]:
         """GET /sim/state."""

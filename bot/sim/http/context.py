@@ -14,7 +14,7 @@ from bot.sim.faults import FaultInjector
 from bot.sim.http.fmt import envelope, json_response
 from bot.sim.market import SimMarket
 
-PARAMS = "params"
+PARAMS: web.RequestKey[dict[str, Any]] = web.RequestKey("bybit_params", dict)
 
 
 @dataclass
@@ -62,8 +62,7 @@ def ctx_of(request: web.Request) -> SimContext:
 
 def params_of(request: web.Request) -> dict[str, Any]:
     """The parsed query or body of a ``/v5`` request."""
-    p: dict[str, Any] = request[PARAMS]
-    return p
+    return request[PARAMS]
 
 
 def ok(request: web.Request, result: Any) -> web.Response:

@@ -77,6 +77,9 @@ def order_row(o: SimOrder) -> dict[str, Any]:
         "marketUnit": "",
         "smpOrderId": "",
         "triggerBy": _trigger_by(o.trigger_by) if stop else "",
+        "slippageToleranceType": "UNKNOWN",
+        "slippageTolerance": "0",
+        "extraFees": "",
     }
 
 
