@@ -165,8 +165,10 @@ class QualityFilter:
         rej = Rejection(feed, symbol, ts, reason, {k: float(v) for k, v in values.items()})
         self.counts[(feed, reason)] += 1
         self.recent.append(rej)
-        # A re-polled duplicate is routine (incremental kline fetches overlap); keep it quiet.
-        log = _log.debug if reason is Reason.TS_DUPLICATE else _log.warning
+        # Re-polled duplicates (overlapping kline pages) and history older than the ring holds
+        # are routine; they are counted but kept out of the warning log.
+        quiet = reason in (Reason.TS_DUPLICATE, Reason.OUT_OF_WINDOW)
+        log = _log.debug if quiet else _log.warning
         log(
             "data_rejected",
             feed=feed.value,

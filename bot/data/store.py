@@ -255,9 +255,16 @@ class PanelStore:
         if end < start:
             return Panel.empty(symbols, sectors, np.zeros(0, dtype=np.int64))
         ts = np.arange(start, end + self.bar_ms, self.bar_ms, dtype=np.int64)
-        slots = (ts // self.bar_ms) % self.capacity
-        stale = self._slot_ts[slots] != ts  # never written since the slot was reused
-        out = {f: np.ascontiguousarray(a[:, slots]) for f, a in self._arrays.items()}
+        k0 = self._slot(start)
+        k1 = k0 + len(ts)
+        if k1 <= self.capacity:  # one contiguous run of slots: plain slicing is cheapest
+            out = {f: a[:, k0:k1].copy() for f, a in self._arrays.items()}
+            slot_ts = self._slot_ts[k0:k1]
+        else:
+            k1 -= self.capacity
+            out = {f: np.hstack([a[:, k0:], a[:, :k1]]) for f, a in self._arrays.items()}
+            slot_ts = np.concatenate([self._slot_ts[k0:], self._slot_ts[:k1]])
+        stale = slot_ts != ts  # never written since the slot was reused
         if stale.any():
             for a in out.values():
                 a[:, stale] = np.nan
