@@ -1,0 +1,1 @@
+"""Persistence: tables, async engine, repository, migrations and the single-instance lease."""

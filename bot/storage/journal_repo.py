@@ -1,0 +1,184 @@
+"""Runs, decisions, equity snapshots and the persisted trading state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain import Decision, TradingState
+from bot.storage import convert
+from bot.storage.base import RepositoryBase
+from bot.storage.errors import UnknownRunError
+from bot.storage.records import EquitySnapshot, RunRecord, TradingStateEvent
+from bot.storage.tables import decisions, equity_snapshots, runs, trading_state_events
+
+DEFAULT_TRADING_STATE = TradingState.ACTIVE
+
+
+class JournalRepository(RepositoryBase):
+    """What rotor decided and why, how the account stood, and which run did it."""
+
+    # -------------------------------------------------------------------- runs
+
+    async def start_run(self, run: RunRecord) -> None:
+        """Record a new run (before any order of it is stored)."""
+        async with self._write() as conn:
+            await conn.execute(runs.insert().values(convert.run_values(run)))
+
+    async def finish_run(self, run_id: str, *, ended_ms: int, reason: str = "") -> None:
+        """Stamp the run's end time and why it ended."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(runs)
+                .where(runs.c.run_id == run_id)
+                .values(ended_ms=ended_ms, end_reason=reason)
+            )
+        if result.rowcount != 1:
+            raise UnknownRunError(run_id)
+
+    async def get_run(self, run_id: str) -> RunRecord | None:
+        async with self._read() as conn:
+            row = (
+                (await conn.execute(select(runs).where(runs.c.run_id == run_id))).mappings().first()
+            )
+        return None if row is None else convert.run_from_row(row)
+
+    async def next_order_seq(self, run_id: str, count: int = 1) -> int:
+        """Atomically reserve ``count`` sequence numbers for ``run_id``; return the first.
+
+        The numbers are ``first .. first + count - 1``, starting at 1 for a new run, and are
+        never handed out twice, even to concurrent callers (one UPDATE … RETURNING).
+        """
+        if count < 1:
+            raise ValueError(f"count must be >= 1, got {count}")
+        stmt = (
+            update(runs)
+            .where(runs.c.run_id == run_id)
+            .values(order_seq=runs.c.order_seq + count)
+            .returning(runs.c.order_seq)
+        )
+        async with self._write() as conn:
+            last = (await conn.execute(stmt)).scalar_one_or_none()
+        if last is None:
+            raise UnknownRunError(run_id)
+        return int(last) - count + 1
+
+    # --------------------------------------------------------------- decisions
+
+    async def insert_decisions(
+        self, items: Iterable[Decision], *, run_id: str | None = None
+    ) -> int:
+        """Bulk-insert decision records in one statement; return how many."""
+        rows = [convert.decision_values(d, run_id) for d in items]
+        if rows:
+            async with self._write() as conn:
+                await conn.execute(decisions.insert(), rows)
+        return len(rows)
+
+    async def list_decisions(
+        self, *, symbol: str | None = None, since_ms: int | None = None, limit: int | None = None
+    ) -> list[Decision]:
+        """Stored decisions, oldest first."""
+        stmt = select(decisions)
+        if symbol is not None:
+            stmt = stmt.where(decisions.c.symbol == symbol)
+        if since_ms is not None:
+            stmt = stmt.where(decisions.c.t >= since_ms)
+        stmt = stmt.order_by(decisions.c.t, decisions.c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [convert.decision_from_row(r) for r in rows]
+
+    # ------------------------------------------------------------------ equity
+
+    async def insert_equity_snapshots(
+        self, items: Iterable[EquitySnapshot], *, run_id: str | None = None
+    ) -> int:
+        """Bulk-insert equity snapshots in one statement; return how many."""
+        rows = [convert.equity_values(s, run_id) for s in items]
+        if rows:
+            async with self._write() as conn:
+                await conn.execute(equity_snapshots.insert(), rows)
+        return len(rows)
+
+    async def list_equity_snapshots(
+        self, *, since_ms: int | None = None, limit: int | None = None
+    ) -> list[EquitySnapshot]:
+        """Stored snapshots, oldest first."""
+        stmt = select(equity_snapshots)
+        if since_ms is not None:
+            stmt = stmt.where(equity_snapshots.c.ts >= since_ms)
+        stmt = stmt.order_by(equity_snapshots.c.ts, equity_snapshots.c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [convert.equity_from_row(r) for r in rows]
+
+    # ----------------------------------------------------------- trading state
+
+    async def record_trading_state(
+        self,
+        new_state: TradingState,
+        *,
+        ts_ms: int,
+        reason: str,
+        source: str,
+        old_state: TradingState | None = None,
+    ) -> TradingStateEvent:
+        """Store a transition (RISK.md: time, reason, source); ``old_state`` defaults to the stored one.
+
+        The repository stores what it is told; which transitions are allowed (e.g. leaving
+        HALTED only by ``resume``) is the risk manager's rule.
+        """
+        async with self._write() as conn:
+            if old_state is None:
+                latest = await self._latest_event(conn)
+                old_state = DEFAULT_TRADING_STATE if latest is None else latest.new_state
+            result = await conn.execute(
+                trading_state_events.insert()
+                .values(
+                    ts=ts_ms,
+                    old_state=old_state.value,
+                    new_state=new_state.value,
+                    reason=reason,
+                    source=source,
+                )
+                .returning(trading_state_events.c.id)
+            )
+            event_id = int(result.scalar_one())
+        return TradingStateEvent(ts_ms, old_state, new_state, reason, source, event_id)
+
+    async def latest_trading_state_event(self) -> TradingStateEvent | None:
+        """The most recent transition, or None if none was ever stored."""
+        async with self._read() as conn:
+            return await self._latest_event(conn)
+
+    async def current_trading_state(self) -> TradingState:
+        """The persisted trading state: the latest event's ``new_state``, ACTIVE when none."""
+        latest = await self.latest_trading_state_event()
+        return DEFAULT_TRADING_STATE if latest is None else latest.new_state
+
+    async def trading_state_history(self, limit: int = 100) -> list[TradingStateEvent]:
+        """The last ``limit`` transitions, oldest first."""
+        stmt = select(trading_state_events).order_by(trading_state_events.c.id.desc()).limit(limit)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [convert.state_event_from_row(r) for r in reversed(rows)]
+
+    @staticmethod
+    async def _latest_event(conn: AsyncConnection) -> TradingStateEvent | None:
+        row = (
+            (
+                await conn.execute(
+                    select(trading_state_events).order_by(trading_state_events.c.id.desc()).limit(1)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else convert.state_event_from_row(row)
