@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot import __version__
-from bot.commands import config_cmd, control_cmd, data_cmd, risk_cmd, sim_cmd
+from bot.commands import config_cmd, control_cmd, data_cmd, db_cmd, risk_cmd, sim_cmd
 
 app = typer.Typer(
     name="rotor",
@@ -15,6 +15,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(risk_cmd.app, name="risk")
 app.add_typer(sim_cmd.app, name="sim")
