@@ -37,6 +37,10 @@ def download(
         bool, typer.Option("--oi/--no-oi", help="Also download hourly open interest.")
     ] = True,
     timeout_ms: Annotated[int, typer.Option("--timeout-ms", min=500)] = 10_000,
+    rate_limit_ms: Annotated[
+        int | None,
+        typer.Option("--rate-limit-ms", min=1, help="Spacing of ccxt's limiter (default: ccxt's)."),
+    ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32)] = 4,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -57,7 +61,9 @@ def download(
     if wanted is not None and not wanted:
         fail("--symbols: no symbol given", 2)
     try:
-        venue = CcxtVenue.public(exchange, api_url, timeout_ms=timeout_ms)
+        venue = CcxtVenue.public(
+            exchange, api_url, timeout_ms=timeout_ms, rate_limit_ms=rate_limit_ms
+        )
     except (ValueError, ClientConfigError) as exc:
         fail(str(exc), 2)
 

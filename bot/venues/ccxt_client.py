@@ -54,6 +54,7 @@ class ClientSpec:
     recv_window_ms: int = 5_000
     max_read_retries: int = 3
     unified_account: bool = True
+    rate_limit_ms: int | None = None  # None: ccxt's own limiter spacing for the exchange
 
     def __repr__(self) -> str:
         keys = "keys" if self.has_keys else "public"
@@ -135,6 +136,8 @@ def build_exchange(spec: ClientSpec) -> Any:
         "timeout": spec.timeout_ms,
         "options": {},
     }
+    if spec.rate_limit_ms is not None:
+        config["rateLimit"] = spec.rate_limit_ms
     if spec.has_keys:
         config["apiKey"] = spec.api_key
         config["secret"] = spec.api_secret

@@ -103,7 +103,9 @@ class CcxtMarketData:
         """Keyless market-data venue (paper data source, ``rotor data download``)."""
         if exchange not in ("bybit", "binanceusdm"):
             raise ValueError(f"exchange: expected bybit or binanceusdm, got {exchange!r}")
-        spec_kw = {k: kw.pop(k) for k in ("timeout_ms", "max_read_retries") if k in kw}
+        spec_kw = {
+            k: kw.pop(k) for k in ("timeout_ms", "max_read_retries", "rate_limit_ms") if k in kw
+        }
         return cls(ClientSpec.public(exchange, api_url, **spec_kw), **kw)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ live-safety hooks

@@ -29,6 +29,7 @@ def venue_for(sim: SimHandle, *, secret: str | None = None, retries: int = 1) ->
         api_secret=secret or sim.api_secret,
         timeout_ms=5_000,
         max_read_retries=retries,
+        rate_limit_ms=1,  # ccxt's limiter stays on, spaced for a local server
     )
     return CcxtVenue(spec, backoff_base_s=0.01)
 

@@ -67,6 +67,8 @@ async def test_download_30_days_equals_source_and_is_idempotent(
         "30",
         "--out",
         str(out),
+        "--rate-limit-ms",
+        "1",
     ]
     code, text = await cli(*args)
     assert code == 0, text
@@ -109,6 +111,8 @@ async def test_download_resumes_from_what_is_on_disk(
         "30",
         "--out",
         str(out),
+        "--rate-limit-ms",
+        "1",
         "--json",
     ]
     assert (await cli(*args))[0] == 0

@@ -1,0 +1,91 @@
+"""Polling efficiency, counted by the simulator (``/sim/requests``): one bulk tickers request
+per poll whatever the universe size, and one kline request per symbol per closed bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.data.datadir import read_ohlcv
+from bot.data.store import PanelStore
+from bot.venues.feed import MarketFeed, PanelStoreSink, bars_needed
+from tests.integration.venues.conftest import HOUR, START, venue_for
+from tests.simserver import make_data_dir, sim_server
+
+TICKERS = "/v5/market/tickers"
+KLINE = "/v5/market/kline"
+
+
+def synthetic_symbols(n: int) -> list[str]:
+    return [f"S{i:03d}USDT" for i in range(n)]
+
+
+@pytest.mark.parametrize("n_symbols", [3, 24])
+async def test_one_tickers_request_per_poll_and_klines_only_for_closed_bars(
+    tmp_path: Path, n_symbols: int
+) -> None:
+    symbols = synthetic_symbols(n_symbols)
+    data = make_data_dir(tmp_path / "d", symbols, n_bars=40 * 24)
+    async with sim_server(data, start_ms=START) as sim:
+        venue = venue_for(sim)
+        store = PanelStore(symbols, capacity=400)
+        feed = MarketFeed(venue, symbols, PanelStoreSink(store), backfill_hours=300)
+        try:
+            delivered = await feed.backfill()
+            assert all(n == 300 for n in delivered.values()), delivered
+            await sim.admin("POST", "/sim/requests/reset")
+
+            # No bar has closed since the backfill: tickers only.
+            for _ in range(3):
+                res = await feed.poll()
+                assert res.kline_requests == 0 and res.tickers == n_symbols
+            counts = (await sim.requests())["endpoints"]
+            assert counts == {TICKERS: 3}
+
+            # Each closed bar costs exactly one kline request per symbol, on the first poll
+            # after it closed, and none on the polls that follow.
+            for bar in range(1, 4):
+                await sim.advance(1)
+                res = await feed.poll()
+                assert res.kline_requests == n_symbols and res.new_bars == n_symbols
+                assert (await feed.poll()).kline_requests == 0
+                counts = (await sim.requests())["endpoints"]
+                assert counts == {TICKERS: 3 + 2 * bar, KLINE: n_symbols * bar}
+
+            # The panel holds exactly the source candles, backfill + polled.
+            panel = store.panel()
+            src = read_ohlcv(data / "ohlcv" / f"{symbols[0]}.parquet")
+            m = (src.ts >= START - 300 * HOUR) & (src.ts < START + 3 * HOUR)
+            np.testing.assert_array_equal(panel.ts[-303:], src.ts[m])
+            np.testing.assert_array_equal(panel.close[0, -303:], src.close[m])
+            assert feed.stats.requests["tickers"] == 9
+            assert feed.stats.age_s("tickers") < 60
+        finally:
+            await venue.close()
+
+
+async def test_backfill_covers_entry_timeframe_and_lookback(tmp_path: Path) -> None:
+    assert bars_needed("4h", 168) == 200 * 4 + 168
+    assert bars_needed("1h", 0) == 200
+    with pytest.raises(ValueError, match="2h"):
+        bars_needed("2h", 0)
+    symbols = synthetic_symbols(2)
+    data = make_data_dir(tmp_path / "d", symbols, n_bars=40 * 24)
+    async with sim_server(data, start_ms=START) as sim:
+        venue = venue_for(sim)
+        need = bars_needed("4h", 20)  # 820 hours: more than one 1000-bar page? no, one page
+        store = PanelStore(symbols, capacity=1200)
+        feed = MarketFeed(venue, symbols, PanelStoreSink(store), backfill_hours=need)
+        try:
+            delivered = await feed.backfill()
+            assert delivered == dict.fromkeys(symbols, need)
+            panel = store.panel()
+            assert panel.ts[-1] == START - HOUR  # the newest closed bar, never the open one
+            assert not np.isnan(panel.close[:, -need:]).any()
+            # Funding and OI history arrived too (funding every 8h, OI hourly).
+            assert np.isfinite(panel.funding[0, -need:]).sum() == need // 8
+            assert np.isfinite(panel.oi[0, -need:]).sum() >= need - 1
+        finally:
+            await venue.close()
