@@ -70,7 +70,11 @@ def scan(
         fail(str(exc), 2)
     try:
         # Bars must have closed by --at: anything opening after at - 1h is never read.
-        panel = load_panel(root, end_ms=None if at_ms is None else at_ms - 3_600_000 + 1)
+        # The engine never reads more than window_hours bars behind the decision.
+        start_ms = None if at_ms is None else at_ms - (engine.window_hours + 48) * 3_600_000
+        panel = load_panel(
+            root, start_ms=start_ms, end_ms=None if at_ms is None else at_ms - 3_600_000 + 1
+        )
         j = as_of_index(panel, at_ms)
     except (DataFileError, ValueError) as exc:
         fail(str(exc))

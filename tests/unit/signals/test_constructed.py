@@ -119,9 +119,14 @@ def test_breadth_and_slope_hand_computed(panel) -> None:
     ev = engine().evaluate(panel, j)
     alts = [i for i, s in enumerate(panel.sectors) if s not in (None, "benchmark")]
     btc = panel.index["BTCUSDT"]
-    qv = {i: float(np.sum(panel.close[i, j - 719 : j + 1] * panel.volume[i, j - 719 : j + 1])) for i in alts}
+    qv = {
+        i: float(np.sum(panel.close[i, j - 719 : j + 1] * panel.volume[i, j - 719 : j + 1]))
+        for i in alts
+    }
     tot = sum(qv.values())
-    slope = sum(qv[i] / tot * ret(panel.close[i], j, 480) for i in alts) - ret(panel.close[btc], j, 480)
+    slope = sum(qv[i] / tot * ret(panel.close[i], j, 480) for i in alts) - ret(
+        panel.close[btc], j, 480
+    )
     breadth = np.mean([ret(panel.close[i], j, 720) > ret(panel.close[btc], j, 720) for i in alts])
     assert ev.regime.alt_btc_slope == pytest.approx(slope, abs=1e-12)
     assert ev.regime.breadth == pytest.approx(breadth)
