@@ -183,8 +183,11 @@ def explain(
     raise typer.Exit(0 if result.approved else EXIT_REJECTED)
 
 
-def _fmt(x: Decimal | None, spec: str = ".6g") -> str:
-    return "-" if x is None else format(x, spec)
+def _fmt(x: Decimal | None, spec: str = "") -> str:
+    """Exact plain digits by default (quantities, leverage, tick-rounded stops)."""
+    if x is None:
+        return "-"
+    return format(x, spec) if spec else f"{x.normalize():f}"
 
 
 def _render(
@@ -196,11 +199,11 @@ def _render(
     d: Decimal,
     mmr: Decimal,
 ) -> None:
-    con = Console(highlight=False)
+    con = Console(highlight=False, soft_wrap=True)
     p = mgr.params
     con.print(
-        f"[bold]{mgr.venue}[/bold] ({mgr.model.account}) {side} · equity {e} · entry {ep} · stop {d:.2%} · "
-        f"leverage {p.leverage}x · MMR {mmr:.2%} · costs {p.cost_allowance:.4%} · "
+        f"[bold]{mgr.venue}[/bold] ({mgr.model.account}) {side} · equity {e.normalize():f} · entry {ep.normalize():f} · stop {d:.2%} · "
+        f"leverage {p.leverage.normalize():f}x · MMR {mmr:.2%} · costs {p.cost_allowance:.4%} · "
         f"on_unsafe_leverage={p.on_unsafe_leverage}"
     )
     con.print("\n[bold]Reasoning[/bold]")

@@ -69,6 +69,11 @@ def _pct(x: Decimal) -> str:
     return f"{x:.2%}"
 
 
+def _lev(x: Decimal) -> str:
+    """``10x``, ``7.96x``: leverage without trailing zeros."""
+    return f"{x.normalize():f}x"
+
+
 class RiskManager:
     """Pure, synchronous gate between every order intent and the venue."""
 
@@ -226,7 +231,9 @@ class _EntryCheck:
         tiers, step = inst.tiers, m.leverage_step
         lev = leverage_cap(tiers, n, p.leverage, step)
         if lev < p.leverage:
-            self.notes.append(f"leverage capped at {lev}x by the venue tier for notional {n:.2f}")
+            self.notes.append(
+                f"leverage capped at {_lev(lev)} by the venue tier for notional {n:.2f}"
+            )
         rough = check_buffers(
             m.model, i.side, ep, n / ep, lev, tiers, stop_price_for(i.side, ep, d, _ZERO), m.rules
         )
@@ -239,7 +246,7 @@ class _EntryCheck:
             stop_price=stop_price_for(i.side, ep, d, inst.tick_size),
         )
         self.notes.append(
-            f"at {lev}x liquidation is {rough.liquidation_price:.6g} ({_pct(rough.distance)} from entry); "
+            f"at {_lev(lev)} liquidation is {rough.liquidation_price:.6g} ({_pct(rough.distance)} from entry); "
             f"the rules need ≥ {_pct(required)} = max(min_liquidation_distance "
             f"{_pct(p.min_liquidation_distance)}, stop {_pct(d)} + stop_liquidation_gap {_pct(p.stop_liquidation_gap)})"
         )
@@ -391,7 +398,7 @@ class _EntryCheck:
                 )
             if safe < lev:
                 self.notes.append(
-                    f"on_unsafe_leverage = reduce_leverage: {lev}x → {safe}x "
+                    f"on_unsafe_leverage = reduce_leverage: {_lev(lev)} → {_lev(safe)} "
                     f"(largest leverage with liquidation ≥ {_pct(required)} away)"
                 )
             lev = safe
@@ -401,7 +408,7 @@ class _EntryCheck:
         risk = realised_risk(side, ep, qty, stop, p.cost_allowance)
         self.fig.update(margin=margin, risk_amount=risk)
         self.notes.append(
-            f"final: {lev}x, margin {margin:.2f}, liquidation {final.liquidation_price:.6g} "
+            f"final: {_lev(lev)}, margin {margin:.2f}, liquidation {final.liquidation_price:.6g} "
             f"({_pct(final.distance)}), stop gap {_pct(final.stop_gap or _ZERO)}, realised risk {risk:.2f} ≤ R {budget:.2f}"
         )
         if not final.ok:
