@@ -12,9 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from bot.config import mask_url_password
+from bot.storage.errors import StorageError
 
 DEFAULT_URL = "sqlite+aiosqlite:///var/rotor.db"
 SQLITE_BEGIN = "rotor_sqlite_begin"
+WRITE = {SQLITE_BEGIN: "IMMEDIATE"}
+"""Execution options for a write transaction: on SQLite take the write lock at BEGIN.
+
+A deferred transaction that reads first and writes later fails at once (SQLITE_BUSY, no
+busy wait) if another connection wrote in between; ``BEGIN IMMEDIATE`` waits its turn instead.
+PostgreSQL ignores the option.
+"""
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -25,7 +33,7 @@ _DRIVERS = {
 }
 
 
-class DatabaseError(Exception):
+class DatabaseError(StorageError):
     """The database cannot be used: bad URL, unreachable server, unwritable file."""
 
 
@@ -86,14 +94,6 @@ def create_engine(url: str, *, busy_timeout_ms: int = 5_000, echo: bool = False)
     if parsed.get_backend_name() == "sqlite":
         _install_sqlite_pragmas(engine, busy_timeout_ms, in_memory=sqlite_path(parsed) is None)
     return engine
-
-
-WRITE = {SQLITE_BEGIN: "IMMEDIATE"}
-"""Execution options for a write transaction: on SQLite take the write lock at BEGIN.
-
-A deferred transaction that reads first and writes later fails at once (SQLITE_BUSY, no
-busy wait) if another connection wrote in between; ``BEGIN IMMEDIATE`` waits its turn instead.
-"""
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int, *, in_memory: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from decimal import Decimal
 
@@ -193,3 +194,21 @@ async def test_positions_upsert_and_delete(repo: Repository) -> None:
     assert await repo.delete_position("SOLUSDT") is True
     assert await repo.delete_position("SOLUSDT") is False
     assert await repo.list_positions() == []
+
+
+async def test_random_decimals_round_trip_exactly(repo: Repository) -> None:
+    rng = random.Random(20261121)
+    values = [TINY, -TINY, HUGE, -HUGE, Decimal(0), Decimal("99999999999999999999")]
+    for _ in range(300):
+        digits = rng.randint(1, 38)
+        scale = rng.randint(0, min(18, digits))
+        unscaled = rng.randrange(10 ** (digits - 1), 10**digits) * rng.choice((1, -1))
+        values.append(Decimal(unscaled).scaleb(-scale))
+    values = [v for v in values if abs(v) < Decimal(10) ** 20]
+    async with repo.batch() as b:
+        for i, v in enumerate(values):
+            await b.record_execution(replace(_fill(f"r-{i}"), qty=v, price=-v, fee=v))
+    got = await repo.list_executions()
+    assert len(got) == len(values)
+    for v, e in zip(values, got, strict=True):
+        assert (e.qty, e.price, e.fee) == (v, -v, v), v
