@@ -14,9 +14,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from bot.domain import TradingState
 
@@ -156,10 +157,41 @@ def allows(state: TradingState, kind: str, reduce_only: bool) -> bool:
 
 
 Sink = Callable[[Transition], None]
+AsyncSink = Callable[[Transition], Awaitable[object]]
+
+
+class StoredTransition(Protocol):
+    """Anything shaped like a stored row (``bot.storage.TradingStateEvent``)."""
+
+    @property
+    def ts(self) -> int: ...
+    @property
+    def old_state(self) -> TradingState | str: ...
+    @property
+    def new_state(self) -> TradingState | str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
+
+def from_stored(event: StoredTransition | None) -> Transition | None:
+    """The last stored transition as a ``Transition`` (None when nothing was stored)."""
+    if event is None:
+        return None
+    return Transition.from_record(
+        event.ts, str(event.old_state), str(event.new_state), event.reason, event.source
+    )
 
 
 class TradingStateMachine:
-    """Holds the current state and reports every transition to ``sink`` before returning it."""
+    """Holds the current state; every transition is persisted before the state moves.
+
+    Synchronous callers inject ``sink``. Async storage uses the two-step form::
+
+        t = machine.propose(request, now_ms)      # pure: nothing changes yet
+        await machine.persist(t, repo_writer)     # write, then commit in memory
+    """
 
     def __init__(self, current: Transition | None = None, sink: Sink | None = None) -> None:
         self._current = current or INITIAL
@@ -174,18 +206,55 @@ class TradingStateMachine:
     def state(self) -> TradingState:
         return self._current.new
 
-    def _apply(self, transition: Transition | None) -> Transition | None:
+    # ----------------------------------------------------------------- pure proposals
+
+    def propose(self, request: StateRequest, now_ms: int) -> Transition | None:
+        """What ``request`` would do now, without doing it (see ``decide``)."""
+        return decide(self._current, request, now_ms)
+
+    def propose_resume(
+        self, now_ms: int, reason: str, source: Source, to: TradingState = TradingState.ACTIVE
+    ) -> Transition | None:
+        """What an explicit resume would do; only operator sources may resume."""
+        if source not in OPERATOR_SOURCES:
+            raise IllegalStateChange(f"resume needs an operator source, not {source}")
+        if _RANK[to] > _RANK[self.state]:
+            raise IllegalStateChange(f"resume cannot go from {self.state} to stricter {to}")
+        text = reason if reason_code(reason) == RESUME else f"{RESUME}: {reason}"
+        return decide(self._current, StateRequest(to, text, source), now_ms)
+
+    def propose_tick(self, now_ms: int) -> Transition | None:
+        """Whether a timed REDUCING has expired."""
+        return expire(self._current, now_ms)
+
+    def commit(self, transition: Transition | None) -> Transition | None:
+        """Adopt a persisted proposal; it must start from the current state."""
         if transition is None:
             return None
-        if self._sink is not None:
-            # The sink runs first: if persisting fails the in-memory state must not move.
-            self._sink(transition)
+        if transition.old is not self.state:
+            raise IllegalStateChange(
+                f"stale proposal {transition.old} -> {transition.new}: state is now {self.state}"
+            )
         self._current = transition
         return transition
 
+    async def persist(self, transition: Transition | None, sink: AsyncSink) -> Transition | None:
+        """Await ``sink(transition)`` then commit; a failing sink leaves the state unchanged."""
+        if transition is None:
+            return None
+        await sink(transition)
+        return self.commit(transition)
+
+    # ------------------------------------------------------------- synchronous forms
+
+    def _apply(self, transition: Transition | None) -> Transition | None:
+        if transition is not None and self._sink is not None:
+            self._sink(transition)
+        return self.commit(transition)
+
     def request(self, request: StateRequest, now_ms: int) -> Transition | None:
         """Apply a request (from a limit, breaker or operator); see ``decide``."""
-        return self._apply(decide(self._current, request, now_ms))
+        return self._apply(self.propose(request, now_ms))
 
     def reduce(self, now_ms: int, reason: str, source: Source) -> Transition | None:
         """Pause entries (SIGUSR1, ``POST /pause``, a breaker)."""
@@ -196,23 +265,14 @@ class TradingStateMachine:
         return self.request(StateRequest(TradingState.HALTED, reason, source, kill=True), now_ms)
 
     def resume(
-        self,
-        now_ms: int,
-        reason: str,
-        source: Source,
-        to: TradingState = TradingState.ACTIVE,
+        self, now_ms: int, reason: str, source: Source, to: TradingState = TradingState.ACTIVE
     ) -> Transition | None:
         """Explicitly leave HALTED or REDUCING; only operator sources may."""
-        if source not in OPERATOR_SOURCES:
-            raise IllegalStateChange(f"resume needs an operator source, not {source}")
-        if _RANK[to] > _RANK[self.state]:
-            raise IllegalStateChange(f"resume cannot go from {self.state} to stricter {to}")
-        text = reason if reason_code(reason) == RESUME else f"{RESUME}: {reason}"
-        return self.request(StateRequest(to, text, source), now_ms)
+        return self._apply(self.propose_resume(now_ms, reason, source, to))
 
     def tick(self, now_ms: int) -> Transition | None:
         """Let a timed REDUCING expire; call once per cycle."""
-        return self._apply(expire(self._current, now_ms))
+        return self._apply(self.propose_tick(now_ms))
 
     def allows(self, kind: str, reduce_only: bool) -> bool:
         """``allows`` for the current state."""
