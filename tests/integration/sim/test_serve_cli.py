@@ -110,3 +110,25 @@ def test_start_outside_the_data_is_refused(data_dir: Path) -> None:
     assert parse_start("2024-01-03") == parse_start("2024-01-03T00:00:00Z") == START
     with pytest.raises(ValueError, match="ISO 8601"):
         parse_start("yesterday")
+
+
+async def test_generate_then_trade_on_synthetic_data(tmp_path: Path) -> None:
+    out = tmp_path / "synth"
+    env = dict(os.environ)
+    cmd = [sys.executable, "-m", "bot.cli", "sim", "generate", "--symbols", "8", "--days", "5"]
+    rc, stdout, stderr = await _run([*cmd, "--seed", "11", "--out", str(out)], env)
+    assert rc == 0, stderr
+    assert json.loads(stdout)["symbols"] == 8
+    symbols = DataDir(out).symbols()
+    assert len(symbols) == 8 and "BTCUSDT" in symbols
+    start = int(DataDir(out).ohlcv("BTCUSDT").ts[24])
+    async with sim_server(out, start_ms=start) as sim:
+        ex = sim.ccxt()
+        try:
+            await ex.load_markets()
+            assert sorted(m["id"] for m in ex.markets.values()) == symbols
+            await ex.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
+            (pos,) = await ex.fetch_positions()
+            assert pos["contracts"] == 0.01 and pos["liquidationPrice"] < pos["entryPrice"]
+        finally:
+            await ex.close()
