@@ -151,3 +151,41 @@ def test_tier_max_leverage_caps_the_request() -> None:
     v = view(instruments=[instrument(tiers=flat("0.005", max_lev=5))])
     r = mgr(min_liquidation_distance=D(0), stop_liquidation_gap=D(0)).check(entry(stop="0.05"), v)
     assert isinstance(r, Approved) and r.leverage_used == D(5) and r.leverage_requested == D(10)
+
+
+def test_max_stop_distance_for_the_strategy() -> None:
+    inst = instrument(mmr="0.005")
+    assert mgr().max_stop_distance(inst, LONG, D(100), D(10000)) == D("0.09")
+    d = mgr(on_unsafe_leverage="tighten_stop", min_liquidation_distance=D(0)).max_stop_distance(
+        inst, LONG, D(100), D(10000)
+    )
+    assert D("0.06") < d < D("0.07")  # 9.55% distance at 10x minus the 3% gap
+    m = mgr(on_unsafe_leverage="reject", min_liquidation_distance=D(0), cost_allowance=D(0))
+    d = m.max_stop_distance(inst, SHORT, D(100), D(10000))
+    assert isinstance(
+        m.check(entry(SHORT, str(d.quantize(D("0.0001")) - D("0.0001"))), view()), Approved
+    )
+
+
+def test_hedge_is_an_entry_capped_by_its_quantity() -> None:
+    from bot.domain import OrderIntent
+
+    hedge = OrderIntent("XUSDT", SHORT, "hedge", D(100), stop_distance=D("0.05"), qty=D("2.5"))
+    r = mgr().check(hedge, view())
+    assert isinstance(r, Approved) and r.qty == D("2.5") and not r.reduce_only
+    assert r.risk_amount < r.risk_budget
+
+
+def test_bybit_model_adds_the_fee_to_close() -> None:
+    plain = LiquidationModel("bybit", "unified", D(0))
+    fee = LiquidationModel("bybit", "unified", D("0.00055"))
+    assert fee.fee_to_close(LONG, D(100), D(25), D(250)) == D("2250") * D("0.00055")
+    assert fee.price(LONG, D(100), D(25), D(10), flat("0.005")) > plain.price(
+        LONG, D(100), D(25), D(10), flat("0.005")
+    )
+    assert (
+        LiquidationModel("binance", "unified", D("0.00055")).fee_to_close(
+            LONG, D(100), D(25), D(250)
+        )
+        == 0
+    )

@@ -122,3 +122,25 @@ def test_restart_restores_the_last_transition() -> None:
 )
 def test_allows(state: TradingState, kind: str, reduce_only: bool, ok: bool) -> None:
     assert allows(state, kind, reduce_only) is ok
+
+
+def test_propose_is_pure_and_commit_rejects_stale_proposals() -> None:
+    sm = TradingStateMachine()
+    p1 = sm.propose(StateRequest(R, "PAUSE: x", Source.API), T0)
+    p2 = sm.propose(StateRequest(H, "KILL: y", Source.API), T0)
+    assert sm.state is A
+    assert sm.commit(p1) is p1 and sm.state is R
+    with pytest.raises(IllegalStateChange, match="stale"):
+        sm.commit(p2)
+    assert sm.commit(None) is None
+
+
+async def test_persist_commits_only_after_the_write() -> None:
+    sm = TradingStateMachine()
+    seen: list[TradingState] = []
+
+    async def write(t: Transition) -> None:
+        seen.append(sm.state)  # still the old state while writing
+
+    t = await sm.persist(sm.propose(StateRequest(H, "KILL: x", Source.FILE), T0), write)
+    assert t is not None and seen == [A] and sm.state is H
