@@ -70,9 +70,8 @@ class Account:
             pnl = pos.side.sign * closed * (price - pos.avg_price)
             self.wallet_balance += pnl
             pos.realised_pnl += pnl - fee * closed / qty
-            release = pos.margin * closed / pos.size
-            pos.margin -= release
             pos.size -= closed
+            pos.margin = pos.size * pos.avg_price / pos.leverage
             pos.updated_ms = ts
             rest = qty - closed
             if pos.size == 0:
