@@ -110,6 +110,14 @@ async def _upgrade(engine: AsyncEngine, url: str, revision: str) -> str:
     cfg = alembic_config(url)
 
     def run(conn: Connection) -> str | None:
+        at = _current(conn)
+        known = {r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()}
+        if at is not None and at not in known:
+            raise DatabaseError(
+                f"database {masked(url)} is at revision {at}, which this rotor does not know "
+                f"(known: {', '.join(sorted(known))}); it was probably migrated by a newer "
+                "rotor: run that version, or restore a matching backup"
+            )
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         return _current(conn)

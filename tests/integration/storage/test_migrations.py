@@ -12,7 +12,13 @@ from sqlalchemy.engine import make_url
 
 import bot.storage
 from bot.storage.db import DatabaseError, check_connection, create_engine
-from bot.storage.migrate import check_drift, current_revision, head_revision, script_location
+from bot.storage.migrate import (
+    check_drift,
+    current_revision,
+    head_revision,
+    script_location,
+    upgrade,
+)
 from bot.storage.tables import TABLE_NAMES
 from tests.integration.storage.conftest import ROTOR
 
@@ -152,3 +158,14 @@ def test_migration_scripts_ship_inside_the_package() -> None:
     assert (packaged / "env.py").is_file()
     assert (packaged / "versions" / "r0001_initial.py").is_file()
     assert script_location() == packaged
+
+
+async def test_upgrade_refuses_a_database_from_a_newer_rotor(migrated_url: str) -> None:
+    engine = create_engine(migrated_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = 'ffff9999'"))
+    finally:
+        await engine.dispose()
+    with pytest.raises(DatabaseError, match="revision ffff9999, which this rotor does not know"):
+        await upgrade(migrated_url)
