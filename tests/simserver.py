@@ -37,11 +37,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import ccxt.async_support as ccxt_async
 import numpy as np
+import yarl
 
 from bot.data.datadir import (
     Funding,
@@ -116,11 +117,12 @@ class SimHandle:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         params = params or {}
         if method == "GET":
-            payload = urlencode(params)
-            url, body = f"{self.url}{path}?{payload}" if payload else self.url + path, None
+            payload = urlencode(params, quote_via=quote)
+            full = f"{self.url}{path}?{payload}" if payload else self.url + path
+            url, body = yarl.URL(full, encoded=True), None  # send exactly what was signed
         else:
             payload = json.dumps(params)
-            url, body = self.url + path, payload
+            url, body = yarl.URL(self.url + path), payload
         headers = {"Content-Type": "application/json"}
         if sign:
             ts, recv = str(int(time.time() * 1000)), "5000"

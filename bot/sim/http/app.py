@@ -44,7 +44,7 @@ def _error(ctx: SimContext, path: str, code: int, msg: str, status: int = 200) -
 async def _parse_params(request: web.Request) -> tuple[dict[str, Any], str]:
     """Params and the signed payload (raw query string for GET, raw body for POST)."""
     if request.method == "GET":
-        return dict(request.query), request.query_string
+        return dict(request.query), request.rel_url.raw_query_string
     raw = await request.text()
     if not raw.strip():
         return {}, raw

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from urllib.parse import unquote
 
 DEFAULT_RECV_WINDOW = 5000
 FUTURE_TOLERANCE_MS = 1000
@@ -58,8 +59,9 @@ def verify(
         raise AuthError(
             10001, f"X-BAPI-TIMESTAMP / X-BAPI-RECV-WINDOW must be integers, got {ts!r}/{recv!r}"
         ) from None
-    expected = sign(secret, ts, key, recv, payload)
-    if not hmac.compare_digest(expected, sig.lower()):
+    # Clients sign the query either percent-encoded or raw (ccxt signs it unquoted).
+    payloads = (payload, unquote(payload)) if "%" in payload else (payload,)
+    if not any(hmac.compare_digest(sign(secret, ts, key, recv, p), sig.lower()) for p in payloads):
         raise AuthError(10004, f"error sign! origin_string[{ts}{key}{recv}{payload}]")
     if not (server_wall_ms - recv_ms <= ts_ms < server_wall_ms + FUTURE_TOLERANCE_MS):
         raise AuthError(
