@@ -10,7 +10,8 @@ wholesale with a file of the same format::
 
 Sector ids are stable lower-case slugs; display names and the spellings used by the shared
 data's ``sectors.csv`` ("Currency/PoW", "Infra/Oracle", …) are accepted and normalised.
-BTC is the ``benchmark`` (in no rotation sector); ``stablecoin`` entries are always excluded.
+BTC is the ``benchmark`` (in no rotation sector, even if a file lists it in one); ``stablecoin``
+entries are always excluded.
 ``aliases`` hold former or venue-specific names (MATIC→POL, RNDR→RENDER, SHIB1000 on Bybit),
 resolved against the venue's markets by :meth:`SectorMap.resolve`.
 """
@@ -30,6 +31,7 @@ from bot.observability.logging import get_logger
 
 BENCHMARK = "benchmark"
 STABLECOIN = "stablecoin"
+BENCHMARK_SYMBOL = "BTCUSDT"
 
 #: Rotation sectors (STRATEGY.md) with their display names, in the spec's order.
 SECTOR_NAMES: dict[str, str] = {
@@ -326,6 +328,10 @@ def parse_sector_map(text: str, source: str) -> SectorMap:
                     source, n, f"{name} already mapped on line {other_line} (entry {other})"
                 )
             owner[name] = (symbol, n)
+        if symbol == BENCHMARK_SYMBOL and sector != BENCHMARK:
+            # STRATEGY.md: BTC is the benchmark and in no rotation sector, whatever a file
+            # (e.g. the shared data's sectors.csv, "Currency/PoW") says.
+            sector = BENCHMARK
         entries[symbol] = SectorEntry(symbol, sector, aliases, n)
     if not entries:
         raise SectorMapError(source, None, "no entries")

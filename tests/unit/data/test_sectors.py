@@ -65,6 +65,13 @@ def test_resolution_reports_unknown_missing_renames_and_logs_once() -> None:
     assert len([e for e in logs if e["event"] == "sector_map_renamed_symbols"]) == 1
 
 
+def test_shared_sectors_csv_as_a_map_keeps_btc_the_benchmark(shared_data: Path) -> None:
+    m = sector_map_from_mapping(read_sectors_csv(shared_data / "sectors.csv"))
+    assert m.sector_of("BTCUSDT") == BENCHMARK  # listed as Currency/PoW there
+    assert m.sector_of("LTCUSDT") == "pow" and m.sector_of("USDCUSDT") == STABLECOIN
+    assert m.resolve(["BTCUSDT", "LTCUSDT"], log=False).benchmark == "BTCUSDT"
+
+
 def test_normalises_display_names() -> None:
     m = sector_map_from_mapping({"LTCUSDT": "Currency/PoW", "LINKUSDT": "Infra/Oracle"})
     assert m.sector_of("LTCUSDT") == "pow" and m.sector_of("LINKUSDT") == "infra"
