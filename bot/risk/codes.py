@@ -27,8 +27,10 @@ class ReasonCode(StrEnum):
     STATE_REDUCING = "STATE_REDUCING"
     STATE_HALTED = "STATE_HALTED"
     ORDER_RATE = "ORDER_RATE"
-    # Not in RISK.md's list: a reduce-only intent for a position rotor does not hold.
+    # Not in RISK.md's list: a reduce-only intent for a position rotor does not hold, and an
+    # entry against a held opposite position (one-way mode would net it instead of opening).
     NO_POSITION = "NO_POSITION"
+    OPPOSITE_POSITION = "OPPOSITE_POSITION"
 
 
 Number = Decimal | int | str | None

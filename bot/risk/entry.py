@@ -111,6 +111,15 @@ class EntryCheck:
         if rate:
             self.reasons.append(rate[0])
             self.requests.append(rate[1])
+        held = v.position(i.symbol)
+        if held is not None and held.side is not i.side:
+            self.reasons.append(
+                Reason(
+                    ReasonCode.OPPOSITE_POSITION,
+                    f"{i.symbol}: a {held.side} position of {held.qty} is open; exit it first",
+                    {"held_side": held.side.value, "held_qty": held.qty},
+                )
+            )
         self.reasons.extend(count_limits(v, i.symbol, sector, p))
 
     def run(self) -> Approved | Rejected:

@@ -279,3 +279,8 @@ def test_several_reasons_are_all_reported() -> None:
         ReasonCode.STALE_DATA,
         ReasonCode.FUNDING_CAP,
     }
+
+
+def test_entry_against_an_opposite_position_is_refused() -> None:
+    r = mgr().check(entry(SHORT), view(positions=[position(SYM, side=LONG, qty="3")]))
+    assert codes(r) == (ReasonCode.OPPOSITE_POSITION,)
