@@ -77,10 +77,10 @@ def test_pause_resume_kill_drive_the_daemon(control: RunningControl) -> None:
     env = {"ROTOR__CONTROL__TOKEN": TOKEN}
     code, out, _ = run("pause", "--url", control.url, env=env)
     assert code == 0 and "REDUCING" in out
-    assert control.daemon.state is TradingState.REDUCING
+    assert control.daemon.state.value == "REDUCING"
     code, out, _ = run("kill", "--url", control.url, env=env)
     assert code == 0 and "HALTED" in out
-    assert control.daemon.state is TradingState.HALTED
+    assert control.daemon.state.value == "HALTED"
     code, out, _ = run("resume", "--url", control.url, env=env)
     assert code == 0 and "ACTIVE" in out
     assert control.daemon.calls == [("pause", "api"), ("kill", "api"), ("resume", "api")]

@@ -1,0 +1,201 @@
+"""Compose stack, secrets script, systemd unit and env files: parsed and checked for conventions."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import load_settings
+
+from . import yamlsubset
+from .deployfiles import DEPLOY, ROOT, parse_env_file, parse_unit
+
+COMPOSE = DEPLOY / "docker-compose.yml"
+SECRET_WORDS = re.compile(r"PASSWORD|TOKEN|SECRET|API_KEY|DATABASE__URL", re.IGNORECASE)
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse with the strict subset parser; if PyYAML is present it must agree."""
+    data = yamlsubset.load(path)
+    try:
+        import yaml  # type: ignore[import-untyped]
+    except ImportError:
+        return data
+    assert yaml.safe_load(path.read_text()) == data, f"{path}: PyYAML reads it differently"
+    return data
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = load_yaml(COMPOSE)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_services(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == {"rotor", "postgres", "prometheus", "grafana"}
+    for name, svc in compose["services"].items():
+        assert "image" in svc, name
+        image = svc["image"]
+        assert ":latest" not in image and re.search(r":[^:]*\d", image), f"{name}: pin {image}"
+
+
+def test_every_published_port_is_loopback_only(compose: dict[str, Any]) -> None:
+    published = 0
+    for name, svc in compose["services"].items():
+        for port in svc.get("ports", []):
+            assert isinstance(port, str) and port.startswith("127.0.0.1:"), (name, port)
+            published += 1
+        assert "network_mode" not in svc, f"{name}: host networking would bypass the binding"
+    assert published >= 3
+    assert "ports" not in compose["services"]["postgres"], "the database stays internal"
+
+
+def test_postgres_healthcheck_volume_and_rotor_waits(compose: dict[str, Any]) -> None:
+    pg = compose["services"]["postgres"]
+    assert pg["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    named = [v.split(":", 1)[0] for v in pg["volumes"]]
+    assert named == ["postgres-data"] and "postgres-data" in compose["volumes"]
+    rotor = compose["services"]["rotor"]
+    assert rotor["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_rotor_service_runs_the_daemon_like_the_image(compose: dict[str, Any]) -> None:
+    rotor = compose["services"]["rotor"]
+    assert rotor["build"] == {"context": "..", "dockerfile": "Dockerfile"}
+    assert (COMPOSE.parent / rotor["build"]["context"] / "Dockerfile").is_file()
+    assert rotor["command"][:2] == ["run", "--mode"]
+    assert rotor["healthcheck"]["test"] == ["CMD", "rotor", "status", "--health"]
+    grace = rotor["stop_grace_period"]
+    assert grace.endswith("s") and int(grace[:-1]) > 30, "graceful stop needs up to 30 s"
+    assert "rotor-data:/var/lib/rotor" in rotor["volumes"], "directory volume for SQLite/WAL"
+
+
+def test_no_plain_secrets(compose: dict[str, Any]) -> None:
+    declared = compose["secrets"]
+    for name, spec in declared.items():
+        assert spec == {"file": f"./secrets/{name}"}, name
+    for name, svc in compose["services"].items():
+        for key, value in (svc.get("environment") or {}).items():
+            if not SECRET_WORDS.search(key):
+                continue
+            assert key.endswith("_FILE"), f"{name}: {key} must come from a *_FILE secret"
+            secret = str(value).removeprefix("/run/secrets/")
+            assert str(value) == f"/run/secrets/{secret}", (name, key, value)
+            assert secret in svc.get("secrets", []) and secret in declared, (name, secret)
+    text = COMPOSE.read_text()
+    assert not re.search(r"://[^/\s:@]+:[^@\s$]+@", text), "credentials in a URL"
+
+
+def test_mounted_files_exist(compose: dict[str, Any]) -> None:
+    for name, svc in compose["services"].items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (COMPOSE.parent / source).exists(), f"{name}: {source}"
+            else:
+                assert source in compose["volumes"], f"{name}: undeclared volume {source}"
+
+
+def test_env_example_covers_every_variable(compose: dict[str, Any]) -> None:
+    used = set(re.findall(r"\$\{(\w+)(?::?-[^}]*)?\}", COMPOSE.read_text()))
+    example = parse_env_file(DEPLOY / ".env.example")
+    assert used <= set(example), used - set(example)
+    assert not [k for k in example if SECRET_WORDS.search(k)], "no secrets in .env"
+    assert example["ROTOR_MODE"] in {"replay", "paper", "testnet"}
+    gitignore = (DEPLOY / ".gitignore").read_text().split()
+    assert ".env" in gitignore and "secrets/" in gitignore
+
+
+def test_compose_config_file_is_valid_for_the_container(compose: dict[str, Any]) -> None:
+    rotor = compose["services"]["rotor"]
+    env = {k: str(v) for k, v in rotor["environment"].items() if not k.endswith("_FILE")}
+    # As in the container: image ENV plus the token secret.
+    env.update({"ROTOR__CONTROL__HOST": "0.0.0.0", "ROTOR__CONTROL__TOKEN": "t"})
+    env.pop("ROTOR_CONFIG")
+    env["ROTOR__LOGGING__LEVEL"] = "INFO"
+    settings = load_settings(DEPLOY / "rotor.toml", environ=env)
+    assert str(settings.execution.kill_file).startswith("/var/lib/rotor/")
+    assert settings.control.port == 8080
+
+
+def test_make_secrets_creates_what_compose_mounts(compose: dict[str, Any], tmp_path: Path) -> None:
+    sh = shutil.which("sh")
+    assert sh is not None
+    target = tmp_path / "secrets"
+    script = DEPLOY / "make-secrets.sh"
+    first = subprocess.run([sh, str(script), str(target)], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert {p.name for p in target.iterdir()} == set(compose["secrets"])
+    assert target.stat().st_mode & 0o777 == 0o700
+    token = (target / "control_token").read_text()
+    assert re.fullmatch(r"[0-9a-f]{64}", token)
+    password = (target / "postgres_password").read_text()
+    url = (target / "database_url").read_text()
+    assert url == f"postgresql+asyncpg://rotor:{password}@postgres:5432/rotor"
+    settings = load_settings(
+        None, environ={"ROTOR__DATABASE__URL_FILE": str(target / "database_url")}
+    )
+    assert settings.database.password() == password and password in settings.secrets()
+    again = subprocess.run([sh, str(script), str(target)], capture_output=True, text=True)
+    assert again.returncode == 0 and "kept" in again.stdout
+    assert (target / "control_token").read_text() == token, "existing secrets are never replaced"
+
+
+def test_systemd_unit() -> None:
+    unit = parse_unit(DEPLOY / "rotor.service")
+    service = dict(unit["Service"])
+    assert service["Restart"] == "on-failure"
+    assert service["KillSignal"] == "SIGTERM"
+    assert service["TimeoutStopSec"] == "45"
+    assert service["EnvironmentFile"] == "/etc/rotor/rotor.env"
+    assert service["User"] == "rotor" and service["Group"] == "rotor"
+    assert service["ExecStart"].split()[:2] == ["/opt/rotor/venv/bin/rotor", "run"]
+    assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
+    for key, value in {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "CapabilityBoundingSet": "",
+    }.items():
+        assert service[key] == value, key
+    env = parse_env_file(DEPLOY / "rotor.env.example")
+    db_dir = str(Path(env["ROTOR__DATABASE__URL"].split(":///", 1)[1]).parent)
+    assert db_dir in service["ReadWritePaths"].split()
+    assert service["StateDirectory"] == "rotor" and db_dir == "/var/lib/rotor"
+    assert unit["Install"] == [("WantedBy", "multi-user.target")]
+
+
+def test_systemd_env_example_is_a_valid_config() -> None:
+    env = parse_env_file(DEPLOY / "rotor.env.example")
+    assert env["ROTOR_MODE"] in {"replay", "paper", "testnet"}
+    env["ROTOR_CONFIG"] = str(DEPLOY / "rotor.toml")
+    settings = load_settings(None, environ=env)
+    assert settings.control.host == "127.0.0.1"
+    assert settings.database.url.startswith("sqlite+aiosqlite:////var/lib/rotor/")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_systemd_analyze_accepts_the_unit(tmp_path: Path) -> None:
+    unit = tmp_path / "rotor.service"
+    unit.write_text((DEPLOY / "rotor.service").read_text())
+    out = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
+    # The only acceptable complaint: the venv does not exist on this machine.
+    problems = [
+        line
+        for line in (out.stdout + out.stderr).splitlines()
+        if line.strip() and "/opt/rotor/venv/bin/rotor is not executable" not in line
+    ]
+    assert problems == []
+
+
+def test_repository_root_is_the_build_context() -> None:
+    assert (ROOT / "pyproject.toml").is_file() and (ROOT / ".dockerignore").is_file()
