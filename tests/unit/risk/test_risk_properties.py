@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.domain import LeverageTier, OrderIntent, PositionSide
 from bot.domain.instrument import cumulative_deductions
+from bot.risk.buffers import LEVERAGE_STEP
 from bot.risk.decision import Approved, Rejected
 from bot.risk.liquidation import liquidation_price, tier_for
 from bot.risk.manager import RiskManager
@@ -118,6 +119,26 @@ def test_every_approved_entry_is_safe(  # type: ignore[no-untyped-def]
     assert s * (r.stop_price - lp) >= g * price
     # Liquidation distance ≥ the minimum.
     assert s * (price - lp) / price >= m
+    # Stops only ever tighten; reduce_leverage picks the *largest* safe leverage on the step.
+    assert r.stop_distance is not None and r.stop_distance <= stop
+    cap = min(leverage, tier_for(tier_list, r.notional).max_leverage)
+    step_l = LEVERAGE_STEP[venue]
+    if policy == "reduce_leverage" and r.leverage_used + step_l <= cap:
+        higher = r.leverage_used + step_l
+        m2 = r.notional / higher
+        fee2 = (r.notional - s * m2) * D("0.00055") if fee else D(0)
+        lp2 = liquidation_price(
+            venue,
+            side,
+            price,
+            r.qty,
+            higher,
+            tier_list,
+            account=account,
+            fee_to_close=fee2,
+            margin=m2,
+        )
+        assert s * (price - lp2) / price < m or s * (r.stop_price - lp2) < g * price
     # The margin fits the free margin (and leaves the configured floor).
     assert margin <= free
     assert free - margin >= params.min_free_margin * equity
