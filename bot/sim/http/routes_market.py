@@ -19,6 +19,7 @@ from bot.sim.http.fmt import PARAM_ERROR, BybitError, flt, int_param, limit_para
 
 # Bybit kline intervals (minutes) the 1h replay data can answer; coarser ones are aggregated.
 KLINE_INTERVALS = {"60": 60, "120": 120, "240": 240, "360": 360, "720": 720, "D": 1440}
+RISK_PAGE = 100
 OI_INTERVALS = {"5min": 5, "15min": 15, "30min": 30, "1h": 60, "4h": 240, "1d": 1440}
 
 
@@ -183,7 +184,7 @@ async def open_interest(request: web.Request) -> web.Response:
 
 
 async def risk_limit(request: web.Request) -> web.Response:
-    """GET /v5/market/risk-limit: the leverage tiers, cursor-paged (200 rows a page)."""
+    """GET /v5/market/risk-limit: the leverage tiers, cursor-paged (RISK_PAGE rows a page)."""
     ctx, p = ctx_of(request), params_of(request)
     linear = _linear(p)
     sym = symbol_of(ctx, p, required=False)
@@ -192,7 +193,7 @@ async def risk_limit(request: web.Request) -> web.Response:
         for inst in listed(ctx, ctx.engine.now_ms):
             if sym is None or inst.symbol == sym:
                 rows.extend(ser.risk_rows(inst))
-    chunk, nxt = page(rows, p.get("cursor"), 200)
+    chunk, nxt = page(rows, p.get("cursor"), RISK_PAGE)
     return ok(request, {"category": p["category"], "list": chunk, "nextPageCursor": nxt})
 
 

@@ -227,3 +227,21 @@ async def test_state_lists_every_order_in_bybit_names(ex: Any, sim: SimHandle) -
     )
     assert pos["liqPrice"]
     assert st["balances"]["USDT"]["walletBalance"]
+
+
+async def test_cursor_pagination_of_executions(ex: Any, sim: SimHandle) -> None:
+    for _ in range(3):
+        await ex.create_order(RISK, "market", "buy", 1)
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(5):
+        params = {"category": "linear", "execType": "Trade", "limit": 2, "cursor": cursor}
+        status, body = await sim.bybit("GET", "/v5/execution/list", params)
+        assert status == 200 and body["retCode"] == 0
+        seen += [r["execId"] for r in body["result"]["list"]]
+        cursor = body["result"]["nextPageCursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 3
+    paged = await ex.fetch_my_trades(RISK, params={"paginate": True})
+    assert sorted(t["id"] for t in paged) == sorted(seen)

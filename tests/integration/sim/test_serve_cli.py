@@ -15,6 +15,7 @@ import pytest
 from bot.commands.sim_cmd import parse_start
 from bot.data.datadir import DataDir
 from bot.data.panel import HOUR_MS
+from bot.sim.http.routes_market import RISK_PAGE
 from bot.sim.http.server import SimServerConfig, build_context
 from tests.integration.sim.conftest import START
 from tests.simserver import DEFAULT_KEY, DEFAULT_SECRET, ROOT, sim_server, sim_subprocess
@@ -65,10 +66,14 @@ async def test_serve_shared_real_data(shared_data: Path) -> None:
     assert rc == 0
     assert set(syms) <= set(DataDir(shared_data).symbols()) and "BTCUSDT" in syms
     # Klines served for the real data equal the file exactly.
-    async with sim_server(shared_data, start_ms=start, symbols=["BTCUSDT"]) as sim:
+    async with sim_server(shared_data, start_ms=start) as sim:
         ex = sim.ccxt()
         try:
             got = await ex.fetch_ohlcv("BTC/USDT:USDT", "1h", limit=200)
+            # > 100 tier rows: ccxt follows the risk-limit cursor across pages.
+            tiers = await ex.fetch_leverage_tiers()
+            assert set(tiers) == set(ex.markets) and len(tiers) == len(syms)
+            assert sum(len(t) for t in tiers.values()) > RISK_PAGE
         finally:
             await ex.close()
     o = DataDir(shared_data).ohlcv("BTCUSDT")
