@@ -4,6 +4,7 @@ Generates 50 symbols × 8,760 1h bars with ``bot.data.synthetic.generate`` into 
 directory, then measures:
 - idle: replaying every bar one ``advance()`` call at a time with no orders or positions
   (goal < 0.3 s: per-bar work must not scale with the universe);
+- tickers: one ``tickers()`` call per bar (computed on request from the bar index);
 - busy: the same replay while keeping 5 positions open, each with a reduce-only stop-market 8 %
   away and a take-profit limit 8 % away, re-entering on another symbol whenever one closes.
 
@@ -33,6 +34,18 @@ def idle_run(market: SimMarket) -> tuple[float, int]:
         eng.advance(1)
         n += 1
     return time.perf_counter() - t0, n
+
+
+def tickers_run(market: SimMarket, bars: int = 2000) -> float:
+    """Seconds per ``tickers()`` call (the whole universe), one call per bar."""
+    eng = SimEngine(market)
+    t0 = time.perf_counter()
+    n = 0
+    while not eng.at_end and n < bars:
+        eng.tickers()
+        eng.advance(1)
+        n += 1
+    return (time.perf_counter() - t0) / max(n, 1)
 
 
 def _enter(eng: SimEngine, sym: str) -> None:
@@ -96,6 +109,8 @@ def main() -> None:
         f"idle replay, advance(1) x {idle[0][1]}: median {statistics.median(times):.4f} s, "
         f"best {min(times):.4f} s (goal < 0.3 s)"
     )
+    tick = [tickers_run(market) for _ in range(args.repeat)]
+    print(f"tickers() for all {s} symbols: median {statistics.median(tick) * 1e3:.3f} ms per call")
     busy = [busy_run(market) for _ in range(args.repeat)]
     btimes = [x[0] for x in busy]
     print(

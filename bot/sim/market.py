@@ -176,6 +176,19 @@ class SymbolSeries:
     oi: F64
 
 
+@dataclass(frozen=True, slots=True)
+class FastSeries:
+    """Per-symbol plain-Python copies for per-request lookups (``bisect`` on lists is several
+    times cheaper than ``np.searchsorted`` on tiny calls)."""
+
+    funding_ts: list[int]
+    funding_rate: list[float]
+    oi_ts: list[int]
+    oi: list[float]
+    tick: float
+    decimals: int
+
+
 def _empty_i64() -> I64:
     return np.zeros(0, dtype=np.int64)
 
@@ -214,6 +227,7 @@ class SimMarket:
     index: dict[str, int] = field(default_factory=dict)
     # Lazily built {hour: rate} per symbol: O(1) settlement lookups for open positions only.
     _funding_maps: dict[str, dict[int, float]] = field(default_factory=dict, repr=False)
+    _fast: dict[str, FastSeries] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.index.update({s: i for i, s in enumerate(self.symbols)})
@@ -324,6 +338,24 @@ class SimMarket:
                 return c
             j -= 1
         return math.nan
+
+    def fast(self, symbol: str) -> FastSeries:
+        """The symbol's ``FastSeries`` (built on first use)."""
+        f = self._fast.get(symbol)
+        if f is None:
+            s = self.series[symbol]
+            tick = self.instruments[symbol].tick_size
+            exp = tick.normalize().as_tuple().exponent
+            f = FastSeries(
+                s.funding_ts.tolist(),
+                s.funding_rate.tolist(),
+                s.oi_ts.tolist(),
+                s.oi.tolist(),
+                float(tick),
+                max(0, -exp) if isinstance(exp, int) else 0,
+            )
+            self._fast[symbol] = f
+        return f
 
     def funding_at(self, symbol: str, t_ms: int) -> float | None:
         """The rate of the settlement stamped in the hour starting at ``t_ms``, if any."""

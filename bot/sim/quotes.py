@@ -8,7 +8,8 @@ Mark, index and last price are the same series in replay: the current bar's open
 from __future__ import annotations
 
 import math
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from bisect import bisect_right
+from decimal import Decimal
 
 import numpy as np
 
@@ -76,51 +77,52 @@ class Quotes:
             raise SimError(SimError.BAD_PARAMS, f"{symbol} is not trading at {self.now_ms}")
         return Decimal(repr(p))
 
-    def _next_funding(self, symbol: str) -> tuple[float, int]:
-        m = self.market
-        s = m.series[symbol]
-        now = self.now_ms
-        interval = m.instruments[symbol].funding_interval_h * HOUR_MS
-        fts = s.funding_ts
-        j = int(np.searchsorted(fts, now, side="right"))
+    def _next_funding(self, symbol: str, now: int) -> tuple[float, int]:
+        """(rate, time) of the first settlement after ``now``; past the data's last
+        settlement, its rate on the symbol's interval grid."""
+        f = self.market.fast(symbol)
+        fts = f.funding_ts
+        j = bisect_right(fts, now)
         if j < len(fts):
-            return float(s.funding_rate[j]), int(fts[j])
-        rate = float(s.funding_rate[-1]) if len(fts) else 0.0
-        base = int(fts[-1]) if len(fts) else 0
-        steps = (now - base) // interval + 1
-        return rate, base + steps * interval
+            return f.funding_rate[j], fts[j]
+        interval = self.market.instruments[symbol].funding_interval_h * HOUR_MS
+        rate = f.funding_rate[-1] if fts else 0.0
+        base = fts[-1] if fts else 0
+        return rate, base + ((now - base) // interval + 1) * interval
 
-    def _oi_now(self, symbol: str) -> float:
-        s = self.market.series[symbol]
-        j = int(np.searchsorted(s.oi_ts, self.now_ms, side="right")) - 1
-        return float(s.oi[j]) if j >= 0 else math.nan
+    def _ticker_at(self, symbol: str, p: float, now: int, hs: float) -> Ticker:
+        f = self.market.fast(symbol)
+        tick = f.tick
+        half = max(p * hs, tick)
+        # Snap to the tick grid in floats; the epsilon keeps exact grid points where they are.
+        bid = round(math.floor((p - half) / tick + 1e-9) * tick, f.decimals)
+        ask = round(math.ceil((p + half) / tick - 1e-9) * tick, f.decimals)
+        rate, nxt = self._next_funding(symbol, now)
+        jo = bisect_right(f.oi_ts, now) - 1
+        return Ticker(symbol, now, p, p, p, bid, ask, rate, nxt, f.oi[jo] if jo >= 0 else math.nan)
 
     def ticker(self, symbol: str) -> Ticker:
         """Prices, predicted funding (the next settlement's rate in the data) and OI now."""
-        mark = self.mark_price(symbol)
-        inst = self.market.instruments[symbol]
-        half = max(mark * self.half_spread, inst.tick_size)
-        p = float(mark)
-        rate, nxt = self._next_funding(symbol)
-        return Ticker(
-            symbol=symbol,
-            ts=self.now_ms,
-            last=p,
-            mark=p,
-            index=p,
-            bid=float(inst.round_price(mark - half, ROUND_FLOOR)),
-            ask=float(inst.round_price(mark + half, ROUND_CEILING)),
-            funding_rate=rate,
-            next_funding_ms=nxt,
-            open_interest=self._oi_now(symbol),
-        )
+        p = float(self.mark_price(symbol))
+        return self._ticker_at(symbol, p, self.now_ms, float(self.half_spread))
 
     def tickers(self) -> dict[str, Ticker]:
-        """Tickers of every symbol trading now."""
+        """Tickers of every symbol trading now (one vectorised pass over the universe)."""
+        m = self.market
+        k = self._k
+        now = self.now_ms
+        hs = float(self.half_spread)
+        listed = np.flatnonzero((m.first_idx <= k) & (m.last_idx + 1 >= k))
+        prices = m.open[listed, k].tolist() if k < m.n_bars else [math.nan] * len(listed)
         out: dict[str, Ticker] = {}
-        for s in self.market.symbols:
-            if self.is_listed(s) and math.isfinite(self.price_float(s)):
-                out[s] = self.ticker(s)
+        symbols = m.symbols
+        for i, p in zip(listed.tolist(), prices, strict=True):
+            if p != p:
+                p = m.close_before(i, k)
+                if p != p:
+                    continue
+            sym = symbols[i]
+            out[sym] = self._ticker_at(sym, p, now, hs)
         return out
 
     def klines(

@@ -54,7 +54,9 @@ def test_ticker_funding_and_open_interest(make_market: MakeMarket) -> None:
     assert (t.funding_rate, t.next_funding_ms) == (0.0003, T0 + 8 * H)
     assert t.open_interest == 1100.0
     assert [o.open_interest for o in e.open_interest("AAAUSDT")] == [1000.0, 1100.0]
-    assert t.bid < t.last < t.ask
+    assert (t.bid, t.last, t.ask) == (99.99, 100.0, 100.01)  # one tick either side
+    wide = SimEngine(m, start_ms=T0 + H, half_spread=D("0.001")).ticker("AAAUSDT")
+    assert (wide.bid, wide.ask) == (99.9, 100.1)
     assert [f.rate for f in e.funding_history("AAAUSDT")] == [0.0001]
 
 
