@@ -35,8 +35,9 @@ async def _paginate(
     """Call ``fetch(since, page)`` until ``until_ms``; rows in [since_ms, until_ms), sorted.
 
     ``window_ms`` is how far one page may reach in time; an empty page skips that far. With
-    ``exact`` (fixed-interval series: bars, OI) a page that was not full answered its whole
-    window, so a window reaching ``until_ms`` ends the loop without a confirming request.
+    ``exact`` (fixed-interval series: bars, OI) a window holds at most ``page`` rows, so one
+    reaching ``until_ms`` ends the loop without a confirming request. Funding is not exact
+    (a symbol's interval can change), so its last page is confirmed by one more request.
     """
     out: list[R] = []
     cursor = since_ms
@@ -48,7 +49,7 @@ async def _paginate(
             on_request()
         raw = await fetch(cursor, page)
         rows = [r for r in raw if cursor <= r.ts < until_ms]
-        if exact and len(raw) < page and cursor + window_ms >= until_ms:
+        if exact and cursor + window_ms >= until_ms:
             out.extend(rows)
             break
         if not rows:

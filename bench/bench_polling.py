@@ -1,0 +1,137 @@
+"""Requests per simulated hour for a 300-symbol universe, counted by the simulator.
+
+Runs ``rotor sim serve``'s HTTP face in-process on synthetic data (``bot.data.synthetic``),
+points a ``CcxtVenue`` (real ccxt) at it and drives ``MarketFeed`` the way the daemon does:
+one poll every ``--poll-s`` seconds of simulated time, the sim clock advanced one bar per
+simulated hour (manual mode, speed 0). The figures come from ``GET /sim/requests``.
+
+    .venv/bin/python bench/bench_polling.py [--symbols 300] [--hours 6] [--poll-s 15]
+
+A last step times one closed-bar poll with ccxt's own rate limiter (Bybit market endpoints
+cost 5 × 20 ms in ccxt), which bounds how fast the klines of a new bar can arrive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from bot.data.store import PanelStore
+from bot.data.synthetic import DEFAULT_START_MS, generate
+from bot.sim.http.server import SimServer, SimServerConfig, build_context
+from bot.venues.ccxt_client import ClientSpec, Endpoint
+from bot.venues.ccxt_venue import CcxtVenue
+from bot.venues.feed import MarketFeed, PanelStoreSink
+
+HOUR = 3_600_000
+KEY, SECRET = "bench-key-0000", "bench-secret-0000"
+
+
+async def admin(session: aiohttp.ClientSession, url: str, method: str, path: str) -> dict:
+    async with session.request(method, url + path, json={"bars": 1}) as r:
+        return dict(await r.json())
+
+
+def venue(url: str, rate_limit_ms: int | None) -> CcxtVenue:
+    spec = ClientSpec(
+        exchange="bybit",
+        endpoint=Endpoint.CUSTOM,
+        api_url=url,
+        api_key=KEY,
+        api_secret=SECRET,
+        timeout_ms=30_000,
+        rate_limit_ms=rate_limit_ms,
+    )
+    return CcxtVenue(spec)
+
+
+async def run(n_symbols: int, hours: int, poll_s: float, backfill_h: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        uni = generate(
+            Path(tmp) / "data", n_symbols, days=backfill_h // 24 + hours // 24 + 3, seed=1
+        )
+        symbols = list(uni.symbols)
+        print(f"synthetic data: {len(symbols)} symbols in {time.perf_counter() - t0:.1f} s")
+        start = DEFAULT_START_MS + (backfill_h // 24 + 1) * 24 * HOUR
+        ctx = build_context(
+            SimServerConfig(Path(tmp) / "data", KEY, SECRET, start_ms=start, speed=0.0)
+        )
+        async with SimServer(ctx) as srv, aiohttp.ClientSession() as http:
+            v = venue(srv.url, rate_limit_ms=1)
+            feed = MarketFeed(
+                v,
+                symbols,
+                PanelStoreSink(PanelStore(symbols, capacity=backfill_h + hours + 8)),
+                backfill_hours=backfill_h,
+                concurrency=16,
+            )
+            try:
+                await v.load_instruments()
+                await admin(http, srv.url, "POST", "/sim/requests/reset")
+                t0 = time.perf_counter()
+                await feed.backfill()
+                bf = await admin(http, srv.url, "GET", "/sim/requests")
+                print(
+                    f"backfill ({backfill_h} h of bars, funding, OI): {bf['total']} requests "
+                    f"{bf['endpoints']} in {time.perf_counter() - t0:.1f} s"
+                )
+                await admin(http, srv.url, "POST", "/sim/requests/reset")
+                polls_per_hour = max(1, round(3600 / poll_s))
+                t0 = time.perf_counter()
+                for _ in range(hours):
+                    await admin(http, srv.url, "POST", "/sim/advance")
+                    for _ in range(polls_per_hour):
+                        await feed.poll()
+                wall = time.perf_counter() - t0
+                counts = await admin(http, srv.url, "GET", "/sim/requests")
+            finally:
+                await v.close()
+            per_hour = counts["total"] / hours
+            print(
+                f"steady state: {hours} simulated hours, {polls_per_hour} polls/hour "
+                f"(poll every {poll_s:g} s): {counts['total']} requests {counts['endpoints']}"
+            )
+            print(
+                f"REQUESTS PER SIMULATED HOUR ({len(symbols)} symbols): {per_hour:.0f} "
+                f"= {polls_per_hour} tickers + {len(symbols)} klines; "
+                f"per-symbol polling would need {len(symbols) * (polls_per_hour + 1)}"
+            )
+            print(f"wall time: {wall / hours / polls_per_hour * 1000:.1f} ms per poll (incl. sim)")
+
+            # One closed bar with ccxt's default limiter: how long until all klines are in.
+            v2 = venue(srv.url, rate_limit_ms=None)
+            feed2 = MarketFeed(
+                v2, symbols, PanelStoreSink(PanelStore(symbols, capacity=16)), concurrency=16
+            )
+            try:
+                await v2.load_instruments()
+                await feed2.poll()
+                await admin(http, srv.url, "POST", "/sim/advance")
+                t0 = time.perf_counter()
+                res = await feed2.poll()
+                print(
+                    f"closed-bar poll with ccxt's default limiter: {res.kline_requests} kline "
+                    f"requests + 1 tickers in {time.perf_counter() - t0:.1f} s"
+                )
+            finally:
+                await v2.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--symbols", type=int, default=300)
+    ap.add_argument("--hours", type=int, default=6)
+    ap.add_argument("--poll-s", type=float, default=15.0)
+    ap.add_argument("--backfill-h", type=int, default=200)
+    a = ap.parse_args()
+    asyncio.run(run(a.symbols, a.hours, a.poll_s, a.backfill_h))
+
+
+if __name__ == "__main__":
+    main()
