@@ -10,6 +10,7 @@ from bot.sim.types import (
     SimPosition,
     SimStatus,
 )
+from bot.sim.venue import SimVenue
 
 __all__ = [
     "SimEngine",
@@ -20,4 +21,5 @@ __all__ = [
     "SimOrder",
     "SimPosition",
     "SimStatus",
+    "SimVenue",
 ]

@@ -2,14 +2,21 @@
 
 Both faces (``bot.sim.venue`` in-process, ``bot.sim.http`` Bybit v5) drive this class.
 Semantics, decided here once:
-- Clock: ``now_ms = ts[k]``; the current price is bar k's open (the last close after the end).
+- Clock: ``now_ms = ts[k]``; the current price (last = mark = index) is bar k's open, or the
+  last close after the end of the data. ``advance()`` is in ``bot.sim.matching``.
 - Market orders fill at once at price·(1 ± (half_spread + slippage)), rounded adversely to the
   tick, taker fee. A limit that is marketable on arrival fills the same way, capped at its price.
-- ``advance()`` from bar k settles funding stamped at ``ts[k]`` first, then walks bar k's path
-  (``bot.sim.matching``), then checks the jump from close[k] to open[k+1] (gaps).
+  Resting limits fill at their price with the maker fee; stop-markets fill like market orders
+  from the trigger (or from the open on a gap). With ``partial_fills`` a resting limit fills at
+  most ``participation`` × the bar's volume per bar.
+- Stops: ``trigger_direction`` (Bybit 1 rise / 2 fall) defaults to the side of the price the
+  trigger is on; conditional orders reserve no margin until triggered and are Rejected if the
+  margin is missing then. Resting limits reserve the margin of the exposure they would open.
 - Reduce-only orders are rejected (110017) without an opposite position and clipped to the
   position size; open reduce-only orders are clipped or cancelled whenever the position shrinks.
-- Reduce-only orders are exempt from min notional, so dust positions can always be closed.
+  Reduce-only orders are exempt from min notional, so dust positions can always be closed.
+- Leverage defaults to 10x (capped by the tiers); the tier of the resulting notional must allow
+  it (110090). Cash and margin rules are in ``bot.sim.account``.
 """
 
 from __future__ import annotations
