@@ -1,7 +1,8 @@
 """The replay clock and the deterministic intra-bar path (SIM-VENUE.md, "Clock").
 
 ``advance()`` from bar k:
-1. settles funding stamped at ``ts[k]`` for the positions open at that moment;
+1. settles funding stamped at ``ts[k]`` for the positions open at that moment, at the mark
+   of that moment (bar k's open);
 2. walks bar k's path, O→L→H→C when close ≥ open, else O→H→L→C, for every symbol with an open
    order or position (and only those: per-bar cost does not grow with the universe);
 3. moves to k+1 and walks the jump close[k]→open[k+1]; a stop crossed by that jump fills at the
