@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.data.datadir import read_ohlcv
+from bot.data.datadir import read_funding, read_ohlcv
 from bot.data.store import PanelStore
 from bot.venues.feed import MarketFeed, PanelStoreSink, bars_needed
 from tests.integration.venues.conftest import HOUR, START, venue_for
@@ -89,3 +89,32 @@ async def test_backfill_covers_entry_timeframe_and_lookback(tmp_path: Path) -> N
             assert np.isfinite(panel.oi[0, -need:]).sum() >= need - 1
         finally:
             await venue.close()
+
+
+async def test_funding_and_open_interest_come_from_the_tickers(tmp_path: Path) -> None:
+    symbols = synthetic_symbols(2)
+    data = make_data_dir(tmp_path / "d", symbols, n_bars=40 * 24)
+    async with sim_server(data, start_ms=START) as sim:
+        venue = venue_for(sim)
+        store = PanelStore(symbols, capacity=64)
+        feed = MarketFeed(venue, symbols, PanelStoreSink(store), backfill_hours=24)
+        try:
+            await feed.backfill()
+            await sim.admin("POST", "/sim/requests/reset")
+            for _ in range(9):
+                await feed.poll()
+                await sim.advance(1)
+            await feed.poll()
+            counts = (await sim.requests())["endpoints"]
+            assert set(counts) == {TICKERS, KLINE}  # no funding / OI history requests
+        finally:
+            await venue.close()
+    panel = store.panel()
+    src = read_funding(data / "funding" / f"{symbols[0]}.parquet")
+    settled = START + 8 * HOUR  # between the polls: the rate shown before it is the settled one
+    j = int(np.searchsorted(panel.ts, settled - HOUR))  # stored on the bar that ends at it
+    assert panel.ts[j] == settled - HOUR
+    assert panel.funding[0, j] == src.rate[src.ts == settled][0]
+    # One OI sample per new hour, from the tickers, on the bar that ends at that hour.
+    oi = panel.oi[0]
+    assert np.isfinite(oi[panel.ts >= START - HOUR]).sum() == 10
