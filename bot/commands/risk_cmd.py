@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot.commands.common import EXIT_CONFIG, ConfigOption, fail, load_config_or_exit, print_json
@@ -72,52 +73,60 @@ def explain(
     entry: float = typer.Option(..., "--entry", help="Entry price P."),
     venue: Annotated[
         VenueOpt | None,
-        typer.Option("--venue", help="Liquidation formula [config: exchange.name]."),
+        typer.Option("--venue", help="Liquidation formula (config: exchange.name)."),
     ] = None,
     equity: float | None = typer.Option(
-        None, "--equity", help="Equity E [config: backtest.starting_equity]."
+        None, "--equity", help="Equity E (config: backtest.starting_equity)."
     ),
     stop_pct: float | None = typer.Option(
         None,
         "--stop-pct",
-        help="Stop distance as a fraction of price, 0.08 = 8% [config: strategy.stop_pct].",
+        help="Stop distance as a fraction of price, 0.08 = 8% (config: strategy.stop_pct).",
     ),
     leverage: float | None = typer.Option(
-        None, "--leverage", help="Requested leverage [config: risk.leverage]."
+        None, "--leverage", help="Requested leverage (config: risk.leverage)."
     ),
     mmr: float | None = typer.Option(
-        None, "--mmr", help="Maintenance margin rate [config: risk.default_mmr]."
+        None, "--mmr", help="Maintenance margin rate (config: risk.default_mmr)."
     ),
     risk_pct: float | None = typer.Option(
         None,
         "--risk-pct",
-        help="Risk per trade as a fraction of equity [config: risk.risk_per_trade].",
+        help="Risk per trade as a fraction of equity (config: risk.risk_per_trade).",
     ),
     cost: float | None = typer.Option(
-        None, "--cost", help="Round-trip cost per notional [config: risk.cost_allowance]."
+        None, "--cost", help="Round-trip cost per notional (config: risk.cost_allowance)."
     ),
     qty_step: float = typer.Option(
         0.001, "--qty-step", help="Venue quantity step (also the minimum quantity)."
     ),
     tick_size: float | None = typer.Option(
-        None, "--tick-size", help="Price tick [default: 6 significant digits]."
+        None, "--tick-size", help="Price tick (default: 6 significant digits of the entry)."
     ),
     min_notional: float = typer.Option(0.0, "--min-notional", help="Venue minimum notional."),
     min_liq_distance: float | None = typer.Option(
-        None, "--min-liq-distance", help="[config: risk.min_liquidation_distance]"
+        None,
+        "--min-liq-distance",
+        help="Minimum |EP − LP|/EP (config: risk.min_liquidation_distance).",
     ),
     stop_liq_gap: float | None = typer.Option(
-        None, "--stop-liq-gap", help="[config: risk.stop_liquidation_gap]"
+        None,
+        "--stop-liq-gap",
+        help="Minimum stop-to-liquidation gap as a fraction of price (config: risk.stop_liquidation_gap).",
     ),
     stop_max: float | None = typer.Option(
-        None, "--stop-max", help="Widest stop allowed [config: risk.stop_max_pct]."
+        None, "--stop-max", help="Widest stop allowed (config: risk.stop_max_pct)."
     ),
     on_unsafe: Annotated[
-        PolicyOpt | None, typer.Option("--on-unsafe", help="[config: risk.on_unsafe_leverage]")
+        PolicyOpt | None,
+        typer.Option(
+            "--on-unsafe",
+            help="Policy when the leverage is unsafe (config: risk.on_unsafe_leverage).",
+        ),
     ] = None,
     account: Annotated[
         AccountOpt | None,
-        typer.Option("--account", help="Bybit account model [config: risk.account_type]."),
+        typer.Option("--account", help="Bybit account model (config: risk.account_type)."),
     ] = None,
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     config: Path | None = ConfigOption,
@@ -208,7 +217,7 @@ def _render(
     )
     con.print("\n[bold]Reasoning[/bold]")
     for line in result.notes:
-        con.print(f"  • {line}")
+        con.print(f"  • {escape(line)}")
     fig = result if isinstance(result, Approved) else result.figures
     table = Table(show_header=False, box=None, pad_edge=False)
     rows = [
@@ -233,7 +242,7 @@ def _render(
     else:
         con.print("[bold red]REJECTED[/bold red]")
         for r in result.reasons:
-            con.print(f"  [red]{r.code}[/red]: {r.message}")
+            con.print(f"  [red]{r.code}[/red]: {escape(r.message)}")
     con.print(table)
 
 
