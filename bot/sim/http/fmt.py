@@ -44,6 +44,19 @@ def dec(x: Decimal | int | None) -> str:
     return s
 
 
+AMOUNT_PLACES = Decimal("1e-8")
+
+
+def amt(x: Decimal | None) -> str:
+    """A money amount or average price: at most 8 decimals, as Bybit prints them."""
+    if x is None:
+        return ""
+    d = Decimal(x)
+    if d.as_tuple().exponent < -8:  # type: ignore[operator]
+        d = d.quantize(AMOUNT_PLACES, rounding=ROUND_HALF_EVEN)
+    return dec(d)
+
+
 def flt(x: float | None) -> str:
     """A float as the shortest plain-notation string that round-trips exactly."""
     if x is None or not math.isfinite(x):

@@ -18,7 +18,7 @@ from bot.sim.clock import wall_ms
 from bot.sim.faults import FaultConfigError
 from bot.sim.http import views
 from bot.sim.http.context import SimContext, ctx_of
-from bot.sim.http.fmt import dec
+from bot.sim.http.fmt import amt
 
 MAX_ADVANCE = 1_000_000
 
@@ -54,9 +54,9 @@ def state(ctx: SimContext) -> dict[str, Any]:
         "speed": ctx.clock.speed,
         "balances": {
             "USDT": {
-                "walletBalance": dec(eng.wallet_balance),
-                "equity": dec(eng.equity()),
-                "available": dec(eng.available()),
+                "walletBalance": amt(eng.wallet_balance),
+                "equity": amt(eng.equity()),
+                "available": amt(eng.available()),
             }
         },
         "positions": [views.position_row(ctx, s, p) for s, p in sorted(eng.positions.items())],
