@@ -34,3 +34,7 @@ def pg_url_or_skip() -> str:
             pytest.fail(f"{PG_URL_ENV} is not set but PostgreSQL tests are required")
         pytest.skip(f"{PG_URL_ENV} not set")
     return url
+
+
+# Database fixtures (db_url over SQLite and PostgreSQL, migrated_url, repo) for every suite.
+pytest_plugins = ["tests.dbfixtures"]
