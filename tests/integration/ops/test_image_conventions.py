@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from bot.config import ConfigError, load_settings
 
@@ -153,3 +156,22 @@ def _stage_args(stage: Stage) -> dict[str, str]:
         name, _, default = arg.args.partition("=")
         out[name.strip()] = default.strip()
     return out
+
+
+def test_constraints_pin_every_runtime_dependency_within_its_range() -> None:
+    """The image installs deploy/constraints.txt versions; each must satisfy pyproject.toml."""
+    pins: dict[str, str] = {}
+    for raw in (ROOT / "deploy" / "constraints.txt").read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            name, sep, version = line.partition("==")
+            assert sep, f"constraints.txt: {line!r} is not an exact pin"
+            pins[canonicalize_name(name)] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for spec in project["dependencies"]:
+        req = Requirement(spec)
+        pinned = pins.get(canonicalize_name(req.name))
+        assert pinned is not None, (
+            f"{req.name} is not pinned in deploy/constraints.txt; regenerate it (see its header)"
+        )
+        assert req.specifier.contains(pinned, prereleases=True), (req.name, pinned, str(req))
