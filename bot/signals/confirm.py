@@ -37,9 +37,27 @@ class Confirm:
 
 
 def _rolling(x: F64, n: int, fn: str) -> F64:
-    pad = np.concatenate((np.full((x.shape[0], n - 1), np.nan), x), axis=1)
-    win = np.lib.stride_tricks.sliding_window_view(pad, n, axis=1)
-    return np.asarray(win.max(axis=2) if fn == "max" else win.min(axis=2), dtype=np.float64)
+    """Rolling max/min over the last ``n`` bars (NaN until ``n`` bars exist).
+
+    Doubling: windows of 1, 2, 4 … bars are combined, then two overlapping power-of-two
+    windows cover ``n`` exactly (max/min are idempotent), so the cost is O(log n) passes.
+    """
+    op = np.maximum if fn == "max" else np.minimum
+    n_b = x.shape[1]
+    m = x.copy()
+    width = 1
+    while width * 2 <= n:
+        nxt = m.copy()
+        nxt[:, width:] = op(m[:, width:], m[:, :-width]) if width < n_b else m[:, width:]
+        nxt[:, : min(width, n_b)] = np.nan
+        m, width = nxt, width * 2
+    out = m.copy()
+    rest = n - width
+    if rest:
+        out[:, rest:] = op(m[:, rest:], m[:, :-rest]) if rest < n_b else m[:, rest:]
+        out[:, : min(rest, n_b)] = np.nan
+    out[:, : min(n - 1, n_b)] = np.nan
+    return out
 
 
 def _shift(x: np.ndarray, k: int, fill: float | bool) -> np.ndarray:
@@ -85,25 +103,36 @@ def compute_confirm(
     volume: F64,
     tf_hours: int,
     p: SignalParams,
+    tail: int | None = None,
 ) -> Confirm:
-    """Aggregate the (1-bar filled) 1h window to the entry timeframe and compute the flags."""
-    c = ffill1(close)
-    filled = np.isnan(close) & np.isfinite(c)
-    o = np.where(filled, c, open_)
-    h = np.where(filled, c, high)
-    lo = np.where(filled, c, low)
-    v = np.where(filled, 0.0, volume)
-    htf = aggregate(ts, o, h, lo, c, v, tf_hours)
-    rsi = ta.rows(lambda x: ta.rsi(x, p.rsi_period), htf.close)
-    adx = ta.rows(lambda a, b, x: ta.adx(a, b, x, p.adx_period), htf.high, htf.low, htf.close)
-    atr = ta.rows(lambda a, b, x: ta.atr(a, b, x, p.atr_period), htf.high, htf.low, htf.close)
-    ema = ta.rows(lambda x: ta.ema(x, p.ema_period), htf.close)
+    """Aggregate the (1-bar filled) 1h window to the entry timeframe and compute the flags.
+
+    ``tail``: the live path needs the percentile threshold for the last few bars only.
+    """
+    missing = np.isnan(close)
+    if missing.any():
+        # A single missing hour becomes a flat bar at the previous close (never more).
+        c = ffill1(close)
+        filled = missing & np.isfinite(c)
+        o = np.where(filled, c, open_)
+        h = np.where(filled, c, high)
+        lo = np.where(filled, c, low)
+        v = np.where(filled, 0.0, volume)
+        htf = aggregate(ts, o, h, lo, c, v, tf_hours)
+    else:
+        htf = aggregate(ts, open_, high, low, close, volume, tf_hours)
+    rsi, adx, atr, ema = ta.panel_indicators(
+        htf.high, htf.low, htf.close, p.rsi_period, p.adx_period, p.atr_period, p.ema_period
+    )
     n_s, n_b = htf.close.shape
     if p.rsi_mode == "percentile" and n_b:
+        # The asset's own percentile of RSI over its last n bars, this one included.
         n = p.rsi_percentile_bars
         pad = np.concatenate((np.full((n_s, n - 1), np.nan), rsi), axis=1)
         win = np.lib.stride_tricks.sliding_window_view(pad, n, axis=1)
-        thr = nanpercentile_last(win, p.rsi_percentile, n)
+        thr = np.full((n_s, n_b), np.nan)
+        first = 0 if tail is None else max(0, n_b - tail)
+        thr[:, first:] = nanpercentile_last(win[:, first:], p.rsi_percentile, n)
     else:
         thr = np.full((n_s, n_b), p.rsi_oversold)
     with np.errstate(invalid="ignore"):

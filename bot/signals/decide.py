@@ -31,8 +31,7 @@ from bot.signals.tables import Tables, eval_points
 
 def _f(x: float) -> float | None:
     """A float for output, None for NaN/inf."""
-    v = float(x)
-    return v if math.isfinite(v) else None
+    return x if x - x == 0 else None  # NaN - NaN and inf - inf are NaN
 
 
 @dataclass(slots=True)
@@ -118,53 +117,58 @@ def evaluate_tables(
         )
         for k, s in enumerate(u.sectors)
     ]
-    nan = float("nan")
     pred = predicted_f8h or {}
+    n_s = len(u.symbols)
 
-    def htf(a: np.ndarray, i: int) -> float:
-        return float(a[i, b]) if b >= 0 else nan
+    def col1(a: np.ndarray) -> list[float]:
+        return [float(x) for x in a[:, col].tolist()]
 
-    def hflag(a: np.ndarray, i: int) -> bool:
-        return bool(a[i, b]) if b >= 0 else False
+    def htf(a: np.ndarray) -> list[float]:
+        return a[:, b].astype(np.float64).tolist() if b >= 0 else [float("nan")] * n_s
 
-    syms: list[_Sym] = []
-    for i, name in enumerate(u.symbols):
-        syms.append(
-            _Sym(
-                i=i,
-                sector=u.sector_of[i],
-                k=u.sector_index(i),
-                eligible=bool(lay.eligible[i, col]),
-                close=float(lay.close[i, col]),
-                gap=float(lay.gap[i, col]),
-                zgap=float(lay.zgap[i, col]),
-                f8h=float(pred.get(name, lay.f8h_last[i, col])),
-                f8h_mean=float(lay.f8h_mean[i, col]),
-                oi_flow=float(lay.oi_flow[i, col]),
-                rsi=htf(cf.rsi, i),
-                adx=htf(cf.adx, i),
-                atr=htf(cf.atr, i),
-                ema=htf(cf.ema, i),
-                tf_close=htf(cf.htf.close, i),
-                trigger=hflag(cf.long_trigger, i),
-                lower_low=hflag(cf.lower_low, i),
-                divergence=hflag(cf.divergence, i),
-                short_setup=hflag(cf.short_setup, i),
-                tp_level=htf(cf.tp_level, i),
-                tf_high=htf(cf.htf.high, i),
-            )
-        )
+    def hflag(a: np.ndarray) -> list[bool]:
+        return [bool(x) for x in a[:, b].tolist()] if b >= 0 else [False] * n_s
+
+    # Bulk column extraction: one numpy -> list conversion per field, not per symbol.
+    f8h_last = col1(lay.f8h_last)
+    cols = zip(
+        u.sector_rows,
+        lay.eligible[:, col].tolist(),
+        col1(lay.close),
+        col1(lay.gap),
+        col1(lay.zgap),
+        [pred.get(name, f) for name, f in zip(u.symbols, f8h_last, strict=True)],
+        col1(lay.f8h_mean),
+        col1(lay.oi_flow),
+        htf(cf.rsi),
+        htf(cf.adx),
+        htf(cf.atr),
+        htf(cf.ema),
+        htf(cf.htf.close),
+        hflag(cf.long_trigger),
+        hflag(cf.lower_low),
+        hflag(cf.divergence),
+        hflag(cf.short_setup),
+        htf(cf.tp_level),
+        htf(cf.htf.high),
+        strict=True,
+    )
+    syms = [_Sym(i, u.sector_of[i], *vals) for i, vals in enumerate(cols)]
     by_pos = {ps.symbol: ps for ps in positions}
     # Momentum: the strongest eligible members of each sector by zgap.
     top_momentum: set[int] = set()
     top_short: set[int] = set()
-    for k in range(u.n_sectors):
-        members = [s for s in syms if s.k == k and s.eligible and math.isfinite(s.zgap)]
-        members.sort(key=lambda s: -s.zgap)
-        top_momentum.update(s.i for s in members[: p.momentum_top_n] if s.gap > 0)
-        hot = [s for s in syms if s.k == k and math.isfinite(s.f8h_mean)]
-        hot.sort(key=lambda s: -s.f8h_mean)
-        top_short.update(s.i for s in hot[: p.short_top_n])
+    by_sector: list[list[_Sym]] = [[] for _ in range(u.n_sectors)]
+    for sy in syms:
+        if sy.k >= 0:
+            by_sector[sy.k].append(sy)
+    for group in by_sector:
+        strong = sorted(
+            (x for x in group if x.eligible and x.zgap == x.zgap), key=lambda x: -x.zgap
+        )
+        top_momentum.update(x.i for x in strong[: p.momentum_top_n] if x.gap > 0)
+        hot = sorted((x for x in group if x.f8h_mean == x.f8h_mean), key=lambda x: -x.f8h_mean)
+        top_short.update(x.i for x in hot[: p.short_top_n])
 
     entries: list[EntryIntent] = []
     exits: list[ExitIntent] = []
@@ -172,6 +176,7 @@ def evaluate_tables(
     decisions: list[Decision] = []
     tf_ms = tables.tf_hours * HOUR_MS
     longs_open = any(ps.side is PositionSide.LONG and not ps.hedge for ps in positions)
+    bar_time = int(cf.htf.ts[b]) if b >= 0 else None
     for s in syms:
         name = u.symbols[s.i]
         reasons: list[str] = []
@@ -224,7 +229,7 @@ def evaluate_tables(
         # ---- exits for an open position
         pos = by_pos.get(name)
         if pos is not None:
-            tp = _tp_at_entry(tables, s.i, pos.entry_ms, b) if p.take_profit else nan
+            tp = _tp_at_entry(tables, s.i, pos.entry_ms, b) if p.take_profit else float("nan")
             why = _exit_reasons(spec, s, pos, sec_row, risk_on, longs_open, t, tf_ms, tp)
             if why:
                 action = Action.EXIT
@@ -291,7 +296,7 @@ def evaluate_tables(
             reasons.append("not_confirmed")
         if action is Action.NONE and not reasons:
             reasons.append("no_signal")
-        scores = {
+        sc = {
             "S": score,
             "gap": _f(s.gap),
             "zgap": _f(s.zgap),
@@ -302,26 +307,27 @@ def evaluate_tables(
             "atr": _f(s.atr),
             "close": _f(s.close),
         }
-        decisions.append(Decision(t, name, s.sector, action, tuple(reasons), scores))
+        why_t = tuple(reasons)
+        decisions.append(Decision(t, name, s.sector, action, why_t, sc))
         rows.append(
             SymbolRow(
                 symbol=name,
                 sector=s.sector if s.sector is not None else ("benchmark" if is_bench else None),
                 eligible=s.eligible,
                 timeframe=spec.entry_timeframe,
-                bar_time=int(cf.htf.ts[b]) if b >= 0 else None,
-                close=_f(s.close),
-                gap=_f(s.gap),
-                zgap=_f(s.zgap),
-                rsi=_f(s.rsi),
-                adx=_f(s.adx),
-                atr=_f(s.atr),
-                funding_8h=_f(s.f8h),
-                oi_flow=_f(s.oi_flow),
+                bar_time=bar_time,
+                close=sc["close"],
+                gap=sc["gap"],
+                zgap=sc["zgap"],
+                rsi=sc["rsi"],
+                adx=sc["adx"],
+                atr=sc["atr"],
+                funding_8h=sc["f8h"],
+                oi_flow=sc["oi_flow"],
                 candidate=candidate,
                 confirmed=bool(confirmed and p.confirm) or (not p.confirm and candidate),
                 action=action.value,
-                reasons=tuple(reasons),
+                reasons=why_t,
             )
         )
     entries.sort(key=lambda e: (-e.rank, e.symbol))

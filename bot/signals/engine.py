@@ -25,7 +25,8 @@ from bot.data.panel import HOUR_MS, Panel
 from bot.signals.confirm import compute_confirm
 from bot.signals.decide import evaluate_tables
 from bot.signals.evaluation import Evaluation, PositionView
-from bot.signals.layers import WindowData, compute_layers
+from bot.signals.features import WindowData
+from bot.signals.layers import compute_layers
 from bot.signals.params import StrategySpec, resolve
 from bot.signals.tables import Tables, eval_points
 from bot.signals.universe import Universe
@@ -158,5 +159,6 @@ class SignalEngine:
             panel.volume[:, tsl],
             self.tf_hours,
             self.params,
+            tail=None if at is None else self.params.cross_lookback_bars + 2,
         )
         return Tables(u, ts, start, layers, confirm, ta_start, self.tf_hours)

@@ -12,41 +12,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.data.panel import F64, HOUR_MS, I64
-from bot.signals.params import SignalParams
-from bot.signals.series import (
-    ffill1,
-    lagged,
-    last_valid_index,
-    nanmedian_rows,
-    nanpercentile_last,
-    prefix,
-    take,
-    window_sum,
-    zscore_rows,
+from bot.signals.features import (
+    SPARSE_MAX_POINTS,
+    SymbolFeatures,
+    WindowData,
+    dense,
+    heat_means,
+    sparse,
 )
+from bot.signals.params import SignalParams
+from bot.signals.series import nanmedian_rows, nanpercentile_last, take, zscore_rows
 from bot.signals.universe import Universe
 
 DAY_MS = 24 * HOUR_MS
-FUNDING_STALE_H = 24  # a settlement older than this is not a usable "current" funding rate
-
-
-@dataclass(frozen=True, slots=True)
-class WindowData:
-    """The 1h columns a computation may see (``[S, W]`` views), already at most 1-bar filled."""
-
-    ts: I64
-    close: F64  # raw (NaN where the bar is missing)
-    close_f: F64  # forward-filled by at most one bar
-    volume: F64
-    f8h: F64  # funding normalised to 8h at settlement bars, NaN elsewhere
-    oi_f: F64
-
-    @staticmethod
-    def of(ts: I64, close: F64, volume: F64, funding: F64, interval_h: F64, oi: F64) -> WindowData:
-        """Prepare a window from raw panel columns."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            f8h = funding * 8.0 / interval_h
-        return WindowData(ts, close, ffill1(close), volume, f8h, ffill1(oi))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,66 +63,6 @@ class Layers:
     breadth: F64
 
 
-@dataclass(frozen=True, slots=True)
-class _Sym:
-    close: F64
-    close_f: F64
-    eligible: np.ndarray
-    r_short: F64
-    r_long: F64
-    r_gap: F64
-    r_regime: F64
-    r_breadth: F64
-    qv: F64
-    sigma: F64
-    f8h_mean: F64
-    f8h_last: F64
-    oi_flow: F64
-
-
-def _symbol_features(w: WindowData, pts: I64, p: SignalParams) -> _Sym:
-    """Per-symbol 1h features at ``pts`` (STRATEGY.md layers 2-3, "Universe and data")."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        logc = np.log(w.close_f)
-        log_oi = np.log(np.where(w.oi_f > 0, w.oi_f, np.nan))
-    now = take(logc, pts)
-
-    def ret(hours: int) -> F64:
-        return now - lagged(logc, pts, hours)
-
-    l_max = max(p.rs_short_h, p.rs_long_h, p.gap_lookback_h, p.vol_lookback_h)
-    bad = prefix(np.isnan(w.close_f).astype(np.float64))
-    eligible = window_sum(bad, pts, l_max + 1) == 0
-    r1 = np.diff(logc, axis=1, prepend=np.nan)
-    n_v = p.vol_lookback_h
-    s1 = window_sum(prefix(r1), pts, n_v)
-    s2 = window_sum(prefix(r1 * r1), pts, n_v)
-    var = np.maximum(s2 - s1 * s1 / n_v, 0.0) / (n_v - 1)  # sample variance
-    cnt_f = window_sum(prefix(np.isfinite(w.f8h).astype(np.float64)), pts, p.heat_window_h)
-    sum_f = window_sum(prefix(w.f8h), pts, p.heat_window_h)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f8h_mean = np.where(cnt_f > 0, sum_f / cnt_f, np.nan)
-    last = take(last_valid_index(w.f8h), pts)
-    fresh = (last >= 0) & (pts[None, :] - last < FUNDING_STALE_H)
-    f8h_last = np.where(fresh, np.take_along_axis(w.f8h, np.maximum(last, 0), axis=1), np.nan)
-    qv = window_sum(prefix(w.close * w.volume), pts, p.regime_volume_h)
-    return _Sym(
-        close=take(w.close, pts),
-        close_f=take(w.close_f, pts),
-        eligible=eligible,
-        r_short=ret(p.rs_short_h),
-        r_long=ret(p.rs_long_h),
-        r_gap=ret(p.gap_lookback_h),
-        r_regime=ret(p.regime_lookback_h),
-        r_breadth=ret(p.breadth_lookback_h),
-        qv=qv,
-        sigma=np.sqrt(var),
-        f8h_mean=f8h_mean,
-        f8h_last=f8h_last,
-        oi_flow=take(log_oi, pts) - lagged(log_oi, pts, p.oi_lookback_h),
-    )
-
-
 def _sector_median(u: Universe, x: F64, mask: np.ndarray) -> F64:
     out = np.full((u.n_sectors, x.shape[1]), np.nan)
     vals = np.where(mask & np.isfinite(x), x, np.nan)
@@ -153,7 +71,7 @@ def _sector_median(u: Universe, x: F64, mask: np.ndarray) -> F64:
     return out
 
 
-def _regime(u: Universe, s: _Sym) -> tuple[F64, F64]:
+def _regime(u: Universe, s: SymbolFeatures) -> tuple[F64, F64]:
     """Layer 1: alt/BTC index slope (weights ∝ 30d quote volume) and breadth."""
     n = s.close.shape[1]
     if u.benchmark < 0:
@@ -182,116 +100,132 @@ def day_close_points(ts: I64) -> I64:
 
 def compute_layers(w: WindowData, at: I64, u: Universe, p: SignalParams) -> Layers:
     """Compute layers 1-3 at window points ``at`` (sorted, unique)."""
-    samples = day_close_points(w.ts)
     lag_pts = at - p.accel_lag_h
-    pts = np.unique(np.concatenate((at, lag_pts[lag_pts >= 0], samples)))
-    s = _symbol_features(w, pts, p)
+    samples = day_close_points(w.ts)
+    if len(at) > SPARSE_MAX_POINTS:
+        core = at
+        s = dense(w, at, p)
+    else:
+        core = np.unique(np.concatenate((at, lag_pts[lag_pts >= 0])))
+        s = sparse(w, core, at, p)
+    ic = np.searchsorted(core, at)  # at -> core columns
     mf = u.member.astype(np.float64)
     elig = s.eligible & u.alts[:, None]
     elig_f = elig.astype(np.float64)
     n_el = mf @ elig_f
     scorable = n_el >= p.min_sector_members
 
-    def sector_mean(r: F64) -> tuple[F64, F64]:
-        num = mf @ np.where(elig, r, 0.0)
+    def sector_mean(r: F64, mask: np.ndarray, n: F64) -> tuple[F64, F64]:
+        num = mf @ np.where(mask, r, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(n_el > 0, num / n_el, np.nan), num
+            return np.where(n > 0, num / n, np.nan), num
 
-    def rel(r_sec: F64) -> F64:
-        med = nanmedian_rows(np.where(scorable, r_sec, np.nan))
-        return np.where(scorable, r_sec - med, np.nan)
+    def rel(r_sec: F64, ok: np.ndarray) -> F64:
+        med = nanmedian_rows(np.where(ok, r_sec, np.nan))
+        return np.where(ok, r_sec - med, np.nan)
 
-    ret_s, _ = sector_mean(s.r_short)
-    ret_l, _ = sector_mean(s.r_long)
-    _, num_gap = sector_mean(s.r_gap)
-    rs_s, rs_l = rel(ret_s), rel(ret_l)
+    # Layer 2 returns: equal-weight member means, relative to the median sector.
+    ret_s, _ = sector_mean(s.r_short, elig, n_el)
+    rs_s = rel(ret_s, scorable)  # at core points, for the acceleration
+    elig_at = elig[:, ic]
+    n_at = n_el[:, ic]
+    sc = scorable[:, ic]
+    ret_l, _ = sector_mean(s.r_long[:, ic], elig_at, n_at)
+    rs_l = rel(ret_l, sc)
     # Layer 3 gap: the sector mean leaves coin i out (STRATEGY.md, "Layer 3").
-    sec_of = np.array([u.sector_index(i) for i in range(len(u.symbols))], dtype=np.int64)
+    _, num_gap = sector_mean(s.r_gap, elig_at, n_at)
+    sec_of = np.array(u.sector_rows, dtype=np.int64)
     has = sec_of >= 0
     sk = np.where(has, sec_of, 0)
-    own = np.where(elig, s.r_gap, 0.0)
-    others_n = n_el[sk] - elig_f
+    own = np.where(elig_at, s.r_gap, 0.0)
+    others_n = n_at[sk] - elig_at.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         others = (num_gap[sk] - own) / others_n
         gap = np.where(has[:, None] & (others_n > 0), s.r_gap - others, np.nan)
         zgap = gap / (s.sigma * np.sqrt(float(p.gap_lookback_h)))
-    oi_sec = _sector_median(u, s.oi_flow, elig)
-    heat = _sector_median(u, s.f8h_mean, u.alts[:, None] & np.ones_like(elig))
-    # Heat threshold: percentile of the sector's daily heat samples over the last year.
-    sample_pos = np.searchsorted(pts, samples)
-    h_samp = heat[:, sample_pos]
-    n_hist = p.heat_history_days
-    if len(samples):
-        padded = np.concatenate((np.full((u.n_sectors, n_hist - 1), np.nan), h_samp), axis=1)
-        win = np.lib.stride_tricks.sliding_window_view(padded, n_hist, axis=1)
-        thr_samp = nanpercentile_last(win, p.heat_percentile, p.heat_min_days)
-    else:
-        thr_samp = np.zeros((u.n_sectors, 0))
-    # Keep only what ``at`` needs from here on.
-    ia = np.searchsorted(pts, at)
-    last_sample = np.searchsorted(samples, at, side="right") - 1
-    thr = (
-        np.where(last_sample[None, :] >= 0, thr_samp[:, np.maximum(last_sample, 0)], np.nan)
-        if len(samples)
-        else np.full((u.n_sectors, len(at)), np.nan)
-    )
-    heat_at = take(heat, ia)
+    oi_sec = _sector_median(u, s.oi_flow[:, ic], elig_at)
+    oi_missing = ~np.isfinite(oi_sec)
+    oi_sec = np.where(oi_missing, 0.0, oi_sec)  # missing OI contributes 0 (STRATEGY.md)
+    # Funding heat at the decision points and at the daily samples of its own history.
+    hp = np.unique(np.concatenate((at, samples)))
+    f8h_mean_h = heat_means(w, hp, p)
+    heat_h = _sector_median(u, f8h_mean_h, np.broadcast_to(u.alts[:, None], f8h_mean_h.shape))
+    ih = np.searchsorted(hp, at)
+    heat = take(heat_h, ih)
+    thr = _heat_threshold(heat_h[:, np.searchsorted(hp, samples)], samples, at, p)
     limit = np.fmax(thr, p.heat_floor_8h)
-    overheated = np.isfinite(heat_at) & (heat_at > limit)
-    sc = take(scorable, ia)
-    rs_s_at = take(rs_s, ia)
-    il = np.searchsorted(pts, np.maximum(lag_pts, 0))
+    overheated = np.isfinite(heat) & (heat > limit)
+    rs_s_at = rs_s[:, ic]
+    il = np.searchsorted(core, np.maximum(lag_pts, 0))
     accel = np.where(lag_pts[None, :] >= 0, rs_s_at - rs_s[:, il], np.nan)
-    oi_at = take(oi_sec, ia)
-    oi_missing = ~np.isfinite(oi_at)
-    oi_at = np.where(oi_missing, 0.0, oi_at)  # missing OI contributes 0 (STRATEGY.md)
 
     def z(x: F64) -> F64:
         return np.nan_to_num(zscore_rows(x, sc & np.isfinite(x)), nan=0.0)
 
     score = (
         z(rs_s_at)
-        + p.w_rs_long * z(take(rs_l, ia))
+        + p.w_rs_long * z(rs_l)
         + p.w_accel * z(accel)
-        + p.w_oi * z(oi_at)
+        + p.w_oi * z(oi_sec)
         - p.overheat_penalty * overheated
     )
     score = np.where(sc, score, np.nan)
-    ok = sc & (score > 0) & (rs_s_at > 0) & ~overheated
-    ranked = np.where(ok, score, -np.inf)
-    order = np.argsort(-ranked, axis=0, kind="stable")[: p.n_leaders]
-    leader = np.zeros_like(ok)
-    for r in range(order.shape[0]):
-        cols = np.arange(len(at))
-        pick = order[r]
-        leader[pick, cols] |= ok[pick, cols]
+    leader = _leaders(sc & (score > 0) & (rs_s_at > 0) & ~overheated, score, p.n_leaders)
     slope, breadth = _regime(u, s)
     return Layers(
         at=at,
-        close=take(s.close, ia),
-        eligible=take(elig, ia),
-        r_short=take(s.r_short, ia),
-        r_gap=take(s.r_gap, ia),
-        gap=take(gap, ia),
-        zgap=take(zgap, ia),
-        sigma=take(s.sigma, ia),
-        f8h_mean=take(s.f8h_mean, ia),
-        f8h_last=take(s.f8h_last, ia),
-        oi_flow=take(s.oi_flow, ia),
-        members_eligible=take(n_el, ia),
+        close=s.close,
+        eligible=elig_at,
+        r_short=s.r_short[:, ic],
+        r_gap=s.r_gap,
+        gap=gap,
+        zgap=zgap,
+        sigma=s.sigma,
+        f8h_mean=take(f8h_mean_h, ih),
+        f8h_last=s.f8h_last,
+        oi_flow=s.oi_flow[:, ic],
+        members_eligible=n_at,
         scorable=sc,
-        ret_short=take(ret_s, ia),
-        ret_long=take(ret_l, ia),
+        ret_short=ret_s[:, ic],
+        ret_long=ret_l,
         rs_short=rs_s_at,
-        rs_long=take(rs_l, ia),
+        rs_long=rs_l,
         accel=accel,
-        oi_sector=oi_at,
+        oi_sector=oi_sec,
         oi_missing=oi_missing,
-        heat=heat_at,
+        heat=heat,
         heat_threshold=limit,
         overheated=overheated,
         score=score,
         leader=leader,
-        alt_btc_slope=take(slope, ia),
-        breadth=take(breadth, ia),
+        alt_btc_slope=slope,
+        breadth=breadth,
     )
+
+
+def _heat_threshold(h_samp: F64, samples: I64, at: I64, p: SignalParams) -> F64:
+    """The sector's own heat percentile over its daily samples of the last year (at ``at``)."""
+    n_k = h_samp.shape[0]
+    if len(samples) == 0:
+        return np.full((n_k, len(at)), np.nan)
+    n_hist = p.heat_history_days
+    padded = np.concatenate((np.full((n_k, n_hist - 1), np.nan), h_samp), axis=1)
+    win = np.lib.stride_tricks.sliding_window_view(padded, n_hist, axis=1)
+    last = np.searchsorted(samples, at, side="right") - 1
+    need = np.unique(last[last >= 0])  # only the samples some point actually uses
+    thr_samp = np.full((n_k, len(samples)), np.nan)
+    if len(need):
+        thr_samp[:, need] = nanpercentile_last(win[:, need], p.heat_percentile, p.heat_min_days)
+    return np.where(last[None, :] >= 0, thr_samp[:, np.maximum(last, 0)], np.nan)
+
+
+def _leaders(ok: np.ndarray, score: F64, n: int) -> np.ndarray:
+    """Top ``n`` sectors by score among those that qualify, at every point."""
+    ranked = np.where(ok, score, -np.inf)
+    order = np.argsort(-ranked, axis=0, kind="stable")[:n]
+    leader = np.zeros_like(ok)
+    cols = np.arange(ok.shape[1])
+    for r in range(order.shape[0]):
+        pick = order[r]
+        leader[pick, cols] |= ok[pick, cols]
+    return leader

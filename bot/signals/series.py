@@ -12,15 +12,18 @@ B = np.ndarray  # boolean arrays
 def ffill1(a: F64) -> F64:
     """Forward-fill at most one bar along the last axis (STRATEGY.md: never more than one)."""
     out = a.copy()
-    gap = np.isnan(out[..., 1:]) & ~np.isnan(out[..., :-1])
-    out[..., 1:][gap] = out[..., :-1][gap]
+    # Copying a NaN predecessor onto a NaN is a no-op, so only single holes get filled.
+    np.copyto(out[..., 1:], a[..., :-1], where=np.isnan(a[..., 1:]))
     return out
 
 
-def prefix(a: F64) -> F64:
+def prefix(a: np.ndarray) -> F64:
     """Prefix sums with a leading 0 along the last axis, NaN counted as 0."""
-    z = np.zeros((*a.shape[:-1], 1), dtype=np.float64)
-    return np.concatenate((z, np.cumsum(np.nan_to_num(a, nan=0.0), axis=-1)), axis=-1)
+    out = np.empty((*a.shape[:-1], a.shape[-1] + 1), dtype=np.float64)
+    out[..., 0] = 0.0
+    src = np.where(np.isnan(a), 0.0, a) if a.dtype.kind == "f" else a
+    np.cumsum(src, axis=-1, out=out[..., 1:])
+    return out
 
 
 def _as_range(at: I64) -> tuple[int, int] | None:

@@ -69,3 +69,31 @@ def rows(fn: Callable[..., F64], *arrays: F64) -> F64:
     for i in range(arrays[0].shape[0]):
         out[i] = fn(*(a[i] for a in arrays))
     return out
+
+
+def panel_indicators(
+    high: F64, low: F64, close: F64, rsi_n: int, adx_n: int, atr_n: int, ema_n: int
+) -> tuple[F64, F64, F64, F64]:
+    """RSI, ADX, ATR and EMA for every row of ``[S, B]`` bars.
+
+    Rows without missing values go straight to TA-Lib (the common case, and the fast one);
+    rows with holes take the per-segment path.
+    """
+    shape = close.shape
+    r, d, a, e = (np.full(shape, np.nan, dtype=np.float64) for _ in range(4))
+    clean = np.asarray((np.isfinite(high) & np.isfinite(low) & np.isfinite(close)).all(axis=1))
+    for i in range(shape[0]):
+        h = np.ascontiguousarray(high[i])
+        lo = np.ascontiguousarray(low[i])
+        c = np.ascontiguousarray(close[i])
+        if clean[i]:
+            r[i] = talib.RSI(c, timeperiod=rsi_n)
+            d[i] = talib.ADX(h, lo, c, timeperiod=adx_n)
+            a[i] = talib.ATR(h, lo, c, timeperiod=atr_n)
+            e[i] = talib.EMA(c, timeperiod=ema_n)
+        else:
+            r[i] = rsi(c, rsi_n)
+            d[i] = adx(h, lo, c, adx_n)
+            a[i] = atr(h, lo, c, atr_n)
+            e[i] = ema(c, ema_n)
+    return r, d, a, e

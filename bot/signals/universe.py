@@ -53,6 +53,12 @@ class Universe:
         return Universe(list(panel.symbols), sector_of, sectors, member, bench)
 
     @property
+    def sector_rows(self) -> list[int]:
+        """Per symbol, the row of its sector in the sector arrays (−1 when it has none)."""
+        pos = {s: k for k, s in enumerate(self.sectors)}
+        return [pos[s] if s is not None else -1 for s in self.sector_of]
+
+    @property
     def n_sectors(self) -> int:
         return len(self.sectors)
 
