@@ -377,3 +377,7 @@ class CcxtMarketData:
         ]
         out.sort(key=lambda o: o.ts)
         return out
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self.ex.close()

@@ -242,9 +242,6 @@ class CcxtVenue(CcxtMarketData):
         bal = await self._read("balance", lambda: self.ex.fetch_balance())
         return to_balance(bal, self.now_ms())
 
-    async def close(self) -> None:
-        await self.ex.close()
-
 
 def _conforms(v: CcxtVenue) -> Venue:
     """Static proof (mypy) that ``CcxtVenue`` implements the ``Venue`` protocol."""
