@@ -59,9 +59,20 @@ def last_complete_map(n_1h: int, end_index: I64) -> I64:
 
 
 def aggregate(
-    ts: I64, open_: F64, high: F64, low: F64, close: F64, volume: F64, tf_hours: int
+    ts: I64,
+    open_: F64,
+    high: F64,
+    low: F64,
+    close: F64,
+    volume: F64,
+    tf_hours: int,
+    *,
+    complete: bool = False,
 ) -> HtfBars:
-    """Aggregate ``[S, T]`` 1h arrays on a regular grid to ``tf_hours`` bars."""
+    """Aggregate ``[S, T]`` 1h arrays on a regular grid to ``tf_hours`` bars.
+
+    ``complete=True`` promises there is no NaN in ``open_``/``close`` (skips the check).
+    """
     if tf_hours < 1 or 24 % tf_hours:
         raise ValueError(f"timeframe of {tf_hours}h does not divide a UTC day")
     n_t = close.shape[1]
@@ -82,16 +93,17 @@ def aggregate(
     h = part(high, 0).copy()
     lo = part(low, 0).copy()
     v = part(volume, 0).copy()
-    probe = part(close, 0) + part(open_, 0)
+    probe = None if complete else part(close, 0) + part(open_, 0)
     for k in range(1, tf_hours):
         np.maximum(h, part(high, k), out=h)
         np.minimum(lo, part(low, k), out=lo)
         v += part(volume, k)
-        probe = probe + part(close, k) + part(open_, k)
-    incomplete = np.isnan(probe)
+        if probe is not None:
+            probe += part(close, k) + part(open_, k)
     op = part(open_, 0).copy()
     cl = part(close, tf_hours - 1).copy()
-    if incomplete.any():
+    if probe is not None and bool(np.isnan(probe).any()):
+        incomplete = np.isnan(probe)
         for arr in (op, cl, h, lo, v):
             arr[incomplete] = np.nan
     hts = ts[off : off + n_b * tf_hours : tf_hours].copy() if n_b else np.zeros(0, np.int64)

@@ -110,7 +110,7 @@ def compute_confirm(
     ``tail``: the live path needs the percentile threshold for the last few bars only.
     """
     missing = np.isnan(close)
-    if missing.any():
+    if missing.any() or np.isnan(open_).any():
         # A single missing hour becomes a flat bar at the previous close (never more).
         c = ffill1(close)
         filled = missing & np.isfinite(c)
@@ -120,9 +120,15 @@ def compute_confirm(
         v = np.where(filled, 0.0, volume)
         htf = aggregate(ts, o, h, lo, c, v, tf_hours)
     else:
-        htf = aggregate(ts, open_, high, low, close, volume, tf_hours)
+        htf = aggregate(ts, open_, high, low, close, volume, tf_hours, complete=True)
     rsi, adx, atr, ema = ta.panel_indicators(
-        htf.high, htf.low, htf.close, p.rsi_period, p.adx_period, p.atr_period, p.ema_period
+        htf.high,
+        htf.low,
+        htf.close,
+        p.rsi_period,
+        p.adx_period,
+        p.atr_period,
+        p.ema_period if p.exit_rule == "ema" else None,
     )
     n_s, n_b = htf.close.shape
     if p.rsi_mode == "percentile" and n_b:
@@ -145,15 +151,16 @@ def compute_confirm(
                 if k < n_b:
                     was |= _shift(below, k, False)
             trig = (rsi >= thr) & was
-        if n_b:
+        # Rolling extremes only for the options that read them.
+        lower_low = np.zeros((n_s, n_b), dtype=bool)
+        tp_level = np.full((n_s, n_b), np.nan)
+        if n_b and p.require_lower_low:
             ll_long = _rolling(htf.low, p.lower_low_long_bars, "min")
             ll_short = _rolling(htf.low, p.lower_low_short_bars, "min")
             lower_low = (ll_long != ll_short) if p.lower_low_literal else (ll_short <= ll_long)
             lower_low &= np.isfinite(ll_long)
+        if n_b and p.take_profit:
             tp_level = _rolling(htf.high, p.tp_lookback_bars, "max")
-        else:
-            lower_low = np.zeros((n_s, 0), dtype=bool)
-            tp_level = np.zeros((n_s, 0))
         short_setup = (rsi > p.rsi_overbought) & (adx < p.adx_max)
     div = (
         _divergence(htf.low, rsi, p.divergence_k, p.divergence_lookback_bars)

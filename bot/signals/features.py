@@ -83,11 +83,26 @@ def eligibility(close: F64, pts: I64, p: SignalParams) -> np.ndarray:
 
 
 def heat_means(w: WindowData, pts: I64, p: SignalParams) -> F64:
-    """Mean F8h over the last ``heat_window_h`` hours at each point (NaN: no settlement)."""
-    cnt = window_sum(prefix(np.isfinite(w.f8h).astype(np.float64)), pts, p.heat_window_h)
-    tot = window_sum(prefix(w.f8h), pts, p.heat_window_h)
+    """Mean F8h over the last ``heat_window_h`` hours at each point (NaN: no settlement).
+
+    Settlements are sparse in time, so the prefix sums run over settlement columns only.
+    """
+    n_s = w.f8h.shape[0]
+    fin = np.isfinite(w.f8h)
+    cols = np.flatnonzero(fin.any(axis=0))
+    if len(cols) == 0 or len(pts) == 0:
+        return np.full((n_s, len(pts)), np.nan)
+    sub = w.f8h[:, cols]
+    cnt_cs = prefix(fin[:, cols])
+    sum_cs = prefix(sub)
+    lo = pts + 1 - p.heat_window_h
+    a = np.searchsorted(cols, np.maximum(lo, 0))
+    b = np.searchsorted(cols, pts + 1)
+    cnt = cnt_cs[:, b] - cnt_cs[:, a]
+    tot = sum_cs[:, b] - sum_cs[:, a]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(cnt > 0, tot / cnt, np.nan)
+        mean = np.where(cnt > 0, tot / cnt, np.nan)
+    return np.where((lo >= 0)[None, :], mean, np.nan)
 
 
 def _log_pos(x: F64) -> F64:

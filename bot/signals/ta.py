@@ -72,9 +72,9 @@ def rows(fn: Callable[..., F64], *arrays: F64) -> F64:
 
 
 def panel_indicators(
-    high: F64, low: F64, close: F64, rsi_n: int, adx_n: int, atr_n: int, ema_n: int
+    high: F64, low: F64, close: F64, rsi_n: int, adx_n: int, atr_n: int, ema_n: int | None
 ) -> tuple[F64, F64, F64, F64]:
-    """RSI, ADX, ATR and EMA for every row of ``[S, B]`` bars.
+    """RSI, ADX, ATR and EMA for every row of ``[S, B]`` bars (EMA all-NaN when ``ema_n`` is None).
 
     Rows without missing values go straight to TA-Lib (the common case, and the fast one);
     rows with holes take the per-segment path.
@@ -90,10 +90,12 @@ def panel_indicators(
             r[i] = talib.RSI(c, timeperiod=rsi_n)
             d[i] = talib.ADX(h, lo, c, timeperiod=adx_n)
             a[i] = talib.ATR(h, lo, c, timeperiod=atr_n)
-            e[i] = talib.EMA(c, timeperiod=ema_n)
+            if ema_n is not None:
+                e[i] = talib.EMA(c, timeperiod=ema_n)
         else:
             r[i] = rsi(c, rsi_n)
             d[i] = adx(h, lo, c, adx_n)
             a[i] = atr(h, lo, c, atr_n)
-            e[i] = ema(c, ema_n)
+            if ema_n is not None:
+                e[i] = ema(c, ema_n)
     return r, d, a, e
