@@ -353,24 +353,19 @@ def to_balance(balance: dict[str, Any], now_ms: int, coin: str = "USDT") -> Bala
     """The USDT wallet from a ccxt balance; Bybit's raw unified-account fields when present."""
     ts = int(balance.get("timestamp") or now_ms)
     unified = balance.get(coin) or {}
-    raw_acct: dict[str, Any] = {}
     raw_coin: dict[str, Any] = {}
     info = balance.get("info") or {}
     lists = ((info.get("result") or {}).get("list") or []) if isinstance(info, dict) else []
     if lists and isinstance(lists[0], dict):
-        raw_acct = lists[0]
-        for c in raw_acct.get("coin") or []:
+        for c in lists[0].get("coin") or []:
             if c.get("coin") == coin:
                 raw_coin = c
     wallet = first_dec(raw_coin.get("walletBalance"), unified.get("total")) or Decimal(0)
     equity = dec(raw_coin.get("equity"))
     if equity is None:
         equity = wallet + dec0(raw_coin.get("unrealisedPnl"))
-    available = first_dec(
-        raw_coin.get("availableToWithdraw"),
-        raw_acct.get("totalAvailableBalance"),
-        unified.get("free"),
-        wallet,
-    )
+    # Coin-level figures only: the account-level totals are in USD across every collateral
+    # coin and would not add up with the USDT wallet (ccxt's "free" is wallet − locked − IM).
+    available = first_dec(raw_coin.get("availableToWithdraw"), unified.get("free"), wallet)
     assert available is not None
     return BalanceReport(wallet_balance=wallet, equity=equity, available=available, ts=ts)

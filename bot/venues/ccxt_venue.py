@@ -150,12 +150,29 @@ class CcxtVenue(CcxtMarketData):
         """Cancel by client id (retried: idempotent), then report the order's final state."""
         await self._ensure_markets()
         cs = self.symbol_of(symbol)
-        key = "orderLinkId" if self.name == "bybit" else "origClientOrderId"
-        await self._retrying(
-            "cancel",
-            "cancel_order",
-            lambda: self.ex.cancel_order(None, cs, {key: client_order_id}),
-        )
+        if self.name == "bybit":
+            await self._retrying(
+                "cancel",
+                "cancel_order",
+                lambda: self.ex.cancel_order(None, cs, {"orderLinkId": client_order_id}),
+            )
+        else:
+            # Binance keeps stops in its algo-order service: look there when it is not a
+            # regular order (ccxt selects it with ``trigger``).
+            try:
+                await self._retrying(
+                    "cancel",
+                    "cancel_order",
+                    lambda: self.ex.cancel_order(None, cs, {"origClientOrderId": client_order_id}),
+                )
+            except OrderNotFoundError:
+                await self._retrying(
+                    "cancel",
+                    "cancel_algo_order",
+                    lambda: self.ex.cancel_order(
+                        None, cs, {"clientOrderId": client_order_id, "trigger": True}
+                    ),
+                )
         report = await self.fetch_order(symbol, client_order_id)
         if report is None:
             raise OrderNotFoundError(
@@ -182,19 +199,28 @@ class CcxtVenue(CcxtMarketData):
                         return to_order_report(parsed, inst)
             return None
         cs = self.symbol_of(symbol)
-        try:
-            order = await self._read(
-                "fetch_order",
-                lambda: self.ex.fetch_order(None, cs, {"origClientOrderId": client_order_id}),
-            )
-        except OrderNotFoundError:
-            return None
-        return to_order_report(order, inst)
+        for name, params in (
+            ("fetch_order", {"origClientOrderId": client_order_id}),
+            ("fetch_algo_order", {"clientOrderId": client_order_id, "trigger": True}),
+        ):
+            try:
+                order = await self._read(
+                    name, functools.partial(self.ex.fetch_order, None, cs, params)
+                )
+            except OrderNotFoundError:
+                continue
+            return to_order_report(order, inst)
+        return None
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         await self._ensure_markets()
         cs = self.symbol_of(symbol) if symbol else None
         orders = await self._read("open_orders", lambda: self.ex.fetch_open_orders(cs))
+        if self.name != "bybit":  # Binance lists stops (algo orders) separately
+            orders = orders + await self._read(
+                "open_algo_orders",
+                lambda: self.ex.fetch_open_orders(cs, None, None, {"trigger": True}),
+            )
         out = []
         for o in orders:
             sym = (o.get("info") or {}).get("symbol") or o.get("symbol")
