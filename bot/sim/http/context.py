@@ -29,6 +29,8 @@ class SimContext:
     faults: FaultInjector = field(default_factory=FaultInjector)
     requests: Counter[str] = field(default_factory=Counter)
     margin_mode: str = "ISOLATED_MARGIN"
+    # Static instruments-info rows by symbol (they never change during a run).
+    instrument_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The tickers payload frozen while a stale_tickers fault is active.
     stale_snapshot: list[dict[str, Any]] | None = None
 

@@ -61,7 +61,10 @@ def flt(x: float | None) -> str:
     """A float as the shortest plain-notation string that round-trips exactly."""
     if x is None or not math.isfinite(x):
         return ""
-    return str(np.format_float_positional(float(x), trim="-"))
+    r = repr(float(x))  # shortest round-trip form; exponent only for tiny/huge values
+    if "e" in r:
+        return str(np.format_float_positional(float(x), trim="-"))
+    return r[:-2] if r.endswith(".0") else r
 
 
 def price_str(x: float | Decimal, tick: Decimal, rounding: str = ROUND_HALF_EVEN) -> str:

@@ -77,7 +77,11 @@ async def instruments_info(request: web.Request) -> web.Response:
         for inst in listed(ctx, now):
             if sym is not None and inst.symbol != sym:
                 continue
-            row = ser.instrument(inst, ser.is_closed(ctx, inst.symbol, now))
+            row = ctx.instrument_rows.get(inst.symbol)
+            if row is None:
+                row = ctx.instrument_rows[inst.symbol] = ser.instrument(inst, closed=False)
+            if ser.is_closed(ctx, inst.symbol, now):
+                row = {**row, "status": "Closed"}
             if status and row["status"] != status:
                 continue
             rows.append(row)

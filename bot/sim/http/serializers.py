@@ -98,34 +98,47 @@ def risk_rows(inst: Instrument) -> list[dict[str, Any]]:
     ]
 
 
-def _day_stats(ctx: SimContext, sym: str, k_end: int) -> dict[str, float]:
-    """Rolling 24h open/high/low/volume/turnover and the price an hour ago."""
-    i = ctx.market.index[sym]
-    k0 = max(k_end - 24, 0)
+def _day_stats(ctx: SimContext, k_end: int) -> dict[str, np.ndarray[Any, Any]]:
+    """Rolling 24h open/high/low/volume/turnover and the price an hour ago, for every symbol
+    at once ([S] arrays; NaN where a symbol has no bar in the window)."""
     m = ctx.market
-    o, h, lo = m.open[i, k0:k_end], m.high[i, k0:k_end], m.low[i, k0:k_end]
-    c, v = m.close[i, k0:k_end], m.volume[i, k0:k_end]
+    k0 = max(k_end - 24, 0)
+    o, h, lo = m.open[:, k0:k_end], m.high[:, k0:k_end], m.low[:, k0:k_end]
+    c, v = m.close[:, k0:k_end], m.volume[:, k0:k_end]
     ok = np.isfinite(o)
-    if not bool(ok.any()):
-        nan = math.nan
-        return {"open": nan, "high": nan, "low": nan, "vol": 0.0, "turn": 0.0, "prev1h": nan}
+    rows = np.arange(len(o))
+    if o.shape[1] == 0:
+        nan = np.full(len(o), np.nan)
+        return {
+            "open": nan,
+            "high": nan,
+            "low": nan,
+            "vol": nan * 0,
+            "turn": nan * 0,
+            "prev1h": nan,
+        }
+    any_ok = ok.any(axis=1)
+    first = np.argmax(ok, axis=1)
+    last = o.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
+    nan_if_empty = np.where(any_ok, 0.0, np.nan)
     return {
-        "open": float(o[ok][0]),
-        "high": float(h[ok].max()),
-        "low": float(lo[ok].min()),
-        "vol": float(v[ok].sum()),
-        "turn": float((v[ok] * c[ok]).sum()),
-        "prev1h": float(o[ok][-1]),
+        "open": o[rows, first] + nan_if_empty,
+        "high": np.where(ok, h, -np.inf).max(axis=1) + nan_if_empty,
+        "low": np.where(ok, lo, np.inf).min(axis=1) + nan_if_empty,
+        "vol": np.where(ok, v, 0.0).sum(axis=1),
+        "turn": np.where(ok, v * c, 0.0).sum(axis=1),
+        "prev1h": o[rows, last] + nan_if_empty,
     }
 
 
 def ticker_rows(ctx: SimContext) -> list[dict[str, Any]]:
     """One /v5/market/tickers row per symbol the engine quotes now."""
-    k_end = n_closed(ctx)
+    days = _day_stats(ctx, n_closed(ctx))
     rows = []
     for sym, t in sorted(ctx.engine.tickers().items()):
         inst = ctx.market.instruments[sym]
-        st = _day_stats(ctx, sym, k_end)
+        i = ctx.market.index[sym]
+        st = {k: float(a[i]) for k, a in days.items()}
         tick = inst.tick_size
         oi = t.open_interest if math.isfinite(t.open_interest) else 0.0
         pct = (t.last / st["open"] - 1.0) if st["open"] and math.isfinite(st["open"]) else 0.0
