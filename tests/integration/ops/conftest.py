@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import structlog
 from pydantic import SecretStr
 
 from bot.config import ControlConfig
@@ -86,7 +88,11 @@ class RunningControl:
 
 def _serve(cfg: ControlConfig, daemon: StandInDaemon, metrics: Metrics) -> Iterator[RunningControl]:
     """Run the server on a private loop in a thread so sync CLI calls and subprocesses can hit it."""
-    # The server's JSON log lines go to a buffer the tests can read, never into CLI output.
+    # The server's JSON log lines go to a buffer the tests can read, never into CLI output;
+    # the global logging set-up is restored afterwards for whatever test runs next.
+    saved_structlog = structlog.get_config()
+    root = logging.getLogger()
+    saved_root = (list(root.handlers), root.level)
     logs = io.StringIO()
     configure_logging("INFO", "json", [TOKEN], stream=logs)
     loop = asyncio.new_event_loop()
@@ -102,6 +108,9 @@ def _serve(cfg: ControlConfig, daemon: StandInDaemon, metrics: Metrics) -> Itera
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+        structlog.configure(**saved_structlog)
+        root.handlers[:] = saved_root[0]
+        root.setLevel(saved_root[1])
 
 
 @pytest.fixture
