@@ -63,6 +63,12 @@ class Layers:
     breadth: F64
 
 
+def _member_sum(mf: F64, x: np.ndarray) -> F64:
+    """``mf @ x`` without BLAS: its worker threads spin for tiny products on a busy host."""
+    out: F64 = np.einsum("ks,st->kt", mf, x.astype(np.float64, copy=False))
+    return out
+
+
 def _sector_median(u: Universe, x: F64, mask: np.ndarray) -> F64:
     out = np.full((u.n_sectors, x.shape[1]), np.nan)
     vals = np.where(mask & np.isfinite(x), x, np.nan)
@@ -112,11 +118,11 @@ def compute_layers(w: WindowData, at: I64, u: Universe, p: SignalParams) -> Laye
     mf = u.member.astype(np.float64)
     elig = s.eligible & u.alts[:, None]
     elig_f = elig.astype(np.float64)
-    n_el = mf @ elig_f
+    n_el = _member_sum(mf, elig_f)
     scorable = n_el >= p.min_sector_members
 
     def sector_mean(r: F64, mask: np.ndarray, n: F64) -> tuple[F64, F64]:
-        num = mf @ np.where(mask, r, 0.0)
+        num = _member_sum(mf, np.where(mask, r, 0.0))
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(n > 0, num / n, np.nan), num
 
