@@ -158,8 +158,12 @@ def _parse_fault(i: int, raw: Any) -> Fault:
     return Fault(**kw)
 
 
-def parse_fault_set(data: Any) -> tuple[int, list[Fault]]:
-    """Validate a fault-set JSON object; return ``(seed, faults)``."""
+def parse_fault_set(data: Any, known: set[str] | None = None) -> tuple[int, list[Fault]]:
+    """Validate a fault-set JSON object; return ``(seed, faults)``.
+
+    With ``known`` (the served paths), an endpoint that matches nothing is refused: a typo
+    would otherwise silently disable the fault.
+    """
     if not isinstance(data, dict):
         raise FaultConfigError('fault set: expected a JSON object {"seed": ..., "faults": [...]}')
     unknown = set(data) - {"seed", "faults"}
@@ -171,7 +175,15 @@ def parse_fault_set(data: Any) -> tuple[int, list[Fault]]:
     faults = data.get("faults", [])
     if not isinstance(faults, list):
         raise FaultConfigError("fault set: 'faults' must be a list")
-    return seed, [_parse_fault(i, f) for i, f in enumerate(faults)]
+    parsed = [_parse_fault(i, f) for i, f in enumerate(faults)]
+    if known is not None:
+        for i, f in enumerate(parsed):
+            if f.endpoint != "*" and f.endpoint not in known:
+                raise FaultConfigError(
+                    f"faults[{i}] ({f.kind}): endpoint {f.endpoint!r} is not served "
+                    f"(one of {', '.join(sorted(known))})"
+                )
+    return seed, parsed
 
 
 @dataclass
@@ -186,9 +198,9 @@ class FaultInjector:
     counts_by_endpoint: Counter[str] = field(default_factory=Counter)
     _windows: dict[int, tuple[int, int]] = field(default_factory=dict)
 
-    def install(self, data: Any, wall_ms: int) -> None:
+    def install(self, data: Any, wall_ms: int, known: set[str] | None = None) -> None:
         """Replace the active set (validated first; on error the old set stays)."""
-        seed, faults = parse_fault_set(data)
+        seed, faults = parse_fault_set(data, known)
         self.seed, self.faults = seed, faults
         self.installed_wall_ms = wall_ms
         self.rng = random.Random(seed)

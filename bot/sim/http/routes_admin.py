@@ -44,6 +44,12 @@ async def _body(request: web.Request) -> Any:
         ) from None
 
 
+def served_paths(app: web.Application) -> set[str]:
+    """The ``/v5`` paths this app answers (what a fault's ``endpoint`` may name)."""
+    paths = {r.canonical for r in app.router.resources()}
+    return {p for p in paths if p.startswith("/v5/")}
+
+
 def state(ctx: SimContext) -> dict[str, Any]:
     """The venue's whole state in Bybit field names."""
     eng = ctx.engine
@@ -116,7 +122,7 @@ async def post_faults(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     body = await _body(request)
     try:
-        ctx.faults.install(body, wall_ms())
+        ctx.faults.install(body, wall_ms(), served_paths(request.app))
     except FaultConfigError as exc:
         return _bad(str(exc))
     ctx.stale_snapshot = None

@@ -16,6 +16,7 @@ from bot.sim.engine import SimEngine
 from bot.sim.faults import FaultInjector
 from bot.sim.http.app import build_app
 from bot.sim.http.context import SimContext
+from bot.sim.http.routes_admin import served_paths
 from bot.sim.market import SimMarket
 
 
@@ -80,6 +81,9 @@ class SimServer:
     async def start(self) -> str:
         """Bind (port 0 picks a free one), start pacing, return the base URL."""
         app = build_app(self.ctx)
+        faults = self.ctx.faults
+        if faults.faults:  # re-check the startup set now that the served paths are known
+            faults.install(faults.describe(), faults.installed_wall_ms, served_paths(app))
         # Short shutdown so a held (timeout-fault) request cannot delay stopping for long.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()

@@ -130,7 +130,7 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
             "positionStatus": "Normal",
             "mmrSysUpdatedTime": "",
             "stopLoss": "",
-            "tradeMode": 0,
+            "tradeMode": 1,  # isolated
             "sessionAvgPrice": "",
         }
     mark = _mark(ctx, symbol, pos.avg_price)
@@ -170,7 +170,7 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
         "positionStatus": "Normal",
         "mmrSysUpdatedTime": "",
         "stopLoss": "",
-        "tradeMode": 0,
+        "tradeMode": 1,  # isolated
         "sessionAvgPrice": "",
     }
 

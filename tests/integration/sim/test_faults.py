@@ -196,3 +196,12 @@ async def test_bad_runtime_fault_set_keeps_the_old_one(sim: SimHandle) -> None:
     with pytest.raises(RuntimeError, match="unknown kind"):
         await sim.set_faults([{"kind": "nope"}])
     assert [f["kind"] for f in (await sim.admin("GET", "/sim/faults"))["faults"]] == ["latency"]
+
+
+async def test_an_endpoint_that_is_not_served_is_refused(sim: SimHandle, data_dir: Path) -> None:
+    with pytest.raises(RuntimeError, match="not served"):
+        await sim.set_faults([{"kind": "latency", "endpoint": "/v5/order/creat", "ms": 1}])
+    typo = {"faults": [{"kind": "drop_response", "endpoint": "/v5/orders/create"}]}
+    with pytest.raises(FaultConfigError, match="not served"):
+        async with sim_server(data_dir, start_ms=START, faults=typo):
+            pass
