@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +151,25 @@ async def test_download_rejects_unknown_symbol_and_bad_arguments(
     )
     assert code == 2 and "api_url" in text
     assert HOUR  # keep the import honest
+
+
+async def test_cli_download_from_a_rotor_sim_serve_process(data_dir: Path, tmp_path: Path) -> None:
+    """The user's path end to end: `rotor sim serve` and `rotor data download` processes."""
+    from datetime import UTC, datetime
+
+    from tests.simserver import sim_subprocess
+
+    start = datetime.fromtimestamp(START / 1000, tz=UTC).isoformat()
+    args = ["--data", str(data_dir), "--speed", "0", "--start", start]
+    async with sim_subprocess(args) as sim:
+        out = tmp_path / "dl"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "data", "download", "--api-url", sim.url,
+            "--all", "--days", "30", "--out", str(out), "--rate-limit-ms", "1",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        text = (await asyncio.wait_for(proc.communicate(), 120))[0].decode()
+        assert proc.returncode == 0, text
+        counts = (await sim.requests())["endpoints"]
+    assert_matches_source(out, data_dir, START - 30 * DAY, START)
+    assert counts["/v5/market/kline"] == len(SYMBOLS)  # 720 bars: one page per symbol
