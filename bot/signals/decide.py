@@ -28,6 +28,9 @@ from bot.signals.evaluation import (
 from bot.signals.params import StrategySpec
 from bot.signals.tables import Tables, eval_points
 
+_NONE, _EXIT, _LONG, _SHORT = Action.NONE, Action.EXIT, Action.ENTER_LONG, Action.ENTER_SHORT
+_SCORE_FIELDS = ("gap", "zgap", "rsi", "adx", "f8h", "oi_flow", "atr", "close")
+
 
 def _f(x: float) -> float | None:
     """A float for output, None for NaN/inf."""
@@ -177,10 +180,15 @@ def evaluate_tables(
     tf_ms = tables.tf_hours * HOUR_MS
     longs_open = any(ps.side is PositionSide.LONG and not ps.hedge for ps in positions)
     bar_time = int(cf.htf.ts[b]) if b >= 0 else None
+    # Output values (None for NaN) for every symbol, converted once.
+    out_vals = [
+        tuple(v if v - v == 0 else None for v in vals)
+        for vals in zip(*([getattr(x, f) for x in syms] for f in _SCORE_FIELDS), strict=True)
+    ]
     for s in syms:
         name = u.symbols[s.i]
         reasons: list[str] = []
-        action = Action.NONE
+        action = _NONE
         sec_row = sectors[s.k] if s.k >= 0 else None
         score = sec_row.score if sec_row else None
         is_bench = s.i == u.benchmark
@@ -232,7 +240,7 @@ def evaluate_tables(
             tp = _tp_at_entry(tables, s.i, pos.entry_ms, b) if p.take_profit else float("nan")
             why = _exit_reasons(spec, s, pos, sec_row, risk_on, longs_open, t, tf_ms, tp)
             if why:
-                action = Action.EXIT
+                action = _EXIT
                 reasons = list(why)
                 exits.append(ExitIntent(name, pos.side, why))
             else:
@@ -246,7 +254,7 @@ def evaluate_tables(
             if blocked:
                 reasons += blocked
             else:
-                action = Action.ENTER_LONG
+                action = _LONG
                 half = not risk_on and p.risk_off_action == "half"
                 if half:
                     reasons.append("risk_off_half")
@@ -274,7 +282,7 @@ def evaluate_tables(
         ):
             stop = _stop_distance(spec, s, stop_max_pct)
             if stop is not None and math.isfinite(s.close):
-                action = Action.ENTER_SHORT
+                action = _SHORT
                 reasons = ["overheated_sector", "accel_negative", "top_funding", "rsi_overbought"]
                 entries.append(
                     EntryIntent(
@@ -290,23 +298,14 @@ def evaluate_tables(
                     )
                 )
         if is_bench and pos is None and spec.hedge_enabled and not risk_on and longs_open:
-            action = Action.ENTER_SHORT
+            action = _SHORT
             reasons = ["hedge", "risk_off", "net_long"]
         if candidate and leader_ok and not confirmed and not reasons:
             reasons.append("not_confirmed")
-        if action is Action.NONE and not reasons:
+        if action is _NONE and not reasons:
             reasons.append("no_signal")
-        sc = {
-            "S": score,
-            "gap": _f(s.gap),
-            "zgap": _f(s.zgap),
-            "rsi": _f(s.rsi),
-            "adx": _f(s.adx),
-            "f8h": _f(s.f8h),
-            "oi_flow": _f(s.oi_flow),
-            "atr": _f(s.atr),
-            "close": _f(s.close),
-        }
+        sc: dict[str, float | None] = {"S": score}
+        sc.update(zip(_SCORE_FIELDS, out_vals[s.i], strict=True))
         why_t = tuple(reasons)
         decisions.append(Decision(t, name, s.sector, action, why_t, sc))
         rows.append(
