@@ -245,3 +245,41 @@ async def test_cursor_pagination_of_executions(ex: Any, sim: SimHandle) -> None:
     assert len(seen) == len(set(seen)) == 3
     paged = await ex.fetch_my_trades(RISK, params={"paginate": True})
     assert sorted(t["id"] for t in paged) == sorted(seen)
+
+
+async def test_liquidation_is_listed_and_costs_the_margin(ex: Any, sim: SimHandle) -> None:
+    await ex.set_leverage(50, "ETH/USDT:USDT")
+    await ex.create_order("ETH/USDT:USDT", "market", "buy", 1)
+    (pos,) = await ex.fetch_positions()
+    margin, fee = pos["initialMargin"], (await ex.fetch_my_trades())[0]["fee"]["cost"]
+    for _ in range(100):
+        await sim.advance(1)
+        if not await ex.fetch_positions():
+            break
+    else:
+        pytest.fail("a 50x long on a random walk was never liquidated")
+    (liq,) = await ex.fetch_my_liquidations(params={"category": "linear"})
+    assert liq["symbol"] == "ETH/USDT:USDT" and liq["contracts"] == 1
+    assert liq["info"]["execType"] == "BustTrade"
+    assert sim.ctx is not None
+    funding = sum(float(f.amount) for f in sim.ctx.engine.funding_payments)
+    bal = await ex.fetch_balance()
+    assert bal["USDT"]["total"] == pytest.approx(10000 - margin - fee + funding)
+
+
+async def test_funding_payments_are_listed(ex: Any, sim: SimHandle, data_dir: Any) -> None:
+    from bot.data.datadir import DataDir
+
+    await ex.create_order(BTC, "market", "buy", 0.01)
+    await sim.advance(17)  # across two more 8h settlements
+    got = await ex.fetch_funding_history(BTC)
+    assert sim.ctx is not None
+    paid = sim.ctx.engine.funding_payments
+    assert len(got) == len(paid) >= 2
+    f = DataDir(data_dir).funding("BTCUSDT")
+    assert f is not None
+    rates = dict(zip(f.ts.tolist(), f.rate.tolist(), strict=True))
+    for row, p in zip(sorted(got, key=lambda r: r["timestamp"]), paid, strict=True):
+        assert row["timestamp"] == p.ts and float(row["info"]["feeRate"]) == rates[p.ts]
+        # ccxt's amount is Bybit's execFee: positive when paid, i.e. minus the cash flow.
+        assert row["amount"] == pytest.approx(-float(p.amount))
