@@ -176,9 +176,14 @@ def build_exchange(spec: ClientSpec) -> Any:
     return ex
 
 
-def api_host(exchange: Any) -> str:
-    """``host[:port]`` the client sends market-data and trading requests to."""
+def api_base_url(exchange: Any) -> str:
+    """``scheme://host[:port]`` the client sends requests to (after sandbox/demo/api_url)."""
     urls = exchange.urls["api"]
     url = urls.get("public") if exchange.id == "bybit" else urls.get("fapiPublic")
-    url = url or next(iter(urls.values()))
-    return str(urlsplit(exchange.implode_hostname(url)).netloc)
+    parts = urlsplit(exchange.implode_hostname(url or next(iter(urls.values()))))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def api_host(exchange: Any) -> str:
+    """``host[:port]`` the client sends market-data and trading requests to."""
+    return str(urlsplit(api_base_url(exchange)).netloc)

@@ -37,7 +37,7 @@ from bot.venues.base import (
     TransientError,
     VenueError,
 )
-from bot.venues.ccxt_client import ClientSpec, Endpoint, api_host, build_exchange
+from bot.venues.ccxt_client import ClientSpec, Endpoint, api_base_url, api_host, build_exchange
 from bot.venues.ccxt_errors import Op, map_ccxt_error
 from bot.venues.ccxt_map import (
     bybit_ticker,
@@ -121,6 +121,12 @@ class CcxtMarketData:
         return api_host(self.ex)
 
     @property
+    def api_base_url(self) -> str:
+        """The effective REST base URL, e.g. ``https://api-testnet.bybit.com``; give this
+        (not ``exchange.api_url``) to ``bot.runtime.safety.check_mode``."""
+        return api_base_url(self.ex)
+
+    @property
     def public_only(self) -> bool:
         return not self.spec.has_keys
 
@@ -130,6 +136,7 @@ class CcxtMarketData:
             "exchange": self.name,
             "endpoint": str(self.endpoint),
             "host": self.api_host,
+            "base_url": self.api_base_url,
             "public_only": self.public_only,
         }
 
@@ -139,7 +146,12 @@ class CcxtMarketData:
         return self.spec.timeout_ms / 1000 * factor + 1.0
 
     async def _call(
-        self, op: Op, endpoint: str, fn: Callable[[], Awaitable[T]], bound: float = 3.0
+        self,
+        op: Op,
+        endpoint: str,
+        fn: Callable[[], Awaitable[T]],
+        bound: float = 3.0,
+        quiet_codes: frozenset[str] = frozenset(),
     ) -> T:
         """One attempt: timeout-bounded, ccxt errors mapped to rotor outcomes."""
         self.calls[endpoint] += 1
@@ -150,6 +162,8 @@ class CcxtMarketData:
         except Exception as exc:
             err = map_ccxt_error(exc, op, endpoint)
             self.errors[type(err).__name__] += 1
+            if err.code in quiet_codes:
+                raise err from exc
             log.warning(
                 "venue_error",
                 venue=self.name,
@@ -162,13 +176,18 @@ class CcxtMarketData:
             raise err from exc
 
     async def _retrying(
-        self, op: Op, endpoint: str, fn: Callable[[], Awaitable[T]], bound: float = 3.0
+        self,
+        op: Op,
+        endpoint: str,
+        fn: Callable[[], Awaitable[T]],
+        bound: float = 3.0,
+        quiet_codes: frozenset[str] = frozenset(),
     ) -> T:
         """Reads and cancels: retry on ``TransientError`` with exponential backoff."""
         attempts = 1 + self.spec.max_read_retries
         for attempt in range(attempts):
             try:
-                return await self._call(op, endpoint, fn, bound)
+                return await self._call(op, endpoint, fn, bound, quiet_codes)
             except TransientError as exc:
                 if attempt == attempts - 1:
                     raise

@@ -76,9 +76,13 @@ class CcxtVenue(CcxtMarketData):
         cs = self.symbol_of(symbol)
         lev = int(leverage) if leverage == leverage.to_integral_value() else float(leverage)
         try:
+            # Idempotent, so retried like a cancel; "not modified" is expected, not logged.
             await self._retrying(
-                "cancel", "set_leverage", lambda: self.ex.set_leverage(lev, cs)
-            )  # idempotent
+                "cancel",
+                "set_leverage",
+                lambda: self.ex.set_leverage(lev, cs),
+                quiet_codes=frozenset({BYBIT_LEVERAGE_NOT_MODIFIED}),
+            )
         except RejectedError as exc:
             if exc.code != BYBIT_LEVERAGE_NOT_MODIFIED and "not modified" not in str(exc):
                 raise

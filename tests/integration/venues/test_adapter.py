@@ -34,6 +34,7 @@ async def test_order_round_trip_maps_reports(venue: CcxtVenue, sim: SimHandle) -
         "exchange": "bybit",
         "endpoint": "custom",
         "host": sim.url.removeprefix("http://"),
+        "base_url": sim.url,
         "public_only": False,
     }
     inst = (await venue.load_instruments())["ETHUSDT"]

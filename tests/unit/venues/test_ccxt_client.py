@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bot.config import load_settings
-from bot.venues.ccxt_client import ClientConfigError, ClientSpec, Endpoint, api_host, build_exchange
+from bot.venues.ccxt_client import (
+    ClientConfigError,
+    ClientSpec,
+    Endpoint,
+    api_base_url,
+    api_host,
+    build_exchange,
+)
 
 KEYS = {"exchange.api_key": "k" * 18, "exchange.api_secret": "s" * 36}
 
@@ -40,6 +47,7 @@ async def test_mode_selects_endpoint_and_host(
     ex = build_exchange(spec)
     try:
         assert api_host(ex) == host
+        assert api_base_url(ex) == ("http://" if endpoint is Endpoint.CUSTOM else "https://") + host
         assert ex.enableRateLimit and ex.timeout == 10_000
         if spec.exchange == "bybit" and spec.api_url:
             assert set(ex.urls["api"].values()) == {spec.api_url}
@@ -61,3 +69,23 @@ def test_trading_modes_need_keys_and_demo_needs_testnet() -> None:
         spec_for("live", **{"exchange.demo": True})
     with pytest.raises(ClientConfigError, match="api_url"):
         ClientSpec.public("bybit", "127.0.0.1:80")
+
+
+@pytest.mark.parametrize(
+    ("mode", "over", "kind"),
+    [
+        ("live", {}, "mainnet"),
+        ("testnet", {}, "testnet"),
+        ("testnet", {"exchange.demo": True}, "testnet"),
+    ],
+)
+async def test_effective_url_feeds_the_live_safety_check(
+    mode: str, over: dict[str, object], kind: str
+) -> None:
+    from bot.runtime.safety import host_kind
+
+    ex = build_exchange(spec_for(mode, **over))
+    try:
+        assert host_kind(api_base_url(ex)) == kind
+    finally:
+        await ex.close()
