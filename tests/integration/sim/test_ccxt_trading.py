@@ -283,3 +283,26 @@ async def test_funding_payments_are_listed(ex: Any, sim: SimHandle, data_dir: An
         assert row["timestamp"] == p.ts and float(row["info"]["feeRate"]) == rates[p.ts]
         # ccxt's amount is Bybit's execFee: positive when paid, i.e. minus the cash flow.
         assert row["amount"] == pytest.approx(-float(p.amount))
+
+
+async def test_trigger_price_params_as_rotor_sends_them(ex: Any, sim: SimHandle) -> None:
+    assert sim.ctx is not None
+    await ex.create_order(RISK, "market", "buy", 10)
+    params = {
+        "triggerPrice": "92",
+        "triggerDirection": "descending",
+        "triggerBy": "MarkPrice",
+        "reduceOnly": True,
+        "clientOrderId": "stop-1",
+    }
+    stop = await ex.create_order(RISK, "market", "sell", 10, None, params)
+    (o,) = await ex.fetch_open_orders(RISK)
+    assert o["id"] == stop["id"] and o["triggerPrice"] == 92 and o["reduceOnly"] is True
+    assert (o["info"]["triggerBy"], o["info"]["triggerDirection"]) == ("MarkPrice", 2)
+    assert o["info"]["orderStatus"] == "Untriggered"
+    wrong = {**params, "triggerPrice": "105", "clientOrderId": "stop-2"}
+    with pytest.raises(InvalidOrder, match="110093"):  # a falling trigger above the price
+        await ex.create_order(RISK, "market", "sell", 10, None, wrong)
+    await ex.cancel_order(stop["id"], RISK)
+    cancelled = await ex.fetch_order(stop["id"], RISK)
+    assert cancelled["info"]["orderStatus"] == "Deactivated" and cancelled["status"] == "canceled"
