@@ -89,9 +89,7 @@ class SimServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
-        self.port = int(server.sockets[0].getsockname()[1])
+        self.port = int(self._runner.addresses[0][1])
         self._pacer = asyncio.create_task(self.ctx.clock.run(self._stop), name="sim-clock")
         return self.url
 
