@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
+
+from bot.observability.logging import REDACTOR
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -38,3 +43,14 @@ def pg_url_or_skip() -> str:
 
 # Database fixtures (db_url over SQLite and PostgreSQL, migrated_url, repo) for every suite.
 pytest_plugins = ["tests.dbfixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_logging() -> Iterator[None]:
+    """No test leaks its logging configuration (levels, handlers, redaction) into the next."""
+    yield
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    REDACTOR.clear()
