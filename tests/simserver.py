@@ -31,6 +31,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -217,36 +218,36 @@ async def sim_subprocess(
     """
     env = dict(os.environ, ROTOR_SIM_API_KEY=api_key, ROTOR_SIM_API_SECRET=api_secret)
     cmd = [sys.executable, "-m", "bot.cli", "sim", "serve", "--port", "0", *args]
-    proc = await asyncio.create_subprocess_exec(
-        *cmd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=str(ROOT),
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    try:
-        line = await asyncio.wait_for(proc.stdout.readline(), ready_timeout)
-        if not line:
-            err = (await proc.stderr.read()).decode()
-            raise RuntimeError(f"rotor sim serve exited before ready: {err}")
-        ready = json.loads(line)
-        assert ready.get("event") == "sim_ready", ready
-        handle = SimHandle(str(ready["url"]), api_key, api_secret)
+    # stderr goes to a file, not a pipe: an undrained pipe could block the server.
+    with tempfile.TemporaryFile() as errf:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=asyncio.subprocess.PIPE, stderr=errf, env=env, cwd=str(ROOT)
+        )
+        assert proc.stdout is not None
         try:
-            yield handle
+            line = await asyncio.wait_for(proc.stdout.readline(), ready_timeout)
+            if not line:
+                await proc.wait()
+                errf.seek(0)
+                err = errf.read().decode(errors="replace")
+                raise RuntimeError(f"rotor sim serve exited before ready: {err}")
+            ready = json.loads(line)
+            assert ready.get("event") == "sim_ready", ready
+            handle = SimHandle(str(ready["url"]), api_key, api_secret)
+            try:
+                yield handle
+            finally:
+                await handle.close()
         finally:
-            await handle.close()
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            rc = await asyncio.wait_for(proc.wait(), 30)
-        except TimeoutError:
-            proc.kill()
-            rc = await proc.wait()
-        if exit_codes is not None:
-            exit_codes.append(rc)
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                rc = await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                rc = await proc.wait()
+            if exit_codes is not None:
+                exit_codes.append(rc)
 
 
 def make_data_dir(
