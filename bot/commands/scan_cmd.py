@@ -5,11 +5,15 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.commands.common import ConfigOption, fail, load_config_or_exit, print_json
+
+if TYPE_CHECKING:
+    from bot.data.panel import Panel
+    from bot.signals.engine import SignalEngine
 
 app = typer.Typer(help="Show the regime, the sector table and the laggard candidates.")
 
@@ -47,6 +51,16 @@ def scan(
             "--at", help="ISO-8601 time; only data available then is used (default: latest)."
         ),
     ] = None,
+    exchange: Annotated[
+        str | None,
+        typer.Option(
+            "--exchange", help="Scan live data from bybit or binanceusdm instead of --data."
+        ),
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option("--api-url", help="REST base URL with --exchange (e.g. `rotor sim serve`)."),
+    ] = None,
     preset: Annotated[
         str | None, typer.Option("--preset", help="Override strategy.preset.")
     ] = None,
@@ -60,14 +74,24 @@ def scan(
     from bot.data.datadir import DataFileError
     from bot.signals.engine import SignalEngine
     from bot.signals.params import PresetError
-    from bot.signals.scan import as_of_index, iso, scan_panel, scan_report
+    from bot.signals.scan import as_of_index, iso
 
+    if exchange is not None and (data is not None or at is not None):
+        fail("--exchange scans the venue's latest data: drop --data/--at", 2)
+    if api_url is not None and exchange is None:
+        fail("--api-url needs --exchange", 2)
     at_ms = _parse_at(at) if at else None
-    root = data if data is not None else _default_data()
     try:
         engine = SignalEngine.from_settings(settings)
     except PresetError as exc:
         fail(str(exc), 2)
+    if exchange is not None:
+        from bot.commands.scan_exchange import panel_from_exchange
+
+        panel = panel_from_exchange(settings, engine.min_history_hours, exchange, api_url)
+        _finish(engine, panel, panel.n_bars - 1, json_out)
+        return
+    root = data if data is not None else _default_data()
     try:
         # Bars must have closed by --at: anything opening after at - 1h is never read.
         # The engine never reads more than window_hours bars behind the decision.
@@ -84,8 +108,13 @@ def scan(
             f"note: the data ends before --at; scanning at the last close {iso(last_close)}",
             err=True,
         )
-    ev = scan_panel(engine, panel, j)
-    report = scan_report(ev)
+    _finish(engine, panel, j, json_out)
+
+
+def _finish(engine: SignalEngine, panel: Panel, j: int, json_out: bool) -> None:
+    from bot.signals.scan import scan_panel, scan_report
+
+    report = scan_report(scan_panel(engine, panel, j))
     if json_out:
         print_json(report)
         return

@@ -71,6 +71,14 @@ class SignalEngine:
         return max(rotation, heat)
 
     @property
+    def min_history_hours(self) -> int:
+        """1h bars every layer needs at least (all but the year of funding-heat history)."""
+        p = self.params
+        l_max = max(p.rs_long_h, p.gap_lookback_h, p.vol_lookback_h, p.regime_volume_h)
+        rotation = p.rotation_out_evals * self.tf_hours + p.accel_lag_h + l_max + 2
+        return max(rotation, self.ta_window_hours)
+
+    @property
     def ta_window_hours(self) -> int:
         """1h bars for entry-timeframe indicators: ≥ ``warmup_bars`` plus the longest lookback."""
         p = self.params
