@@ -9,7 +9,9 @@ The stdlib HTTP client keeps start-up fast (the health check runs every few seco
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -21,7 +23,15 @@ from urllib.parse import urlsplit
 import typer
 
 from bot.commands.common import EXIT_CONFIG, ConfigOption, fail, print_json
-from bot.config import ConfigError, ControlConfig, Settings, load_settings
+from bot.config import (
+    ENV_PREFIX,
+    ConfigError,
+    ControlConfig,
+    Settings,
+    config_path,
+    load_settings,
+    read_toml,
+)
 
 EXIT_UNREACHABLE = 1
 EXIT_UNAUTHORIZED = 3
@@ -139,12 +149,39 @@ def _settings(config: Path | None) -> Settings:
 def make_client(
     config: Path | None, url: str | None, *, auth: bool, timeout_s: float
 ) -> ControlClient:
-    """Resolve URL and token from ``--url``/config/env; the health check never loads secrets."""
+    """Resolve URL and token from ``--url``/config/env; probes (``auth=False``) need no token."""
     if url and not auth:
         return ControlClient(url, None, timeout_s)
+    if not auth:
+        return ControlClient(_probe_url(config), None, timeout_s)
     settings = _settings(config)
     token = settings.control.token.get_secret_value() if settings.control.token else None
-    return ControlClient(url or base_url(settings.control), token if auth else None, timeout_s)
+    return ControlClient(url or base_url(settings.control), token, timeout_s)
+
+
+def _probe_url(config: Path | None) -> str:
+    """The control URL for health/readiness probes.
+
+    A config file edited into an invalid state (the daemon rejects it on SIGHUP and keeps the
+    old one) must not make a running daemon look dead, so on a config error only the control
+    address is read, leniently, from the file's ``[control]`` table and the environment.
+    """
+    try:
+        return base_url(_settings(config).control)
+    except ControlError as exc:
+        env = os.environ
+        raw: dict[str, Any] = {}
+        path = config_path(config)
+        if path is not None:
+            with contextlib.suppress(ConfigError):
+                section = read_toml(path).get("control")
+                raw = section if isinstance(section, dict) else {}
+        host = str(env.get(f"{ENV_PREFIX}CONTROL__HOST", raw.get("host", "127.0.0.1")))
+        port_text = str(env.get(f"{ENV_PREFIX}CONTROL__PORT", raw.get("port", 8080)))
+        port = int(port_text) if port_text.isdigit() else 8080
+        url = base_url(ControlConfig.model_construct(host=host, port=port))
+        typer.echo(f"warning: {exc}\nwarning: probing {url} anyway", err=True)
+        return url
 
 
 def _exit(exc: ControlError) -> NoReturn:

@@ -181,3 +181,20 @@ def test_healthcheck_subprocess_is_quick(control: RunningControl) -> None:
     assert down.returncode == 1
     assert "not reachable" in down.stderr
     assert time.monotonic() - started < 10
+
+
+def test_health_probe_survives_an_invalid_config(control: RunningControl, tmp_path: Path) -> None:
+    """An operator's typo in the config file must not make a running daemon look dead."""
+    cfg = tmp_path / "rotor.toml"
+    cfg.write_text(f"[control]\nport = {control.port}\n\n[risk]\nrisk_per_trde = 0.01\n")
+    code, out, err = run("status", "--health", "--config", str(cfg))
+    assert code == 0 and json.loads(out) == {"status": "alive"}
+    assert "risk.risk_per_trde: unknown key" in err and "probing" in err
+    # Wildcard bind without a token (the config refuses it): still probed, over loopback.
+    env = {"ROTOR__CONTROL__HOST": "0.0.0.0", "ROTOR__CONTROL__PORT": str(control.port)}
+    code, _, err = run("status", "--ready", env=env)
+    assert code == 0 and "control.token" in err
+    # Commands that need the token still refuse an invalid config.
+    code, _, err = run("pause", "--config", str(cfg), env={"ROTOR__CONTROL__TOKEN": TOKEN})
+    assert code == 2 and "risk_per_trde" in err
+    assert control.daemon.calls == []
