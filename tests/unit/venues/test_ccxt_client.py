@@ -89,3 +89,20 @@ async def test_effective_url_feeds_the_live_safety_check(
         assert host_kind(api_base_url(ex)) == kind
     finally:
         await ex.close()
+
+
+async def test_factory_picks_the_venue_for_the_mode() -> None:
+    from bot.venues.ccxt_venue import CcxtVenue
+    from bot.venues.factory import build_venue
+    from bot.venues.paper import PaperVenue
+
+    paper = build_venue(load_settings(None, {"mode": "paper"}, environ={}))
+    live = build_venue(load_settings(None, {"mode": "testnet", **KEYS}, environ={}))
+    try:
+        assert isinstance(paper, PaperVenue) and isinstance(live, CcxtVenue)
+        assert live.endpoint is Endpoint.TESTNET and live.api_host == "api-testnet.bybit.com"
+    finally:
+        await paper.close()
+        await live.close()
+    with pytest.raises(ValueError, match="replay"):
+        build_venue(load_settings(None, {"mode": "replay"}, environ={}))
