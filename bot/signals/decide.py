@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from bot.data.panel import HOUR_MS
 from bot.domain import Action, Decision, PositionSide
+from bot.signals import rules
 from bot.signals.evaluation import (
     EntryIntent,
     Evaluation,
@@ -26,6 +26,7 @@ from bot.signals.evaluation import (
     SymbolRow,
 )
 from bot.signals.params import StrategySpec
+from bot.signals.rules import SymView
 from bot.signals.tables import Tables, eval_points
 
 _NONE, _EXIT, _LONG, _SHORT = Action.NONE, Action.EXIT, Action.ENTER_LONG, Action.ENTER_SHORT
@@ -35,33 +36,6 @@ _SCORE_FIELDS = ("gap", "zgap", "rsi", "adx", "f8h", "oi_flow", "atr", "close")
 def _f(x: float) -> float | None:
     """A float for output, None for NaN/inf."""
     return x if x - x == 0 else None  # NaN - NaN and inf - inf are NaN
-
-
-@dataclass(slots=True)
-class _Sym:
-    """Scalar view of one symbol at the evaluation time."""
-
-    i: int
-    sector: str | None
-    k: int
-    eligible: bool
-    close: float
-    gap: float
-    zgap: float
-    f8h: float
-    f8h_mean: float
-    oi_flow: float
-    rsi: float
-    adx: float
-    atr: float
-    ema: float
-    tf_close: float
-    trigger: bool
-    lower_low: bool
-    divergence: bool
-    short_setup: bool
-    tp_level: float
-    tf_high: float
 
 
 def rotated_out(tables: Tables, j: int, n: int) -> np.ndarray:
@@ -156,12 +130,12 @@ def evaluate_tables(
         htf(cf.htf.high),
         strict=True,
     )
-    syms = [_Sym(i, u.sector_of[i], *vals) for i, vals in enumerate(cols)]
+    syms = [SymView(i, u.sector_of[i], *vals) for i, vals in enumerate(cols)]
     by_pos = {ps.symbol: ps for ps in positions}
     # Momentum: the strongest eligible members of each sector by zgap.
     top_momentum: set[int] = set()
     top_short: set[int] = set()
-    by_sector: list[list[_Sym]] = [[] for _ in range(u.n_sectors)]
+    by_sector: list[list[SymView]] = [[] for _ in range(u.n_sectors)]
     for sy in syms:
         if sy.k >= 0:
             by_sector[sy.k].append(sy)
@@ -237,8 +211,8 @@ def evaluate_tables(
         # ---- exits for an open position
         pos = by_pos.get(name)
         if pos is not None:
-            tp = _tp_at_entry(tables, s.i, pos.entry_ms, b) if p.take_profit else float("nan")
-            why = _exit_reasons(spec, s, pos, sec_row, risk_on, longs_open, t, tf_ms, tp)
+            tp = rules.tp_at_entry(tables, s.i, pos.entry_ms, b) if p.take_profit else float("nan")
+            why = rules.exit_reasons(spec, s, pos, sec_row, risk_on, longs_open, t, tf_ms, tp)
             if why:
                 action = _EXIT
                 reasons = list(why)
@@ -246,9 +220,9 @@ def evaluate_tables(
             else:
                 reasons = ["holding"]
         elif candidate and leader_ok and confirmed:
-            reasons = _entry_reasons(spec, s, sec_row)
-            blocked = _filters(spec, s, risk_on)
-            stop = _stop_distance(spec, s, stop_max_pct)
+            reasons = rules.entry_reasons(spec, s, sec_row)
+            blocked = rules.filters(spec, s, risk_on)
+            stop = rules.stop_distance(spec, s, stop_max_pct)
             if stop is None:
                 blocked.append("no_atr")
             if blocked:
@@ -263,7 +237,7 @@ def evaluate_tables(
                         symbol=name,
                         side=PositionSide.LONG,
                         sector=s.sector,
-                        rank=_rank(spec, s, score),
+                        rank=rules.rank(spec, s, score),
                         reference_price=s.close,
                         stop_distance=float(stop or 0.0),
                         size_factor=0.5 if half else 1.0,
@@ -280,7 +254,7 @@ def evaluate_tables(
             and s.eligible
             and s.short_setup
         ):
-            stop = _stop_distance(spec, s, stop_max_pct)
+            stop = rules.stop_distance(spec, s, stop_max_pct)
             if stop is not None and math.isfinite(s.close):
                 action = _SHORT
                 reasons = ["overheated_sector", "accel_negative", "top_funding", "rsi_overbought"]
@@ -348,103 +322,3 @@ def evaluate_tables(
         hedge=hedge,
         flags={"htf_bar": b},
     )
-
-
-def _tp_at_entry(tables: Tables, i: int, entry_ms: int, b: int) -> float:
-    """Take-profit level fixed at entry: the highest high of the bars completed by then.
-
-    NaN until a bar that completed after the entry exists (bar ``b``), so an entry bar that
-    is itself the highest high does not take profit on its own high.
-    """
-    htf = tables.confirm.htf
-    closes = htf.ts + tables.tf_hours * HOUR_MS
-    be = int(np.searchsorted(closes, entry_ms, side="right")) - 1
-    return float(tables.confirm.tp_level[i, be]) if 0 <= be < b else float("nan")
-
-
-def _entry_reasons(spec: StrategySpec, s: _Sym, sec_row: SectorRow | None) -> list[str]:
-    p = spec.params
-    out = {"laggard": ["laggard"], "momentum": ["strongest_member"], "rsi": ["rsi_reversion"]}[
-        p.entry_mode
-    ]
-    out = list(out)
-    if sec_row is not None and sec_row.leader:
-        out.append("leader_sector")
-    if p.confirm:
-        out += [f"rsi_{p.entry_trigger}", "adx_range"]
-        if p.require_lower_low:
-            out.append("lower_low")
-    if p.divergence and s.divergence:
-        out.append("bullish_divergence")
-    return out
-
-
-def _filters(spec: StrategySpec, s: _Sym, risk_on: bool) -> list[str]:
-    p = spec.params
-    out: list[str] = []
-    if not math.isfinite(s.close):
-        out.append("no_bar")
-    if p.funding_filter and math.isfinite(s.f8h) and s.f8h > p.funding_max_8h:
-        out.append("funding_hot")
-    if not risk_on and p.risk_off_action == "block":
-        out.append("risk_off_block")
-    return out
-
-
-def _stop_distance(spec: StrategySpec, s: _Sym, d_max: float) -> float | None:
-    """STRATEGY.md, "Exits": ``clamp(1.5·ATR/price, 2%, d_max)`` or the fixed percentage."""
-    if spec.stop_mode == "fixed":
-        return spec.stop_pct
-    if not (math.isfinite(s.atr) and math.isfinite(s.close) and s.close > 0):
-        return None
-    raw = spec.params.atr_stop_mult * s.atr / s.close
-    return float(min(max(raw, spec.params.stop_min_pct), d_max))
-
-
-def _rank(spec: StrategySpec, s: _Sym, score: float | None) -> float:
-    p = spec.params
-    bonus = p.divergence_bonus if (p.divergence and s.divergence) else 0.0
-    if p.rank_by == "zgap_score":
-        return -s.zgap * max(score or 0.0, 0.0) + bonus
-    if p.rank_by == "zgap":
-        return -s.zgap + bonus
-    if p.rank_by == "momentum":
-        return s.zgap + bonus
-    return (100.0 - s.rsi) + bonus
-
-
-def _exit_reasons(
-    spec: StrategySpec,
-    s: _Sym,
-    pos: PositionView,
-    sec_row: SectorRow | None,
-    risk_on: bool,
-    longs_open: bool,
-    t: int,
-    tf_ms: int,
-    tp: float,
-) -> tuple[str, ...]:
-    """STRATEGY.md, "Exits" (shorts mirror the long rules)."""
-    p = spec.params
-    if pos.hedge:
-        return ("hedge_off",) if (risk_on or not longs_open) else ()
-    long = pos.side is PositionSide.LONG
-    why: list[str] = []
-    sign = 1.0 if long else -1.0
-    hit = {
-        "rsi": sign * (s.rsi - (p.exit_rsi if long else 100.0 - p.exit_rsi)) >= 0,
-        "ema": sign * (s.tf_close - s.ema) >= 0,
-        "gap": sign * (s.gap - sign * p.exit_gap) >= 0,
-        "none": False,
-    }[p.exit_rule]
-    if hit:  # NaN comparisons are False, so missing indicators never trigger an exit
-        why.append(f"exit_{p.exit_rule}")
-    if p.time_stop_bars > 0:
-        held = t // tf_ms - pos.entry_ms // tf_ms
-        if held >= p.time_stop_bars:
-            why.append("time_stop")
-    if p.rotation_exit and long and sec_row is not None and sec_row.rotated_out:
-        why.append("rotation_out")
-    if p.take_profit and long and math.isfinite(tp) and s.tf_high >= tp:
-        why.append("take_profit")
-    return tuple(why)

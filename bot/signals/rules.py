@@ -1,0 +1,145 @@
+"""Per-symbol rules of one evaluation: entry reasons and filters, stops, ranking, exits.
+
+STRATEGY.md: the funding filter, ``risk_off_action``, ranking ``-zgap × max(S_s, 0)``, the stop
+policy ``clamp(1.5·ATR/price, 2%, d_max)`` or fixed, and the exit rules (shorts mirror longs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.data.panel import HOUR_MS
+from bot.domain import PositionSide
+from bot.signals.evaluation import PositionView, SectorRow
+from bot.signals.params import StrategySpec
+from bot.signals.tables import Tables
+
+
+@dataclass(slots=True)
+class SymView:
+    """Scalar view of one symbol at the evaluation time."""
+
+    i: int
+    sector: str | None
+    k: int
+    eligible: bool
+    close: float
+    gap: float
+    zgap: float
+    f8h: float
+    f8h_mean: float
+    oi_flow: float
+    rsi: float
+    adx: float
+    atr: float
+    ema: float
+    tf_close: float
+    trigger: bool
+    lower_low: bool
+    divergence: bool
+    short_setup: bool
+    tp_level: float
+    tf_high: float
+
+
+def tp_at_entry(tables: Tables, i: int, entry_ms: int, b: int) -> float:
+    """Take-profit level fixed at entry: the highest high of the bars completed by then.
+
+    NaN until a bar that completed after the entry exists (bar ``b``), so an entry bar that
+    is itself the highest high does not take profit on its own high.
+    """
+    htf = tables.confirm.htf
+    closes = htf.ts + tables.tf_hours * HOUR_MS
+    be = int(np.searchsorted(closes, entry_ms, side="right")) - 1
+    return float(tables.confirm.tp_level[i, be]) if 0 <= be < b else float("nan")
+
+
+def entry_reasons(spec: StrategySpec, s: SymView, sec_row: SectorRow | None) -> list[str]:
+    p = spec.params
+    out = {"laggard": ["laggard"], "momentum": ["strongest_member"], "rsi": ["rsi_reversion"]}[
+        p.entry_mode
+    ]
+    out = list(out)
+    if sec_row is not None and sec_row.leader:
+        out.append("leader_sector")
+    if p.confirm:
+        out += [f"rsi_{p.entry_trigger}", "adx_range"]
+        if p.require_lower_low:
+            out.append("lower_low")
+    if p.divergence and s.divergence:
+        out.append("bullish_divergence")
+    return out
+
+
+def filters(spec: StrategySpec, s: SymView, risk_on: bool) -> list[str]:
+    p = spec.params
+    out: list[str] = []
+    if not math.isfinite(s.close):
+        out.append("no_bar")
+    if p.funding_filter and math.isfinite(s.f8h) and s.f8h > p.funding_max_8h:
+        out.append("funding_hot")
+    if not risk_on and p.risk_off_action == "block":
+        out.append("risk_off_block")
+    return out
+
+
+def stop_distance(spec: StrategySpec, s: SymView, d_max: float) -> float | None:
+    """STRATEGY.md, "Exits": ``clamp(1.5·ATR/price, 2%, d_max)`` or the fixed percentage."""
+    if spec.stop_mode == "fixed":
+        return spec.stop_pct
+    if not (math.isfinite(s.atr) and math.isfinite(s.close) and s.close > 0):
+        return None
+    raw = spec.params.atr_stop_mult * s.atr / s.close
+    return float(min(max(raw, spec.params.stop_min_pct), d_max))
+
+
+def rank(spec: StrategySpec, s: SymView, score: float | None) -> float:
+    p = spec.params
+    bonus = p.divergence_bonus if (p.divergence and s.divergence) else 0.0
+    if p.rank_by == "zgap_score":
+        return -s.zgap * max(score or 0.0, 0.0) + bonus
+    if p.rank_by == "zgap":
+        return -s.zgap + bonus
+    if p.rank_by == "momentum":
+        return s.zgap + bonus
+    return (100.0 - s.rsi) + bonus
+
+
+def exit_reasons(
+    spec: StrategySpec,
+    s: SymView,
+    pos: PositionView,
+    sec_row: SectorRow | None,
+    risk_on: bool,
+    longs_open: bool,
+    t: int,
+    tf_ms: int,
+    tp: float,
+) -> tuple[str, ...]:
+    """STRATEGY.md, "Exits" (shorts mirror the long rules)."""
+    p = spec.params
+    if pos.hedge:
+        return ("hedge_off",) if (risk_on or not longs_open) else ()
+    long = pos.side is PositionSide.LONG
+    why: list[str] = []
+    sign = 1.0 if long else -1.0
+    hit = {
+        "rsi": sign * (s.rsi - (p.exit_rsi if long else 100.0 - p.exit_rsi)) >= 0,
+        "ema": sign * (s.tf_close - s.ema) >= 0,
+        "gap": sign * (s.gap - sign * p.exit_gap) >= 0,
+        "none": False,
+    }[p.exit_rule]
+    if hit:  # NaN comparisons are False, so missing indicators never trigger an exit
+        why.append(f"exit_{p.exit_rule}")
+    if p.time_stop_bars > 0:
+        held = t // tf_ms - pos.entry_ms // tf_ms
+        if held >= p.time_stop_bars:
+            why.append("time_stop")
+    if p.rotation_exit and long and sec_row is not None and sec_row.rotated_out:
+        why.append("rotation_out")
+    if p.take_profit and long and math.isfinite(tp) and s.tf_high >= tp:
+        why.append("take_profit")
+    return tuple(why)
