@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
 # rotor container image. Build from the repository root:
-#   docker build -t rotor:0.1.0 .
+#   docker build -t rotor:0.1.0 .        (BuildKit, the default since Docker 23, for RUN --mount)
 # Operator guide: docs/operations.md. The compose stack: deploy/docker-compose.yml.
 #
 # The base image is pinned by its full patch tag. Pin the digest as well for production builds:
