@@ -52,6 +52,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "clock_skew": frozenset({"offset_ms"}),
 }
 DEFAULT_TIMEOUT_HOLD_MS = 120_000
+TICKERS_PATH = "/v5/market/tickers"
 
 
 class FaultConfigError(ValueError):
@@ -153,6 +154,8 @@ def _parse_fault(i: int, raw: Any) -> Fault:
             raise FaultConfigError(f"{where}: 'window_ms' must be > 0")
     if kind == "timeout" and "ms" not in raw:
         kw["ms"] = float(DEFAULT_TIMEOUT_HOLD_MS)
+    if kind == "stale_tickers" and endpoint not in ("*", TICKERS_PATH):
+        raise FaultConfigError(f"{where}: 'endpoint' must be '*' or {TICKERS_PATH}")
     if kind == "clock_skew" and "offset_ms" not in raw:
         raise FaultConfigError(f"{where}: 'offset_ms' is required")
     return Fault(**kw)
@@ -238,7 +241,7 @@ class FaultInjector:
         for f in self.faults:
             if (
                 f.kind == "stale_tickers"
-                and f.matches("/v5/market/tickers")
+                and f.matches(TICKERS_PATH)
                 and self._in_window(f, wall_ms)
             ):
                 return True

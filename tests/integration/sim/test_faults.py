@@ -183,6 +183,8 @@ async def test_faults_file_at_startup(data_dir: Path) -> None:
         ({"faults": [{"kind": "latency", "endpoint": "v5/x"}]}, "endpoint"),
         ({"faults": [{"kind": "drop_response", "ms": 5}]}, "unknown key(s) ms"),
         ({"seed": "x", "faults": []}, "seed"),
+        ({"faults": [{"kind": "stale_tickers", "endpoint": "/v5/market/kline"}]}, "tickers"),
+        ({"faults": [{"kind": "clock_skew"}]}, "'offset_ms' is required"),
     ],
 )
 def test_bad_fault_sets_name_the_problem(bad: dict[str, Any], needle: str) -> None:
