@@ -69,7 +69,8 @@ def scan(
 ) -> None:
     """Evaluate the strategy at one time and show regime, sectors and candidates."""
     overrides: dict[str, Any] = {"strategy.preset": preset} if preset else {}
-    settings = load_config_or_exit(config, overrides, log=not json_out)
+    # Logs go to stderr, so --json keeps stdout to the one JSON object.
+    settings = load_config_or_exit(config, overrides)
     from bot.data.build import load_panel
     from bot.data.datadir import DataFileError
     from bot.signals.engine import SignalEngine

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bot.domain import Decision, OrderIntent, PositionSide
+from bot.domain import Decision, OrderIntent, Position, PositionSide
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,17 @@ class PositionView:
     entry_ms: int  # fill time, UTC ms (time stops count entry-timeframe closes after it)
     entry_price: float
     hedge: bool = False  # a BTC short opened by the hedge rule
+
+    @staticmethod
+    def of(position: Position, *, hedge: bool = False) -> PositionView:
+        """The view of a domain :class:`~bot.domain.Position`."""
+        return PositionView(
+            position.symbol,
+            position.side,
+            position.opened_ms,
+            float(position.entry_price),
+            hedge,
+        )
 
 
 @dataclass(frozen=True, slots=True)
