@@ -68,10 +68,12 @@ def aggregate(
     tf_hours: int,
     *,
     complete: bool = False,
+    with_volume: bool = True,
 ) -> HtfBars:
     """Aggregate ``[S, T]`` 1h arrays on a regular grid to ``tf_hours`` bars.
 
-    ``complete=True`` promises there is no NaN in ``open_``/``close`` (skips the check).
+    ``complete=True`` promises there is no NaN in ``open_``/``close`` (skips the check);
+    ``with_volume=False`` leaves the HTF volume NaN (saves a pass when nothing reads it).
     """
     if tf_hours < 1 or 24 % tf_hours:
         raise ValueError(f"timeframe of {tf_hours}h does not divide a UTC day")
@@ -92,12 +94,13 @@ def aggregate(
     # trailing axis); max/min/+ propagate NaN, so any missing constituent poisons the bar.
     h = part(high, 0).copy()
     lo = part(low, 0).copy()
-    v = part(volume, 0).copy()
+    v = part(volume, 0).copy() if with_volume else np.full(h.shape, np.nan)
     probe = None if complete else part(close, 0) + part(open_, 0)
     for k in range(1, tf_hours):
         np.maximum(h, part(high, k), out=h)
         np.minimum(lo, part(low, k), out=lo)
-        v += part(volume, k)
+        if with_volume:
+            v += part(volume, k)
         if probe is not None:
             probe += part(close, k) + part(open_, k)
     op = part(open_, 0).copy()

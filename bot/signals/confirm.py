@@ -107,6 +107,8 @@ def compute_confirm(
 ) -> Confirm:
     """Aggregate the (1-bar filled) 1h window to the entry timeframe and compute the flags.
 
+    No signal reads entry-timeframe volume, so it is not aggregated here.
+
     ``tail``: the live path needs the percentile threshold for the last few bars only.
     """
     missing = np.isnan(close)
@@ -117,10 +119,11 @@ def compute_confirm(
         o = np.where(filled, c, open_)
         h = np.where(filled, c, high)
         lo = np.where(filled, c, low)
-        v = np.where(filled, 0.0, volume)
-        htf = aggregate(ts, o, h, lo, c, v, tf_hours)
+        htf = aggregate(ts, o, h, lo, c, volume, tf_hours, with_volume=False)
     else:
-        htf = aggregate(ts, open_, high, low, close, volume, tf_hours, complete=True)
+        htf = aggregate(
+            ts, open_, high, low, close, volume, tf_hours, complete=True, with_volume=False
+        )
     rsi, adx, atr, ema = ta.panel_indicators(
         htf.high,
         htf.low,

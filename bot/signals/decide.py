@@ -31,6 +31,7 @@ from bot.signals.tables import Tables, eval_points
 
 _NONE, _EXIT, _LONG, _SHORT = Action.NONE, Action.EXIT, Action.ENTER_LONG, Action.ENTER_SHORT
 _SCORE_FIELDS = ("gap", "zgap", "rsi", "adx", "f8h", "oi_flow", "atr", "close")
+_VALUE = {a: a.value for a in Action}  # enum .value lookups are slow in a hot loop
 
 
 def _f(x: float) -> float | None:
@@ -154,11 +155,11 @@ def evaluate_tables(
     tf_ms = tables.tf_hours * HOUR_MS
     longs_open = any(ps.side is PositionSide.LONG and not ps.hedge for ps in positions)
     bar_time = int(cf.htf.ts[b]) if b >= 0 else None
-    # Output values (None for NaN) for every symbol, converted once.
-    out_vals = [
-        tuple(v if v - v == 0 else None for v in vals)
-        for vals in zip(*([getattr(x, f) for x in syms] for f in _SCORE_FIELDS), strict=True)
+    # Output values (None for NaN) for every symbol, converted once per field.
+    out_cols = [
+        [v if v - v == 0 else None for v in (getattr(x, f) for x in syms)] for f in _SCORE_FIELDS
     ]
+    out_vals = list(zip(*out_cols, strict=True))
     for s in syms:
         name = u.symbols[s.i]
         reasons: list[str] = []
@@ -299,7 +300,7 @@ def evaluate_tables(
                 oi_flow=sc["oi_flow"],
                 candidate=candidate,
                 confirmed=bool(confirmed and p.confirm) or (not p.confirm and candidate),
-                action=action.value,
+                action=_VALUE[action],
                 reasons=why_t,
             )
         )
