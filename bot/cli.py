@@ -5,7 +5,16 @@ from __future__ import annotations
 import typer
 
 from bot import __version__
-from bot.commands import config_cmd, control_cmd, data_cmd, db_cmd, risk_cmd, scan_cmd, sim_cmd
+from bot.commands import (
+    config_cmd,
+    control_cmd,
+    data_cmd,
+    db_cmd,
+    risk_cmd,
+    run_cmd,
+    scan_cmd,
+    sim_cmd,
+)
 
 app = typer.Typer(
     name="rotor",
@@ -20,6 +29,7 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(risk_cmd.app, name="risk")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(scan_cmd.app, name="scan")
+app.command("run")(run_cmd.run)
 app.command("status")(control_cmd.status)
 app.command("pause")(control_cmd.pause)
 app.command("resume")(control_cmd.resume)

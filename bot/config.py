@@ -309,7 +309,9 @@ def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
         if not path:
             continue
         value: Any = raw
-        if path[-1].endswith("_file"):
+        # ``KEY_FILE`` reads KEY from a file (Docker secrets), unless KEY_FILE is itself a
+        # real setting (e.g. ``execution.kill_file``).
+        if path[-1].endswith("_file") and not _is_field(path):
             file = Path(raw)
             try:
                 value = file.read_text(encoding="utf-8").strip()
@@ -325,6 +327,22 @@ def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
                 raise ConfigError([f"{'.'.join(path)}: conflicts with another variable"], name)
         node[path[-1]] = _parse_env_value(value)
     return layer
+
+
+def _is_field(path: list[str]) -> bool:
+    """True when ``path`` names a setting in the model (e.g. ``["execution", "kill_file"]``)."""
+    model: type[BaseModel] = Settings
+    for i, part in enumerate(path):
+        field = model.model_fields.get(part)
+        if field is None:
+            return False
+        ann = field.annotation
+        if i == len(path) - 1:
+            return True
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return False
+        model = ann
+    return False
 
 
 def _parse_env_value(raw: str) -> Any:

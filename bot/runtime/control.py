@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.config import ControlConfig, is_loopback
 from bot.observability.logging import get_logger
@@ -104,7 +105,9 @@ class ControlServer:
         return web.json_response({"ready": ready, **detail}, status=200 if ready else 503)
 
     async def _metrics_handler(self, _request: web.Request) -> web.Response:
-        return web.Response(body=self._metrics.render(), content_type="text/plain", charset="utf-8")
+        return web.Response(
+            body=self._metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
 
     async def _status(self, _request: web.Request) -> web.Response:
         return web.json_response(self._target.status())

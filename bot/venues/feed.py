@@ -146,6 +146,7 @@ class MarketFeed:
         self._oi_hour: dict[str, int] = {}  # newest OI stamp delivered per symbol
         self._next_funding_seen: dict[str, int] = {}  # newest funding settlement delivered
         self.venue_ms = 0
+        self.tickers: dict[str, Ticker] = {}  # the latest accepted ticker per symbol
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -273,7 +274,9 @@ class MarketFeed:
                 "symbols_missing_from_tickers", count=len(missing), sample=sorted(missing)[:5]
             )
         self._derive_funding_and_oi(accepted)
-        return {t.symbol: t for t in accepted}, len(mine) - len(accepted)
+        fresh = {t.symbol: t for t in accepted}
+        self.tickers.update(fresh)
+        return fresh, len(mine) - len(accepted)
 
     async def poll(self) -> PollResult:
         """One poll: bulk tickers, then klines only for symbols with a newly closed bar."""

@@ -151,3 +151,9 @@ def test_cli_config_check_masks_secrets(tmp_path: Path) -> None:
     assert "very-secret-value-9" not in res.stdout + res.stderr
     data = json.loads(res.stdout)
     assert data["exchange"]["api_secret"] == "**********"
+
+
+def test_env_key_that_ends_in_file_is_a_plain_setting(tmp_path: Path) -> None:
+    kill = tmp_path / "KILL"
+    s = load_settings(environ={"ROTOR__EXECUTION__KILL_FILE": str(kill)})
+    assert s.execution.kill_file == kill

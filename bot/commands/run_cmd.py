@@ -1,0 +1,93 @@
+"""``rotor run``: the daemon, in replay (default), paper, testnet or live mode."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.commands.common import ConfigOption, load_config_or_exit
+from bot.observability.logging import get_logger
+
+
+def run(
+    config: Path | None = ConfigOption,
+    mode: Annotated[str | None, typer.Option(help="replay | paper | testnet | live")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Replay data directory (default: bundled sample).")
+    ] = None,
+    api_url: Annotated[
+        str | None, typer.Option(help="Exchange REST base URL (e.g. a `rotor sim serve`).")
+    ] = None,
+    live: Annotated[
+        bool, typer.Option(help="Required for live mode, with ROTOR_LIVE_CONFIRM=yes.")
+    ] = False,
+    speed: Annotated[
+        float | None, typer.Option(help="Replay speed in sim seconds per wall second; 0 = max.")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="Replay start (ISO8601).")] = None,
+    db: Annotated[str | None, typer.Option(help="database.url override.")] = None,
+    control_port: Annotated[int | None, typer.Option(help="control.port override.")] = None,
+) -> None:
+    """Run the trading daemon until stopped (replay ends with the data)."""
+    overrides: dict[str, Any] = {
+        "mode": mode,
+        "sim.data_dir": str(data) if data else None,
+        "exchange.api_url": api_url,
+        "sim.speed": speed,
+        "sim.start": start,
+        "database.url": db,
+        "control.port": control_port,
+    }
+    settings = load_config_or_exit(config, overrides, log=False)
+    from bot.config import config_path
+    from bot.observability.logging import configure_logging
+
+    configure_logging(
+        settings.logging.level, settings.logging.format, settings.secrets(), stream=sys.stdout
+    )
+    code = asyncio.run(_main(settings, config_path(config), live))
+    raise typer.Exit(code)
+
+
+async def _main(settings: Any, config_file: Path | None, live: bool) -> int:
+    from bot.domain import TradingState
+    from bot.risk import Source, StateRequest
+    from bot.runtime import ossignals
+    from bot.runtime.daemon import Daemon, StartupError
+
+    log = get_logger("rotor.run")
+    daemon = Daemon(settings, config_path=config_file, live_flag=live)
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Task[Any]] = set()
+
+    def pause() -> None:
+        task = loop.create_task(
+            daemon.change_state(
+                StateRequest(TradingState.REDUCING, "PAUSE: SIGUSR1", Source.SIGNAL)
+            )
+        )
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    installed = ossignals.install(
+        loop,
+        stop=daemon.stop_event.set,
+        pause=pause,
+        kill=lambda: daemon.request_kill(Source.SIGNAL),
+        reload=daemon.reload,
+    )
+    try:
+        try:
+            await daemon.start()
+        except StartupError as exc:
+            log.error("startup_refused", reason=str(exc), exit_code=exc.code)
+            typer.echo(f"rotor: {exc}", err=True)
+            await daemon.shutdown_partial()
+            return exc.code
+        return await daemon.run()
+    finally:
+        ossignals.uninstall(loop, installed)

@@ -1,0 +1,530 @@
+"""The daemon: start-up checks, the bar-close loop for every mode, and a clean shutdown.
+
+Start-up order matters for safety: refuse unsafe modes → migrate → take the single-instance
+lease → restore state → reconcile with the venue (no trading if that fails) → resume an
+interrupted kill switch → backfill data → serve the control API → trade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+from bot.data.freshness import FreshnessTracker
+from bot.data.panel import Panel
+from bot.data.store import PanelStore
+from bot.domain import OrderIntent, TradingState
+from bot.execution.client_ids import ClientIdFactory, new_run_id
+from bot.execution.orders import NewOrder, OrderManager
+from bot.execution.portfolio import Portfolio
+from bot.execution.reconcile import Reconciler
+from bot.observability.logging import configure_logging, get_logger, set_context
+from bot.observability.metrics import Metrics
+from bot.risk import Rejected as RiskRejected
+from bot.risk import RiskManager, Source, StateRequest, TradingStateMachine, from_stored
+from bot.runtime.account import EquityMarks
+from bot.runtime.build import VenueBundle, build_venue, universe
+from bot.runtime.control import ControlServer
+from bot.runtime.journal import DbJournal
+from bot.runtime.killswitch import KillSwitch
+from bot.runtime.pipeline import TradingCore, with_sectors
+from bot.runtime.safety import check_mode
+from bot.signals.engine import SignalEngine
+from bot.storage import Lease, LeaseHolder, Repository, create_engine, upgrade
+from bot.storage.records import RunRecord
+from bot.venues.base import VenueError
+from bot.venues.feed import MarketFeed, PanelStoreSink
+
+log = get_logger("rotor.daemon")
+
+KILL_REASON = "KILL"
+
+
+class StartupError(Exception):
+    """A refusal to start; ``code`` is the process exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Daemon:
+    """One running rotor: owns the venue, the database, the loop and the control API."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        config_path: Path | None = None,
+        live_flag: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config_path = config_path
+        self.live_flag = live_flag
+        self.environ = dict(os.environ if environ is None else environ)
+        self.run_id = new_run_id()
+        self.metrics = Metrics()
+        self.stop_event = asyncio.Event()
+        self.kill_event = asyncio.Event()
+        self.kill_source = Source.SIGNAL
+        self.kill_reason = "operator"
+        self._kill_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.started_ms = int(time.time() * 1000)
+
+    # ------------------------------------------------------------------ time
+
+    def now(self) -> int:
+        """Venue time when rotor drives the clock (replay), wall time otherwise."""
+        if self.bundle.engine is not None:
+            return int(self.bundle.engine.now_ms)  # type: ignore[attr-defined]
+        return int(time.time() * 1000)
+
+    # ------------------------------------------------------------------ start-up
+
+    async def start(self) -> None:
+        """Everything before the first trading cycle; raises ``StartupError`` on refusal."""
+        s = self.settings
+        set_context(run_id=self.run_id, mode=s.mode)
+        try:
+            for warning in check_mode(
+                s.mode,
+                live_flag=self.live_flag,
+                url=s.exchange.api_url,
+                has_keys=bool(s.exchange.api_key and s.exchange.api_secret),
+                environ=self.environ,
+            ):
+                log.warning("live_trading", message=warning)
+        except Exception as exc:
+            raise StartupError(str(exc), 2) from exc
+        from bot.risk import validate_risk
+
+        problems = validate_risk(s)
+        if problems:
+            raise StartupError("invalid risk configuration:\n  " + "\n  ".join(problems), 2)
+        self.signals = SignalEngine.from_settings(s)
+        await self._open_database()
+        self.bundle: VenueBundle = build_venue(s, self.signals.window_hours)
+        self.venue = self.bundle.venue
+        instruments = await self.venue.load_instruments()
+        symbols, tags, _resolution = universe(s, instruments)
+        self.symbols = symbols
+        self.instruments = with_sectors(
+            {k: instruments[k] for k in symbols},
+            {sym: tag for sym, tag in zip(symbols, tags, strict=True) if tag},
+        )
+        await self._build_core()
+        await self._reconcile_at_start()
+        capacity = self.signals.window_hours + 48
+        self.freshness = FreshnessTracker()
+        self.store = PanelStore(symbols, tags, capacity=capacity, freshness=self.freshness)
+        self.feed = MarketFeed(
+            self.venue,
+            symbols,
+            PanelStoreSink(self.store),
+            backfill_hours=self.signals.window_hours,
+            wall_ms=self.now,
+        )
+        await self.feed.backfill(self.now())
+        self.last_bar_ts = max(self.feed.last_bar_ts.values(), default=0)
+        self.control: ControlServer | None = None
+        if s.control.enabled:
+            from bot.runtime.supervisor import ControlAdapter
+
+            self.control = ControlServer(s.control, ControlAdapter(self), self.metrics)
+            await self.control.start()
+        log.info(
+            "daemon_started",
+            version=__version__,
+            symbols=len(symbols),
+            state=self.state.state.value,
+            db=s.database.masked_url(),
+        )
+
+    async def _open_database(self) -> None:
+        s = self.settings
+        url = s.database.url
+        if url.startswith("sqlite") and ":///" in url:
+            path = Path(url.split(":///", 1)[1])
+            if str(path) not in ("", ":memory:"):
+                path.parent.mkdir(parents=True, exist_ok=True)
+        if s.database.auto_upgrade:
+            await upgrade(url, busy_timeout_ms=s.database.busy_timeout_ms)
+        self.db = create_engine(url, busy_timeout_ms=s.database.busy_timeout_ms)
+        self.repo = Repository(self.db)
+        self.lease = Lease(
+            self.db, LeaseHolder.this_process(self.run_id), ttl_s=s.database.lease_ttl_s
+        )
+        from bot.storage import LeaseHeldError
+
+        try:
+            await self.lease.acquire()
+        except LeaseHeldError as exc:
+            await self.db.dispose()
+            raise StartupError(str(exc), 3) from exc
+        self._spawn(self._keep_lease(), "lease")
+        await self.repo.start_run(
+            RunRecord(
+                run_id=self.run_id,
+                mode=s.mode,
+                started_ms=int(time.time() * 1000),
+                config_hash=config_hash(s),
+                version=__version__,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+            )
+        )
+        self.state = TradingStateMachine(from_stored(await self.repo.latest_trading_state_event()))
+        self.metrics.set_state(self.state.state)
+
+    async def _build_core(self) -> None:
+        s = self.settings
+        self.portfolio = Portfolio()
+        self.portfolio.restore(await self.repo.list_positions())
+        ids = ClientIdFactory(s.execution.client_id_prefix, self.run_id)
+        self.orders = OrderManager(
+            self.venue,
+            self.repo,
+            ids,
+            self.now,
+            metrics=self.metrics,
+            unknown_grace_ms=int(s.execution.order_timeout_s * 2000),
+        )
+        for order in await self.repo.list_open_orders():
+            self.orders.track(order)
+        self.reconciler = Reconciler(
+            self.venue,
+            self.repo,
+            self.orders,
+            self.portfolio,
+            prefix=s.execution.client_id_prefix,
+            policy=s.execution.unknown_position_policy,
+            clock=self.now,
+            sector_of=self.sector_of,
+            metrics=self.metrics,
+        )
+        self.risk = RiskManager.from_settings(s)
+        history = [(e.ts, e.equity) for e in await self.repo.list_equity_snapshots(limit=5000)]
+        self.core = TradingCore(
+            s,
+            self.venue,
+            self.instruments,
+            self.signals,
+            self.risk,
+            self.state,
+            self.orders,
+            self.portfolio,
+            self.reconciler,
+            journal=DbJournal(self.repo, self.run_id),
+            change_state=self.change_state,
+            commit_transition=self._commit,
+            clock=self.now,
+            metrics=self.metrics,
+            marks=EquityMarks.restore(history, self.now()),
+        )
+        self.killswitch = KillSwitch(
+            self.venue,
+            self.orders,
+            self._approve_kill,
+            metrics=self.metrics,
+            max_backoff_s=s.execution.kill_retry_max_backoff_s,
+        )
+
+    async def _reconcile_at_start(self) -> None:
+        """Reconciliation must succeed before any trading (RELIABILITY.md)."""
+        from bot.execution.reconcile import ReconcileRefused
+
+        last: Exception | None = None
+        for attempt in range(5):
+            try:
+                await self.core.sync()
+                break
+            except ReconcileRefused as exc:
+                raise StartupError(str(exc), 4) from exc
+            except (VenueError, OSError, TimeoutError) as exc:
+                last = exc
+                log.warning("startup_reconcile_retry", attempt=attempt + 1, error=str(exc))
+                await asyncio.sleep(min(10.0, 0.5 * 2**attempt))
+        else:
+            raise StartupError(f"reconciliation failed, not trading: {last}", 4)
+        if (
+            self.state.current.reason.startswith(KILL_REASON)
+            and self.state.state is not TradingState.HALTED
+        ):
+            log.warning("kill_switch_resuming", reason=self.state.current.reason)
+            await self.run_kill(Source(self.state.current.source))
+
+    # ------------------------------------------------------------------ state
+
+    async def change_state(self, request: StateRequest) -> None:
+        """Persist, then commit, a trading-state change; kill requests start the kill switch."""
+        if request.kill:
+            # The kill switch records REDUCING while it flattens and HALTED once verified flat.
+            self.request_kill(request.source, request.reason)
+            return
+        await self._commit(self.state.propose(request, self.now()))
+
+    async def resume(self, source: Source) -> None:
+        transition = self.state.propose_resume(self.now(), "RESUME: operator", source)
+        await self._commit(transition)
+
+    async def _commit(self, transition: Any) -> None:
+        if transition is None:
+            return
+
+        async def write(t: Any) -> None:
+            await self.repo.record_trading_state(
+                t.new, ts_ms=t.ts_ms, reason=t.reason, source=t.source.value, old_state=t.old
+            )
+
+        await self.state.persist(transition, write)
+        self.metrics.set_state(self.state.state)
+        log.warning(
+            "trading_state",
+            old=transition.old.value,
+            new=transition.new.value,
+            reason=transition.reason,
+            source=transition.source.value,
+        )
+
+    def request_kill(self, source: Source, reason: str = "operator") -> None:
+        self.kill_source = source
+        self.kill_reason = reason
+        self.kill_event.set()
+
+    async def run_kill(self, source: Source) -> None:
+        """Flatten and verify, then HALTED; the state shows the kill in progress meanwhile."""
+        async with self._kill_lock:
+            if self.state.state is TradingState.HALTED and not self.kill_event.is_set():
+                return
+            why = self.kill_reason
+            await self._commit(
+                self.state.propose(
+                    StateRequest(
+                        TradingState.REDUCING, f"{KILL_REASON}: flattening ({why})", source
+                    ),
+                    self.now(),
+                )
+            )
+            result = await self.killswitch.run(f"kill switch ({source.value}: {why})")
+            await self._commit(
+                self.state.propose(
+                    StateRequest(
+                        TradingState.HALTED, f"{KILL_REASON}: verified flat ({why})", source
+                    ),
+                    self.now(),
+                )
+            )
+            self.kill_event.clear()
+            await self.core.sync()
+            log.warning(
+                "kill_switch_done",
+                attempts=result.attempts,
+                canceled=result.canceled,
+                closed=result.closed,
+                state=self.state.state.value,
+            )
+
+    def _approve_kill(self, intent: OrderIntent) -> NewOrder | None:
+        from bot.domain import OrderType
+
+        decision = self.risk.check(intent, self.core._view(self.now(), {}))
+        if isinstance(decision, RiskRejected):
+            log.error(
+                "kill_close_rejected", symbol=intent.symbol, codes=[c.value for c in decision.codes]
+            )
+            return None
+        return NewOrder(
+            intent.symbol,
+            decision.side,
+            OrderType.MARKET,
+            decision.qty,
+            intent="kill",
+            reduce_only=True,
+            reason="kill switch",
+        )
+
+    # ------------------------------------------------------------------ loops
+
+    async def run(self) -> int:
+        """Run until stopped (or, in replay, until the data ends); returns the exit code."""
+        try:
+            if self.bundle.drives_clock:
+                from bot.runtime.replay import replay_loop
+
+                await replay_loop(self)
+            else:
+                await self._live_loop()
+        finally:
+            await self.shutdown()
+        return 0
+
+    async def cycle_if_new_bar(self) -> bool:
+        """Poll the feed; run one cycle when a new bar has closed. Returns True if it did."""
+        await self.feed.poll()
+        newest = max(self.feed.last_bar_ts.values(), default=0)
+        if newest <= self.last_bar_ts:
+            return False
+        self.last_bar_ts = newest
+        panel = self.store.panel(end_ts=newest)
+        if panel.n_bars == 0:
+            return False
+        j = panel.n_bars - 1
+        missing = frozenset(s for s, ts in self.feed.last_bar_ts.items() if ts < newest)
+        await self.core.on_bar(
+            panel,
+            j,
+            self.feed.tickers,
+            missing_bars=missing,
+            funding_interval_h=latest_intervals(panel),
+            ticker_ms=self.now(),
+        )
+        return True
+
+    async def _live_loop(self) -> None:
+        s = self.settings
+        last_sync = time.monotonic()
+        backoff = 0.0
+        while not self.stop_event.is_set():
+            await self.handle_operator_requests()
+            try:
+                cycled = await self.cycle_if_new_bar()
+                if not cycled and time.monotonic() - last_sync > s.execution.reconcile_interval_s:
+                    await self.core.sync()
+                    cycled = True
+                if cycled:
+                    last_sync = time.monotonic()
+                backoff = 0.0
+            except VenueError as exc:
+                backoff = min(60.0, max(1.0, backoff * 2))
+                self.metrics.venue_errors.labels(type=exc.outcome).inc()
+                log.warning(
+                    "venue_degraded", error=str(exc), outcome=exc.outcome, backoff_s=backoff
+                )
+            await self._sleep(max(s.exchange.poll_interval_s, backoff))
+
+    async def handle_operator_requests(self) -> None:
+        kill_file = self.settings.execution.kill_file
+        if (
+            kill_file is not None
+            and self.state.state is not TradingState.HALTED
+            and await asyncio.to_thread(Path(kill_file).exists)
+        ):
+            log.warning("kill_file_found", path=str(kill_file))
+            self.request_kill(Source.FILE)
+        if self.kill_event.is_set():
+            await self.run_kill(self.kill_source)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
+
+    # ------------------------------------------------------------------ shutdown
+
+    async def shutdown_partial(self) -> None:
+        """Release whatever a refused start-up had already taken (lease, database, venue)."""
+        for name in ("lease", "venue", "db"):
+            obj = getattr(self, name, None)
+            if obj is None:
+                continue
+            with contextlib.suppress(Exception):
+                if name == "lease":
+                    await obj.release()
+                elif name == "venue":
+                    await obj.close()
+                else:
+                    await obj.dispose()
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def shutdown(self) -> None:
+        """Graceful stop: cancel open entry orders, keep positions and stops, flush, release."""
+        with contextlib.suppress(Exception):
+            for order in list(self.orders.open_orders()):
+                if not order.reduce_only and order.intent in ("entry", "hedge"):
+                    await self.orders.cancel(order.client_order_id)
+        if getattr(self, "control", None) is not None:
+            await self.control.stop()  # type: ignore[union-attr]
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.repo.finish_run(
+                self.run_id, ended_ms=int(time.time() * 1000), reason="stopped"
+            )
+        with contextlib.suppress(Exception):
+            await self.lease.release()
+        with contextlib.suppress(Exception):
+            await self.venue.close()
+        with contextlib.suppress(Exception):
+            await self.db.dispose()
+        log.info("daemon_stopped", state=self.state.state.value)
+
+    # ------------------------------------------------------------------ helpers
+
+    def sector_of(self, symbol: str) -> str | None:
+        inst = self.instruments.get(symbol)
+        return None if inst is None else inst.sector
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _keep_lease(self) -> None:
+        try:
+            await self.lease.keep_alive()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("lease_lost", error=str(exc), alert=True)
+            await self.change_state(
+                StateRequest(TradingState.REDUCING, f"LEASE: {exc}", Source.LIMIT)
+            )
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the config; an invalid one is rejected and the old one kept."""
+        try:
+            fresh = load_settings(self.config_path)
+            from bot.risk import validate_risk
+
+            problems = validate_risk(fresh)
+            if problems:
+                raise ConfigError(problems)
+        except ConfigError as exc:
+            log.error("config_reload_rejected", errors=exc.errors)
+            return
+        self.settings = fresh
+        self.risk = RiskManager.from_settings(fresh)
+        self.core.risk = self.risk
+        configure_logging(fresh.logging.level, fresh.logging.format, fresh.secrets())
+        log.warning("config_reloaded")
+
+
+def config_hash(settings: Settings) -> str:
+    """A short hash of the effective config (secrets masked) for runs and reports."""
+    import hashlib
+    import json
+
+    blob = json.dumps(settings.masked_dump(), sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def latest_intervals(panel: Panel) -> dict[str, float]:
+    """Each symbol's most recent funding interval in hours (for F8h normalisation)."""
+    out: dict[str, float] = {}
+    for i, symbol in enumerate(panel.symbols):
+        known = np.flatnonzero(~np.isnan(panel.funding_interval_h[i]))
+        if known.size:
+            out[symbol] = float(panel.funding_interval_h[i, known[-1]])
+    return out

@@ -1,0 +1,26 @@
+"""Per-cycle persistence: decisions, the equity snapshot and positions, batched in one commit."""
+
+from __future__ import annotations
+
+from bot.domain import Position
+from bot.runtime.pipeline import Journal
+from bot.signals.evaluation import Evaluation
+from bot.storage import Repository
+from bot.storage.records import EquitySnapshot
+
+
+class DbJournal(Journal):
+    """Writes each cycle's records to the database in one transaction."""
+
+    def __init__(self, repo: Repository, run_id: str) -> None:
+        self.repo = repo
+        self.run_id = run_id
+
+    async def write_cycle(self, evaluation: Evaluation | None, equity: EquitySnapshot) -> None:
+        async with self.repo.batch() as b:
+            if evaluation is not None and evaluation.decisions:
+                await b.insert_decisions(evaluation.decisions, run_id=self.run_id)
+            await b.insert_equity_snapshots([equity], run_id=self.run_id)
+
+    async def save_position(self, position: Position, now_ms: int) -> None:
+        await self.repo.upsert_position(position, updated_ms=now_ms)

@@ -1,0 +1,412 @@
+"""The one decision pipeline (ARCHITECTURE.md): on each closed bar, sync with the venue,
+evaluate signals, check every intent with the risk manager, send orders, keep the stops, and
+persist decisions and equity. Backtest, replay, paper, testnet and live all run this code;
+only the venue and the clock differ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bot.config import Settings
+from bot.data.panel import Panel
+from bot.domain import (
+    BalanceReport,
+    Instrument,
+    OrderIntent,
+    OrderType,
+    Position,
+    Ticker,
+    TradingState,
+    TriggerBy,
+)
+from bot.execution.orders import NewOrder, OrderManager
+from bot.execution.portfolio import Portfolio
+from bot.execution.reconcile import Reconciler, ReconcileReport
+from bot.execution.stops import STOP_INTENT, StopKeeper
+from bot.observability.logging import get_logger
+from bot.observability.metrics import Metrics
+from bot.risk import Approved, MarketSnapshot, Rejected, RiskManager, StateRequest, Transition
+from bot.risk import TradingStateMachine as StateMachine
+from bot.runtime.account import EquityMarks, OrderRate, build_view, snapshot
+from bot.signals.engine import SignalEngine
+from bot.signals.evaluation import Evaluation, PositionView
+from bot.storage.records import EquitySnapshot
+from bot.venues.base import Venue
+
+log = get_logger("rotor.cycle")
+
+# Persists a state change, then commits it (the trading state only moves once stored).
+StatePersister = Callable[[StateRequest], Awaitable[None]]
+TransitionPersister = Callable[[Transition | None], Awaitable[None]]
+
+
+class Journal:
+    """Per-cycle persistence of decisions and equity; the no-op base is for storage-free runs."""
+
+    async def write_cycle(self, evaluation: Evaluation | None, equity: EquitySnapshot) -> None:
+        return None
+
+    async def save_position(self, position: Position, now_ms: int) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """What one cycle did (logged as ``cycle_done``)."""
+
+    t: int
+    state: TradingState
+    decisions: int = 0
+    entries: list[str] = field(default_factory=list)
+    exits: list[str] = field(default_factory=list)
+    rejections: dict[str, list[str]] = field(default_factory=dict)
+    reconcile: ReconcileReport | None = None
+    latency_s: float = 0.0
+    equity: Decimal = Decimal(0)
+
+
+class TradingCore:
+    """Signals → risk → orders → persistence for one account."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        venue: Venue,
+        instruments: Mapping[str, Instrument],
+        signals: SignalEngine,
+        risk: RiskManager,
+        state: StateMachine,
+        orders: OrderManager,
+        portfolio: Portfolio,
+        reconciler: Reconciler,
+        *,
+        journal: Journal,
+        change_state: StatePersister,
+        commit_transition: TransitionPersister,
+        clock: Callable[[], int],
+        metrics: Metrics | None = None,
+        marks: EquityMarks | None = None,
+    ) -> None:
+        self.settings = settings
+        self.venue = venue
+        self.instruments = dict(instruments)
+        self.signals = signals
+        self.risk = risk
+        self.state = state
+        self.orders = orders
+        self.portfolio = portfolio
+        self.reconciler = reconciler
+        self.journal = journal
+        self.change_state = change_state
+        self.commit_transition = commit_transition
+        self.clock = clock
+        self.metrics = metrics
+        self.marks = marks or EquityMarks()
+        self.order_rate = OrderRate()
+        self.stops = StopKeeper(orders, self._stop_order)
+        self.leverage: dict[str, Decimal] = {}
+        self.planned_stops: dict[str, Decimal] = {}  # symbol -> stop price from the approval
+        self.balance: BalanceReport | None = None
+        self.last_report: CycleReport | None = None
+        self.kill_requested = False
+
+    # ------------------------------------------------------------------ the cycle
+
+    async def on_bar(
+        self,
+        panel: Panel,
+        j: int,
+        tickers: Mapping[str, Ticker],
+        *,
+        missing_bars: frozenset[str] = frozenset(),
+        funding_interval_h: Mapping[str, float] | None = None,
+        ticker_ms: int | None = None,
+    ) -> CycleReport:
+        """Run one bar-close cycle for panel bar ``j`` (the last closed bar)."""
+        started = time.perf_counter()
+        now = self.clock()
+        report = CycleReport(t=panel.close_time(j), state=self.state.state)
+        report.reconcile = await self.sync()
+        market = self._market(tickers, missing_bars, funding_interval_h or {}, ticker_ms or now)
+        view = self._view(now, market)
+        for request in self.risk.breakers(view):
+            await self.change_state(request)
+            self.kill_requested |= request.kill
+        # A timed REDUCING (daily loss) ends at the next UTC day; only this path loosens it.
+        await self.commit_transition(self.state.propose_tick(now))
+        evaluation: Evaluation | None = None
+        if not self.kill_requested:
+            evaluation = self.signals.evaluate(
+                panel, j, self._position_views(), self._predicted_f8h(market)
+            )
+            report.decisions = len(evaluation.decisions)
+            await self._exits(evaluation, market, report)
+            await self._entries(evaluation, market, report)
+            await self._ensure_stops()
+        report.state = self.state.state
+        await self._persist(evaluation, report)
+        report.latency_s = time.perf_counter() - started
+        if self.metrics:
+            self.metrics.cycle_latency.observe(report.latency_s)
+            self.metrics.last_cycle.set(report.t / 1000)
+        self.last_report = report
+        log.info(
+            "cycle_done",
+            bar_close=report.t,
+            state=report.state.value,
+            decisions=report.decisions,
+            entries=report.entries,
+            exits=report.exits,
+            rejections=report.rejections,
+            equity=str(report.equity),
+            latency_ms=round(report.latency_s * 1000, 2),
+        )
+        return report
+
+    async def sync(self) -> ReconcileReport:
+        """Reconcile orders, fills, positions and balance with the venue."""
+        rec = await self.reconciler.run()
+        self.balance = await self.venue.fetch_balance()
+        for symbol, pos in self.portfolio.positions.items():
+            planned = self.planned_stops.get(symbol)
+            if pos.stop_price is None and planned is not None:
+                pos.stop_price = planned
+                await self.journal.save_position(pos, self.clock())
+        return rec
+
+    # ------------------------------------------------------------------ intents
+
+    async def _exits(
+        self, evaluation: Evaluation, market: Mapping[str, MarketSnapshot], report: CycleReport
+    ) -> None:
+        for ex in evaluation.exits:
+            pos = self.portfolio.positions.get(ex.symbol)
+            if pos is None:
+                continue
+            snap = market.get(ex.symbol)
+            ref = (snap.mark if snap and snap.mark else None) or pos.entry_price
+            intent = OrderIntent(
+                symbol=ex.symbol,
+                side=pos.side,
+                kind="exit",
+                reference_price=ref,
+                qty=pos.qty,
+                reduce_only=True,
+                sector=pos.sector,
+                reason=",".join(ex.reasons),
+            )
+            if await self._send(intent, market, report):
+                report.exits.append(ex.symbol)
+
+    async def _entries(
+        self, evaluation: Evaluation, market: Mapping[str, MarketSnapshot], report: CycleReport
+    ) -> None:
+        for entry in evaluation.entries:
+            if entry.symbol in self.portfolio.positions:
+                continue
+            if await self._send(entry.to_order_intent(), market, report):
+                report.entries.append(entry.symbol)
+
+    async def _send(
+        self, intent: OrderIntent, market: Mapping[str, MarketSnapshot], report: CycleReport
+    ) -> bool:
+        """Risk-check one intent against a fresh view, then send it; True when it filled."""
+        decision = self.risk.check(intent, self._view(self.clock(), market))
+        for request in decision.state_requests:
+            await self.change_state(request)
+        if isinstance(decision, Rejected):
+            codes = [c.value for c in decision.codes]
+            report.rejections.setdefault(intent.symbol, []).extend(codes)
+            for code in codes:
+                if self.metrics:
+                    self.metrics.risk_rejections.labels(reason=code).inc()
+            log.info(
+                "risk_rejected",
+                symbol=intent.symbol,
+                kind=intent.kind,
+                codes=codes,
+                detail=[r.message for r in decision.reasons],
+            )
+            return False
+        return await self._execute(decision)
+
+    async def _execute(self, ok: Approved) -> bool:
+        intent = ok.intent
+        if intent.kind in ("entry", "hedge"):
+            await self._set_leverage(ok.symbol, ok.leverage_used)
+            if ok.stop_price is not None:
+                self.planned_stops[ok.symbol] = ok.stop_price
+        new = NewOrder(
+            symbol=ok.symbol,
+            side=ok.side,
+            type=OrderType.MARKET,
+            qty=ok.qty,
+            intent=intent.kind,
+            reduce_only=ok.reduce_only,
+            reason=intent.reason[:200],
+        )
+        self.order_rate.record(self.clock())
+        result = await self.orders.submit(new)
+        log.info(
+            "intent_executed",
+            symbol=ok.symbol,
+            kind=intent.kind,
+            outcome=result.outcome,
+            qty=str(ok.qty),
+            leverage=str(ok.leverage_used),
+            stop=str(ok.stop_price),
+            liq=str(ok.liquidation_price),
+            risk=str(ok.risk_amount),
+        )
+        if result.outcome != "confirmed":
+            return False
+        await self.sync()  # apply the fill now so the next check sees the new position
+        pos = self.portfolio.positions.get(ok.symbol)
+        if pos is not None and intent.kind in ("entry", "hedge"):
+            pos.leverage = ok.leverage_used
+            pos.stop_price = ok.stop_price
+            pos.liquidation_price = ok.liquidation_price
+            await self.journal.save_position(pos, self.clock())
+            await self._ensure_stops()
+        if pos is None:
+            self.planned_stops.pop(ok.symbol, None)
+        return True
+
+    async def _set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        if self.leverage.get(symbol) == leverage:
+            return
+        await self.venue.set_leverage(symbol, leverage)
+        self.leverage[symbol] = leverage
+
+    async def _ensure_stops(self) -> None:
+        await self.stops.ensure(self.portfolio.positions, await self.venue.fetch_open_orders())
+
+    def _stop_order(self, pos: Position) -> NewOrder | None:
+        """The protective stop for ``pos``, through the risk manager like every order."""
+        assert pos.stop_price is not None
+        intent = OrderIntent(
+            symbol=pos.symbol,
+            side=pos.side,
+            kind="stop",
+            reference_price=pos.stop_price,
+            qty=pos.qty,
+            reduce_only=True,
+            sector=pos.sector,
+            reason="protective stop",
+        )
+        decision = self.risk.check(intent, self._view(self.clock(), {}))
+        if isinstance(decision, Rejected):
+            log.error("stop_rejected", symbol=pos.symbol, codes=[c.value for c in decision.codes])
+            return None
+        trigger_by = TriggerBy(self.settings.execution.stop_trigger_by)
+        return NewOrder(
+            symbol=pos.symbol,
+            side=pos.side.exit_side,
+            type=OrderType.STOP_MARKET,
+            qty=decision.qty,
+            intent=STOP_INTENT,
+            trigger_price=pos.stop_price,
+            trigger_by=trigger_by,
+            reduce_only=True,
+            reason="protective stop",
+        )
+
+    # ------------------------------------------------------------------ views
+
+    def _market(
+        self,
+        tickers: Mapping[str, Ticker],
+        missing: frozenset[str],
+        intervals: Mapping[str, float],
+        received_ms: int,
+    ) -> dict[str, MarketSnapshot]:
+        return {
+            s: snapshot(
+                t,
+                received_ms=received_ms,
+                interval_h=intervals.get(s, 8.0),
+                missing_bar=s in missing,
+            )
+            for s, t in tickers.items()
+        }
+
+    def _view(self, now: int, market: Mapping[str, MarketSnapshot]):  # type: ignore[no-untyped-def]
+        balance = self.balance or BalanceReport(Decimal(0), Decimal(0), Decimal(0), now)
+        return build_view(
+            now_ms=now,
+            balance=balance,
+            positions=self.portfolio.positions.values(),
+            marks=self.marks,
+            state=self.state.state,
+            instruments=self.instruments,
+            market=market,
+            recent_orders=self.order_rate.recent(now),
+            poll_interval_ms=int(self.settings.exchange.poll_interval_s * 1000),
+        )
+
+    def _position_views(self) -> list[PositionView]:
+        return [
+            PositionView(p.symbol, p.side, p.opened_ms, float(p.entry_price))
+            for p in self.portfolio.positions.values()
+        ]
+
+    @staticmethod
+    def _predicted_f8h(market: Mapping[str, MarketSnapshot]) -> dict[str, float]:
+        return {s: float(m.funding_8h) for s, m in market.items() if m.funding_8h is not None}
+
+    async def _persist(self, evaluation: Evaluation | None, report: CycleReport) -> None:
+        balance = self.balance
+        if balance is None:
+            return
+        exposure = sum(
+            (p.qty * p.entry_price for p in self.portfolio.positions.values()), Decimal(0)
+        )
+        open_risk = sum(
+            (
+                abs(p.entry_price - p.stop_price) * p.qty
+                for p in self.portfolio.positions.values()
+                if p.stop_price is not None
+            ),
+            Decimal(0),
+        )
+        report.equity = balance.equity
+        snap = EquitySnapshot(
+            ts=self.clock(),
+            equity=balance.equity,
+            wallet=balance.wallet_balance,
+            upnl=balance.equity - balance.wallet_balance,
+            exposure=exposure,
+            open_risk=open_risk,
+        )
+        await self.journal.write_cycle(evaluation, snap)
+        if self.metrics:
+            m = self.metrics
+            m.equity.set(float(balance.equity))
+            peak = self.marks.peak or balance.equity
+            m.drawdown.set(float(1 - balance.equity / peak) if peak > 0 else 0.0)
+            m.positions_open.set(len(self.portfolio.positions))
+            by_sector: dict[str, tuple[Decimal, Decimal]] = {}
+            for p in self.portfolio.positions.values():
+                e, r = by_sector.get(p.sector or "unmapped", (Decimal(0), Decimal(0)))
+                risk = abs(p.entry_price - p.stop_price) * p.qty if p.stop_price else Decimal(0)
+                by_sector[p.sector or "unmapped"] = (e + p.qty * p.entry_price, r + risk)
+            m.exposure.clear()
+            m.open_risk.clear()
+            for sector, (e, r) in by_sector.items():
+                m.exposure.labels(sector=sector).set(float(e))
+                m.open_risk.labels(sector=sector).set(float(r))
+            m.set_state(self.state.state)
+
+
+def with_sectors(
+    instruments: Mapping[str, Instrument], sectors: Mapping[str, str]
+) -> dict[str, Instrument]:
+    """Instruments with their sector filled in from the sector map."""
+    return {
+        s: dataclasses.replace(i, sector=sectors.get(s, i.sector)) for s, i in instruments.items()
+    }

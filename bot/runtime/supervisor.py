@@ -1,0 +1,98 @@
+"""The daemon as the control API and the operator signals see it."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from bot.domain import TradingState
+from bot.risk import Source, StateRequest
+
+if TYPE_CHECKING:
+    from bot.runtime.daemon import Daemon
+
+
+class ControlAdapter:
+    """Implements ``ControlTarget`` over a running daemon."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.d = daemon
+
+    def status(self) -> dict[str, Any]:
+        d = self.d
+        core = d.core
+        report = core.last_report
+        balance = core.balance
+        ticks = d.feed.tickers if hasattr(d, "feed") else {}
+        positions = []
+        for p in d.portfolio.positions.values():
+            t = ticks.get(p.symbol)
+            mark = t.mark if t is not None and math.isfinite(t.mark) else None
+            upnl = (
+                None if mark is None else float(p.side.sign * p.qty) * (mark - float(p.entry_price))
+            )
+            positions.append(
+                {
+                    "symbol": p.symbol,
+                    "side": p.side.value,
+                    "qty": str(p.qty),
+                    "entry_price": str(p.entry_price),
+                    "stop_price": None if p.stop_price is None else str(p.stop_price),
+                    "liquidation_price": None
+                    if p.liquidation_price is None
+                    else str(p.liquidation_price),
+                    "upnl": upnl,
+                }
+            )
+        return {
+            "state": d.state.state.value,
+            "mode": d.settings.mode,
+            "run_id": d.run_id,
+            "equity": None if balance is None else str(balance.equity),
+            "positions": positions,
+            "open_orders": len(d.orders.open_orders()),
+            "last_cycle": None if report is None else report.t,
+            "data_age_s": self.data_age_s(),
+        }
+
+    def data_age_s(self) -> float | None:
+        d = self.d
+        if not hasattr(d, "feed"):
+            return None
+        if d.bundle.drives_clock:
+            return 0.0
+        age = d.feed.stats.age_s("tickers", int(time.time() * 1000))
+        return None if math.isinf(age) else round(age, 3)
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        d = self.d
+        age = self.data_age_s()
+        limit = d.settings.exchange.poll_interval_s * d.settings.risk.stale_after_polls
+        fresh = age is not None and age <= limit
+        synced = d.core.balance is not None
+        ready = fresh and synced
+        return ready, {
+            "data_fresh": fresh,
+            "data_age_s": age,
+            "venue_synced": synced,
+            "state": d.state.state.value,
+        }
+
+    async def pause(self, source: str) -> str:
+        await self.d.change_state(
+            StateRequest(TradingState.REDUCING, f"PAUSE: {source}", Source(source))
+        )
+        return self.d.state.state.value
+
+    async def resume(self, source: str) -> str:
+        await self.d.resume(Source(source))
+        return self.d.state.state.value
+
+    async def kill(self, source: str) -> str:
+        self.d.request_kill(Source(source))
+        await asyncio.sleep(0)
+        return (
+            "KILLING" if self.d.state.state is not TradingState.HALTED else self.d.state.state.value
+        )
