@@ -49,6 +49,12 @@ class ExchangeConfig(Section):
     recv_window_ms: int = Field(default=5_000, ge=1_000, le=60_000)
     poll_interval_s: float = Field(default=15.0, gt=0, le=3600)
     max_read_retries: int = Field(default=3, ge=0, le=10)
+    rate_limit_ms: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="Minimum spacing between requests; unset = ccxt's limit for the exchange.",
+    )
 
 
 class UniverseConfig(Section):

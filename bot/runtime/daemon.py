@@ -82,6 +82,8 @@ class Daemon:
         self._kill_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.started_ms = int(time.time() * 1000)
+        self._venue_ms = self.started_ms
+        self._venue_read = time.monotonic()
 
     # ------------------------------------------------------------------ time
 
@@ -89,7 +91,14 @@ class Daemon:
         """Venue time when rotor drives the clock (replay), wall time otherwise."""
         if self.bundle.engine is not None:
             return int(self.bundle.engine.now_ms)  # type: ignore[attr-defined]
-        return int(time.time() * 1000)
+        # Venue time, advanced by the wall clock since it was read: against a replaying
+        # simulator (testnet mode) this is simulated time, on a real exchange it is ~wall time.
+        return self._venue_ms + int((time.monotonic() - self._venue_read) * 1000)
+
+    def observe_venue_time(self, venue_ms: int) -> None:
+        """Re-anchor the clock on a venue timestamp (each tickers poll carries one)."""
+        if venue_ms > 0:
+            self._venue_ms, self._venue_read = venue_ms, time.monotonic()
 
     # ------------------------------------------------------------------ start-up
 
@@ -117,6 +126,9 @@ class Daemon:
         await self._open_database()
         self.bundle: VenueBundle = build_venue(s, self.signals.window_hours)
         self.venue = self.bundle.venue
+        self._check_host()
+        if self.bundle.engine is None:
+            self.observe_venue_time(await self.venue.server_time())
         instruments = await self.venue.load_instruments()
         symbols, tags, _resolution = universe(s, instruments)
         self.symbols = symbols
@@ -134,7 +146,6 @@ class Daemon:
             symbols,
             PanelStoreSink(self.store),
             backfill_hours=self.signals.window_hours,
-            wall_ms=self.now,
         )
         await self.feed.backfill(self.now())
         self.last_bar_ts = max(self.feed.last_bar_ts.values(), default=0)
@@ -373,6 +384,8 @@ class Daemon:
     async def cycle_if_new_bar(self) -> bool:
         """Poll the feed; run one cycle when a new bar has closed. Returns True if it did."""
         await self.feed.poll()
+        if self.bundle.engine is None:
+            self.observe_venue_time(self.feed.venue_ms)
         newest = max(self.feed.last_bar_ts.values(), default=0)
         if newest <= self.last_bar_ts:
             return False
@@ -471,6 +484,22 @@ class Daemon:
         log.info("daemon_stopped", state=self.state.state.value)
 
     # ------------------------------------------------------------------ helpers
+
+    def _check_host(self) -> None:
+        """Where the keys will really go (the client's effective URL), checked before any call."""
+        base = getattr(self.venue, "api_base_url", None)
+        if not isinstance(base, str) or self.settings.mode not in ("testnet", "live"):
+            return
+        try:
+            check_mode(
+                self.settings.mode,
+                live_flag=self.live_flag,
+                url=base,
+                has_keys=True,
+                environ=self.environ,
+            )
+        except Exception as exc:
+            raise StartupError(str(exc), 2) from exc
 
     def sector_of(self, symbol: str) -> str | None:
         inst = self.instruments.get(symbol)

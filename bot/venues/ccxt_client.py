@@ -103,6 +103,7 @@ class ClientSpec:
             recv_window_ms=cfg.recv_window_ms,
             max_read_retries=cfg.max_read_retries,
             unified_account=unified_account,
+            rate_limit_ms=cfg.rate_limit_ms,
         )
 
     @classmethod
