@@ -103,7 +103,7 @@ class Rotor:
         return body
 
     async def wait_for(
-        self, predicate: Any, timeout: float = 30.0, what: str = ""
+        self, predicate: Any, limit_s: float = 30.0, what: str = ""
     ) -> dict[str, Any]:
         """Poll /status until ``predicate(status)`` holds (bounded)."""
         deadline = asyncio.get_running_loop().time() + limit_s
