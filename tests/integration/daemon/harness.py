@@ -179,7 +179,7 @@ async def step(sim: SimHandle, rotor: Rotor, bars: int = 1) -> int:
         now = int((await sim.advance(1))["time"])
         await rotor.wait_for(
             lambda s, now=now: (s.get("last_cycle") or 0) >= now,
-            timeout=30,
+            limit_s=30,
             what=f"a cycle at {now}",
         )
     return now
