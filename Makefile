@@ -26,8 +26,12 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 
 install: $(STAMP_RUN)
 
+# The default preset (rotation-reversion) rarely fires on the 120-day bundled sample (only three
+# sectors have the four members it needs), so the demo replays rsi-reversion; PRESET=... to change.
+PRESET ?= rsi-reversion
+
 run: $(STAMP_RUN)
-	$(BIN)/rotor config check
+	$(BIN)/rotor run --mode replay --preset $(PRESET)
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check $(PY_DIRS)

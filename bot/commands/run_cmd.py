@@ -10,12 +10,27 @@ from typing import Annotated, Any
 import typer
 
 from bot.commands.common import ConfigOption, load_config_or_exit
+from bot.config import DatabaseConfig
 from bot.observability.logging import get_logger
+
+DEFAULT_DB_URL = DatabaseConfig().url
+REPLAY_DB = Path("var/replay.db")
+
+
+def fresh_replay_db() -> str:
+    """Delete the previous replay's database (and its WAL files); return the URL to use."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{REPLAY_DB}{suffix}").unlink(missing_ok=True)
+    return f"sqlite+aiosqlite:///{REPLAY_DB}"
 
 
 def run(
     config: Path | None = ConfigOption,
     mode: Annotated[str | None, typer.Option(help="replay | paper | testnet | live")] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="rotation-reversion | rsi-reversion | laggard-only | sector-momentum"),
+    ] = None,
     data: Annotated[
         Path | None, typer.Option(help="Replay data directory (default: bundled sample).")
     ] = None,
@@ -35,6 +50,7 @@ def run(
     """Run the trading daemon until stopped (replay ends with the data)."""
     overrides: dict[str, Any] = {
         "mode": mode,
+        "strategy.preset": preset,
         "sim.data_dir": str(data) if data else None,
         "exchange.api_url": api_url,
         "sim.speed": speed,
@@ -43,6 +59,10 @@ def run(
         "control.port": control_port,
     }
     settings = load_config_or_exit(config, overrides, log=False)
+    if settings.mode == "replay" and db is None and settings.database.url == DEFAULT_DB_URL:
+        # Each replay starts a fresh simulated account, so it gets a fresh database too; the
+        # live/testnet database (var/rotor.db) is never touched by a replay.
+        settings.database.url = fresh_replay_db()
     from bot.config import config_path
     from bot.observability.logging import configure_logging
 

@@ -123,7 +123,8 @@ class Reconciler:
         ):
             if n and self.metrics:
                 self.metrics.reconcile_discrepancies.labels(kind=kind).inc(n)
-        log.info(
+        quiet = report.discrepancies == 0 and not report.new_fills and not report.settled_orders
+        (log.debug if quiet else log.info)(
             "reconciled",
             adopted_orders=report.adopted_orders,
             settled_orders=report.settled_orders,

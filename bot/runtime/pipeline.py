@@ -32,7 +32,8 @@ from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.risk import Approved, MarketSnapshot, Rejected, RiskManager, StateRequest, Transition
 from bot.risk import TradingStateMachine as StateMachine
-from bot.runtime.account import EquityMarks, OrderRate, build_view, snapshot
+from bot.runtime.account import EquityMarks, OrderRate, build_view
+from bot.runtime.market import MarketSnapshots, PredictedFunding
 from bot.signals.engine import SignalEngine
 from bot.signals.evaluation import Evaluation, PositionView
 from bot.storage.records import EquitySnapshot
@@ -155,7 +156,9 @@ class TradingCore:
             self.metrics.cycle_latency.observe(report.latency_s)
             self.metrics.last_cycle.set(report.t / 1000)
         self.last_report = report
-        log.info(
+        busy = bool(report.entries or report.exits or report.rejections)
+        quiet = not busy and self.settings.mode == "replay"
+        (log.debug if quiet else log.info)(
             "cycle_done",
             bar_close=report.t,
             state=report.state.value,
@@ -324,16 +327,9 @@ class TradingCore:
         missing: frozenset[str],
         intervals: Mapping[str, float],
         received_ms: int,
-    ) -> dict[str, MarketSnapshot]:
-        return {
-            s: snapshot(
-                t,
-                received_ms=received_ms,
-                interval_h=intervals.get(s, 8.0),
-                missing_bar=s in missing,
-            )
-            for s, t in tickers.items()
-        }
+    ) -> Mapping[str, MarketSnapshot]:
+        # Lazy: only the symbols the risk checks and signals read are converted.
+        return MarketSnapshots(tickers, missing, intervals, received_ms)
 
     def _view(self, now: int, market: Mapping[str, MarketSnapshot]):  # type: ignore[no-untyped-def]
         balance = self.balance or BalanceReport(Decimal(0), Decimal(0), Decimal(0), now)
@@ -356,8 +352,8 @@ class TradingCore:
         ]
 
     @staticmethod
-    def _predicted_f8h(market: Mapping[str, MarketSnapshot]) -> dict[str, float]:
-        return {s: float(m.funding_8h) for s, m in market.items() if m.funding_8h is not None}
+    def _predicted_f8h(market: Mapping[str, MarketSnapshot]) -> Mapping[str, float]:
+        return PredictedFunding(market)
 
     async def _persist(self, evaluation: Evaluation | None, report: CycleReport) -> None:
         balance = self.balance
