@@ -52,6 +52,64 @@ def rotated_out(tables: Tables, j: int, n: int) -> np.ndarray:
     return out
 
 
+def _top_members(
+    sector_rows: list[int], ok: np.ndarray, key: np.ndarray, n: int, keep: np.ndarray | None
+) -> set[int]:
+    """Per rotation sector, the ``n`` members with the highest ``key`` among ``ok`` ones
+    (ties by panel order, like a stable sort), then only those with ``keep``."""
+    k = np.asarray(sector_rows)
+    idx = np.flatnonzero(ok & (k >= 0))
+    if idx.size == 0:
+        return set()
+    order = idx[np.lexsort((idx, -key[idx], k[idx]))]
+    out: set[int] = set()
+    taken: dict[int, int] = {}
+    for i in order.tolist():
+        g = int(k[i])
+        c = taken.get(g, 0)
+        if c < n:
+            taken[g] = c + 1
+            if keep is None or bool(keep[i]):
+                out.add(i)
+    return out
+
+
+def _active_rows(
+    tables: Tables, col: int, b: int, spec: StrategySpec, positions: Sequence[PositionView]
+) -> list[int]:
+    """Rows that can produce an intent at ``col``: held symbols plus every symbol passing a
+    necessary condition of its entry rule (confirmation, or the candidate test without it)."""
+    p = spec.params
+    u = tables.universe
+    lay = tables.layers
+    cf = tables.confirm
+    rows = {u.symbols.index(ps.symbol) for ps in positions if ps.symbol in u.symbols}
+    if p.confirm:
+        if b >= 0:
+            m = cf.long_trigger[:, b] & (cf.adx[:, b] < p.adx_max)
+            if p.require_lower_low:
+                m &= cf.lower_low[:, b]
+            rows.update(np.flatnonzero(m).tolist())
+    elif p.entry_mode == "rsi":
+        rows.update(np.flatnonzero(np.isfinite(lay.close[:, col])).tolist())
+    elif p.entry_mode == "laggard":
+        m = (lay.gap[:, col] <= p.gap_max) & (lay.zgap[:, col] <= p.zgap_max)
+        rows.update(np.flatnonzero(m).tolist())
+    else:
+        rows.update(
+            _top_members(
+                u.sector_rows,
+                lay.eligible[:, col] & ~np.isnan(lay.zgap[:, col]),
+                lay.zgap[:, col],
+                p.momentum_top_n,
+                lay.gap[:, col] > 0,
+            )
+        )
+    if spec.shorts_enabled and b >= 0:
+        rows.update(np.flatnonzero(cf.short_setup[:, b]).tolist())
+    return sorted(rows)
+
+
 def evaluate_tables(
     tables: Tables,
     j: int,
@@ -59,8 +117,17 @@ def evaluate_tables(
     stop_max_pct: float,
     positions: Sequence[PositionView] = (),
     predicted_f8h: Mapping[str, float] | None = None,
+    *,
+    records: bool = True,
 ) -> Evaluation:
-    """The evaluation at the close of 1h panel index ``j``."""
+    """The evaluation at the close of 1h panel index ``j``.
+
+    ``records=False`` (the backtest) gives the same entries, exits and hedge but builds the
+    decision records and sector rows only for the symbols that can act: the held ones and
+    those whose entry rule can fire at ``j`` (a vectorised pre-filter that every entry must
+    pass, so skipping the others changes no intent). The per-bar cost then scales with
+    positions and candidates, not with the universe.
+    """
     p = spec.params
     u = tables.universe
     lay = tables.layers
@@ -73,10 +140,16 @@ def evaluate_tables(
     slope = float(lay.alt_btc_slope[col])
     risk_on = math.isfinite(slope) and slope > 0
     regime = RegimeRow(risk_on, _f(slope), _f(lay.breadth[col]))
-    out_mask = rotated_out(tables, j, p.rotation_out_evals)
-    sectors = [
-        SectorRow(
-            sector=s,
+    rotation: list[np.ndarray] = []  # rotated_out, computed when a sector row is needed
+
+    def out_mask(k: int) -> bool:
+        if not rotation:
+            rotation.append(rotated_out(tables, j, p.rotation_out_evals))
+        return bool(rotation[0][k])
+
+    def sector_row(k: int) -> SectorRow:
+        return SectorRow(
+            sector=u.sectors[k],
             members=int(u.member[k].sum()),
             eligible_members=int(lay.members_eligible[k, col]),
             return_7d=_f(lay.ret_short[k, col]),
@@ -91,31 +164,49 @@ def evaluate_tables(
             overheated=bool(lay.overheated[k, col]),
             score=_f(lay.score[k, col]),
             leader=bool(lay.leader[k, col]),
-            rotated_out=bool(out_mask[k]),
+            rotated_out=out_mask(k),
         )
-        for k, s in enumerate(u.sectors)
-    ]
+
+    sectors = [sector_row(k) for k in range(u.n_sectors)] if records else []
+    sector_cache = dict(enumerate(sectors))
+
+    def sector_of_row(k: int) -> SectorRow:
+        row = sector_cache.get(k)
+        if row is None:
+            row = sector_cache[k] = sector_row(k)
+        return row
+
     pred = predicted_f8h or {}
     n_s = len(u.symbols)
 
+    if records:
+        rows_i: list[int] = list(range(n_s))
+        sel: slice | np.ndarray = slice(None)
+    else:
+        rows_i = _active_rows(tables, col, b, spec, positions)
+        sel = np.asarray(rows_i, dtype=np.intp)
+        if not rows_i:  # nothing held and no entry rule can fire: no intent at all
+            return Evaluation(t, j, spec.preset, regime, [], [], [], [], [], None, {"htf_bar": b})
+
     def col1(a: np.ndarray) -> list[float]:
-        return [float(x) for x in a[:, col].tolist()]
+        return [float(x) for x in a[sel, col].tolist()]
 
     def htf(a: np.ndarray) -> list[float]:
-        return a[:, b].astype(np.float64).tolist() if b >= 0 else [float("nan")] * n_s
+        return a[sel, b].astype(np.float64).tolist() if b >= 0 else [float("nan")] * len(rows_i)
 
     def hflag(a: np.ndarray) -> list[bool]:
-        return [bool(x) for x in a[:, b].tolist()] if b >= 0 else [False] * n_s
+        return [bool(x) for x in a[sel, b].tolist()] if b >= 0 else [False] * len(rows_i)
 
     # Bulk column extraction: one numpy -> list conversion per field, not per symbol.
     f8h_last = col1(lay.f8h_last)
+    all_k = u.sector_rows
     cols = zip(
-        u.sector_rows,
-        lay.eligible[:, col].tolist(),
+        [all_k[i] for i in rows_i],
+        lay.eligible[sel, col].tolist(),
         col1(lay.close),
         col1(lay.gap),
         col1(lay.zgap),
-        [pred.get(name, f) for name, f in zip(u.symbols, f8h_last, strict=True)],
+        [pred.get(u.symbols[i], f) for i, f in zip(rows_i, f8h_last, strict=True)],
         col1(lay.f8h_mean),
         col1(lay.oi_flow),
         htf(cf.rsi),
@@ -131,22 +222,24 @@ def evaluate_tables(
         htf(cf.htf.high),
         strict=True,
     )
-    syms = [SymView(i, u.sector_of[i], *vals) for i, vals in enumerate(cols)]
+    syms = [SymView(i, u.sector_of[i], *vals) for i, vals in zip(rows_i, cols, strict=True)]
     by_pos = {ps.symbol: ps for ps in positions}
-    # Momentum: the strongest eligible members of each sector by zgap.
+    # Momentum / shorts: the strongest (hottest) eligible members of each sector, over the
+    # whole universe whichever rows are evaluated.
     top_momentum: set[int] = set()
     top_short: set[int] = set()
-    by_sector: list[list[SymView]] = [[] for _ in range(u.n_sectors)]
-    for sy in syms:
-        if sy.k >= 0:
-            by_sector[sy.k].append(sy)
-    for group in by_sector:
-        strong = sorted(
-            (x for x in group if x.eligible and x.zgap == x.zgap), key=lambda x: -x.zgap
+    if p.entry_mode == "momentum":
+        top_momentum = _top_members(
+            all_k,
+            lay.eligible[:, col] & ~np.isnan(lay.zgap[:, col]),
+            lay.zgap[:, col],
+            p.momentum_top_n,
+            lay.gap[:, col] > 0,
         )
-        top_momentum.update(x.i for x in strong[: p.momentum_top_n] if x.gap > 0)
-        hot = sorted((x for x in group if x.f8h_mean == x.f8h_mean), key=lambda x: -x.f8h_mean)
-        top_short.update(x.i for x in hot[: p.short_top_n])
+    if spec.shorts_enabled:
+        top_short = _top_members(
+            all_k, ~np.isnan(lay.f8h_mean[:, col]), lay.f8h_mean[:, col], p.short_top_n, None
+        )
 
     entries: list[EntryIntent] = []
     exits: list[ExitIntent] = []
@@ -160,11 +253,11 @@ def evaluate_tables(
         [v if v - v == 0 else None for v in (getattr(x, f) for x in syms)] for f in _SCORE_FIELDS
     ]
     out_vals = list(zip(*out_cols, strict=True))
-    for s in syms:
+    for n, s in enumerate(syms):
         name = u.symbols[s.i]
         reasons: list[str] = []
         action = _NONE
-        sec_row = sectors[s.k] if s.k >= 0 else None
+        sec_row = sector_of_row(s.k) if s.k >= 0 else None
         score = sec_row.score if sec_row else None
         is_bench = s.i == u.benchmark
         # ---- candidate (layer 3 / preset entry rule)
@@ -280,7 +373,7 @@ def evaluate_tables(
         if action is _NONE and not reasons:
             reasons.append("no_signal")
         sc: dict[str, float | None] = {"S": score}
-        sc.update(zip(_SCORE_FIELDS, out_vals[s.i], strict=True))
+        sc.update(zip(_SCORE_FIELDS, out_vals[n], strict=True))
         why_t = tuple(reasons)
         decisions.append(Decision(t, name, s.sector, action, why_t, sc))
         rows.append(

@@ -108,12 +108,17 @@ class SignalEngine:
         j: int,
         positions: Sequence[PositionView] = (),
         predicted_f8h: Mapping[str, float] | None = None,
+        *,
+        records: bool = True,
     ) -> Evaluation:
-        """The evaluation at the close of panel bar ``j`` from the precomputed tables."""
+        """The evaluation at the close of panel bar ``j`` from the precomputed tables.
+
+        ``records=False`` skips the decision records of symbols that cannot act (same intents).
+        """
         if self._tables is None:
             raise RuntimeError("call precompute(panel) before evaluate_at(j)")
         return evaluate_tables(
-            self._tables, j, self.spec, self.stop_max_pct, positions, predicted_f8h
+            self._tables, j, self.spec, self.stop_max_pct, positions, predicted_f8h, records=records
         )
 
     # ------------------------------------------------------------------ live path

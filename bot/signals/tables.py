@@ -31,13 +31,15 @@ class Tables:
     def column(self, j: int) -> int:
         """Column of panel index ``j`` in the layer arrays (−1 when not computed)."""
         w = j - self.base
-        c = int(np.searchsorted(self.layers.at, w))
-        return c if c < len(self.layers.at) and int(self.layers.at[c]) == w else -1
+        at = self.layers.at
+        if 0 <= w < len(at) and int(at[w]) == w:  # every point computed (the backtest)
+            return w
+        c = int(np.searchsorted(at, w))
+        return c if c < len(at) and int(at[c]) == w else -1
 
     def htf_bar(self, j: int) -> int:
         """Entry-timeframe bar completed at or before panel index ``j`` (−1 if none)."""
-        ends = self.confirm.htf.end_index + self.ta_base
-        return int(np.searchsorted(ends, j, side="right")) - 1
+        return int(np.searchsorted(self.confirm.htf.end_index, j - self.ta_base, side="right")) - 1
 
     def close_time(self, j: int) -> int:
         return int(self.ts[j - self.base]) + HOUR_MS

@@ -22,6 +22,7 @@ Semantics, decided here once:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import numpy as np
@@ -64,8 +65,13 @@ class SimEngine(Matcher, Quotes):
         partial_fills: bool = False,
         participation: Decimal = Decimal("0.1"),
         start_ms: int | None = None,
+        funding_forecast: Literal["next", "last"] = "next",
     ) -> None:
         self.market = market
+        # What tickers show as the predicted rate: the next settlement's rate in the data
+        # (what a venue displays just before it settles) or the last settled one (known now;
+        # backtests use it so no decision reads a settlement from the future).
+        self.funding_forecast = funding_forecast
         self.fee_taker = fee_taker
         self.fee_maker = fee_maker
         self.slippage = slippage

@@ -40,6 +40,7 @@ class Quotes:
     market: SimMarket
     _k: int
     half_spread: Decimal
+    funding_forecast: str
 
     @property
     def now_ms(self) -> int:
@@ -98,6 +99,9 @@ class Quotes:
         bid = round(math.floor((p - half) / tick + 1e-9) * tick, f.decimals)
         ask = round(math.ceil((p + half) / tick - 1e-9) * tick, f.decimals)
         rate, nxt = self._next_funding(symbol, now)
+        if self.funding_forecast == "last":
+            jf = bisect_right(f.funding_ts, now) - 1
+            rate = f.funding_rate[jf] if jf >= 0 else 0.0
         jo = bisect_right(f.oi_ts, now) - 1
         return Ticker(symbol, now, p, p, p, bid, ask, rate, nxt, f.oi[jo] if jo >= 0 else math.nan)
 
