@@ -156,7 +156,9 @@ class TradingCore:
             self.metrics.cycle_latency.observe(report.latency_s)
             self.metrics.last_cycle.set(report.t / 1000)
         self.last_report = report
-        log.info(
+        busy = bool(report.entries or report.exits or report.rejections)
+        quiet = not busy and self.settings.mode == "replay"
+        (log.debug if quiet else log.info)(
             "cycle_done",
             bar_close=report.t,
             state=report.state.value,
