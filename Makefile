@@ -10,7 +10,7 @@ TEST_TZ ?= America/New_York
 # Only lint what exists (bench/ and migrations/ may be empty in a fresh clone).
 PY_DIRS := $(wildcard bot tests bench migrations)
 
-.PHONY: run test lint format typecheck pytest bench clean install
+.PHONY: run test lint format typecheck pytest bench clean install docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ test: lint typecheck pytest
 
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/run_all.py
+
+# Regenerate the README's configuration table from the config models.
+docs: $(STAMP_RUN)
+	$(BIN)/rotor config keys --markdown > .config-table.md
+	$(BIN)/python -c "import re,pathlib; r=pathlib.Path('README.md'); t=pathlib.Path('.config-table.md').read_text(); s=r.read_text(); r.write_text(re.sub(r'(<!-- config-table:start -->\n).*?(<!-- config-table:end -->)', lambda m: m.group(1)+t+m.group(2), s, flags=re.S))"
+	rm -f .config-table.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
