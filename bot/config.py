@@ -66,6 +66,25 @@ class UniverseConfig(Section):
     quote: Literal["USDT"] = "USDT"
 
 
+class DataConfig(Section):
+    """Data-quality gate: every tick and bar is checked before any decision can use it.
+
+    Jump limits are ``|ln(value / reference)|`` and a value is rejected only when it is off by
+    more than the limit from BOTH the previous value and the mark price.
+    """
+
+    max_jump: float = Field(
+        default=1.0, gt=0, le=10, description="Close/last vs previous and mark."
+    )
+    max_wick: float = Field(default=3.0, gt=0, le=20, description="High/low vs previous close.")
+    max_mark_dev: float = Field(default=0.25, gt=0, le=10, description="Mark vs previous mark.")
+    max_oi_jump: float = Field(default=3.0, gt=0, le=20)
+    max_funding_abs: float = Field(default=0.1, gt=0, le=1, description="Per settlement.")
+    reanchor_after: int = Field(
+        default=3, ge=1, le=100, description="Consistent jumps accepted as a new price level."
+    )
+
+
 class ShortsConfig(Section):
     enabled: bool = False
 
@@ -209,6 +228,7 @@ class Settings(Section):
     mode: Mode = "replay"
     exchange: ExchangeConfig = Field(default_factory=ExchangeConfig)
     universe: UniverseConfig = Field(default_factory=UniverseConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
     strategy: StrategyConfig = Field(default_factory=StrategyConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from bot.commands.common import ConfigOption, load_config_or_exit, print_json
+from bot.commands.common import EXIT_CONFIG, ConfigOption, load_config_or_exit, print_json
 from bot.config import iter_keys
 
 app = typer.Typer(help="Inspect and validate configuration.", no_args_is_help=True)
@@ -19,6 +19,12 @@ def check(
 ) -> None:
     """Validate the config and print the effective values with secrets masked."""
     settings = load_config_or_exit(config, log=False)
+    from bot.risk import validate_risk
+
+    problems = validate_risk(settings)
+    if problems:
+        typer.echo("error: impossible risk settings\n  " + "\n  ".join(problems), err=True)
+        raise typer.Exit(EXIT_CONFIG)
     if not json_out:
         typer.echo("config OK; effective configuration (secrets masked):", err=True)
     print_json(settings.masked_dump())

@@ -22,7 +22,10 @@ import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.config import DataConfig
 
 from bot.data.panel import HOUR_MS
 from bot.domain.market import Bar, FundingRate, OpenInterest, Ticker
@@ -73,6 +76,18 @@ class QualityLimits:
     max_mark_age_ms: int = 2 * HOUR_MS
     reanchor_after: int = 3
     bar_interval_ms: int = HOUR_MS
+
+    @classmethod
+    def from_config(cls, cfg: DataConfig) -> QualityLimits:
+        """The limits configured in ``[data]``."""
+        return cls(
+            max_jump=cfg.max_jump,
+            max_wick=cfg.max_wick,
+            max_mark_dev=cfg.max_mark_dev,
+            max_oi_jump=cfg.max_oi_jump,
+            max_funding_abs=cfg.max_funding_abs,
+            reanchor_after=cfg.reanchor_after,
+        )
 
 
 @dataclass(frozen=True, slots=True)
