@@ -176,7 +176,7 @@ def evaluate_tables(
             row = sector_cache[k] = sector_row(k)
         return row
 
-    pred = predicted_f8h or {}
+    pred = predicted_f8h if predicted_f8h is not None else {}  # no len(): may be lazy
     n_s = len(u.symbols)
 
     if records:
@@ -249,16 +249,20 @@ def evaluate_tables(
     longs_open = any(ps.side is PositionSide.LONG and not ps.hedge for ps in positions)
     bar_time = int(cf.htf.ts[b]) if b >= 0 else None
     # Output values (None for NaN) for every symbol, converted once per field.
-    out_cols = [
-        [v if v - v == 0 else None for v in (getattr(x, f) for x in syms)] for f in _SCORE_FIELDS
-    ]
+    out_cols = (
+        [[v if v - v == 0 else None for v in (getattr(x, f) for x in syms)] for f in _SCORE_FIELDS]
+        if records
+        else []
+    )
     out_vals = list(zip(*out_cols, strict=True))
     for n, s in enumerate(syms):
         name = u.symbols[s.i]
         reasons: list[str] = []
         action = _NONE
-        sec_row = sector_of_row(s.k) if s.k >= 0 else None
-        score = sec_row.score if sec_row else None
+        # The sector row is built on first use (most rows of a backtest never read it).
+        sec_row: SectorRow | None = None
+        if s.k >= 0 and (records or s.k in sector_cache):
+            sec_row = sector_of_row(s.k)
         is_bench = s.i == u.benchmark
         # ---- candidate (layer 3 / preset entry rule)
         candidate = False
@@ -270,7 +274,7 @@ def evaluate_tables(
             reasons.append("benchmark" if is_bench else "unmapped")
         elif not s.eligible:
             reasons.append("not_eligible")
-        elif sec_row is None or not lay.scorable[s.k, col]:
+        elif s.k < 0 or not lay.scorable[s.k, col]:
             reasons.append("sector_not_scorable")
         elif p.entry_mode == "laggard":
             gap_ok = s.gap <= p.gap_max
@@ -286,7 +290,8 @@ def evaluate_tables(
                 reasons.append("not_strongest_member")
         leader_ok = True
         if p.require_leader and p.entry_mode != "rsi" and s.sector is not None:
-            leader_ok = bool(sec_row and sec_row.leader)
+            sec_row = sector_of_row(s.k)
+            leader_ok = sec_row.leader
             if candidate and not leader_ok:
                 reasons.append("sector_not_leader")
         # ---- confirmation on the entry timeframe
@@ -306,6 +311,8 @@ def evaluate_tables(
         pos = by_pos.get(name)
         if pos is not None:
             tp = rules.tp_at_entry(tables, s.i, pos.entry_ms, b) if p.take_profit else float("nan")
+            if sec_row is None and s.k >= 0 and p.rotation_exit:
+                sec_row = sector_of_row(s.k)  # the only exit rule that reads the sector
             why = rules.exit_reasons(spec, s, pos, sec_row, risk_on, longs_open, t, tf_ms, tp)
             if why:
                 action = _EXIT
@@ -314,6 +321,9 @@ def evaluate_tables(
             else:
                 reasons = ["holding"]
         elif candidate and leader_ok and confirmed:
+            if sec_row is None and s.k >= 0:
+                sec_row = sector_of_row(s.k)
+            score = sec_row.score if sec_row else None
             reasons = rules.entry_reasons(spec, s, sec_row)
             blocked = rules.filters(spec, s, risk_on)
             stop = rules.stop_distance(spec, s, stop_max_pct)
@@ -341,9 +351,9 @@ def evaluate_tables(
                 )
         elif (
             spec.shorts_enabled
-            and sec_row is not None
-            and sec_row.overheated
-            and (sec_row.accel or 0.0) < 0
+            and s.k >= 0
+            and sector_of_row(s.k).overheated
+            and (sector_of_row(s.k).accel or 0.0) < 0
             and s.i in top_short
             and s.eligible
             and s.short_setup
@@ -372,7 +382,9 @@ def evaluate_tables(
             reasons.append("not_confirmed")
         if action is _NONE and not reasons:
             reasons.append("no_signal")
-        sc: dict[str, float | None] = {"S": score}
+        if not records:
+            continue
+        sc: dict[str, float | None] = {"S": sec_row.score if sec_row else None}
         sc.update(zip(_SCORE_FIELDS, out_vals[n], strict=True))
         why_t = tuple(reasons)
         decisions.append(Decision(t, name, s.sector, action, why_t, sc))

@@ -1,0 +1,104 @@
+"""Storage-free stand-ins for the database: orders, fills and positions kept in memory.
+
+The backtest runs the daemon's pipeline unchanged; only persistence is swapped. These classes
+satisfy ``OrderJournal`` (``bot.execution.orders``), ``ReconcileStore``
+(``bot.execution.reconcile``) and the pipeline's ``Journal`` with dictionaries and lists, and
+they keep what the report needs afterwards (every order with its intent and reason, the
+leverage and stop each entry was approved with, the equity of every cycle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bot.domain import ExecutionReport, FundingPayment, Order, Position
+from bot.runtime.pipeline import Journal
+from bot.signals.evaluation import Evaluation
+from bot.storage.records import EquitySnapshot
+
+
+class MemoryStore:
+    """Orders by client id, applied execution ids, positions and funding, all in memory."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, Order] = {}
+        self._open: dict[str, Order] = {}
+        self.exec_ids: set[str] = set()
+        self.positions: dict[str, Position] = {}
+        self.funding: list[FundingPayment] = []
+
+    # --- OrderJournal
+    async def insert_order(self, order: Order, *, run_id: str | None = None) -> None:
+        """Keep the order (the database would insert a row)."""
+        self.orders[order.client_order_id] = order
+        self._track(order)
+
+    async def update_order(self, order: Order) -> object:
+        """Orders are shared objects, so only the open-order index needs care."""
+        self.orders[order.client_order_id] = order
+        self._track(order)
+        return None
+
+    def _track(self, order: Order) -> None:
+        if order.is_terminal:
+            self._open.pop(order.client_order_id, None)
+        else:
+            self._open[order.client_order_id] = order
+
+    # --- ReconcileStore
+    async def get_order(self, client_order_id: str) -> Order | None:
+        return self.orders.get(client_order_id)
+
+    async def list_open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [o for o in self._open.values() if symbol is None or o.symbol == symbol]
+
+    async def record_execution(self, execution: ExecutionReport) -> bool:
+        """True the first time an execution id is seen (fills are applied once)."""
+        if execution.exec_id in self.exec_ids:
+            return False
+        self.exec_ids.add(execution.exec_id)
+        return True
+
+    async def upsert_position(self, position: Position, *, updated_ms: int) -> None:
+        self.positions[position.symbol] = position
+
+    async def delete_position(self, symbol: str) -> bool:
+        return self.positions.pop(symbol, None) is not None
+
+    async def record_funding(self, payment: FundingPayment) -> bool:
+        self.funding.append(payment)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPlan:
+    """What the risk manager approved for an entry, as the pipeline saved it on the position."""
+
+    symbol: str
+    opened_ms: int
+    leverage: Decimal
+    stop_price: Decimal | None
+    liquidation_price: Decimal | None
+
+
+class MemoryJournal(Journal):
+    """Keeps every cycle's equity snapshot and the approved parameters of every entry."""
+
+    def __init__(self) -> None:
+        self.equity: list[EquitySnapshot] = []
+        self.plans: dict[tuple[str, int], EntryPlan] = {}
+        self.cycles = 0
+
+    async def write_cycle(self, evaluation: Evaluation | None, equity: EquitySnapshot) -> None:
+        self.cycles += 1
+        self.equity.append(equity)
+
+    async def save_position(self, position: Position, now_ms: int) -> None:
+        self.plans[(position.symbol, position.opened_ms)] = EntryPlan(
+            position.symbol,
+            position.opened_ms,
+            position.leverage,
+            position.stop_price,
+            position.liquidation_price,
+        )

@@ -1,0 +1,431 @@
+"""The backtest: the daemon's pipeline on a virtual clock over the in-process simulator.
+
+Every bar goes through the same objects as ``rotor run`` in replay mode: ``SimEngine`` and
+``SimVenue`` (fills, fees, slippage, funding, stops, liquidation), ``Reconciler`` and
+``OrderManager`` (orders, fills applied once), ``TradingCore.on_bar`` (signals → risk →
+orders → stops) and the ``KillSwitch``. Only storage is in memory and the signal engine uses
+its precompute path. The loop mirrors ``bot.runtime.replay.replay_loop`` step for step:
+operator requests (a pending kill) → cycle on the bar that just closed → advance one bar;
+at the end of the data every position is closed at the last close.
+
+Quiet bars. A cycle whose venue state has not changed since the last full cycle, whose
+breakers and state timers are silent, whose evaluation has no exit and whose every entry the
+risk manager rejects (without a state request), and whose positions all hold their stop,
+would change nothing but the equity record. Such a bar runs exactly those checks, with the
+pipeline's own methods, and records the equity; every other bar runs ``on_bar``. That keeps
+per-bar work proportional to positions and candidates instead of the universe, and the
+replay-equals-backtest test proves the trades do not change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+
+from bot.backtest.data import BacktestData, bar_of
+from bot.backtest.memory import MemoryJournal, MemoryStore
+from bot.backtest.signals import PrecomputedSignals
+from bot.backtest.views import IntervalsAt, LazyTickers, latest_interval_table
+from bot.config import Settings
+from bot.domain import Instrument, OrderIntent, OrderType, TradingState
+from bot.execution.client_ids import ClientIdFactory
+from bot.execution.orders import NewOrder, OrderManager
+from bot.execution.portfolio import Portfolio
+from bot.execution.reconcile import Reconciler
+from bot.execution.stops import is_stop
+from bot.observability.logging import get_logger
+from bot.risk import (
+    Rejected,
+    RiskManager,
+    Source,
+    StateRequest,
+    TradingStateMachine,
+    Transition,
+)
+from bot.runtime.build import MAX_REPLAY_WARMUP_H, universe
+from bot.runtime.killswitch import KillSwitch
+from bot.runtime.pipeline import TradingCore, with_sectors
+from bot.sim.engine import SimEngine
+from bot.sim.venue import SimVenue
+from bot.storage.records import EquitySnapshot
+
+log = get_logger("rotor.backtest")
+
+KILL_REASON = "KILL"
+RUN_ID = "backtest"
+END_OF_DATA = "end of data"
+HOUR_MS = 3_600_000
+
+# Called with (bars done, bars total) every few hundred bars.
+ProgressHook = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Counters of one run (for the summary and the benchmark)."""
+
+    bars: int = 0
+    full_cycles: int = 0
+    quiet_cycles: int = 0
+    kills: int = 0
+    elapsed_s: float = 0.0
+
+
+@dataclass(slots=True)
+class RunOutput:
+    """Everything a report needs, straight from the objects that traded."""
+
+    settings: Settings
+    start_ms: int
+    end_ms: int
+    starting_equity: Decimal
+    engine: SimEngine
+    store: MemoryStore
+    journal: MemoryJournal
+    instruments: dict[str, Instrument]
+    transitions: list[Transition] = field(default_factory=list)
+    stats: RunStats = field(default_factory=RunStats)
+
+
+def default_start(market_ts: np.ndarray, warmup_hours: int) -> int:
+    """The daemon's replay start: 40 days of warm-up at most, half the data at most."""
+    first = int(market_ts[0])
+    span = int(market_ts[-1]) - first
+    warm = min(warmup_hours, MAX_REPLAY_WARMUP_H) * HOUR_MS
+    return first + min(warm, span // 2)
+
+
+class BacktestRunner:
+    """One backtest of one configuration over one data set."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        data: BacktestData,
+        *,
+        start_ms: int | None = None,
+        progress: ProgressHook | None = None,
+        quiet_bars: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.quiet_bars = quiet_bars
+        self.data = data
+        self.progress = progress
+        self.signals = PrecomputedSignals.from_settings(settings)
+        market = data.market
+        self.start_ms = (
+            start_ms
+            if start_ms is not None
+            else default_start(market.ts, self.signals.window_hours)
+        )
+        bt = settings.backtest
+        self.engine = SimEngine(
+            market,
+            equity=Decimal(repr(bt.starting_equity)),
+            fee_taker=Decimal(repr(bt.fee_taker)),
+            fee_maker=Decimal(repr(bt.fee_maker)),
+            slippage=Decimal(repr(bt.slippage)),
+            partial_fills=settings.sim.partial_fills,
+            start_ms=self.start_ms,
+            funding_forecast="last",
+        )
+        self.venue = SimVenue(self.engine)
+        self.kill_pending = False
+        self.kill_reason = ""
+        self.transitions: list[Transition] = []
+        self.stats = RunStats()
+
+    # ------------------------------------------------------------------ wiring
+
+    async def _build(self) -> None:
+        s = self.settings
+        instruments = await self.venue.load_instruments()
+        symbols, tags, _ = universe(s, instruments)
+        panel = self.data.panel
+        if list(panel.symbols) != symbols:
+            raise ValueError("backtest panel and universe disagree on the symbols")
+        self.instruments = with_sectors(
+            {k: instruments[k] for k in symbols},
+            {sym: tag for sym, tag in zip(symbols, tags, strict=True) if tag},
+        )
+        self.signals.precompute(panel)
+        self.intervals = latest_interval_table(panel)
+        self.store = MemoryStore()
+        self.journal = MemoryJournal()
+        self.portfolio = Portfolio()
+        self.state = TradingStateMachine()
+        clock = self._now
+        self.orders = OrderManager(
+            self.venue,
+            self.store,
+            ClientIdFactory(s.execution.client_id_prefix, RUN_ID),
+            clock,
+            unknown_grace_ms=int(s.execution.order_timeout_s * 2000),
+        )
+        self.reconciler = Reconciler(
+            self.venue,
+            self.store,
+            self.orders,
+            self.portfolio,
+            prefix=s.execution.client_id_prefix,
+            policy=s.execution.unknown_position_policy,
+            clock=clock,
+            sector_of=self._sector_of,
+        )
+        self.risk = RiskManager.from_settings(s)
+        self.core = TradingCore(
+            s,
+            self.venue,
+            self.instruments,
+            self.signals,
+            self.risk,
+            self.state,
+            self.orders,
+            self.portfolio,
+            self.reconciler,
+            journal=self.journal,
+            change_state=self._change_state,
+            commit_transition=self._commit,
+            clock=clock,
+        )
+
+        async def no_sleep(_s: float) -> None:
+            return None
+
+        self.killswitch = KillSwitch(self.venue, self.orders, self._approve_kill, sleep=no_sleep)
+
+    def _now(self) -> int:
+        return self.engine.now_ms
+
+    def _sector_of(self, symbol: str) -> str | None:
+        inst = self.instruments.get(symbol)
+        return None if inst is None else inst.sector
+
+    # ------------------------------------------------------------------ state
+
+    async def _change_state(self, request: StateRequest) -> None:
+        if request.kill:
+            self.kill_pending = True
+            self.kill_reason = request.reason
+            return
+        await self._commit(self.state.propose(request, self._now()))
+
+    async def _commit(self, transition: Transition | None) -> None:
+        if transition is None:
+            return
+        self.state.commit(transition)
+        self.transitions.append(transition)
+
+    def _approve_kill(self, intent: OrderIntent) -> NewOrder | None:
+        decision = self.risk.check(intent, self.core._view(self._now(), {}))
+        if isinstance(decision, Rejected):
+            return None
+        return NewOrder(
+            intent.symbol,
+            decision.side,
+            OrderType.MARKET,
+            decision.qty,
+            intent=intent.kind,
+            reduce_only=True,
+            reason=intent.reason,
+        )
+
+    async def _run_kill(self) -> None:
+        """The daemon's kill switch: REDUCING while flattening, HALTED once verified flat."""
+        why = self.kill_reason
+        source = Source.LIMIT
+        await self._commit(
+            self.state.propose(
+                StateRequest(TradingState.REDUCING, f"{KILL_REASON}: flattening ({why})", source),
+                self._now(),
+            )
+        )
+        await self.killswitch.run(f"kill switch ({why})", max_attempts=5)
+        await self._commit(
+            self.state.propose(
+                StateRequest(TradingState.HALTED, f"{KILL_REASON}: verified flat ({why})", source),
+                self._now(),
+            )
+        )
+        self.kill_pending = False
+        self.stats.kills += 1
+        await self.core.sync()
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self) -> RunOutput:
+        """Replay from the start to the end of the data; close what is open at the last close."""
+        started = time.perf_counter()
+        await self._build()
+        eng = self.engine
+        start_equity = eng.equity()
+        await self.core.sync()  # the daemon reconciles before its first cycle
+        first_j = bar_of(self.data.market, self.start_ms)
+        total = max(0, self.data.n_bars - first_j)
+        self._mark = self._venue_state()
+        while True:
+            if self.kill_pending and not (self.quiet_bars and self._halted_flat()):
+                await self._run_kill()
+                self._mark = self._venue_state()
+            j = eng._k - 1  # the bar that closed at ``now``
+            if j >= first_j and self._has_bar(j):
+                await self._cycle(j)
+                self.stats.bars += 1
+                if self.progress is not None and self.stats.bars % 250 == 0:
+                    self.progress(self.stats.bars, total)
+            if eng.at_end:
+                break
+            eng.advance(1)
+        await self._close_out()
+        if self.progress is not None:
+            self.progress(total, total)
+        self.stats.elapsed_s = time.perf_counter() - started
+        return RunOutput(
+            settings=self.settings,
+            start_ms=self.start_ms,
+            end_ms=eng.now_ms,
+            starting_equity=start_equity,
+            engine=eng,
+            store=self.store,
+            journal=self.journal,
+            instruments=self.instruments,
+            transitions=self.transitions,
+            stats=self.stats,
+        )
+
+    def _has_bar(self, j: int) -> bool:
+        """The daemon cycles only when some symbol has a new closed bar."""
+        return bool(np.any(~np.isnan(self.data.panel.close[:, j])))
+
+    def _venue_state(self) -> tuple[int, int, int]:
+        eng = self.engine
+        return len(eng.executions), len(eng.orders), len(eng.open_orders())
+
+    async def _cycle(self, j: int) -> None:
+        now = self._now()
+        panel = self.data.panel
+        tickers = LazyTickers(self.engine)
+        missing = frozenset(
+            panel.symbols[i] for i in np.flatnonzero(np.isnan(panel.close[:, j])).tolist()
+        )
+        intervals = IntervalsAt(self.intervals, panel.index, j)
+        if await self._quiet(j, now, tickers, missing, intervals):
+            self.stats.quiet_cycles += 1
+            return
+        await self.core.on_bar(
+            panel, j, tickers, missing_bars=missing, funding_interval_h=intervals, ticker_ms=now
+        )
+        self.stats.full_cycles += 1
+        self._mark = self._venue_state()
+
+    async def _quiet(
+        self,
+        j: int,
+        now: int,
+        tickers: LazyTickers,
+        missing: frozenset[str],
+        intervals: Mapping[str, float],
+    ) -> bool:
+        """Run the checks of a cycle that would change nothing; False when it might."""
+        core = self.core
+        if not self.quiet_bars or self._venue_state() != self._mark:
+            return False
+        if self._halted_flat():
+            # HALTED is only left by an operator's resume, which a backtest never sends: the
+            # cycle can only re-run the kill switch on a flat account, which changes nothing.
+            self.kill_pending = False
+            core.balance = await self.venue.fetch_balance()
+            self._record_equity(now)
+            return True
+        if core.kill_requested:
+            return False
+        core.balance = await self.venue.fetch_balance()
+        market = core._market(tickers, missing, intervals, now)
+        view = core._view(now, market)
+        if self.risk.breakers(view) or self.state.propose_tick(now) is not None:
+            return False
+        evaluation = self.signals.evaluate(
+            self.data.panel, j, core._position_views(), core._predicted_f8h(market)
+        )
+        if evaluation.exits:
+            return False
+        positions = self.portfolio.positions
+        for entry in evaluation.entries:
+            if entry.symbol in positions:
+                continue
+            decision = self.risk.check(entry.to_order_intent(), view)
+            if not isinstance(decision, Rejected) or decision.state_requests:
+                return False
+        if not self._stops_in_place():
+            return False
+        self._record_equity(now)
+        return True
+
+    def _halted_flat(self) -> bool:
+        return (
+            self.state.state is TradingState.HALTED
+            and not self.portfolio.positions
+            and not self.orders.open_orders()
+            and not self.engine.positions
+        )
+
+    def _stops_in_place(self) -> bool:
+        """Exactly the stops ``StopKeeper.ensure`` would leave: one per position, right size."""
+        positions = self.portfolio.positions
+        seen: set[str] = set()
+        for order in self.orders.open_orders():
+            if not is_stop(order):
+                continue
+            pos = positions.get(order.symbol)
+            if pos is None or order.symbol in seen:
+                return False
+            if order.qty != pos.qty or order.side != pos.side.exit_side:
+                return False
+            seen.add(order.symbol)
+        return len(seen) == len(positions)
+
+    def _record_equity(self, now: int) -> None:
+        """The equity snapshot ``TradingCore._persist`` writes for a cycle."""
+        balance = self.core.balance
+        assert balance is not None
+        positions = self.portfolio.positions.values()
+        exposure = sum((p.qty * p.entry_price for p in positions), Decimal(0))
+        open_risk = sum(
+            (abs(p.entry_price - p.stop_price) * p.qty for p in positions if p.stop_price),
+            Decimal(0),
+        )
+        self.journal.equity.append(
+            EquitySnapshot(
+                ts=now,
+                equity=balance.equity,
+                wallet=balance.wallet_balance,
+                upnl=balance.equity - balance.wallet_balance,
+                exposure=exposure,
+                open_risk=open_risk,
+            )
+        )
+
+    async def _close_out(self) -> None:
+        """Close what is still open at the last close (reduce-only market orders)."""
+        for pos in list(self.portfolio.positions.values()):
+            intent = OrderIntent(
+                symbol=pos.symbol,
+                side=pos.side,
+                kind="exit",
+                reference_price=pos.entry_price,
+                qty=pos.qty,
+                reduce_only=True,
+                reason=END_OF_DATA,
+            )
+            new = self._approve_kill(intent)
+            if new is not None:
+                await self.orders.submit(new)
+        await self.core.sync()
+        for order in list(self.orders.open_orders()):
+            await self.orders.cancel(order.client_order_id)
+        await self.core.sync()
+        self._record_equity(self._now())
