@@ -1,0 +1,181 @@
+"""``rotor backtest`` (one config, or ``--compare`` presets) and ``rotor optimize``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from bot.commands.common import EXIT_CONFIG, ConfigOption, fail, load_config_or_exit
+
+if TYPE_CHECKING:
+    from bot.backtest.runner import ProgressHook
+    from bot.config import Settings
+
+EXIT_USAGE = 2
+
+DataOption = typer.Option("--data", help="Data directory (ohlcv/, funding/, ...).")
+PresetOption = typer.Option("--preset", help="Strategy preset (overrides the config's).")
+FromOption = typer.Option("--from", help="First bar (ISO 8601, UTC if no offset).")
+ToOption = typer.Option("--to", help="End of the data, exclusive (ISO 8601, UTC if no offset).")
+
+
+def parse_time(text: str | None, flag: str) -> int | None:
+    """ISO 8601 → UTC ms; a time without an offset (or a bare date) is UTC."""
+    if not text:
+        return None
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{flag}: not an ISO-8601 time: {text!r} (e.g. 2025-06-01 or 2025-06-01T12:00Z)", 2)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def _settings(
+    config: Path | None, preset: str | None, extra: dict[str, Any] | None = None
+) -> Settings:
+    overrides: dict[str, Any] = {"strategy.preset": preset}
+    overrides.update(extra or {})
+    settings = load_config_or_exit(config, overrides, log=False)
+    from bot.risk import validate_risk
+
+    problems = validate_risk(settings)
+    if problems:
+        fail("invalid risk configuration:\n  " + "\n  ".join(problems), EXIT_CONFIG)
+    return settings
+
+
+def _logging(verbose: bool, settings: Settings) -> None:
+    from bot.observability.logging import configure_logging
+
+    level = settings.logging.level if verbose else "WARNING"
+    configure_logging(level, settings.logging.format, settings.secrets(), stream=sys.stderr)
+
+
+class _Bar:
+    """A rich progress bar on a terminal, nothing otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.progress: Any = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TimeElapsedColumn
+
+            self.progress = Progress(
+                f"[bold]{label}",
+                BarColumn(),
+                "{task.completed}/{task.total} bars",
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.task = self.progress.add_task(label, total=None)
+
+    def __enter__(self) -> ProgressHook | None:
+        if self.progress is None:
+            return None
+        self.progress.start()
+
+        def hook(done: int, total: int) -> None:
+            self.progress.update(self.task, completed=done, total=total)
+
+        return hook
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def backtest(
+    data: Annotated[Path, DataOption],
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    preset: Annotated[str | None, PresetOption] = None,
+    config: Path | None = ConfigOption,
+    start: Annotated[str | None, FromOption] = None,
+    end: Annotated[str | None, ToOption] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(
+            "--compare",
+            help="Comma-separated presets to run side by side on the same data "
+            "(e.g. rotation-reversion,rsi-reversion,laggard-only,sector-momentum).",
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log every cycle.")] = False,
+) -> None:
+    """Backtest a config on a data directory through the daemon's own pipeline."""
+    start_ms = parse_time(start, "--from")
+    end_ms = parse_time(end, "--to")
+    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
+        fail("--to must be after --from", EXIT_USAGE)
+    settings = _settings(config, preset)
+    _logging(verbose, settings)
+    from bot.data.datadir import DataFileError
+
+    try:
+        if compare:
+            _compare(config, compare, data, out, start_ms, end_ms)
+        else:
+            _single(settings, data, out, start_ms, end_ms)
+    except DataFileError as exc:
+        fail(f"data: {exc}", EXIT_USAGE)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+def _single(
+    settings: Settings, data: Path, out: Path, start_ms: int | None, end_ms: int | None
+) -> None:
+    from bot.backtest.outputs import write_all
+    from bot.backtest.result import run_backtest
+
+    with _Bar(settings.strategy.preset) as hook:
+        result = run_backtest(settings, data, start_ms=start_ms, end_ms=end_ms, progress=hook)
+    write_all(out, result, str(data))
+    s = result.summary
+    typer.echo(
+        f"{result.preset}: {s['start']} → {s['end']}  return {s['total_return']:.2%}  "
+        f"max DD {s['max_drawdown']:.2%}  sharpe {s['sharpe']}  trades {s['trades']}  "
+        f"fees {s['fees']:.2f}  funding {s['funding']:.2f}  liquidations {s['liquidations']}"
+    )
+    typer.echo(f"wrote {out}/summary.json, trades.csv, equity.csv, report.html, equity.png")
+
+
+def _compare(
+    config: Path | None,
+    compare: str,
+    data: Path,
+    out: Path,
+    start_ms: int | None,
+    end_ms: int | None,
+) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.backtest.compare import parse_presets, run_compare, table_rows
+    from bot.backtest.outputs import write_comparison
+
+    presets = parse_presets(compare)
+    with _Bar("compare") as hook:
+        results = run_compare(
+            lambda p: _settings(config, p),
+            presets,
+            data,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            progress=hook,
+        )
+    write_comparison(out, results, str(data))
+    header, rows = table_rows(results)
+    table = Table(title=f"{results[0].summary['start']} → {results[0].summary['end']}")
+    for k, h in enumerate(header):
+        table.add_column(h, justify="left" if k == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=200).print(table)
+    typer.echo(f"wrote {out}/comparison.json, {out}/report.html and one folder per preset")
