@@ -6,6 +6,7 @@ import typer
 
 from bot import __version__
 from bot.commands import (
+    backtest_cmd,
     config_cmd,
     control_cmd,
     data_cmd,
@@ -30,6 +31,7 @@ app.add_typer(risk_cmd.app, name="risk")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(scan_cmd.app, name="scan")
 app.command("run")(run_cmd.run)
+app.command("backtest")(backtest_cmd.backtest)
 app.command("status")(control_cmd.status)
 app.command("pause")(control_cmd.pause)
 app.command("resume")(control_cmd.resume)
