@@ -57,7 +57,7 @@ def line_chart(
     title: str = "",
 ) -> str:
     """A multi-line (or filled area) time chart with a y grid, date ticks and a legend."""
-    left, right, top, bottom = 70, 16, 28 if title else 12, 28
+    left, right, top, bottom = 70, 36, 28 if title else 12, 28
     pw, ph = width - left - right, height - top - bottom
     live = [s for s in series if len(s.values)]
     if not live:

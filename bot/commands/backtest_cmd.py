@@ -53,7 +53,7 @@ def _settings(
 def _logging(verbose: bool, settings: Settings) -> None:
     from bot.observability.logging import configure_logging
 
-    level = settings.logging.level if verbose else "WARNING"
+    level = settings.logging.level if verbose else "ERROR"
     configure_logging(level, settings.logging.format, settings.secrets(), stream=sys.stderr)
 
 
@@ -179,3 +179,109 @@ def _compare(
         table.add_row(*row)
     Console(width=200).print(table)
     typer.echo(f"wrote {out}/comparison.json, {out}/report.html and one folder per preset")
+
+
+def optimize(
+    data: Annotated[Path, DataOption],
+    preset: Annotated[str, typer.Option("--preset", help="Preset whose space is searched.")],
+    trials: Annotated[int, typer.Option("--trials", min=1, help="Trials this process runs.")],
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            "--storage",
+            help="Optuna storage URL shared by every worker, e.g. "
+            "postgresql://user@host/db (default: in memory, this process only).",
+        ),
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option("--study", help="Study name (required with --storage).")
+    ] = None,
+    config: Path | None = ConfigOption,
+    start: Annotated[str | None, FromOption] = None,
+    end: Annotated[str | None, ToOption] = None,
+    folds: Annotated[
+        int, typer.Option("--folds", min=1, help="Walk-forward folds (1 = one train/test split).")
+    ] = 1,
+    train_frac: Annotated[
+        float, typer.Option("--train-frac", help="Share of the window that is in sample first.")
+    ] = 0.7,
+    metric: Annotated[
+        str, typer.Option("--metric", help="sharpe | sortino | total_return | cagr | profit_factor")
+    ] = "sharpe",
+    seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write optimize.json into this directory.")
+    ] = None,
+) -> None:
+    """Search the preset's parameter space with Optuna; in-sample next to out-of-sample."""
+    import json
+
+    start_ms = parse_time(start, "--from")
+    end_ms = parse_time(end, "--to")
+    if storage and not study:
+        fail("--study: a study name is required with --storage (every worker uses the same)", 2)
+    base = _settings(config, preset)
+    _logging(False, base)
+    from bot.backtest.optimize import run_study
+    from bot.data.datadir import DataFileError
+
+    def settings_for(overrides: dict[str, Any]) -> Settings:
+        return _settings(config, preset, overrides)
+
+    def on_trial(number: int, ins: float, oos: float) -> None:
+        typer.echo(
+            f"trial {number}: in-sample {metric} {ins:.3f}  out-of-sample {oos:.3f}", err=True
+        )
+
+    try:
+        report = run_study(
+            settings_for,
+            preset,
+            data,
+            trials=trials,
+            storage=storage,
+            study_name=study,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            folds=folds,
+            train_frac=train_frac,
+            metric=metric,
+            seed=seed,
+            on_trial=on_trial,
+        )
+    except DataFileError as exc:
+        fail(f"data: {exc}", EXIT_USAGE)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    _print_study(report)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "optimize.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        typer.echo(f"wrote {out}/optimize.json")
+
+
+def _print_study(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    metric = report["metric"]
+    table = Table(title=f"study {report['study']} · {report['preset']} · {report['trials']} trials")
+    table.add_column("trial", justify="right")
+    table.add_column(f"in-sample {metric}", justify="right")
+    table.add_column(f"out-of-sample {metric}", justify="right")
+    table.add_column("params")
+    for t in report["top"]:
+        oos = t["out_of_sample"]
+        table.add_row(
+            str(t["number"]),
+            f"{t['in_sample']:.3f}",
+            "–" if oos is None else f"{oos:.3f}",
+            ", ".join(f"{k}={v}" for k, v in t["params"].items()),
+        )
+    Console(width=200).print(table)
+    best = report["best"]
+    if best is not None:
+        typer.echo(
+            f"best trial {best['number']}: in-sample {metric} {best['in_sample']:.3f}, "
+            f"out-of-sample {best['out_of_sample']:.3f}; config overrides {best['overrides']}"
+        )
