@@ -69,6 +69,7 @@ class RunStats:
     """Counters of one run (for the summary and the benchmark)."""
 
     bars: int = 0
+    rejections: dict[str, int] = field(default_factory=dict)  # risk reason code -> count
     full_cycles: int = 0
     quiet_cycles: int = 0
     kills: int = 0
@@ -110,12 +111,13 @@ class BacktestRunner:
         start_ms: int | None = None,
         progress: ProgressHook | None = None,
         quiet_bars: bool = True,
+        signals: PrecomputedSignals | None = None,
     ) -> None:
         self.settings = settings
         self.quiet_bars = quiet_bars
         self.data = data
         self.progress = progress
-        self.signals = PrecomputedSignals.from_settings(settings)
+        self.signals = signals or PrecomputedSignals.from_settings(settings)
         market = data.market
         self.start_ms = (
             start_ms
@@ -316,10 +318,13 @@ class BacktestRunner:
         if await self._quiet(j, now, tickers, missing, intervals):
             self.stats.quiet_cycles += 1
             return
-        await self.core.on_bar(
+        report = await self.core.on_bar(
             panel, j, tickers, missing_bars=missing, funding_interval_h=intervals, ticker_ms=now
         )
         self.stats.full_cycles += 1
+        for codes in report.rejections.values():
+            for code in codes:
+                self.stats.rejections[code] = self.stats.rejections.get(code, 0) + 1
         self._mark = self._venue_state()
 
     async def _quiet(
@@ -354,14 +359,18 @@ class BacktestRunner:
         if evaluation.exits:
             return False
         positions = self.portfolio.positions
+        codes: list[str] = []
         for entry in evaluation.entries:
             if entry.symbol in positions:
                 continue
             decision = self.risk.check(entry.to_order_intent(), view)
             if not isinstance(decision, Rejected) or decision.state_requests:
                 return False
+            codes.extend(c.value for c in decision.codes)
         if not self._stops_in_place():
             return False
+        for code in codes:
+            self.stats.rejections[code] = self.stats.rejections.get(code, 0) + 1
         self._record_equity(now)
         return True
 

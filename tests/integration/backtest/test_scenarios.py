@@ -1,0 +1,143 @@
+"""Hand-checkable backtests on constructed markets; each asserts the exact PnL.
+
+Common numbers (``scenario.settings``): equity 10,000, risk 2 % → R = 200; fixed stop 8 %
+and no cost allowance → N = R / 0.08 = 2,500; at a reference price of 100, Q = 25; leverage
+5x → margin 500. Taker fee 0.05 %, no slippage. The signal at bar j's close fills at bar
+j+1's open.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+
+from bot.domain import PositionSide
+from tests.integration.backtest.scenario import T0, H, Script, flat, run, settings, write_market
+
+
+def _bars(prices: dict[int, tuple[float, float, float, float]], n: int, base: float):
+    rows = flat(n, base)
+    for k, bar in prices.items():
+        rows[k] = bar
+    return rows
+
+
+def test_single_trade_entry_exit_fee_and_funding(tmp_path: Path) -> None:
+    # AAA trades at 100 until bar 27, then opens at 110. Settlements every 8h: the one at 16h
+    # coincides with the entry fill and is paid; the one at 24h is received.
+    aaa = flat(28, 100.0) + flat(12, 110.0)
+    root = write_market(
+        tmp_path / "d",
+        {"BTCUSDT": flat(40, 50_000.0), "AAAUSDT": aaa},
+        funding={"AAAUSDT": [(8, 0.0001), (16, 0.0001), (24, -0.0002), (32, 0.0001)]},
+    )
+    r = run(root, settings(), Script(entries=[(15, "AAAUSDT", 1.0)], exits=[(27, "AAAUSDT")]))
+    [t] = r.trades
+    assert (t.symbol, t.side) == ("AAAUSDT", PositionSide.LONG)
+    assert (t.entry_time, t.entry_price, t.qty, t.leverage) == (T0 + 16 * H, D(100), D(25), D(5))
+    assert (t.exit_time, t.exit_price, t.exit_reason) == (T0 + 28 * H, D(110), "signal_exit")
+    # Fees: 25·100·0.0005 + 25·110·0.0005 = 1.25 + 1.375
+    assert t.fees == D("2.625")
+    # Funding: −25·100·0.0001 at 16h (entry hour) + 25·100·0.0002 at 24h; the 32h one is after.
+    assert t.funding == D("0.25")
+    # PnL: 25·(110 − 100) − 2.625 + 0.25
+    assert t.pnl == D("247.625")
+    assert abs(r.summary["total_return"] - 0.0247625) < 1e-6
+    assert r.curve.equity[-1] == 10247.625
+    assert r.summary["trades"] == 1 and r.summary["liquidations"] == 0
+
+
+def test_stop_gapped_through_fills_at_the_open(tmp_path: Path) -> None:
+    # The stop sits at 92 (8 % below the 100 reference). Bar 21 opens at 85: the jump from
+    # the 100 close crosses the stop, which fills at the new open, not at 92.
+    aaa = _bars({}, 21, 100.0) + flat(19, 85.0)
+    root = write_market(
+        tmp_path / "d",
+        {"BTCUSDT": flat(40, 50_000.0), "AAAUSDT": aaa},
+        funding={"AAAUSDT": [(16, 0.0001), (24, 0.0001)]},
+    )
+    r = run(root, settings(), Script(entries=[(15, "AAAUSDT", 1.0)]))
+    [t] = r.trades
+    assert t.stop_price == D("92.00")
+    assert (t.exit_time, t.exit_price, t.exit_reason) == (T0 + 21 * H, D(85), "stop_loss")
+    # −375 gross, fees 1.25 + 25·85·0.0005 = 1.0625, funding −0.25 at 16h
+    assert t.fees == D("2.3125") and t.funding == D("-0.25")
+    assert t.pnl == D("-377.5625")
+    assert r.curve.equity[-1] == 10_000 - 377.5625
+
+
+def test_liquidation_loses_the_isolated_margin(tmp_path: Path) -> None:
+    # The signal bar closes at 100 but the next bar opens at 85: the entry fills at 85, below
+    # its planned stop of 92, so the stop order lands on the wrong side of the market (it
+    # would trigger on a rise). The position is unprotected; bar 17 falls to 60.
+    # Liquidation (Bybit isolated, 5x, MMR 1 %): margin 25·85/5 = 425, MM = 2,125·1 % = 21.25,
+    # LP = 85 − (425 − 21.25)/25 = 68.85, bankruptcy 85·(1 − 1/5) = 68.
+    aaa = [*flat(16, 100.0), (85.0, 85.0, 85.0, 85.0), (85.0, 85.0, 60.0, 62.0), *flat(22, 62.0)]
+    root = write_market(
+        tmp_path / "d",
+        {"BTCUSDT": flat(40, 50_000.0), "AAAUSDT": aaa},
+        funding={"AAAUSDT": [(16, 0.0001)]},
+    )
+    r = run(root, settings(), Script(entries=[(15, "AAAUSDT", 1.0)]))
+    [t] = r.trades
+    assert (t.entry_price, t.qty) == (D(85), D(25))
+    assert (t.exit_price, t.exit_reason) == (D(68), "liquidation")
+    assert T0 + 17 * H < t.exit_time < T0 + 18 * H  # on bar 17's path
+    # Loss = the margin 425, plus the entry fee 25·85·0.0005 and funding 25·85·0.0001
+    assert t.gross == D(-425)
+    assert t.fees == D("1.0625") and t.funding == D("-0.2125")
+    assert t.pnl == D("-426.275")
+    assert r.summary["liquidations"] == 1
+    assert r.curve.equity[-1] == 10_000 - 426.275
+
+
+def test_funding_at_4h_and_8h_intervals(tmp_path: Path) -> None:
+    # Flat prices and no fees, so each trade's PnL is its funding alone. Both positions are
+    # filled at 16h and closed at 32h: the 16h settlements are paid, the 32h ones are not.
+    root = write_market(
+        tmp_path / "d",
+        {"BTCUSDT": flat(40, 50_000.0), "AAAUSDT": flat(40, 100.0), "BBBUSDT": flat(40, 50.0)},
+        funding={
+            "AAAUSDT": [(8, 0.0001), (16, 0.0001), (24, 0.0003), (32, 0.0005)],
+            "BBBUSDT": [(h, 0.0001) for h in (4, 8, 12, 16)]
+            + [(20, -0.0002), (24, 0.0002), (28, 0.0001), (32, 0.0009)],
+        },
+        intervals={"AAAUSDT": 8, "BBBUSDT": 4},
+        sectors={"AAAUSDT": "l1", "BBBUSDT": "defi"},
+    )
+    s = settings(**{"backtest.fee_taker": 0.0})
+    script = Script(
+        entries=[(15, "AAAUSDT", 2.0), (15, "BBBUSDT", 1.0)],
+        exits=[(31, "AAAUSDT"), (31, "BBBUSDT")],
+    )
+    r = run(root, s, script)
+    by = {t.symbol: t for t in r.trades}
+    assert by["AAAUSDT"].qty == D(25) and by["BBBUSDT"].qty == D(50)
+    # AAA (8h): −25·100·(0.0001 + 0.0003) = −1.0
+    assert by["AAAUSDT"].funding == D("-1.0") and by["AAAUSDT"].pnl == D("-1.0")
+    # BBB (4h): −50·50·(0.0001 − 0.0002 + 0.0002 + 0.0001) = −0.5
+    assert by["BBBUSDT"].funding == D("-0.5") and by["BBBUSDT"].pnl == D("-0.5")
+    assert r.summary["funding"] == -1.5
+    assert r.curve.equity[-1] == 10_000 - 1.5
+
+
+def test_risk_rejection_keeps_the_second_entry_out(tmp_path: Path) -> None:
+    # Two entries on the same bar with max_open_positions = 1: the better-ranked one trades,
+    # the other is refused with MAX_POSITIONS and never reaches the venue.
+    root = write_market(
+        tmp_path / "d",
+        {
+            "BTCUSDT": flat(40, 50_000.0),
+            "AAAUSDT": flat(28, 100.0) + flat(12, 104.0),
+            "BBBUSDT": flat(40, 50.0),
+        },
+        sectors={"AAAUSDT": "l1", "BBBUSDT": "defi"},
+    )
+    s = settings(**{"risk.max_open_positions": 1})
+    script = Script(entries=[(15, "AAAUSDT", 2.0), (15, "BBBUSDT", 1.0)], exits=[(27, "AAAUSDT")])
+    r = run(root, s, script)
+    assert [t.symbol for t in r.trades] == ["AAAUSDT"]
+    assert r.stats.rejections == {"MAX_POSITIONS": 1}
+    # 25·(104 − 100) − 25·100·0.0005 − 25·104·0.0005 = 100 − 1.25 − 1.3
+    assert r.trades[0].pnl == D("97.45")
+    assert r.curve.equity[-1] == 10_097.45
