@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.backtest.data import BacktestData, panel_of, prepare, truncate_market, universe_settings
-from bot.backtest.result import run_prepared
+from bot.backtest.result import run_prepared, warmup_begin
 from bot.backtest.runner import HOUR_MS, default_start
 from bot.backtest.space import SPACES, overrides_of, suggest
 from bot.config import Settings
@@ -130,7 +130,7 @@ def run_study(
         raise ValueError(f"--metric: one of {', '.join(METRICS)}")
     dims = SPACES[preset]
     base = settings_for({})
-    _, full = prepare(base, data_dir, end_ms)
+    _, full = prepare(base, data_dir, end_ms, begin_ms=warmup_begin([base], start_ms))
     start = start_ms
     if start is None:
         start = default_start(full.market.ts, SignalEngine.from_settings(base).window_hours)

@@ -1,0 +1,50 @@
+"""``evaluate_at(records=False)`` (the backtest's path) yields exactly the full evaluation's
+entries, exits and hedge, for every preset, with and without shorts and the hedge."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bot.config import load_settings
+from bot.data.build import load_panel
+from bot.data.sample import sample_dir
+from bot.domain import PositionSide
+from bot.signals.engine import SignalEngine
+from bot.signals.evaluation import PositionView
+from bot.signals.params import PRESETS
+
+
+@pytest.fixture(scope="module")
+def panel():  # type: ignore[no-untyped-def]
+    return load_panel(sample_dir())
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("extras", [False, True])
+def test_intents_only_equal_the_full_evaluation(panel, preset: str, extras: bool) -> None:  # type: ignore[no-untyped-def]
+    over = {"strategy.preset": preset}
+    if extras:
+        over |= {"strategy.shorts.enabled": True, "strategy.hedge.enabled": True}
+    engine = SignalEngine.from_settings(load_settings(None, over, environ={}))
+    engine.precompute(panel)
+    rnd = random.Random(7)
+    acted = 0
+    for j in range(300, panel.n_bars, 5):
+        held = [
+            PositionView(
+                sym,
+                rnd.choice((PositionSide.LONG, PositionSide.SHORT)),
+                int(panel.ts[max(0, j - rnd.randint(0, 80))]),
+                100.0,
+            )
+            for sym in rnd.sample(panel.symbols, rnd.randint(0, 4))
+        ]
+        pred = {sym: rnd.uniform(-0.001, 0.001) for sym in rnd.sample(panel.symbols, 8)}
+        full = engine.evaluate_at(j, held, pred)
+        lean = engine.evaluate_at(j, held, pred, records=False)
+        assert (lean.entries, lean.exits, lean.hedge) == (full.entries, full.exits, full.hedge)
+        assert lean.regime == full.regime
+        acted += bool(full.entries or full.exits)
+    assert acted > 10
