@@ -17,6 +17,7 @@ and ``--study`` name; Optuna's RDB storage hands out trials and keeps every resu
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,27 @@ def storage_url(url: str | None) -> str | None:
     return url
 
 
+def open_storage(url: str | None, attempts: int = 6) -> Any:
+    """Optuna's RDB storage for ``url`` (None = in memory).
+
+    Workers started together on an empty database race to create Optuna's schema; the
+    loser's ``CREATE`` fails with a duplicate, and a retry then finds the schema in place.
+    """
+    if url is None:
+        return None
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    last: Exception | None = None
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(storage_url(url) or url)
+        except (IntegrityError, ProgrammingError, OperationalError) as exc:
+            last = exc
+            time.sleep(0.2 * 2**attempt)
+    raise ValueError(f"--storage: cannot open {url!r}: {last}")
+
+
 def run_study(
     settings_for: SettingsFactory,
     preset: str,
@@ -156,7 +178,7 @@ def run_study(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=study_name,
-        storage=storage_url(storage),
+        storage=open_storage(storage),
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         load_if_exists=True,
