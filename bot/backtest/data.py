@@ -114,11 +114,16 @@ def panel_of(market: SimMarket, symbols: list[str], tags: list[str | None]) -> P
     rows = np.asarray([market.index[s] for s in symbols], dtype=np.intp)
     ts = market.ts
     panel = Panel.empty(list(symbols), list(tags), ts)
-    panel.open = market.open[rows]
-    panel.high = market.high[rows]
-    panel.low = market.low[rows]
-    panel.close = market.close[rows]
-    panel.volume = market.volume[rows]
+    if len(rows) == len(market.symbols) and bool(np.all(rows == np.arange(len(rows)))):
+        # Same rows in the same order: share the simulator's arrays (both only read them).
+        panel.open, panel.high, panel.low = market.open, market.high, market.low
+        panel.close, panel.volume = market.close, market.volume
+    else:
+        panel.open = market.open[rows]
+        panel.high = market.high[rows]
+        panel.low = market.low[rows]
+        panel.close = market.close[rows]
+        panel.volume = market.volume[rows]
     t0 = int(ts[0])
     n_t = len(ts)
     for i, s in enumerate(symbols):
@@ -139,6 +144,10 @@ def panel_of(market: SimMarket, symbols: list[str], tags: list[str | None]) -> P
 def load_market(root: Path, end_ms: int | None = None) -> SimMarket:
     """Read the data directory (``DataFileError`` names a bad file) and apply ``--to``."""
     market = SimMarket.load(root)
+    import pyarrow as pa
+
+    # The parquet reader's buffers are garbage now; hand them back before the signals run.
+    pa.default_memory_pool().release_unused()
     return market if end_ms is None else truncate_market(market, end_ms)
 
 

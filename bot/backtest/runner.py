@@ -39,6 +39,7 @@ from bot.execution.reconcile import Reconciler
 from bot.execution.stops import is_stop
 from bot.observability.logging import get_logger
 from bot.risk import (
+    AccountView,
     Rejected,
     RiskManager,
     Source,
@@ -46,6 +47,8 @@ from bot.risk import (
     TradingStateMachine,
     Transition,
 )
+from bot.risk.account import UNMAPPED_SECTOR
+from bot.risk.entry import EntryCheck
 from bot.runtime.build import MAX_REPLAY_WARMUP_H, universe
 from bot.runtime.killswitch import KillSwitch
 from bot.runtime.pipeline import TradingCore, with_sectors
@@ -69,7 +72,8 @@ class RunStats:
     """Counters of one run (for the summary and the benchmark)."""
 
     bars: int = 0
-    rejections: dict[str, int] = field(default_factory=dict)  # risk reason code -> count
+    # Refused intents by their first reason code (the gate that refused them first).
+    rejections: dict[str, int] = field(default_factory=dict)
     full_cycles: int = 0
     quiet_cycles: int = 0
     kills: int = 0
@@ -156,6 +160,7 @@ class BacktestRunner:
         )
         self.signals.precompute(panel)
         self.intervals = latest_interval_table(panel)
+        self.bar_present = np.any(~np.isnan(panel.close), axis=0)
         self.store = MemoryStore()
         self.journal = MemoryJournal()
         self.portfolio = Portfolio()
@@ -301,7 +306,7 @@ class BacktestRunner:
 
     def _has_bar(self, j: int) -> bool:
         """The daemon cycles only when some symbol has a new closed bar."""
-        return bool(np.any(~np.isnan(self.data.panel.close[:, j])))
+        return bool(self.bar_present[j])
 
     def _venue_state(self) -> tuple[int, int, int]:
         eng = self.engine
@@ -323,8 +328,8 @@ class BacktestRunner:
         )
         self.stats.full_cycles += 1
         for codes in report.rejections.values():
-            for code in codes:
-                self.stats.rejections[code] = self.stats.rejections.get(code, 0) + 1
+            if codes:  # one refused intent per symbol and cycle
+                self._count_rejection(codes[0])
         self._mark = self._venue_state()
 
     async def _quiet(
@@ -363,16 +368,41 @@ class BacktestRunner:
         for entry in evaluation.entries:
             if entry.symbol in positions:
                 continue
-            decision = self.risk.check(entry.to_order_intent(), view)
-            if not isinstance(decision, Rejected) or decision.state_requests:
+            intent = entry.to_order_intent()
+            code = self._refused_at_the_gates(intent, view)
+            if code is None:
+                decision = self.risk.check(intent, view)
+                if not isinstance(decision, Rejected) or decision.state_requests:
+                    return False
+                code = decision.codes[0].value
+            elif not code:
                 return False
-            codes.extend(c.value for c in decision.codes)
+            codes.append(code)
         if not self._stops_in_place():
             return False
         for code in codes:
-            self.stats.rejections[code] = self.stats.rejections.get(code, 0) + 1
+            self._count_rejection(code)
         self._record_equity(now)
         return True
+
+    def _count_rejection(self, code: str) -> None:
+        self.stats.rejections[code] = self.stats.rejections.get(code, 0) + 1
+
+    def _refused_at_the_gates(self, intent: OrderIntent, view: AccountView) -> str | None:
+        """The risk manager's first stage for an entry, alone: its gates (state, breakers,
+        stale data, price, funding, order rate, position counts).
+
+        ``EntryCheck.run`` refuses every intent a gate has a reason against, and only the
+        gates raise state requests, so a gate reason settles the decision without sizing:
+        returns its first code; "" when a gate asks for a state change (not a quiet bar);
+        None when the full check must decide.
+        """
+        check = EntryCheck(self.risk, intent, view)
+        inst = view.instruments.get(intent.symbol)
+        check._gates(inst, intent.sector or (inst.sector if inst else None) or UNMAPPED_SECTOR)
+        if check.requests:
+            return ""
+        return check.reasons[0].code.value if check.reasons else None
 
     def _halted_flat(self) -> bool:
         return (
