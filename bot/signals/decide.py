@@ -200,13 +200,23 @@ def evaluate_tables(
     # Bulk column extraction: one numpy -> list conversion per field, not per symbol.
     f8h_last = col1(lay.f8h_last)
     all_k = u.sector_rows
+    # The predicted rate only feeds the funding filter of new entries (and the records):
+    # without records, held rows and presets without the filter keep the settled rate.
+    held_names = {ps.symbol for ps in positions}
+
+    def f8h(i: int, settled: float) -> float:
+        name = u.symbols[i]
+        if not records and (not p.funding_filter or name in held_names):
+            return settled
+        return pred.get(name, settled)
+
     cols = zip(
         [all_k[i] for i in rows_i],
         lay.eligible[sel, col].tolist(),
         col1(lay.close),
         col1(lay.gap),
         col1(lay.zgap),
-        [pred.get(u.symbols[i], f) for i, f in zip(rows_i, f8h_last, strict=True)],
+        [f8h(i, f) for i, f in zip(rows_i, f8h_last, strict=True)],
         col1(lay.f8h_mean),
         col1(lay.oi_flow),
         htf(cf.rsi),
