@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.backtest.data import prepare, universe_settings
 from bot.backtest.report import COMPARE_COLUMNS
-from bot.backtest.result import BacktestResult, run_prepared, warmup_begin
+from bot.backtest.result import BacktestResult, run_prepared
 from bot.backtest.runner import ProgressHook
 from bot.config import Settings
 from bot.signals.params import PRESETS
@@ -37,9 +37,8 @@ def run_compare(
     progress: ProgressHook | None = None,
 ) -> list[BacktestResult]:
     """Run each preset (``settings_for(preset) -> Settings``) on data loaded once."""
-    all_settings: list[Settings] = [settings_for(p) for p in presets]
-    begin = warmup_begin(all_settings, start_ms)
-    _, data = prepare(all_settings[0], data_dir, end_ms, begin_ms=begin)
+    first: Settings = settings_for(presets[0])
+    _, data = prepare(first, data_dir, end_ms)
     results = []
     for name in presets:
         s = universe_settings(settings_for(name), data_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -101,8 +102,20 @@ async def _main(settings: Any, config_file: Path | None, live: bool) -> int:
         reload=daemon.reload,
     )
     try:
+        # A stop during start-up (e.g. SIGTERM in a long backfill) must not wait for it to end.
+        starting = asyncio.create_task(daemon.start())
+        stopping = asyncio.create_task(daemon.stop_event.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StartupError):
+                await starting
+            log.warning("stopped_during_startup")
+            await daemon.shutdown_partial()
+            return 0
         try:
-            await daemon.start()
+            starting.result()
         except StartupError as exc:
             log.error("startup_refused", reason=str(exc), exit_code=exc.code)
             typer.echo(f"rotor: {exc}", err=True)

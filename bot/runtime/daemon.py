@@ -20,6 +20,7 @@ import numpy as np
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
+from bot.data.datadir import DataFileError
 from bot.data.freshness import FreshnessTracker
 from bot.data.panel import Panel
 from bot.data.store import PanelStore
@@ -81,6 +82,8 @@ class Daemon:
         self.kill_reason = "operator"
         self._kill_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.control: ControlServer | None = None
+        self.running = False  # True once start-up (reconcile, backfill) is complete
         self.started_ms = int(time.time() * 1000)
         self._venue_ms = self.started_ms
         self._venue_read = time.monotonic()
@@ -124,7 +127,10 @@ class Daemon:
             raise StartupError("invalid risk configuration:\n  " + "\n  ".join(problems), 2)
         self.signals = SignalEngine.from_settings(s)
         await self._open_database()
-        self.bundle: VenueBundle = build_venue(s, self.signals.window_hours)
+        try:
+            self.bundle: VenueBundle = build_venue(s, self.signals.window_hours)
+        except (ValueError, OSError, DataFileError) as exc:  # ClientConfigError, bad --start
+            raise StartupError(str(exc), 2) from exc
         self.venue = self.bundle.venue
         self._check_host()
         if self.bundle.engine is None:
@@ -137,6 +143,12 @@ class Daemon:
             {sym: tag for sym, tag in zip(symbols, tags, strict=True) if tag},
         )
         await self._build_core()
+        if s.control.enabled:
+            # Serve health/status while reconciling and backfilling: /readyz says "not yet".
+            from bot.runtime.supervisor import ControlAdapter
+
+            self.control = ControlServer(s.control, ControlAdapter(self), self.metrics)
+            await self.control.start()
         await self._reconcile_at_start()
         capacity = self.signals.window_hours + 48
         self.freshness = FreshnessTracker()
@@ -146,15 +158,16 @@ class Daemon:
             symbols,
             PanelStoreSink(self.store),
             backfill_hours=self.signals.window_hours,
+            oi_backfill_hours=self.signals.oi_window_hours,
         )
-        await self.feed.backfill(self.now())
+        log.info("backfill_started", symbols=len(symbols), hours=self.signals.window_hours)
+        started = time.monotonic()
+        bars = await self.feed.backfill(self.now())
+        log.info(
+            "backfill_done", bars=sum(bars.values()), seconds=round(time.monotonic() - started, 1)
+        )
         self.last_bar_ts = max(self.feed.last_bar_ts.values(), default=0)
-        self.control: ControlServer | None = None
-        if s.control.enabled:
-            from bot.runtime.supervisor import ControlAdapter
-
-            self.control = ControlServer(s.control, ControlAdapter(self), self.metrics)
-            await self.control.start()
+        self.running = True
         log.info(
             "daemon_started",
             version=__version__,
@@ -446,7 +459,15 @@ class Daemon:
     # ------------------------------------------------------------------ shutdown
 
     async def shutdown_partial(self) -> None:
-        """Release whatever a refused start-up had already taken (lease, database, venue)."""
+        """Release whatever an interrupted or refused start-up had taken (lease, venue, DB)."""
+        if self.control is not None:
+            with contextlib.suppress(Exception):
+                await self.control.stop()
+        if getattr(self, "repo", None) is not None:
+            with contextlib.suppress(Exception):
+                await self.repo.finish_run(
+                    self.run_id, ended_ms=int(time.time() * 1000), reason="start-up interrupted"
+                )
         for name in ("lease", "venue", "db"):
             obj = getattr(self, name, None)
             if obj is None:
@@ -467,8 +488,8 @@ class Daemon:
             for order in list(self.orders.open_orders()):
                 if not order.reduce_only and order.intent in ("entry", "hedge"):
                     await self.orders.cancel(order.client_order_id)
-        if getattr(self, "control", None) is not None:
-            await self.control.stop()  # type: ignore[union-attr]
+        if self.control is not None:
+            await self.control.stop()
         for task in list(self._tasks):
             task.cancel()
         with contextlib.suppress(Exception):

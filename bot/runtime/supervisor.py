@@ -25,7 +25,8 @@ class ControlAdapter:
         core = d.core
         report = core.last_report
         balance = core.balance
-        ticks = d.feed.tickers if hasattr(d, "feed") else {}
+        feed = getattr(d, "feed", None)
+        ticks = feed.tickers if feed is not None else {}
         positions = []
         for p in d.portfolio.positions.values():
             t = ticks.get(p.symbol)
@@ -48,6 +49,7 @@ class ControlAdapter:
             )
         return {
             "state": d.state.state.value,
+            "phase": "running" if d.running else "starting",
             "mode": d.settings.mode,
             "run_id": d.run_id,
             "equity": None if balance is None else str(balance.equity),

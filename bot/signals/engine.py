@@ -79,6 +79,13 @@ class SignalEngine:
         return max(rotation, self.ta_window_hours)
 
     @property
+    def oi_window_hours(self) -> int:
+        """1h bars of open interest a decision reads: the OI lookback behind every evaluation
+        point the rotation-out counter revisits (OI is only sampled at those points)."""
+        p = self.params
+        return p.oi_lookback_h + p.rotation_out_evals * self.tf_hours + p.accel_lag_h + 2
+
+    @property
     def ta_window_hours(self) -> int:
         """1h bars for entry-timeframe indicators: ≥ ``warmup_bars`` plus the longest lookback."""
         p = self.params

@@ -22,8 +22,8 @@ Semantics, decided here once:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Literal
 
 import numpy as np
 

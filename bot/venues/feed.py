@@ -129,6 +129,7 @@ class MarketFeed:
         timeframe: str = "1h",
         backfill_hours: int = MIN_ENTRY_BARS,
         concurrency: int = 8,
+        oi_backfill_hours: int | None = None,
         wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ) -> None:
         self.venue = venue
@@ -137,6 +138,7 @@ class MarketFeed:
         self.timeframe = timeframe
         self.tf_ms = timeframe_ms(timeframe)
         self.backfill_hours = backfill_hours
+        self.oi_backfill_hours = oi_backfill_hours
         self.stats = FeedStats()
         self._sem = asyncio.Semaphore(concurrency)
         self._wall_ms = wall_ms
@@ -182,6 +184,9 @@ class MarketFeed:
         now = now_ms if now_ms is not None else await self.venue.server_time()
         self.venue_ms = max(self.venue_ms, now)
         since = (now // self.tf_ms - self.backfill_hours) * self.tf_ms
+        # Hourly OI pages are small (200 rows): fetch only the history the signals read.
+        oi_hours = min(self.backfill_hours, self.oi_backfill_hours or self.backfill_hours)
+        oi_since = (now // self.tf_ms - oi_hours) * self.tf_ms
 
         async def one(symbol: str) -> tuple[str, int]:
             async with self._sem:
@@ -204,7 +209,7 @@ class MarketFeed:
                         self._next_funding_seen[symbol] = funding[-1].ts
                     self._ok("funding")
                     oi = await fetch_open_interest_range(
-                        self.venue, symbol, since, now, lambda: self._count("oi")
+                        self.venue, symbol, oi_since, now, lambda: self._count("oi")
                     )
                     if oi:
                         self.sink.on_open_interest(oi)

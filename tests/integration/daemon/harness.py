@@ -164,6 +164,9 @@ async def rotor_process(
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"rotor did not start:\n{rotor.tail()}")
             await asyncio.sleep(0.1)
+        # /healthz answers during start-up; trading starts once reconciliation and the
+        # backfill are done ("phase": "running"). Bars must not be driven before that.
+        await rotor.wait_for(lambda s: s.get("phase") == "running", ready_timeout, "start-up")
         yield rotor
     finally:
         await session.close()
