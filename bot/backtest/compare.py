@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.backtest.data import prepare, universe_settings
 from bot.backtest.report import COMPARE_COLUMNS
-from bot.backtest.result import BacktestResult, run_prepared
 from bot.backtest.runner import ProgressHook
 from bot.config import Settings
 from bot.signals.params import PRESETS
+
+from bot.backtest.data import prepare, universe_settings
+from bot.backtest.result import BacktestResult, run_prepared, warmup_begin
 
 
 def parse_presets(text: str) -> list[str]:
@@ -37,8 +38,9 @@ def run_compare(
     progress: ProgressHook | None = None,
 ) -> list[BacktestResult]:
     """Run each preset (``settings_for(preset) -> Settings``) on data loaded once."""
-    first: Settings = settings_for(presets[0])
-    _, data = prepare(first, data_dir, end_ms)
+    all_settings: list[Settings] = [settings_for(p) for p in presets]
+    begin = warmup_begin(all_settings, start_ms)
+    _, data = prepare(all_settings[0], data_dir, end_ms, begin_ms=begin)
     results = []
     for name in presets:
         s = universe_settings(settings_for(name), data_dir)

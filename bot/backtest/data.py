@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from bot.config import Settings
 from bot.data.build import _settlement_index, funding_intervals_h
 from bot.data.datadir import DataFileError
-from bot.data.panel import Panel
+from bot.data.panel import HOUR_MS, Panel
 from bot.sim.market import SimMarket, SymbolSeries
 
 
@@ -71,16 +70,59 @@ def truncate_market(market: SimMarket, end_ms: int) -> SimMarket:
     )
 
 
+def trim_market(market: SimMarket, begin_ms: int) -> SimMarket:
+    """The market without the bars that open before ``begin_ms`` (warm-up the run never reads).
+
+    The daemon keeps ``window_hours`` of history and its signals match the backtest's with
+    that much (``SignalEngine.window_hours``), so older bars change no decision.
+    """
+    k0 = int(np.searchsorted(market.ts, begin_ms, side="left"))
+    if k0 <= 0:
+        return market
+    if k0 >= market.n_bars:
+        raise DataFileError(Path("--from"), "no bar opens after the start of the range")
+    keep = [i for i in range(len(market.symbols)) if int(market.last_idx[i]) >= k0]
+    symbols = [market.symbols[i] for i in keep]
+    t0 = int(market.ts[k0])
+    series = {}
+    for s in symbols:
+        ser = market.series[s]
+        fk = ser.funding_ts > t0 - HOUR_MS
+        ok = ser.oi_ts > t0 - HOUR_MS
+        series[s] = SymbolSeries(
+            ser.funding_ts[fk], ser.funding_rate[fk], ser.oi_ts[ok], ser.oi[ok]
+        )
+    rows = np.asarray(keep, dtype=np.intp)
+    return SimMarket(
+        symbols=symbols,
+        instruments={s: market.instruments[s] for s in symbols},
+        ts=market.ts[k0:],
+        open=market.open[rows, k0:],
+        high=market.high[rows, k0:],
+        low=market.low[rows, k0:],
+        close=market.close[rows, k0:],
+        volume=market.volume[rows, k0:],
+        series=series,
+        first_idx=np.maximum(market.first_idx[rows] - k0, 0),
+        last_idx=market.last_idx[rows] - k0,
+    )
+
+
 def panel_of(market: SimMarket, symbols: list[str], tags: list[str | None]) -> Panel:
     """The signal panel of ``symbols`` (rows in that order) on the market's grid."""
     rows = np.asarray([market.index[s] for s in symbols], dtype=np.intp)
     ts = market.ts
     panel = Panel.empty(list(symbols), list(tags), ts)
-    panel.open = market.open[rows]
-    panel.high = market.high[rows]
-    panel.low = market.low[rows]
-    panel.close = market.close[rows]
-    panel.volume = market.volume[rows]
+    if len(rows) == len(market.symbols) and bool(np.all(rows == np.arange(len(rows)))):
+        # Same rows in the same order: share the simulator's arrays (both only read them).
+        panel.open, panel.high, panel.low = market.open, market.high, market.low
+        panel.close, panel.volume = market.close, market.volume
+    else:
+        panel.open = market.open[rows]
+        panel.high = market.high[rows]
+        panel.low = market.low[rows]
+        panel.close = market.close[rows]
+        panel.volume = market.volume[rows]
     t0 = int(ts[0])
     n_t = len(ts)
     for i, s in enumerate(symbols):
@@ -101,6 +143,10 @@ def panel_of(market: SimMarket, symbols: list[str], tags: list[str | None]) -> P
 def load_market(root: Path, end_ms: int | None = None) -> SimMarket:
     """Read the data directory (``DataFileError`` names a bad file) and apply ``--to``."""
     market = SimMarket.load(root)
+    import pyarrow as pa
+
+    # The parquet reader's buffers are garbage now; hand them back before the signals run.
+    pa.default_memory_pool().release_unused()
     return market if end_ms is None else truncate_market(market, end_ms)
 
 
@@ -123,12 +169,21 @@ def bar_of(market: SimMarket, t_ms: int) -> int:
 
 
 def prepare(
-    settings: Settings, root: Path, end_ms: int | None = None
+    settings: Settings,
+    root: Path,
+    end_ms: int | None = None,
+    *,
+    begin_ms: int | None = None,
 ) -> tuple[Settings, BacktestData]:
-    """Load ``root`` once and build the universe panel; returns the effective settings too."""
+    """Load ``root`` once and build the universe panel; returns the effective settings too.
+
+    ``begin_ms`` drops bars opening before it (pass the start minus the warm-up).
+    """
     from bot.runtime.build import universe
 
     market = load_market(root, end_ms)
+    if begin_ms is not None:
+        market = trim_market(market, begin_ms)
     effective = universe_settings(settings, root)
     symbols, tags, _ = universe(effective, dict(market.instruments))
     return effective, BacktestData(root, market, panel_of(market, symbols, tags))

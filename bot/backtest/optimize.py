@@ -17,17 +17,19 @@ and ``--study`` name; Optuna's RDB storage hands out trials and keeps every resu
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.backtest.data import BacktestData, panel_of, prepare, truncate_market, universe_settings
-from bot.backtest.result import run_prepared
 from bot.backtest.runner import HOUR_MS, default_start
 from bot.backtest.space import SPACES, overrides_of, suggest
 from bot.config import Settings
 from bot.signals.engine import SignalEngine
+
+from bot.backtest.data import BacktestData, panel_of, prepare, truncate_market, universe_settings
+from bot.backtest.result import run_prepared, warmup_begin
 
 METRICS = ("sharpe", "sortino", "total_return", "cagr", "profit_factor")
 # A run without a defined metric (no trade, flat equity) scores this.
@@ -105,6 +107,27 @@ def storage_url(url: str | None) -> str | None:
     return url
 
 
+def open_storage(url: str | None, attempts: int = 6) -> Any:
+    """Optuna's RDB storage for ``url`` (None = in memory).
+
+    Workers started together on an empty database race to create Optuna's schema; the
+    loser's ``CREATE`` fails with a duplicate, and a retry then finds the schema in place.
+    """
+    if url is None:
+        return None
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    last: Exception | None = None
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(storage_url(url) or url)
+        except (IntegrityError, ProgrammingError, OperationalError) as exc:
+            last = exc
+            time.sleep(0.2 * 2**attempt)
+    raise ValueError(f"--storage: cannot open {url!r}: {last}")
+
+
 def run_study(
     settings_for: SettingsFactory,
     preset: str,
@@ -130,7 +153,7 @@ def run_study(
         raise ValueError(f"--metric: one of {', '.join(METRICS)}")
     dims = SPACES[preset]
     base = settings_for({})
-    _, full = prepare(base, data_dir, end_ms)
+    _, full = prepare(base, data_dir, end_ms, begin_ms=warmup_begin([base], start_ms))
     start = start_ms
     if start is None:
         start = default_start(full.market.ts, SignalEngine.from_settings(base).window_hours)
@@ -156,7 +179,7 @@ def run_study(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=study_name,
-        storage=storage_url(storage),
+        storage=open_storage(storage),
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         load_if_exists=True,

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from bot.backtest.metrics import EquityCurve, config_hash, monthly_returns, pnl_by, summarise
 from bot.backtest.runner import BacktestRunner, ProgressHook, RunOutput, RunStats
 from bot.backtest.trades import EntryInfo, Trade, build_trades
@@ -94,8 +93,20 @@ def run_backtest(
     """Load ``data_dir`` and backtest ``settings`` over ``[start_ms, end_ms)``."""
     from bot.backtest.data import prepare
 
-    effective, data = prepare(settings, data_dir, end_ms)
+    begin = warmup_begin([settings], start_ms)
+    effective, data = prepare(settings, data_dir, end_ms, begin_ms=begin)
     return run_prepared(effective, data, start_ms=start_ms, progress=progress)
+
+
+def warmup_begin(settings: list[Settings], start_ms: int | None) -> int | None:
+    """Where the data a run starting at ``start_ms`` needs begins: the daemon's history
+    window (``SignalEngine.window_hours`` + 48 h) before it; None = from the first bar."""
+    if start_ms is None:
+        return None
+    from bot.signals.engine import SignalEngine
+
+    hours = max(SignalEngine.from_settings(s).window_hours for s in settings) + 48
+    return start_ms - hours * 3_600_000
 
 
 def run_prepared(

@@ -81,7 +81,7 @@ def line_chart(
 
     out = [
         f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">'
+        'font-family="sans-serif" font-size="11">'
     ]
     if title:
         out.append(
@@ -145,7 +145,7 @@ def bar_chart(
     scale = (pw / 2 if has_neg else pw) / m
     out = [
         f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">'
+        'font-family="sans-serif" font-size="11">'
     ]
     if title:
         out.append(f'<text x="4" y="16" font-size="13" font-weight="bold">{escape(title)}</text>')

@@ -26,7 +26,6 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Literal
 
 import numpy as np
-
 from bot.domain import Instrument, OrderType, Side, TriggerBy
 from bot.sim.account import Account, position_prices
 from bot.sim.market import SimMarket
