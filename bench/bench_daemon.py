@@ -57,6 +57,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "database.url": f"sqlite+aiosqlite:///{work / 'rotor.db'}",
             "control.enabled": False,
             "logging.level": "WARNING",
+            **dict(kv.split("=", 1) for kv in args.set),
         },
         environ={},
     )
@@ -87,6 +88,8 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return {
         "symbols": args.symbols,
         "preset": args.preset,
+        "overrides": args.set,
+        "window_hours": daemon.signals.window_hours,
         "cycles": len(lat),
         "generate_s": round(gen_s, 2),
         "replay_wall_s": round(wall, 1),
@@ -121,6 +124,13 @@ def main() -> None:
     p.add_argument("--warmup-days", type=int, default=40)
     p.add_argument("--preset", default="rsi-reversion")
     p.add_argument("--seed", type=int, default=11)
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override, e.g. strategy.params.heat_history_days=30",
+    )
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(run(args, Path(tmp)))
