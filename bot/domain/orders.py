@@ -112,6 +112,9 @@ class Order:
     created_ms: int = 0
     updated_ms: int = 0
     history: list[tuple[int, OrderStatus]] = field(default_factory=list)
+    # The protective stop an entry was approved with, stored with the order before it is sent,
+    # so a restart between the fill and the stop placement still knows where the stop goes.
+    planned_stop: Decimal | None = None
 
     def transition(self, new: OrderStatus, ts_ms: int) -> bool:
         """Move to ``new``; return False when it was already there, raise if illegal."""

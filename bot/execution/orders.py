@@ -64,6 +64,7 @@ class NewOrder:
     trigger_by: TriggerBy | None = None
     reduce_only: bool = False
     reason: str = ""
+    planned_stop: Decimal | None = None  # entries: the approved protective stop
 
 
 class OrderManager:
@@ -90,6 +91,9 @@ class OrderManager:
         self.query_attempts = query_attempts
         self.query_delay_s = query_delay_s
         self.orders: dict[str, Order] = {}
+        # Orders whose latest state could not be written (database down): retried by
+        # ``flush_unsaved`` so a storage outage never leaves a stale row behind for good.
+        self.unsaved: dict[str, Order] = {}
 
     # ----------------------------------------------------------------- commands
 
@@ -110,6 +114,7 @@ class OrderManager:
             reason=new.reason,
             created_ms=now,
             updated_ms=now,
+            planned_stop=new.planned_stop,
         )
         order.transition(OrderStatus.SUBMITTED, now)
         # Persist before send: if this raises, nothing was sent.
@@ -235,7 +240,7 @@ class OrderManager:
             changed = True
         if changed:
             order.updated_ms = max(order.updated_ms, self.clock())
-            await self.journal.update_order(order)
+            await self._save(order)
         if order.is_terminal:
             self.orders.pop(order.client_order_id, None)
         return changed
@@ -298,9 +303,28 @@ class OrderManager:
         if reason is not None:
             order.reason = reason
         if persist:
-            await self.journal.update_order(order)
+            await self._save(order)
         if order.is_terminal:
             self.orders.pop(order.client_order_id, None)
+
+    async def _save(self, order: Order) -> None:
+        try:
+            await self.journal.update_order(order)
+        except Exception:
+            self.unsaved[order.client_order_id] = order
+            raise
+        self.unsaved.pop(order.client_order_id, None)
+
+    async def flush_unsaved(self) -> int:
+        """Write the orders a failed write left behind; returns how many were written."""
+        n = 0
+        for order in list(self.unsaved.values()):
+            await self.journal.update_order(order)
+            self.unsaved.pop(order.client_order_id, None)
+            n += 1
+        if n:
+            log.warning("orders_saved_late", count=n)
+        return n
 
     def _count(self, status: OrderStatus) -> None:
         if self.metrics:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from bot.domain import ExecutionReport, FundingPayment, Position, PositionReport, PositionSide
@@ -88,6 +88,15 @@ class Portfolio:
         )
         self.positions[report.symbol] = pos
         return pos
+
+    def trial(self, symbol: str) -> Portfolio:
+        """A scratch portfolio holding a copy of ``symbol``'s position (totals at zero), to
+        compute what an event will do before it is stored and applied for real."""
+        out = Portfolio()
+        pos = self.positions.get(symbol)
+        if pos is not None:
+            out.positions[symbol] = replace(pos)
+        return out
 
     def restore(self, positions: list[Position]) -> None:
         """Load positions persisted by an earlier run."""

@@ -5,7 +5,11 @@ since the last sync, positions and balance with what rotor has stored:
 - rotor's own orders (recognised by the client-id prefix) are adopted when the database has no
   row for them (e.g. after a SIGKILL between send and store); foreign orders are tracked too;
 - tracked orders that are no longer open on the venue are settled by a targeted query;
-- executions are applied once each, by execution id; liquidations are recorded with an alert;
+- executions are applied once each, by execution id, interleaved in time with the funding
+  settled on the account (both read from the venue since the last sync, so funding paid while
+  rotor was down is booked too, #10); liquidations (BustTrade/ADL fills) are recorded with
+  their loss, fees and funding and raise an alert (#9);
+- every closed position is stored with its PnL, fees and funding (``closed_positions``);
 - an unknown position follows ``execution.unknown_position_policy``: ``adopt`` (with an alert)
   or ``refuse`` (the daemon must not trade).
 If reconciliation fails, the caller must not trade.
@@ -14,6 +18,7 @@ If reconciliation fails, the caller must not trade.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, Protocol
@@ -21,15 +26,18 @@ from typing import Literal, Protocol
 from bot.domain import ExecutionReport, FundingPayment, Order, Position, PositionReport
 from bot.execution.client_ids import is_own
 from bot.execution.orders import OrderManager
-from bot.execution.portfolio import Portfolio
+from bot.execution.portfolio import FillEffect, Portfolio
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
+from bot.storage.records import ClosedPosition
 from bot.venues.base import Venue
 
 log = get_logger("rotor.reconcile")
 
 # Executions are re-read with this overlap so a fill stamped just before the last sync is seen.
 OVERLAP_MS = 10 * 60_000
+# With nothing recorded yet, the first pass reads this far back.
+FIRST_LOOKBACK_MS = 7 * 86_400_000
 
 
 class ReconcileStore(Protocol):
@@ -92,6 +100,7 @@ class Reconciler:
         sector_of: Callable[[str], str | None] = lambda _s: None,
         metrics: Metrics | None = None,
         on_fill: Callable[[ExecutionReport], None] | None = None,
+        resume_from_ms: int | None = None,
     ) -> None:
         self.venue = venue
         self.store = store
@@ -103,12 +112,17 @@ class Reconciler:
         self.sector_of = sector_of
         self.metrics = metrics
         self.on_fill = on_fill
+        # Symbols whose in-memory position is not stored yet (a failed write is retried).
+        self._dirty: set[str] = set()
+        # The newest fill/funding time already stored (the first pass reads from there).
+        self.resume_from_ms = resume_from_ms
         self.last_sync_ms: int | None = None
 
     async def run(self, *, since_ms: int | None = None) -> ReconcileReport:
         """One full pass; raises ``ReconcileRefused`` under the ``refuse`` policy."""
         report = ReconcileReport()
         started = self.clock()
+        await self._flush()
         await self._orders(report)
         await self._fills(report, since_ms if since_ms is not None else self._since())
         await self._positions(report)
@@ -139,9 +153,11 @@ class Reconciler:
         return report
 
     def _since(self) -> int:
-        if self.last_sync_ms is None:
-            return 0
-        return max(0, self.last_sync_ms - OVERLAP_MS)
+        if self.last_sync_ms is not None:
+            return max(0, self.last_sync_ms - OVERLAP_MS)
+        if self.resume_from_ms is not None:
+            return max(0, min(self.resume_from_ms, self.clock()) - OVERLAP_MS)
+        return max(0, self.clock() - FIRST_LOOKBACK_MS)
 
     async def _orders(self, report: ReconcileReport) -> None:
         venue_open = await self.venue.fetch_open_orders()
@@ -173,34 +189,85 @@ class Reconciler:
             report.settled_orders.append(f"{order.client_order_id}:{result.order.status.value}")
 
     async def _fills(self, report: ReconcileReport, since_ms: int) -> None:
-        executions = await self.venue.fetch_executions(since_ms)
-        for e in sorted(executions, key=lambda x: (x.ts, x.exec_id)):
-            if not await self.store.record_execution(e):
-                continue  # already applied
-            report.new_fills += 1
-            self._apply_fill(e)
-            if e.is_liquidation:
-                report.liquidations.append(e.symbol)
-                if self.metrics:
-                    self.metrics.alerts.labels(kind="liquidation").inc()
-                log.error(
-                    "liquidation_detected",
-                    symbol=e.symbol,
-                    qty=str(e.qty),
-                    price=str(e.price),
-                    fee=str(e.fee),
-                    alert=True,
-                )
-        for symbol in {e.symbol for e in executions}:
-            await self._persist_position(symbol)
+        """Apply new fills and funding in time order (funding first at a shared time: it
+        settles on the position open at the settlement instant).
 
-    def _apply_fill(self, e: ExecutionReport) -> None:
+        Each event is stored together with the position it leads to (and the closed-position
+        record) in one transaction, and applied in memory only once that committed: a crash or
+        a database error in between can neither lose an event nor apply it twice.
+        """
+        executions = await self.venue.fetch_executions(since_ms)
+        payments = await self.venue.fetch_funding_payments(since_ms)
+        events: list[tuple[int, int, str, ExecutionReport | FundingPayment]] = [
+            (p.ts, 0, p.venue_id, p) for p in payments
+        ]
+        events += [(e.ts, 1, e.exec_id, e) for e in executions]
+        for _ts, _kind, _id, item in sorted(events, key=lambda x: x[:3]):
+            sym = item.symbol
+            trial = self.portfolio.trial(sym)
+            effect: FillEffect | None = None
+            if isinstance(item, FundingPayment):
+                trial.apply_funding(item)
+            else:
+                effect = trial.apply_fill(
+                    item, leverage=self._leverage(sym), sector=self.sector_of(sym)
+                )
+            closed = self._closed_record(effect, item)
+            async with self._transaction() as st:
+                if isinstance(item, FundingPayment):
+                    new = await st.record_funding(item)
+                else:
+                    new = await st.record_execution(item)
+                if not new:
+                    continue  # already applied
+                pos = trial.positions.get(sym)
+                if pos is None:
+                    await st.delete_position(sym)
+                else:
+                    await st.upsert_position(pos, updated_ms=self.clock())
+                if closed is not None:
+                    record = getattr(st, "record_closed_position", None)
+                    if record is not None:
+                        await record(closed)
+            # Stored: now apply it for real (the same computation as the trial).
+            if isinstance(item, FundingPayment):
+                self.portfolio.apply_funding(item)
+                report.funding_payments += 1
+                log.info(
+                    "funding_applied",
+                    symbol=sym,
+                    ts=item.ts,
+                    amount=str(item.amount),
+                    rate=str(item.rate),
+                )
+                continue
+            report.new_fills += 1
+            self._apply_fill(item)
+            if item.is_liquidation and closed is not None:
+                report.liquidations.append(sym)
+                self._alert_liquidation(closed, item)
+
+    def _transaction(self) -> AbstractAsyncContextManager[ReconcileStore]:
+        """One transaction on stores that batch (the repository); the store itself otherwise."""
+        batch = getattr(self.store, "batch", None)
+        if batch is None:
+            return nullcontext(self.store)
+        cm: AbstractAsyncContextManager[ReconcileStore] = batch()
+        return cm
+
+    def _leverage(self, symbol: str) -> Decimal:
+        pos = self.portfolio.positions.get(symbol)
+        return pos.leverage if pos is not None else Decimal(1)
+
+    def _apply_fill(self, e: ExecutionReport) -> FillEffect:
         order = self.orders.orders.get(e.client_order_id)
-        pos = self.portfolio.positions.get(e.symbol)
-        leverage = pos.leverage if pos is not None else Decimal(1)
-        self.portfolio.apply_fill(e, leverage=leverage, sector=self.sector_of(e.symbol))
+        effect = self.portfolio.apply_fill(
+            e, leverage=self._leverage(e.symbol), sector=self.sector_of(e.symbol)
+        )
         if self.on_fill:
             self.on_fill(e)
+        if self.metrics:
+            self.metrics.fills.inc()
         log.info(
             "fill_applied",
             exec_id=e.exec_id,
@@ -211,14 +278,70 @@ class Reconciler:
             fee=str(e.fee),
             client_order_id=e.client_order_id,
             tracked=order is not None,
+            liquidation=e.is_liquidation,
+        )
+        return effect
+
+    @staticmethod
+    def _closed_record(
+        effect: FillEffect | None, e: ExecutionReport | FundingPayment
+    ) -> ClosedPosition | None:
+        """What a fill that closed a position made (None for funding or an opening fill)."""
+        if effect is None or effect.closed is None or not isinstance(e, ExecutionReport):
+            return None
+        closed = effect.closed
+        how = "liquidation" if e.is_liquidation else ("flip" if effect.kind == "flip" else "close")
+        return ClosedPosition(
+            symbol=closed.symbol,
+            side=closed.side,
+            qty=closed.qty,
+            entry_price=closed.entry_price,
+            exit_price=e.price,
+            realized_pnl=closed.realized_pnl,
+            fees=closed.fees,
+            funding=closed.funding,
+            how=how,
+            opened_ms=closed.opened_ms,
+            closed_ms=e.ts,
+            exec_id=e.exec_id,
+        )
+
+    def _alert_liquidation(self, closed: ClosedPosition, e: ExecutionReport) -> None:
+        if self.metrics:
+            self.metrics.alerts.labels(kind="liquidation").inc()
+        log.error(
+            "liquidation_detected",
+            symbol=e.symbol,
+            side=closed.side.value,
+            qty=str(e.qty),
+            entry=str(closed.entry_price),
+            bust_price=str(e.price),
+            loss=str(closed.realized_pnl),
+            fees=str(closed.fees),
+            funding=str(closed.funding),
+            net=str(closed.realized_pnl - closed.fees + closed.funding),
+            alert=True,
         )
 
     async def _persist_position(self, symbol: str) -> None:
+        self._dirty.add(symbol)
         pos = self.portfolio.positions.get(symbol)
         if pos is None:
             await self.store.delete_position(symbol)
         else:
             await self.store.upsert_position(pos, updated_ms=self.clock())
+        self._dirty.discard(symbol)
+
+    async def _flush(self) -> None:
+        """Write what an earlier, failed pass could not (orders and positions)."""
+        await self.orders.flush_unsaved()
+        for symbol in sorted(self._dirty):
+            await self._persist_position(symbol)
+
+    async def _store_closed(self, record: ClosedPosition) -> None:
+        store = getattr(self.store, "record_closed_position", None)
+        if store is not None:
+            await store(record)
 
     async def _positions(self, report: ReconcileReport) -> None:
         venue_positions = {p.symbol: p for p in await self.venue.fetch_positions() if p.qty > 0}
@@ -243,10 +366,34 @@ class Reconciler:
                 mine.liquidation_price = vp.liquidation_price
                 mine.margin = vp.margin
         for symbol in [s for s in ours if s not in venue_positions]:
-            log.error("reconcile_position_vanished", symbol=symbol, alert=True)
-            ours.pop(symbol)
+            gone = ours.pop(symbol)
+            log.error(
+                "reconcile_position_vanished",
+                symbol=symbol,
+                side=gone.side.value,
+                qty=str(gone.qty),
+                realized_pnl=str(gone.realized_pnl),
+                fees=str(gone.fees),
+                funding=str(gone.funding),
+                alert=True,
+            )
             report.vanished_positions.append(symbol)
             await self._persist_position(symbol)
+            await self._store_closed(
+                ClosedPosition(
+                    symbol=symbol,
+                    side=gone.side,
+                    qty=gone.qty,
+                    entry_price=gone.entry_price,
+                    exit_price=None,
+                    realized_pnl=gone.realized_pnl,
+                    fees=gone.fees,
+                    funding=gone.funding,
+                    how="vanished",
+                    opened_ms=gone.opened_ms,
+                    closed_ms=self.clock(),
+                )
+            )
 
     def _unknown_position(self, vp: PositionReport, report: ReconcileReport) -> None:
         if self.policy == "refuse":

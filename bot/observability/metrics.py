@@ -70,6 +70,17 @@ class Metrics:
             "Close time of the last processed bar.",
             registry=r,
         )
+        self.asyncio_tasks = Gauge(
+            "rotor_asyncio_tasks", "Tasks alive in the daemon's event loop.", registry=r
+        )
+        self.resident_memory = Gauge(
+            "rotor_resident_memory_bytes", "Resident memory of the daemon process.", registry=r
+        )
+        self.data_stale = Gauge(
+            "rotor_data_stale",
+            "1 while the market data is stale (tickers frozen or missing): no new entries.",
+            registry=r,
+        )
         self.set_state(TradingState.ACTIVE)
 
     def set_state(self, state: TradingState) -> None:

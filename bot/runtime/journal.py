@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from bot.domain import Position
 from bot.runtime.pipeline import Journal
 from bot.signals.evaluation import Evaluation
@@ -24,3 +26,6 @@ class DbJournal(Journal):
 
     async def save_position(self, position: Position, now_ms: int) -> None:
         await self.repo.upsert_position(position, updated_ms=now_ms)
+
+    async def planned_stop(self, symbol: str) -> Decimal | None:
+        return await self.repo.planned_stop(symbol)

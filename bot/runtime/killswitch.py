@@ -9,6 +9,7 @@ working while the exchange is degraded (rate limits, 5xx, timeouts).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,10 @@ log = get_logger("rotor.kill")
 
 # The risk manager turns a kill intent into an order (reduce-only, allowed in every state).
 Approver = Callable[[OrderIntent], NewOrder | None]
+
+
+class KillInterrupted(Exception):
+    """The daemon is stopping before the account was verified flat (never a success)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +58,14 @@ class KillSwitch:
         self.first_backoff_s = first_backoff_s
         self.sleep = sleep
 
-    async def run(self, reason: str, max_attempts: int | None = None) -> KillResult:
-        """Repeat cancel → close → verify until the venue confirms flat."""
+    async def run(
+        self, reason: str, max_attempts: int | None = None, stop: asyncio.Event | None = None
+    ) -> KillResult:
+        """Repeat cancel → close → verify until the venue confirms flat.
+
+        ``stop`` (the daemon's stop event) ends the retries with ``KillInterrupted`` between two
+        failed attempts, so SIGTERM still exits in time; the next start resumes the kill.
+        """
         attempt = 0
         canceled = closed = 0
         log.warning("kill_switch_started", reason=reason)
@@ -78,7 +89,17 @@ class KillSwitch:
                 raise RuntimeError(
                     f"kill switch: account not verified flat after {attempt} attempts"
                 )
-            await self.sleep(min(self.max_backoff_s, self.first_backoff_s * 2 ** (attempt - 1)))
+            delay = min(self.max_backoff_s, self.first_backoff_s * 2 ** (attempt - 1))
+            if stop is None:
+                await self.sleep(delay)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                raise KillInterrupted(
+                    f"stopping after {attempt} attempts; the account is NOT verified flat "
+                    "and the kill switch resumes at the next start"
+                )
 
     async def _cancel_all(self) -> int:
         count = 0

@@ -55,6 +55,10 @@ class Journal:
     async def save_position(self, position: Position, now_ms: int) -> None:
         return None
 
+    async def planned_stop(self, symbol: str) -> Decimal | None:
+        """The stop stored with the entry that opened ``symbol`` (None: unknown)."""
+        return None
+
 
 @dataclass(slots=True)
 class CycleReport:
@@ -177,6 +181,11 @@ class TradingCore:
         self.balance = await self.venue.fetch_balance()
         for symbol, pos in self.portfolio.positions.items():
             planned = self.planned_stops.get(symbol)
+            if pos.stop_price is None and planned is None:
+                # After a restart: the stop stored with the entry order (RELIABILITY.md #3).
+                planned = await self.journal.planned_stop(symbol)
+                if planned is not None:
+                    self.planned_stops[symbol] = planned
             if pos.stop_price is None and planned is not None:
                 pos.stop_price = planned
                 await self.journal.save_position(pos, self.clock())
@@ -252,6 +261,7 @@ class TradingCore:
             intent=intent.kind,
             reduce_only=ok.reduce_only,
             reason=intent.reason[:200],
+            planned_stop=ok.stop_price if intent.kind in ("entry", "hedge") else None,
         )
         self.order_rate.record(self.clock())
         result = await self.orders.submit(new)

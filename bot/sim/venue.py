@@ -15,6 +15,7 @@ from bot.domain import (
     BalanceReport,
     Bar,
     ExecutionReport,
+    FundingPayment,
     FundingRate,
     Instrument,
     OpenInterest,
@@ -25,7 +26,7 @@ from bot.domain import (
     TriggerBy,
 )
 from bot.sim.engine import SimEngine
-from bot.sim.types import SimError, SimExecution, SimOrder, SimStatus
+from bot.sim.types import SimError, SimExecution, SimFunding, SimOrder, SimStatus
 from bot.venues.base import (
     DuplicateClientIdError,
     InsufficientFundsError,
@@ -87,6 +88,19 @@ def execution_report(e: SimExecution) -> ExecutionReport:
         ts=e.ts,
         is_maker=e.is_maker,
         is_liquidation=e.exec_type == "BustTrade",
+    )
+
+
+def funding_payment(f: SimFunding) -> FundingPayment:
+    """A sim funding settlement as the venue-neutral ``FundingPayment``."""
+    return FundingPayment(
+        symbol=f.symbol,
+        ts=f.ts,
+        rate=f.rate,
+        qty=f.qty,
+        mark=f.mark,
+        amount=f.amount,
+        venue_id=f"funding-{f.symbol}-{f.ts}",
     )
 
 
@@ -202,6 +216,12 @@ class SimVenue:
             for e in execs[start:]
             if e.ts >= since_ms and (symbol is None or e.symbol == symbol)
         ]
+
+    async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
+        """Funding settled on the account at or after ``since_ms`` (settlements are in time order)."""
+        paid = self.engine.funding_payments
+        start = bisect_left(paid, since_ms, key=lambda f: f.ts)
+        return [funding_payment(f) for f in paid[start:]]
 
     async def fetch_positions(self) -> list[PositionReport]:
         eng = self.engine

@@ -22,7 +22,7 @@ from bot.domain import (
     TradingState,
     TriggerBy,
 )
-from bot.storage.records import EquitySnapshot, RunRecord, TradingStateEvent
+from bot.storage.records import ClosedPosition, EquitySnapshot, RunRecord, TradingStateEvent
 from bot.storage.types import jsonable
 
 Row = RowMapping
@@ -59,6 +59,7 @@ def order_values(order: Order) -> dict[str, Any]:
         "intent": order.intent,
         "created_ms": order.created_ms,
         "updated_ms": order.updated_ms,
+        "planned_stop": order.planned_stop,
     }
 
 
@@ -101,6 +102,7 @@ def order_from_row(row: Row) -> Order:
         intent=row["intent"],
         created_ms=int(row["created_ms"]),
         updated_ms=int(row["updated_ms"]),
+        planned_stop=_opt_dec(row["planned_stop"]),
     )
 
 
@@ -196,6 +198,40 @@ def funding_from_row(row: Row) -> FundingPayment:
         mark=_dec(row["mark"]),
         amount=_dec(row["amount"]),
         venue_id=row["venue_id"],
+    )
+
+
+def closed_position_values(c: ClosedPosition) -> dict[str, Any]:
+    return {
+        "symbol": c.symbol,
+        "side": c.side.value,
+        "qty": c.qty,
+        "entry_price": c.entry_price,
+        "exit_price": c.exit_price,
+        "realized_pnl": c.realized_pnl,
+        "fees": c.fees,
+        "funding": c.funding,
+        "how": c.how,
+        "exec_id": c.exec_id,
+        "opened_ms": c.opened_ms,
+        "closed_ms": c.closed_ms,
+    }
+
+
+def closed_position_from_row(row: Row) -> ClosedPosition:
+    return ClosedPosition(
+        symbol=row["symbol"],
+        side=PositionSide(row["side"]),
+        qty=_dec(row["qty"]),
+        entry_price=_dec(row["entry_price"]),
+        exit_price=None if row["exit_price"] is None else _dec(row["exit_price"]),
+        realized_pnl=_dec(row["realized_pnl"]),
+        fees=_dec(row["fees"]),
+        funding=_dec(row["funding"]),
+        how=row["how"],
+        exec_id=row["exec_id"],
+        opened_ms=int(row["opened_ms"]),
+        closed_ms=int(row["closed_ms"]),
     )
 
 

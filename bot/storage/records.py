@@ -1,11 +1,12 @@
-"""Storage-level records that have no home in ``bot.domain`` (runs, equity, state events)."""
+"""Storage-level records that have no home in ``bot.domain`` (runs, equity, state events,
+closed positions)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.domain import TradingState
+from bot.domain import PositionSide, TradingState
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +47,26 @@ class RunRecord:
     ended_ms: int | None = None
     end_reason: str | None = None
     order_seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedPosition:
+    """A position that closed: how, at what price, and what it made (PnL, fees, funding).
+
+    ``how`` is ``close`` (rotor's or a stop's fill), ``liquidation`` (a venue BustTrade/ADL),
+    ``flip`` (a fill larger than the position) or ``vanished`` (gone from the venue with no
+    fill seen; ``exit_price`` is then unknown).
+    """
+
+    symbol: str
+    side: PositionSide
+    qty: Decimal
+    entry_price: Decimal
+    exit_price: Decimal | None
+    realized_pnl: Decimal
+    fees: Decimal
+    funding: Decimal
+    how: str
+    opened_ms: int
+    closed_ms: int
+    exec_id: str | None = None

@@ -81,6 +81,8 @@ orders = Table(
     Column("run_id", String(64), ForeignKey("runs.run_id"), nullable=True),
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
+    # The stop an entry was approved with (restores protection after a crash, #3).
+    Column("planned_stop", Money, nullable=True),
     UniqueConstraint("client_order_id"),
     Index(None, "venue_order_id"),
     Index(None, "status"),
@@ -140,6 +142,28 @@ funding_payments = Table(
     Column("venue_id", String(64), nullable=False),
     # One settlement per symbol and time: re-reporting it changes nothing.
     UniqueConstraint("symbol", "ts"),
+)
+
+# Every position rotor saw close, with what it made: the one place a liquidation's loss, fees
+# and funding are kept once the position row is gone (RELIABILITY.md #9).
+closed_positions = Table(
+    "closed_positions",
+    metadata,
+    _id(),
+    Column("symbol", String(32), nullable=False),
+    Column("side", String(5), nullable=False),
+    Column("qty", Money, nullable=False),
+    Column("entry_price", Money, nullable=False),
+    Column("exit_price", Money, nullable=True),
+    Column("realized_pnl", Money, nullable=False),
+    Column("fees", Money, nullable=False),
+    Column("funding", Money, nullable=False),
+    Column("how", String(16), nullable=False),  # close, liquidation, flip, vanished
+    Column("exec_id", String(64), nullable=True),
+    Column("opened_ms", BigInteger, nullable=False),
+    Column("closed_ms", BigInteger, nullable=False),
+    UniqueConstraint("symbol", "closed_ms", "how"),
+    Index(None, "closed_ms"),
 )
 
 decisions = Table(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from decimal import Decimal
+
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
@@ -16,7 +18,8 @@ from bot.domain import (
 from bot.storage import convert
 from bot.storage.base import RepositoryBase
 from bot.storage.errors import DuplicateOrderError, OrderNotFoundError, UnknownRunError
-from bot.storage.tables import executions, funding_payments, orders, positions
+from bot.storage.records import ClosedPosition
+from bot.storage.tables import closed_positions, executions, funding_payments, orders, positions
 
 _TERMINAL = sorted(s.value for s in TERMINAL_STATUSES)
 
@@ -130,6 +133,22 @@ class TradingRepository(RepositoryBase):
             rows = (await conn.execute(stmt)).mappings().all()
         return [convert.order_from_row(r) for r in rows]
 
+    async def planned_stop(self, symbol: str) -> Decimal | None:
+        """The stop the entry that opened ``symbol``'s position was approved with: the newest
+        order of the symbol that carries one and has filled."""
+        stmt = (
+            select(orders.c.planned_stop, orders.c.filled_qty)
+            .where(orders.c.symbol == symbol, orders.c.planned_stop.is_not(None))
+            .order_by(orders.c.id.desc())
+            .limit(20)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        for stop, filled in rows:
+            if Decimal(str(filled)) > 0:
+                return Decimal(str(stop))
+        return None
+
     # -------------------------------------------------------------- executions
 
     async def record_execution(self, execution: ExecutionReport) -> bool:
@@ -215,3 +234,38 @@ class TradingRepository(RepositoryBase):
         async with self._read() as conn:
             rows = (await conn.execute(stmt)).mappings().all()
         return [convert.funding_from_row(r) for r in rows]
+
+    async def latest_account_event_ms(self) -> int | None:
+        """The newest recorded fill or funding time: where reconciliation resumes reading."""
+        async with self._read() as conn:
+            a = await conn.scalar(select(func.max(executions.c.ts)))
+            b = await conn.scalar(select(func.max(funding_payments.c.ts)))
+        found = [int(x) for x in (a, b) if x is not None]
+        return max(found) if found else None
+
+    # ------------------------------------------------------- closed positions
+
+    async def record_closed_position(self, closed: ClosedPosition) -> bool:
+        """Store a closed position once per (symbol, close time, how); False if already there."""
+        stmt = self._insert_ignore(
+            closed_positions,
+            convert.closed_position_values(closed),
+            ["symbol", "closed_ms", "how"],
+        )
+        async with self._write() as conn:
+            result = await conn.execute(stmt)
+        return result.rowcount == 1
+
+    async def list_closed_positions(
+        self, *, symbol: str | None = None, how: str | None = None
+    ) -> list[ClosedPosition]:
+        """Closed positions, oldest close first."""
+        stmt = select(closed_positions)
+        if symbol is not None:
+            stmt = stmt.where(closed_positions.c.symbol == symbol)
+        if how is not None:
+            stmt = stmt.where(closed_positions.c.how == how)
+        stmt = stmt.order_by(closed_positions.c.closed_ms, closed_positions.c.id)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [convert.closed_position_from_row(r) for r in rows]

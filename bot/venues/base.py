@@ -23,6 +23,7 @@ from bot.domain import (
     BalanceReport,
     Bar,
     ExecutionReport,
+    FundingPayment,
     FundingRate,
     Instrument,
     OpenInterest,
@@ -139,7 +140,13 @@ class Venue(Protocol):
 
     async def fetch_executions(
         self, since_ms: int, symbol: str | None = None
-    ) -> list[ExecutionReport]: ...
+    ) -> list[ExecutionReport]:
+        """Own fills since ``since_ms``, liquidations (``is_liquidation``) included."""
+        ...
+
+    async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
+        """Funding settled on the account's positions since ``since_ms``, oldest first."""
+        ...
 
     async def fetch_positions(self) -> list[PositionReport]: ...
 

@@ -19,6 +19,7 @@ from typing import Any
 from bot.domain import (
     BalanceReport,
     ExecutionReport,
+    FundingPayment,
     OrderReport,
     OrderStatus,
     OrderType,
@@ -38,11 +39,23 @@ from bot.venues.ccxt_client import Endpoint
 from bot.venues.ccxt_core import CcxtMarketData
 from bot.venues.ccxt_errors import BYBIT_LEVERAGE_NOT_MODIFIED
 from bot.venues.ccxt_map import (
+    dec0,
     to_balance,
     to_execution,
     to_order_report,
     to_position,
 )
+
+DAY_MS = 86_400_000
+# Bybit's execution list answers at most 7 days per request (startTime..endTime).
+EXEC_WINDOW_MS = 7 * DAY_MS
+# How far back a reconciliation looks at most (a longer outage is settled by the positions).
+MAX_EXEC_LOOKBACK_MS = 30 * DAY_MS
+EXEC_PAGE = 100
+MAX_EXEC_PAGES = 50
+# Fills that change a position; ccxt's fetch_my_trades asks for "Trade" only, so a liquidation
+# (BustTrade) or auto-deleveraging (AdlTrade) would otherwise show up only as a vanished position.
+FILL_TYPES = frozenset({"Trade", "BustTrade", "AdlTrade"})
 
 log = get_logger("rotor.venues.ccxt")
 
@@ -234,14 +247,23 @@ class CcxtVenue(CcxtMarketData):
     async def fetch_executions(
         self, since_ms: int, symbol: str | None = None
     ) -> list[ExecutionReport]:
-        """Own fills since ``since_ms``, oldest first, paged; deduplicated by exec id."""
+        """Own fills since ``since_ms`` (liquidations included), oldest first, by exec id."""
         await self._ensure_markets()
-        cs = self.symbol_of(symbol) if symbol else None
         seen: dict[str, ExecutionReport] = {}
+        if self.name == "bybit":
+            for raw in await self._execution_rows(since_ms, symbol, None):
+                if raw.get("execType") not in FILL_TYPES:
+                    continue
+                sym = str(raw.get("symbol") or "")
+                market = self.ex.market(self.symbol_of(sym))
+                rep = to_execution(self.ex.parse_trade(raw, market), self._instruments.get(sym))
+                seen.setdefault(rep.exec_id, rep)
+            return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
+        cs = self.symbol_of(symbol) if symbol else None
         since = since_ms
-        for _ in range(50):  # bounded paging
+        for _ in range(MAX_EXEC_PAGES):  # bounded paging
             page = await self._read(
-                "executions", functools.partial(self.ex.fetch_my_trades, cs, since, 100)
+                "executions", functools.partial(self.ex.fetch_my_trades, cs, since, EXEC_PAGE)
             )
             new = 0
             for t in page:
@@ -250,10 +272,86 @@ class CcxtVenue(CcxtMarketData):
                 if rep.exec_id not in seen:
                     seen[rep.exec_id] = rep
                     new += 1
-            if len(page) < 100 or new == 0:
+            if len(page) < EXEC_PAGE or new == 0:
                 break
             since = max(r.ts for r in seen.values())
         return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
+
+    async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
+        """Funding settled on the account's positions since ``since_ms``, oldest first."""
+        await self._ensure_markets()
+        out: dict[str, FundingPayment] = {}
+        if self.name == "bybit":
+            for raw in await self._execution_rows(since_ms, None, "Funding"):
+                fee = dec0(raw.get("execFee"))
+                mark = dec0(raw.get("execPrice") or raw.get("markPrice"))
+                value = dec0(raw.get("execValue"))
+                pay = FundingPayment(
+                    symbol=str(raw.get("symbol") or ""),
+                    ts=int(raw.get("execTime") or 0),
+                    rate=dec0(raw.get("feeRate")),
+                    qty=dec0(raw.get("execQty")) or ((value / mark) if mark else Decimal(0)),
+                    mark=mark,
+                    amount=-fee,  # Bybit books funding paid as a positive fee
+                    venue_id=str(raw.get("execId") or ""),
+                )
+                out.setdefault(pay.venue_id or f"{pay.symbol}-{pay.ts}", pay)
+        else:
+            rows = await self._read(
+                "funding_payments",
+                functools.partial(self.ex.fetch_funding_history, None, since_ms, 1000),
+            )
+            for r in rows:
+                info = r.get("info") or {}
+                sym = str(info.get("symbol") or "")
+                pay = FundingPayment(
+                    symbol=sym,
+                    ts=int(r.get("timestamp") or 0),
+                    rate=Decimal(0),
+                    qty=Decimal(0),
+                    mark=Decimal(0),
+                    amount=dec0(r.get("amount")),
+                    venue_id=str(r.get("id") or info.get("tranId") or ""),
+                )
+                out.setdefault(pay.venue_id or f"{pay.symbol}-{pay.ts}", pay)
+        return sorted(out.values(), key=lambda p: (p.ts, p.symbol))
+
+    async def _execution_rows(
+        self, since_ms: int, symbol: str | None, exec_type: str | None
+    ) -> list[dict[str, Any]]:
+        """Raw Bybit execution-list rows since ``since_ms``: 7-day windows, cursor paging."""
+        if self._server_offset_ms is None:
+            await self.server_time()
+        now = self.now_ms()
+        start = max(since_ms, now - MAX_EXEC_LOOKBACK_MS, 0)
+        rows: list[dict[str, Any]] = []
+        while start <= now:
+            # The last window reaches past ``now`` so a slightly stale clock misses nothing.
+            end = start + EXEC_WINDOW_MS - 1
+            cursor: str | None = None
+            for _ in range(MAX_EXEC_PAGES):
+                q: dict[str, Any] = {
+                    "category": "linear",
+                    "startTime": start,
+                    "endTime": end,
+                    "limit": EXEC_PAGE,
+                }
+                if symbol:
+                    q["symbol"] = symbol
+                if exec_type:
+                    q["execType"] = exec_type
+                if cursor:
+                    q["cursor"] = cursor
+                resp = await self._read(
+                    "executions", functools.partial(self.ex.privateGetV5ExecutionList, q)
+                )
+                result = resp.get("result") or {}
+                rows.extend(result.get("list") or [])
+                cursor = result.get("nextPageCursor") or None
+                if not cursor:
+                    break
+            start = end + 1
+        return rows
 
     async def fetch_positions(self) -> list[PositionReport]:
         await self._ensure_markets()

@@ -28,6 +28,7 @@ from bot.domain import (
     BalanceReport,
     Bar,
     ExecutionReport,
+    FundingPayment,
     FundingRate,
     Instrument,
     OpenInterest,
@@ -337,6 +338,16 @@ class PaperVenue:
             e
             for e in self._executions
             if e.ts >= since_ms and (symbol is None or e.symbol == symbol)
+        ]
+
+    async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
+        """Funding settled on the local account at or after ``since_ms``."""
+        return [
+            FundingPayment(
+                f.symbol, f.ts, f.rate, f.qty, f.mark, f.amount, f"funding-{f.symbol}-{f.ts}"
+            )
+            for f in self.account.funding_payments
+            if f.ts >= since_ms
         ]
 
     def _mark(self, symbol: str, fallback: Decimal) -> Decimal:

@@ -1,0 +1,167 @@
+"""The execution rig: rotor's order manager and reconciliation talking to the simulator's HTTP
+face through the unmodified ccxt client (``CcxtVenue``), persisting to a real database
+(SQLite and PostgreSQL through ``migrated_url``).
+
+``Rig.restart()`` is what a process restart does to these objects: everything in memory is
+dropped and rebuilt from the database, under a new run id, with a new HTTP client.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.execution.client_ids import ClientIdFactory
+from bot.execution.orders import OrderManager
+from bot.execution.portfolio import Portfolio
+from bot.execution.reconcile import Reconciler
+from bot.storage import Repository, create_engine
+from bot.storage.records import RunRecord
+from bot.venues.ccxt_client import ClientSpec, Endpoint
+from bot.venues.ccxt_venue import CcxtVenue
+from tests.reliability.data import flat_dir
+from tests.reliability.invariants import Books, read_books
+from tests.simserver import T0, SimHandle, sim_server
+
+PREFIX = "rtr"
+START = T0 + 8 * 3_600_000
+
+
+def ccxt_venue(sim: SimHandle, *, timeout_ms: int = 2_000, retries: int = 2) -> CcxtVenue:
+    """A ``CcxtVenue`` pointed at the simulator the way ``exchange.api_url`` does it."""
+    spec = ClientSpec(
+        exchange="bybit",
+        endpoint=Endpoint.CUSTOM,
+        api_url=sim.url,
+        api_key=sim.api_key,
+        api_secret=sim.api_secret,
+        timeout_ms=timeout_ms,
+        max_read_retries=retries,
+        rate_limit_ms=0,
+    )
+    return CcxtVenue(spec, backoff_base_s=0.01)
+
+
+@dataclass
+class Rig:
+    sim: SimHandle
+    db_url: str
+    repo: Repository
+    venue: CcxtVenue
+    orders: OrderManager
+    portfolio: Portfolio
+    reconciler: Reconciler
+    run_id: str
+    policy: str = "adopt"
+    _closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    def now(self) -> int:
+        assert self.sim.ctx is not None
+        return int(self.sim.ctx.clock.now_ms())
+
+    @property
+    def ids(self) -> ClientIdFactory:
+        return self.orders.ids
+
+    async def books(self) -> Books:
+        return await read_books(self.sim, self.db_url)
+
+    async def advance(self, bars: int = 1) -> None:
+        await self.sim.advance(bars)
+
+    async def reconcile(self) -> Any:
+        return await self.reconciler.run()
+
+
+async def build_rig(
+    sim: SimHandle,
+    db_url: str,
+    *,
+    policy: str = "adopt",
+    grace_ms: int = 20_000,
+    timeout_ms: int = 2_000,
+) -> Rig:
+    """Fresh in-memory objects over ``db_url`` (a start or a restart)."""
+    engine = create_engine(db_url)
+    repo = Repository(engine)
+    run_id = secrets.token_hex(4)
+    assert sim.ctx is not None
+    clock = sim.ctx.clock.now_ms
+    await repo.start_run(RunRecord(run_id=run_id, mode="test", started_ms=int(clock())))
+    venue = ccxt_venue(sim, timeout_ms=timeout_ms)
+    await venue.load_instruments()
+    await venue.server_time()
+    orders = OrderManager(
+        venue,
+        repo,
+        ClientIdFactory(PREFIX, run_id),
+        lambda: int(clock()),
+        unknown_grace_ms=grace_ms,
+        query_delay_s=0.01,
+    )
+    for order in await repo.list_open_orders():
+        orders.track(order)
+    portfolio = Portfolio()
+    portfolio.restore(await repo.list_positions())
+    reconciler = Reconciler(
+        venue,
+        repo,
+        orders,
+        portfolio,
+        prefix=PREFIX,
+        policy=policy,  # type: ignore[arg-type]
+        clock=lambda: int(clock()),
+        resume_from_ms=await repo.latest_account_event_ms(),
+    )
+    rig = Rig(sim, db_url, repo, venue, orders, portfolio, reconciler, run_id, policy)
+    rig._closers += [venue.close, engine.dispose]
+    return rig
+
+
+async def close_rig(rig: Rig) -> None:
+    for close in rig._closers:
+        await close()
+    rig._closers.clear()
+
+
+@pytest.fixture
+def flat_data(tmp_path: Path) -> Path:
+    return flat_dir(tmp_path / "data")
+
+
+@pytest.fixture
+async def sim(flat_data: Path) -> AsyncIterator[SimHandle]:
+    async with sim_server(flat_data, start_ms=START, equity=Decimal(10000)) as handle:
+        yield handle
+
+
+@pytest.fixture
+async def rig(sim: SimHandle, migrated_url: str) -> AsyncIterator[Rig]:
+    r = await build_rig(sim, migrated_url)
+    try:
+        yield r
+    finally:
+        await close_rig(r)
+
+
+@pytest.fixture
+async def restart(sim: SimHandle, migrated_url: str) -> AsyncIterator[Any]:
+    """``await restart(old_rig, **kw)``: close the old rig and build a new one on the same DB."""
+    made: list[Rig] = []
+
+    async def make(old: Rig | None = None, **kw: Any) -> Rig:
+        if old is not None:
+            await close_rig(old)
+        r = await build_rig(sim, migrated_url, **kw)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        await close_rig(r)

@@ -1,0 +1,195 @@
+"""The "nothing lost" conditions of RELIABILITY.md, checked against the simulator's own books.
+
+- every order on the venue is tracked in the database, with the venue's id and status;
+- there is exactly one venue order per order intent (no resend, no duplicated entry);
+- every fill is recorded exactly once;
+- the positions in the database equal the positions on the venue after reconciliation;
+- no secret appears in anything a test captured.
+
+The venue's side is read over HTTP (``/sim/state`` and a signed ``/v5/execution/list``), so the
+same checks work for the in-process simulator and for a ``rotor sim serve`` subprocess.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from bot.domain import OrderStatus
+from bot.storage import Repository, create_engine
+from tests.simserver import SimHandle
+
+# Bybit order status → the rotor status the database must hold for it.
+VENUE_STATUS = {
+    "New": {OrderStatus.ACCEPTED},
+    "Untriggered": {OrderStatus.ACCEPTED},
+    "Triggered": {OrderStatus.ACCEPTED},
+    "PartiallyFilled": {OrderStatus.PARTIALLY_FILLED},
+    "Filled": {OrderStatus.FILLED},
+    "Cancelled": {OrderStatus.CANCELED},
+    "Deactivated": {OrderStatus.CANCELED},
+    "Rejected": {OrderStatus.REJECTED},
+}
+FILL_TYPES = ("Trade", "BustTrade", "AdlTrade")
+
+
+async def venue_executions(sim: SimHandle, exec_type: str | None = None) -> list[dict[str, Any]]:
+    """Every execution-list row the venue has (signed Bybit calls, cursor paging)."""
+    rows: list[dict[str, Any]] = []
+    cursor = ""
+    for _ in range(10_000):
+        params: dict[str, Any] = {"category": "linear", "limit": 100}
+        if exec_type:
+            params["execType"] = exec_type
+        if cursor:
+            params["cursor"] = cursor
+        status, body = await sim.bybit("GET", "/v5/execution/list", params)
+        assert status == 200 and body["retCode"] == 0, body
+        rows.extend(body["result"]["list"])
+        cursor = body["result"].get("nextPageCursor") or ""
+        if not cursor:
+            return rows
+    raise AssertionError("execution list did not end")
+
+
+@dataclass
+class Books:
+    """Both sides at one moment."""
+
+    venue_orders: dict[str, dict[str, Any]]  # by orderLinkId (rotor's orders have one)
+    venue_fills: dict[str, dict[str, Any]]  # by execId
+    venue_funding: dict[str, dict[str, Any]]
+    venue_positions: dict[str, tuple[str, Decimal]]  # symbol -> (long/short, qty)
+    db_orders: dict[str, Any]
+    db_fills: dict[str, Any]
+    db_funding: list[Any]
+    db_positions: dict[str, tuple[str, Decimal]]
+    db_closed: list[Any]
+    liquidation_orders: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def read_books(sim: SimHandle, db_url: str) -> Books:
+    state = await sim.state()
+    venue_orders: dict[str, dict[str, Any]] = {}
+    liq: list[dict[str, Any]] = []
+    for o in state["orders"]:
+        if o["orderLinkId"]:
+            assert o["orderLinkId"] not in venue_orders, f"duplicate link id {o['orderLinkId']}"
+            venue_orders[o["orderLinkId"]] = o
+        else:
+            liq.append(o)
+    rows = await venue_executions(sim)
+    fills = {r["execId"]: r for r in rows if r["execType"] in FILL_TYPES}
+    funding = {r["execId"]: r for r in rows if r["execType"] == "Funding"}
+    venue_positions = {
+        p["symbol"]: ("long" if p["side"] == "Buy" else "short", Decimal(p["size"]))
+        for p in state["positions"]
+        if Decimal(p["size"]) > 0
+    }
+    engine = create_engine(db_url)
+    try:
+        repo = Repository(engine)
+        db_orders = {o.client_order_id: o for o in await repo.list_orders()}
+        db_fills_list = await repo.list_executions()
+        db_funding = await repo.list_funding()
+        db_positions = {p.symbol: (p.side.value, p.qty) for p in await repo.list_positions()}
+        db_closed = await repo.list_closed_positions()
+    finally:
+        await engine.dispose()
+    db_fills: dict[str, Any] = {}
+    for e in db_fills_list:
+        assert e.exec_id not in db_fills, f"fill {e.exec_id} recorded twice"
+        db_fills[e.exec_id] = e
+    return Books(
+        venue_orders,
+        fills,
+        funding,
+        venue_positions,
+        db_orders,
+        db_fills,
+        db_funding,
+        db_positions,
+        db_closed,
+        liq,
+    )
+
+
+def duplicated_entries(books: Books) -> list[str]:
+    """Entry orders that added to a position already open on the same side (rotor never
+    pyramids, so such an order can only be a resend or a double decision)."""
+    by_exec = sorted(books.venue_fills.values(), key=lambda r: (int(r["execTime"]), r["execId"]))
+    qty: dict[str, Decimal] = defaultdict(Decimal)
+    counted: set[str] = set()
+    dupes: list[str] = []
+    for r in by_exec:
+        sym, q = r["symbol"], Decimal(r["execQty"])
+        signed = q if r["side"] == "Buy" else -q
+        link = r["orderLinkId"]
+        order = books.venue_orders.get(link)
+        entry = order is not None and not order.get("reduceOnly") and link not in counted
+        if entry and qty[sym] != 0 and (qty[sym] > 0) == (signed > 0):
+            dupes.append(link)
+        if link:
+            counted.add(link)
+        qty[sym] += signed
+    return dupes
+
+
+def nothing_lost(books: Books, *, foreign_prefixes: Iterable[str] = ()) -> list[str]:
+    """Every violation of the nothing-lost conditions (empty when all hold)."""
+    problems: list[str] = []
+    foreign = tuple(foreign_prefixes)
+    for link, vo in books.venue_orders.items():
+        row = books.db_orders.get(link)
+        if row is None:
+            problems.append(f"venue order {link} ({vo['orderStatus']}) is not in the database")
+            continue
+        if row.venue_order_id != vo["orderId"]:
+            problems.append(f"{link}: venue id {vo['orderId']} stored as {row.venue_order_id}")
+        want = VENUE_STATUS[vo["orderStatus"]]
+        if row.status not in want:
+            problems.append(f"{link}: venue {vo['orderStatus']}, database {row.status.value}")
+        if Decimal(vo["cumExecQty"]) != row.filled_qty:
+            problems.append(f"{link}: filled {vo['cumExecQty']} on venue, {row.filled_qty} stored")
+    for cid, row in books.db_orders.items():
+        if cid in books.venue_orders or cid.startswith(foreign):
+            continue
+        if row.status is not OrderStatus.REJECTED:
+            problems.append(f"{cid}: {row.status.value} in the database but not on the venue")
+    for eid in books.venue_fills:
+        if eid not in books.db_fills:
+            problems.append(f"venue fill {eid} not recorded")
+    for eid in books.db_fills:
+        if eid not in books.venue_fills:
+            problems.append(f"recorded fill {eid} unknown to the venue")
+    if books.db_positions != books.venue_positions:
+        problems.append(
+            f"positions: database {books.db_positions} != venue {books.venue_positions}"
+        )
+    dupes = duplicated_entries(books)
+    if dupes:
+        problems.append(f"duplicated entry orders: {dupes}")
+    return problems
+
+
+def assert_nothing_lost(books: Books, **kw: Any) -> None:
+    problems = nothing_lost(books, **kw)
+    assert not problems, "nothing-lost violated:\n  " + "\n  ".join(problems)
+
+
+def secret_leaks(texts: dict[str, str], secrets: Iterable[str]) -> list[str]:
+    """``where: secret`` for every secret found in any captured text."""
+    found = []
+    for where, text in texts.items():
+        for s in secrets:
+            if s and s in text:
+                found.append(f"{where}: {s[:3]}…")
+    return found
+
+
+def assert_no_secrets(texts: dict[str, str], secrets: Iterable[str]) -> None:
+    leaks = secret_leaks(texts, list(secrets))
+    assert not leaks, f"secrets leaked into captured output: {leaks}"
