@@ -8,8 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.data.datadir import Funding, Ohlcv, OpenInterestSeries, write_funding, write_ohlcv
-from bot.data.datadir import write_open_interest
+from bot.data.datadir import (
+    Funding,
+    Ohlcv,
+    OpenInterestSeries,
+    write_funding,
+    write_ohlcv,
+    write_open_interest,
+)
 from bot.data.panel import HOUR_MS
 from tests.simserver import T0
 

@@ -64,7 +64,7 @@ async def test_s04_unknown_position_is_adopted_with_an_alert(rig: Rig) -> None:
 
 
 async def test_s04_unknown_position_refused_by_policy(rig: Rig, restart: Any) -> None:
-    status, body = await rig.sim.bybit(
+    _status, body = await rig.sim.bybit(
         "POST",
         "/v5/order/create",
         {
@@ -183,7 +183,7 @@ async def test_s08_stop_cancelled_by_hand_is_placed_again(rig: Rig) -> None:
     ]
     [first] = await rig.venue.fetch_open_orders()
     # Someone cancels the stop on the exchange's web page.
-    status, body = await rig.sim.bybit(
+    _status, body = await rig.sim.bybit(
         "POST",
         "/v5/order/cancel",
         {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": first.client_order_id},
