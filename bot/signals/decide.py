@@ -83,13 +83,19 @@ def _active_rows(
     u = tables.universe
     lay = tables.layers
     cf = tables.confirm
-    rows = {u.symbols.index(ps.symbol) for ps in positions if ps.symbol in u.symbols}
+    index = tables.lookup("index", lambda: {s: i for i, s in enumerate(u.symbols)})
+    rows = {index[ps.symbol] for ps in positions if ps.symbol in index}
     if p.confirm:
         if b >= 0:
-            m = cf.long_trigger[:, b] & (cf.adx[:, b] < p.adx_max)
-            if p.require_lower_low:
-                m &= cf.lower_low[:, b]
-            rows.update(np.flatnonzero(m).tolist())
+
+            def confirmed_by_bar() -> np.ndarray:
+                # [B, S]: the confirmation every entry needs, one contiguous row per bar.
+                m = cf.long_trigger & (cf.adx < p.adx_max)
+                if p.require_lower_low:
+                    m &= cf.lower_low
+                return np.ascontiguousarray(m.T)
+
+            rows.update(np.flatnonzero(tables.lookup("confirmed", confirmed_by_bar)[b]).tolist())
     elif p.entry_mode == "rsi":
         rows.update(np.flatnonzero(np.isfinite(lay.close[:, col])).tolist())
     elif p.entry_mode == "laggard":
@@ -199,7 +205,7 @@ def evaluate_tables(
 
     # Bulk column extraction: one numpy -> list conversion per field, not per symbol.
     f8h_last = col1(lay.f8h_last)
-    all_k = u.sector_rows
+    all_k: list[int] = tables.lookup("sector_rows", lambda: u.sector_rows)
     # The predicted rate only feeds the funding filter of new entries (and the records):
     # without records, held rows and presets without the filter keep the settled rate.
     held_names = {ps.symbol for ps in positions}

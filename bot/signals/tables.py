@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,15 @@ class Tables:
     confirm: Confirm
     ta_base: int
     tf_hours: int
+    # Per-table lookups built on first use by the backtest's intents-only path.
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def lookup(self, key: str, build: Callable[[], Any]) -> Any:
+        """``cache[key]``, built once by ``build()``."""
+        v = self.cache.get(key)
+        if v is None:
+            v = self.cache[key] = build()
+        return v
 
     def column(self, j: int) -> int:
         """Column of panel index ``j`` in the layer arrays (−1 when not computed)."""
