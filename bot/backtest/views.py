@@ -49,6 +49,11 @@ class LazyTickers(Mapping[str, Ticker]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def __bool__(self) -> bool:  # ``tickers or {}`` must not build every ticker
+        eng = self._engine
+        m, k = eng.market, eng._k
+        return bool(np.any((m.first_idx <= k) & (m.last_idx + 1 >= k)))
+
 
 def latest_interval_table(panel: Panel) -> F64:
     """[S, T] each symbol's most recent funding interval (hours) at every bar, NaN before any.
@@ -87,4 +92,4 @@ class IntervalsAt(Mapping[str, float]):
         return (s for s in self._index if s in self)
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return int(np.count_nonzero(~np.isnan(self._table[:, self._j])))
