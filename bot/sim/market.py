@@ -9,6 +9,8 @@ for symbols a caller asks about (per-bar work must not scale with the universe).
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -250,7 +252,15 @@ class SimMarket:
             chosen = list(symbols)
         if not chosen:
             raise DataFileError(dd.root / "ohlcv", "no *.parquet files")
-        ohlcv = {s: dd.ohlcv(s) for s in chosen}
+        # Parquet decoding releases the GIL: a few threads read the files side by side.
+        # Results are taken in symbol order, so the first bad file is reported as before.
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            o_jobs = [pool.submit(dd.ohlcv, s) for s in chosen]
+            f_jobs = [pool.submit(dd.funding, s) for s in chosen]
+            i_jobs = [pool.submit(dd.open_interest, s) for s in chosen]
+            ohlcv = {s: job.result() for s, job in zip(chosen, o_jobs, strict=True)}
+            fundings = [job.result() for job in f_jobs]
+            ois = [job.result() for job in i_jobs]
         for s, o in ohlcv.items():
             if len(o) == 0:
                 raise DataFileError(dd.ohlcv_path(s), "no rows")
@@ -270,8 +280,8 @@ class SimMarket:
             col = (o.ts - t0) // HOUR_MS
             for n in arrays:
                 arrays[n][i, col] = getattr(o, n)
-            f = dd.funding(s)
-            oi = dd.open_interest(s)
+            f = fundings[i]
+            oi = ois[i]
             series[s] = SymbolSeries(
                 f.ts if f is not None else _empty_i64(),
                 f.rate if f is not None else _empty_f64(),
