@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.backtest.data import prepare, universe_settings
 from bot.backtest.report import COMPARE_COLUMNS
+from bot.backtest.result import BacktestResult, run_prepared, warmup_begin
 from bot.backtest.runner import ProgressHook
 from bot.config import Settings
 from bot.signals.params import PRESETS
-
-from bot.backtest.data import prepare, universe_settings
-from bot.backtest.result import BacktestResult, run_prepared, warmup_begin
 
 
 def parse_presets(text: str) -> list[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from bot.config import Settings
 from bot.data.build import _settlement_index, funding_intervals_h
 from bot.data.datadir import DataFileError

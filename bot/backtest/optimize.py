@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.backtest.data import BacktestData, panel_of, prepare, truncate_market, universe_settings
+from bot.backtest.result import run_prepared, warmup_begin
 from bot.backtest.runner import HOUR_MS, default_start
 from bot.backtest.space import SPACES, overrides_of, suggest
 from bot.config import Settings
 from bot.signals.engine import SignalEngine
-
-from bot.backtest.data import BacktestData, panel_of, prepare, truncate_market, universe_settings
-from bot.backtest.result import run_prepared, warmup_begin
 
 METRICS = ("sharpe", "sortino", "total_return", "cagr", "profit_factor")
 # A run without a defined metric (no trade, flat equity) scores this.

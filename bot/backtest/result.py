@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from bot.backtest.metrics import EquityCurve, config_hash, monthly_returns, pnl_by, summarise
 from bot.backtest.runner import BacktestRunner, ProgressHook, RunOutput, RunStats
 from bot.backtest.trades import EntryInfo, Trade, build_trades

@@ -26,6 +26,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Literal
 
 import numpy as np
+
 from bot.domain import Instrument, OrderType, Side, TriggerBy
 from bot.sim.account import Account, position_prices
 from bot.sim.market import SimMarket
