@@ -36,8 +36,9 @@ from bot.risk import RiskManager, Source, StateRequest, TradingStateMachine, fro
 from bot.runtime.account import EquityMarks
 from bot.runtime.build import VenueBundle, build_venue, universe
 from bot.runtime.control import ControlServer
+from bot.runtime.degraded import STORAGE_ERRORS, Degradation
 from bot.runtime.journal import DbJournal
-from bot.runtime.killswitch import KillSwitch
+from bot.runtime.killswitch import KillInterrupted, KillSwitch
 from bot.runtime.pipeline import TradingCore, with_sectors
 from bot.runtime.safety import check_mode
 from bot.signals.engine import SignalEngine
@@ -49,6 +50,8 @@ from bot.venues.feed import MarketFeed, PanelStoreSink
 log = get_logger("rotor.daemon")
 
 KILL_REASON = "KILL"
+# The loop backs off up to this long while the venue or the database fails.
+MAX_LOOP_BACKOFF_S = 30.0
 
 
 class StartupError(Exception):
@@ -82,6 +85,8 @@ class Daemon:
         self.kill_reason = "operator"
         self._kill_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.degraded = Degradation(self)
+        self.tickers_stale = False
         self.control: ControlServer | None = None
         self.running = False  # True once start-up (reconcile, backfill) is complete
         self.started_ms = int(time.time() * 1000)
@@ -237,6 +242,7 @@ class Daemon:
             clock=self.now,
             sector_of=self.sector_of,
             metrics=self.metrics,
+            resume_from_ms=await self.repo.latest_account_event_ms(),
         )
         self.risk = RiskManager.from_settings(s)
         history = [(e.ts, e.equity) for e in await self.repo.list_equity_snapshots(limit=5000)]
@@ -312,7 +318,13 @@ class Daemon:
                 t.new, ts_ms=t.ts_ms, reason=t.reason, source=t.source.value, old_state=t.old
             )
 
-        await self.state.persist(transition, write)
+        try:
+            await self.state.persist(transition, write)
+        except STORAGE_ERRORS as exc:
+            # The database is down: the state still moves (stricter is always safe) and the
+            # transition is stored once it is back (RELIABILITY.md #19).
+            self.degraded.defer(transition, exc)
+            return
         self.metrics.set_state(self.state.state)
         log.warning(
             "trading_state",
@@ -341,7 +353,14 @@ class Daemon:
                     self.now(),
                 )
             )
-            result = await self.killswitch.run(f"kill switch ({source.value}: {why})")
+            try:
+                result = await self.killswitch.run(
+                    f"kill switch ({source.value}: {why})", stop=self.stop_event
+                )
+            except KillInterrupted as exc:
+                # Stopping: the state stays "KILL: flattening" and the next start resumes it.
+                log.error("kill_switch_interrupted", problem=str(exc), alert=True)
+                return
             await self._commit(
                 self.state.propose(
                     StateRequest(
@@ -402,42 +421,70 @@ class Daemon:
         newest = max(self.feed.last_bar_ts.values(), default=0)
         if newest <= self.last_bar_ts:
             return False
-        self.last_bar_ts = newest
         panel = self.store.panel(end_ts=newest)
         if panel.n_bars == 0:
+            self.last_bar_ts = newest
             return False
         j = panel.n_bars - 1
         missing = frozenset(s for s, ts in self.feed.last_bar_ts.items() if ts < newest)
+        # The bar counts as done only once its cycle completed: a cycle that failed (venue or
+        # database) is run again at the next poll. That is safe because every cycle starts by
+        # reconciling, so what a failed attempt already did is known before it decides again.
         await self.core.on_bar(
             panel,
             j,
             self.feed.tickers,
             missing_bars=missing,
             funding_interval_h=latest_intervals(panel),
-            ticker_ms=self.now(),
+            ticker_ms=self._ticker_time(newest + self.feed.tf_ms),
         )
+        self.last_bar_ts = newest
         return True
+
+    def _ticker_time(self, bar_close_ms: int) -> int:
+        """When the market data was current: now, or when tickers froze (#13), so the risk
+        manager's stale-data guard blocks entries while prices do not move."""
+        frozen = self.feed.tickers_frozen(bar_close_ms)
+        if frozen != self.tickers_stale:
+            self.tickers_stale = frozen
+            self.metrics.data_stale.set(1 if frozen else 0)
+            (log.error if frozen else log.warning)(
+                "tickers_stale" if frozen else "tickers_fresh",
+                last_change_ms=self.feed.content_changed_ms,
+                bar_close_ms=bar_close_ms,
+                alert=frozen,
+            )
+        age_s = max(0, bar_close_ms - self.feed.content_changed_ms) / 1000
+        self.metrics.data_age.labels(feed="tickers").set(age_s if frozen else 0.0)
+        return self.feed.content_changed_ms if frozen else self.now()
 
     async def _live_loop(self) -> None:
         s = self.settings
         last_sync = time.monotonic()
         backoff = 0.0
         while not self.stop_event.is_set():
-            await self.handle_operator_requests()
             try:
+                await self.handle_operator_requests()
                 cycled = await self.cycle_if_new_bar()
                 if not cycled and time.monotonic() - last_sync > s.execution.reconcile_interval_s:
                     await self.core.sync()
                     cycled = True
                 if cycled:
                     last_sync = time.monotonic()
+                await self.degraded.storage_recovered()
                 backoff = 0.0
             except VenueError as exc:
-                backoff = min(60.0, max(1.0, backoff * 2))
+                backoff = min(MAX_LOOP_BACKOFF_S, max(s.exchange.poll_interval_s, backoff * 2))
                 self.metrics.venue_errors.labels(type=exc.outcome).inc()
                 log.warning(
                     "venue_degraded", error=str(exc), outcome=exc.outcome, backoff_s=backoff
                 )
+                if exc.outcome == "fatal":
+                    await self.degraded.venue_fatal(exc)
+            except STORAGE_ERRORS as exc:
+                backoff = min(MAX_LOOP_BACKOFF_S, max(s.exchange.poll_interval_s, backoff * 2))
+                await self.degraded.storage_failed(exc)
+            self.degraded.sample()
             await self._sleep(max(s.exchange.poll_interval_s, backoff))
 
     async def handle_operator_requests(self) -> None:
@@ -532,15 +579,7 @@ class Daemon:
         task.add_done_callback(self._tasks.discard)
 
     async def _keep_lease(self) -> None:
-        try:
-            await self.lease.keep_alive()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("lease_lost", error=str(exc), alert=True)
-            await self.change_state(
-                StateRequest(TradingState.REDUCING, f"LEASE: {exc}", Source.LIMIT)
-            )
+        await self.degraded.keep_lease()
 
     def reload(self) -> None:
         """SIGHUP: re-read the config; an invalid one is rejected and the old one kept."""

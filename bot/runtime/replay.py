@@ -25,6 +25,8 @@ async def replay_loop(d: Daemon) -> None:
         await d.handle_operator_requests()
         if await d.cycle_if_new_bar():
             bars += 1
+            if bars % 24 == 0:
+                d.degraded.sample()
         if engine.at_end:
             break
         engine.advance(1)

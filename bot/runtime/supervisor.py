@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain import TradingState
 from bot.risk import Source, StateRequest
+from bot.runtime.degraded import asyncio_tasks, rss_bytes
 
 if TYPE_CHECKING:
     from bot.runtime.daemon import Daemon
@@ -57,6 +58,10 @@ class ControlAdapter:
             "open_orders": len(d.orders.open_orders()),
             "last_cycle": None if report is None else report.t,
             "data_age_s": self.data_age_s(),
+            "data_stale": d.tickers_stale,
+            "storage_ok": d.degraded.storage_ok,
+            "asyncio_tasks": asyncio_tasks(),
+            "rss_bytes": rss_bytes(),
         }
 
     def data_age_s(self) -> float | None:
@@ -72,13 +77,15 @@ class ControlAdapter:
         d = self.d
         age = self.data_age_s()
         limit = d.settings.exchange.poll_interval_s * d.settings.risk.stale_after_polls
-        fresh = age is not None and age <= limit
+        fresh = age is not None and age <= limit and not d.tickers_stale
         synced = d.core.balance is not None
-        ready = fresh and synced
+        storage = d.degraded.storage_ok
+        ready = fresh and synced and storage
         return ready, {
             "data_fresh": fresh,
             "data_age_s": age,
             "venue_synced": synced,
+            "storage_ok": storage,
             "state": d.state.state.value,
         }
 

@@ -15,6 +15,12 @@ At start-up ``backfill`` gives each symbol ``backfill_hours`` of closed 1h bars 
 and open-interest history (``bars_needed`` computes the hours from the entry timeframe and the
 longest lookback).
 
+Frozen tickers (RELIABILITY.md #13): a venue can keep answering the tickers request with the
+same stale snapshot. Bybit's rows carry no per-row time (only the reply's), so the feed notes
+the venue time at which any ticker's *content* last changed (``content_changed_ms``); when a
+bar closes and nothing has changed for half a bar before that close, ``tickers_frozen`` says
+so and the daemon treats the market as stale (no new entries) until prices move again.
+
 Everything goes to a ``FeedSink`` whose data-quality gate decides what is stored
 (``PanelStoreSink``: ``PanelStore`` + its ``QualityFilter``); rejects are logged by the gate
 and never reach the panel. Request counts and the last
@@ -149,6 +155,8 @@ class MarketFeed:
         self._next_funding_seen: dict[str, int] = {}  # newest funding settlement delivered
         self.venue_ms = 0
         self.tickers: dict[str, Ticker] = {}  # the latest accepted ticker per symbol
+        self.content_changed_ms = 0  # venue time of the last poll that brought new content
+        self._content: dict[str, tuple[object, ...]] = {}
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -279,9 +287,36 @@ class MarketFeed:
                 "symbols_missing_from_tickers", count=len(missing), sample=sorted(missing)[:5]
             )
         self._derive_funding_and_oi(accepted)
+        self._note_content(accepted)
         fresh = {t.symbol: t for t in accepted}
         self.tickers.update(fresh)
         return fresh, len(mine) - len(accepted)
+
+    def _note_content(self, tickers: Sequence[Ticker]) -> None:
+        changed = False
+        for t in tickers:
+            key = tuple(
+                None if isinstance(v, float) and math.isnan(v) else v
+                for v in (
+                    t.last,
+                    t.mark,
+                    t.index,
+                    t.bid,
+                    t.ask,
+                    t.funding_rate,
+                    t.next_funding_ms,
+                    t.open_interest,
+                )
+            )
+            if self._content.get(t.symbol) != key:
+                self._content[t.symbol] = key
+                changed = True
+        if changed:
+            self.content_changed_ms = max(self.content_changed_ms, self.venue_ms)
+
+    def tickers_frozen(self, bar_close_ms: int) -> bool:
+        """True when no ticker changed in the half bar before ``bar_close_ms`` (or since)."""
+        return self.content_changed_ms < bar_close_ms - self.tf_ms // 2
 
     async def poll(self) -> PollResult:
         """One poll: bulk tickers, then klines only for symbols with a newly closed bar."""

@@ -7,6 +7,7 @@ deterministic and quick. Process-level behaviour (signals, exit codes) is in the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
@@ -90,3 +91,44 @@ async def trading_sim(root: Path, **kw: Any) -> AsyncIterator[SimHandle]:
 
 def env_json(values: Mapping[str, Any]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+@contextlib.asynccontextmanager
+async def live(d: Daemon) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the daemon's real loop (poll, cycle, back off, degrade) until the block ends."""
+    task = asyncio.create_task(d._live_loop())
+    try:
+        yield task
+    finally:
+        d.stop_event.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def wait_until(pred: Any, limit_s: float = 20.0, what: str = "") -> None:
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while not pred():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or pred}")
+        await asyncio.sleep(0.02)
+
+
+async def step_live(sim: SimHandle, d: Daemon, n: int = 1, limit_s: float = 20.0) -> int:
+    """Advance ``n`` bars and wait until the running loop has cycled on each."""
+    now = 0
+    for _ in range(n):
+        now = int((await sim.advance(1))["time"])
+        await wait_until(
+            lambda now=now: d.core.last_report is not None and d.core.last_report.t >= now,
+            limit_s,
+            f"a cycle at {now}",
+        )
+    return now
+
+
+def has_position_with_stop(symbol: str = "SOLUSDT") -> Any:
+    def pred(d: Daemon) -> bool:
+        return symbol in d.portfolio.positions and any(
+            o.intent == "stop" and o.symbol == symbol for o in d.orders.open_orders()
+        )
+
+    return pred

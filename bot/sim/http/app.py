@@ -1,8 +1,8 @@
 """The aiohttp application: envelope, auth, error mapping and fault middleware.
 
 Request flow for ``/v5/*`` (the ``/sim/*`` admin paths skip counting, faults and auth):
-count → faults (maintenance 503, rate limit 429/10006, latency, timeout 504, error 5xx or
-retCode) → parse params → HMAC auth for non-market paths → handler → drop_response closes the
+count → faults (maintenance 503, rate limit 429/10006, then the body is read, latency,
+timeout 504, error 5xx or retCode) → parse params → HMAC auth for non-market paths → handler → drop_response closes the
 connection after the handler has applied the request.
 """
 
@@ -72,6 +72,10 @@ async def bybit_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     if d.rate_limited:
         return _error(ctx, path, RATE_LIMIT, "Too many visits. Exceeded the API Rate Limit.", 429)
+    if request.method != "GET":
+        # The whole request has arrived before the venue works on it: a client that gives up
+        # (or dies) during a delay must not undo it, as on a real exchange (the body is cached).
+        await request.read()
     if d.delay_ms > 0:
         await asyncio.sleep(d.delay_ms / 1000.0)
     if d.hold_ms is not None:
