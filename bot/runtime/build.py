@@ -93,11 +93,23 @@ def build_venue(settings: Settings, warmup_hours: int) -> VenueBundle:
     return VenueBundle(CcxtVenue.from_settings(settings))
 
 
+def sector_map_path(settings: Settings) -> Path | None:
+    """``universe.sector_map``, else (replay only) the data directory's own ``sectors.csv``,
+    as the backtester uses; None means the bundled, versioned map."""
+    if settings.universe.sector_map is not None:
+        return Path(settings.universe.sector_map)
+    if settings.mode == "replay":
+        own = replay_data_dir(settings) / "sectors.csv"
+        if own.is_file():
+            return own
+    return None
+
+
 def universe(
     settings: Settings, instruments: dict[str, Instrument]
 ) -> tuple[list[str], list[str | None], SectorResolution]:
     """The symbols to trade (mapped, trading, minus exclusions) and their sector tags."""
-    smap = load_sector_map(settings.universe.sector_map)
+    smap = load_sector_map(sector_map_path(settings))
     tradable = [s for s, i in instruments.items() if i.status in ("Trading", "")]
     resolution = smap.resolve(tradable)
     wanted = set(settings.universe.symbols)

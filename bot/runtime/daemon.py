@@ -370,6 +370,7 @@ class Daemon:
                 )
             )
             self.kill_event.clear()
+            self.core.kill_requested = False  # flat and HALTED; a later resume may trade again
             await self.core.sync()
             log.warning(
                 "kill_switch_done",
@@ -379,7 +380,7 @@ class Daemon:
                 state=self.state.state.value,
             )
 
-    def _approve_kill(self, intent: OrderIntent) -> NewOrder | None:
+    def _approve_kill(self, intent: OrderIntent, label: str = "kill") -> NewOrder | None:
         from bot.domain import OrderType
 
         decision = self.risk.check(intent, self.core._view(self.now(), {}))
@@ -393,9 +394,9 @@ class Daemon:
             decision.side,
             OrderType.MARKET,
             decision.qty,
-            intent="kill",
+            intent=label,
             reduce_only=True,
-            reason="kill switch",
+            reason="kill switch" if label == "kill" else intent.reason,
         )
 
     # ------------------------------------------------------------------ loops

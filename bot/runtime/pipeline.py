@@ -10,7 +10,7 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from bot.config import Settings
 from bot.data.panel import Panel
@@ -282,7 +282,9 @@ class TradingCore:
         pos = self.portfolio.positions.get(ok.symbol)
         if pos is not None and intent.kind in ("entry", "hedge"):
             pos.leverage = ok.leverage_used
-            pos.stop_price = ok.stop_price
+            pos.stop_price = protective_stop(pos, ok, self.instruments.get(ok.symbol))
+            if pos.stop_price is not None:
+                self.planned_stops[ok.symbol] = pos.stop_price
             pos.liquidation_price = ok.liquidation_price
             await self.journal.save_position(pos, self.clock())
             await self._ensure_stops()
@@ -407,6 +409,24 @@ class TradingCore:
                 m.exposure.labels(sector=sector).set(float(e))
                 m.open_risk.labels(sector=sector).set(float(r))
             m.set_state(self.state.state)
+
+
+def protective_stop(pos: Position, ok: Approved, inst: Instrument | None) -> Decimal | None:
+    """The stop for a filled entry: the approved price if it still sits on the loss side of
+    the fill and no further away than the approved distance; otherwise the approved distance
+    from the actual fill. An entry that gapped through its planned stop must never get a stop
+    on the wrong side of the market (it would not protect the position)."""
+    if ok.stop_distance is None:
+        return ok.stop_price
+    s = pos.side.sign
+    fill = pos.entry_price
+    from_fill = fill * (1 - s * ok.stop_distance)
+    planned = ok.stop_price
+    if planned is not None and s * (fill - planned) > 0 and s * (planned - from_fill) >= 0:
+        return planned
+    if inst is None:
+        return from_fill
+    return inst.round_price(from_fill, ROUND_CEILING if s > 0 else ROUND_FLOOR)
 
 
 def with_sectors(

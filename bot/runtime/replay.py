@@ -51,7 +51,7 @@ async def close_out(d: Daemon) -> None:
             reduce_only=True,
             reason="end of data",
         )
-        new = d._approve_kill(intent)
+        new = d._approve_kill(intent, label="exit")
         if new is not None:
             await d.orders.submit(new)
     await d.core.sync()

@@ -10,7 +10,7 @@
 
 Along each monotonic leg the events (stop triggers, limit fills, liquidation by mark) are
 processed in the order the price reaches them; ties go to orders (oldest first), then to the
-liquidation. A buy limit fills only when the price trades strictly below it (sell: above).
+liquidation, except on a gap that crosses the liquidation price, where liquidation comes first. A buy limit fills only when the price trades strictly below it (sell: above).
 Event times are interpolated along the path: O at ts[k], the two extremes at +20 and +40
 minutes, C at the bar's last millisecond; gap events happen at ts[k+1].
 """
@@ -223,7 +223,10 @@ class Matcher:
                 short_hit = pos.side is PositionSide.SHORT and up and a < lvl <= b
                 dist = abs(lvl - a)
                 if (long_hit or short_hit) and dist >= done:
-                    key = (dist, 1, 0)
+                    # On a gap every crossed level fires at the same instant, and an isolated
+                    # position can never lose more than its margin: liquidation comes first
+                    # (a stop filled beyond the bankruptcy price is not possible on a venue).
+                    key = (-1.0, 1, 0) if gap else (dist, 1, 0)
                     if best is None or key < best:
                         best, target = key, None
             if best is None:

@@ -67,12 +67,12 @@ def test_stop_gapped_through_fills_at_the_open(tmp_path: Path) -> None:
 
 
 def test_liquidation_loses_the_isolated_margin(tmp_path: Path) -> None:
-    # The signal bar closes at 100 but the next bar opens at 85: the entry fills at 85, below
-    # its planned stop of 92, so the stop order lands on the wrong side of the market (it
-    # would trigger on a rise). The position is unprotected; bar 17 falls to 60.
-    # Liquidation (Bybit isolated, 5x, MMR 1 %): margin 25·85/5 = 425, MM = 2,125·1 % = 21.25,
-    # LP = 85 − (425 − 21.25)/25 = 68.85, bankruptcy 85·(1 − 1/5) = 68.
-    aaa = [*flat(16, 100.0), (85.0, 85.0, 85.0, 85.0), (85.0, 85.0, 60.0, 62.0), *flat(22, 62.0)]
+    # Entry at 100 (Q 25, 5x, stop 92). Bar 17 opens at 60: the jump from the 100 close
+    # crosses both the stop and the liquidation price. An isolated position cannot lose more
+    # than its margin, so it is liquidated at the bankruptcy price, not stopped out at 60.
+    # Bybit isolated, 5x, MMR 1 %: margin 25·100/5 = 500, MM = 2,500·1 % = 25,
+    # LP = 100 − (500 − 25)/25 = 81, bankruptcy 100·(1 − 1/5) = 80.
+    aaa = [*flat(17, 100.0), (60.0, 60.0, 58.0, 59.0), *flat(22, 59.0)]
     root = write_market(
         tmp_path / "d",
         {"BTCUSDT": flat(40, 50_000.0), "AAAUSDT": aaa},
@@ -80,15 +80,15 @@ def test_liquidation_loses_the_isolated_margin(tmp_path: Path) -> None:
     )
     r = run(root, settings(), Script(entries=[(15, "AAAUSDT", 1.0)]))
     [t] = r.trades
-    assert (t.entry_price, t.qty) == (D(85), D(25))
-    assert (t.exit_price, t.exit_reason) == (D(68), "liquidation")
-    assert T0 + 17 * H < t.exit_time < T0 + 18 * H  # on bar 17's path
-    # Loss = the margin 425, plus the entry fee 25·85·0.0005 and funding 25·85·0.0001
-    assert t.gross == D(-425)
-    assert t.fees == D("1.0625") and t.funding == D("-0.2125")
-    assert t.pnl == D("-426.275")
+    assert (t.entry_price, t.qty, t.stop_price) == (D(100), D(25), D("92.00"))
+    assert (t.exit_price, t.exit_reason) == (D(80), "liquidation")
+    assert t.exit_time == T0 + 17 * H  # gap events happen at the new bar's open
+    # Loss = the margin 500, plus the entry fee 25·100·0.0005 and funding 25·100·0.0001
+    assert t.gross == D(-500)
+    assert t.fees == D("1.25") and t.funding == D("-0.25")
+    assert t.pnl == D("-501.5")
     assert r.summary["liquidations"] == 1
-    assert r.curve.equity[-1] == 10_000 - 426.275
+    assert r.curve.equity[-1] == 10_000 - 501.5
 
 
 def test_funding_at_4h_and_8h_intervals(tmp_path: Path) -> None:

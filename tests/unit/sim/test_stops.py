@@ -48,13 +48,26 @@ def test_down_bar_walks_high_first_so_the_take_profit_wins(make_market: MakeMark
 
 
 def test_gap_through_the_stop_fills_at_the_open(make_market: MakeMarket) -> None:
-    e, entry, stop, _ = _long_with_bracket(make_market, (90, 91, 89, 90))
+    # 10x long from 100.05: liquidation ≈ 90.55, so a gap to 92 crosses the stop only.
+    e, entry, stop, _ = _long_with_bracket(make_market, (92, 93, 91, 92))
     assert entry == D("100.05")
-    e.advance()  # close 100 → open 90 jumps over the 95 trigger
+    e.advance()  # close 100 → open 92 jumps over the 95 trigger
     assert stop.status is SimStatus.FILLED
-    assert stop.avg_price == D("89.95")  # the open 90 less 0.05 % slippage, tick-rounded down
+    assert stop.avg_price == D("91.95")  # the open 92 less 0.05 % slippage, tick-rounded down
     assert e.executions[-1].ts == T0 + H
-    assert e.wallet_balance == D(10000) + D(10) * (D("89.95") - D("100.05"))
+    assert e.wallet_balance == D(10000) + D(10) * (D("91.95") - D("100.05"))
+
+
+def test_gap_through_stop_and_liquidation_liquidates(make_market: MakeMarket) -> None:
+    # A gap past the liquidation price liquidates at bankruptcy even though the stop was
+    # crossed first: an isolated position never loses more than its margin.
+    e, _, stop, _ = _long_with_bracket(make_market, (80, 81, 79, 80))
+    margin = e.positions["AAAUSDT"].margin
+    e.advance()
+    assert "AAAUSDT" not in e.positions
+    assert e.executions[-1].exec_type == "BustTrade"
+    assert stop.status is not SimStatus.FILLED
+    assert e.wallet_balance == D(10000) - margin
 
 
 def test_stop_by_last_price_triggers_the_same_in_replay(make_market: MakeMarket) -> None:
