@@ -181,6 +181,11 @@ class DatabaseConfig(Section):
         """The URL with any password replaced by ``***``."""
         return mask_url_password(self.url)
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # repr()/str() of the settings must not show a password inside database.url.
+        for key, value in super().__repr_args__():
+            yield key, (self.masked_url() if key == "url" else value)
+
     def password(self) -> str | None:
         return urlsplit(self.url).password
 
@@ -298,6 +303,9 @@ def mask_url_password(url: str) -> str:
 # --------------------------------------------------------------------------- loading
 
 
+_SECRET_WORDS = ("key", "secret", "token", "password", "url")
+
+
 def _describe(err: Mapping[str, Any]) -> str:
     loc = ".".join(str(p) for p in err["loc"] if p != "__root__") or "<root>"
     kind = err["type"]
@@ -311,7 +319,9 @@ def _describe(err: Mapping[str, Any]) -> str:
         if ": " in msg and loc == "<root>":
             return msg
     got = err.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    # Never echo the value of a secret (or a URL that may carry a password) back.
+    secret = any(word in loc.lower() for word in _SECRET_WORDS)
+    shown = "" if isinstance(got, dict | list) or got is None or secret else f" (got {got!r})"
     return f"{loc}: {msg}{shown}"
 
 

@@ -32,7 +32,7 @@ def load_config_or_exit(
     try:
         settings = load_settings(path, overrides)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {REDACTOR.scrub(str(exc))}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
     REDACTOR.add(settings.secrets())
     if log:

@@ -12,7 +12,7 @@ import typer
 
 from bot.commands.common import ConfigOption, load_config_or_exit
 from bot.config import DatabaseConfig
-from bot.observability.logging import get_logger
+from bot.observability.logging import get_logger, scrub_text
 
 DEFAULT_DB_URL = DatabaseConfig().url
 REPLAY_DB = Path("var/replay.db")
@@ -118,9 +118,19 @@ async def _main(settings: Any, config_file: Path | None, live: bool) -> int:
             starting.result()
         except StartupError as exc:
             log.error("startup_refused", reason=str(exc), exit_code=exc.code)
-            typer.echo(f"rotor: {exc}", err=True)
+            # Venue errors can echo the API key (Bybit's "origin_string"): redact here too.
+            typer.echo(f"rotor: {scrub_text(str(exc))}", err=True)
             await daemon.shutdown_partial()
             return exc.code
-        return await daemon.run()
+        except Exception as exc:
+            # Through the logging pipeline (redacted), not as a raw traceback on stderr.
+            log.critical("startup_crashed", error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+            await daemon.shutdown_partial()
+            return 1
+        try:
+            return await daemon.run()
+        except Exception as exc:
+            log.critical("daemon_crashed", error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+            return 1
     finally:
         ossignals.uninstall(loop, installed)
