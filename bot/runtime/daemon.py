@@ -283,6 +283,9 @@ class Daemon:
             except ReconcileRefused as exc:
                 raise StartupError(str(exc), 4) from exc
             except (VenueError, OSError, TimeoutError) as exc:
+                if isinstance(exc, VenueError) and exc.outcome == "fatal":
+                    # Keys refused, unfixable clock skew: retrying cannot help.
+                    raise StartupError(f"reconciliation failed, not trading: {exc}", 4) from exc
                 last = exc
                 log.warning("startup_reconcile_retry", attempt=attempt + 1, error=str(exc))
                 await asyncio.sleep(min(10.0, 0.5 * 2**attempt))
