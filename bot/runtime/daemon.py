@@ -14,7 +14,7 @@ import socket
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 from bot.data.datadir import DataFileError
 from bot.data.freshness import FreshnessTracker
-from bot.data.panel import Panel
+from bot.data.panel import HOUR_MS, Panel
 from bot.data.store import PanelStore
 from bot.domain import OrderIntent, TradingState
 from bot.execution.client_ids import ClientIdFactory, new_run_id
@@ -44,8 +44,9 @@ from bot.runtime.safety import check_mode
 from bot.signals.engine import SignalEngine
 from bot.storage import Lease, LeaseHolder, Repository, create_engine, upgrade
 from bot.storage.records import RunRecord
-from bot.venues.base import VenueError
+from bot.venues.base import Venue, VenueError
 from bot.venues.feed import MarketFeed, PanelStoreSink
+from bot.venues.metered import MeteredVenue
 
 log = get_logger("rotor.daemon")
 
@@ -136,7 +137,7 @@ class Daemon:
             self.bundle: VenueBundle = build_venue(s, self.signals.window_hours)
         except (ValueError, OSError, DataFileError) as exc:  # ClientConfigError, bad --start
             raise StartupError(str(exc), 2) from exc
-        self.venue = self.bundle.venue
+        self.venue = cast(Venue, MeteredVenue(self.bundle.venue, self.metrics))
         self._check_host()
         if self.bundle.engine is None:
             self.observe_venue_time(await self.venue.server_time())
@@ -423,6 +424,9 @@ class Daemon:
         if self.bundle.engine is None:
             self.observe_venue_time(self.feed.venue_ms)
         newest = max(self.feed.last_bar_ts.values(), default=0)
+        if newest:
+            closed_age_s = (self.now() - (newest + HOUR_MS)) / 1000
+            self.metrics.data_age.labels(feed="klines").set(max(0.0, closed_age_s))
         if newest <= self.last_bar_ts:
             return False
         panel = self.store.panel(end_ts=newest)

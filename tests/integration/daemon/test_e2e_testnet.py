@@ -80,6 +80,9 @@ async def test_thirty_days_kill_stop_restart(tmp_path: Path) -> None:
             code, metrics = await rotor.get("/metrics", auth=False)
             assert code == 200 and "rotor_cycle_latency_seconds_count" in metrics
             assert 'rotor_orders_total{status="FILLED"}' in metrics
+            assert 'rotor_venue_requests_total{call="create_order"}' in metrics
+            assert 'rotor_venue_requests_total{call="fetch_tickers"}' in metrics
+            assert 'rotor_data_age_seconds{feed="klines"}' in metrics
 
             rotor.signal(signal.SIGUSR2)
             await rotor.wait_for(lambda s: s["state"] == "HALTED", limit_s=60, what="HALTED")
