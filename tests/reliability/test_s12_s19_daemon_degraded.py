@@ -259,3 +259,34 @@ async def run_storage_outage(sim: SimHandle, migrated_url: str) -> Any:
         assert alerts and all(e["alert"] for e in alerts)
         assert [e for e in logs if e["event"] == "storage_recovered"]
     return await read_books(sim, migrated_url)
+
+
+async def test_s16_graceful_stop_cancels_open_entry_orders_and_keeps_stops(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """rotor's entries are market orders; a resting entry (a limit) is what SIGTERM must not
+    leave behind, while the protective stops stay (the process-level SIGTERM test covers the
+    signal, exit code and in-flight order)."""
+    from decimal import Decimal
+
+    from bot.domain import OrderType, Side
+    from bot.execution.orders import NewOrder
+
+    async with trading_sim(tmp_path / "d") as sim:
+        async with running_daemon(sim, sqlite_url) as d:
+            await bars_until(sim, d, has_position_with_stop())
+            resting = await d.orders.submit(
+                NewOrder(
+                    "BTCUSDT",
+                    Side.BUY,
+                    OrderType.LIMIT,
+                    Decimal("0.01"),
+                    intent="entry",
+                    price=Decimal("1000"),
+                )
+            )
+            assert resting.outcome == "confirmed"
+        state = {o["orderLinkId"]: o for o in await venue_orders(sim)}
+        assert state[resting.order.client_order_id]["orderStatus"] == "Cancelled"
+        assert [o for o in state.values() if o["orderStatus"] == "Untriggered"], "stop kept"
+        assert_nothing_lost(await read_books(sim, sqlite_url))

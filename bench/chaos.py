@@ -1,0 +1,304 @@
+"""Chaos run (issue #10): the real ``rotor run`` (testnet mode, unmodified ccxt) against
+``rotor sim serve`` with every fault kind active, plus random SIGKILL/restart cycles, over N
+simulated days; then the nothing-lost invariants and a report.
+
+    .venv/bin/python bench/chaos.py [--days 90] [--symbols 8] [--seed 7] [--out chaos.json]
+
+Faults, always on: latency (20% of requests, 5-25 ms), HTTP 502 (3%) and Bybit 10016 (2%) on
+every endpoint, lost acknowledgements (10% of order creates, 5% of cancels), requests held past
+the client's timeout (0.3%). Episodes, drawn per simulated day: a maintenance window (every
+endpoint 503 for ~1.5 s of wall time), frozen tickers (a few bars), clock skew beyond the
+recvWindow (+20 s, a few bars) and a 429 storm (10 requests/s for a few bars). Restarts: a
+SIGKILL every 2-5 simulated days (half of them while an order is in flight), sometimes a SIGTERM
+instead. Memory and the asyncio task count are sampled from /metrics once per simulated day.
+
+The run ends with the faults cleared, one clean cycle, a graceful stop and the checks of
+``tests/reliability/invariants.py``: every venue order tracked, one venue order per intent, every
+fill recorded once, positions equal to the venue's. ``discrepancies`` must be 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import re
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.data.synthetic import generate  # noqa: E402
+from tests.integration.daemon.harness import Rotor, rotor_process  # noqa: E402
+from tests.reliability.invariants import duplicated_entries, nothing_lost, read_books  # noqa: E402
+from tests.simserver import SimHandle, sim_subprocess  # noqa: E402
+
+HOUR_MS = 3_600_000
+WARMUP_DAYS = 12
+LEASE_TTL_S = 2.0
+ALWAYS = [
+    {"kind": "latency", "probability": 0.2, "ms": 5, "jitter_ms": 20},
+    {"kind": "error_rate", "probability": 0.03, "status": 502},
+    {"kind": "error_rate", "probability": 0.02, "ret_code": 10016},
+    {"kind": "drop_response", "endpoint": "/v5/order/create", "probability": 0.10},
+    {"kind": "drop_response", "endpoint": "/v5/order/cancel", "probability": 0.05},
+    {"kind": "timeout", "probability": 0.003, "ms": 3000},
+]
+EPISODES = {
+    "maintenance": [{"kind": "maintenance", "duration_ms": 1500}],
+    "stale_tickers": [{"kind": "stale_tickers"}],
+    "clock_skew": [{"kind": "clock_skew", "offset_ms": 20_000}],
+    "rate_limit": [{"kind": "rate_limit", "requests": 10, "window_ms": 1000}],
+}
+EPISODE_BARS = {"maintenance": 1, "stale_tickers": 3, "clock_skew": 4, "rate_limit": 3}
+METRIC = re.compile(r"^(rotor_asyncio_tasks|rotor_resident_memory_bytes) ([0-9.e+]+)$", re.M)
+
+
+def daemon_env(data: Path, symbols: list[str]) -> dict[str, str]:
+    return {
+        "ROTOR__UNIVERSE__SYMBOLS": json.dumps(symbols),
+        "ROTOR__UNIVERSE__SECTOR_MAP": str(data / "sectors.csv"),
+        "ROTOR__DATABASE__LEASE_TTL_S": str(LEASE_TTL_S),
+        "ROTOR__EXCHANGE__TIMEOUT_MS": "2000",
+        "ROTOR__EXCHANGE__MAX_READ_RETRIES": "3",
+        "ROTOR__EXECUTION__KILL_RETRY_MAX_BACKOFF_S": "2",
+        "ROTOR__LOGGING__LEVEL": "INFO",
+        # An eager rsi-reversion, so plenty of orders meet the faults.
+        "ROTOR__STRATEGY__PARAMS__RSI_OVERSOLD": "40",
+        "ROTOR__STRATEGY__PARAMS__ADX_MAX": "50",
+        "ROTOR__STRATEGY__PARAMS__EXIT_RSI": "50",
+    }
+
+
+class Chaos:
+    """Drives one chaos run and collects its figures."""
+
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args = args
+        self.work = work
+        self.rng = random.Random(args.seed)
+        self.db_url = args.db or f"sqlite+aiosqlite:///{work / 'rotor.db'}"
+        self.log = work / "rotor.log"
+        self.restarts: Counter[str] = Counter()
+        self.episodes: Counter[str] = Counter()
+        self.stalls = 0
+        self.samples: list[dict[str, Any]] = []
+        self.active: dict[str, int] = {}  # episode -> bars left
+        self.install = 0
+
+    async def faults(self, sim: SimHandle) -> None:
+        self.install += 1
+        extra = [f for name in self.active for f in EPISODES[name]]
+        await sim.set_faults(ALWAYS + extra, seed=self.args.seed * 1000 + self.install)
+
+    async def step(self, sim: SimHandle, rotor: Rotor) -> None:
+        now = int((await sim.advance(1))["time"])
+        now -= now % HOUR_MS  # a clock-skew episode shifts the reported time off the hour
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if rotor.proc.returncode is not None:
+                raise RuntimeError(f"rotor exited with {rotor.proc.returncode}:\n{rotor.tail()}")
+            with contextlib.suppress(Exception):
+                if ((await rotor.status()).get("last_cycle") or 0) >= now:
+                    return
+            await asyncio.sleep(0.02)
+        self.stalls += 1  # it will catch up on a later bar; counted, not fatal
+
+    async def sample(self, rotor: Rotor, day: int) -> None:
+        with contextlib.suppress(Exception):
+            code, text = await rotor.get("/metrics", auth=False)
+            found = dict(METRIC.findall(text)) if code == 200 else {}
+            self.samples.append(
+                {
+                    "day": day,
+                    "pid": rotor.proc.pid,
+                    "tasks": int(float(found.get("rotor_asyncio_tasks", "nan"))),
+                    "rss_mb": round(float(found.get("rotor_resident_memory_bytes", 0)) / 2**20, 1),
+                }
+            )
+
+    async def kill_mid_order(self, sim: SimHandle, rotor: Rotor) -> None:
+        """Advance until the daemon sends an order, then SIGKILL it (bounded)."""
+        seen = sum(1 for e in rotor.logs() if e.get("event") == "order_submit")
+        for _ in range(12):
+            await self.step(sim, rotor)
+            if sum(1 for e in rotor.logs() if e.get("event") == "order_submit") > seen:
+                break
+        rotor.proc.kill()
+        await rotor.proc.wait()
+
+    async def run(self) -> dict[str, Any]:
+        a = self.args
+        data = self.work / "data"
+        uni = generate(data, n_symbols=a.symbols, days=WARMUP_DAYS + a.days + 2, seed=a.seed)
+        symbols = list(uni.symbols)
+        start = time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ",
+            time.gmtime((_first_ts(data) + WARMUP_DAYS * 24 * HOUR_MS) / 1000),
+        )
+        env = daemon_env(data, symbols)
+        args = ["--data", str(data), "--speed", "0", "--start", start]
+        started = time.monotonic()
+        async with sim_subprocess(args) as sim:
+            await self.faults(sim)
+            next_restart = self.rng.randint(2 * 24, 5 * 24)
+            bar = 0
+            total = a.days * 24
+            while bar < total:
+                async with rotor_process(sim, self.db_url, self.log, env) as rotor:
+                    await rotor.wait_for(lambda s: s.get("phase") == "running", 120, "running")
+                    while bar < total:
+                        if bar % 24 == 0:
+                            await self.day_start(sim, bar // 24)
+                            await self.sample(rotor, bar // 24)
+                        await self.step(sim, rotor)
+                        bar += 1
+                        await self.tick_episodes(sim)
+                        if bar >= next_restart and bar < total:
+                            next_restart = bar + self.rng.randint(2 * 24, 5 * 24)
+                            how = self.rng.random()
+                            if how < 0.4:
+                                await self.kill_mid_order(sim, rotor)
+                                self.restarts["sigkill_mid_order"] += 1
+                            elif how < 0.8:
+                                rotor.proc.kill()
+                                await rotor.proc.wait()
+                                self.restarts["sigkill"] += 1
+                            else:
+                                rotor.signal(signal.SIGTERM)
+                                await rotor.wait_exit(60)
+                                self.restarts["sigterm"] += 1
+                            break
+                if rotor.proc.returncode is not None and bar < total:
+                    await asyncio.sleep(LEASE_TTL_S + 0.3)  # a killed instance's lease lapses
+            # The end: faults off, one clean cycle, graceful stop, then the invariants.
+            self.active.clear()
+            await sim.set_faults([])
+            async with rotor_process(sim, self.db_url, self.log, env) as rotor:
+                await rotor.wait_for(lambda s: s.get("phase") == "running", 120, "running")
+                await self.step(sim, rotor)
+                await self.sample(rotor, a.days)
+                rotor.signal(signal.SIGTERM)
+                exit_code = await rotor.wait_exit(60)
+            books = await read_books(sim, self.db_url)
+            requests = await sim.requests()
+        wall = time.monotonic() - started
+        problems = nothing_lost(books)
+        logs = [e.get("event") for e in Rotor.logs(rotor)]
+        return {
+            "days": a.days,
+            "symbols": a.symbols,
+            "wall_s": round(wall, 1),
+            "venue_orders": len(books.venue_orders),
+            "db_orders": len(books.db_orders),
+            "fills": len(books.venue_fills),
+            "funding_payments": len(books.db_funding),
+            "closed_positions": len(books.db_closed),
+            "liquidations": sum(1 for c in books.db_closed if c.how == "liquidation"),
+            "open_positions_end": len(books.venue_positions),
+            "requests": requests["total"],
+            "faults_injected": dict(sorted(requests["faults"].items())),
+            "episodes": dict(sorted(self.episodes.items())),
+            "restarts": dict(sorted(self.restarts.items())),
+            "stalled_bars": self.stalls,
+            "final_exit_code": exit_code,
+            "discrepancies": len(problems),
+            "discrepancy_detail": problems,
+            "duplicated_entries": duplicated_entries(books),
+            "reconcile_corrections": {
+                ev: logs.count(ev)
+                for ev in (
+                    "reconcile_order_adopted",
+                    "reconcile_position_adopted",
+                    "reconcile_position_corrected",
+                    "reconcile_position_vanished",
+                )
+            },
+            "samples": self.samples,
+        }
+
+    async def day_start(self, sim: SimHandle, day: int) -> None:
+        """Draw the day's episodes (each kind on about one day in four)."""
+        started = [n for n in EPISODES if n not in self.active and self.rng.random() < 0.25]
+        for name in started:
+            self.active[name] = EPISODE_BARS[name] + self.rng.randint(0, 2)
+            self.episodes[name] += 1
+        if started:
+            await self.faults(sim)
+
+    async def tick_episodes(self, sim: SimHandle) -> None:
+        ended = []
+        for name in list(self.active):
+            self.active[name] -= 1
+            if self.active[name] <= 0:
+                ended.append(name)
+                del self.active[name]
+        if ended:
+            await self.faults(sim)
+
+
+def _first_ts(data: Path) -> int:
+    from bot.data.datadir import read_ohlcv
+
+    first = sorted((data / "ohlcv").glob("*.parquet"))[0]
+    return int(read_ohlcv(first).ts[0])
+
+
+def summarize(r: dict[str, Any]) -> str:
+    by_pid: dict[int, list[dict[str, Any]]] = {}
+    for s in r["samples"]:
+        by_pid.setdefault(s["pid"], []).append(s)
+    tasks = [s["tasks"] for s in r["samples"]]
+    rss = [s["rss_mb"] for s in r["samples"]]
+    lines = [
+        f"chaos: {r['days']} simulated days, {r['symbols']} symbols, {r['wall_s']} s wall",
+        f"  orders on the venue {r['venue_orders']} (database {r['db_orders']}), fills "
+        f"{r['fills']}, funding payments {r['funding_payments']}, closed positions "
+        f"{r['closed_positions']} ({r['liquidations']} liquidations)",
+        f"  requests {r['requests']}, faults injected {r['faults_injected']}",
+        f"  episodes {r['episodes']}",
+        f"  restarts {r['restarts']}, stalled bars {r['stalled_bars']}",
+        f"  DISCREPANCIES {r['discrepancies']} {r['discrepancy_detail'][:5]}",
+        f"  reconcile corrections seen in the logs {r['reconcile_corrections']}",
+        f"  asyncio tasks min/max {min(tasks, default=0)}/{max(tasks, default=0)}; "
+        f"RSS MB min/max {min(rss, default=0)}/{max(rss, default=0)}",
+    ]
+    for pid, ss in by_pid.items():
+        lines.append(
+            f"    pid {pid}: days {ss[0]['day']}-{ss[-1]['day']}, tasks "
+            f"{[s['tasks'] for s in ss]}, rss_mb {[s['rss_mb'] for s in ss]}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--days", type=int, default=90)
+    p.add_argument("--symbols", type=int, default=8)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    p.add_argument("--out", type=Path, default=None, help="write the JSON report here")
+    p.add_argument("--keep", type=Path, default=None, help="work directory to keep")
+    args = p.parse_args()
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        report = asyncio.run(Chaos(args, args.keep).run())
+    else:
+        with tempfile.TemporaryDirectory(prefix="rotor-chaos-") as tmp:
+            report = asyncio.run(Chaos(args, Path(tmp)).run())
+    print(summarize(report))
+    if args.out is not None:
+        args.out.write_text(json.dumps(report, indent=2))
+    return 0 if report["discrepancies"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
