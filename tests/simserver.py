@@ -288,6 +288,6 @@ def make_data_dir(
             write_open_interest(
                 root / "open_interest" / f"{sym}.parquet", OpenInterestSeries(ts, oi)
             )
-        sectors.append(f"{sym},{'majors' if k < 2 else 'l1'}")
+        sectors.append(f"{sym},{'benchmark' if sym == 'BTCUSDT' else 'l1'}")
     (root / "sectors.csv").write_text("symbol,sector\n" + "\n".join(sectors) + "\n")
     return root

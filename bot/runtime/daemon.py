@@ -23,6 +23,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.data.datadir import DataFileError
 from bot.data.freshness import FreshnessTracker
 from bot.data.panel import HOUR_MS, Panel
+from bot.data.sectors import SectorMapError
 from bot.data.store import PanelStore
 from bot.domain import OrderIntent, TradingState
 from bot.execution.client_ids import ClientIdFactory, new_run_id
@@ -142,7 +143,10 @@ class Daemon:
         if self.bundle.engine is None:
             self.observe_venue_time(await self.venue.server_time())
         instruments = await self.venue.load_instruments()
-        symbols, tags, _resolution = universe(s, instruments)
+        try:
+            symbols, tags, _resolution = universe(s, instruments)
+        except (SectorMapError, ValueError) as exc:
+            raise StartupError(str(exc), 2) from exc
         self.symbols = symbols
         self.instruments = with_sectors(
             {k: instruments[k] for k in symbols},

@@ -61,5 +61,8 @@ def flat_dir(
             root / "open_interest" / f"{s}.parquet", OpenInterestSeries(ts, np.full(bars, 5e4))
         )
     (root / "instruments.json").write_text(json.dumps(dict.fromkeys(symbols, INSTRUMENT)))
-    (root / "sectors.csv").write_text("symbol,sector\n" + "".join(f"{s},majors\n" for s in symbols))
+    (root / "sectors.csv").write_text(
+        "symbol,sector\n"
+        + "".join(f"{s},{'benchmark' if s == 'BTCUSDT' else 'l1'}\n" for s in symbols)
+    )
     return root
