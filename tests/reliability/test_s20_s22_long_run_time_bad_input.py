@@ -65,6 +65,8 @@ def _replay_cmd(data: Path, db: Path) -> list[str]:
 async def test_s21_host_timezone_changes_nothing(tmp_path: Path) -> None:
     """The same replay under UTC and under UTC+13:45: identical orders, decisions, times."""
     data = trading_data(tmp_path / "d")
+    # Replay reads the data directory's own sector map: give it the bundled map's sectors.
+    (data / "sectors.csv").write_text("symbol,sector\nBTCUSDT,benchmark\nETHUSDT,l1\nSOLUSDT,l1\n")
     runs = {}
     procs = []
     for tz in ("UTC", "Pacific/Chatham"):
