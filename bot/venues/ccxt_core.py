@@ -8,11 +8,8 @@ keys (``CcxtMarketData``), and the call policy every request goes through:
 - reads are retried ``exchange.max_read_retries`` times with exponential backoff on
   ``TransientError`` only; cancels likewise (idempotent);
 - ``create_order`` is never retried: a lost reply is ``UnknownOutcomeError``;
-- a 429 slows the *whole client* down (RELIABILITY.md #11): every later request waits out a
-  cool-down and is then spaced by an adaptive pace that doubles on each 429 and halves after
-  ``PACE_RELAX_S`` quiet seconds, so the venue's budget is not exceeded again and again;
-- a Bybit "timestamp outside recvWindow" refusal (retCode 10002, clock skew, #14) re-syncs the
-  signing clock from the server time the refusal reports; the request is then retried like any
+- a 429 slows the *whole client* down and a Bybit recvWindow refusal (10002, clock skew)
+  re-syncs the signing clock (``ccxt_guard``); the refused request is then retried like any
   transient read (a create is not: it ends Unknown and is resolved by a targeted query).
 
 Bybit's bulk tickers and klines are read through ccxt's implicit endpoints so the reply's
@@ -23,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -39,7 +35,6 @@ from bot.domain import (
 )
 from bot.observability.logging import get_logger
 from bot.venues.base import (
-    FatalError,
     RateLimitedError,
     RejectedError,
     TransientError,
@@ -47,6 +42,7 @@ from bot.venues.base import (
 )
 from bot.venues.ccxt_client import ClientSpec, Endpoint, api_base_url, api_host, build_exchange
 from bot.venues.ccxt_errors import Op, map_ccxt_error
+from bot.venues.ccxt_guard import BYBIT_TIMESTAMP_ERROR, ClockSync, RequestPacer
 from bot.venues.ccxt_map import (
     bybit_ticker,
     is_usdt_linear_perp,
@@ -65,21 +61,6 @@ MAX_KLINE_LIMIT = 1000
 MAX_FUNDING_LIMIT = 200
 MAX_OI_LIMIT = 200
 MAX_BACKOFF_S = 8.0
-# Client-wide 429 handling: cool-down after a 429, then requests spaced by an adaptive pace.
-RATE_LIMIT_COOLDOWN_S = 1.0
-PACE_MIN_S = 0.25
-PACE_MAX_S = 2.0
-PACE_RELAX_S = 30.0
-# Bybit 10002: "req_timestamp[...],server_timestamp[...]" in the message gives the skew.
-BYBIT_TIMESTAMP_ERROR = "10002"
-_SKEW = re.compile(r"req_timestamp\[(\d+)\].*?server_timestamp\[(\d+)\]")
-# Sign this far behind the server clock (Bybit accepts server − recvWindow ≤ ts < server + 1 s).
-SKEW_MARGIN_MS = 250
-MAX_RESYNCS_IN_A_ROW = 3
-
-
-class ClockSkewError(FatalError):
-    """Requests keep failing the venue's recvWindow check even after re-syncing the clock."""
 
 
 def timeframe_ms(timeframe: str) -> int:
@@ -113,15 +94,8 @@ class CcxtMarketData:
         self._server_offset_ms: int | None = None  # server clock - local clock
         self.calls: Counter[str] = Counter()  # unified calls made, per endpoint name
         self.errors: Counter[str] = Counter()
-        # Client-wide rate-limit state (monotonic seconds).
-        self._pace_lock = asyncio.Lock()
-        self._cooldown_until = 0.0
-        self._next_slot = 0.0
-        self.pace_s = 0.0
-        self._last_429 = 0.0
-        self.rate_limited = 0  # 429s seen
-        self.clock_resyncs = 0
-        self._resyncs_in_a_row = 0
+        self.pacer = RequestPacer(sleep)
+        self.clock_sync = ClockSync()
 
     # ------------------------------------------------------------------ construction
 
@@ -186,7 +160,7 @@ class CcxtMarketData:
         quiet_codes: frozenset[str] = frozenset(),
     ) -> T:
         """One attempt: paced, timeout-bounded, ccxt errors mapped to rotor outcomes."""
-        await self._pace()
+        await self.pacer.wait()
         self.calls[endpoint] += 1
         try:
             result = await asyncio.wait_for(fn(), self._bound_s(bound))
@@ -196,9 +170,9 @@ class CcxtMarketData:
             err = map_ccxt_error(exc, op, endpoint)
             self.errors[type(err).__name__] += 1
             if isinstance(err, RateLimitedError):
-                self._on_rate_limited()
+                self.pacer.limited(self.name)
             elif err.code == BYBIT_TIMESTAMP_ERROR:
-                err = self._resync_clock(str(exc), err)
+                err = self.clock_sync.refused(self.ex, self.name, str(exc), err)
             if err.code in quiet_codes:
                 raise err from exc
             log.warning(
@@ -211,57 +185,18 @@ class CcxtMarketData:
                 detail=str(exc)[:300],
             )
             raise err from exc
-        self._resyncs_in_a_row = 0
+        self.clock_sync.ok()
         return result
 
-    async def _pace(self) -> None:
-        """Wait out a 429 cool-down and keep the adaptive spacing between requests."""
-        if self.pace_s == 0.0 and self._cooldown_until == 0.0:
-            return
-        async with self._pace_lock:
-            now = time.monotonic()
-            if self.pace_s and now - self._last_429 > PACE_RELAX_S:
-                # Quiet for a while: relax (halve) the pace, back to none eventually.
-                self.pace_s = 0.0 if self.pace_s / 2 < PACE_MIN_S else self.pace_s / 2
-                self._last_429 = now
-            wait = max(self._cooldown_until, self._next_slot) - now
-            if wait > 0:
-                await self._sleep(wait)
-            self._next_slot = time.monotonic() + self.pace_s
-            if self._cooldown_until and time.monotonic() >= self._cooldown_until:
-                self._cooldown_until = 0.0
+    @property
+    def rate_limited(self) -> int:
+        """429s seen by this client."""
+        return self.pacer.hits
 
-    def _on_rate_limited(self) -> None:
-        now = time.monotonic()
-        self.rate_limited += 1
-        self._last_429 = now
-        self.pace_s = min(PACE_MAX_S, max(PACE_MIN_S, self.pace_s * 2))
-        self._cooldown_until = max(self._cooldown_until, now + RATE_LIMIT_COOLDOWN_S)
-        log.warning("venue_rate_limited", venue=self.name, pace_s=round(self.pace_s, 3))
-
-    def _resync_clock(self, text: str, err: VenueError) -> VenueError:
-        """Shift the signing clock by the skew a 10002 refusal reports (or give up, loudly)."""
-        m = _SKEW.search(text)
-        self._resyncs_in_a_row += 1
-        if m is None or self._resyncs_in_a_row > MAX_RESYNCS_IN_A_ROW:
-            return ClockSkewError(
-                f"{err} (clock skew: the venue keeps refusing request timestamps after "
-                f"{self._resyncs_in_a_row - 1} re-syncs; check the host clock / NTP)",
-                code=err.code,
-                endpoint=err.endpoint,
-            )
-        req_ts, server_ts = int(m.group(1)), int(m.group(2))
-        old = int(self.ex.options.get("timeDifference") or 0)
-        # ccxt signs with milliseconds() - timeDifference: move that onto the server clock.
-        self.ex.options["timeDifference"] = old + (req_ts - server_ts) + SKEW_MARGIN_MS
-        self.clock_resyncs += 1
-        log.warning(
-            "venue_clock_resynced",
-            venue=self.name,
-            skew_ms=req_ts - server_ts,
-            time_difference_ms=self.ex.options["timeDifference"],
-        )
-        return err
+    @property
+    def clock_resyncs(self) -> int:
+        """Times the signing clock was moved onto the venue's."""
+        return self.clock_sync.resyncs
 
     async def _retrying(
         self,

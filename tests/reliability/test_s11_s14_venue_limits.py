@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from bot.domain import OrderStatus, OrderType, Side
 from bot.execution.orders import NewOrder
-from bot.venues.ccxt_core import ClockSkewError
+from bot.venues.ccxt_guard import MAX_RESYNCS_IN_A_ROW, ClockSkewError
 from tests.reliability.conftest import Rig
 from tests.reliability.invariants import assert_nothing_lost
 
@@ -85,12 +85,19 @@ async def test_s14_clock_skew_beyond_recv_window_resyncs(lite_rig: Rig) -> None:
 
 
 async def test_s14_unfixable_skew_is_a_fatal_error_not_a_loop(lite_rig: Rig) -> None:
-    """When the venue keeps refusing the timestamps after re-syncs, the error turns fatal
-    (the daemon then goes REDUCING with an alert) instead of being retried forever."""
-    rig = lite_rig
-    text = 'bybit {"retCode":10002,"retMsg":"invalid request, please check your server timestamp"}'
+    """When the venue keeps refusing the timestamps after re-syncs (or gives no server time),
+    the error turns fatal (the daemon then goes REDUCING with an alert) instead of being
+    retried forever."""
     from bot.venues.base import TransientError
 
-    err = rig.venue._resync_clock(text, TransientError("x", code="10002"))
+    sync = lite_rig.venue.clock_sync
+    refusal = TransientError("recvWindow", code="10002")
+    text = "req_timestamp[1000],server_timestamp[31000],recv_window[5000]"
+    for _ in range(MAX_RESYNCS_IN_A_ROW):
+        assert sync.refused(lite_rig.venue.ex, "bybit", text, refusal) is refusal
+    err = sync.refused(lite_rig.venue.ex, "bybit", text, refusal)
     assert isinstance(err, ClockSkewError) and err.outcome == "fatal"
     assert "check the host clock" in str(err)
+    sync.ok()
+    vague = 'bybit {"retCode":10002,"retMsg":"invalid request, please check your timestamp"}'
+    assert isinstance(sync.refused(lite_rig.venue.ex, "bybit", vague, refusal), ClockSkewError)
