@@ -44,8 +44,11 @@ format: $(STAMP_DEV)
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict bot
 
+# Two workers: the suite's long tests (real daemon and simulator processes) overlap on 2 cores.
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP_DEV)
-	TZ=$(TEST_TZ) $(BIN)/pytest -q $(PYTEST_ARGS)
+	TZ=$(TEST_TZ) $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
