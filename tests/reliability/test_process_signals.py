@@ -59,7 +59,10 @@ async def test_s03_sigkill_between_send_and_store_is_recovered_at_restart(
         row = await stored_order(db_url, cid)
         assert row is not None and row.status is OrderStatus.SUBMITTED, "persisted before sent"
         assert row.planned_stop is not None
-        await asyncio.sleep(1.7)  # the venue applies the order; the reply goes nowhere
+        for _ in range(500):  # the venue applies the order; the reply goes nowhere
+            if (await sim.state())["orders"]:
+                break
+            await asyncio.sleep(0.02)
         [venue_order] = (await sim.state())["orders"]
         assert venue_order["orderLinkId"] == cid and venue_order["orderStatus"] == "Filled"
         await sim.set_faults([])
