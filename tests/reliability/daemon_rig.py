@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +86,6 @@ async def bars_until(sim: SimHandle, d: Daemon, pred: Any, limit: int = 200) -> 
 async def trading_sim(root: Path, **kw: Any) -> AsyncIterator[SimHandle]:
     async with sim_server(trading_data(root), start_ms=START, **kw) as sim:
         yield sim
-
-
-def env_json(values: Mapping[str, Any]) -> dict[str, str]:
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
 
 
 @contextlib.asynccontextmanager
