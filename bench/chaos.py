@@ -71,6 +71,9 @@ def daemon_env(data: Path, symbols: list[str]) -> dict[str, str]:
         "ROTOR__EXCHANGE__MAX_READ_RETRIES": "3",
         "ROTOR__EXECUTION__KILL_RETRY_MAX_BACKOFF_S": "2",
         "ROTOR__LOGGING__LEVEL": "INFO",
+        # Breakers wide open: a drawdown kill would leave the rest of the run with no orders.
+        "ROTOR__RISK__MAX_DRAWDOWN": "0.6",
+        "ROTOR__RISK__DAILY_LOSS_LIMIT": "0.3",
         # An eager rsi-reversion, so plenty of orders meet the faults.
         "ROTOR__STRATEGY__PARAMS__RSI_OVERSOLD": "40",
         "ROTOR__STRATEGY__PARAMS__ADX_MAX": "50",
@@ -102,7 +105,7 @@ class Chaos:
     async def step(self, sim: SimHandle, rotor: Rotor) -> None:
         now = int((await sim.advance(1))["time"])
         now -= now % HOUR_MS  # a clock-skew episode shifts the reported time off the hour
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if rotor.proc.returncode is not None:
                 raise RuntimeError(f"rotor exited with {rotor.proc.returncode}:\n{rotor.tail()}")
@@ -125,20 +128,23 @@ class Chaos:
                 }
             )
 
-    async def kill_mid_order(self, sim: SimHandle, rotor: Rotor) -> None:
-        """Advance until the daemon sends an order, then SIGKILL it (bounded)."""
+    async def kill_mid_order(self, sim: SimHandle, rotor: Rotor) -> int:
+        """Advance until the daemon sends an order, then SIGKILL it (bounded); returns bars."""
         seen = sum(1 for e in rotor.logs() if e.get("event") == "order_submit")
+        bars = 0
         for _ in range(12):
             await self.step(sim, rotor)
+            bars += 1
             if sum(1 for e in rotor.logs() if e.get("event") == "order_submit") > seen:
                 break
         rotor.proc.kill()
         await rotor.proc.wait()
+        return bars
 
     async def run(self) -> dict[str, Any]:
         a = self.args
         data = self.work / "data"
-        uni = generate(data, n_symbols=a.symbols, days=WARMUP_DAYS + a.days + 2, seed=a.seed)
+        uni = generate(data, n_symbols=a.symbols, days=WARMUP_DAYS + a.days + 8, seed=a.seed)
         symbols = list(uni.symbols)
         start = time.strftime(
             "%Y-%m-%dT%H:%M:%SZ",
@@ -162,11 +168,12 @@ class Chaos:
                         await self.step(sim, rotor)
                         bar += 1
                         await self.tick_episodes(sim)
+                        await self.resume_if_halted(rotor)
                         if bar >= next_restart and bar < total:
                             next_restart = bar + self.rng.randint(2 * 24, 5 * 24)
                             how = self.rng.random()
                             if how < 0.4:
-                                await self.kill_mid_order(sim, rotor)
+                                bar += await self.kill_mid_order(sim, rotor)
                                 self.restarts["sigkill_mid_order"] += 1
                             elif how < 0.8:
                                 rotor.proc.kill()
@@ -224,6 +231,13 @@ class Chaos:
             },
             "samples": self.samples,
         }
+
+    async def resume_if_halted(self, rotor: Rotor) -> None:
+        """An operator resume after a kill (a breaker can still fire): the run goes on."""
+        with contextlib.suppress(Exception):
+            if (await rotor.status()).get("state") == "HALTED":
+                await rotor.post("/resume")
+                self.restarts["operator_resume_after_kill"] += 1
 
     async def day_start(self, sim: SimHandle, day: int) -> None:
         """Draw the day's episodes (each kind on about one day in four)."""
