@@ -182,8 +182,18 @@ class TradingCore:
         for symbol, pos in self.portfolio.positions.items():
             planned = self.planned_stops.get(symbol)
             if pos.stop_price is None and planned is None:
-                # After a restart: the stop stored with the entry order (RELIABILITY.md #3).
+                # After a restart: the stop stored with the entry order (RELIABILITY.md #3),
+                # unless the fill gapped through it (a stop on the wrong side protects nothing).
                 planned = await self.journal.planned_stop(symbol)
+                if planned is not None and pos.side.sign * (pos.entry_price - planned) <= 0:
+                    log.error(
+                        "stored_stop_unusable",
+                        symbol=symbol,
+                        stop=str(planned),
+                        entry=str(pos.entry_price),
+                        alert=True,
+                    )
+                    planned = None
                 if planned is not None:
                     self.planned_stops[symbol] = planned
             if pos.stop_price is None and planned is not None:
