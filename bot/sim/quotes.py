@@ -102,8 +102,9 @@ class Quotes:
         if self.funding_forecast == "last":
             jf = bisect_right(f.funding_ts, now) - 1
             rate = f.funding_rate[jf] if jf >= 0 else 0.0
-        jo = bisect_right(f.oi_ts, now) - 1
-        return Ticker(symbol, now, p, p, p, bid, ask, rate, nxt, f.oi[jo] if jo >= 0 else math.nan)
+        jo = int(f.oi_ts.searchsorted(now, side="right")) - 1
+        oi = float(f.oi[jo]) if jo >= 0 else math.nan
+        return Ticker(symbol, now, p, p, p, bid, ask, rate, nxt, oi)
 
     def ticker(self, symbol: str) -> Ticker:
         """Prices, predicted funding (the next settlement's rate in the data) and OI now."""
