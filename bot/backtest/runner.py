@@ -31,17 +31,12 @@ from bot.backtest.memory import MemoryJournal, MemoryStore
 from bot.backtest.signals import PrecomputedSignals
 from bot.backtest.views import IntervalsAt, LazyTickers, latest_interval_table
 from bot.config import Settings
-from bot.domain import Instrument, OrderIntent, OrderType, TradingState
-from bot.execution.client_ids import ClientIdFactory
-from bot.execution.orders import NewOrder, OrderManager
-from bot.execution.portfolio import Portfolio
-from bot.execution.reconcile import Reconciler
+from bot.domain import Instrument, OrderIntent, TradingState
 from bot.execution.stops import is_stop
 from bot.observability.logging import get_logger
 from bot.risk import (
     AccountView,
     Rejected,
-    RiskManager,
     Source,
     StateRequest,
     TradingStateMachine,
@@ -49,16 +44,14 @@ from bot.risk import (
 )
 from bot.risk.account import UNMAPPED_SECTOR
 from bot.risk.entry import EntryCheck
+from bot.runtime.assembly import assemble_core, with_sectors
 from bot.runtime.build import MAX_REPLAY_WARMUP_H, universe
-from bot.runtime.killswitch import KillSwitch
-from bot.runtime.pipeline import TradingCore, with_sectors
+from bot.runtime.killswitch import flatten_and_halt
 from bot.sim.engine import SimEngine
 from bot.sim.venue import SimVenue
-from bot.storage.records import EquitySnapshot
 
 log = get_logger("rotor.backtest")
 
-KILL_REASON = "KILL"
 RUN_ID = "backtest"
 END_OF_DATA = "end of data"
 HOUR_MS = 3_600_000
@@ -163,54 +156,30 @@ class BacktestRunner:
         self.bar_present = np.any(~np.isnan(panel.close), axis=0)
         self.store = MemoryStore()
         self.journal = MemoryJournal()
-        self.portfolio = Portfolio()
         self.state = TradingStateMachine()
-        clock = self._now
-        self.orders = OrderManager(
-            self.venue,
-            self.store,
-            ClientIdFactory(s.execution.client_id_prefix, RUN_ID),
-            clock,
-            unknown_grace_ms=int(s.execution.order_timeout_s * 2000),
-        )
-        self.reconciler = Reconciler(
-            self.venue,
-            self.store,
-            self.orders,
-            self.portfolio,
-            prefix=s.execution.client_id_prefix,
-            policy=s.execution.unknown_position_policy,
-            clock=clock,
-            sector_of=self._sector_of,
-        )
-        self.risk = RiskManager.from_settings(s)
-        self.core = TradingCore(
-            s,
-            self.venue,
-            self.instruments,
-            self.signals,
-            self.risk,
-            self.state,
-            self.orders,
-            self.portfolio,
-            self.reconciler,
-            journal=self.journal,
-            change_state=self._change_state,
-            commit_transition=self._commit,
-            clock=clock,
-        )
 
         async def no_sleep(_s: float) -> None:
             return None
 
-        self.killswitch = KillSwitch(self.venue, self.orders, self._approve_kill, sleep=no_sleep)
+        parts = assemble_core(
+            s,
+            self.venue,
+            self.instruments,
+            self.signals,
+            self.store,
+            self.state,
+            run_id=RUN_ID,
+            clock=self._now,
+            journal=self.journal,
+            change_state=self._change_state,
+            commit_transition=self._commit,
+            kill_sleep=no_sleep,
+        )
+        self.portfolio, self.orders, self.risk = parts.portfolio, parts.orders, parts.risk
+        self.core, self.killswitch = parts.core, parts.killswitch
 
     def _now(self) -> int:
         return self.engine.now_ms
-
-    def _sector_of(self, symbol: str) -> str | None:
-        inst = self.instruments.get(symbol)
-        return None if inst is None else inst.sector
 
     # ------------------------------------------------------------------ state
 
@@ -227,36 +196,16 @@ class BacktestRunner:
         self.state.commit(transition)
         self.transitions.append(transition)
 
-    def _approve_kill(self, intent: OrderIntent) -> NewOrder | None:
-        decision = self.risk.check(intent, self.core._view(self._now(), {}))
-        if isinstance(decision, Rejected):
-            return None
-        return NewOrder(
-            intent.symbol,
-            decision.side,
-            OrderType.MARKET,
-            decision.qty,
-            intent=intent.kind,
-            reduce_only=True,
-            reason=intent.reason,
-        )
-
     async def _run_kill(self) -> None:
         """The daemon's kill switch: REDUCING while flattening, HALTED once verified flat."""
-        why = self.kill_reason
-        source = Source.LIMIT
-        await self._commit(
-            self.state.propose(
-                StateRequest(TradingState.REDUCING, f"{KILL_REASON}: flattening ({why})", source),
-                self._now(),
-            )
-        )
-        await self.killswitch.run(f"kill switch ({why})", max_attempts=5)
-        await self._commit(
-            self.state.propose(
-                StateRequest(TradingState.HALTED, f"{KILL_REASON}: verified flat ({why})", source),
-                self._now(),
-            )
+        await flatten_and_halt(
+            self.killswitch,
+            self.state,
+            self._commit,
+            self._now,
+            source=Source.LIMIT,
+            why=self.kill_reason,
+            max_attempts=5,
         )
         self.kill_pending = False
         self.stats.kills += 1
@@ -429,41 +378,13 @@ class BacktestRunner:
 
     def _record_equity(self, now: int) -> None:
         """The equity snapshot ``TradingCore._persist`` writes for a cycle."""
-        balance = self.core.balance
-        assert balance is not None
-        positions = self.portfolio.positions.values()
-        exposure = sum((p.qty * p.entry_price for p in positions), Decimal(0))
-        open_risk = sum(
-            (abs(p.entry_price - p.stop_price) * p.qty for p in positions if p.stop_price),
-            Decimal(0),
-        )
-        self.journal.equity.append(
-            EquitySnapshot(
-                ts=now,
-                equity=balance.equity,
-                wallet=balance.wallet_balance,
-                upnl=balance.equity - balance.wallet_balance,
-                exposure=exposure,
-                open_risk=open_risk,
-            )
-        )
+        snap = self.core.equity_snapshot(now)
+        assert snap is not None
+        self.journal.equity.append(snap)
 
     async def _close_out(self) -> None:
         """Close what is still open at the last close (reduce-only market orders)."""
-        for pos in list(self.portfolio.positions.values()):
-            intent = OrderIntent(
-                symbol=pos.symbol,
-                side=pos.side,
-                kind="exit",
-                reference_price=pos.entry_price,
-                qty=pos.qty,
-                reduce_only=True,
-                reason=END_OF_DATA,
-            )
-            new = self._approve_kill(intent)
-            if new is not None:
-                await self.orders.submit(new)
-        await self.core.sync()
+        await self.core.close_out(END_OF_DATA)
         for order in list(self.orders.open_orders()):
             await self.orders.cancel(order.client_order_id)
         await self.core.sync()

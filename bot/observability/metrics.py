@@ -6,9 +6,12 @@ cross-checks them against what ``/metrics`` really exposes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from decimal import Decimal
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from bot.domain import TradingState
+from bot.domain import Position, TradingState
 
 CYCLE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -86,6 +89,29 @@ class Metrics:
     def set_state(self, state: TradingState) -> None:
         for s in TradingState:
             self.trading_state.labels(state=s.value).set(1 if s is state else 0)
+
+    def publish_account(
+        self, equity: Decimal, peak: Decimal, positions: Iterable[Position], state: TradingState
+    ) -> None:
+        """The account gauges after a cycle: equity, drawdown, positions, and exposure and open
+        risk per sector."""
+        self.equity.set(float(equity))
+        self.drawdown.set(float(1 - equity / peak) if peak > 0 else 0.0)
+        by_sector: dict[str, tuple[Decimal, Decimal]] = {}
+        count = 0
+        for p in positions:
+            count += 1
+            sector = p.sector or "unmapped"
+            e, r = by_sector.get(sector, (Decimal(0), Decimal(0)))
+            risk = abs(p.entry_price - p.stop_price) * p.qty if p.stop_price else Decimal(0)
+            by_sector[sector] = (e + p.qty * p.entry_price, r + risk)
+        self.positions_open.set(count)
+        self.exposure.clear()
+        self.open_risk.clear()
+        for sector, (e, r) in by_sector.items():
+            self.exposure.labels(sector=sector).set(float(e))
+            self.open_risk.labels(sector=sector).set(float(r))
+        self.set_state(state)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Literal
 
-from bot.domain import OrderIntent, PositionSide, Side
+from bot.domain import Instrument, OrderIntent, Position, PositionSide, Side
 from bot.risk.codes import Reason, ReasonCode
 from bot.risk.state import StateRequest
 
@@ -65,6 +65,24 @@ class Approved:
     @property
     def reasons(self) -> tuple[Reason, ...]:
         return ()
+
+    def stop_for(self, pos: Position, inst: Instrument | None) -> Decimal | None:
+        """The protective stop for the position this entry filled into: the approved price if it
+        still sits on the loss side of the fill and no further away than the approved distance;
+        otherwise the approved distance from the actual fill. An entry that gapped through its
+        planned stop must never get a stop on the wrong side of the market (it would not
+        protect the position)."""
+        if self.stop_distance is None:
+            return self.stop_price
+        s = pos.side.sign
+        fill = pos.entry_price
+        from_fill = fill * (1 - s * self.stop_distance)
+        planned = self.stop_price
+        if planned is not None and s * (fill - planned) > 0 and s * (planned - from_fill) >= 0:
+            return planned
+        if inst is None:
+            return from_fill
+        return inst.round_price(from_fill, ROUND_CEILING if s > 0 else ROUND_FLOOR)
 
     def to_dict(self) -> dict[str, object]:
         """The ``risk explain --json`` shape (numbers as JSON floats)."""

@@ -25,22 +25,18 @@ from bot.data.freshness import FreshnessTracker
 from bot.data.panel import HOUR_MS, Panel
 from bot.data.sectors import SectorMapError
 from bot.data.store import PanelStore
-from bot.domain import OrderIntent, TradingState
-from bot.execution.client_ids import ClientIdFactory, new_run_id
-from bot.execution.orders import NewOrder, OrderManager
-from bot.execution.portfolio import Portfolio
-from bot.execution.reconcile import Reconciler
+from bot.domain import TradingState
+from bot.execution.client_ids import new_run_id
 from bot.observability.logging import configure_logging, get_logger, set_context
 from bot.observability.metrics import Metrics
-from bot.risk import Rejected as RiskRejected
 from bot.risk import RiskManager, Source, StateRequest, TradingStateMachine, from_stored
 from bot.runtime.account import EquityMarks
+from bot.runtime.assembly import assemble_core, with_sectors
 from bot.runtime.build import VenueBundle, build_venue, universe
 from bot.runtime.control import ControlServer
 from bot.runtime.degraded import STORAGE_ERRORS, Degradation
 from bot.runtime.journal import DbJournal
-from bot.runtime.killswitch import KillInterrupted, KillSwitch
-from bot.runtime.pipeline import TradingCore, with_sectors
+from bot.runtime.killswitch import KILL_REASON, KillInterrupted, flatten_and_halt
 from bot.runtime.safety import check_mode
 from bot.signals.engine import SignalEngine
 from bot.storage import Lease, LeaseHolder, Repository, create_engine, upgrade
@@ -51,7 +47,6 @@ from bot.venues.metered import MeteredVenue
 
 log = get_logger("rotor.daemon")
 
-KILL_REASON = "KILL"
 # The loop backs off up to this long while the venue or the database fails.
 MAX_LOOP_BACKOFF_S = 30.0
 
@@ -223,58 +218,33 @@ class Daemon:
         self.metrics.set_state(self.state.state)
 
     async def _build_core(self) -> None:
-        s = self.settings
-        self.portfolio = Portfolio()
-        self.portfolio.restore(await self.repo.list_positions())
-        ids = ClientIdFactory(s.execution.client_id_prefix, self.run_id)
-        self.orders = OrderManager(
-            self.venue,
-            self.repo,
-            ids,
-            self.now,
-            metrics=self.metrics,
-            unknown_grace_ms=int(s.execution.order_timeout_s * 2000),
-        )
-        for order in await self.repo.list_open_orders():
-            self.orders.track(order)
-        self.reconciler = Reconciler(
-            self.venue,
-            self.repo,
-            self.orders,
-            self.portfolio,
-            prefix=s.execution.client_id_prefix,
-            policy=s.execution.unknown_position_policy,
-            clock=self.now,
-            sector_of=self.sector_of,
-            metrics=self.metrics,
-            resume_from_ms=await self.repo.latest_account_event_ms(),
-        )
-        self.risk = RiskManager.from_settings(s)
-        history = [(e.ts, e.equity) for e in await self.repo.list_equity_snapshots(limit=5000)]
-        self.core = TradingCore(
-            s,
+        parts = assemble_core(
+            self.settings,
             self.venue,
             self.instruments,
             self.signals,
-            self.risk,
+            self.repo,
             self.state,
-            self.orders,
-            self.portfolio,
-            self.reconciler,
+            run_id=self.run_id,
+            clock=self.now,
             journal=DbJournal(self.repo, self.run_id),
             change_state=self.change_state,
             commit_transition=self._commit,
-            clock=self.now,
+            positions=await self.repo.list_positions(),
+            open_orders=await self.repo.list_open_orders(),
             metrics=self.metrics,
-            marks=EquityMarks.restore(history, self.now()),
+            marks=EquityMarks.restore(
+                [(e.ts, e.equity) for e in await self.repo.list_equity_snapshots(limit=5000)],
+                self.now(),
+            ),
+            resume_from_ms=await self.repo.latest_account_event_ms(),
         )
-        self.killswitch = KillSwitch(
-            self.venue,
-            self.orders,
-            self._approve_kill,
-            metrics=self.metrics,
-            max_backoff_s=s.execution.kill_retry_max_backoff_s,
+        self.portfolio, self.orders, self.reconciler = (
+            parts.portfolio,
+            parts.orders,
+            parts.reconciler,
         )
+        self.risk, self.core, self.killswitch = parts.risk, parts.core, parts.killswitch
 
     async def _reconcile_at_start(self) -> None:
         """Reconciliation must succeed before any trading (RELIABILITY.md)."""
@@ -352,31 +322,20 @@ class Daemon:
         async with self._kill_lock:
             if self.state.state is TradingState.HALTED and not self.kill_event.is_set():
                 return
-            why = self.kill_reason
-            await self._commit(
-                self.state.propose(
-                    StateRequest(
-                        TradingState.REDUCING, f"{KILL_REASON}: flattening ({why})", source
-                    ),
-                    self.now(),
-                )
-            )
             try:
-                result = await self.killswitch.run(
-                    f"kill switch ({source.value}: {why})", stop=self.stop_event
+                result = await flatten_and_halt(
+                    self.killswitch,
+                    self.state,
+                    self._commit,
+                    self.now,
+                    source=source,
+                    why=self.kill_reason,
+                    stop=self.stop_event,
                 )
             except KillInterrupted as exc:
                 # Stopping: the state stays "KILL: flattening" and the next start resumes it.
                 log.error("kill_switch_interrupted", problem=str(exc), alert=True)
                 return
-            await self._commit(
-                self.state.propose(
-                    StateRequest(
-                        TradingState.HALTED, f"{KILL_REASON}: verified flat ({why})", source
-                    ),
-                    self.now(),
-                )
-            )
             self.kill_event.clear()
             self.core.kill_requested = False  # flat and HALTED; a later resume may trade again
             await self.core.sync()
@@ -387,25 +346,6 @@ class Daemon:
                 closed=result.closed,
                 state=self.state.state.value,
             )
-
-    def _approve_kill(self, intent: OrderIntent, label: str = "kill") -> NewOrder | None:
-        from bot.domain import OrderType
-
-        decision = self.risk.check(intent, self.core._view(self.now(), {}))
-        if isinstance(decision, RiskRejected):
-            log.error(
-                "kill_close_rejected", symbol=intent.symbol, codes=[c.value for c in decision.codes]
-            )
-            return None
-        return NewOrder(
-            intent.symbol,
-            decision.side,
-            OrderType.MARKET,
-            decision.qty,
-            intent=label,
-            reduce_only=True,
-            reason="kill switch" if label == "kill" else intent.reason,
-        )
 
     # ------------------------------------------------------------------ loops
 

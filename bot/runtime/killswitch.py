@@ -13,13 +13,18 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.domain import OrderIntent, PositionReport
+from bot.domain import OrderIntent, PositionReport, TradingState
 from bot.execution.orders import NewOrder, OrderManager
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
+from bot.risk import Source, StateRequest, TradingStateMachine, Transition
 from bot.venues.base import Venue
 
 log = get_logger("rotor.kill")
+
+# Reasons of the kill switch's state changes start with this (a restart resumes an
+# unfinished "KILL: flattening").
+KILL_REASON = "KILL"
 
 # The risk manager turns a kill intent into an order (reduce-only, allowed in every state).
 Approver = Callable[[OrderIntent], NewOrder | None]
@@ -148,3 +153,35 @@ class KillSwitch:
             reason="kill switch",
             source="kill",
         )
+
+
+async def flatten_and_halt(
+    killswitch: KillSwitch,
+    state: TradingStateMachine,
+    commit: Callable[[Transition | None], Awaitable[None]],
+    clock: Callable[[], int],
+    *,
+    source: Source,
+    why: str,
+    stop: asyncio.Event | None = None,
+    max_attempts: int | None = None,
+) -> KillResult:
+    """The kill procedure of every mode: REDUCING while flattening, HALTED only once the venue
+    confirms the account flat. ``KillInterrupted`` (a stop) leaves the state at "flattening",
+    which the next start resumes."""
+    await commit(
+        state.propose(
+            StateRequest(TradingState.REDUCING, f"{KILL_REASON}: flattening ({why})", source),
+            clock(),
+        )
+    )
+    result = await killswitch.run(
+        f"kill switch ({source.value}: {why})", max_attempts=max_attempts, stop=stop
+    )
+    await commit(
+        state.propose(
+            StateRequest(TradingState.HALTED, f"{KILL_REASON}: verified flat ({why})", source),
+            clock(),
+        )
+    )
+    return result

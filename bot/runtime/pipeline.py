@@ -6,11 +6,10 @@ only the venue and the clock differ.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from bot.config import Settings
 from bot.data.panel import Panel
@@ -292,7 +291,7 @@ class TradingCore:
         pos = self.portfolio.positions.get(ok.symbol)
         if pos is not None and intent.kind in ("entry", "hedge"):
             pos.leverage = ok.leverage_used
-            pos.stop_price = protective_stop(pos, ok, self.instruments.get(ok.symbol))
+            pos.stop_price = ok.stop_for(pos, self.instruments.get(ok.symbol))
             if pos.stop_price is not None:
                 self.planned_stops[ok.symbol] = pos.stop_price
             pos.liquidation_price = ok.liquidation_price
@@ -341,6 +340,47 @@ class TradingCore:
             reason="protective stop",
         )
 
+    # ------------------------------------------------------------------ closing
+
+    def approve_close(self, intent: OrderIntent) -> NewOrder | None:
+        """A reduce-only market close for ``intent`` (kill switch, end of data), through the
+        risk manager like every order; None (and an error log) if it refuses."""
+        decision = self.risk.check(intent, self._view(self.clock(), {}))
+        if isinstance(decision, Rejected):
+            log.error(
+                "close_rejected",
+                symbol=intent.symbol,
+                kind=intent.kind,
+                codes=[c.value for c in decision.codes],
+            )
+            return None
+        return NewOrder(
+            intent.symbol,
+            decision.side,
+            OrderType.MARKET,
+            decision.qty,
+            intent=intent.kind,
+            reduce_only=True,
+            reason=intent.reason,
+        )
+
+    async def close_out(self, reason: str) -> None:
+        """Close every position at market (the end of a replay or a backtest), then sync."""
+        for pos in list(self.portfolio.positions.values()):
+            intent = OrderIntent(
+                symbol=pos.symbol,
+                side=pos.side,
+                kind="exit",
+                reference_price=pos.entry_price,
+                qty=pos.qty,
+                reduce_only=True,
+                reason=reason,
+            )
+            new = self.approve_close(intent)
+            if new is not None:
+                await self.orders.submit(new)
+        await self.sync()
+
     # ------------------------------------------------------------------ views
 
     def _market(
@@ -377,72 +417,40 @@ class TradingCore:
     def _predicted_f8h(market: Mapping[str, MarketSnapshot]) -> Mapping[str, float]:
         return PredictedFunding(market)
 
-    async def _persist(self, evaluation: Evaluation | None, report: CycleReport) -> None:
+    def equity_snapshot(self, ts: int) -> EquitySnapshot | None:
+        """The account at ``ts`` as the last sync saw it (None before the first sync)."""
         balance = self.balance
         if balance is None:
-            return
-        exposure = sum(
-            (p.qty * p.entry_price for p in self.portfolio.positions.values()), Decimal(0)
-        )
-        open_risk = sum(
-            (
-                abs(p.entry_price - p.stop_price) * p.qty
-                for p in self.portfolio.positions.values()
-                if p.stop_price is not None
-            ),
-            Decimal(0),
-        )
-        report.equity = balance.equity
-        snap = EquitySnapshot(
-            ts=self.clock(),
+            return None
+        positions = self.portfolio.positions.values()
+        return EquitySnapshot(
+            ts=ts,
             equity=balance.equity,
             wallet=balance.wallet_balance,
             upnl=balance.equity - balance.wallet_balance,
-            exposure=exposure,
-            open_risk=open_risk,
+            exposure=sum((p.qty * p.entry_price for p in positions), Decimal(0)),
+            open_risk=sum(
+                (
+                    abs(p.entry_price - p.stop_price) * p.qty
+                    for p in positions
+                    if p.stop_price is not None
+                ),
+                Decimal(0),
+            ),
         )
+
+    async def _persist(self, evaluation: Evaluation | None, report: CycleReport) -> None:
+        snap = self.equity_snapshot(self.clock())
+        if snap is None:
+            return
+        balance = self.balance
+        assert balance is not None
+        report.equity = balance.equity
         await self.journal.write_cycle(evaluation, snap)
         if self.metrics:
-            m = self.metrics
-            m.equity.set(float(balance.equity))
-            peak = self.marks.peak or balance.equity
-            m.drawdown.set(float(1 - balance.equity / peak) if peak > 0 else 0.0)
-            m.positions_open.set(len(self.portfolio.positions))
-            by_sector: dict[str, tuple[Decimal, Decimal]] = {}
-            for p in self.portfolio.positions.values():
-                e, r = by_sector.get(p.sector or "unmapped", (Decimal(0), Decimal(0)))
-                risk = abs(p.entry_price - p.stop_price) * p.qty if p.stop_price else Decimal(0)
-                by_sector[p.sector or "unmapped"] = (e + p.qty * p.entry_price, r + risk)
-            m.exposure.clear()
-            m.open_risk.clear()
-            for sector, (e, r) in by_sector.items():
-                m.exposure.labels(sector=sector).set(float(e))
-                m.open_risk.labels(sector=sector).set(float(r))
-            m.set_state(self.state.state)
-
-
-def protective_stop(pos: Position, ok: Approved, inst: Instrument | None) -> Decimal | None:
-    """The stop for a filled entry: the approved price if it still sits on the loss side of
-    the fill and no further away than the approved distance; otherwise the approved distance
-    from the actual fill. An entry that gapped through its planned stop must never get a stop
-    on the wrong side of the market (it would not protect the position)."""
-    if ok.stop_distance is None:
-        return ok.stop_price
-    s = pos.side.sign
-    fill = pos.entry_price
-    from_fill = fill * (1 - s * ok.stop_distance)
-    planned = ok.stop_price
-    if planned is not None and s * (fill - planned) > 0 and s * (planned - from_fill) >= 0:
-        return planned
-    if inst is None:
-        return from_fill
-    return inst.round_price(from_fill, ROUND_CEILING if s > 0 else ROUND_FLOOR)
-
-
-def with_sectors(
-    instruments: Mapping[str, Instrument], sectors: Mapping[str, str]
-) -> dict[str, Instrument]:
-    """Instruments with their sector filled in from the sector map."""
-    return {
-        s: dataclasses.replace(i, sector=sectors.get(s, i.sector)) for s, i in instruments.items()
-    }
+            self.metrics.publish_account(
+                balance.equity,
+                self.marks.peak or balance.equity,
+                self.portfolio.positions.values(),
+                self.state.state,
+            )

@@ -6,7 +6,6 @@ import asyncio
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from bot.domain import OrderIntent
 from bot.observability.logging import get_logger
 
 if TYPE_CHECKING:
@@ -35,26 +34,8 @@ async def replay_loop(d: Daemon) -> None:
         elif bars % 50 == 0:
             await asyncio.sleep(0)  # let the control API and signals breathe
     if engine.at_end:
-        await close_out(d)
+        await d.core.close_out("end of data")
         summarise(d, start_equity, bars)
-
-
-async def close_out(d: Daemon) -> None:
-    """Close what is still open at the last close, like the backtester does."""
-    for pos in list(d.portfolio.positions.values()):
-        intent = OrderIntent(
-            symbol=pos.symbol,
-            side=pos.side,
-            kind="exit",
-            reference_price=pos.entry_price,
-            qty=pos.qty,
-            reduce_only=True,
-            reason="end of data",
-        )
-        new = d._approve_kill(intent, label="exit")
-        if new is not None:
-            await d.orders.submit(new)
-    await d.core.sync()
 
 
 def summarise(d: Daemon, start_equity: Decimal, bars: int) -> None:

@@ -8,7 +8,6 @@ import pytest
 
 from bot.domain import Instrument, LeverageTier, OrderIntent, Position, PositionSide
 from bot.risk import Approved
-from bot.runtime.pipeline import protective_stop
 
 D = Decimal
 INST = Instrument(
@@ -71,7 +70,7 @@ def test_stop_is_on_the_loss_side_and_within_the_distance(
     side: PositionSide, ref: str, planned: str, fill: str, expected: str
 ) -> None:
     pos = position(side, fill)
-    stop = protective_stop(pos, approval(side, ref, planned), INST)
+    stop = approval(side, ref, planned).stop_for(pos, INST)
     assert stop == D(expected)
     assert side.sign * (pos.entry_price - stop) > 0, "stop must be on the loss side of the fill"
     assert side.sign * (pos.entry_price - stop) <= pos.entry_price * D("0.08")
