@@ -78,7 +78,8 @@ async def _main(settings: Any, config_file: Path | None, live: bool) -> int:
     from bot.domain import TradingState
     from bot.risk import Source, StateRequest
     from bot.runtime import ossignals
-    from bot.runtime.daemon import Daemon, StartupError
+    from bot.runtime.daemon import Daemon
+    from bot.runtime.lifecycle import StartupError
 
     log = get_logger("rotor.run")
     daemon = Daemon(settings, config_path=config_file, live_flag=live)

@@ -1,8 +1,8 @@
-"""The daemon: start-up checks, the bar-close loop for every mode, and a clean shutdown.
+"""The daemon: one running rotor, for every mode.
 
-Start-up order matters for safety: refuse unsafe modes → migrate → take the single-instance
-lease → restore state → reconcile with the venue (no trading if that fails) → resume an
-interrupted kill switch → backfill data → serve the control API → trade.
+It owns the venue, the database, the trading state, the bar-close loop (live polling, or
+replay driving the simulator's clock), the kill switch and operator requests. Start-up and
+shutdown live in ``bot.runtime.lifecycle``.
 """
 
 from __future__ import annotations
@@ -10,40 +10,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
-from bot.data.datadir import DataFileError
 from bot.data.freshness import FreshnessTracker
 from bot.data.panel import HOUR_MS, Panel
-from bot.data.sectors import SectorMapError
 from bot.data.store import PanelStore
-from bot.domain import TradingState
+from bot.domain import Instrument, TradingState
 from bot.execution.client_ids import new_run_id
-from bot.observability.logging import configure_logging, get_logger, set_context
+from bot.execution.orders import OrderManager
+from bot.execution.portfolio import Portfolio
+from bot.execution.reconcile import Reconciler
+from bot.observability.logging import configure_logging, get_logger
 from bot.observability.metrics import Metrics
-from bot.risk import RiskManager, Source, StateRequest, TradingStateMachine, from_stored
-from bot.runtime.account import EquityMarks
-from bot.runtime.assembly import assemble_core, with_sectors
-from bot.runtime.build import VenueBundle, build_venue, universe
+from bot.risk import RiskManager, Source, StateRequest, TradingStateMachine
+from bot.runtime import lifecycle
+from bot.runtime.build import VenueBundle
 from bot.runtime.control import ControlServer
 from bot.runtime.degraded import STORAGE_ERRORS, Degradation
-from bot.runtime.journal import DbJournal
-from bot.runtime.killswitch import KILL_REASON, KillInterrupted, flatten_and_halt
-from bot.runtime.safety import check_mode
+from bot.runtime.killswitch import KillInterrupted, KillSwitch, flatten_and_halt
+from bot.runtime.pipeline import TradingCore
 from bot.signals.engine import SignalEngine
-from bot.storage import Lease, LeaseHolder, Repository, create_engine, upgrade
-from bot.storage.records import RunRecord
+from bot.storage import Lease, Repository
 from bot.venues.base import Venue, VenueError
-from bot.venues.feed import MarketFeed, PanelStoreSink
-from bot.venues.metered import MeteredVenue
+from bot.venues.feed import MarketFeed
 
 log = get_logger("rotor.daemon")
 
@@ -51,16 +47,29 @@ log = get_logger("rotor.daemon")
 MAX_LOOP_BACKOFF_S = 30.0
 
 
-class StartupError(Exception):
-    """A refusal to start; ``code`` is the process exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 class Daemon:
     """One running rotor: owns the venue, the database, the loop and the control API."""
+
+    # Set by the start-up (``lifecycle.start``), in this order.
+    signals: SignalEngine
+    db: AsyncEngine
+    repo: Repository
+    lease: Lease
+    state: TradingStateMachine
+    bundle: VenueBundle
+    venue: Venue
+    symbols: list[str]
+    instruments: dict[str, Instrument]
+    portfolio: Portfolio
+    orders: OrderManager
+    reconciler: Reconciler
+    risk: RiskManager
+    core: TradingCore
+    killswitch: KillSwitch
+    freshness: FreshnessTracker
+    store: PanelStore
+    feed: MarketFeed
+    last_bar_ts: int
 
     def __init__(
         self,
@@ -81,7 +90,7 @@ class Daemon:
         self.kill_source = Source.SIGNAL
         self.kill_reason = "operator"
         self._kill_lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
         self.degraded = Degradation(self)
         self.tickers_stale = False
         self.control: ControlServer | None = None
@@ -105,173 +114,19 @@ class Daemon:
         if venue_ms > 0:
             self._venue_ms, self._venue_read = venue_ms, time.monotonic()
 
-    # ------------------------------------------------------------------ start-up
+    # ------------------------------------------------------------------ start-up / shutdown
 
     async def start(self) -> None:
         """Everything before the first trading cycle; raises ``StartupError`` on refusal."""
-        s = self.settings
-        set_context(run_id=self.run_id, mode=s.mode)
-        try:
-            for warning in check_mode(
-                s.mode,
-                live_flag=self.live_flag,
-                url=s.exchange.api_url,
-                has_keys=bool(s.exchange.api_key and s.exchange.api_secret),
-                environ=self.environ,
-            ):
-                log.warning("live_trading", message=warning)
-        except Exception as exc:
-            raise StartupError(str(exc), 2) from exc
-        from bot.risk import validate_risk
+        await lifecycle.start(self)
 
-        problems = validate_risk(s)
-        if problems:
-            raise StartupError("invalid risk configuration:\n  " + "\n  ".join(problems), 2)
-        self.signals = SignalEngine.from_settings(s)
-        await self._open_database()
-        try:
-            self.bundle: VenueBundle = build_venue(s, self.signals.window_hours)
-        except (ValueError, OSError, DataFileError) as exc:  # ClientConfigError, bad --start
-            raise StartupError(str(exc), 2) from exc
-        self.venue = cast(Venue, MeteredVenue(self.bundle.venue, self.metrics))
-        self._check_host()
-        if self.bundle.engine is None:
-            self.observe_venue_time(await self.venue.server_time())
-        instruments = await self.venue.load_instruments()
-        try:
-            symbols, tags, _resolution = universe(s, instruments)
-        except (SectorMapError, ValueError) as exc:
-            raise StartupError(str(exc), 2) from exc
-        self.symbols = symbols
-        self.instruments = with_sectors(
-            {k: instruments[k] for k in symbols},
-            {sym: tag for sym, tag in zip(symbols, tags, strict=True) if tag},
-        )
-        await self._build_core()
-        if s.control.enabled:
-            # Serve health/status while reconciling and backfilling: /readyz says "not yet".
-            from bot.runtime.supervisor import ControlAdapter
+    async def shutdown_partial(self) -> None:
+        """Release whatever an interrupted or refused start-up had taken (lease, venue, DB)."""
+        await lifecycle.shutdown_partial(self)
 
-            self.control = ControlServer(s.control, ControlAdapter(self), self.metrics)
-            await self.control.start()
-        await self._reconcile_at_start()
-        capacity = self.signals.window_hours + 48
-        self.freshness = FreshnessTracker()
-        self.store = PanelStore(symbols, tags, capacity=capacity, freshness=self.freshness)
-        self.feed = MarketFeed(
-            self.venue,
-            symbols,
-            PanelStoreSink(self.store),
-            backfill_hours=self.signals.window_hours,
-            oi_backfill_hours=self.signals.oi_window_hours,
-        )
-        log.info("backfill_started", symbols=len(symbols), hours=self.signals.window_hours)
-        started = time.monotonic()
-        bars = await self.feed.backfill(self.now())
-        log.info(
-            "backfill_done", bars=sum(bars.values()), seconds=round(time.monotonic() - started, 1)
-        )
-        self.last_bar_ts = max(self.feed.last_bar_ts.values(), default=0)
-        self.running = True
-        log.info(
-            "daemon_started",
-            version=__version__,
-            symbols=len(symbols),
-            state=self.state.state.value,
-            db=s.database.masked_url(),
-        )
-
-    async def _open_database(self) -> None:
-        s = self.settings
-        url = s.database.url
-        if url.startswith("sqlite") and ":///" in url:
-            path = Path(url.split(":///", 1)[1])
-            if str(path) not in ("", ":memory:"):
-                path.parent.mkdir(parents=True, exist_ok=True)
-        if s.database.auto_upgrade:
-            await upgrade(url, busy_timeout_ms=s.database.busy_timeout_ms)
-        self.db = create_engine(url, busy_timeout_ms=s.database.busy_timeout_ms)
-        self.repo = Repository(self.db)
-        self.lease = Lease(
-            self.db, LeaseHolder.this_process(self.run_id), ttl_s=s.database.lease_ttl_s
-        )
-        from bot.storage import LeaseHeldError
-
-        try:
-            await self.lease.acquire()
-        except LeaseHeldError as exc:
-            await self.db.dispose()
-            raise StartupError(str(exc), 3) from exc
-        self._spawn(self._keep_lease(), "lease")
-        await self.repo.start_run(
-            RunRecord(
-                run_id=self.run_id,
-                mode=s.mode,
-                started_ms=int(time.time() * 1000),
-                config_hash=config_hash(s),
-                version=__version__,
-                host=socket.gethostname(),
-                pid=os.getpid(),
-            )
-        )
-        self.state = TradingStateMachine(from_stored(await self.repo.latest_trading_state_event()))
-        self.metrics.set_state(self.state.state)
-
-    async def _build_core(self) -> None:
-        parts = assemble_core(
-            self.settings,
-            self.venue,
-            self.instruments,
-            self.signals,
-            self.repo,
-            self.state,
-            run_id=self.run_id,
-            clock=self.now,
-            journal=DbJournal(self.repo, self.run_id),
-            change_state=self.change_state,
-            commit_transition=self._commit,
-            positions=await self.repo.list_positions(),
-            open_orders=await self.repo.list_open_orders(),
-            metrics=self.metrics,
-            marks=EquityMarks.restore(
-                [(e.ts, e.equity) for e in await self.repo.list_equity_snapshots(limit=5000)],
-                self.now(),
-            ),
-            resume_from_ms=await self.repo.latest_account_event_ms(),
-        )
-        self.portfolio, self.orders, self.reconciler = (
-            parts.portfolio,
-            parts.orders,
-            parts.reconciler,
-        )
-        self.risk, self.core, self.killswitch = parts.risk, parts.core, parts.killswitch
-
-    async def _reconcile_at_start(self) -> None:
-        """Reconciliation must succeed before any trading (RELIABILITY.md)."""
-        from bot.execution.reconcile import ReconcileRefused
-
-        last: Exception | None = None
-        for attempt in range(5):
-            try:
-                await self.core.sync()
-                break
-            except ReconcileRefused as exc:
-                raise StartupError(str(exc), 4) from exc
-            except (VenueError, OSError, TimeoutError) as exc:
-                if isinstance(exc, VenueError) and exc.outcome == "fatal":
-                    # Keys refused, unfixable clock skew: retrying cannot help.
-                    raise StartupError(f"reconciliation failed, not trading: {exc}", 4) from exc
-                last = exc
-                log.warning("startup_reconcile_retry", attempt=attempt + 1, error=str(exc))
-                await asyncio.sleep(min(10.0, 0.5 * 2**attempt))
-        else:
-            raise StartupError(f"reconciliation failed, not trading: {last}", 4)
-        if (
-            self.state.current.reason.startswith(KILL_REASON)
-            and self.state.state is not TradingState.HALTED
-        ):
-            log.warning("kill_switch_resuming", reason=self.state.current.reason)
-            await self.run_kill(Source(self.state.current.source))
+    async def shutdown(self) -> None:
+        """Graceful stop: cancel open entry orders, keep positions and stops, flush, release."""
+        await lifecycle.shutdown(self)
 
     # ------------------------------------------------------------------ state
 
@@ -281,13 +136,13 @@ class Daemon:
             # The kill switch records REDUCING while it flattens and HALTED once verified flat.
             self.request_kill(request.source, request.reason)
             return
-        await self._commit(self.state.propose(request, self.now()))
+        await self.commit(self.state.propose(request, self.now()))
 
     async def resume(self, source: Source) -> None:
         transition = self.state.propose_resume(self.now(), "RESUME: operator", source)
-        await self._commit(transition)
+        await self.commit(transition)
 
-    async def _commit(self, transition: Any) -> None:
+    async def commit(self, transition: Any) -> None:
         if transition is None:
             return
 
@@ -326,7 +181,7 @@ class Daemon:
                 result = await flatten_and_halt(
                     self.killswitch,
                     self.state,
-                    self._commit,
+                    self.commit,
                     self.now,
                     source=source,
                     why=self.kill_reason,
@@ -455,83 +310,14 @@ class Daemon:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
 
-    # ------------------------------------------------------------------ shutdown
-
-    async def shutdown_partial(self) -> None:
-        """Release whatever an interrupted or refused start-up had taken (lease, venue, DB)."""
-        if self.control is not None:
-            with contextlib.suppress(Exception):
-                await self.control.stop()
-        if getattr(self, "repo", None) is not None:
-            with contextlib.suppress(Exception):
-                await self.repo.finish_run(
-                    self.run_id, ended_ms=int(time.time() * 1000), reason="start-up interrupted"
-                )
-        for name in ("lease", "venue", "db"):
-            obj = getattr(self, name, None)
-            if obj is None:
-                continue
-            with contextlib.suppress(Exception):
-                if name == "lease":
-                    await obj.release()
-                elif name == "venue":
-                    await obj.close()
-                else:
-                    await obj.dispose()
-        for task in list(self._tasks):
-            task.cancel()
-
-    async def shutdown(self) -> None:
-        """Graceful stop: cancel open entry orders, keep positions and stops, flush, release."""
-        with contextlib.suppress(Exception):
-            for order in list(self.orders.open_orders()):
-                if not order.reduce_only and order.intent in ("entry", "hedge"):
-                    await self.orders.cancel(order.client_order_id)
-        if self.control is not None:
-            await self.control.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        with contextlib.suppress(Exception):
-            await self.repo.finish_run(
-                self.run_id, ended_ms=int(time.time() * 1000), reason="stopped"
-            )
-        with contextlib.suppress(Exception):
-            await self.lease.release()
-        with contextlib.suppress(Exception):
-            await self.venue.close()
-        with contextlib.suppress(Exception):
-            await self.db.dispose()
-        log.info("daemon_stopped", state=self.state.state.value)
-
-    # ------------------------------------------------------------------ helpers
-
-    def _check_host(self) -> None:
-        """Where the keys will really go (the client's effective URL), checked before any call."""
-        base = getattr(self.venue, "api_base_url", None)
-        if not isinstance(base, str) or self.settings.mode not in ("testnet", "live"):
-            return
-        try:
-            check_mode(
-                self.settings.mode,
-                live_flag=self.live_flag,
-                url=base,
-                has_keys=True,
-                environ=self.environ,
-            )
-        except Exception as exc:
-            raise StartupError(str(exc), 2) from exc
-
     def sector_of(self, symbol: str) -> str | None:
         inst = self.instruments.get(symbol)
         return None if inst is None else inst.sector
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _keep_lease(self) -> None:
-        await self.degraded.keep_lease()
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     def reload(self) -> None:
         """SIGHUP: re-read the config; an invalid one is rejected and the old one kept."""
@@ -550,15 +336,6 @@ class Daemon:
         self.core.risk = self.risk
         configure_logging(fresh.logging.level, fresh.logging.format, fresh.secrets())
         log.warning("config_reloaded")
-
-
-def config_hash(settings: Settings) -> str:
-    """A short hash of the effective config (secrets masked) for runs and reports."""
-    import hashlib
-    import json
-
-    blob = json.dumps(settings.masked_dump(), sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def latest_intervals(panel: Panel) -> dict[str, float]:

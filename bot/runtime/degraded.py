@@ -157,7 +157,7 @@ class Degradation:
                 raise
             except Exception as exc:
                 log.error("lease_lost", error=str(exc)[:300], alert=True)
-                # A database refusal leaves the transition in ``pending`` (``Daemon._commit``).
+                # A database refusal leaves the transition in ``pending`` (``Daemon.commit``).
                 await self.reduce(LEASE, str(exc)[:200])
             while True:
                 await asyncio.sleep(LEASE_RETRY_S)
