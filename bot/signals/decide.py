@@ -134,27 +134,61 @@ def evaluate_tables(
     pass, so skipping the others changes no intent). The per-bar cost then scales with
     positions and candidates, not with the universe.
     """
-    p = spec.params
-    u = tables.universe
-    lay = tables.layers
-    cf = tables.confirm
-    col = tables.column(j)
-    if col < 0:
-        raise IndexError(f"index {j} was not computed by this engine run")
-    t = tables.close_time(j)
-    b = tables.htf_bar(j)
-    slope = float(lay.alt_btc_slope[col])
-    risk_on = math.isfinite(slope) and slope > 0
-    regime = RegimeRow(risk_on, _f(slope), _f(lay.breadth[col]))
-    rotation: list[np.ndarray] = []  # rotated_out, computed when a sector row is needed
+    return _BarEvaluation(tables, j, spec, stop_max_pct, positions, predicted_f8h, records).run()
 
-    def out_mask(k: int) -> bool:
-        if not rotation:
-            rotation.append(rotated_out(tables, j, p.rotation_out_evals))
-        return bool(rotation[0][k])
 
-    def sector_row(k: int) -> SectorRow:
-        return SectorRow(
+class _BarEvaluation:
+    """One evaluation: the context every symbol's decision at index ``j`` shares, and the
+    intents and records it collects."""
+
+    def __init__(
+        self,
+        tables: Tables,
+        j: int,
+        spec: StrategySpec,
+        stop_max_pct: float,
+        positions: Sequence[PositionView],
+        predicted_f8h: Mapping[str, float] | None,
+        records: bool,
+    ) -> None:
+        col = tables.column(j)
+        if col < 0:
+            raise IndexError(f"index {j} was not computed by this engine run")
+        self.tables, self.j, self.spec, self.p = tables, j, spec, spec.params
+        self.stop_max_pct = stop_max_pct
+        self.u, self.lay, self.cf = tables.universe, tables.layers, tables.confirm
+        self.col, self.t, self.b = col, tables.close_time(j), tables.htf_bar(j)
+        slope = float(self.lay.alt_btc_slope[col])
+        self.risk_on = math.isfinite(slope) and slope > 0
+        self.regime = RegimeRow(self.risk_on, _f(slope), _f(self.lay.breadth[col]))
+        self.positions = positions
+        self.by_pos = {ps.symbol: ps for ps in positions}
+        self.longs_open = any(ps.side is PositionSide.LONG and not ps.hedge for ps in positions)
+        self.pred = predicted_f8h if predicted_f8h is not None else {}  # no len(): may be lazy
+        self.records = records
+        self.tf_ms = tables.tf_hours * HOUR_MS
+        self.bar_time = int(self.cf.htf.ts[self.b]) if self.b >= 0 else None
+        self._rotation: np.ndarray | None = None  # rotated_out, computed when a row needs it
+        self._sectors: dict[int, SectorRow] = {}
+        self.top_momentum: set[int] = set()
+        self.top_short: set[int] = set()
+        self.entries: list[EntryIntent] = []
+        self.exits: list[ExitIntent] = []
+        self.rows: list[SymbolRow] = []
+        self.decisions: list[Decision] = []
+
+    # ------------------------------------------------------------------ sectors
+
+    def sector_row(self, k: int) -> SectorRow:
+        """Sector ``k``'s row at this index (built on first use: most backtest bars never
+        read one)."""
+        row = self._sectors.get(k)
+        if row is not None:
+            return row
+        if self._rotation is None:
+            self._rotation = rotated_out(self.tables, self.j, self.p.rotation_out_evals)
+        lay, col, u = self.lay, self.col, self.u
+        row = self._sectors[k] = SectorRow(
             sector=u.sectors[k],
             members=int(u.member[k].sum()),
             eligible_members=int(lay.members_eligible[k, col]),
@@ -170,247 +204,309 @@ def evaluate_tables(
             overheated=bool(lay.overheated[k, col]),
             score=_f(lay.score[k, col]),
             leader=bool(lay.leader[k, col]),
-            rotated_out=out_mask(k),
+            rotated_out=bool(self._rotation[k]),
         )
-
-    sectors = [sector_row(k) for k in range(u.n_sectors)] if records else []
-    sector_cache = dict(enumerate(sectors))
-
-    def sector_of_row(k: int) -> SectorRow:
-        row = sector_cache.get(k)
-        if row is None:
-            row = sector_cache[k] = sector_row(k)
         return row
 
-    pred = predicted_f8h if predicted_f8h is not None else {}  # no len(): may be lazy
-    n_s = len(u.symbols)
+    # ------------------------------------------------------------------ symbols
 
-    if records:
-        rows_i: list[int] = list(range(n_s))
-        sel: slice | np.ndarray = slice(None)
-    else:
-        rows_i = _active_rows(tables, col, b, spec, positions)
-        sel = np.asarray(rows_i, dtype=np.intp)
-        if not rows_i:  # nothing held and no entry rule can fire: no intent at all
-            return Evaluation(t, j, spec.preset, regime, [], [], [], [], [], None, {"htf_bar": b})
+    def symbols(self) -> list[SymView]:
+        """Scalar views of the rows to decide: every symbol with records, else the active ones.
 
-    def col1(a: np.ndarray) -> list[float]:
-        return [float(x) for x in a[sel, col].tolist()]
-
-    def htf(a: np.ndarray) -> list[float]:
-        return a[sel, b].astype(np.float64).tolist() if b >= 0 else [float("nan")] * len(rows_i)
-
-    def hflag(a: np.ndarray) -> list[bool]:
-        return [bool(x) for x in a[sel, b].tolist()] if b >= 0 else [False] * len(rows_i)
-
-    # Bulk column extraction: one numpy -> list conversion per field, not per symbol.
-    f8h_last = col1(lay.f8h_last)
-    all_k: list[int] = tables.lookup("sector_rows", lambda: u.sector_rows)
-    # The predicted rate only feeds the funding filter of new entries (and the records):
-    # without records, held rows and presets without the filter keep the settled rate.
-    held_names = {ps.symbol for ps in positions}
-
-    def f8h(i: int, settled: float) -> float:
-        name = u.symbols[i]
-        if not records and (not p.funding_filter or name in held_names):
-            return settled
-        return pred.get(name, settled)
-
-    cols = zip(
-        [all_k[i] for i in rows_i],
-        lay.eligible[sel, col].tolist(),
-        col1(lay.close),
-        col1(lay.gap),
-        col1(lay.zgap),
-        [f8h(i, f) for i, f in zip(rows_i, f8h_last, strict=True)],
-        col1(lay.f8h_mean),
-        col1(lay.oi_flow),
-        htf(cf.rsi),
-        htf(cf.adx),
-        htf(cf.atr),
-        htf(cf.ema),
-        htf(cf.htf.close),
-        hflag(cf.long_trigger),
-        hflag(cf.lower_low),
-        hflag(cf.divergence),
-        hflag(cf.short_setup),
-        htf(cf.tp_level),
-        htf(cf.htf.high),
-        strict=True,
-    )
-    syms = [SymView(i, u.sector_of[i], *vals) for i, vals in zip(rows_i, cols, strict=True)]
-    by_pos = {ps.symbol: ps for ps in positions}
-    # Momentum / shorts: the strongest (hottest) eligible members of each sector, over the
-    # whole universe whichever rows are evaluated.
-    top_momentum: set[int] = set()
-    top_short: set[int] = set()
-    if p.entry_mode == "momentum":
-        top_momentum = _top_members(
-            all_k,
-            lay.eligible[:, col] & ~np.isnan(lay.zgap[:, col]),
-            lay.zgap[:, col],
-            p.momentum_top_n,
-            lay.gap[:, col] > 0,
-        )
-    if spec.shorts_enabled:
-        top_short = _top_members(
-            all_k, ~np.isnan(lay.f8h_mean[:, col]), lay.f8h_mean[:, col], p.short_top_n, None
-        )
-
-    entries: list[EntryIntent] = []
-    exits: list[ExitIntent] = []
-    rows: list[SymbolRow] = []
-    decisions: list[Decision] = []
-    tf_ms = tables.tf_hours * HOUR_MS
-    longs_open = any(ps.side is PositionSide.LONG and not ps.hedge for ps in positions)
-    bar_time = int(cf.htf.ts[b]) if b >= 0 else None
-    # Output values (None for NaN) for every symbol, converted once per field.
-    out_cols = (
-        [[v if v - v == 0 else None for v in (getattr(x, f) for x in syms)] for f in _SCORE_FIELDS]
-        if records
-        else []
-    )
-    out_vals = list(zip(*out_cols, strict=True))
-    for n, s in enumerate(syms):
-        name = u.symbols[s.i]
-        reasons: list[str] = []
-        action = _NONE
-        # The sector row is built on first use (most rows of a backtest never read it).
-        sec_row: SectorRow | None = None
-        if s.k >= 0 and (records or s.k in sector_cache):
-            sec_row = sector_of_row(s.k)
-        is_bench = s.i == u.benchmark
-        # ---- candidate (layer 3 / preset entry rule)
-        candidate = False
-        if p.entry_mode == "rsi":
-            candidate = (s.sector is not None or is_bench) and math.isfinite(s.close)
-            if not candidate:
-                reasons.append("unmapped" if s.sector is None else "no_bar")
-        elif s.sector is None:
-            reasons.append("benchmark" if is_bench else "unmapped")
-        elif not s.eligible:
-            reasons.append("not_eligible")
-        elif s.k < 0 or not lay.scorable[s.k, col]:
-            reasons.append("sector_not_scorable")
-        elif p.entry_mode == "laggard":
-            gap_ok = s.gap <= p.gap_max
-            z_ok = s.zgap <= p.zgap_max
-            candidate = gap_ok and z_ok
-            if not gap_ok:
-                reasons.append("gap_above_max")
-            if not z_ok:
-                reasons.append("zgap_above_max")
+        One numpy -> list conversion per field, not per symbol.
+        """
+        u, lay, cf, col, b, p = self.u, self.lay, self.cf, self.col, self.b, self.p
+        if self.records:
+            rows_i: list[int] = list(range(len(u.symbols)))
+            sel: slice | np.ndarray = slice(None)
         else:
-            candidate = s.i in top_momentum
-            if not candidate:
-                reasons.append("not_strongest_member")
+            rows_i = _active_rows(self.tables, col, b, self.spec, self.positions)
+            sel = np.asarray(rows_i, dtype=np.intp)
+            if not rows_i:
+                return []
+
+        def col1(a: np.ndarray) -> list[float]:
+            return [float(x) for x in a[sel, col].tolist()]
+
+        def htf(a: np.ndarray) -> list[float]:
+            if b < 0:
+                return [float("nan")] * len(rows_i)
+            return a[sel, b].astype(np.float64).tolist()  # type: ignore[no-any-return]
+
+        def hflag(a: np.ndarray) -> list[bool]:
+            return [bool(x) for x in a[sel, b].tolist()] if b >= 0 else [False] * len(rows_i)
+
+        all_k: list[int] = self.tables.lookup("sector_rows", lambda: u.sector_rows)
+        # The predicted rate only feeds the funding filter of new entries (and the records):
+        # without records, held rows and presets without the filter keep the settled rate.
+        held = self.by_pos
+
+        def f8h(i: int, settled: float) -> float:
+            name = u.symbols[i]
+            if not self.records and (not p.funding_filter or name in held):
+                return settled
+            return self.pred.get(name, settled)
+
+        cols = zip(
+            [all_k[i] for i in rows_i],
+            lay.eligible[sel, col].tolist(),
+            col1(lay.close),
+            col1(lay.gap),
+            col1(lay.zgap),
+            [f8h(i, f) for i, f in zip(rows_i, col1(lay.f8h_last), strict=True)],
+            col1(lay.f8h_mean),
+            col1(lay.oi_flow),
+            htf(cf.rsi),
+            htf(cf.adx),
+            htf(cf.atr),
+            htf(cf.ema),
+            htf(cf.htf.close),
+            hflag(cf.long_trigger),
+            hflag(cf.lower_low),
+            hflag(cf.divergence),
+            hflag(cf.short_setup),
+            htf(cf.tp_level),
+            htf(cf.htf.high),
+            strict=True,
+        )
+        return [SymView(i, u.sector_of[i], *vals) for i, vals in zip(rows_i, cols, strict=True)]
+
+    def _rank_members(self) -> None:
+        """Momentum / shorts: the strongest (hottest) eligible members of each sector, over
+        the whole universe whichever rows are evaluated."""
+        lay, col, p = self.lay, self.col, self.p
+        all_k: list[int] = self.tables.lookup("sector_rows", lambda: self.u.sector_rows)
+        if p.entry_mode == "momentum":
+            self.top_momentum = _top_members(
+                all_k,
+                lay.eligible[:, col] & ~np.isnan(lay.zgap[:, col]),
+                lay.zgap[:, col],
+                p.momentum_top_n,
+                lay.gap[:, col] > 0,
+            )
+        if self.spec.shorts_enabled:
+            self.top_short = _top_members(
+                all_k, ~np.isnan(lay.f8h_mean[:, col]), lay.f8h_mean[:, col], p.short_top_n, None
+            )
+
+    # ------------------------------------------------------------------ the evaluation
+
+    def run(self) -> Evaluation:
+        sectors = [self.sector_row(k) for k in range(self.u.n_sectors)] if self.records else []
+        syms = self.symbols()
+        if not syms and not self.records:  # nothing held and no entry rule can fire
+            return Evaluation(
+                self.t, self.j, self.spec.preset, self.regime, [], [], [], [], [], None,
+                {"htf_bar": self.b},
+            )  # fmt: skip
+        self._rank_members()
+        # Output values (None for NaN) for every symbol, converted once per field.
+        out_cols = (
+            [[v if v - v == 0 else None for v in (getattr(x, f) for x in syms)] for f in _SCORE_FIELDS]
+            if self.records
+            else []
+        )  # fmt: skip
+        out_vals = list(zip(*out_cols, strict=True))
+        for n, s in enumerate(syms):
+            self.decide(s, out_vals[n] if self.records else ())
+        self.entries.sort(key=lambda e: (-e.rank, e.symbol))
+        return Evaluation(
+            t=self.t,
+            index=self.j,
+            preset=self.spec.preset,
+            regime=self.regime,
+            sectors=sectors,
+            symbols=self.rows,
+            decisions=self.decisions,
+            entries=self.entries,
+            exits=self.exits,
+            hedge=self._hedge(),
+            flags={"htf_bar": self.b},
+        )
+
+    def decide(self, s: SymView, out: tuple[float | None, ...]) -> None:
+        """One symbol: candidate → leader → confirmation → exit, long, short or hedge."""
+        p = self.p
+        name = self.u.symbols[s.i]
+        is_bench = s.i == self.u.benchmark
+        sec_row: SectorRow | None = None
+        if s.k >= 0 and (self.records or s.k in self._sectors):
+            sec_row = self.sector_row(s.k)
+        candidate, reasons = self._candidate(s, is_bench)
         leader_ok = True
         if p.require_leader and p.entry_mode != "rsi" and s.sector is not None:
-            sec_row = sector_of_row(s.k)
+            sec_row = self.sector_row(s.k)
             leader_ok = sec_row.leader
             if candidate and not leader_ok:
                 reasons.append("sector_not_leader")
-        # ---- confirmation on the entry timeframe
-        confirmed = True
-        if p.confirm:
-            confirmed = s.trigger and s.adx < p.adx_max
-            if p.require_lower_low:
-                confirmed = confirmed and s.lower_low
-            if candidate and leader_ok:
-                if not s.trigger:
-                    reasons.append(f"rsi_no_{p.entry_trigger}")
-                if not s.adx < p.adx_max:
-                    reasons.append("adx_trending")
-                if p.require_lower_low and not s.lower_low:
-                    reasons.append("no_lower_low")
-        # ---- exits for an open position
-        pos = by_pos.get(name)
+        confirmed = self._confirmed(s, candidate and leader_ok, reasons)
+        action = _NONE
+        pos = self.by_pos.get(name)
         if pos is not None:
-            tp = rules.tp_at_entry(tables, s.i, pos.entry_ms, b) if p.take_profit else float("nan")
             if sec_row is None and s.k >= 0 and p.rotation_exit:
-                sec_row = sector_of_row(s.k)  # the only exit rule that reads the sector
-            why = rules.exit_reasons(spec, s, pos, sec_row, risk_on, longs_open, t, tf_ms, tp)
-            if why:
-                action = _EXIT
-                reasons = list(why)
-                exits.append(ExitIntent(name, pos.side, why))
-            else:
-                reasons = ["holding"]
+                sec_row = self.sector_row(s.k)  # the only exit rule that reads the sector
+            action, reasons = self._exit(s, name, pos, sec_row)
         elif candidate and leader_ok and confirmed:
             if sec_row is None and s.k >= 0:
-                sec_row = sector_of_row(s.k)
-            score = sec_row.score if sec_row else None
-            reasons = rules.entry_reasons(spec, s, sec_row)
-            blocked = rules.filters(spec, s, risk_on)
-            stop = rules.stop_distance(spec, s, stop_max_pct)
-            if stop is None:
-                blocked.append("no_atr")
-            if blocked:
-                reasons += blocked
-            else:
-                action = _LONG
-                half = not risk_on and p.risk_off_action == "half"
-                if half:
-                    reasons.append("risk_off_half")
-                entries.append(
-                    EntryIntent(
-                        symbol=name,
-                        side=PositionSide.LONG,
-                        sector=s.sector,
-                        rank=rules.rank(spec, s, score),
-                        reference_price=s.close,
-                        stop_distance=float(stop or 0.0),
-                        size_factor=0.5 if half else 1.0,
-                        take_profit=_f(s.tp_level) if p.take_profit else None,
-                        reasons=tuple(reasons),
-                    )
-                )
-        elif (
-            spec.shorts_enabled
-            and s.k >= 0
-            and sector_of_row(s.k).overheated
-            and (sector_of_row(s.k).accel or 0.0) < 0
-            and s.i in top_short
-            and s.eligible
-            and s.short_setup
-        ):
-            stop = rules.stop_distance(spec, s, stop_max_pct)
-            if stop is not None and math.isfinite(s.close):
-                action = _SHORT
-                reasons = ["overheated_sector", "accel_negative", "top_funding", "rsi_overbought"]
-                entries.append(
-                    EntryIntent(
-                        name,
-                        PositionSide.SHORT,
-                        s.sector,
-                        s.f8h_mean,
-                        s.close,
-                        stop,
-                        1.0,
-                        None,
-                        tuple(reasons),
-                    )
-                )
-        if is_bench and pos is None and spec.hedge_enabled and not risk_on and longs_open:
-            action = _SHORT
-            reasons = ["hedge", "risk_off", "net_long"]
+                sec_row = self.sector_row(s.k)
+            action, reasons = self._long(s, name, sec_row)
+        elif self._short_setup(s):
+            action, reasons = self._short(s, name, reasons)
+        hedging = self.spec.hedge_enabled and not self.risk_on and self.longs_open
+        if is_bench and pos is None and hedging:
+            action, reasons = _SHORT, ["hedge", "risk_off", "net_long"]
         if candidate and leader_ok and not confirmed and not reasons:
             reasons.append("not_confirmed")
         if action is _NONE and not reasons:
             reasons.append("no_signal")
-        if not records:
-            continue
+        if self.records:
+            self._record(s, name, is_bench, sec_row, candidate, confirmed, action, reasons, out)
+
+    def _candidate(self, s: SymView, is_bench: bool) -> tuple[bool, list[str]]:
+        """Layer 3 / the preset's entry rule, with the reasons a symbol is not a candidate."""
+        p = self.p
+        reasons: list[str] = []
+        if p.entry_mode == "rsi":
+            candidate = (s.sector is not None or is_bench) and math.isfinite(s.close)
+            if not candidate:
+                reasons.append("unmapped" if s.sector is None else "no_bar")
+            return candidate, reasons
+        if s.sector is None:
+            reasons.append("benchmark" if is_bench else "unmapped")
+        elif not s.eligible:
+            reasons.append("not_eligible")
+        elif s.k < 0 or not self.lay.scorable[s.k, self.col]:
+            reasons.append("sector_not_scorable")
+        elif p.entry_mode == "laggard":
+            gap_ok = s.gap <= p.gap_max
+            z_ok = s.zgap <= p.zgap_max
+            if not gap_ok:
+                reasons.append("gap_above_max")
+            if not z_ok:
+                reasons.append("zgap_above_max")
+            return gap_ok and z_ok, reasons
+        else:
+            if s.i in self.top_momentum:
+                return True, reasons
+            reasons.append("not_strongest_member")
+        return False, reasons
+
+    def _confirmed(self, s: SymView, explain: bool, reasons: list[str]) -> bool:
+        """Confirmation on the entry timeframe; ``explain`` adds what is missing to ``reasons``."""
+        p = self.p
+        if not p.confirm:
+            return True
+        confirmed = s.trigger and s.adx < p.adx_max
+        if p.require_lower_low:
+            confirmed = confirmed and s.lower_low
+        if explain:
+            if not s.trigger:
+                reasons.append(f"rsi_no_{p.entry_trigger}")
+            if not s.adx < p.adx_max:
+                reasons.append("adx_trending")
+            if p.require_lower_low and not s.lower_low:
+                reasons.append("no_lower_low")
+        return confirmed
+
+    def _exit(
+        self, s: SymView, name: str, pos: PositionView, sec_row: SectorRow | None
+    ) -> tuple[Action, list[str]]:
+        p, b = self.p, self.b
+        tp = rules.tp_at_entry(self.tables, s.i, pos.entry_ms, b) if p.take_profit else math.nan
+        why = rules.exit_reasons(
+            self.spec, s, pos, sec_row, self.risk_on, self.longs_open, self.t, self.tf_ms, tp
+        )
+        if not why:
+            return _NONE, ["holding"]
+        self.exits.append(ExitIntent(name, pos.side, why))
+        return _EXIT, list(why)
+
+    def _long(self, s: SymView, name: str, sec_row: SectorRow | None) -> tuple[Action, list[str]]:
+        spec, p = self.spec, self.p
+        reasons = rules.entry_reasons(spec, s, sec_row)
+        blocked = rules.filters(spec, s, self.risk_on)
+        stop = rules.stop_distance(spec, s, self.stop_max_pct)
+        if stop is None:
+            blocked.append("no_atr")
+        if blocked:
+            return _NONE, reasons + blocked
+        half = not self.risk_on and p.risk_off_action == "half"
+        if half:
+            reasons.append("risk_off_half")
+        self.entries.append(
+            EntryIntent(
+                symbol=name,
+                side=PositionSide.LONG,
+                sector=s.sector,
+                rank=rules.rank(spec, s, sec_row.score if sec_row else None),
+                reference_price=s.close,
+                stop_distance=float(stop or 0.0),
+                size_factor=0.5 if half else 1.0,
+                take_profit=_f(s.tp_level) if p.take_profit else None,
+                reasons=tuple(reasons),
+            )
+        )
+        return _LONG, reasons
+
+    def _short_setup(self, s: SymView) -> bool:
+        if not (self.spec.shorts_enabled and s.k >= 0):
+            return False
+        row = self.sector_row(s.k)
+        return (
+            row.overheated
+            and (row.accel or 0.0) < 0
+            and s.i in self.top_short
+            and s.eligible
+            and s.short_setup
+        )
+
+    def _short(self, s: SymView, name: str, reasons: list[str]) -> tuple[Action, list[str]]:
+        stop = rules.stop_distance(self.spec, s, self.stop_max_pct)
+        if stop is None or not math.isfinite(s.close):
+            return _NONE, reasons
+        why = ["overheated_sector", "accel_negative", "top_funding", "rsi_overbought"]
+        self.entries.append(
+            EntryIntent(
+                name, PositionSide.SHORT, s.sector, s.f8h_mean, s.close, stop, 1.0, None,
+                tuple(why),
+            )
+        )  # fmt: skip
+        return _SHORT, why
+
+    def _hedge(self) -> HedgeIntent | None:
+        spec, u = self.spec, self.u
+        if not (spec.hedge_enabled and not self.risk_on and self.longs_open and u.benchmark >= 0):
+            return None
+        bench = u.symbols[u.benchmark]
+        if any(ps.symbol == bench and ps.side is PositionSide.SHORT for ps in self.positions):
+            return None
+        return HedgeIntent(bench, spec.hedge_ratio, ("risk_off", "net_long"))
+
+    def _record(
+        self,
+        s: SymView,
+        name: str,
+        is_bench: bool,
+        sec_row: SectorRow | None,
+        candidate: bool,
+        confirmed: bool,
+        action: Action,
+        reasons: list[str],
+        out: tuple[float | None, ...],
+    ) -> None:
+        """The explainable decision record and the symbol row of the evaluation."""
+        p = self.p
         sc: dict[str, float | None] = {"S": sec_row.score if sec_row else None}
-        sc.update(zip(_SCORE_FIELDS, out_vals[n], strict=True))
+        sc.update(zip(_SCORE_FIELDS, out, strict=True))
         why_t = tuple(reasons)
-        decisions.append(Decision(t, name, s.sector, action, why_t, sc))
-        rows.append(
+        self.decisions.append(Decision(self.t, name, s.sector, action, why_t, sc))
+        self.rows.append(
             SymbolRow(
                 symbol=name,
                 sector=s.sector if s.sector is not None else ("benchmark" if is_bench else None),
                 eligible=s.eligible,
-                timeframe=spec.entry_timeframe,
-                bar_time=bar_time,
+                timeframe=self.spec.entry_timeframe,
+                bar_time=self.bar_time,
                 close=sc["close"],
                 gap=sc["gap"],
                 zgap=sc["zgap"],
@@ -425,22 +521,3 @@ def evaluate_tables(
                 reasons=why_t,
             )
         )
-    entries.sort(key=lambda e: (-e.rank, e.symbol))
-    hedge = None
-    if spec.hedge_enabled and not risk_on and longs_open and u.benchmark >= 0:
-        bench = u.symbols[u.benchmark]
-        if not any(ps.symbol == bench and ps.side is PositionSide.SHORT for ps in positions):
-            hedge = HedgeIntent(bench, spec.hedge_ratio, ("risk_off", "net_long"))
-    return Evaluation(
-        t=t,
-        index=j,
-        preset=spec.preset,
-        regime=regime,
-        sectors=sectors,
-        symbols=rows,
-        decisions=decisions,
-        entries=entries,
-        exits=exits,
-        hedge=hedge,
-        flags={"htf_bar": b},
-    )
