@@ -303,12 +303,12 @@ class BacktestRunner:
         if core.kill_requested:
             return False
         core.balance = await self.venue.fetch_balance()
-        market = core._market(tickers, missing, intervals, now)
-        view = core._view(now, market)
+        market = core.market_snapshots(tickers, missing, intervals, now)
+        view = core.account_view(now, market)
         if self.risk.breakers(view) or self.state.propose_tick(now) is not None:
             return False
         evaluation = self.signals.evaluate(
-            self.data.panel, j, core._position_views(), core._predicted_f8h(market)
+            self.data.panel, j, core.position_views(), core.predicted_f8h(market)
         )
         if evaluation.exits:
             return False
@@ -348,7 +348,7 @@ class BacktestRunner:
         """
         check = EntryCheck(self.risk, intent, view)
         inst = view.instruments.get(intent.symbol)
-        check._gates(inst, intent.sector or (inst.sector if inst else None) or UNMAPPED_SECTOR)
+        check.gates(inst, intent.sector or (inst.sector if inst else None) or UNMAPPED_SECTOR)
         if check.requests:
             return ""
         return check.reasons[0].code.value if check.reasons else None

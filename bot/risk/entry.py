@@ -82,7 +82,9 @@ class EntryCheck:
             tuple(self.requests),
         )
 
-    def _gates(self, inst: Instrument | None, sector: str) -> None:
+    def gates(self, inst: Instrument | None, sector: str) -> None:
+        """The first stage: state, breakers, stale data, price, funding, order rate and
+        position counts (reasons and state requests, no sizing)."""
         v, i, p = self.view, self.intent, self.p
         found = state_guard(v.trading_state, i, reduce_only=False)
         if found:
@@ -126,7 +128,7 @@ class EntryCheck:
         i, v, p, m = self.intent, self.view, self.p, self.m
         inst = v.instruments.get(i.symbol)
         sector = i.sector or (inst.sector if inst else None) or UNMAPPED_SECTOR
-        self._gates(inst, sector)
+        self.gates(inst, sector)
         ep = i.reference_price
         self.fig["reference_price"] = ep if price_ok(ep) else None
         if inst is None or not price_ok(ep) or not inst.tiers:

@@ -29,7 +29,15 @@ from bot.execution.reconcile import Reconciler, ReconcileReport
 from bot.execution.stops import STOP_INTENT, StopKeeper
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
-from bot.risk import Approved, MarketSnapshot, Rejected, RiskManager, StateRequest, Transition
+from bot.risk import (
+    AccountView,
+    Approved,
+    MarketSnapshot,
+    Rejected,
+    RiskManager,
+    StateRequest,
+    Transition,
+)
 from bot.risk import TradingStateMachine as StateMachine
 from bot.runtime.account import EquityMarks, OrderRate, build_view
 from bot.runtime.market import MarketSnapshots, PredictedFunding
@@ -136,8 +144,10 @@ class TradingCore:
         now = self.clock()
         report = CycleReport(t=panel.close_time(j), state=self.state.state)
         report.reconcile = await self.sync()
-        market = self._market(tickers, missing_bars, funding_interval_h or {}, ticker_ms or now)
-        view = self._view(now, market)
+        market = self.market_snapshots(
+            tickers, missing_bars, funding_interval_h or {}, ticker_ms or now
+        )
+        view = self.account_view(now, market)
         for request in self.risk.breakers(view):
             await self.change_state(request)
             self.kill_requested |= request.kill
@@ -146,7 +156,7 @@ class TradingCore:
         evaluation: Evaluation | None = None
         if not self.kill_requested:
             evaluation = self.signals.evaluate(
-                panel, j, self._position_views(), self._predicted_f8h(market)
+                panel, j, self.position_views(), self.predicted_f8h(market)
             )
             report.decisions = len(evaluation.decisions)
             await self._exits(evaluation, market, report)
@@ -237,7 +247,7 @@ class TradingCore:
         self, intent: OrderIntent, market: Mapping[str, MarketSnapshot], report: CycleReport
     ) -> bool:
         """Risk-check one intent against a fresh view, then send it; True when it filled."""
-        decision = self.risk.check(intent, self._view(self.clock(), market))
+        decision = self.risk.check(intent, self.account_view(self.clock(), market))
         for request in decision.state_requests:
             await self.change_state(request)
         if isinstance(decision, Rejected):
@@ -323,7 +333,7 @@ class TradingCore:
             sector=pos.sector,
             reason="protective stop",
         )
-        decision = self.risk.check(intent, self._view(self.clock(), {}))
+        decision = self.risk.check(intent, self.account_view(self.clock(), {}))
         if isinstance(decision, Rejected):
             log.error("stop_rejected", symbol=pos.symbol, codes=[c.value for c in decision.codes])
             return None
@@ -345,7 +355,7 @@ class TradingCore:
     def approve_close(self, intent: OrderIntent) -> NewOrder | None:
         """A reduce-only market close for ``intent`` (kill switch, end of data), through the
         risk manager like every order; None (and an error log) if it refuses."""
-        decision = self.risk.check(intent, self._view(self.clock(), {}))
+        decision = self.risk.check(intent, self.account_view(self.clock(), {}))
         if isinstance(decision, Rejected):
             log.error(
                 "close_rejected",
@@ -383,7 +393,7 @@ class TradingCore:
 
     # ------------------------------------------------------------------ views
 
-    def _market(
+    def market_snapshots(
         self,
         tickers: Mapping[str, Ticker],
         missing: frozenset[str],
@@ -393,7 +403,8 @@ class TradingCore:
         # Lazy: only the symbols the risk checks and signals read are converted.
         return MarketSnapshots(tickers, missing, intervals, received_ms)
 
-    def _view(self, now: int, market: Mapping[str, MarketSnapshot]):  # type: ignore[no-untyped-def]
+    def account_view(self, now: int, market: Mapping[str, MarketSnapshot]) -> AccountView:
+        """What the risk manager checks an intent against: balance, positions, state, market."""
         balance = self.balance or BalanceReport(Decimal(0), Decimal(0), Decimal(0), now)
         return build_view(
             now_ms=now,
@@ -407,14 +418,14 @@ class TradingCore:
             poll_interval_ms=int(self.settings.exchange.poll_interval_s * 1000),
         )
 
-    def _position_views(self) -> list[PositionView]:
+    def position_views(self) -> list[PositionView]:
         return [
             PositionView(p.symbol, p.side, p.opened_ms, float(p.entry_price))
             for p in self.portfolio.positions.values()
         ]
 
     @staticmethod
-    def _predicted_f8h(market: Mapping[str, MarketSnapshot]) -> Mapping[str, float]:
+    def predicted_f8h(market: Mapping[str, MarketSnapshot]) -> Mapping[str, float]:
         return PredictedFunding(market)
 
     def equity_snapshot(self, ts: int) -> EquitySnapshot | None:
