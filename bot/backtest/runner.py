@@ -31,7 +31,7 @@ from bot.backtest.memory import MemoryJournal, MemoryStore
 from bot.backtest.signals import PrecomputedSignals
 from bot.backtest.views import IntervalsAt, LazyTickers, latest_interval_table
 from bot.config import Settings
-from bot.domain import Instrument, OrderIntent, TradingState
+from bot.domain import Instrument, OrderIntent
 from bot.execution.stops import is_stop
 from bot.observability.logging import get_logger
 from bot.risk import (
@@ -294,8 +294,8 @@ class BacktestRunner:
         if not self.quiet_bars or self._venue_state() != self._mark:
             return False
         if self._halted_flat():
-            # HALTED is only left by an operator's resume, which a backtest never sends: the
-            # cycle can only re-run the kill switch on a flat account, which changes nothing.
+            # HALTED is only left by an operator's resume, which a backtest never sends, and the
+            # core neither evaluates nor re-runs the kill switch on a flat HALTED account.
             self.kill_pending = False
             core.balance = await self.venue.fetch_balance()
             self._record_equity(now)
@@ -354,12 +354,7 @@ class BacktestRunner:
         return check.reasons[0].code.value if check.reasons else None
 
     def _halted_flat(self) -> bool:
-        return (
-            self.state.state is TradingState.HALTED
-            and not self.portfolio.positions
-            and not self.orders.open_orders()
-            and not self.engine.positions
-        )
+        return self.core.halted_and_flat() and not self.engine.positions
 
     def _stops_in_place(self) -> bool:
         """Exactly the stops ``StopKeeper.ensure`` would leave: one per position, right size."""

@@ -148,13 +148,20 @@ class TradingCore:
             tickers, missing_bars, funding_interval_h or {}, ticker_ms or now
         )
         view = self.account_view(now, market)
+        # HALTED and flat is where a kill ends; a breaker that still fires (the drawdown stays
+        # below the peak until an operator resumes) has nothing left to flatten, so it must not
+        # re-run the kill switch every bar. HALTED with a position (adopted, or opened by hand)
+        # does run it again.
+        settled = self.halted_and_flat()
         for request in self.risk.breakers(view):
+            if request.kill and settled:
+                continue
             await self.change_state(request)
             self.kill_requested |= request.kill
         # A timed REDUCING (daily loss) ends at the next UTC day; only this path loosens it.
         await self.commit_transition(self.state.propose_tick(now))
         evaluation: Evaluation | None = None
-        if not self.kill_requested:
+        if not self.kill_requested and not settled:
             evaluation = self.signals.evaluate(
                 panel, j, self.position_views(), self.predicted_f8h(market)
             )
@@ -183,6 +190,14 @@ class TradingCore:
             latency_ms=round(report.latency_s * 1000, 2),
         )
         return report
+
+    def halted_and_flat(self) -> bool:
+        """HALTED with no position and no open order: nothing can trade until a resume."""
+        return (
+            self.state.state is TradingState.HALTED
+            and not self.portfolio.positions
+            and not self.orders.open_orders()
+        )
 
     async def sync(self) -> ReconcileReport:
         """Reconcile orders, fills, positions and balance with the venue."""
