@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.domain import ExecutionReport, FundingPayment, Order, Position
-from bot.runtime.pipeline import Journal
+from bot.runtime.journal import Journal
 from bot.signals.evaluation import Evaluation
 from bot.storage.records import EquitySnapshot
 

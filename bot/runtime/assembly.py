@@ -23,8 +23,9 @@ from bot.execution.reconcile import Reconciler, ReconcileStore
 from bot.observability.metrics import Metrics
 from bot.risk import RiskManager, TradingStateMachine
 from bot.runtime.account import EquityMarks
+from bot.runtime.journal import Journal
 from bot.runtime.killswitch import KillSwitch
-from bot.runtime.pipeline import Journal, StatePersister, TradingCore, TransitionPersister
+from bot.runtime.pipeline import StatePersister, TradingCore, TransitionPersister
 from bot.signals.engine import SignalEngine
 from bot.venues.base import Venue
 

@@ -1,14 +1,28 @@
-"""Per-cycle persistence: decisions, the equity snapshot and positions, batched in one commit."""
+"""Per-cycle persistence: what the core records (``Journal``; the no-op base serves storage-free
+runs) and the database journal that batches decisions, equity and positions in one commit."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from bot.domain import Position
-from bot.runtime.pipeline import Journal
 from bot.signals.evaluation import Evaluation
 from bot.storage import Repository
 from bot.storage.records import EquitySnapshot
+
+
+class Journal:
+    """Per-cycle persistence of decisions and equity; the no-op base is for storage-free runs."""
+
+    async def write_cycle(self, evaluation: Evaluation | None, equity: EquitySnapshot) -> None:
+        return None
+
+    async def save_position(self, position: Position, now_ms: int) -> None:
+        return None
+
+    async def planned_stop(self, symbol: str) -> Decimal | None:
+        """The stop stored with the entry that opened ``symbol`` (None: unknown)."""
+        return None
 
 
 class DbJournal(Journal):

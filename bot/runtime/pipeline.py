@@ -18,15 +18,12 @@ from bot.domain import (
     Instrument,
     OrderIntent,
     OrderType,
-    Position,
     Ticker,
     TradingState,
-    TriggerBy,
 )
 from bot.execution.orders import NewOrder, OrderManager
 from bot.execution.portfolio import Portfolio
 from bot.execution.reconcile import Reconciler, ReconcileReport
-from bot.execution.stops import STOP_INTENT, StopKeeper
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.risk import (
@@ -40,7 +37,9 @@ from bot.risk import (
 )
 from bot.risk import TradingStateMachine as StateMachine
 from bot.runtime.account import EquityMarks, OrderRate, build_view
+from bot.runtime.journal import Journal
 from bot.runtime.market import MarketSnapshots, PredictedFunding
+from bot.runtime.protection import ProtectiveStops
 from bot.signals.engine import SignalEngine
 from bot.signals.evaluation import Evaluation, PositionView
 from bot.storage.records import EquitySnapshot
@@ -51,20 +50,6 @@ log = get_logger("rotor.cycle")
 # Persists a state change, then commits it (the trading state only moves once stored).
 StatePersister = Callable[[StateRequest], Awaitable[None]]
 TransitionPersister = Callable[[Transition | None], Awaitable[None]]
-
-
-class Journal:
-    """Per-cycle persistence of decisions and equity; the no-op base is for storage-free runs."""
-
-    async def write_cycle(self, evaluation: Evaluation | None, equity: EquitySnapshot) -> None:
-        return None
-
-    async def save_position(self, position: Position, now_ms: int) -> None:
-        return None
-
-    async def planned_stop(self, symbol: str) -> Decimal | None:
-        """The stop stored with the entry that opened ``symbol`` (None: unknown)."""
-        return None
 
 
 @dataclass(slots=True)
@@ -120,9 +105,15 @@ class TradingCore:
         self.metrics = metrics
         self.marks = marks or EquityMarks()
         self.order_rate = OrderRate()
-        self.stops = StopKeeper(orders, self._stop_order)
+        self.stops = ProtectiveStops(
+            orders,
+            venue,
+            journal,
+            self._approve_reducing,
+            clock,
+            settings.execution.stop_trigger_by,
+        )
         self.leverage: dict[str, Decimal] = {}
-        self.planned_stops: dict[str, Decimal] = {}  # symbol -> stop price from the approval
         self.balance: BalanceReport | None = None
         self.last_report: CycleReport | None = None
         self.kill_requested = False
@@ -168,7 +159,7 @@ class TradingCore:
             report.decisions = len(evaluation.decisions)
             await self._exits(evaluation, market, report)
             await self._entries(evaluation, market, report)
-            await self._ensure_stops()
+            await self.stops.ensure(self.portfolio.positions)
         report.state = self.state.state
         await self._persist(evaluation, report)
         report.latency_s = time.perf_counter() - started
@@ -203,26 +194,7 @@ class TradingCore:
         """Reconcile orders, fills, positions and balance with the venue."""
         rec = await self.reconciler.run()
         self.balance = await self.venue.fetch_balance()
-        for symbol, pos in self.portfolio.positions.items():
-            planned = self.planned_stops.get(symbol)
-            if pos.stop_price is None and planned is None:
-                # After a restart: the stop stored with the entry order (RELIABILITY.md #3),
-                # unless the fill gapped through it (a stop on the wrong side protects nothing).
-                planned = await self.journal.planned_stop(symbol)
-                if planned is not None and pos.side.sign * (pos.entry_price - planned) <= 0:
-                    log.error(
-                        "stored_stop_unusable",
-                        symbol=symbol,
-                        stop=str(planned),
-                        entry=str(pos.entry_price),
-                        alert=True,
-                    )
-                    planned = None
-                if planned is not None:
-                    self.planned_stops[symbol] = planned
-            if pos.stop_price is None and planned is not None:
-                pos.stop_price = planned
-                await self.journal.save_position(pos, self.clock())
+        await self.stops.restore(self.portfolio.positions)
         return rec
 
     # ------------------------------------------------------------------ intents
@@ -285,8 +257,7 @@ class TradingCore:
         intent = ok.intent
         if intent.kind in ("entry", "hedge"):
             await self._set_leverage(ok.symbol, ok.leverage_used)
-            if ok.stop_price is not None:
-                self.planned_stops[ok.symbol] = ok.stop_price
+            self.stops.plan(ok.symbol, ok.stop_price)
         new = NewOrder(
             symbol=ok.symbol,
             side=ok.side,
@@ -317,13 +288,12 @@ class TradingCore:
         if pos is not None and intent.kind in ("entry", "hedge"):
             pos.leverage = ok.leverage_used
             pos.stop_price = ok.stop_for(pos, self.instruments.get(ok.symbol))
-            if pos.stop_price is not None:
-                self.planned_stops[ok.symbol] = pos.stop_price
+            self.stops.plan(ok.symbol, pos.stop_price)
             pos.liquidation_price = ok.liquidation_price
             await self.journal.save_position(pos, self.clock())
-            await self._ensure_stops()
+            await self.stops.ensure(self.portfolio.positions)
         if pos is None:
-            self.planned_stops.pop(ok.symbol, None)
+            self.stops.forget(ok.symbol)
         return True
 
     async def _set_leverage(self, symbol: str, leverage: Decimal) -> None:
@@ -332,52 +302,13 @@ class TradingCore:
         await self.venue.set_leverage(symbol, leverage)
         self.leverage[symbol] = leverage
 
-    async def _ensure_stops(self) -> None:
-        await self.stops.ensure(self.portfolio.positions, await self.venue.fetch_open_orders())
-
-    def _stop_order(self, pos: Position) -> NewOrder | None:
-        """The protective stop for ``pos``, through the risk manager like every order."""
-        assert pos.stop_price is not None
-        intent = OrderIntent(
-            symbol=pos.symbol,
-            side=pos.side,
-            kind="stop",
-            reference_price=pos.stop_price,
-            qty=pos.qty,
-            reduce_only=True,
-            sector=pos.sector,
-            reason="protective stop",
-        )
-        decision = self.risk.check(intent, self.account_view(self.clock(), {}))
-        if isinstance(decision, Rejected):
-            log.error("stop_rejected", symbol=pos.symbol, codes=[c.value for c in decision.codes])
-            return None
-        trigger_by = TriggerBy(self.settings.execution.stop_trigger_by)
-        return NewOrder(
-            symbol=pos.symbol,
-            side=pos.side.exit_side,
-            type=OrderType.STOP_MARKET,
-            qty=decision.qty,
-            intent=STOP_INTENT,
-            trigger_price=pos.stop_price,
-            trigger_by=trigger_by,
-            reduce_only=True,
-            reason="protective stop",
-        )
-
     # ------------------------------------------------------------------ closing
 
     def approve_close(self, intent: OrderIntent) -> NewOrder | None:
         """A reduce-only market close for ``intent`` (kill switch, end of data), through the
         risk manager like every order; None (and an error log) if it refuses."""
-        decision = self.risk.check(intent, self.account_view(self.clock(), {}))
-        if isinstance(decision, Rejected):
-            log.error(
-                "close_rejected",
-                symbol=intent.symbol,
-                kind=intent.kind,
-                codes=[c.value for c in decision.codes],
-            )
+        decision = self._approve_reducing(intent, "close_rejected")
+        if decision is None:
             return None
         return NewOrder(
             intent.symbol,
@@ -388,6 +319,20 @@ class TradingCore:
             reduce_only=True,
             reason=intent.reason,
         )
+
+    def _approve_reducing(self, intent: OrderIntent, refused_event: str) -> Approved | None:
+        """The risk manager's answer for a reduce-only intent (no market data needed); a
+        refusal is logged as an error under ``refused_event``."""
+        decision = self.risk.check(intent, self.account_view(self.clock(), {}))
+        if isinstance(decision, Rejected):
+            log.error(
+                refused_event,
+                symbol=intent.symbol,
+                kind=intent.kind,
+                codes=[c.value for c in decision.codes],
+            )
+            return None
+        return decision
 
     async def close_out(self, reason: str) -> None:
         """Close every position at market (the end of a replay or a backtest), then sync."""

@@ -27,7 +27,8 @@ from bot.signals.evaluation import (
 )
 from bot.signals.params import StrategySpec
 from bot.signals.rules import SymView
-from bot.signals.tables import Tables, eval_points
+from bot.signals.select import active_rows, rotated_out, top_members
+from bot.signals.tables import Tables
 
 _NONE, _EXIT, _LONG, _SHORT = Action.NONE, Action.EXIT, Action.ENTER_LONG, Action.ENTER_SHORT
 _SCORE_FIELDS = ("gap", "zgap", "rsi", "adx", "f8h", "oi_flow", "atr", "close")
@@ -37,83 +38,6 @@ _VALUE = {a: a.value for a in Action}  # enum .value lookups are slow in a hot l
 def _f(x: float) -> float | None:
     """A float for output, None for NaN/inf."""
     return x if x - x == 0 else None  # NaN - NaN and inf - inf are NaN
-
-
-def rotated_out(tables: Tables, j: int, n: int) -> np.ndarray:
-    """[K] bool: not a leader at each of the last ``n`` entry-timeframe closes (all known)."""
-    k = tables.universe.n_sectors
-    out = np.ones(k, dtype=bool)
-    for close_ms in eval_points(tables.close_time(j), n, tables.tf_hours):
-        jj = j - (tables.close_time(j) - close_ms) // HOUR_MS
-        col = tables.column(int(jj)) if jj >= tables.base else -1
-        if col < 0:
-            return np.zeros(k, dtype=bool)
-        out &= ~tables.layers.leader[:, col]
-    return out
-
-
-def _top_members(
-    sector_rows: list[int], ok: np.ndarray, key: np.ndarray, n: int, keep: np.ndarray | None
-) -> set[int]:
-    """Per rotation sector, the ``n`` members with the highest ``key`` among ``ok`` ones
-    (ties by panel order, like a stable sort), then only those with ``keep``."""
-    k = np.asarray(sector_rows)
-    idx = np.flatnonzero(ok & (k >= 0))
-    if idx.size == 0:
-        return set()
-    order = idx[np.lexsort((idx, -key[idx], k[idx]))]
-    out: set[int] = set()
-    taken: dict[int, int] = {}
-    for i in order.tolist():
-        g = int(k[i])
-        c = taken.get(g, 0)
-        if c < n:
-            taken[g] = c + 1
-            if keep is None or bool(keep[i]):
-                out.add(i)
-    return out
-
-
-def _active_rows(
-    tables: Tables, col: int, b: int, spec: StrategySpec, positions: Sequence[PositionView]
-) -> list[int]:
-    """Rows that can produce an intent at ``col``: held symbols plus every symbol passing a
-    necessary condition of its entry rule (confirmation, or the candidate test without it)."""
-    p = spec.params
-    u = tables.universe
-    lay = tables.layers
-    cf = tables.confirm
-    index = tables.lookup("index", lambda: {s: i for i, s in enumerate(u.symbols)})
-    rows = {index[ps.symbol] for ps in positions if ps.symbol in index}
-    if p.confirm:
-        if b >= 0:
-
-            def confirmed_by_bar() -> np.ndarray:
-                # [B, S]: the confirmation every entry needs, one contiguous row per bar.
-                m = cf.long_trigger & (cf.adx < p.adx_max)
-                if p.require_lower_low:
-                    m &= cf.lower_low
-                return np.ascontiguousarray(m.T)
-
-            rows.update(np.flatnonzero(tables.lookup("confirmed", confirmed_by_bar)[b]).tolist())
-    elif p.entry_mode == "rsi":
-        rows.update(np.flatnonzero(np.isfinite(lay.close[:, col])).tolist())
-    elif p.entry_mode == "laggard":
-        m = (lay.gap[:, col] <= p.gap_max) & (lay.zgap[:, col] <= p.zgap_max)
-        rows.update(np.flatnonzero(m).tolist())
-    else:
-        rows.update(
-            _top_members(
-                u.sector_rows,
-                lay.eligible[:, col] & ~np.isnan(lay.zgap[:, col]),
-                lay.zgap[:, col],
-                p.momentum_top_n,
-                lay.gap[:, col] > 0,
-            )
-        )
-    if spec.shorts_enabled and b >= 0:
-        rows.update(np.flatnonzero(cf.short_setup[:, b]).tolist())
-    return sorted(rows)
 
 
 def evaluate_tables(
@@ -220,7 +144,7 @@ class _BarEvaluation:
             rows_i: list[int] = list(range(len(u.symbols)))
             sel: slice | np.ndarray = slice(None)
         else:
-            rows_i = _active_rows(self.tables, col, b, self.spec, self.positions)
+            rows_i = active_rows(self.tables, col, b, self.spec, self.positions)
             sel = np.asarray(rows_i, dtype=np.intp)
             if not rows_i:
                 return []
@@ -277,7 +201,7 @@ class _BarEvaluation:
         lay, col, p = self.lay, self.col, self.p
         all_k: list[int] = self.tables.lookup("sector_rows", lambda: self.u.sector_rows)
         if p.entry_mode == "momentum":
-            self.top_momentum = _top_members(
+            self.top_momentum = top_members(
                 all_k,
                 lay.eligible[:, col] & ~np.isnan(lay.zgap[:, col]),
                 lay.zgap[:, col],
@@ -285,7 +209,7 @@ class _BarEvaluation:
                 lay.gap[:, col] > 0,
             )
         if self.spec.shorts_enabled:
-            self.top_short = _top_members(
+            self.top_short = top_members(
                 all_k, ~np.isnan(lay.f8h_mean[:, col]), lay.f8h_mean[:, col], p.short_top_n, None
             )
 

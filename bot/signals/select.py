@@ -1,0 +1,94 @@
+"""Which symbols and sectors can act at one index: vectorised pre-selection over the tables.
+
+Every entry rule has a necessary condition that is cheap over the whole universe (the
+confirmation, the laggard gap, a sector's strongest members); ``decide`` evaluates symbol by
+symbol only the rows that pass it, plus the held ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bot.data.panel import HOUR_MS
+from bot.signals.evaluation import PositionView
+from bot.signals.params import StrategySpec
+from bot.signals.tables import Tables, eval_points
+
+
+def rotated_out(tables: Tables, j: int, n: int) -> np.ndarray:
+    """[K] bool: not a leader at each of the last ``n`` entry-timeframe closes (all known)."""
+    k = tables.universe.n_sectors
+    out = np.ones(k, dtype=bool)
+    for close_ms in eval_points(tables.close_time(j), n, tables.tf_hours):
+        jj = j - (tables.close_time(j) - close_ms) // HOUR_MS
+        col = tables.column(int(jj)) if jj >= tables.base else -1
+        if col < 0:
+            return np.zeros(k, dtype=bool)
+        out &= ~tables.layers.leader[:, col]
+    return out
+
+
+def top_members(
+    sector_rows: list[int], ok: np.ndarray, key: np.ndarray, n: int, keep: np.ndarray | None
+) -> set[int]:
+    """Per rotation sector, the ``n`` members with the highest ``key`` among ``ok`` ones
+    (ties by panel order, like a stable sort), then only those with ``keep``."""
+    k = np.asarray(sector_rows)
+    idx = np.flatnonzero(ok & (k >= 0))
+    if idx.size == 0:
+        return set()
+    order = idx[np.lexsort((idx, -key[idx], k[idx]))]
+    out: set[int] = set()
+    taken: dict[int, int] = {}
+    for i in order.tolist():
+        g = int(k[i])
+        c = taken.get(g, 0)
+        if c < n:
+            taken[g] = c + 1
+            if keep is None or bool(keep[i]):
+                out.add(i)
+    return out
+
+
+def active_rows(
+    tables: Tables, col: int, b: int, spec: StrategySpec, positions: Sequence[PositionView]
+) -> list[int]:
+    """Rows that can produce an intent at ``col``: held symbols plus every symbol passing a
+    necessary condition of its entry rule (confirmation, or the candidate test without it)."""
+    p = spec.params
+    u = tables.universe
+    lay = tables.layers
+    cf = tables.confirm
+    index = tables.lookup("index", lambda: {s: i for i, s in enumerate(u.symbols)})
+    rows = {index[ps.symbol] for ps in positions if ps.symbol in index}
+    if p.confirm:
+        if b >= 0:
+
+            def confirmed_by_bar() -> np.ndarray:
+                # [B, S]: the confirmation every entry needs, one contiguous row per bar.
+                m = cf.long_trigger & (cf.adx < p.adx_max)
+                if p.require_lower_low:
+                    m &= cf.lower_low
+                return np.ascontiguousarray(m.T)
+
+            rows.update(np.flatnonzero(tables.lookup("confirmed", confirmed_by_bar)[b]).tolist())
+    elif p.entry_mode == "rsi":
+        rows.update(np.flatnonzero(np.isfinite(lay.close[:, col])).tolist())
+    elif p.entry_mode == "laggard":
+        m = (lay.gap[:, col] <= p.gap_max) & (lay.zgap[:, col] <= p.zgap_max)
+        rows.update(np.flatnonzero(m).tolist())
+    else:
+        rows.update(
+            top_members(
+                u.sector_rows,
+                lay.eligible[:, col] & ~np.isnan(lay.zgap[:, col]),
+                lay.zgap[:, col],
+                p.momentum_top_n,
+                lay.gap[:, col] > 0,
+            )
+        )
+    if spec.shorts_enabled and b >= 0:
+        rows.update(np.flatnonzero(cf.short_setup[:, b]).tolist())
+    return sorted(rows)
