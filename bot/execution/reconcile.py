@@ -5,7 +5,7 @@ since the last sync, positions and balance with what rotor has stored:
 - rotor's own orders (recognised by the client-id prefix) are adopted when the database has no
   row for them (e.g. after a SIGKILL between send and store); foreign orders are tracked too;
 - tracked orders that are no longer open on the venue are settled by a targeted query;
-- executions are applied once each, by execution id, interleaved in time with the funding
+- executions are applied once each (``bot.execution.ledger``), interleaved in time with the funding
   settled on the account (both read from the venue since the last sync, so funding paid while
   rotor was down is booked too, #10); liquidations (BustTrade/ADL fills) are recorded with
   their loss, fees and funding and raise an alert (#9);
@@ -18,15 +18,15 @@ If reconciliation fails, the caller must not trade.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from bot.domain import ExecutionReport, FundingPayment, Order, Position, PositionReport
+from bot.domain import Order, PositionReport
 from bot.execution.client_ids import is_own
+from bot.execution.ledger import Ledger, LedgerStore, store_closed
 from bot.execution.orders import OrderManager
-from bot.execution.portfolio import FillEffect, Portfolio
+from bot.execution.portfolio import Portfolio
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.storage.records import ClosedPosition
@@ -40,20 +40,12 @@ OVERLAP_MS = 10 * 60_000
 FIRST_LOOKBACK_MS = 7 * 86_400_000
 
 
-class ReconcileStore(Protocol):
+class ReconcileStore(LedgerStore, Protocol):
     """The storage calls reconciliation needs (the repository implements them)."""
 
     async def get_order(self, client_order_id: str) -> Order | None: ...
 
     async def list_open_orders(self, symbol: str | None = None) -> list[Order]: ...
-
-    async def record_execution(self, execution: ExecutionReport) -> bool: ...
-
-    async def upsert_position(self, position: Position, *, updated_ms: int) -> None: ...
-
-    async def delete_position(self, symbol: str) -> bool: ...
-
-    async def record_funding(self, payment: FundingPayment) -> bool: ...
 
 
 class ReconcileRefused(Exception):
@@ -99,7 +91,6 @@ class Reconciler:
         clock: Callable[[], int],
         sector_of: Callable[[str], str | None] = lambda _s: None,
         metrics: Metrics | None = None,
-        on_fill: Callable[[ExecutionReport], None] | None = None,
         resume_from_ms: int | None = None,
     ) -> None:
         self.venue = venue
@@ -111,7 +102,9 @@ class Reconciler:
         self.clock = clock
         self.sector_of = sector_of
         self.metrics = metrics
-        self.on_fill = on_fill
+        self.ledger = Ledger(
+            store, orders, portfolio, clock=clock, sector_of=sector_of, metrics=metrics
+        )
         # Symbols whose in-memory position is not stored yet (a failed write is retried).
         self._dirty: set[str] = set()
         # The newest fill/funding time already stored (the first pass reads from there).
@@ -124,7 +117,13 @@ class Reconciler:
         started = self.clock()
         await self._flush()
         await self._orders(report)
-        await self._fills(report, since_ms if since_ms is not None else self._since())
+        since = since_ms if since_ms is not None else self._since()
+        applied = await self.ledger.apply(
+            await self.venue.fetch_executions(since), await self.venue.fetch_funding_payments(since)
+        )
+        report.new_fills += applied.fills
+        report.funding_payments += applied.funding_payments
+        report.liquidations += applied.liquidations
         await self._positions(report)
         balance = await self.venue.fetch_balance()
         report.equity = balance.equity
@@ -188,141 +187,6 @@ class Reconciler:
             result = await self.orders.resolve(order)
             report.settled_orders.append(f"{order.client_order_id}:{result.order.status.value}")
 
-    async def _fills(self, report: ReconcileReport, since_ms: int) -> None:
-        """Apply new fills and funding in time order (funding first at a shared time: it
-        settles on the position open at the settlement instant).
-
-        Each event is stored together with the position it leads to (and the closed-position
-        record) in one transaction, and applied in memory only once that committed: a crash or
-        a database error in between can neither lose an event nor apply it twice.
-        """
-        executions = await self.venue.fetch_executions(since_ms)
-        payments = await self.venue.fetch_funding_payments(since_ms)
-        events: list[tuple[int, int, str, ExecutionReport | FundingPayment]] = [
-            (p.ts, 0, p.venue_id, p) for p in payments
-        ]
-        events += [(e.ts, 1, e.exec_id, e) for e in executions]
-        for _ts, _kind, _id, item in sorted(events, key=lambda x: x[:3]):
-            sym = item.symbol
-            trial = self.portfolio.trial(sym)
-            effect: FillEffect | None = None
-            if isinstance(item, FundingPayment):
-                trial.apply_funding(item)
-            else:
-                effect = trial.apply_fill(
-                    item, leverage=self._leverage(sym), sector=self.sector_of(sym)
-                )
-            closed = self._closed_record(effect, item)
-            async with self._transaction() as st:
-                if isinstance(item, FundingPayment):
-                    new = await st.record_funding(item)
-                else:
-                    new = await st.record_execution(item)
-                if not new:
-                    continue  # already applied
-                pos = trial.positions.get(sym)
-                if pos is None:
-                    await st.delete_position(sym)
-                else:
-                    await st.upsert_position(pos, updated_ms=self.clock())
-                if closed is not None:
-                    record = getattr(st, "record_closed_position", None)
-                    if record is not None:
-                        await record(closed)
-            # Stored: now apply it for real (the same computation as the trial).
-            if isinstance(item, FundingPayment):
-                self.portfolio.apply_funding(item)
-                report.funding_payments += 1
-                log.info(
-                    "funding_applied",
-                    symbol=sym,
-                    ts=item.ts,
-                    amount=str(item.amount),
-                    rate=str(item.rate),
-                )
-                continue
-            report.new_fills += 1
-            self._apply_fill(item)
-            if item.is_liquidation and closed is not None:
-                report.liquidations.append(sym)
-                self._alert_liquidation(closed, item)
-
-    def _transaction(self) -> AbstractAsyncContextManager[ReconcileStore]:
-        """One transaction on stores that batch (the repository); the store itself otherwise."""
-        batch = getattr(self.store, "batch", None)
-        if batch is None:
-            return nullcontext(self.store)
-        cm: AbstractAsyncContextManager[ReconcileStore] = batch()
-        return cm
-
-    def _leverage(self, symbol: str) -> Decimal:
-        pos = self.portfolio.positions.get(symbol)
-        return pos.leverage if pos is not None else Decimal(1)
-
-    def _apply_fill(self, e: ExecutionReport) -> FillEffect:
-        order = self.orders.orders.get(e.client_order_id)
-        effect = self.portfolio.apply_fill(
-            e, leverage=self._leverage(e.symbol), sector=self.sector_of(e.symbol)
-        )
-        if self.on_fill:
-            self.on_fill(e)
-        if self.metrics:
-            self.metrics.fills.inc()
-        log.info(
-            "fill_applied",
-            exec_id=e.exec_id,
-            symbol=e.symbol,
-            side=e.side.value,
-            qty=str(e.qty),
-            price=str(e.price),
-            fee=str(e.fee),
-            client_order_id=e.client_order_id,
-            tracked=order is not None,
-            liquidation=e.is_liquidation,
-        )
-        return effect
-
-    @staticmethod
-    def _closed_record(
-        effect: FillEffect | None, e: ExecutionReport | FundingPayment
-    ) -> ClosedPosition | None:
-        """What a fill that closed a position made (None for funding or an opening fill)."""
-        if effect is None or effect.closed is None or not isinstance(e, ExecutionReport):
-            return None
-        closed = effect.closed
-        how = "liquidation" if e.is_liquidation else ("flip" if effect.kind == "flip" else "close")
-        return ClosedPosition(
-            symbol=closed.symbol,
-            side=closed.side,
-            qty=closed.qty,
-            entry_price=closed.entry_price,
-            exit_price=e.price,
-            realized_pnl=closed.realized_pnl,
-            fees=closed.fees,
-            funding=closed.funding,
-            how=how,
-            opened_ms=closed.opened_ms,
-            closed_ms=e.ts,
-            exec_id=e.exec_id,
-        )
-
-    def _alert_liquidation(self, closed: ClosedPosition, e: ExecutionReport) -> None:
-        if self.metrics:
-            self.metrics.alerts.labels(kind="liquidation").inc()
-        log.error(
-            "liquidation_detected",
-            symbol=e.symbol,
-            side=closed.side.value,
-            qty=str(e.qty),
-            entry=str(closed.entry_price),
-            bust_price=str(e.price),
-            loss=str(closed.realized_pnl),
-            fees=str(closed.fees),
-            funding=str(closed.funding),
-            net=str(closed.realized_pnl - closed.fees + closed.funding),
-            alert=True,
-        )
-
     async def _persist_position(self, symbol: str) -> None:
         self._dirty.add(symbol)
         pos = self.portfolio.positions.get(symbol)
@@ -337,11 +201,6 @@ class Reconciler:
         await self.orders.flush_unsaved()
         for symbol in sorted(self._dirty):
             await self._persist_position(symbol)
-
-    async def _store_closed(self, record: ClosedPosition) -> None:
-        store = getattr(self.store, "record_closed_position", None)
-        if store is not None:
-            await store(record)
 
     async def _positions(self, report: ReconcileReport) -> None:
         venue_positions = {p.symbol: p for p in await self.venue.fetch_positions() if p.qty > 0}
@@ -379,7 +238,8 @@ class Reconciler:
             )
             report.vanished_positions.append(symbol)
             await self._persist_position(symbol)
-            await self._store_closed(
+            await store_closed(
+                self.store,
                 ClosedPosition(
                     symbol=symbol,
                     side=gone.side,
@@ -392,7 +252,7 @@ class Reconciler:
                     how="vanished",
                     opened_ms=gone.opened_ms,
                     closed_ms=self.clock(),
-                )
+                ),
             )
 
     def _unknown_position(self, vp: PositionReport, report: ReconcileReport) -> None:

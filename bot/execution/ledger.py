@@ -1,0 +1,208 @@
+"""The account's event ledger: every fill and funding payment applied exactly once.
+
+Events are applied in time order (funding first at a shared time: it settles on the position
+open at the settlement instant). Each is stored together with the position it leads to (and
+the closed-position record) in one transaction, and applied in memory only once that
+committed: a crash or a database error in between can neither lose an event nor apply it
+twice. Liquidations (BustTrade/ADL fills) are recorded with their loss, fees and funding and
+raise an alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from bot.domain import ExecutionReport, FundingPayment, Position
+from bot.execution.orders import OrderManager
+from bot.execution.portfolio import FillEffect, Portfolio
+from bot.observability.logging import get_logger
+from bot.observability.metrics import Metrics
+from bot.storage.records import ClosedPosition
+
+log = get_logger("rotor.reconcile")
+
+
+class LedgerStore(Protocol):
+    """The storage calls the ledger needs (the repository implements them)."""
+
+    async def record_execution(self, execution: ExecutionReport) -> bool: ...
+
+    async def upsert_position(self, position: Position, *, updated_ms: int) -> None: ...
+
+    async def delete_position(self, symbol: str) -> bool: ...
+
+    async def record_funding(self, payment: FundingPayment) -> bool: ...
+
+
+async def store_closed(store: object, record: ClosedPosition) -> None:
+    """Store a closed position where the store keeps them (the repository; memory stores of
+    tests may not)."""
+    save = getattr(store, "record_closed_position", None)
+    if save is not None:
+        await save(record)
+
+
+@dataclass(slots=True)
+class Applied:
+    """What one ``Ledger.apply`` booked."""
+
+    fills: int = 0
+    funding_payments: int = 0
+    liquidations: list[str] = field(default_factory=list)
+
+
+class Ledger:
+    """Applies fills and funding to the portfolio and the store, once each."""
+
+    def __init__(
+        self,
+        store: LedgerStore,
+        orders: OrderManager,
+        portfolio: Portfolio,
+        *,
+        clock: Callable[[], int],
+        sector_of: Callable[[str], str | None],
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.store = store
+        self.orders = orders
+        self.portfolio = portfolio
+        self.clock = clock
+        self.sector_of = sector_of
+        self.metrics = metrics
+
+    async def apply(
+        self, executions: list[ExecutionReport], payments: list[FundingPayment]
+    ) -> Applied:
+        """Apply new fills and funding in time order (funding first at a shared time: it
+        settles on the position open at the settlement instant).
+
+        Each event is stored together with the position it leads to (and the closed-position
+        record) in one transaction, and applied in memory only once that committed: a crash or
+        a database error in between can neither lose an event nor apply it twice.
+        """
+        applied = Applied()
+        events: list[tuple[int, int, str, ExecutionReport | FundingPayment]] = [
+            (p.ts, 0, p.venue_id, p) for p in payments
+        ]
+        events += [(e.ts, 1, e.exec_id, e) for e in executions]
+        for _ts, _kind, _id, item in sorted(events, key=lambda x: x[:3]):
+            sym = item.symbol
+            trial = self.portfolio.trial(sym)
+            effect: FillEffect | None = None
+            if isinstance(item, FundingPayment):
+                trial.apply_funding(item)
+            else:
+                effect = trial.apply_fill(
+                    item, leverage=self._leverage(sym), sector=self.sector_of(sym)
+                )
+            closed = self._closed_record(effect, item)
+            async with self._transaction() as st:
+                if isinstance(item, FundingPayment):
+                    new = await st.record_funding(item)
+                else:
+                    new = await st.record_execution(item)
+                if not new:
+                    continue  # already applied
+                pos = trial.positions.get(sym)
+                if pos is None:
+                    await st.delete_position(sym)
+                else:
+                    await st.upsert_position(pos, updated_ms=self.clock())
+                if closed is not None:
+                    await store_closed(st, closed)
+            # Stored: now apply it for real (the same computation as the trial).
+            if isinstance(item, FundingPayment):
+                self.portfolio.apply_funding(item)
+                applied.funding_payments += 1
+                log.info(
+                    "funding_applied",
+                    symbol=sym,
+                    ts=item.ts,
+                    amount=str(item.amount),
+                    rate=str(item.rate),
+                )
+                continue
+            applied.fills += 1
+            self._apply_fill(item)
+            if item.is_liquidation and closed is not None:
+                applied.liquidations.append(sym)
+                self._alert_liquidation(closed, item)
+        return applied
+
+    def _transaction(self) -> AbstractAsyncContextManager[LedgerStore]:
+        """One transaction on stores that batch (the repository); the store itself otherwise."""
+        batch = getattr(self.store, "batch", None)
+        if batch is None:
+            return nullcontext(self.store)
+        cm: AbstractAsyncContextManager[LedgerStore] = batch()
+        return cm
+
+    def _leverage(self, symbol: str) -> Decimal:
+        pos = self.portfolio.positions.get(symbol)
+        return pos.leverage if pos is not None else Decimal(1)
+
+    def _apply_fill(self, e: ExecutionReport) -> None:
+        order = self.orders.orders.get(e.client_order_id)
+        self.portfolio.apply_fill(
+            e, leverage=self._leverage(e.symbol), sector=self.sector_of(e.symbol)
+        )
+        if self.metrics:
+            self.metrics.fills.inc()
+        log.info(
+            "fill_applied",
+            exec_id=e.exec_id,
+            symbol=e.symbol,
+            side=e.side.value,
+            qty=str(e.qty),
+            price=str(e.price),
+            fee=str(e.fee),
+            client_order_id=e.client_order_id,
+            tracked=order is not None,
+            liquidation=e.is_liquidation,
+        )
+
+    @staticmethod
+    def _closed_record(
+        effect: FillEffect | None, e: ExecutionReport | FundingPayment
+    ) -> ClosedPosition | None:
+        """What a fill that closed a position made (None for funding or an opening fill)."""
+        if effect is None or effect.closed is None or not isinstance(e, ExecutionReport):
+            return None
+        closed = effect.closed
+        how = "liquidation" if e.is_liquidation else ("flip" if effect.kind == "flip" else "close")
+        return ClosedPosition(
+            symbol=closed.symbol,
+            side=closed.side,
+            qty=closed.qty,
+            entry_price=closed.entry_price,
+            exit_price=e.price,
+            realized_pnl=closed.realized_pnl,
+            fees=closed.fees,
+            funding=closed.funding,
+            how=how,
+            opened_ms=closed.opened_ms,
+            closed_ms=e.ts,
+            exec_id=e.exec_id,
+        )
+
+    def _alert_liquidation(self, closed: ClosedPosition, e: ExecutionReport) -> None:
+        if self.metrics:
+            self.metrics.alerts.labels(kind="liquidation").inc()
+        log.error(
+            "liquidation_detected",
+            symbol=e.symbol,
+            side=closed.side.value,
+            qty=str(e.qty),
+            entry=str(closed.entry_price),
+            bust_price=str(e.price),
+            loss=str(closed.realized_pnl),
+            fees=str(closed.fees),
+            funding=str(closed.funding),
+            net=str(closed.realized_pnl - closed.fees + closed.funding),
+            alert=True,
+        )
