@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 import time
 from pathlib import Path
 
 from bot.domain import OrderStatus
 from bot.storage import Lease, LeaseHolder, Repository, create_engine
-from tests.conftest import ROOT
-from tests.integration.daemon.harness import TOKEN, free_port, rotor_env, step
+from tests.integration.daemon.harness import TOKEN, free_port, rotor_env, run_to_exit, step
 from tests.reliability.invariants import assert_no_secrets, assert_nothing_lost, read_books
 from tests.reliability.procs import (
     LEASE_TTL_S,
@@ -110,19 +108,8 @@ async def test_s16_s17_s18_sigterm_sigusr2_second_instance_restart_halted(
         async with daemon(sim, db_url, log) as rotor:
             # --- #18: a second instance on the same database refuses to start.
             second_env = rotor_env(sim.url, db_url, free_port(), env())
-            second = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot.cli",
-                "run",
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=second_env,
-                cwd=str(ROOT),
-            )
-            out, err = await asyncio.wait_for(second.communicate(), 60)
-            assert second.returncode == 3, (second.returncode, err.decode())
-            text = err.decode()
+            code, second_out, text = await run_to_exit(second_env)
+            assert code == 3, (code, text)
             assert "in use by another rotor instance" in text
             assert f"pid {rotor.proc.pid}" in text, "the message names the holder"
             assert (await rotor.status())["state"] == "ACTIVE", "the first one is unaffected"
@@ -175,6 +162,6 @@ async def test_s16_s17_s18_sigterm_sigusr2_second_instance_restart_halted(
             assert await rotor.wait_exit(30) == 0
     assert "kill_switch_flat" in {e.get("event") for e in log_events(rotor)}
     assert_no_secrets(
-        {"rotor log": log.read_text(), "second instance": out.decode() + text},
+        {"rotor log": log.read_text(), "second instance": second_out + text},
         [DEFAULT_KEY, DEFAULT_SECRET, TOKEN],
     )

@@ -4,11 +4,9 @@ and auth, secrets from the environment or ``*_FILE`` paths)."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +18,14 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.config import ConfigError, ControlConfig, Settings, load_settings
 from bot.runtime.control import ControlServer
-from tests.conftest import ROOT
-from tests.integration.daemon.harness import TOKEN, free_port, rotor_env, rotor_process, step
+from tests.integration.daemon.harness import (
+    TOKEN,
+    free_port,
+    rotor_env,
+    rotor_process,
+    run_to_exit,
+    step,
+)
 from tests.reliability.daemon_rig import START, running_daemon, trading_data
 from tests.reliability.invariants import assert_no_secrets
 from tests.simserver import DEFAULT_KEY, DEFAULT_SECRET, sim_server
@@ -143,21 +147,11 @@ async def test_s25_s28_no_secret_in_any_output(tmp_path: Path, db_url: str) -> N
         del env["ROTOR__EXCHANGE__API_KEY"], env["ROTOR__EXCHANGE__API_SECRET"]
         del env["ROTOR__CONTROL__TOKEN"]
         bad = dict(env, ROTOR__EXCHANGE__API_SECRET_FILE=str(secrets_dir / "wrong"))
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=bad,
-            cwd=str(ROOT),
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 4, err.decode()
-        assert "AuthenticationError" in err.decode() and "***" in err.decode()
-        captured["refused start stdout"] = out.decode()
-        captured["refused start stderr"] = err.decode()
+        code, out, err = await run_to_exit(bad)
+        assert code == 4, err
+        assert "AuthenticationError" in err and "***" in err
+        captured["refused start stdout"] = out
+        captured["refused start stderr"] = err
 
         # A healthy run with the secrets from files (the harness's plain variables removed).
         log = tmp_path / "rotor.log"

@@ -135,6 +135,23 @@ class Rotor:
         return await asyncio.wait_for(self.proc.wait(), limit_s)
 
 
+async def run_to_exit(env: Mapping[str, str], timeout_s: float = 60.0) -> tuple[int, str, str]:
+    """``rotor run`` with ``env`` until it exits on its own: (exit code, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(env),
+        cwd=str(ROOT),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
 @contextlib.asynccontextmanager
 async def rotor_process(
     sim: SimHandle,
