@@ -13,8 +13,9 @@ import contextlib
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from bot import __version__
 from bot.config import Settings
@@ -237,27 +238,7 @@ def check_host(d: Daemon) -> None:
 
 async def shutdown_partial(d: Daemon) -> None:
     """Release whatever an interrupted or refused start-up had taken (lease, venue, DB)."""
-    if d.control is not None:
-        with contextlib.suppress(Exception):
-            await d.control.stop()
-    if getattr(d, "repo", None) is not None:
-        with contextlib.suppress(Exception):
-            await d.repo.finish_run(
-                d.run_id, ended_ms=int(time.time() * 1000), reason="start-up interrupted"
-            )
-    for name in ("lease", "venue", "db"):
-        obj = getattr(d, name, None)
-        if obj is None:
-            continue
-        with contextlib.suppress(Exception):
-            if name == "lease":
-                await obj.release()
-            elif name == "venue":
-                await obj.close()
-            else:
-                await obj.dispose()
-    for task in list(d.tasks):
-        task.cancel()
+    await _release(d, "start-up interrupted")
 
 
 async def shutdown(d: Daemon) -> None:
@@ -266,19 +247,31 @@ async def shutdown(d: Daemon) -> None:
         for order in list(d.orders.open_orders()):
             if not order.reduce_only and order.intent in ("entry", "hedge"):
                 await d.orders.cancel(order.client_order_id)
+    await _release(d, "stopped")
+    log.info("daemon_stopped", state=d.state.state.value)
+
+
+async def _release(d: Daemon, reason: str) -> None:
+    """Stop the control API and the background tasks, record the end of the run, then release
+    the lease, the venue and the database. Each step is best effort and skipped when start-up
+    never got that far."""
     if d.control is not None:
-        await d.control.stop()
+        with contextlib.suppress(Exception):
+            await d.control.stop()
     for task in list(d.tasks):
         task.cancel()
-    with contextlib.suppress(Exception):
-        await d.repo.finish_run(d.run_id, ended_ms=int(time.time() * 1000), reason="stopped")
-    with contextlib.suppress(Exception):
-        await d.lease.release()
-    with contextlib.suppress(Exception):
-        await d.venue.close()
-    with contextlib.suppress(Exception):
-        await d.db.dispose()
-    log.info("daemon_stopped", state=d.state.state.value)
+    ended_ms = int(time.time() * 1000)
+    steps: tuple[tuple[str, Callable[[Any], Awaitable[object]]], ...] = (
+        ("repo", lambda repo: repo.finish_run(d.run_id, ended_ms=ended_ms, reason=reason)),
+        ("lease", lambda lease: lease.release()),
+        ("venue", lambda venue: venue.close()),
+        ("db", lambda db: db.dispose()),
+    )
+    for name, step in steps:
+        obj = getattr(d, name, None)
+        if obj is not None:
+            with contextlib.suppress(Exception):
+                await step(obj)
 
 
 def config_hash(settings: Settings) -> str:
