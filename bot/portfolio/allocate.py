@@ -25,7 +25,7 @@ def prices_of(ev: Evaluation) -> dict[str, Decimal]:
     """The latest close of every symbol with a positive finite one (offline, the spot price
     is the perpetual's; part 2 reads spot tickers)."""
     return {
-        r.symbol: Decimal(repr(r.close))
+        r.symbol: Decimal(repr(float(r.close)))
         for r in ev.symbols
         if r.close is not None and math.isfinite(r.close) and r.close > 0
     }
@@ -34,7 +34,7 @@ def prices_of(ev: Evaluation) -> dict[str, Decimal]:
 def funding_of(ev: Evaluation) -> dict[str, Decimal]:
     """Each symbol's latest F8h as a Decimal (for the risk manager's funding guard)."""
     return {
-        r.symbol: Decimal(repr(r.funding_8h))
+        r.symbol: Decimal(repr(float(r.funding_8h)))
         for r in ev.symbols
         if r.funding_8h is not None and math.isfinite(r.funding_8h)
     }

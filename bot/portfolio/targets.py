@@ -32,10 +32,12 @@ def q(x: Decimal) -> Decimal:
 
 
 def fdec(x: float) -> Decimal:
-    """A signal float in [0, 1] as a Decimal with six decimals (NaN → 0)."""
-    if not math.isfinite(x):
+    """A signal float in [0, 1] as a Decimal with six decimals (NaN → 0). Signal values may
+    be numpy scalars, whose repr is not a number: convert through ``float`` first."""
+    v = float(x)
+    if not math.isfinite(v):
         return _ZERO
-    return Decimal(repr(round(min(max(x, 0.0), 1.0), 6)))
+    return Decimal(repr(round(min(max(v, 0.0), 1.0), 6)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,7 @@ def capped_shares(tilts: Sequence[float], cap: Decimal) -> list[Decimal]:
     """Shares ∝ tilts, none above ``cap``: a capped sector's excess goes to the others in
     proportion; when every sector is capped the rest stays unallocated (Σ ≤ 1)."""
     n = len(tilts)
-    weights = [Decimal(repr(t)) for t in tilts]
+    weights = [Decimal(repr(float(t))) for t in tilts]
     shares = [_ZERO] * n
     free = {i for i in range(n) if weights[i] > 0}
     left = _ONE

@@ -150,3 +150,13 @@ def test_capped_shares() -> None:
     assert capped_shares([1.0], D("0.6")) == [D("0.6")]  # the rest stays unallocated
     assert capped_shares([1.0, 1.0, 2.0], D("1")) == [D("0.25"), D("0.25"), D("0.5")]
     assert capped_shares([], D("0.5")) == []
+
+
+def test_numpy_scalars_from_the_signal_engine_are_accepted() -> None:
+    import numpy as np
+
+    sectors, rows = _universe()
+    ev = evaluation(sectors, rows, risk_on=True, breadth=np.float64(0.25))  # type: ignore[arg-type]
+    t = compute_targets(config(), ev, stats(rows))
+    assert t.buckets[SPECULATIVE].share == D("0.125")
+    assert capped_shares([np.float64(1.0), np.float64(3.0)], D(1)) == [D("0.25"), D("0.75")]
