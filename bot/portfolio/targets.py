@@ -176,8 +176,9 @@ class _Builder:
             self.taken.update(p.symbol for p in picks)
         return out, skipped
 
-    def speculative(self) -> tuple[list[Pick], list[str]]:
-        """The strongest members of the narrative sectors not over-leveraged or fading."""
+    def speculative(self, favoured: set[str]) -> tuple[list[Pick], list[str]]:
+        """The strongest members of the narrative sectors that are neither over-leveraged,
+        fading, nor already held by the rotational bucket (one sector, one bucket)."""
         sc, rc = self.cfg.speculative, self.cfg.rotation
         pool: list[Pick] = []
         notes: list[str] = []
@@ -185,6 +186,9 @@ class _Builder:
             sig = self.signals.get(sector)
             if sig is not None and sig.state in (Rule.SECTOR_OVERLEVERAGED, Rule.SECTOR_FADING):
                 notes.append(f"{sector} skipped ({sig.state.value})")
+                continue
+            if sector in favoured:
+                notes.append(f"{sector} skipped (held by the rotational bucket)")
                 continue
             pool.extend(
                 leaders(self.ev.symbols, sector, self.stats, rc.liquid_pool, sc.tokens, self.taken)
@@ -315,7 +319,7 @@ class _Builder:
         spec = _lerp(b.speculative_min, b.speculative_max, breadth)
         core = min(max(_ONE - rot - spec, b.core_min), b.core_max)
         spare = _ONE - core - rot - spec
-        spec_picks, spec_notes = self.speculative()
+        spec_picks, spec_notes = self.speculative({s.sector for s, _ in chosen})
         inv = {
             CORE: self.core(core),
             ROTATIONAL: self.rotational(rot, chosen, skipped),
@@ -334,6 +338,7 @@ class _Builder:
                 + (f"breadth {reg.breadth:.2f} (risk-on)" if reg.risk_on and reg.breadth is not None
                    else "0 (risk-off)")
                 + f" = {pct(spec)}"
+                + (f" ({'; '.join(spec_notes)})" if spec_notes else "")
             ),
         }  # fmt: skip
         rules = {

@@ -123,6 +123,7 @@ def test_targets_sum_to_the_sleeves_and_keep_their_bounds(s: tuple) -> None:
         assert x.signal is not None and x.signal.investable
     spec = [x for x in t.tokens.values() if x.bucket == SPECULATIVE]
     assert len(spec) == 0 or len(spec) >= 2
+    assert not {x.sector for x in spec} & set(t.favoured)  # one sector, one bucket
 
 
 # --------------------------------------------------------------------------- rebalancing

@@ -111,19 +111,28 @@ def test_core_anchors_are_held_whatever_the_trend() -> None:
     assert "core anchor" in t.tokens["ETHUSDT"].explanation.text
 
 
-def test_speculative_takes_the_strongest_narrative_tokens_not_held_elsewhere() -> None:
-    rows = [*core_rows(), *members("meme", 4), *members("ai", 2), *members("defi", 4)]
-    mom = {"MEM0USDT": 0.5, "MEM1USDT": 0.4, "AI0USDT": 0.45, "AI1USDT": -0.2}
+def test_speculative_takes_the_strongest_narrative_tokens_of_other_sectors() -> None:
+    rows = [*core_rows(), *members("meme", 4), *members("ai", 2), *members("gam", 3)]
+    rows += members("rwa", 2)
+    mom = {"AI0USDT": 0.45, "AI1USDT": -0.2, "GAM0USDT": 0.3, "GAM1USDT": 0.1, "RWA0USDT": 0.2}
     ev = evaluation(
-        [accumulating("meme", score=2.0), sector("ai", score=None), sector("defi", score=-1)],
+        [
+            accumulating("meme", score=2.0),
+            sector("ai", score=None),  # unscored sectors are fine for speculation
+            sector("gam", score=-0.5),
+            sector("rwa", score=1.0, overheated=True),  # over-leveraged: skipped
+        ],
         rows,
         risk_on=True,
     )
-    t = compute_targets(config(), ev, stats(rows, momentum=mom))
-    rot_meme = next(s for s in t.sectors if s.sector == "meme" and s.bucket == ROTATIONAL)
-    spec = sorted(s for s, x in t.tokens.items() if x.bucket == SPECULATIVE)
-    assert not set(spec) & set(rot_meme.tokens)  # never the same token in two buckets
-    assert spec == ["AI0USDT", "AI1USDT", "MEM3USDT"]
+    cfg = config(speculative={"sectors": ["ai", "meme", "gam", "rwa"]})
+    t = compute_targets(cfg, ev, stats(rows, momentum=mom))
+    spec = [s for s, x in t.tokens.items() if x.bucket == SPECULATIVE]
+    # meme is the rotational bucket's: one sector is never in two buckets
+    assert sorted(spec) == ["AI0USDT", "GAM0USDT", "GAM1USDT"]
+    why = t.buckets[SPECULATIVE].explanation.text
+    assert "meme skipped (held by the rotational bucket)" in why
+    assert "rwa skipped (sector.overleveraged)" in why
 
 
 def test_weights_sum_to_the_sleeves_exactly() -> None:
