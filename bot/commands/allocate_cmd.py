@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.commands.asof import panel_as_of, parse_at
+from bot.commands.asof import AtOption, DataOption, panel_as_of, parse_at
 from bot.commands.common import EXIT_CONFIG, ConfigOption, fail, load_config_or_exit, print_json
 
 if TYPE_CHECKING:
@@ -67,18 +67,8 @@ def _instruments(
 
 
 def allocate(
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data", help="Data directory (default: the bundled sample).", show_default=False
-        ),
-    ] = None,
-    at: Annotated[
-        str | None,
-        typer.Option(
-            "--at", help="ISO-8601 time; only data available then is used (default: latest)."
-        ),
-    ] = None,
+    data: DataOption = None,
+    at: AtOption = None,
     holdings_file: Annotated[
         Path | None,
         typer.Option(

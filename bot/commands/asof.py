@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,17 @@ if TYPE_CHECKING:
     from bot.data.panel import Panel
 
 HOUR_MS = 3_600_000
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data", help="Data directory (default: the bundled sample).", show_default=False
+    ),
+]
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="ISO-8601 time; only data available then is used (default: latest)."),
+]
 
 
 def parse_at(text: str) -> int:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.commands.asof import panel_as_of, parse_at
+from bot.commands.asof import AtOption, DataOption, panel_as_of, parse_at
 from bot.commands.common import ConfigOption, fail, load_config_or_exit, print_json
 
 if TYPE_CHECKING:
@@ -20,18 +20,8 @@ app = typer.Typer(help="Show the regime, the sector table and the laggard candid
 
 @app.callback(invoke_without_command=True)
 def scan(
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data", help="Data directory (default: the bundled sample).", show_default=False
-        ),
-    ] = None,
-    at: Annotated[
-        str | None,
-        typer.Option(
-            "--at", help="ISO-8601 time; only data available then is used (default: latest)."
-        ),
-    ] = None,
+    data: DataOption = None,
+    at: AtOption = None,
     exchange: Annotated[
         str | None,
         typer.Option(
