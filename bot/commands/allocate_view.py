@@ -62,20 +62,15 @@ def render(report: dict[str, Any], tty: bool) -> None:
     for col in ("market", "symbol", "side", "qty", "notional", "reason"):
         ot.add_column(col, justify="right" if col in ("qty", "notional") else "left")
     for o in report["orders"]:
-        if o["market"] == "spot":
-            notional = o["notional"]
-        else:
-            r = o["risk"]
-            notional = (
-                f"{r['notional']:.2f}"
-                if r.get("approved")
-                else "refused: " + ",".join(r["reasons"])
-            )
-        ot.add_row(o["market"], o["symbol"], o["side"], o["qty"] or "-", notional, o["reason"])
+        notional = o["notional"] if o["market"] == "spot" else f"{o['risk']['notional']:.2f}"
+        ot.add_row(o["market"], o["symbol"], o["side"], o["qty"], notional, o["reason"])
     if report["orders"]:
         con.print(ot)
     else:
         con.print("no orders: every token is inside its drift band")
+    for o in report["refused"]:
+        codes = ", ".join(o["risk"]["reasons"])
+        con.print(f"refused by the risk manager ({codes}): {o['reason']}")
     for t in report["transfers"]:
         con.print(f"transfer {t['amount']} USDT {t['from']} → {t['to']}: {t['why']['text']}")
     for n in report["futures_roles"]["notes"]:

@@ -43,10 +43,11 @@ def current_by(alloc: Allocation) -> tuple[dict[str, Decimal], dict[tuple[str, s
     return buckets, sectors
 
 
-def _perp_order(c: CheckedPerp) -> dict[str, Any]:
+def _perp(c: CheckedPerp) -> dict[str, Any]:
+    """A role's perp intent with the risk manager's decision (``qty`` only when approved)."""
     a, d = c.action, c.decision
     i = a.intent
-    out: dict[str, Any] = {
+    return {
         "symbol": i.symbol,
         "market": "perp",
         "side": (i.side.exit_side if i.reduce_only else i.side.entry_side).value,
@@ -59,7 +60,6 @@ def _perp_order(c: CheckedPerp) -> dict[str, Any]:
         "risk": d.to_dict(),
         "why": a.explanation.to_json(),
     }
-    return out
 
 
 def allocation_report(alloc: Allocation, checks: Sequence[CheckedPerp]) -> dict[str, Any]:
@@ -131,7 +131,9 @@ def allocation_report(alloc: Allocation, checks: Sequence[CheckedPerp]) -> dict[
         }
         for o in plan.orders
     ]
-    orders += [_perp_order(c) for c in checks]
+    # Only what the risk manager approves would be sent; refusals are shown with their codes.
+    orders += [_perp(c) for c in checks if isinstance(c.decision, Approved)]
+    refused = [_perp(c) for c in checks if not isinstance(c.decision, Approved)]
     transfers = (
         []
         if plan.transfer_explanation is None
@@ -157,6 +159,7 @@ def allocation_report(alloc: Allocation, checks: Sequence[CheckedPerp]) -> dict[
         "sectors": sectors,
         "tokens": tokens,
         "orders": orders,
+        "refused": refused,
         "transfers": transfers,
         "futures_roles": {
             "froth": froth.inputs() if froth else None,

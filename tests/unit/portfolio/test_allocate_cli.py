@@ -69,7 +69,9 @@ def test_from_cash_on_the_bundled_sample() -> None:
     assert D(doc["cash"]["after"]) >= 0
     for o in doc["orders"]:
         if o["market"] == "perp":
-            assert o["risk"]["approved"] in (True, False) and o["role"]
+            assert o["risk"]["approved"] is True and o["role"] and o["qty"]
+    for o in doc["refused"]:
+        assert o["risk"]["approved"] is False and o["risk"]["reasons"] and o["qty"] is None
 
 
 def test_with_a_holdings_file(tmp_path: Path) -> None:
