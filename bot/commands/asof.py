@@ -63,6 +63,8 @@ def panel_as_of(root: Path | None, at_ms: int | None, window_hours: int) -> tupl
         panel = load_panel(
             root, start_ms=start_ms, end_ms=None if at_ms is None else at_ms - HOUR_MS + 1
         )
+        if panel.n_bars == 0 and at_ms is not None:
+            raise ValueError(f"{root}: no bar has closed by {iso(at_ms)}")
         j = as_of_index(panel, at_ms)
     except (DataFileError, ValueError) as exc:
         fail(str(exc))

@@ -37,8 +37,10 @@ def kill_plan(
     markets: Mapping[str, SpotMarket],
     cfg: PortfolioConfig,
     sector_of: Mapping[str, str | None],
+    source: str = "limit",
 ) -> KillPlan:
-    """The orders that make the portfolio flat in the configured sense."""
+    """The orders that make the portfolio flat in the configured sense (``source``: who
+    fired the kill switch, as on every ``OrderIntent``)."""
     spot: list[SpotOrder] = []
     kept: list[tuple[str, Explanation]] = []
     for sym, qty in sorted(holdings.spot.items()):
@@ -79,7 +81,7 @@ def kill_plan(
     perps = [
         OrderIntent(
             symbol=p.symbol, side=p.side, kind="kill", reference_price=prices.get(p.symbol, p.entry_price),
-            qty=p.qty, reduce_only=True, reason="portfolio:kill", source="limit",
+            qty=p.qty, reduce_only=True, reason="portfolio:kill", source=source,
         )
         for p in holdings.perps
     ]  # fmt: skip

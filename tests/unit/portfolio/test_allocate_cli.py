@@ -134,3 +134,11 @@ def test_on_the_wide_shared_data() -> None:
     assert len({s["sector"] for s in rot}) >= 10  # the wide universe scores most sectors
     held = [s for s in rot if D(s["target"]) > 0]
     assert held and all(len(s["tokens"]) >= 2 for s in held)
+
+
+def test_a_time_before_the_data_is_refused_clearly() -> None:
+    out = run("--at", "2020-01-01T00:00:00Z")
+    assert out.returncode == 1
+    assert "sample_data: no bar has closed by 2020-01-01T00:00:00Z" in out.stderr
+    out = run("--at", "2025-11-01T00:00:00")
+    assert out.returncode == 2 and "has no timezone" in out.stderr
