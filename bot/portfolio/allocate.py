@@ -14,8 +14,8 @@ from decimal import Decimal
 from bot.portfolio.config import PortfolioConfig
 from bot.portfolio.explain import AllocationRecord
 from bot.portfolio.holdings import Holdings, Valuation, value
-from bot.portfolio.rebalance import SpotMarket, SpotPlan, plan_spot
-from bot.portfolio.roles import RolePlan, plan_roles
+from bot.portfolio.rebalance import SpotMarket, SpotPlan, SpotPlanner
+from bot.portfolio.roles import RolePlan, RolePlanner
 from bot.portfolio.selection import MarketStats
 from bot.portfolio.targets import Targets, compute_targets
 from bot.signals.evaluation import Evaluation
@@ -85,6 +85,6 @@ def allocate(
         raise ValueError(f"the portfolio is worth {val.nav} USDT: nothing to allocate")
     targets = compute_targets(cfg, ev, stats)
     sector_of = {r.symbol: r.sector for r in ev.symbols}
-    spot = plan_spot(targets, holdings, val, prices, markets or {}, cfg, sector_of)
-    roles = plan_roles(cfg, ev, targets, spot, holdings, prices, stats)
+    spot = SpotPlanner(targets, holdings, val, prices, markets or {}, cfg, sector_of).run()
+    roles = RolePlanner(cfg, ev, targets, spot, holdings, prices, stats).run()
     return Allocation(ev.t, holdings, val, prices, targets, spot, roles)

@@ -116,7 +116,10 @@ class _Want:
     text: str
 
 
-class _Planner:
+class SpotPlanner:
+    """Plans the spot orders and collateral transfer that move ``holdings`` toward
+    ``targets``: ``SpotPlanner(...).run()``."""
+
     def __init__(
         self,
         targets: Targets,
@@ -232,6 +235,7 @@ class _Planner:
         )
 
     def run(self) -> SpotPlan:
+        """The plan: sells, the transfer, then the buys the cash allows."""
         symbols = sorted(set(self.t.tokens) | {s for s, q in self.h.spot.items() if q > 0})
         wants = [w for w in (self.want(s) for s in symbols) if w is not None]
         sells = [o for w in wants if w.side is Side.SELL if (o := self.order(w, w.qty))]
@@ -256,16 +260,3 @@ class _Planner:
             cash_after=cash - spent,
             fees=sum((o.fee for o in sells + buys), _ZERO),
         )
-
-
-def plan_spot(
-    targets: Targets,
-    holdings: Holdings,
-    val: Valuation,
-    prices: Mapping[str, Decimal],
-    markets: Mapping[str, SpotMarket],
-    cfg: PortfolioConfig,
-    sector_of: Mapping[str, str | None],
-) -> SpotPlan:
-    """The spot orders and collateral transfer that move ``holdings`` toward ``targets``."""
-    return _Planner(targets, holdings, val, prices, markets, cfg, sector_of).run()

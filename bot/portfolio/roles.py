@@ -101,7 +101,10 @@ class _Wish:
     stop: Decimal
 
 
-class _Roles:
+class RolePlanner:
+    """The three roles' perp intents against the perps already held:
+    ``RolePlanner(...).run()``."""
+
     def __init__(
         self,
         cfg: PortfolioConfig,
@@ -293,23 +296,14 @@ class _Roles:
         )  # fmt: skip
         return PerpAction(w.role, intent, w.notional, w.why)
 
+    def run(self) -> RolePlan:
+        """Hedge, then transition, then amplify (the first role to claim a symbol keeps
+        it), diffed against the perps held."""
+        froth = self.hedge()
+        self.transition()
+        self.amplify()
+        return RolePlan(self.actions(), self.notes, froth)
+
 
 def _f8(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.4%}"
-
-
-def plan_roles(
-    cfg: PortfolioConfig,
-    ev: Evaluation,
-    targets: Targets,
-    plan: SpotPlan,
-    holdings: Holdings,
-    prices: Mapping[str, Decimal],
-    stats: MarketStats,
-) -> RolePlan:
-    """The perp intents of the three roles against the perps already held."""
-    r = _Roles(cfg, ev, targets, plan, holdings, prices, stats)
-    froth = r.hedge()
-    r.transition()
-    r.amplify()
-    return RolePlan(r.actions(), r.notes, froth)

@@ -17,7 +17,7 @@ from bot.domain import Side
 from bot.portfolio.config import PortfolioConfig
 from bot.portfolio.explain import Explanation, Rule
 from bot.portfolio.holdings import Holdings, value
-from bot.portfolio.rebalance import SpotMarket, plan_spot
+from bot.portfolio.rebalance import SpotMarket, SpotPlanner
 from bot.portfolio.targets import (
     BUCKETS,
     CASH,
@@ -185,7 +185,7 @@ def test_rebalance_money_maths(b: tuple) -> None:
     if val.nav <= 0:
         return
     rc = cfg.rebalance
-    plan = plan_spot(_targets(cfg, tokens), holdings, val, prices, markets, cfg, {})
+    plan = SpotPlanner(_targets(cfg, tokens), holdings, val, prices, markets, cfg, {}).run()
     fee = rc.spot_fee
     sells = [o for o in plan.orders if o.side is Side.SELL]
     buys = [o for o in plan.orders if o.side is Side.BUY]
@@ -238,7 +238,7 @@ def test_a_second_plan_after_filling_the_first_trades_less(b: tuple) -> None:
     if val.nav <= 0:
         return
     targets = _targets(cfg, tokens)
-    plan = plan_spot(targets, holdings, val, prices, markets, cfg, {})
+    plan = SpotPlanner(targets, holdings, val, prices, markets, cfg, {}).run()
     spot = dict(holdings.spot)
     for o in plan.orders:
         spot[o.symbol] = spot.get(o.symbol, D(0)) + o.side.sign * o.qty
