@@ -130,7 +130,6 @@ class BacktestRunner:
             slippage=Decimal(repr(bt.slippage)),
             partial_fills=settings.sim.partial_fills,
             start_ms=self.start_ms,
-            funding_forecast="last",
         )
         self.venue = SimVenue(self.engine)
         self.kill_pending = False

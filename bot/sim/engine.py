@@ -9,8 +9,8 @@ Semantics, decided here once:
   Resting limits fill at their price with the maker fee; stop-markets fill like market orders
   from the trigger (or from the open on a gap). With ``partial_fills`` a resting limit fills at
   most ``participation`` × the bar's volume per bar.
-- Stops: ``trigger_direction`` (Bybit 1 rise / 2 fall) defaults to the side of the price the
-  trigger is on; conditional orders reserve no margin until triggered and are Rejected if the
+- Stops: ``trigger_direction`` (Bybit 1 rise / 2 fall) is required and a trigger the price has
+  already crossed is refused (``validation.check_trigger``); conditional orders reserve no margin until triggered and are Rejected if the
   margin is missing then. Resting limits reserve the margin of the exposure they would open.
 - Reduce-only orders are rejected (110017) without an opposite position and clipped to the
   position size; open reduce-only orders are clipped or cancelled whenever the position shrinks.
@@ -22,13 +22,15 @@ Semantics, decided here once:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Literal
 
 import numpy as np
 
 from bot.domain import Instrument, OrderType, Side, TriggerBy
 from bot.sim.account import Account, position_prices
+from bot.sim.funding import FundingSchedule
+from bot.sim.instruments import InstrumentEvent, apply_event
 from bot.sim.market import SimMarket
 from bot.sim.matching import Matcher
 from bot.sim.quotes import Quotes
@@ -44,7 +46,7 @@ from bot.sim.types import (
     SimStatus,
     sim_id,
 )
-from bot.sim.validation import check_opening, check_price, check_qty, trigger_direction_for
+from bot.sim.validation import check_opening, check_price, check_qty, check_trigger
 
 MAX_LINK_ID = 36
 DEFAULT_LEVERAGE = Decimal(10)
@@ -65,13 +67,13 @@ class SimEngine(Matcher, Quotes):
         partial_fills: bool = False,
         participation: Decimal = Decimal("0.1"),
         start_ms: int | None = None,
-        funding_forecast: Literal["next", "last"] = "next",
     ) -> None:
         self.market = market
-        # What tickers show as the predicted rate: the next settlement's rate in the data
-        # (what a venue displays just before it settles) or the last settled one (known now;
-        # backtests use it so no decision reads a settlement from the future).
-        self.funding_forecast = funding_forecast
+        # The instruments as of now (scheduled events change them) and each symbol's funding
+        # schedule (built on first use; interval events change it).
+        self.instruments: dict[str, Instrument] = dict(market.instruments)
+        self._schedules: dict[str, FundingSchedule] = {}
+        self._events: list[InstrumentEvent] = list(market.events)
         self.fee_taker = fee_taker
         self.fee_maker = fee_maker
         self.slippage = slippage
@@ -91,6 +93,7 @@ class SimEngine(Matcher, Quotes):
         self._event_ms = self.now_ms
         self._n_exec = 0
         self._watch: dict[str, tuple[float, float]] = {}  # see Matcher._levels
+        self.apply_due_events()
 
     # --- account views ---
 
@@ -135,10 +138,65 @@ class SimEngine(Matcher, Quotes):
         return lev
 
     def _instrument(self, symbol: str) -> Instrument:
-        inst = self.market.instruments.get(symbol)
+        inst = self.instruments.get(symbol)
         if inst is None:
             raise SimError(SimError.BAD_PARAMS, f"unknown symbol {symbol!r}")
         return inst
+
+    # --- instrument life and funding schedules ---
+
+    def funding_schedule(self, symbol: str) -> FundingSchedule:
+        """The symbol's funding schedule (from the data, changed by interval events)."""
+        sched = self._schedules.get(symbol)
+        if sched is None:
+            s = self.market.series[symbol]
+            default_h = self.market.instruments[symbol].funding_interval_h
+            sched = FundingSchedule(s.funding_ts, s.funding_rate, default_h)
+            self._schedules[symbol] = sched
+        return sched
+
+    def instrument_now(self, symbol: str) -> Instrument:
+        """The instrument as the venue lists it now (funding interval from data up to now)."""
+        inst = self._instrument(symbol)
+        interval = self.funding_schedule(symbol).interval_at(self.now_ms)
+        if inst.funding_interval_h == interval:
+            return inst
+        return replace(inst, funding_interval_h=interval)
+
+    def schedule_event(self, ev: InstrumentEvent) -> None:
+        """Add an instrument change (applied now when its time has come)."""
+        self._events.append(ev)
+        self._events.sort(key=lambda e: e.ts)
+        self.apply_due_events()
+
+    def apply_due_events(self) -> None:
+        """Apply every scheduled instrument change whose time has come; a delivery time
+        that has come settles the symbol (orders cancelled, positions closed at the mark)."""
+        now = self.now_ms
+        while self._events and self._events[0].ts <= now:
+            ev = self._events.pop(0)
+            self.instruments[ev.symbol] = apply_event(self.instruments[ev.symbol], ev)
+            if ev.funding_interval_h is not None:
+                self.funding_schedule(ev.symbol).set_interval(ev.ts, ev.funding_interval_h)
+            if ev.delivery_ms is not None:
+                self._events.append(InstrumentEvent(ev.delivery_ms, ev.symbol, status="Closed"))
+                self._events.sort(key=lambda e: e.ts)
+            if self.instruments[ev.symbol].status == "Closed":
+                self._deliver(ev.symbol)
+
+    def _deliver(self, symbol: str) -> None:
+        """A delisted symbol settles: open orders are cancelled, a position closes at the
+        mark with Bybit's ``Delivery`` execution (no fee)."""
+        self._event_ms = self.now_ms
+        for o in list(self._open.get(symbol, ())):
+            self._cancel(o, "CancelByAdmin")
+        pos = self.positions.get(symbol)
+        if pos is None:
+            return
+        mark = Decimal(repr(self.price_float(symbol)))
+        if not mark.is_finite():
+            mark = pos.avg_price
+        self._book_forced_close(symbol, mark, "Delivery", "CreateByAdmin")
 
     def set_leverage(self, symbol: str, leverage: Decimal) -> None:
         """Set the symbol's leverage (re-margins an open position)."""
@@ -195,8 +253,8 @@ class SimEngine(Matcher, Quotes):
     ) -> SimOrder:
         """Validate and accept an order; a market (or marketable limit) order fills now.
 
-        ``trigger_direction`` (Bybit: 1 rise, 2 fall) defaults to the side of the current
-        price the trigger is on. Raises ``SimError`` with Bybit's retCode on any refusal.
+        A stop needs ``trigger_direction`` (Bybit: 1 rise, 2 fall; ``check_trigger``).
+        Raises ``SimError`` with Bybit's retCode on any refusal.
         """
         inst = self._instrument(symbol)
         mark = self.mark_price(symbol)
@@ -210,7 +268,7 @@ class SimEngine(Matcher, Quotes):
             price = check_price(inst, price, "price")
         elif order_type is OrderType.STOP_MARKET:
             trigger_price = check_price(inst, trigger_price, "triggerPrice")
-            trigger_direction = trigger_direction_for(trigger_price, mark, trigger_direction)
+            trigger_direction = check_trigger(trigger_price, mark, trigger_direction)
             price = None
         else:
             price = None
@@ -296,7 +354,7 @@ class SimEngine(Matcher, Quotes):
         return inst.round_price(px, ROUND_CEILING if side is Side.BUY else ROUND_FLOOR)
 
     def _fill(self, order: SimOrder, qty: Decimal, price: Decimal, *, maker: bool) -> None:
-        inst = self.market.instruments[order.symbol]
+        inst = self.instruments[order.symbol]
         rate = self.fee_maker if maker else self.fee_taker
         fee = qty * price * rate
         self._watch.pop(order.symbol, None)

@@ -22,6 +22,7 @@ from bot.data.datadir import DataDir, DataFileError
 from bot.data.panel import F64, HOUR_MS, I64
 from bot.domain import Instrument, LeverageTier
 from bot.domain.instrument import cumulative_deductions
+from bot.sim.instruments import InstrumentEvent, load_events
 
 DEFAULT_MIN_NOTIONAL = Decimal(5)
 
@@ -180,12 +181,9 @@ class SymbolSeries:
 
 @dataclass(frozen=True, slots=True)
 class FastSeries:
-    """Per-symbol lookups for per-request calls. Funding (a few settlements a day) is kept as
-    plain lists (``bisect`` on lists is several times cheaper than ``np.searchsorted`` on tiny
-    calls); hourly open interest stays in its arrays, which are 5x smaller than lists."""
+    """Per-symbol lookups for per-request calls (funding: ``bot.sim.funding``); hourly open
+    interest stays in its arrays, which are 5x smaller than lists."""
 
-    funding_ts: list[int]
-    funding_rate: list[float]
     oi_ts: I64
     oi: F64
     tick: float
@@ -198,18 +196,6 @@ def _empty_i64() -> I64:
 
 def _empty_f64() -> F64:
     return np.zeros(0, dtype=np.float64)
-
-
-def _interval_h(fts: I64) -> int:
-    """The most recent settlement interval in hours (8 when unknown)."""
-    if len(fts) < 2:
-        return 8
-    d = np.diff(fts[-20:]) // HOUR_MS
-    d = d[d > 0]
-    if len(d) == 0:
-        return 8
-    vals, counts = np.unique(d, return_counts=True)
-    return int(vals[int(np.argmax(counts))])
 
 
 @dataclass(frozen=True)
@@ -228,8 +214,7 @@ class SimMarket:
     first_idx: I64  # [S] first bar with data
     last_idx: I64  # [S] last bar with data
     index: dict[str, int] = field(default_factory=dict)
-    # Lazily built {hour: rate} per symbol: O(1) settlement lookups for open positions only.
-    _funding_maps: dict[str, dict[int, float]] = field(default_factory=dict, repr=False)
+    events: list[InstrumentEvent] = field(default_factory=list)  # instrument_events.json
     _fast: dict[str, FastSeries] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -297,16 +282,16 @@ class SimMarket:
             o = ohlcv[s]
             qv = o.close * o.volume
             qv = qv[np.isfinite(qv)]
+            # The funding interval is not read from the whole file (that would look ahead):
+            # the engine's FundingSchedule derives it from the settlements up to its clock.
             inst = default_instrument(
-                s,
-                float(o.close[-1]),
-                float(np.median(qv)) if len(qv) else 0.0,
-                _interval_h(series[s].funding_ts),
+                s, float(o.close[-1]), float(np.median(qv)) if len(qv) else 0.0
             )
             inst = replace(inst, sector=sectors.get(s), launch_ms=int(o.ts[0]))
             if s in raw_inst:
                 inst = parse_instrument(inst_path, s, raw_inst[s], inst)
             instruments[s] = inst
+        events = load_events(dd.root, set(chosen))
         first = np.array([(ohlcv[s].ts[0] - t0) // HOUR_MS for s in chosen], dtype=np.int64)
         last = np.array([(ohlcv[s].ts[-1] - t0) // HOUR_MS for s in chosen], dtype=np.int64)
         return cls(
@@ -321,6 +306,7 @@ class SimMarket:
             series=series,
             first_idx=first,
             last_idx=last,
+            events=events,
         )
 
     # --- lookups used by the engine (per request / per active symbol, never per bar × S) ---
@@ -358,8 +344,6 @@ class SimMarket:
             tick = self.instruments[symbol].tick_size
             exp = tick.normalize().as_tuple().exponent
             f = FastSeries(
-                s.funding_ts.tolist(),
-                s.funding_rate.tolist(),
                 s.oi_ts,
                 s.oi,
                 float(tick),
@@ -367,13 +351,3 @@ class SimMarket:
             )
             self._fast[symbol] = f
         return f
-
-    def funding_at(self, symbol: str, t_ms: int) -> float | None:
-        """The rate of the settlement stamped in the hour starting at ``t_ms``, if any."""
-        fmap = self._funding_maps.get(symbol)
-        if fmap is None:
-            s = self.series[symbol]
-            hours = (s.funding_ts // HOUR_MS).tolist()
-            fmap = dict(zip(hours, s.funding_rate.tolist(), strict=True))
-            self._funding_maps[symbol] = fmap
-        return fmap.get(t_ms // HOUR_MS)

@@ -1,12 +1,16 @@
 """The replay clock and the deterministic intra-bar path (SIM-VENUE.md, "Clock").
 
 ``advance()`` from bar k:
-1. settles funding stamped at ``ts[k]`` for the positions open at that moment, at the mark
-   of that moment (bar k's open);
-2. walks bar k's path, O→L→H→C when close ≥ open, else O→H→L→C, for every symbol with an open
+1. walks bar k's path, O→L→H→C when close ≥ open, else O→H→L→C, for every symbol with an open
    order or position (and only those: per-bar cost does not grow with the universe);
-3. moves to k+1 and walks the jump close[k]→open[k+1]; a stop crossed by that jump fills at the
-   new open (a gap), a crossed limit at its own price, a crossed liquidation at bankruptcy.
+2. moves the clock to ``ts[k+1]`` and, on arrival, settles the funding stamped at that instant
+   for the positions open then, at the mark of that moment (bar k+1's open). Funding settles
+   before anything else that happens at the instant (the gap below, and every order placed
+   while the clock shows ``ts[k+1]``): a position held at the settlement instant pays it, one
+   opened at or after it does not, and one closed at it has paid it (the ledger and the
+   backtest's trade report order a shared instant the same way: ``bot.execution.ledger``);
+3. walks the jump close[k]→open[k+1]; a stop crossed by that jump fills at the new open (a
+   gap), a crossed limit at its own price, a crossed liquidation at bankruptcy.
 
 Along each monotonic leg the events (stop triggers, limit fills, liquidation by mark) are
 processed in the order the price reaches them; ties go to orders (oldest first), then to the
@@ -23,6 +27,7 @@ from decimal import Decimal
 from bot.data.panel import HOUR_MS
 from bot.domain import Instrument, OrderType, PositionSide, Side, TriggerBy
 from bot.sim.account import Account
+from bot.sim.funding import FundingSchedule
 from bot.sim.market import SimMarket
 from bot.sim.types import (
     EXEC_ID_PREFIX,
@@ -56,6 +61,14 @@ class Matcher:
     _watch: dict[str, tuple[float, float]]
 
     # Provided by SimEngine.
+    instruments: dict[str, Instrument]
+
+    def funding_schedule(self, symbol: str) -> FundingSchedule:
+        raise NotImplementedError
+
+    def apply_due_events(self) -> None:
+        raise NotImplementedError
+
     def leverage(self, symbol: str) -> Decimal:
         raise NotImplementedError
 
@@ -97,6 +110,7 @@ class Matcher:
                 step = min(bars, n_bars - self._k)
                 self._k += step
                 bars -= step
+                self.apply_due_events()
                 continue
             self._step()
             bars -= 1
@@ -110,11 +124,6 @@ class Matcher:
         k = self._k
         tk = int(m.ts[k])
         self._event_ms = tk
-        for sym in sorted(self.account.positions):
-            rate = m.funding_at(sym, tk)
-            if rate is not None:
-                mark = Decimal(repr(m.price_at(m.index[sym], k)))
-                self._settle(sym, tk, Decimal(repr(rate)), mark)
         for sym in self._active():
             i = m.index[sym]
             o = m.open.item(i, k)
@@ -130,9 +139,12 @@ class Matcher:
             self._leg(sym, x1, x2, tk + _LEG_MS, tk + 2 * _LEG_MS, False, vol)
             self._leg(sym, x2, c, tk + 2 * _LEG_MS, tk + HOUR_MS - 1, False, vol)
         k1 = self._k = k + 1
+        tn = int(m.ts[k1]) if k1 < m.n_bars else int(m.ts[-1]) + HOUR_MS
+        self._event_ms = tn
+        self._settle_due(tn, k1)
+        self.apply_due_events()
         if k1 >= m.n_bars:
             return
-        tn = int(m.ts[k1])
         for sym in self._active():
             i = m.index[sym]
             nxt = m.open.item(i, k1)
@@ -174,6 +186,16 @@ class Matcher:
                 up = min(up, float(pos.liq_price))
         self._watch[sym] = (down, up)
         return down, up
+
+    def _settle_due(self, t_ms: int, k: int) -> None:
+        """Settle the funding stamped at ``t_ms`` (the clock just arrived there) on every open
+        position, at the mark of that instant (the open of bar ``k``)."""
+        m = self.market
+        for sym in sorted(self.account.positions):
+            rate = self.funding_schedule(sym).settlement(t_ms)
+            if rate is not None:
+                mark = Decimal(repr(m.price_at(m.index[sym], k)))
+                self._settle(sym, t_ms, Decimal(repr(rate)), mark)
 
     def _settle(self, sym: str, ts: int, rate: Decimal, mark: Decimal) -> SimFunding:
         return self.account.settle_funding(sym, ts, rate, mark)
@@ -242,7 +264,7 @@ class Matcher:
         raise RuntimeError(f"{sym}: more than {_MAX_EVENTS_PER_LEG} events in one leg")
 
     def _limit_fill(self, order: SimOrder, vol: float) -> None:
-        inst = self.market.instruments[order.symbol]
+        inst = self.instruments[order.symbol]
         qty = order.leaves_qty
         if self.partial_fills:
             cap = Decimal(repr(vol)) * self.participation if math.isfinite(vol) else ZERO
@@ -258,7 +280,7 @@ class Matcher:
     def _trigger(self, order: SimOrder, ref: Decimal | None) -> None:
         """A stop-market is triggered: fill its whole (reduce-only-clipped) qty as a taker."""
         assert ref is not None
-        inst = self.market.instruments[order.symbol]
+        inst = self.instruments[order.symbol]
         order.status = SimStatus.TRIGGERED
         order.updated_ms = self._event_ms
         px = self._taker_price(inst, order.side, ref)
@@ -278,7 +300,30 @@ class Matcher:
             self._cancel(o, "CancelByLiq")
         pos, pnl = self.account.liquidate(sym, self._event_ms)
         self._watch.pop(sym, None)
-        side = pos.side.exit_side
+        self._record_forced(sym, pos.side.exit_side, pos.size, pos.bust_price, pnl, "BustTrade")
+
+    def _book_forced_close(self, sym: str, price: Decimal, exec_type: str, create: str) -> None:
+        """Close the whole position at ``price`` without a fee (a delivery)."""
+        pos = self.account.positions[sym]
+        inst = self.instruments[sym]
+        side, size = pos.side.exit_side, pos.size
+        _, pnl = self.account.apply_fill(
+            inst, side, size, price, ZERO, pos.leverage, self._event_ms
+        )
+        self._watch.pop(sym, None)
+        self._record_forced(sym, side, size, price, pnl, exec_type, create)
+
+    def _record_forced(
+        self,
+        sym: str,
+        side: Side,
+        qty: Decimal,
+        price: Decimal,
+        pnl: Decimal,
+        exec_type: str,
+        create: str = "CreateByLiq",
+    ) -> None:
+        """The venue-made order and execution of a forced close (liquidation, delivery)."""
         n = len(self.orders) + 1
         order = SimOrder(
             order_id=sim_id(ORDER_ID_PREFIX, n),
@@ -286,7 +331,7 @@ class Matcher:
             symbol=sym,
             side=side,
             order_type=OrderType.MARKET,
-            qty=pos.size,
+            qty=qty,
             price=None,
             trigger_price=None,
             trigger_by=TriggerBy.MARK,
@@ -294,11 +339,11 @@ class Matcher:
             status=SimStatus.FILLED,
             created_ms=self._event_ms,
             updated_ms=self._event_ms,
-            cum_exec_qty=pos.size,
-            cum_exec_value=pos.size * pos.bust_price,
-            avg_price=pos.bust_price,
+            cum_exec_qty=qty,
+            cum_exec_value=qty * price,
+            avg_price=price,
             seq=n,
-            create_type="CreateByLiq",
+            create_type=create,
         )
         self._register_closed(order)
         self._n_exec += 1
@@ -309,14 +354,14 @@ class Matcher:
                 order_link_id="",
                 symbol=sym,
                 side=side,
-                qty=pos.size,
-                price=pos.bust_price,
+                qty=qty,
+                price=price,
                 fee=ZERO,
                 fee_rate=ZERO,
                 ts=self._event_ms,
                 is_maker=False,
-                exec_type="BustTrade",
-                closed_size=pos.size,
+                exec_type=exec_type,
+                closed_size=qty,
                 closed_pnl=pnl,
             )
         )

@@ -33,6 +33,7 @@ from bot.venues.base import (
     OrderNotFoundError,
     OrderRequest,
     RejectedError,
+    stop_trigger_direction,
 )
 
 _STATUS = {
@@ -181,6 +182,9 @@ class SimVenue:
                 price=request.price,
                 trigger_price=request.trigger_price,
                 trigger_by=request.trigger_by or TriggerBy.MARK,
+                trigger_direction=stop_trigger_direction(request.side)
+                if request.trigger_price is not None
+                else None,
                 reduce_only=request.reduce_only,
                 order_link_id=request.client_order_id,
             )

@@ -94,6 +94,13 @@ class OrderRequest:
     reduce_only: bool = False
 
 
+def stop_trigger_direction(side: Side) -> int:
+    """Bybit ``triggerDirection`` of a rotor stop-market order: a sell stop (protecting a
+    long) fires when the price falls to it (2), a buy stop when it rises to it (1). The venue
+    refuses a stop whose trigger the price has already crossed (110092/110093)."""
+    return 2 if side is Side.SELL else 1
+
+
 @runtime_checkable
 class Venue(Protocol):
     """Market data and execution for linear USDT perpetuals. All times are UTC ms."""

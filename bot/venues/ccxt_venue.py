@@ -24,7 +24,6 @@ from bot.domain import (
     OrderStatus,
     OrderType,
     PositionReport,
-    Side,
     TriggerBy,
 )
 from bot.observability.logging import get_logger
@@ -34,6 +33,7 @@ from bot.venues.base import (
     OrderRequest,
     RejectedError,
     Venue,
+    stop_trigger_direction,
 )
 from bot.venues.ccxt_client import Endpoint
 from bot.venues.ccxt_core import CcxtMarketData
@@ -121,7 +121,8 @@ class CcxtVenue(CcxtMarketData):
             params["triggerPrice"] = str(trig)
             if self.name == "bybit":
                 # A sell stop protects a long: it fires when price falls to the trigger.
-                params["triggerDirection"] = "descending" if req.side is Side.SELL else "ascending"
+                falls = stop_trigger_direction(req.side) == 2
+                params["triggerDirection"] = "descending" if falls else "ascending"
                 params["triggerBy"] = "MarkPrice" if mark else "LastPrice"
             else:
                 params["workingType"] = "MARK_PRICE" if mark else "CONTRACT_PRICE"
