@@ -86,8 +86,10 @@ class Trade:
 
 def exit_reason_of(order: Order | None, execution: SimExecution) -> tuple[str, str]:
     """(category, detail) for the fill that closed (part of) a position."""
-    if execution.exec_type != "Trade":
+    if execution.exec_type == "BustTrade":
         return "liquidation", "liquidated at the bankruptcy price"
+    if execution.exec_type == "Delivery":
+        return "other", "delisted: settled at the delivery price"
     if order is None:
         return "other", "fill of an untracked order"
     if order.intent == "stop":

@@ -91,6 +91,7 @@ class SimEngine(Matcher, Quotes):
         self._open: dict[str, list[SimOrder]] = {}
         self._lev: dict[str, Decimal] = {}
         self._event_ms = self.now_ms
+        self._event_mark = ZERO  # the mark at the event being processed (see _fill)
         self._n_exec = 0
         self._watch: dict[str, tuple[float, float]] = {}  # see Matcher._levels
         self.apply_due_events()
@@ -315,6 +316,7 @@ class SimEngine(Matcher, Quotes):
         )
         self._register(order)
         self._event_ms = now
+        self._event_mark = mark
         if order_type is OrderType.MARKET:
             self._fill(order, qty, self._taker_price(inst, side, mark), maker=False)
         elif (
@@ -382,6 +384,7 @@ class SimEngine(Matcher, Quotes):
                 is_maker=maker,
                 closed_size=closed,
                 closed_pnl=pnl,
+                mark=self._event_mark,
             )
         )
         if order.leaves_qty == 0:

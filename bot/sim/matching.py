@@ -57,6 +57,7 @@ class Matcher:
     _k: int
     _open: dict[str, list[SimOrder]]
     _event_ms: int
+    _event_mark: Decimal
     _n_exec: int
     _watch: dict[str, tuple[float, float]]
 
@@ -215,6 +216,7 @@ class Matcher:
         done = 0.0
         for _ in range(_MAX_EVENTS_PER_LEG):
             best: tuple[float, int, int] | None = None
+            best_lvl = b
             target: SimOrder | None = None
             for o in self._open.get(sym, ()):
                 if o.order_type is OrderType.STOP_MARKET:
@@ -237,7 +239,7 @@ class Matcher:
                 if hit and dist >= done:
                     key = (dist, 0, o.seq)
                     if best is None or key < best:
-                        best, target = key, o
+                        best, target, best_lvl = key, o, lvl
             pos = self.account.positions.get(sym)
             if pos is not None:
                 lvl = float(pos.liq_price)
@@ -250,11 +252,13 @@ class Matcher:
                     # (a stop filled beyond the bankruptcy price is not possible on a venue).
                     key = (-1.0, 1, 0) if gap else (dist, 1, 0)
                     if best is None or key < best:
-                        best, target = key, None
+                        best, target, best_lvl = key, None, lvl
             if best is None:
                 return
             done = best[0]
             self._event_ms = t_a + int((t_b - t_a) * done / abs(span))
+            # The mark at the event: the level the path reached (the new open on a gap).
+            self._event_mark = Decimal(repr(b if gap else best_lvl))
             if target is None:
                 self._liquidate(sym)
             elif target.order_type is OrderType.STOP_MARKET:
@@ -307,6 +311,7 @@ class Matcher:
         pos = self.account.positions[sym]
         inst = self.instruments[sym]
         side, size = pos.side.exit_side, pos.size
+        self._event_mark = price
         _, pnl = self.account.apply_fill(
             inst, side, size, price, ZERO, pos.leverage, self._event_ms
         )
@@ -363,5 +368,6 @@ class Matcher:
                 exec_type=exec_type,
                 closed_size=qty,
                 closed_pnl=pnl,
+                mark=self._event_mark,
             )
         )

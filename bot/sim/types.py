@@ -102,7 +102,8 @@ class SimOrder:
 
 @dataclass(frozen=True, slots=True)
 class SimExecution:
-    """One fill; ``fee`` is positive when paid. ``exec_type`` is Trade or BustTrade."""
+    """One fill; ``fee`` is positive when paid. ``exec_type`` is Trade, BustTrade (a
+    liquidation) or Delivery (a delisted symbol settled)."""
 
     exec_id: str
     order_id: str
@@ -118,6 +119,7 @@ class SimExecution:
     exec_type: str = "Trade"
     closed_size: Decimal = ZERO
     closed_pnl: Decimal = ZERO
+    mark: Decimal | None = None  # the mark price at the moment of the fill
 
     @property
     def value(self) -> Decimal:

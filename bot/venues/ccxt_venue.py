@@ -54,8 +54,9 @@ MAX_EXEC_LOOKBACK_MS = 30 * DAY_MS
 EXEC_PAGE = 100
 MAX_EXEC_PAGES = 50
 # Fills that change a position; ccxt's fetch_my_trades asks for "Trade" only, so a liquidation
-# (BustTrade) or auto-deleveraging (AdlTrade) would otherwise show up only as a vanished position.
-FILL_TYPES = frozenset({"Trade", "BustTrade", "AdlTrade"})
+# (BustTrade), auto-deleveraging (AdlTrade) or the settlement of a delisted contract (Delivery)
+# would otherwise show up only as a vanished position.
+FILL_TYPES = frozenset({"Trade", "BustTrade", "AdlTrade", "Delivery"})
 
 log = get_logger("rotor.venues.ccxt")
 

@@ -82,7 +82,7 @@ async def wallet_balance(request: web.Request) -> web.Response:
 
 
 async def execution_list(request: web.Request) -> web.Response:
-    """GET /v5/execution/list: fills (Trade, BustTrade) and Funding, newest first."""
+    """GET /v5/execution/list: fills (Trade, BustTrade, Delivery) and Funding, newest first."""
     ctx, p = ctx_of(request), params_of(request)
     require_linear(p)
     limit = limit_param(p, 50, 100)
@@ -91,7 +91,7 @@ async def execution_list(request: web.Request) -> web.Response:
     start, end = int_param(p, "startTime"), int_param(p, "endTime")
     oid, link = p.get("orderId") or None, p.get("orderLinkId") or None
     items: list[tuple[int, int, dict[str, Any]]] = []
-    if etype in (None, "Trade", "BustTrade"):
+    if etype in (None, "Trade", "BustTrade", "Delivery"):
         for n, e in enumerate(ctx.engine.executions):
             if etype is not None and e.exec_type != etype:
                 continue
