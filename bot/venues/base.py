@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from bot.domain import (
     BalanceReport,
@@ -34,6 +34,8 @@ from bot.domain import (
     Ticker,
     TriggerBy,
 )
+
+MarginMode = Literal["isolated", "cross"]
 
 
 class VenueError(Exception):
@@ -158,5 +160,10 @@ class Venue(Protocol):
     async def fetch_positions(self) -> list[PositionReport]: ...
 
     async def fetch_balance(self) -> BalanceReport: ...
+
+    async def ensure_account_modes(self, margin_mode: MarginMode) -> None:
+        """Put the account in ``margin_mode`` margin and one-way position mode (checking
+        first); raise ``FatalError`` naming what to change when the venue refuses."""
+        ...
 
     async def close(self) -> None: ...

@@ -28,7 +28,6 @@ class SimContext:
     api_secret: str
     faults: FaultInjector = field(default_factory=FaultInjector)
     requests: Counter[str] = field(default_factory=Counter)
-    margin_mode: str = "ISOLATED_MARGIN"
     # Static instruments-info rows by symbol (they never change during a run).
     instrument_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The tickers payload frozen while a stale_tickers fault is active.

@@ -61,14 +61,15 @@ async def switch_mode(request: web.Request) -> web.Response:
 
 
 async def set_margin_mode(request: web.Request) -> web.Response:
-    """POST /v5/account/set-margin-mode: isolated margin is the only mode simulated."""
+    """POST /v5/account/set-margin-mode: REGULAR_MARGIN (cross) or ISOLATED_MARGIN (portfolio
+    margin is not modelled); refused with open positions or orders."""
     ctx, p = ctx_of(request), params_of(request)
     mode = p.get("setMarginMode")
     if mode not in MARGIN_MODES:
         raise BybitError(PARAM_ERROR, f"params error: setMarginMode {mode!r} is invalid")
-    if mode != "ISOLATED_MARGIN":
-        raise BybitError(PARAM_ERROR, "the simulator supports ISOLATED_MARGIN only")
-    ctx.margin_mode = mode
+    if mode == "PORTFOLIO_MARGIN":
+        raise BybitError(PARAM_ERROR, "PORTFOLIO_MARGIN is not modelled by the simulator")
+    ctx.engine.set_margin_mode(str(mode))
     return ok(request, {"reasons": []})
 
 
@@ -118,7 +119,7 @@ async def account_info(request: web.Request) -> web.Response:
         request,
         {
             "unifiedMarginStatus": 6,
-            "marginMode": ctx.margin_mode,
+            "marginMode": ctx.engine.margin_mode,
             "isMasterTrader": False,
             "spotHedgingStatus": "OFF",
             "updatedTime": str(ctx.engine.now_ms),

@@ -83,6 +83,11 @@ def order_row(o: SimOrder) -> dict[str, Any]:
     }
 
 
+def trade_mode(ctx: SimContext) -> int:
+    """Bybit's position ``tradeMode``: 0 cross margin, 1 isolated."""
+    return 1 if ctx.engine.margin_mode == "ISOLATED_MARGIN" else 0
+
+
 def _mark(ctx: SimContext, symbol: str, fallback: Decimal) -> Decimal:
     try:
         return ctx.engine.mark_price(symbol)
@@ -130,7 +135,7 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
             "positionStatus": "Normal",
             "mmrSysUpdatedTime": "",
             "stopLoss": "",
-            "tradeMode": 1,  # isolated
+            "tradeMode": trade_mode(ctx),
             "sessionAvgPrice": "",
         }
     mark = _mark(ctx, symbol, pos.avg_price)
@@ -143,7 +148,7 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
         "leverage": dec(pos.leverage),
         "autoAddMargin": 0,
         "avgPrice": amt(pos.avg_price),
-        "liqPrice": dec(pos.liq_price),
+        "liqPrice": dec(ctx.engine.liq_price(symbol)) or "",  # "": cannot be reached (cross)
         "riskLimitValue": dec(tier.cap),
         "takeProfit": "",
         "positionValue": amt(value),
@@ -170,7 +175,7 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
         "positionStatus": "Normal",
         "mmrSysUpdatedTime": "",
         "stopLoss": "",
-        "tradeMode": 1,  # isolated
+        "tradeMode": trade_mode(ctx),
         "sessionAvgPrice": "",
     }
 

@@ -137,6 +137,8 @@ async def test_generate_then_trade_on_synthetic_data(tmp_path: Path) -> None:
             assert sorted(m["id"] for m in ex.markets.values()) == symbols
             await ex.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
             (pos,) = await ex.fetch_positions()
-            assert pos["contracts"] == 0.01 and pos["liquidationPrice"] < pos["entryPrice"]
+            # A new account is cross margin: 0.01 BTC on 10,000 USDT cannot be liquidated.
+            assert pos["contracts"] == 0.01 and pos["info"]["tradeMode"] == 0  # cross
+            assert pos["liquidationPrice"] is None
         finally:
             await ex.close()

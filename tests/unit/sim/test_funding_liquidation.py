@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain import OrderType, PositionSide, Side
 from bot.sim import SimEngine, SimStatus
+from bot.sim.account import ISOLATED
 from tests.unit.sim.conftest import INSTRUMENT, T0, MakeMarket, flat
 
 H = 3_600_000
@@ -19,7 +20,7 @@ def _engine(
     make_market: MakeMarket, bars: list[tuple[float, float, float, float]], **kw: object
 ) -> SimEngine:
     m = make_market({"AAAUSDT": bars}, **kw)
-    return SimEngine(m, slippage=D(0), fee_taker=D(0), fee_maker=D(0))
+    return SimEngine(m, slippage=D(0), fee_taker=D(0), fee_maker=D(0), margin_mode=ISOLATED)
 
 
 @pytest.mark.parametrize(("side", "sign"), [(BUY, -1), (SELL, 1)])

@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain import OrderType, Side
 from bot.sim import SimEngine, SimError, SimStatus
+from bot.sim.account import ISOLATED
 from tests.unit.sim.conftest import T0, MakeMarket, flat
 
 H = 3_600_000
@@ -19,7 +20,7 @@ def _long_with_bracket(
     make_market: MakeMarket, bar: tuple[float, float, float, float], **kw: object
 ):  # type: ignore[no-untyped-def]
     m = make_market({"AAAUSDT": [*flat(1), bar, *flat(1, bar[3])]})
-    e = SimEngine(m, fee_taker=D(0), fee_maker=D(0), **kw)  # type: ignore[arg-type]
+    e = SimEngine(m, fee_taker=D(0), fee_maker=D(0), margin_mode=ISOLATED, **kw)  # type: ignore[arg-type]
     e.place_order("AAAUSDT", BUY, MKT, D(10))
     entry = e.positions["AAAUSDT"].avg_price
     stop = e.place_order(

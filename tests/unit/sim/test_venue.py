@@ -43,6 +43,9 @@ async def test_protocol_and_round_trip(make_market: MakeMarket) -> None:
     assert isinstance(v, Venue)
     assert set(await v.load_instruments()) == {"AAAUSDT"}
     assert await v.server_time() == T0
+    assert eng.margin_mode == "REGULAR_MARGIN"  # a new account is cross, as on Bybit
+    await v.ensure_account_modes("isolated")
+    assert eng.margin_mode == "ISOLATED_MARGIN"
     await v.set_leverage("AAAUSDT", D(10))  # unchanged: not an error through the venue
     rep = await v.create_order(_req("e1", "25"))
     assert rep.status is OrderStatus.FILLED and rep.filled_qty == D(25)
