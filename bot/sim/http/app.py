@@ -18,6 +18,7 @@ from aiohttp import web
 import bot.sim.http.routes_account as routes_account
 import bot.sim.http.routes_admin as routes_admin
 import bot.sim.http.routes_market as routes_market
+import bot.sim.http.routes_position as routes_position
 import bot.sim.http.routes_trade as routes_trade
 from bot.sim.clock import wall_ms
 from bot.sim.faults import Decision
@@ -104,7 +105,9 @@ async def bybit_middleware(request: web.Request, handler: Handler) -> web.Stream
                 server_wall_ms=ctx.server_wall_ms(path),
             )
         request[PARAMS] = params
+        ctx.stamp()
         response = await handler(request)
+        ctx.stamp()
     except AuthError as exc:
         response = _error(ctx, path, exc.ret_code, exc.msg)
     except BybitError as exc:
@@ -138,5 +141,6 @@ def build_app(ctx: SimContext) -> web.Application:
     routes_market.register(app)
     routes_trade.register(app)
     routes_account.register(app)
+    routes_position.register(app)
     routes_admin.register(app)
     return app

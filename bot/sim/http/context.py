@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,36 @@ class SimContext:
     instrument_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The tickers payload frozen while a stale_tickers fault is active.
     stale_snapshot: list[dict[str, Any]] | None = None
+    # Wall time at which each account event (by list) was first visible: consistency_lag.
+    walls: dict[str, list[int]] = field(default_factory=dict)
+
+    def _event_lists(self) -> dict[str, Sequence[object]]:
+        eng = self.engine
+        return {
+            "exec": eng.executions,
+            "funding": eng.funding_payments,
+            "order": eng.orders,
+            "tx": eng.account.transactions,
+        }
+
+    def stamp(self) -> None:
+        """Note the wall time at which new account events became visible."""
+        now = wall_ms()
+        for name, seq in self._event_lists().items():
+            lst = self.walls.setdefault(name, [])
+            if len(lst) < len(seq):
+                lst.extend([now] * (len(seq) - len(lst)))
+
+    def visible(self, path: str, name: str) -> int:
+        """How many of the account's ``name`` events ``path`` shows: all of them, or under a
+        consistency_lag fault only those visible for at least its delay (events are listed
+        in the order they happened, so this is a prefix)."""
+        seq = self._event_lists()[name]
+        lag = self.faults.lag_ms(path)
+        if lag <= 0:
+            return len(seq)
+        self.stamp()
+        return bisect_right(self.walls[name], wall_ms() - lag)
 
     def freeze_tickers_if_stale(self) -> None:
         """Take the stale_tickers snapshot now if such a fault is in effect."""
