@@ -157,12 +157,15 @@ class Account:
         )  # fmt: skip
         return rec
 
-    def liquidate(self, symbol: str, ts: int) -> tuple[SimPosition, Decimal]:
-        """Close an isolated position at its bankruptcy price; return it and the realised
-        PnL (−margin)."""
+    def liquidate(
+        self, symbol: str, ts: int, loss: Decimal | None = None
+    ) -> tuple[SimPosition, Decimal]:
+        """Close a position at its bankruptcy price; return it and the realised PnL: −margin
+        (isolated), or −``loss`` (cross: the equity that is left)."""
         pos = self.positions.pop(symbol)
-        # At the bankruptcy price the loss is by definition the whole isolated margin.
-        pnl = -pos.margin
+        # At the bankruptcy price the loss is by definition the whole isolated margin (in
+        # cross, the whole remaining equity): booked exactly, not through a rounded price.
+        pnl = -pos.margin if loss is None else -loss
         self.wallet_balance += pnl
         pos.realised_pnl += pnl
         pos.updated_ms = ts

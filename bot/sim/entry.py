@@ -195,7 +195,9 @@ class OrderEntry(PositionTpSl):
         return order
 
     def _check_status(self, inst: Instrument, side: Side, qty: Decimal, reduce_only: bool) -> None:
-        """Trading is gated by the instrument's status (scheduled events change it)."""
+        """Trading is gated by the instrument's status and launch (scheduled events)."""
+        if inst.launch_ms is not None and inst.launch_ms > self.now_ms:
+            raise SimError(SimError.NOT_TRADING, f"{inst.symbol} is not launched yet")
         if inst.status == "Trading":
             return
         if inst.status == "Settling":

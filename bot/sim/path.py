@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from bot.domain import OrderType, PositionSide, Side, TriggerBy
 from bot.sim.account import CROSS
-from bot.sim.cross import account_mm, liq_estimate
+from bot.sim.cross import liq_estimate
 from bot.sim.entry import OrderEntry
 from bot.sim.types import (
     EXEC_ID_PREFIX,
@@ -201,26 +201,19 @@ class PathWalker(OrderEntry):
         self._record_forced(sym, pos.side.exit_side, pos.size, pos.bust_price, pnl, "BustTrade")
 
     def _liquidate_cross(self, sym: str, mark: Decimal) -> None:
-        """Cross: when the account's MM rate is at 100 % (``sym`` at ``mark``, the others at
-        their marks) every order is cancelled, the other positions close at their marks and
-        ``sym`` at the price that takes the equity to zero."""
-
-        def mark_of(s: str) -> Decimal:
-            return mark if s == sym else self._mark_dec(s)
-
-        mm, upnl = account_mm(self.account.positions, self.instruments, mark_of)
-        if self.account.wallet_balance + upnl > mm:
-            self._watch.pop(sym, None)  # the estimate was stale: re-arm with fresh levels
-            return
+        """Cross: the walk reached the level where the account's MM rate is 100 % (computed
+        afresh for this leg with the other positions at their marks): every order is
+        cancelled, the other positions close at their marks and ``sym`` at the price that
+        takes the equity to zero."""
         for s in list(self._open):
             for o in list(self._open.get(s, ())):
                 self._cancel(o, "CancelByLiq")
         for s in sorted(self.account.positions):
             if s != sym:
                 self._book_forced_close(s, self._mark_dec(s), "BustTrade", "CreateByLiq")
-        pos = self.account.positions[sym]
-        bust = pos.avg_price - pos.side.sign * self.account.wallet_balance / pos.size
-        self._book_forced_close(sym, max(bust, ZERO), "BustTrade", "CreateByLiq")
+        pos, pnl = self.account.liquidate(sym, self._event_ms, loss=self.account.wallet_balance)
+        bust = max(pos.avg_price + pos.side.sign * pnl / pos.size, ZERO)
+        self._record_forced(sym, pos.side.exit_side, pos.size, bust, pnl, "BustTrade")
         self._watch.clear()
 
     def _book_forced_close(self, sym: str, price: Decimal, exec_type: str, create: str) -> None:
