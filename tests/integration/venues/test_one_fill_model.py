@@ -47,7 +47,9 @@ def _data(root: Path) -> Path:
                      instruments={SYM: {**INSTRUMENT, "funding_interval_h": 4}})  # fmt: skip
 
 
-def req(cid: str, side: Side, qty: str, kind: OrderType = OrderType.MARKET, **kw: Any) -> OrderRequest:
+def req(
+    cid: str, side: Side, qty: str, kind: OrderType = OrderType.MARKET, **kw: Any
+) -> OrderRequest:
     return OrderRequest(cid, SYM, side, kind, D(qty), **kw)
 
 
