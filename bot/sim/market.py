@@ -188,6 +188,17 @@ class FastSeries:
     oi: F64
     tick: float
     decimals: int
+    vol_decimals: int  # decimals of the data's volumes: sums are printed without float noise
+
+
+def _decimals(values: F64, most: int = 8) -> int:
+    """The fewest decimals that write every value exactly (``most`` at most)."""
+    v = values[np.isfinite(values)][:1000]
+    for k in range(most + 1):
+        scaled = v * 10.0**k
+        if np.allclose(scaled, np.round(scaled), rtol=0.0, atol=1e-6):
+            return k
+    return most
 
 
 def _empty_i64() -> I64:
@@ -348,6 +359,7 @@ class SimMarket:
                 s.oi,
                 float(tick),
                 max(0, -exp) if isinstance(exp, int) else 0,
+                _decimals(self.volume[self.index[symbol]]),
             )
             self._fast[symbol] = f
         return f

@@ -157,7 +157,8 @@ def ticker_rows(ctx: SimContext) -> list[dict[str, Any]]:
                 "openInterest": flt(oi),
                 "openInterestValue": f"{oi * t.mark:.2f}",
                 "turnover24h": f"{st['turn']:.4f}",
-                "volume24h": flt(st["vol"]),
+                # A float sum of 24 volumes: rounded to the data's decimals (no float noise).
+                "volume24h": flt(round(st["vol"], ctx.market.fast(sym).vol_decimals)),
                 "fundingRate": flt(t.funding_rate),
                 "nextFundingTime": str(t.next_funding_ms),
                 "predictedDeliveryPrice": "",

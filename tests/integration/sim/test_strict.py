@@ -175,6 +175,9 @@ async def test_mark_price_kline_and_exact_turnover(sim: SimHandle, data_dir: Any
         want = D(repr(float(o.volume[k]))) * D(repr(float(o.close[k])))
         assert D(row[6]) == want, row  # exact decimal, no binary float noise
         assert "e" not in row[6].lower() and len(row[6].split(".")[-1]) < 12
+    [t] = (await ok(sim, "GET", "/v5/market/tickers", symbol="ETHUSDT"))["list"]
+    day = (o.ts >= START - 24 * HOUR_MS) & (o.ts < START)
+    assert D(t["volume24h"]) == sum((D(repr(float(v))) for v in o.volume[day]), D(0))
 
 
 async def test_instruments_default_lists_trading_only_and_executions_carry_the_mark(
