@@ -28,39 +28,32 @@ def maintenance_margin(inst: Instrument, pos: SimPosition, mark: Decimal) -> Dec
     return max(value * tier.mmr - tier.mm_deduction, ZERO)
 
 
-def account_mm(
-    positions: Mapping[str, SimPosition],
-    instruments: Mapping[str, Instrument],
-    mark: Callable[[str], Decimal],
-) -> tuple[Decimal, Decimal]:
-    """(Σ maintenance margin, Σ unrealised PnL) of the account at the given marks."""
-    mm = upnl = ZERO
-    for sym, pos in positions.items():
-        m = mark(sym)
-        mm += maintenance_margin(instruments[sym], pos, m)
-        upnl += pos.unrealised_pnl(m)
-    return mm, upnl
-
-
-def liq_estimate(
-    sym: str,
+def liq_estimates(
     wallet: Decimal,
     positions: Mapping[str, SimPosition],
     instruments: Mapping[str, Instrument],
     mark: Callable[[str], Decimal],
-) -> float:
-    """The price of ``sym`` at which the account's MM rate reaches 100 %, the others held
-    at their marks (−inf / +inf for a long / short that cannot get there)."""
-    pos = positions[sym]
-    m = mark(sym)
-    others = {s: p for s, p in positions.items() if s != sym}
-    mm_o, upnl_o = account_mm(others, instruments, mark)
-    tier = instruments[sym].tier_for_notional(pos.size * m)
-    q, r, d = pos.size, tier.mmr, tier.mm_deduction
-    equity_o = wallet + upnl_o  # the equity without this position's unrealised PnL
-    # long: E_o + q(P − avg) = MM_o + qPr − d ; short: E_o − q(P − avg) = MM_o + qPr − d
-    if pos.side is PositionSide.LONG:
-        p = (mm_o - d - equity_o + q * pos.avg_price) / (q * (1 - r))
-        return float(p) if p > 0 else -math.inf
-    p = (equity_o - mm_o + d + q * pos.avg_price) / (q * (1 + r))
-    return float(p) if p > 0 else math.inf
+) -> dict[str, float]:
+    """Every position's liquidation estimate: the price of that symbol at which the account's
+    MM rate reaches 100 %, the others held at their marks (−inf / +inf for a long / short
+    that cannot get there). O(positions): the account totals are computed once."""
+    parts = {}
+    for sym, pos in positions.items():
+        m = mark(sym)
+        parts[sym] = (m, maintenance_margin(instruments[sym], pos, m), pos.unrealised_pnl(m))
+    mm_all = sum((p[1] for p in parts.values()), ZERO)
+    upnl_all = sum((p[2] for p in parts.values()), ZERO)
+    out = {}
+    for sym, pos in positions.items():
+        m, mm_self, upnl_self = parts[sym]
+        mm_o, equity_o = mm_all - mm_self, wallet + upnl_all - upnl_self
+        tier = instruments[sym].tier_for_notional(pos.size * m)
+        q, r, d = pos.size, tier.mmr, tier.mm_deduction
+        # long: E_o + q(P − avg) = MM_o + qPr − d ; short: E_o − q(P − avg) = MM_o + qPr − d
+        if pos.side is PositionSide.LONG:
+            p = (mm_o - d - equity_o + q * pos.avg_price) / (q * (1 - r))
+            out[sym] = float(p) if p > 0 else -math.inf
+        else:
+            p = (equity_o - mm_o + d + q * pos.avg_price) / (q * (1 + r))
+            out[sym] = float(p) if p > 0 else math.inf
+    return out

@@ -92,6 +92,8 @@ class SimEngine(Quotes, Matcher, EngineCore):
     def apply_due_events(self) -> None:
         """Apply every scheduled instrument change whose time has come; a delivery time
         that has come settles the symbol (orders cancelled, positions closed at the mark)."""
+        if not self._events:
+            return  # the common case: per-bar cost stays nil
         now = self.now_ms
         while self._events and self._events[0].ts <= now:
             ev = self._events.pop(0)

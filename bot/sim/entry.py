@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from bot.domain import Instrument, OrderType, PositionSide, Side, TriggerBy
-from bot.sim.account import Account
+from bot.sim.account import Account, FillResult
 from bot.sim.tpsl import TPSL_KINDS, PositionTpSl
 from bot.sim.types import (
     EXEC_ID_PREFIX,
@@ -32,13 +32,13 @@ from bot.sim.types import (
     SimError,
     SimExecution,
     SimOrder,
-    SimPosition,
     SimStatus,
     sim_id,
 )
 from bot.sim.validation import check_opening, check_price, check_qty, check_trigger
 
 MAX_LINK_ID = 36
+_TX_KIND = {"BustTrade": "LIQUIDATION", "Delivery": "DELIVERY"}
 TIME_IN_FORCE = ("GTC", "IOC", "FOK", "PostOnly")
 
 
@@ -61,25 +61,11 @@ class OrderEntry(PositionTpSl):
     _event_mark: Decimal
     _n_exec: int
 
-    # Provided by the engine.
-    @property
-    def now_ms(self) -> int:
-        raise NotImplementedError
-
-    @property
-    def positions(self) -> dict[str, SimPosition]:
-        raise NotImplementedError
-
-    def mark_price(self, symbol: str) -> Decimal:
-        raise NotImplementedError
-
+    # Provided by the engine (besides the stubs of ``PositionTpSl``).
     def leverage(self, symbol: str) -> Decimal:
         raise NotImplementedError
 
     def available(self) -> Decimal:
-        raise NotImplementedError
-
-    def _instrument(self, symbol: str) -> Instrument:
         raise NotImplementedError
 
     # --- placement ---
@@ -224,12 +210,7 @@ class OrderEntry(PositionTpSl):
         trigger_price: Decimal | None = None,
     ) -> SimOrder:
         """Change an open order's qty, price or trigger (validated as on placement)."""
-        order = self.get_order(order_id=order_id, order_link_id=order_link_id)
-        if order is None or order.symbol != symbol or not order.is_open:
-            raise SimError(
-                SimError.ORDER_NOT_FOUND,
-                f"order not exists or too late to replace ({order_id or order_link_id})",
-            )
+        order = self._open_order(symbol, order_id, order_link_id, "replace")
         inst = self._instrument(symbol)
         if qty is not None:
             check_qty(inst, qty)
@@ -269,16 +250,22 @@ class OrderEntry(PositionTpSl):
             self._fill(order, order.leaves_qty, px, maker=False)
         return order
 
-    def cancel_order(
-        self, symbol: str, *, order_id: str | None = None, order_link_id: str | None = None
+    def _open_order(
+        self, symbol: str, order_id: str | None, order_link_id: str | None, verb: str
     ) -> SimOrder:
-        """Cancel one open order (110001 when unknown, of another symbol, or already closed)."""
         order = self.get_order(order_id=order_id, order_link_id=order_link_id)
         if order is None or order.symbol != symbol or not order.is_open:
             raise SimError(
                 SimError.ORDER_NOT_FOUND,
-                f"order not exists or too late to cancel ({order_id or order_link_id})",
+                f"order not exists or too late to {verb} ({order_id or order_link_id})",
             )
+        return order
+
+    def cancel_order(
+        self, symbol: str, *, order_id: str | None = None, order_link_id: str | None = None
+    ) -> SimOrder:
+        """Cancel one open order (110001 when unknown, of another symbol, or already closed)."""
+        order = self._open_order(symbol, order_id, order_link_id, "cancel")
         self._event_ms = self.now_ms
         self._cancel(order, "CancelByUser")
         self._forget_tpsl(order)
@@ -354,6 +341,31 @@ class OrderEntry(PositionTpSl):
         order.cum_exec_fee += fee
         order.avg_price = order.cum_exec_value / order.cum_exec_qty
         order.updated_ms = self._event_ms
+        self._record_execution(order, qty, price, fee, rate, maker, res, "Trade")
+        if order.leaves_qty == 0:
+            self._close_order(order, SimStatus.FILLED)
+        else:
+            order.status = SimStatus.PARTIALLY_FILLED
+        has_tpsl = order.take_profit is not None or order.stop_loss is not None
+        if has_tpsl and order.symbol in self.positions:
+            tp, sl = order.take_profit, order.stop_loss
+            order.take_profit = order.stop_loss = None  # set once, on the first fill
+            self.set_trading_stop(order.symbol, take_profit=tp, stop_loss=sl)
+        self._sync_reduce_only(order.symbol)
+
+    def _record_execution(
+        self,
+        order: SimOrder,
+        qty: Decimal,
+        price: Decimal,
+        fee: Decimal,
+        rate: Decimal,
+        maker: bool,
+        res: FillResult,
+        exec_type: str,
+    ) -> None:
+        """Append the execution of a fill already applied to the account, and log its wallet
+        change (TRADE; LIQUIDATION for a BustTrade; DELIVERY)."""
         self._n_exec += 1
         ex = SimExecution(
             exec_id=sim_id(EXEC_ID_PREFIX, self._n_exec),
@@ -367,6 +379,7 @@ class OrderEntry(PositionTpSl):
             fee_rate=rate,
             ts=self._event_ms,
             is_maker=maker,
+            exec_type=exec_type,
             closed_size=res.closed,
             closed_pnl=res.pnl,
             mark=self._event_mark,
@@ -374,21 +387,12 @@ class OrderEntry(PositionTpSl):
             entry_fee=res.entry_fee,
         )
         self.executions.append(ex)
+        kind = _TX_KIND.get(exec_type, "TRADE")
         self.account.log(
-            "TRADE", ex.ts, ex.symbol, "Buy" if ex.side is Side.BUY else "Sell", qty, price,
-            fee, res.pnl, ex.exec_id, order_id=order.order_id,
-            order_link_id=order.order_link_id, fee_rate=rate,
+            kind, ex.ts, ex.symbol, "Buy" if ex.side is Side.BUY else "Sell", qty, price, fee,
+            res.pnl, ex.exec_id, order_id=order.order_id, order_link_id=order.order_link_id,
+            fee_rate=rate,
         )  # fmt: skip
-        if order.leaves_qty == 0:
-            self._close_order(order, SimStatus.FILLED)
-        else:
-            order.status = SimStatus.PARTIALLY_FILLED
-        has_tpsl = order.take_profit is not None or order.stop_loss is not None
-        if has_tpsl and order.symbol in self.positions:
-            tp, sl = order.take_profit, order.stop_loss
-            order.take_profit = order.stop_loss = None  # set once, on the first fill
-            self.set_trading_stop(order.symbol, take_profit=tp, stop_loss=sl)
-        self._sync_reduce_only(order.symbol)
 
     def _close_order(self, order: SimOrder, status: SimStatus, cancel_type: str = "") -> None:
         self._watch.pop(order.symbol, None)

@@ -18,15 +18,13 @@ import math
 from decimal import Decimal
 
 from bot.domain import OrderType, PositionSide, Side, TriggerBy
-from bot.sim.account import CROSS
-from bot.sim.cross import liq_estimate
+from bot.sim.account import CROSS, FillResult
+from bot.sim.cross import liq_estimates
 from bot.sim.entry import OrderEntry
 from bot.sim.types import (
-    EXEC_ID_PREFIX,
     ORDER_ID_PREFIX,
     ZERO,
     SimError,
-    SimExecution,
     SimOrder,
     SimStatus,
     sim_id,
@@ -40,6 +38,8 @@ class PathWalker(OrderEntry):
 
     partial_fills: bool
     participation: Decimal
+    _cross_key: tuple[int, int, int, int] = (-1, -1, -1, -1)
+    _cross_levels: dict[str, float]
 
     def _bar_no(self) -> int:
         """A counter that changes once per bar (partial fills: at most one per bar)."""
@@ -50,19 +50,22 @@ class PathWalker(OrderEntry):
 
     def _liq_level(self, sym: str) -> float:
         """Where the mark liquidates ``sym`` (isolated: its liquidation price; cross: the
-        account-level estimate with the other positions at their marks)."""
+        account-level estimate with the other positions at their marks, computed for every
+        position at once and reused until a bar, a poll or a wallet change)."""
         pos = self.account.positions[sym]
         if self.account.margin_mode != CROSS:
             return float(pos.liq_price)
-        return liq_estimate(
-            sym, self.wallet_balance_now(), self.account.positions, self.instruments, self._mark_dec
-        )
+        acct = self.account
+        key = (self._bar_no(), self.now_ms, len(acct.transactions), len(acct.positions))
+        if self._cross_key != key:
+            self._cross_key = key
+            self._cross_levels = liq_estimates(
+                acct.wallet_balance, acct.positions, self.instruments, self._mark_dec
+            )
+        return self._cross_levels[sym]
 
     def _mark_dec(self, symbol: str) -> Decimal:
         return Decimal(repr(self.price_float(symbol)))
-
-    def wallet_balance_now(self) -> Decimal:
-        return self.account.wallet_balance
 
     def _levels(self, sym: str) -> tuple[float, float]:
         """(highest level a fall can hit, lowest level a rise can hit) for ``sym``; cached
@@ -198,7 +201,8 @@ class PathWalker(OrderEntry):
             self._cancel(o, "CancelByLiq")
         pos, pnl = self.account.liquidate(sym, self._event_ms)
         self._watch.pop(sym, None)
-        self._record_forced(sym, pos.side.exit_side, pos.size, pos.bust_price, pnl, "BustTrade")
+        res = FillResult(pos.size, pnl, pos.avg_price, ZERO)
+        self._record_forced(sym, pos.side.exit_side, pos.size, pos.bust_price, res, "BustTrade")
 
     def _liquidate_cross(self, sym: str, mark: Decimal) -> None:
         """Cross: the walk reached the level where the account's MM rate is 100 % (computed
@@ -213,17 +217,19 @@ class PathWalker(OrderEntry):
                 self._book_forced_close(s, self._mark_dec(s), "BustTrade", "CreateByLiq")
         pos, pnl = self.account.liquidate(sym, self._event_ms, loss=self.account.wallet_balance)
         bust = max(pos.avg_price + pos.side.sign * pnl / pos.size, ZERO)
-        self._record_forced(sym, pos.side.exit_side, pos.size, bust, pnl, "BustTrade")
+        res = FillResult(pos.size, pnl, pos.avg_price, ZERO)
+        self._record_forced(sym, pos.side.exit_side, pos.size, bust, res, "BustTrade")
         self._watch.clear()
 
     def _book_forced_close(self, sym: str, price: Decimal, exec_type: str, create: str) -> None:
-        """Close the whole position at ``price`` without a fee (a delivery)."""
+        """Close the whole position at ``price`` without a fee (a delivery, a cross
+        liquidation of the other positions)."""
         pos = self.account.positions[sym]
         inst = self.instruments[sym]
         side, size = pos.side.exit_side, pos.size
         res = self.account.apply_fill(inst, side, size, price, ZERO, pos.leverage, self._event_ms)
         self._watch.pop(sym, None)
-        self._record_forced(sym, side, size, price, res.pnl, exec_type, create, res.entry_price)
+        self._record_forced(sym, side, size, price, res, exec_type, create)
 
     def _record_forced(
         self,
@@ -231,12 +237,11 @@ class PathWalker(OrderEntry):
         side: Side,
         qty: Decimal,
         price: Decimal,
-        pnl: Decimal,
+        res: FillResult,
         exec_type: str,
         create: str = "CreateByLiq",
-        entry: Decimal = ZERO,
     ) -> None:
-        """The venue-made order and execution (and wallet log) of a forced close."""
+        """The venue-made order, execution and wallet log of a forced close."""
         n = len(self.orders) + 1
         order = SimOrder(
             order_id=sim_id(ORDER_ID_PREFIX, n),
@@ -259,29 +264,4 @@ class PathWalker(OrderEntry):
             create_type=create,
         )
         self._register_closed(order)
-        self._n_exec += 1
-        self.executions.append(
-            SimExecution(
-                exec_id=sim_id(EXEC_ID_PREFIX, self._n_exec),
-                order_id=order.order_id,
-                order_link_id="",
-                symbol=sym,
-                side=side,
-                qty=qty,
-                price=price,
-                fee=ZERO,
-                fee_rate=ZERO,
-                ts=self._event_ms,
-                is_maker=False,
-                exec_type=exec_type,
-                closed_size=qty,
-                closed_pnl=pnl,
-                mark=self._event_mark,
-                entry_price=entry,
-            )
-        )
-        kind = "DELIVERY" if exec_type == "Delivery" else "LIQUIDATION"
-        self.account.log(
-            kind, self._event_ms, sym, "Buy" if side is Side.BUY else "Sell", qty, price, ZERO,
-            pnl, self.executions[-1].exec_id, order_id=order.order_id,
-        )  # fmt: skip
+        self._record_execution(order, qty, price, ZERO, ZERO, False, res, exec_type)

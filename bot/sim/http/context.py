@@ -36,6 +36,7 @@ class SimContext:
     stale_snapshot: list[dict[str, Any]] | None = None
     # Wall time at which each account event (by list) was first visible: consistency_lag.
     walls: dict[str, list[int]] = field(default_factory=dict)
+    _stamped: int = 0
 
     def _event_lists(self) -> dict[str, Sequence[object]]:
         eng = self.engine
@@ -48,6 +49,11 @@ class SimContext:
 
     def stamp(self) -> None:
         """Note the wall time at which new account events became visible."""
+        eng = self.engine
+        n = len(eng.executions) + len(eng.orders) + len(eng.account.transactions)
+        if n == self._stamped:
+            return  # nothing new (funding always comes with a transaction)
+        self._stamped = n
         now = wall_ms()
         for name, seq in self._event_lists().items():
             lst = self.walls.setdefault(name, [])

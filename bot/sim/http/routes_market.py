@@ -90,7 +90,7 @@ async def instruments_info(request: web.Request) -> web.Response:
             if sym is not None and inst.symbol != sym:
                 continue
             row = ctx.instrument_rows.get(inst.symbol)
-            if row is None or row["_inst"] is not inst:
+            if row is None or row["_inst"] != inst:
                 row = {**ser.instrument(inst, closed=False), "_inst": inst}
                 ctx.instrument_rows[inst.symbol] = row
             if ser.is_closed(ctx, inst.symbol, now) and row["status"] == "Trading":

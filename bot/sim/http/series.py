@@ -59,15 +59,16 @@ def kline_rows(
     ok = np.isfinite(o)
     ts, o, h, lo, c, v = ts[ok], o[ok], h[ok], lo[ok], c[ok], v[ok]
     rows: dict[int, list[Any]] = {}
-    for j in range(len(ts)):
-        key = int(ts[j]) // iv_ms * iv_ms
+    cols = zip(*(a.tolist() for a in (ts, o, h, lo, c, v)), strict=True)
+    for t, op, hi, lw, cl, vol in cols:  # plain floats: numpy scalars cost 10x per access
+        key = t // iv_ms * iv_ms
         r = rows.get(key)
-        turn = _turnover(float(v[j]), float(c[j]))
+        turn = _turnover(vol, cl)
         if r is None:
-            rows[key] = [float(o[j]), float(h[j]), float(lo[j]), float(c[j]), float(v[j]), turn]
+            rows[key] = [op, hi, lw, cl, vol, turn]
         else:
-            r[1], r[2], r[3] = max(r[1], float(h[j])), min(r[2], float(lo[j])), float(c[j])
-            r[4] += float(v[j])
+            r[1], r[2], r[3] = max(r[1], hi), min(r[2], lw), cl
+            r[4] += vol
             r[5] += turn
     p = eng.price_float(sym) if eng.is_listed(sym) else math.nan
     if hi_g == current and math.isfinite(p) and not eng.at_end:
@@ -76,14 +77,15 @@ def kline_rows(
             rows[current] = [p, p, p, p, 0.0, Decimal(0)]
         else:
             r[1], r[2], r[3] = max(r[1], p), min(r[2], p), p
+    vol_decimals = m.fast(sym).vol_decimals
     keys = sorted(k for k in rows if lo_g <= k <= hi_g)
     keys = keys[:limit] if start is not None else keys[-limit:]
     out: list[list[str]] = []
     for key in reversed(keys):
         r = rows[key]
         row = [str(key), flt(r[0]), flt(r[1]), flt(r[2]), flt(r[3])]
-        if not mark:
-            row += [flt(r[4]), dec(r[5])]
+        if not mark:  # a float sum of volumes: printed at the data's decimals
+            row += [flt(round(r[4], vol_decimals)), dec(r[5])]
         out.append(row)
     return out
 
