@@ -57,6 +57,7 @@ class SimEngine(Quotes, Matcher, EngineCore):
         self.market = market
         self._schedules: dict[str, FundingSchedule] = {}
         self._events: list[InstrumentEvent] = list(market.events)
+        self._interval_events = False
         self._k = 0
         if start_ms is not None:
             self._k = int(np.searchsorted(market.ts, start_ms, side="left"))
@@ -100,6 +101,7 @@ class SimEngine(Quotes, Matcher, EngineCore):
             self.instruments[ev.symbol] = apply_event(self.instruments[ev.symbol], ev)
             if ev.funding_interval_h is not None:
                 self.funding_schedule(ev.symbol).set_interval(ev.ts, ev.funding_interval_h)
+                self._interval_events = True
             if ev.delivery_ms is not None:
                 self._events.append(InstrumentEvent(ev.delivery_ms, ev.symbol, status="Closed"))
                 self._events.sort(key=lambda e: e.ts)

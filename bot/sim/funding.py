@@ -41,18 +41,18 @@ class FundingSchedule:
     """One symbol's settlements and the funding state the venue shows at any sim time."""
 
     def __init__(self, ts: I64, rate: F64, default_h: int) -> None:
-        self.ts: list[int] = [int(t) for t in ts]
-        self.rate: list[float] = [float(r) for r in rate]
-        self._by_hour = {t // HOUR_MS: r for t, r in zip(self.ts, self.rate, strict=True)}
-        iv: list[int] = []
-        cur = default_h
-        for j, t in enumerate(self.ts):
-            if j:
-                gap_ms = t - self.ts[j - 1]
-                if gap_ms % HOUR_MS == 0 and 1 <= gap_ms // HOUR_MS <= MAX_INTERVAL_H:
-                    cur = gap_ms // HOUR_MS
-            iv.append(cur)
-        self.interval: list[int] = iv
+        self.ts: list[int] = ts.tolist()
+        self.rate: list[float] = rate.tolist()
+        self._by_hour = dict(zip((ts // HOUR_MS).tolist(), self.rate, strict=True))
+        # The interval after each settlement: the spacing to the previous one when it is a
+        # real interval (a whole 1..8 h), else the one before it (carried forward).
+        gap = np.diff(ts)
+        real = (gap % HOUR_MS == 0) & (gap >= HOUR_MS) & (gap <= MAX_INTERVAL_H * HOUR_MS)
+        known = np.concatenate(([False], real))
+        hours = np.concatenate(([default_h], gap // HOUR_MS)).astype(np.int64)
+        last = np.maximum.accumulate(np.where(known, np.arange(len(ts)), 0))
+        iv = np.where(last > 0, hours[last], default_h) if len(ts) else hours[:0]
+        self.interval: list[int] = iv.tolist()
         self.default_h = default_h
         self._overrides: list[tuple[int, int]] = []  # (from_ms, hours), ascending
 
@@ -89,6 +89,8 @@ class FundingSchedule:
 
     def settlement(self, t_ms: int) -> float | None:
         """The rate settled at ``t_ms`` (an hour boundary), None when nothing settles then."""
+        if not self._overrides:
+            return self._by_hour.get(t_ms // HOUR_MS)  # the per-bar path: one dict lookup
         ov = self._override(t_ms - 1)
         if ov is None:
             return self._by_hour.get(t_ms // HOUR_MS)

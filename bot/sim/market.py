@@ -227,6 +227,7 @@ class SimMarket:
     index: dict[str, int] = field(default_factory=dict)
     events: list[InstrumentEvent] = field(default_factory=list)  # instrument_events.json
     _fast: dict[str, FastSeries] = field(default_factory=dict, repr=False)
+    _settle_hours: set[int] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self.index.update({s: i for i, s in enumerate(self.symbols)})
@@ -346,6 +347,14 @@ class SimMarket:
                 return c
             j -= 1
         return math.nan
+
+    def settlement_hours(self) -> set[int]:
+        """Every hour (``t // 1h``) at which some symbol's data has a settlement."""
+        if not self._settle_hours:
+            for s in self.series.values():
+                self._settle_hours.update((s.funding_ts // HOUR_MS).tolist())
+            self._settle_hours.add(-1)  # built (even when no symbol has funding)
+        return self._settle_hours
 
     def fast(self, symbol: str) -> FastSeries:
         """The symbol's ``FastSeries`` (built on first use)."""

@@ -38,6 +38,7 @@ class Matcher(PathWalker):
 
     market: SimMarket
     _k: int
+    _interval_events: bool  # a funding-interval change moved some settlements off the data
 
     def funding_schedule(self, symbol: str) -> FundingSchedule:
         raise NotImplementedError
@@ -115,6 +116,10 @@ class Matcher(PathWalker):
     def _settle_due(self, t_ms: int, k: int) -> None:
         """Settle the funding stamped at ``t_ms`` (the clock just arrived there) on every open
         position, at the mark of that instant (the open of bar ``k``)."""
+        if not self.account.positions:
+            return
+        if not self._interval_events and t_ms // HOUR_MS not in self.market.settlement_hours():
+            return  # no symbol settles at this hour: most bars
         m = self.market
         for sym in sorted(self.account.positions):
             rate = self.funding_schedule(sym).settlement(t_ms)
