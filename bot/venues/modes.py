@@ -25,7 +25,8 @@ async def prepare_account(venue: Venue, settings: Settings) -> None:
         from bot.runtime.lifecycle import StartupError  # the daemon's refusal (exit code 2)
 
         why = str(exc) if isinstance(exc, FatalError) else f"the venue did not answer: {exc}"
+        # Exit code 4, as when reconciliation fails: the venue account is not ready to trade.
         raise StartupError(
-            f"account modes: cannot set {mode} margin and one-way position mode ({why})", 2
+            f"account modes: cannot set {mode} margin and one-way position mode ({why})", 4
         ) from exc
     log.info("account_modes", margin_mode=mode, position_mode="one-way")

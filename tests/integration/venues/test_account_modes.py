@@ -39,7 +39,7 @@ async def test_start_up_refuses_when_the_mode_cannot_be_set(sim: SimHandle) -> N
         settings = load_settings(None, {"execution.margin_mode": "isolated"}, environ={})
         with pytest.raises(StartupError) as err:
             await prepare_account(venue, settings)
-        assert err.value.code == 2 and "isolated margin" in str(err.value)
+        assert err.value.code == 4 and "isolated margin" in str(err.value)
         cross = load_settings(None, {"execution.margin_mode": "cross"}, environ={})
         await prepare_account(venue, cross)  # matches the account: starts
     finally:
