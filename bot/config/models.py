@@ -160,6 +160,10 @@ class ExecutionConfig(Section):
     reconcile_interval_s: float = Field(default=60.0, gt=0, le=3600)
     unknown_position_policy: Literal["adopt", "refuse"] = "adopt"
     stop_trigger_by: Literal["mark", "last"] = "mark"
+    margin_mode: Literal["isolated", "cross"] = Field(
+        default="isolated",
+        description="Account margin mode set at start-up (RISK.md's formulas are isolated).",
+    )
     kill_file: Path | None = None
     kill_retry_max_backoff_s: float = Field(default=30.0, gt=0, le=600)
     shutdown_timeout_s: float = Field(default=25.0, gt=0, le=300)
