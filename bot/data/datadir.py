@@ -9,7 +9,9 @@
 ```
 
 Every reader validates what it reads and raises ``DataFileError`` naming the file and the
-problem, so a corrupt or partial file never turns into a silent wrong answer.
+problem, so a corrupt or partial file never turns into a silent wrong answer. Timestamps may be
+stored as int64 UTC ms or as a tz-aware timestamp of any unit (``bot.data.schema``); opening a
+``DataDir`` checks every file's schema and the grid span from the parquet footers first.
 """
 
 from __future__ import annotations
@@ -25,17 +27,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bot.data.panel import F64, I64
+from bot.data.schema import OHLCV_COLUMNS, DataFileError, DirMeta, preflight, to_ms
 
-OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
-
-
-class DataFileError(Exception):
-    """A data file is missing, unreadable, corrupt or malformed; ``path`` names it."""
-
-    def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
+__all__ = ["OHLCV_COLUMNS", "DataDir", "DataFileError"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +73,8 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray[An
     missing = [c for c in ("timestamp", *columns) if c not in table.column_names]
     if missing:
         raise DataFileError(path, f"missing column(s): {', '.join(missing)}")
-    out: dict[str, np.ndarray[Any, Any]] = {}
+    out: dict[str, np.ndarray[Any, Any]] = {"timestamp": to_ms(path, table.column("timestamp"))}
     try:
-        ts = table.column("timestamp").to_numpy(zero_copy_only=False)
-        out["timestamp"] = np.asarray(ts).astype(np.int64, copy=False)
         for c in columns:
             arr = table.column(c).to_numpy(zero_copy_only=False)
             out[c] = np.asarray(arr, dtype=np.float64)
@@ -147,7 +139,7 @@ def write_open_interest(path: Path, data: OpenInterestSeries) -> None:
 
 
 class DataDir:
-    """A data directory on disk."""
+    """A data directory on disk whose files' schemas and grid span have been checked."""
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
@@ -155,6 +147,9 @@ class DataDir:
             raise DataFileError(self.root, "data directory not found")
         if not (self.root / "ohlcv").is_dir():
             raise DataFileError(self.root / "ohlcv", "missing ohlcv/ directory")
+        # Footers only (~0.5 ms a file): a bad file or an absurd span is refused by name
+        # before any loader reads a column or allocates the grid.
+        self.meta: DirMeta = preflight(self.root)
 
     def ohlcv_path(self, symbol: str) -> Path:
         return self.root / "ohlcv" / f"{symbol}.parquet"
