@@ -72,7 +72,7 @@ def scan(
     # Logs go to stderr, so --json keeps stdout to the one JSON object.
     settings = load_config_or_exit(config, overrides)
     from bot.data.build import load_panel
-    from bot.data.datadir import DataFileError
+    from bot.data.datadir import DataDir, DataFileError
     from bot.signals.engine import SignalEngine
     from bot.signals.params import PresetError
     from bot.signals.scan import as_of_index, iso
@@ -93,12 +93,16 @@ def scan(
         _finish(engine, panel, panel.n_bars - 1, json_out)
         return
     root = data if data is not None else _default_data()
+    hour = 3_600_000
     try:
+        dd = DataDir(root)  # every file's schema and the span, from the footers
         # Bars must have closed by --at: anything opening after at - 1h is never read.
-        # The engine never reads more than window_hours bars behind the decision.
-        start_ms = None if at_ms is None else at_ms - (engine.window_hours + 48) * 3_600_000
+        # The engine never reads more than window_hours bars behind the decision, so only
+        # that window is placed on the grid (the whole history of a wide directory is GBs).
+        last_close = at_ms if at_ms is not None else (dd.meta.grid_end_ms or 0) + hour
+        start_ms = last_close - (engine.window_hours + 48) * hour
         panel = load_panel(
-            root, start_ms=start_ms, end_ms=None if at_ms is None else at_ms - 3_600_000 + 1
+            dd, start_ms=start_ms, end_ms=None if at_ms is None else at_ms - hour + 1
         )
         j = as_of_index(panel, at_ms)
     except (DataFileError, ValueError) as exc:
