@@ -136,19 +136,24 @@ def backtest(
 def _single(
     settings: Settings, data: Path, out: Path, start_ms: int | None, end_ms: int | None
 ) -> None:
+    from bot.backtest.charts import ReportExtraMissing
     from bot.backtest.outputs import write_all
     from bot.backtest.result import run_backtest
 
     with _Bar(settings.strategy.preset) as hook:
         result = run_backtest(settings, data, start_ms=start_ms, end_ms=end_ms, progress=hook)
-    write_all(out, result, str(data))
+    written = "summary.json, trades.csv, equity.csv, report.html, equity.png"
+    try:
+        write_all(out, result, str(data))
+    except ReportExtraMissing as exc:
+        written = f"summary.json, trades.csv, equity.csv (no report: {exc})"
     s = result.summary
     typer.echo(
         f"{result.preset}: {s['start']} → {s['end']}  return {s['total_return']:.2%}  "
         f"max DD {s['max_drawdown']:.2%}  sharpe {s['sharpe']}  trades {s['trades']}  "
         f"fees {s['fees']:.2f}  funding {s['funding']:.2f}  liquidations {s['liquidations']}"
     )
-    typer.echo(f"wrote {out}/summary.json, trades.csv, equity.csv, report.html, equity.png")
+    typer.echo(f"wrote {out}/{written}")
 
 
 def _compare(
@@ -175,7 +180,13 @@ def _compare(
             end_ms=end_ms,
             progress=hook,
         )
-    write_comparison(out, results, str(data))
+    from bot.backtest.charts import ReportExtraMissing
+
+    note = f"wrote {out}/comparison.json, {out}/report.html and one folder per preset"
+    try:
+        write_comparison(out, results, str(data))
+    except ReportExtraMissing as exc:
+        note = f"wrote {out}/comparison.json and each preset's data files (no report: {exc})"
     header, rows = table_rows(results)
     table = Table(title=f"{results[0].summary['start']} → {results[0].summary['end']}")
     for k, h in enumerate(header):
@@ -183,7 +194,7 @@ def _compare(
     for row in rows:
         table.add_row(*row)
     Console(width=200).print(table)
-    typer.echo(f"wrote {out}/comparison.json, {out}/report.html and one folder per preset")
+    typer.echo(note)
 
 
 def optimize(
