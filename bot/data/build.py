@@ -8,8 +8,6 @@ nothing is forward-filled here, the signal engine decides how much filling it to
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -85,14 +83,8 @@ def load_panel(
             raise DataFileError(dd.root / "ohlcv", f"no OHLCV file for {', '.join(missing)}")
     if not symbols:
         raise DataFileError(dd.root / "ohlcv", "no symbols")
-    # Parquet decoding releases the GIL: a few threads read the files side by side.
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        o_jobs = [pool.submit(dd.ohlcv, s) for s in symbols]
-        f_jobs = [pool.submit(dd.funding, s) for s in symbols]
-        i_jobs = [pool.submit(dd.open_interest, s) for s in symbols]
-        ohlcv = {s: job.result() for s, job in zip(symbols, o_jobs, strict=True)}
-        fundings = [job.result() for job in f_jobs]
-        ois = [job.result() for job in i_jobs]
+    candles, fundings, ois = dd.read_many(symbols)
+    ohlcv = dict(zip(symbols, candles, strict=True))
     lo = min((int(o.ts[0]) for o in ohlcv.values() if len(o)), default=None)
     hi = max((int(o.ts[-1]) for o in ohlcv.values() if len(o)), default=None)
     if lo is None or hi is None:
