@@ -223,6 +223,7 @@ COMPARE_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("fees", "Fees", _num),
     ("funding", "Funding", _num),
     ("liquidations", "Liq.", _str),
+    ("halted", "Halted", lambda v: "yes" if v else ""),
 )
 
 
