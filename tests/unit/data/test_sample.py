@@ -101,3 +101,30 @@ def test_builder_is_reproducible(wide: Path, tmp_path: Path) -> None:
         rel = p.relative_to(sample_dir())
         assert pq.read_table(tmp_path / rel).equals(pq.read_table(p)), rel
     assert (tmp_path / "sectors.csv").read_text() == (sample_dir() / "sectors.csv").read_text()
+
+
+def test_the_rule_takes_the_most_traded_gap_free_members_of_each_sector(tmp_path: Path) -> None:
+    from bot.data.synthetic import generate
+
+    src = tmp_path / "src"
+    generate(src, 13, 40, 7, n_sectors=3, start_ms=1_704_067_200_000)
+    gappy = DataDir(src).symbols()[1]  # a hole in one member's candles: never chosen
+    t = pq.read_table(src / "ohlcv" / f"{gappy}.parquet")
+    pq.write_table(
+        t.filter(np.arange(t.num_rows) != t.num_rows - 100), src / "ohlcv" / f"{gappy}.parquet"
+    )
+    info = build_sample(src, tmp_path / "out", days=20, per_sector=2)
+    dd = DataDir(src)
+    assert info.end_ms % (24 * HOUR_MS) == 0 and info.end_ms - info.start_ms == 20 * 24 * HOUR_MS
+    assert gappy not in info.symbols and "BTCUSDT" in info.symbols
+    sectors = dd.sectors()
+    for sector in {v for v in sectors.values() if v != "benchmark"}:
+        members = [s for s, v in sectors.items() if v == sector and s != gappy]
+
+        def volume(s: str) -> float:
+            o = dd.ohlcv(s)
+            k = (o.ts >= info.start_ms) & (o.ts < info.end_ms)
+            return float(np.median(o.close[k] * o.volume[k]))
+
+        top = sorted(members, key=lambda s: (-volume(s), s))[:2]
+        assert sorted(s for s in info.symbols if sectors.get(s) == sector) == sorted(top)
