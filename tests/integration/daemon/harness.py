@@ -24,13 +24,14 @@ from tests.conftest import ROOT
 from tests.simserver import DEFAULT_KEY, DEFAULT_SECRET, SimHandle
 
 TOKEN = "e2e-control-token-5a1d"
-# A window of the bundled sample where rsi-reversion trades (found by replaying it).
-START = "2025-09-12T00:00:00Z"
+# A window of the bundled sample where rsi-reversion trades (found by replaying it; the
+# sample became the last 120 days of the wide data in issue #18, without ALGO and XTZ).
+START = "2026-01-05T00:00:00Z"
 SYMBOLS = (
     "BTCUSDT",
-    "ALGOUSDT",
+    "ADAUSDT",
     "KASUSDT",
-    "XTZUSDT",
+    "XRPUSDT",
     "DOGEUSDT",
     "1000SHIBUSDT",
     "SUIUSDT",
