@@ -4,7 +4,7 @@ over 50, 150 and ~450 symbols of the shared Binance USD-M data.
 Reads ``../shared/data/market/binance-usdm-1h-wide`` (not part of a fresh clone). Each
 universe is a slice built by the sample builder's rule over the gap-free window
 2025-09-14 -> 2026-03-19 (4,464 hours): per rotation sector the K most traded members
-(K = 4, 12, all: 50, 138 and 445 symbols), written once under ``var/bench-wide/``.
+(K = 4, 12, all: 48, 123 and 445 symbols), written once under ``var/bench-wide/``.
 
     .venv/bin/python bench/bench_wide.py [--sizes 4,12,1000] [--repeat 3] [--eval-repeat 20]
 
