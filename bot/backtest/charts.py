@@ -234,7 +234,7 @@ def equity_png(path: Path, ts: np.ndarray, equity: np.ndarray, drawdown: np.ndar
     # A fixed layout: tight_layout's text measuring cost more than the drawing itself.
     fig.subplots_adjust(left=0.08, right=0.985, top=0.97, bottom=0.16, hspace=0.08)
     ax1, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    x = mdates.date2num(ts.astype("datetime64[ms]"))
+    x = mdates.date2num(ts.astype("datetime64[ms]"))  # type: ignore[no-untyped-call]
     ax1.plot(x, equity, color=PALETTE[0], linewidth=1.2)
     ax1.set_ylabel("equity, USDT")
     ax1.grid(alpha=0.3)
