@@ -24,9 +24,10 @@ from tests.conftest import ROOT
 from tests.simserver import DEFAULT_KEY, DEFAULT_SECRET, SimHandle
 
 TOKEN = "e2e-control-token-5a1d"
-# A window of the bundled sample where rsi-reversion trades (found by replaying it; the
+# A window of the bundled sample where rsi-reversion trades without nearing the 15 % drawdown
+# breaker (backtest of these symbols: 33 trades, max DD 10.9 %; found by replaying it; the
 # sample became the last 120 days of the wide data in issue #18, without ALGO and XTZ).
-START = "2026-01-05T00:00:00Z"
+START = "2025-12-05T00:00:00Z"
 SYMBOLS = (
     "BTCUSDT",
     "ADAUSDT",
