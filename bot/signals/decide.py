@@ -172,7 +172,7 @@ class _BarEvaluation:
 
         # The predicted rate only feeds the funding filter of new entries (and the records):
         # without records, ``_long`` looks it up for the would-be entries alone (a lookup
-        # builds the venue's ticker, ~0.2 ms: once per active row and bar it was ~half the
+        # builds the venue's ticker, ~0.2 ms: once per active row and bar it was ~40 % of the
         # bar loop of a wide backtest).
         def f8h(i: int, settled: float) -> float:
             return self.pred.get(u.symbols[i], settled) if self.records else settled
