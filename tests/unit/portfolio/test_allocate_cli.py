@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from bot.data.datadir import DataDir
+from bot.data.sample import sample_dir
+from bot.signals.scan import iso
 from tests.conftest import SHARED
 
 ROTOR = Path(sys.executable).parent / "rotor"
@@ -55,7 +58,10 @@ def check_shape(doc: dict[str, Any]) -> None:
 def test_from_cash_on_the_bundled_sample() -> None:
     doc = doc_of("--cash", "25000")
     check_shape(doc)
-    assert doc["t"] == "2025-12-01T00:00:00Z" and doc["nav"] == "25000"
+    # with no --at the allocation is as of the sample's last closed bar
+    meta = DataDir(sample_dir()).meta
+    assert meta.grid_end_ms is not None
+    assert doc["t"] == iso(meta.grid_end_ms + 3_600_000) and doc["nav"] == "25000"
     assert all(D(b["current"]) == 0 for k, b in doc["buckets"].items() if k != "cash")
     spot = [o for o in doc["orders"] if o["market"] == "spot"]
     assert spot and all(o["side"] == "buy" for o in spot)
