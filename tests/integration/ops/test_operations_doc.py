@@ -16,8 +16,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.observability.metrics import Metrics
 
-from .deployfiles import DEPLOY, ROOT
-from .test_stack_files import load_yaml
+from .deployfiles import DEPLOY, ROOT, load_yaml
 
 DOC = ROOT / "docs" / "operations.md"
 # Commands the guide may describe before they exist; it must say "planned" for them.
