@@ -71,7 +71,8 @@ def test_build_stage_makes_the_venv_from_the_wheel(parsed: list[Stage]) -> None:
     runs = " ".join(i.value for i in build.all("RUN"))
     assert "python3 -m venv /opt/rotor" in runs
     assert "pip wheel --no-deps" in runs
-    assert "--constraint deploy/constraints.txt /dist/rotor_bot-" in runs
+    assert "--requirement requirements.txt --constraint deploy/constraints.txt" in runs
+    assert "pip install --no-deps /dist/rotor_bot-" in runs
 
 
 def test_runtime_gets_the_venv_not_the_source(runtime: Stage) -> None:
