@@ -170,6 +170,14 @@ class AlertDispatcher:
         thread.join(timeout_s)
         atexit.unregister(self.close)
 
+    def reset(self) -> None:
+        """Stop sending and forget URLs and counts (tests; a process configures it once)."""
+        self.close()
+        with self._lock:
+            self._urls = []
+            self.dropped.clear()
+            self.sent = 0
+
     # ------------------------------------------------------------------ the processor
 
     def __call__(self, _logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:

@@ -29,9 +29,7 @@ def logs() -> Iterator[io.StringIO]:
     """The log stream; the dispatcher is stopped and reset afterwards."""
     out = io.StringIO()
     yield out
-    ALERTS.configure(AlertsConfig())
-    ALERTS.dropped.clear()
-    ALERTS.sent = 0
+    ALERTS.reset()
 
 
 def configure(receiver: Receiver, out: io.StringIO, **cfg: object) -> None:
