@@ -146,8 +146,10 @@ status_json() { docker exec rotor rotor status --json; }
 state_is() { status_json | python3 -c "import json,sys; sys.exit(json.load(sys.stdin)['state'] != '$1')"; }
 psql_rotor() { docker exec rotor-postgres psql -U rotor -d rotor -tAc "$1"; }
 
-wait_for 240 "rotor ready (data fresh, database and venue reachable)" docker exec rotor rotor status --ready
-echo "ready after $(($(date +%s) - T0))s"
+wait_for 120 "rotor's control API answering" docker exec rotor rotor status --health
+phase_is_running() { status_json | python3 -c "import json,sys; sys.exit(json.load(sys.stdin).get('phase') != 'running')"; }
+wait_for 240 "rotor started (reconciled, backfilled)" phase_is_running
+echo "started after $(($(date +%s) - T0))s"
 wait_for 120 "HEALTHCHECK healthy" sh -c '[ "$(docker inspect -f "{{.State.Health.Status}}" rotor)" = healthy ]'
 echo "health: $(docker inspect -f '{{.State.Health.Status}}' rotor)"
 
@@ -165,17 +167,24 @@ step "tables in PostgreSQL, trades against the simulator"
 tables=$(psql_rotor "select count(*) from information_schema.tables where table_schema = 'public'")
 echo "PostgreSQL: $tables tables in database rotor"
 [ "$tables" -ge 5 ] || fail "rotor's tables are not in PostgreSQL"
-# Advance the simulator one bar at a time; after rotor has cycled on it (its control API,
-# from the host, with the token), look for a filled order in PostgreSQL.
+# Advance the simulator one bar at a time; after rotor has cycled on it (its control API from
+# the host, with the token), check readiness (/readyz: data fresh, database and venue
+# reachable) and look for a filled order in PostgreSQL.
 python3 - "$SIM_PORT" "$CONTROL_PORT" "$(cat secrets/control_token)" <<'PY' || fail "no trade"
-import json, subprocess, sys, time, urllib.request
+import json, subprocess, sys, time, urllib.error, urllib.request
 
 sim, control, token = sys.argv[1:4]
+base = f"http://127.0.0.1:{control}"
 
 def last_cycle():
-    req = urllib.request.Request(f"http://127.0.0.1:{control}/status",
-                                 headers={"Authorization": f"Bearer {token}"})
+    req = urllib.request.Request(f"{base}/status", headers={"Authorization": f"Bearer {token}"})
     return json.load(urllib.request.urlopen(req, timeout=10)).get("last_cycle") or 0
+
+def ready():
+    try:
+        return urllib.request.urlopen(f"{base}/readyz", timeout=10).status == 200
+    except urllib.error.HTTPError:
+        return False
 
 def filled():
     sql = "select count(*) from orders where status = 'FILLED'"
@@ -183,7 +192,7 @@ def filled():
                           "rotor", "-tAc", sql], capture_output=True, text=True, check=True)
     return int(out.stdout.strip() or 0)
 
-started = time.monotonic()
+started, was_ready = time.monotonic(), False
 for bar in range(1, 301):
     req = urllib.request.Request(f"http://127.0.0.1:{sim}/sim/advance", data=b'{"bars": 1}',
                                  headers={"Content-Type": "application/json"}, method="POST")
@@ -193,10 +202,13 @@ for bar in range(1, 301):
         if time.monotonic() > deadline:
             sys.exit(f"rotor did not cycle on the bar at {now} within 60 s")
         time.sleep(0.1)
-    if filled():
+    if not was_ready and ready():
+        was_ready = True
+        print(f"ready (GET /readyz 200) after {bar} bars")
+    if was_ready and filled():
         print(f"first filled order after {bar} bars ({time.monotonic() - started:.0f} s)")
         sys.exit(0)
-sys.exit("no filled order within 300 bars")
+sys.exit(f"within 300 bars: ready {was_ready}, no filled order")
 PY
 echo "orders by status: $(psql_rotor "select string_agg(status || '=' || n, ' ') from (select status, count(*) n from orders group by status) s")"
 
