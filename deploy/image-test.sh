@@ -127,14 +127,16 @@ sed -i "s/^ROTOR_CONTROL_PORT=.*/ROTOR_CONTROL_PORT=$CONTROL_PORT/; s/^SIM_PORT=
 ./make-secrets.sh >/dev/null
 printf '%s' sim-key >secrets/exchange_api_key
 printf '%s' sim-secret-123 >secrets/exchange_api_secret
-# An operator's override file: the preset that trades on the bundled sample, and a poll
-# interval to match the fast simulated clock.
+# An operator's override file: the preset that trades on the bundled sample, a poll interval
+# to match the fast simulated clock, and data counted fresh for 20 s (40 polls) since the
+# clock only moves when the test advances it.
 cat >docker-compose.override.yml <<'EOF'
 services:
   rotor:
     environment:
       ROTOR__STRATEGY__PRESET: rsi-reversion
       ROTOR__EXCHANGE__POLL_INTERVAL_S: "0.5"
+      ROTOR__RISK__STALE_AFTER_POLLS: "40"
 EOF
 STACK=(-f docker-compose.yml -f docker-compose.sim.yml -f docker-compose.override.yml)
 compose "${STACK[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
@@ -170,10 +172,11 @@ echo "PostgreSQL: $tables tables in database rotor"
 # Advance the simulator one bar at a time; after rotor has cycled on it (its control API from
 # the host, with the token), check readiness (/readyz: data fresh, database and venue
 # reachable) and look for a filled order in PostgreSQL.
-python3 - "$SIM_PORT" "$CONTROL_PORT" "$(cat secrets/control_token)" <<'PY' || fail "no trade"
-import json, subprocess, sys, time, urllib.error, urllib.request
+CONTROL_TOKEN="$(cat secrets/control_token)" python3 -u - "$SIM_PORT" "$CONTROL_PORT" <<'PY' ||
+import json, os, subprocess, sys, time, urllib.error, urllib.request
 
-sim, control, token = sys.argv[1:4]
+sim, control = sys.argv[1:3]
+token = os.environ["CONTROL_TOKEN"]
 base = f"http://127.0.0.1:{control}"
 
 def last_cycle():
@@ -210,6 +213,7 @@ for bar in range(1, 301):
         sys.exit(0)
 sys.exit(f"within 300 bars: ready {was_ready}, no filled order")
 PY
+    fail "no trade"
 echo "orders by status: $(psql_rotor "select string_agg(status || '=' || n, ' ') from (select status, count(*) n from orders group by status) s")"
 
 step "docker kill -s USR2 rotor: flatten, then HALTED"
