@@ -6,7 +6,7 @@ data, with the real logging chain and apprise over real HTTP to a local receiver
 logs one ``alert=True`` event before the pipeline runs (far more than a real day has), and the
 time of the whole cycle, that log call included, is measured.
 
-    .venv/bin/python bench/bench_alerts.py [--symbols 60] [--days 30]
+    .venv/bin/python bench/bench_alerts.py [--symbols 60] [--days 30] [--per-minute 20]
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ async def replay(data: Path, work: Path, args: argparse.Namespace, url: str | No
             "database.url": f"sqlite+aiosqlite:///{work / f'rotor-{time.monotonic_ns()}.db'}",
             "control.enabled": False,
             "alerts.timeout_s": 5.0,
+            "alerts.max_per_minute": args.per_minute,
         },
         environ=env,
     )
@@ -89,6 +90,12 @@ def main() -> None:
     p.add_argument("--symbols", type=int, default=60)
     p.add_argument("--days", type=int, default=30, help="replayed days (after warm-up)")
     p.add_argument("--warmup-days", type=int, default=40)
+    p.add_argument(
+        "--per-minute",
+        type=int,
+        default=20,
+        help="alerts.max_per_minute (20 = the default; a large value sends every alert to the queue)",
+    )
     args = p.parse_args()
     out = []
     with tempfile.TemporaryDirectory() as tmp:

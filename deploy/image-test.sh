@@ -123,7 +123,13 @@ CONTROL_PORT=$(free_port)
 SIM_PORT=$(free_port)
 cp .env.example .env
 # The simulator's manual clock (speed 0): the test moves it bar by bar, as fast as rotor cycles.
-sed -i "s/^ROTOR_CONTROL_PORT=.*/ROTOR_CONTROL_PORT=$CONTROL_PORT/; s/^SIM_PORT=.*/SIM_PORT=$SIM_PORT/; s/^SIM_SPEED=.*/SIM_SPEED=0/" .env
+# It starts 30 days into the bundled sample, so rotor backfills those as history and its
+# signals are warm from the first bar.
+sim_start=$(docker run --rm --entrypoint /opt/rotor/bin/python "$TAG" -c 'import json, datetime as d, importlib.resources as r
+m = json.loads(r.files("bot.data.sample_data").joinpath("sample_manifest.json").read_text())
+print(d.datetime.fromtimestamp(m["start_ms"] / 1000 + 30 * 86400, d.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+echo "simulator: manual clock from $sim_start"
+sed -i "s/^ROTOR_CONTROL_PORT=.*/ROTOR_CONTROL_PORT=$CONTROL_PORT/; s/^SIM_PORT=.*/SIM_PORT=$SIM_PORT/; s/^SIM_SPEED=.*/SIM_SPEED=0/; s/^SIM_START=.*/SIM_START=$sim_start/" .env
 ./make-secrets.sh >/dev/null
 printf '%s' sim-key >secrets/exchange_api_key
 printf '%s' sim-secret-123 >secrets/exchange_api_secret
@@ -245,8 +251,13 @@ COMPOSE_DIR=""
 cd "$ROOT"
 
 # ------------------------------------------------------------------ 6. the replay demo
-step "replay demo: its summary line"
+step "replay demo: its summary line; the image's own HEALTHCHECK while it ran"
 wait_for 420 "replay demo finished" sh -c '[ "$(docker inspect -f "{{.State.Running}}" rotor-image-test-replay)" = false ]'
+# Docker keeps the last results of the image's HEALTHCHECK (rotor status --health): one
+# passing check is what turns a container healthy.
+checks="$(docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{end}}' rotor-image-test-replay)"
+echo "image HEALTHCHECK exit codes while the demo ran: $checks"
+case " $checks" in *" 0 "*) ;; *) fail "the image's HEALTHCHECK never passed" ;; esac
 summary=$(docker logs rotor-image-test-replay 2>&1 | grep '"replay_summary"' || true)
 code=$(docker inspect -f '{{.State.ExitCode}}' rotor-image-test-replay)
 docker rm rotor-image-test-replay >/dev/null
