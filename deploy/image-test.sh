@@ -123,11 +123,11 @@ CONTROL_PORT=$(free_port)
 SIM_PORT=$(free_port)
 cp .env.example .env
 # The simulator's manual clock (speed 0): the test moves it bar by bar, as fast as rotor cycles.
-# It starts 30 days into the bundled sample, so rotor backfills those as history and its
-# signals are warm from the first bar.
+# It starts two days into the bundled sample (served to rotor as history): the demo preset's
+# first entry on the sample comes a few bars later.
 sim_start=$(docker run --rm --entrypoint /opt/rotor/bin/python "$TAG" -c 'import json, datetime as d, importlib.resources as r
 m = json.loads(r.files("bot.data.sample_data").joinpath("sample_manifest.json").read_text())
-print(d.datetime.fromtimestamp(m["start_ms"] / 1000 + 30 * 86400, d.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+print(d.datetime.fromtimestamp(m["start_ms"] / 1000 + 2 * 86400, d.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))')
 echo "simulator: manual clock from $sim_start"
 sed -i "s/^ROTOR_CONTROL_PORT=.*/ROTOR_CONTROL_PORT=$CONTROL_PORT/; s/^SIM_PORT=.*/SIM_PORT=$SIM_PORT/; s/^SIM_SPEED=.*/SIM_SPEED=0/; s/^SIM_START=.*/SIM_START=$sim_start/" .env
 ./make-secrets.sh >/dev/null
