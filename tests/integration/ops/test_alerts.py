@@ -56,9 +56,9 @@ def test_alert_events_reach_the_receiver_and_secrets_stay_out(logs: io.StringIO)
         log.error("storage_unavailable", error="OperationalError: gone", alert=True)
         log.warning("trading_state", old="ACTIVE", new="HALTED", reason="KILL: operator")
         got = receiver.wait(2)
-    titles = sorted(m["title"] for m in got)
+    titles = sorted(m["title"].split(": ", 1)[1] for m in got)  # "rotor MODE: EVENT"
     assert len(got) == 2, got
-    assert titles == ["rotor -: storage_unavailable", "rotor -: trading_state"]
+    assert titles == ["storage_unavailable", "trading_state"]
     halted = next(m for m in got if "trading_state" in m["title"])
     assert "new: HALTED" in halted["message"] and "KILL: operator" in halted["message"]
     assert {m["type"] for m in got} == {"failure", "warning"}
