@@ -10,7 +10,7 @@ TEST_TZ ?= America/New_York
 # Only lint what exists (bench/ and migrations/ may be empty in a fresh clone).
 PY_DIRS := $(wildcard bot tests bench migrations)
 
-.PHONY: run test lint format typecheck pytest bench clean install docs
+.PHONY: run test lint format typecheck pytest bench clean install docs image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ pytest: $(STAMP_DEV)
 	TZ=$(TEST_TZ) $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The image and the compose stack on a real Docker engine (installs Debian's docker.io when
+# missing, builds every image locally): deploy/image-test.sh, docs/operations.md.
+image-test:
+	bash deploy/image-test.sh
 
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/run_all.py

@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the shared real data, database URLs for both backends."""
+"""Shared fixtures: the real data and ccxt fixtures vendored in tests/, database URLs for both
+backends (PostgreSQL from ROTOR_TEST_PG_URL, else a throwaway server from local binaries)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from pathlib import Path
 import pytest
 import structlog
 
+from bot.observability.alerts import ALERTS
 from bot.observability.logging import REDACTOR
+from tests.pgserver import throwaway_url
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-SHARED_DATA = SHARED / "data" / "market" / "binance-usdm-1h"
-FIXTURES = SHARED / "fixtures" / "ccxt-bybit"
+# A slice of the shared real data set and ccxt's fixtures, vendored so that a clone anywhere
+# runs the whole suite (tests/data/SLICE.md says which rows; tests/fixtures/*/PROVENANCE.md).
+SHARED_DATA = ROOT / "tests" / "data" / "binance-usdm-1h"
+FIXTURES = ROOT / "tests" / "fixtures" / "ccxt-bybit"
 
 PG_URL_ENV = "ROTOR_TEST_PG_URL"
 REQUIRE_PG_ENV = "ROTOR_REQUIRE_PG"
@@ -23,22 +27,24 @@ REQUIRE_PG_ENV = "ROTOR_REQUIRE_PG"
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real Binance USD-M 1h data set beside the project (skips only outside CI)."""
-    if not SHARED_DATA.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared data missing at {SHARED_DATA}")
-        pytest.skip("shared data not present")
+    """The real Binance USD-M 1h data slice vendored in tests/data (see its SLICE.md)."""
+    assert SHARED_DATA.is_dir(), f"the vendored data slice is missing at {SHARED_DATA}"
     return SHARED_DATA
 
 
 def pg_url_or_skip() -> str:
-    """The PostgreSQL URL for tests; in CI (ROTOR_REQUIRE_PG=1) a missing server fails."""
+    """The PostgreSQL URL for tests: ROTOR_TEST_PG_URL, else a throwaway server started from
+    the local binaries; skipped only when PostgreSQL is not installed (a failure in CI,
+    ROTOR_REQUIRE_PG=1)."""
     url = os.environ.get(PG_URL_ENV)
-    if not url:
-        if os.environ.get(REQUIRE_PG_ENV) or os.environ.get("CI"):
-            pytest.fail(f"{PG_URL_ENV} is not set but PostgreSQL tests are required")
-        pytest.skip(f"{PG_URL_ENV} not set")
-    return url
+    if url:
+        return url
+    url, why = throwaway_url()
+    if url:
+        return url
+    if os.environ.get(REQUIRE_PG_ENV) or os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL tests are required: {why}")
+    pytest.skip(f"no PostgreSQL installed: {why}")
 
 
 # Database fixtures (db_url over SQLite and PostgreSQL, migrated_url, repo) for every suite.
@@ -54,3 +60,4 @@ def _isolated_logging() -> Iterator[None]:
     for handler in list(root.handlers):
         root.removeHandler(handler)
     REDACTOR.clear()
+    ALERTS.reset()

@@ -69,7 +69,11 @@ def run(
     from bot.observability.logging import configure_logging
 
     configure_logging(
-        settings.logging.level, settings.logging.format, settings.secrets(), stream=sys.stdout
+        settings.logging.level,
+        settings.logging.format,
+        settings.secrets(),
+        stream=sys.stdout,
+        alerts=settings.alerts,
     )
     code = asyncio.run(_main(settings, config_path(config), live))
     raise typer.Exit(code)

@@ -57,9 +57,15 @@ def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
-    """``ROTOR__SECTION__KEY=value`` → nested dict; ``..._FILE`` reads the value from a file."""
+    """``ROTOR__SECTION__KEY=value`` → nested dict; ``..._FILE`` reads the value from a file.
+
+    A key set both ways (``ROTOR__DATABASE__URL`` and ``ROTOR__DATABASE__URL_FILE``) is an
+    error naming both variables: silently keeping one of them once made a container run on
+    SQLite while compose had handed it a PostgreSQL URL.
+    """
     layer: dict[str, Any] = {}
-    for name, raw in environ.items():
+    given_by: dict[tuple[str, ...], str] = {}
+    for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
         path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
@@ -77,6 +83,11 @@ def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
                     [f"{'.'.join(path)}: cannot read secret file {file}: {exc}"], name
                 ) from exc
             path[-1] = path[-1][: -len("_file")]
+        other = given_by.setdefault(tuple(path), name)
+        if other != name:
+            raise ConfigError(
+                [f"{'.'.join(path)}: given twice, by {other} and {name}; set only one of them"]
+            )
         node = layer
         for p in path[:-1]:
             node = node.setdefault(p, {})

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from bot.portfolio.config import PortfolioConfig, portfolio_problems
 from bot.signals.params import SignalParams
@@ -204,6 +204,29 @@ class LoggingConfig(Section):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+class AlertsConfig(Section):
+    """Operator notifications (apprise URLs: Telegram, Discord, Slack, e-mail, ntfy, webhooks)."""
+
+    urls: list[SecretStr] = Field(
+        default_factory=list,
+        description="apprise URLs, secrets (ROTOR__ALERTS__URLS_FILE: one per line); none = off.",
+    )
+    timeout_s: float = Field(default=5.0, gt=0, le=60, description="Per-send network timeout.")
+    queue_size: int = Field(default=100, ge=1, le=10_000, description="Alerts waiting to go.")
+    max_per_minute: int = Field(default=20, ge=1, description="More are dropped (and counted).")
+    daily_summary_hour: int | None = Field(
+        default=0, ge=0, le=23, description="UTC hour of the daily summary; None = none."
+    )
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _one_per_line(cls, value: Any) -> Any:
+        """A file or variable holds the URLs one per line (or comma/space separated)."""
+        if isinstance(value, str):
+            return value.replace(",", " ").split()
+        return value
+
+
 class SimConfig(Section):
     """The simulated exchange (replay mode and `rotor sim serve`)."""
 
@@ -240,6 +263,7 @@ class Settings(Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     control: ControlConfig = Field(default_factory=ControlConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     sim: SimConfig = Field(default_factory=SimConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     portfolio: PortfolioConfig = Field(default_factory=PortfolioConfig)
@@ -271,6 +295,7 @@ class Settings(Section):
         pw = self.database.password()
         if pw:
             out.append(pw)
+        out.extend(u.get_secret_value() for u in self.alerts.urls if u.get_secret_value())
         return out
 
     def masked_dump(self) -> dict[str, Any]:

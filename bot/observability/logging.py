@@ -11,10 +11,15 @@ import logging
 import sys
 import threading
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+from bot.observability.alerts import ALERTS
+
+if TYPE_CHECKING:
+    from bot.config.models import AlertsConfig
 
 REDACTED = "***"
 _SENSITIVE_KEYS = ("secret", "api_key", "apikey", "token", "password", "signature", "x-bapi-sign")
@@ -101,6 +106,8 @@ def _shared_processors() -> list[Processor]:
         _add_context,
         _render_exception,
         REDACTOR,
+        # Last: alerts see each event as logged, after redaction.
+        ALERTS,
     ]
 
 
@@ -109,10 +116,17 @@ def configure_logging(
     fmt: str = "auto",
     secrets: Iterable[str] = (),
     stream: TextIO | None = None,
+    alerts: AlertsConfig | None = None,
 ) -> None:
-    """Configure structlog and stdlib logging. Safe to call again (e.g. on SIGHUP)."""
+    """Configure structlog and stdlib logging. Safe to call again (e.g. on SIGHUP).
+
+    ``alerts`` (the daemon's) starts sending alert events to the operator's channels; None
+    leaves the alert dispatcher as it is.
+    """
     out = stream if stream is not None else sys.stdout
     REDACTOR.add(secrets)
+    if alerts is not None:
+        ALERTS.configure(alerts)
     use_json = fmt == "json" or (fmt == "auto" and not _isatty(out))
     renderer: Processor = (
         structlog.processors.JSONRenderer(default=str)

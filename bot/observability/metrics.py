@@ -10,8 +10,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from bot.domain import Position, TradingState
+from bot.observability.alerts import ALERTS, DROP_REASONS
 
 CYCLE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -84,6 +87,8 @@ class Metrics:
             "1 while the market data is stale (tickers frozen or missing): no new entries.",
             registry=r,
         )
+        # Read from the alert dispatcher (it lives in the logging chain, not in the daemon).
+        r.register(_AlertDeliveries())
         self.set_state(TradingState.ACTIVE)
 
     def set_state(self, state: TradingState) -> None:
@@ -115,3 +120,21 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _AlertDeliveries(Collector):
+    """``rotor_alerts_sent_total`` and ``rotor_alerts_dropped_total{reason}``."""
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        sent = CounterMetricFamily(
+            "rotor_alerts_sent", "Notifications delivered to the operator's channels."
+        )
+        sent.add_metric([], ALERTS.sent)
+        dropped = CounterMetricFamily(
+            "rotor_alerts_dropped",
+            "Notifications not delivered: queue full, rate limited or the send failed.",
+            labels=["reason"],
+        )
+        for reason in DROP_REASONS:
+            dropped.add_metric([reason], ALERTS.dropped[reason])
+        return [sent, dropped]

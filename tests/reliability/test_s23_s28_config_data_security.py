@@ -143,9 +143,8 @@ async def test_s25_s28_no_secret_in_any_output(tmp_path: Path, db_url: str) -> N
     }
     async with sim_server(trading_data(tmp_path / "d"), start_ms=START) as sim:
         # A wrong secret: Bybit's refusal quotes the signed string, API key included.
-        env = rotor_env(sim.url, url, free_port(), files)
-        del env["ROTOR__EXCHANGE__API_KEY"], env["ROTOR__EXCHANGE__API_SECRET"]
-        del env["ROTOR__CONTROL__TOKEN"]
+        env = rotor_env(sim.url, url, free_port(), files)  # the *_FILE ones replace the plain
+        assert not {"ROTOR__EXCHANGE__API_KEY", "ROTOR__CONTROL__TOKEN"} & set(env)
         bad = dict(env, ROTOR__EXCHANGE__API_SECRET_FILE=str(secrets_dir / "wrong"))
         code, out, err = await run_to_exit(bad)
         assert code == 4, err

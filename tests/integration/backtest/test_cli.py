@@ -120,7 +120,7 @@ def test_backtest_writes_every_output(synth_dir: Path, tmp_path: Path) -> None:
 def test_compare_and_report_on_the_real_data(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     res = rotor(
-        "backtest", "--data", str(shared_data), "--from", "2025-01-01", "--to", "2025-03-01",
+        "backtest", "--data", str(shared_data), "--from", "2025-08-01", "--to", "2025-10-01",
         "--compare", PRESETS, "--out", str(out), timeout=300,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
@@ -130,7 +130,7 @@ def test_compare_and_report_on_the_real_data(shared_data: Path, tmp_path: Path) 
         assert (out / preset / "summary.json").is_file()
     table = json.loads((out / "comparison.json").read_text())
     assert list(table) == PRESETS.split(",")
-    assert all(v["start"] == "2025-01-01T00:00:00Z" for v in table.values())
+    assert all(v["start"] == "2025-08-01T00:00:00Z" for v in table.values())
     html = (out / "report.html").read_text()
     self_contained(html)
     curves = figures(html)[0]["data"]

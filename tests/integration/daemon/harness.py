@@ -71,6 +71,10 @@ def rotor_env(
         }
     )
     env.update(extra or {})
+    # ``X_FILE`` in ``extra`` replaces the plain ``X`` set above: a key given both ways is a
+    # configuration error.
+    for name in [k for k in extra or {} if k.endswith("_FILE")]:
+        env.pop(name.removesuffix("_FILE"), None)
     return env
 
 

@@ -1,38 +1,47 @@
-"""Readers for the deploy artefacts (Dockerfile, .dockerignore, PromQL, systemd units, env files)
-and the set of metric series rotor really exposes. Used by the ops tests only."""
+"""Readers for the deploy artefacts, on well-kept parsers: PyYAML for compose/Prometheus/Grafana
+files, dockerfile-parse for Dockerfiles, configparser for the systemd unit, prometheus_client's
+own parser for /metrics. Used by the ops tests only."""
 
 from __future__ import annotations
 
-import fnmatch
+import configparser
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import yaml
+from dockerfile_parse import DockerfileParser
 from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.observability.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
 
+
+def load_yaml(path: Path) -> Any:
+    """A YAML file, parsed by PyYAML's safe loader."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
 # --------------------------------------------------------------------------- Dockerfile
 
 
-@dataclass
+@dataclass(frozen=True)
 class Instruction:
-    """One Dockerfile instruction with its (continuation-joined) argument text."""
+    """One Dockerfile instruction (continuations joined by dockerfile-parse)."""
 
-    line: int
     keyword: str
-    args: str
+    value: str
 
     def exec_form(self) -> list[str]:
         """The JSON array of an exec-form ENTRYPOINT/CMD/HEALTHCHECK CMD (error if shell form)."""
-        text = self.args
+        text = self.value
         if self.keyword == "HEALTHCHECK":
-            text = text.split(" CMD ", 1)[1] if " CMD " in f" {text}" else ""
-            text = text.strip()
+            text = text.split(" CMD ", 1)[1].strip() if " CMD " in f" {text}" else ""
         value = json.loads(text)
         assert isinstance(value, list) and all(isinstance(v, str) for v in value)
         return value
@@ -40,103 +49,36 @@ class Instruction:
 
 @dataclass
 class Stage:
-    """A build stage: its FROM image, alias and instructions."""
+    """A build stage: its FROM line and instructions."""
 
     image: str
     alias: str | None
-    instructions: list[Instruction] = field(default_factory=list)
+    instructions: list[Instruction]
 
     def all(self, keyword: str) -> list[Instruction]:
         return [i for i in self.instructions if i.keyword == keyword]
 
-    def env(self, global_args: dict[str, str]) -> dict[str, str]:
-        """ENV values of this stage, with ``${VAR}`` expanded from ARGs and earlier ENVs."""
-        values = dict(global_args)
-        for arg in self.all("ARG"):
-            name, _, default = arg.args.partition("=")
-            values[name.strip()] = default.strip()
-        env: dict[str, str] = {}
-        for instr in self.all("ENV"):
-            for name, value in re.findall(r'(\w+)=("[^"]*"|\S+)', instr.args):
-                expanded = substitute(value.strip('"'), {**values, **env})
-                env[name] = expanded
-        return env
+
+def dockerfile(path: Path, build_args: dict[str, str] | None = None) -> DockerfileParser:
+    """dockerfile-parse's view of ``path`` (ARG/ENV substitution on)."""
+    parser = DockerfileParser(str(path), env_replace=True, build_args=build_args or {})
+    parser.content  # noqa: B018 - read now, so a missing file fails here
+    return parser
 
 
-def substitute(text: str, values: dict[str, str]) -> str:
-    """Expand ``${NAME}``/``$NAME`` the way Dockerfile variable substitution does (no modifiers)."""
-
-    def repl(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        return values.get(name, match.group(0))
-
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", repl, text)
-
-
-def parse_dockerfile(path: Path) -> tuple[dict[str, str], list[Stage]]:
-    """Global ARGs (before the first FROM) and the stages."""
-    logical: list[tuple[int, str]] = []
-    buffer, start = "", 0
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        stripped = raw.strip()
-        if not buffer and (not stripped or stripped.startswith("#")):
-            continue
-        if buffer and stripped.startswith("#"):
-            continue  # comment lines inside a continuation are dropped by Docker too
-        if not buffer:
-            start = number
-        if stripped.endswith("\\"):
-            buffer += stripped[:-1] + " "
-            continue
-        logical.append((start, buffer + stripped))
-        buffer = ""
-    assert not buffer, f"{path}: dangling line continuation"
-    global_args: dict[str, str] = {}
-    stages: list[Stage] = []
-    for number, text in logical:
-        keyword, _, args = text.partition(" ")
-        instr = Instruction(number, keyword.upper(), args.strip())
-        if instr.keyword == "FROM":
-            parts = instr.args.split()
-            alias = parts[2] if len(parts) >= 3 and parts[1].upper() == "AS" else None
-            stages.append(Stage(substitute(parts[0], global_args), alias))
-        elif not stages:
-            assert instr.keyword == "ARG", f"{path}:{number}: only ARG may precede FROM"
-            name, _, default = instr.args.partition("=")
-            global_args[name.strip()] = default.strip()
-        else:
-            stages[-1].instructions.append(instr)
-    return global_args, stages
-
-
-# --------------------------------------------------------------------------- .dockerignore
-
-
-def dockerignore_patterns(path: Path) -> list[str]:
-    """Patterns from a .dockerignore (comments and blanks dropped; negation unsupported)."""
-    patterns = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        assert not line.startswith("!"), "negated .dockerignore patterns are not used here"
-        patterns.append(line.strip("/"))
-    return patterns
-
-
-def is_ignored(rel: str, patterns: list[str]) -> bool:
-    """Whether ``rel`` (a POSIX path relative to the context) or one of its parents matches."""
-    parts = rel.split("/")
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    for pattern in patterns:
-        for prefix in prefixes:
-            if fnmatch.fnmatchcase(prefix, pattern):
-                return True
-            if pattern.startswith("**/") and fnmatch.fnmatchcase(
-                prefix.rsplit("/", 1)[-1], pattern[3:]
-            ):
-                return True
-    return False
+def stages(parser: DockerfileParser) -> list[Stage]:
+    """The stages of a parsed Dockerfile, FROM images with global ARGs substituted."""
+    out: list[Stage] = []
+    images = iter(parser.parent_images)
+    for item in parser.structure:
+        keyword = item["instruction"]
+        if keyword == "FROM":
+            words = item["value"].split()
+            alias = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
+            out.append(Stage(next(images), alias, []))
+        elif out and keyword != "COMMENT":
+            out[-1].instructions.append(Instruction(keyword, item["value"]))
+    return out
 
 
 # --------------------------------------------------------------------------- PromQL
@@ -180,16 +122,15 @@ def promql_matcher_labels(expr: str) -> dict[str, set[str]]:
 
 
 def exposed_series(exposition: str) -> set[str]:
-    """Sample names a /metrics text exposes, from its TYPE lines (``*_created`` excluded)."""
-    series: set[str] = set()
-    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", exposition, flags=re.MULTILINE):
-        if name.endswith("_created"):
-            continue
-        if kind == "histogram":
-            series.update({f"{name}_bucket", f"{name}_count", f"{name}_sum"})
-        else:
-            series.add(name)
-    return series
+    """Sample names a /metrics text exposes, labelled families without children included
+    (``*_created`` excluded)."""
+    suffixes = {"histogram": ("_bucket", "_count", "_sum"), "counter": ("_total",)}
+    return {
+        family.name + suffix
+        for family in text_string_to_metric_families(exposition)
+        for suffix in suffixes.get(family.type, ("",))
+        if not family.name.endswith("_created")
+    }
 
 
 def series_labels() -> dict[str, set[str]]:
@@ -200,37 +141,27 @@ def series_labels() -> dict[str, set[str]]:
             # Creating a child is enough for it to be exposed (with value 0).
             wrapper.labels(*["x"] * len(wrapper._labelnames))
     out: dict[str, set[str]] = {}
-    for line in metrics.render().decode().splitlines():
-        match = re.match(r"([a-z_:][a-z0-9_:]*)(?:\{([^}]*)\})? ", line)
-        if match and not line.startswith("#"):
-            labels = set(re.findall(r'(\w+)="', match.group(2) or ""))
-            out.setdefault(match.group(1), set()).update(labels)
+    for family in text_string_to_metric_families(metrics.render().decode()):
+        for sample in family.samples:
+            out.setdefault(sample.name, set()).update(sample.labels)
     return out
 
 
 # --------------------------------------------------------------------------- systemd / env
 
 
-def parse_unit(path: Path) -> dict[str, list[tuple[str, str]]]:
-    """A systemd unit as ``{section: [(key, value), ...]}`` (repeated keys kept in order)."""
-    sections: dict[str, list[tuple[str, str]]] = {}
-    current: list[tuple[str, str]] | None = None
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1], [])
-            continue
-        assert current is not None, f"{path}:{number}: key outside a section"
-        key, sep, value = line.partition("=")
-        assert sep, f"{path}:{number}: expected Key=Value"
-        current.append((key.strip(), value.strip()))
-    return sections
+def parse_unit(path: Path) -> configparser.ConfigParser:
+    """A systemd unit (INI syntax; keys keep their case, values are not interpolated). A key
+    systemd accumulates (``SystemCallFilter=`` twice) keeps its last value here; the tests read
+    single-valued keys, and ``systemd-analyze verify`` checks the whole file where installed."""
+    unit = configparser.ConfigParser(interpolation=None, strict=False, delimiters=("=",))
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    return unit
 
 
 def parse_env_file(path: Path) -> dict[str, str]:
-    """``KEY=value`` lines (comments and blanks skipped, no quoting or expansion)."""
+    """``KEY=value`` lines of an env file as compose and systemd read them (no quoting used)."""
     out: dict[str, str] = {}
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()

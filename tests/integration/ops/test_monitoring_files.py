@@ -11,17 +11,16 @@ import pytest
 
 from bot.domain import TradingState
 
-from . import yamlsubset
 from .conftest import RunningControl
 from .deployfiles import (
     DEPLOY,
     exposed_series,
+    load_yaml,
     promql_grouping_labels,
     promql_matcher_labels,
     promql_metrics,
     series_labels,
 )
-from .test_stack_files import load_yaml
 
 PROMETHEUS_BUILTINS = {"up"}
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "rotor.json"
@@ -177,13 +176,3 @@ def test_dashboard_layout_and_datasource() -> None:
         cells |= area
     provider = load_yaml(DEPLOY / "grafana" / "provisioning" / "dashboards" / "rotor.yml")
     assert provider["providers"][0]["options"]["path"] == "/etc/grafana/dashboards"
-
-
-def test_yaml_subset_rejects_what_it_does_not_understand() -> None:
-    assert yamlsubset.loads('a:\n  - x: 1\n    y: ["p", q]\n  - 2\nb: {}\n') == {
-        "a": [{"x": 1, "y": ["p", "q"]}, 2],
-        "b": {},
-    }
-    for bad in ("a: &x 1", "a: *x", "a: |\n  text", "a: {b: 1}", "a: yes", "a: b: c", "a: 1\na: 2"):
-        with pytest.raises(yamlsubset.YamlSubsetError):
-            yamlsubset.loads(bad)

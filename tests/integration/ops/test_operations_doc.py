@@ -16,8 +16,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.observability.metrics import Metrics
 
-from .deployfiles import DEPLOY, ROOT
-from .test_stack_files import load_yaml
+from .deployfiles import DEPLOY, ROOT, load_yaml
 
 DOC = ROOT / "docs" / "operations.md"
 # Commands the guide may describe before they exist; it must say "planned" for them.
@@ -125,7 +124,8 @@ def test_documented_sqlite_backup_copies_uncheckpointed_wal_data(tmp_path: Path)
     argv = shlex.split(line)[3:]  # python -c CODE, as run inside the container
     assert argv[:2] == ["python", "-c"]
     code = argv[2].replace("/var/lib/rotor", tmp_path.as_posix())
-    db = tmp_path / "rotor.db"
+    db = tmp_path / "var" / "rotor.db"  # the image's default database, in its volume
+    db.parent.mkdir()
     live = sqlite3.connect(db)
     live.execute("PRAGMA journal_mode=WAL")
     live.execute("PRAGMA wal_autocheckpoint=0")  # keep the rows only in rotor.db-wal
@@ -134,7 +134,7 @@ def test_documented_sqlite_backup_copies_uncheckpointed_wal_data(tmp_path: Path)
         "INSERT INTO orders (client_id) VALUES (?)", [(f"rtr-{i}",) for i in range(500)]
     )
     live.commit()
-    assert (tmp_path / "rotor.db-wal").stat().st_size > 0
+    assert (tmp_path / "var" / "rotor.db-wal").stat().st_size > 0
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     live.execute("INSERT INTO orders (client_id) VALUES ('after-backup')")

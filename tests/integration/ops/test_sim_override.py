@@ -15,8 +15,11 @@ from typing import Any
 
 import pytest
 
+from bot.runtime.safety import check_mode
+
 from .conftest import free_port
-from .test_stack_files import COMPOSE, SIM_COMPOSE, load_yaml
+from .deployfiles import load_yaml
+from .test_stack_files import COMPOSE, SIM_COMPOSE
 
 
 def interpolate(text: str, env: dict[str, str]) -> str:
@@ -44,6 +47,12 @@ def test_override_points_rotor_at_the_sim(sim_compose: dict[str, Any]) -> None:
     assert set(services) == {"sim", "rotor"}
     rotor = services["rotor"]
     assert rotor["command"] == ["run", "--mode", "testnet", "--api-url", "http://sim:18080"]
+    # The start-up safety check lets testnet mode talk to the simulator's service name (it
+    # once took the unknown host for mainnet, and rotor restarted in a loop).
+    (warning,) = check_mode(
+        "testnet", live_flag=False, url=rotor["command"][-1], has_keys=True, environ={}
+    )
+    assert "http://sim:18080" in warning
     assert rotor["depends_on"]["sim"]["condition"] == "service_healthy"
     sim = services["sim"]
     assert sim["image"] == base["services"]["rotor"]["image"], "the sim runs from the same image"
@@ -51,6 +60,10 @@ def test_override_points_rotor_at_the_sim(sim_compose: dict[str, Any]) -> None:
     for port in sim["ports"]:
         assert port.startswith("127.0.0.1:")
     assert "18080" in sim["command"][0] and sim["healthcheck"]["test"][0] == "CMD"
+    # Its own health check, not the daemon's (which probes a control API the sim has not got).
+    assert "status" not in sim["healthcheck"]["test"] and "/v5/market/time" in str(
+        sim["healthcheck"]["test"]
+    )
 
 
 @pytest.mark.timeout(90)

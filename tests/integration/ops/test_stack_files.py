@@ -10,25 +10,13 @@ from typing import Any
 
 import pytest
 
-from bot.config import load_settings
+from bot.config import ConfigError, load_settings
 
-from . import yamlsubset
-from .deployfiles import DEPLOY, ROOT, parse_env_file, parse_unit
+from .deployfiles import DEPLOY, ROOT, load_yaml, parse_env_file, parse_unit
 
 COMPOSE = DEPLOY / "docker-compose.yml"
 SIM_COMPOSE = DEPLOY / "docker-compose.sim.yml"
 SECRET_WORDS = re.compile(r"PASSWORD|TOKEN|SECRET|API_KEY|DATABASE__URL", re.IGNORECASE)
-
-
-def load_yaml(path: Path) -> Any:
-    """Parse with the strict subset parser; if PyYAML is present it must agree."""
-    data = yamlsubset.load(path)
-    try:
-        import yaml  # type: ignore[import-untyped]
-    except ImportError:
-        return data
-    assert yaml.safe_load(path.read_text()) == data, f"{path}: PyYAML reads it differently"
-    return data
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +32,23 @@ def test_services(compose: dict[str, Any]) -> None:
         assert "image" in svc, name
         image = svc["image"]
         assert ":latest" not in image and re.search(r":[^:]*\d", image), f"{name}: pin {image}"
+
+
+def test_compose_files_are_valid_for_compose_v1_and_v2() -> None:
+    """Compose v1 (1.29, Debian 12's docker-compose) rejects a top-level ``name:``; the
+    project name comes from COMPOSE_PROJECT_NAME in .env, which both versions read."""
+    for path in (COMPOSE, SIM_COMPOSE):
+        data = load_yaml(path)
+        assert set(data) <= {"services", "secrets", "volumes", "networks"}, (path, set(data))
+    assert parse_env_file(DEPLOY / ".env.example")["COMPOSE_PROJECT_NAME"] == "rotor"
+
+
+def test_postgres_is_built_locally_from_debian_packages(compose: dict[str, Any]) -> None:
+    pg = compose["services"]["postgres"]
+    assert pg["build"] == {"context": "./postgres"}
+    dockerfile = (DEPLOY / "postgres" / "Dockerfile").read_text()
+    assert "FROM ${BASE_IMAGE}" in dockerfile and "postgresql-15" in dockerfile
+    assert pg["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
 
 
 def test_every_published_port_is_loopback_only(compose: dict[str, Any]) -> None:
@@ -114,16 +119,30 @@ def test_env_example_covers_every_variable(compose: dict[str, Any]) -> None:
     assert ".env" in gitignore and "secrets/" in gitignore
 
 
-def test_compose_config_file_is_valid_for_the_container(compose: dict[str, Any]) -> None:
+def test_the_container_gets_the_database_url_compose_gives(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    """Image ENV + compose environment, as the container sees them: rotor uses PostgreSQL from
+    the database_url secret (once, the image's SQLite URL silently won)."""
+    from .test_image_conventions import image_env
+
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    for name in compose["secrets"]:
+        (secrets / name).write_text(f"{name}-value")
+    (secrets / "database_url").write_text("postgresql+asyncpg://rotor:pw@postgres:5432/rotor")
     rotor = compose["services"]["rotor"]
-    env = {k: str(v) for k, v in rotor["environment"].items() if not k.endswith("_FILE")}
-    # As in the container: image ENV plus the token secret.
-    env.update({"ROTOR__CONTROL__HOST": "0.0.0.0", "ROTOR__CONTROL__TOKEN": "t"})
-    env.pop("ROTOR_CONFIG")
+    env = {**image_env(), **{k: str(v) for k, v in rotor["environment"].items()}}
+    env = {k: v.replace("/run/secrets", str(secrets)) for k, v in env.items()}
+    env["ROTOR_CONFIG"] = str(DEPLOY / "rotor.toml")
     env["ROTOR__LOGGING__LEVEL"] = "INFO"
-    settings = load_settings(DEPLOY / "rotor.toml", environ=env)
+    settings = load_settings(None, environ=env)
+    assert settings.database.url == "postgresql+asyncpg://rotor:pw@postgres:5432/rotor"
     assert str(settings.execution.kill_file).startswith("/var/lib/rotor/")
-    assert settings.control.port == 8080
+    assert settings.control.port == 8080 and settings.control.host == "0.0.0.0"
+    # An operator who also sets the URL directly gets an error naming both, not a guess.
+    with pytest.raises(ConfigError, match="ROTOR__DATABASE__URL_FILE"):
+        load_settings(None, environ={**env, "ROTOR__DATABASE__URL": "sqlite+aiosqlite:///x.db"})
 
 
 def test_make_secrets_creates_what_compose_mounts(compose: dict[str, Any], tmp_path: Path) -> None:
@@ -151,7 +170,7 @@ def test_make_secrets_creates_what_compose_mounts(compose: dict[str, Any], tmp_p
 
 def test_systemd_unit() -> None:
     unit = parse_unit(DEPLOY / "rotor.service")
-    service = dict(unit["Service"])
+    service = unit["Service"]
     assert service["Restart"] == "on-failure"
     assert service["KillSignal"] == "SIGTERM"
     assert service["TimeoutStopSec"] == "45"
@@ -171,7 +190,7 @@ def test_systemd_unit() -> None:
     db_dir = str(Path(env["ROTOR__DATABASE__URL"].split(":///", 1)[1]).parent)
     assert db_dir in service["ReadWritePaths"].split()
     assert service["StateDirectory"] == "rotor" and db_dir == "/var/lib/rotor"
-    assert unit["Install"] == [("WantedBy", "multi-user.target")]
+    assert dict(unit["Install"]) == {"WantedBy": "multi-user.target"}
 
 
 def test_systemd_env_example_is_a_valid_config() -> None:

@@ -58,9 +58,9 @@ async def test_serve_small_data_and_bundled_sample(data_dir: Path) -> None:
 
 
 async def test_serve_shared_real_data(shared_data: Path) -> None:
-    start = 1_748_736_000_000  # 2025-06-01T00:00:00Z, inside the data
+    start = 1_751_328_000_000  # 2025-07-01T00:00:00Z, a month into the vendored slice
     rc, syms = await _exercise(
-        ["--data", str(shared_data), "--speed", "0", "--start", "2025-06-01T00:00:00Z"], start
+        ["--data", str(shared_data), "--speed", "0", "--start", "2025-07-01T00:00:00Z"], start
     )
     assert rc == 0
     assert set(syms) <= set(DataDir(shared_data).symbols()) and "BTCUSDT" in syms

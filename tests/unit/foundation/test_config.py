@@ -157,3 +157,23 @@ def test_env_key_that_ends_in_file_is_a_plain_setting(tmp_path: Path) -> None:
     kill = tmp_path / "KILL"
     s = load_settings(environ={"ROTOR__EXECUTION__KILL_FILE": str(kill)})
     assert s.execution.kill_file == kill
+
+
+def test_key_given_directly_and_as_file_is_an_error_naming_both(tmp_path: Path) -> None:
+    url_file = tmp_path / "database_url"
+    url_file.write_text("postgresql+asyncpg://rotor:pw@postgres:5432/rotor")
+    env = {
+        "ROTOR__DATABASE__URL": "sqlite+aiosqlite:////var/lib/rotor/rotor.db",
+        "ROTOR__DATABASE__URL_FILE": str(url_file),
+    }
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ=env)
+    message = str(info.value)
+    assert "database.url" in message
+    assert "ROTOR__DATABASE__URL " in message and "ROTOR__DATABASE__URL_FILE" in message
+    assert "pw" not in message, "the secret's value is never echoed"
+    # Either one alone is fine, and the file wins over the TOML file (env beats file).
+    toml = tmp_path / "rotor.toml"
+    toml.write_text('[database]\nurl = "sqlite+aiosqlite:///x.db"\n')
+    alone = load_settings(toml, environ={"ROTOR__DATABASE__URL_FILE": str(url_file)})
+    assert alone.database.url.startswith("postgresql+asyncpg://")

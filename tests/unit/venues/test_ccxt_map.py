@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,14 +19,13 @@ from bot.venues.ccxt_map import (
     to_position,
     to_tiers,
 )
+from tests.conftest import FIXTURES as BYBIT_FIXTURES
 
-FIXTURES = Path("/work/shared/fixtures/ccxt-bybit/response-bybit.json")
+FIXTURES = BYBIT_FIXTURES / "response-bybit.json"
 
 
 @pytest.fixture(scope="module")
 def cases() -> dict[str, Any]:
-    if not FIXTURES.exists():
-        pytest.skip("ccxt Bybit fixtures not available")
     return dict(json.loads(FIXTURES.read_text())["methods"])
 
 
