@@ -43,6 +43,7 @@ import statistics
 import subprocess
 import sys
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -140,18 +141,49 @@ def row(label: str, ms: list[Measured], extra: str) -> str:
             f"   {extra}   [{runs}]")  # fmt: skip
 
 
+def _stamps(log: Path, keys: tuple[str, ...]) -> dict[str, datetime]:
+    """Timestamp of the first log line containing each key (freqtrade's log format)."""
+    out: dict[str, datetime] = {}
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line[:2] != "20" or len(line) < 23:
+            continue
+        t = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+        out.setdefault("first", t)
+        out["last"] = t
+        for key in keys:
+            if key in line and key not in out:
+                out[key] = t
+    return out
+
+
+# freqtrade's backtesting log lines that open each phase, and the phase names.
+_PHASES = (
+    ("first", "start-up (config, exchange, strategy)"),
+    ("Loading data from", "data load"),
+    ("Dataload complete", "indicators and signals"),
+    ("Backtesting with data from", "loop and results"),
+    ("last", ""),
+)
+
+
+def freqtrade_phases(m: Measured) -> list[tuple[str, float]]:
+    """Seconds per phase of one freqtrade backtest; before the first log line is the
+    interpreter start and imports."""
+    st = _stamps(m.log, tuple(k for k, _ in _PHASES))
+    if not all(k in st for k, _ in _PHASES):
+        return []
+    out = [("interpreter and imports", m.wall_s - (st["last"] - st["first"]).total_seconds())]
+    for (a, name), (b, _) in pairwise(_PHASES):
+        out.append((name, (st[b] - st[a]).total_seconds()))
+    return out
+
+
 def hyperopt_phase_s(log: Path) -> float | None:
     """Seconds of the optimisation itself: from freqtrade's "Effective number of parallel
     workers" line to its "epochs saved" line (data load and indicators come before)."""
-    stamps: dict[str, datetime] = {}
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        for key in ("Effective number of parallel workers", "epochs saved to"):
-            if key in line:
-                stamps[key] = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
-    if len(stamps) < 2:
-        return None
-    a, b = stamps.values()
-    return (b - a).total_seconds()
+    a, b = "Effective number of parallel workers", "epochs saved to"
+    st = _stamps(log, (a, b))
+    return (st[b] - st[a]).total_seconds() if a in st and b in st else None
 
 
 def main() -> None:
@@ -217,6 +249,9 @@ def main() -> None:
             [m.wall_s for m in timed["rotor"]]
         )
         print(f"freqtrade / rotor wall time (medians): {ratio:.1f}×")
+        mid = sorted(timed["freqtrade"], key=lambda m: m.wall_s)[(args.repeat - 1) // 2]
+        print("freqtrade's median run by phase (its log): " + ", ".join(
+            f"{name} {sec:.1f} s" for name, sec in freqtrade_phases(mid)))  # fmt: skip
     agree = agreement(rt, ft, b.start_ms)
     print(f"same entries (symbol and entry bar): {agree.both} = {agree.of_rotor:.1%} of rotor's "
           f"{agree.rotor}, {agree.of_freqtrade:.1%} of freqtrade's {agree.freqtrade}")  # fmt: skip
