@@ -16,7 +16,8 @@
 4. Timed runs alternate between the tools (``--repeat``); each is a whole child command
    (interpreter start, imports, loading, signals, the loop, the tool's result files).
    Peak memory: the largest process exactly (``ru_maxrss``) and the process tree's sum,
-   sampled every 0.1 s. Then: trades, return and the entries both made (same symbol, same
+   sampled every 0.1 s; CPU time (user + system) beside the wall time, as the machine is
+   shared and its load stretches wall times far more than CPU times. Then: trades, return and the entries both made (same symbol, same
    entry bar).
 5. ``--explain`` re-runs freqtrade (untimed) with the four rotor rules it lacks emulated
    (``RotorRsiReversionEmulated``: rank, slot, risk, slip), then with each one left out, and
@@ -133,10 +134,11 @@ def load() -> str:
 
 def row(label: str, ms: list[Measured], extra: str) -> str:
     if not ms:
-        return f"{label:<18} {'(not timed)':>36}   {extra}"
+        return f"{label:<18} {'(not timed)':>45}   {extra}"
     walls = [m.wall_s for m in ms]
     runs = " ".join(f"{w:.2f}" for w in walls)
     return (f"{label:<18} {median(walls):>8.2f} {min(walls):>8.2f} "
+            f"{median([m.cpu_s for m in ms]):>8.2f} "
             f"{max(m.max_proc_mb for m in ms):>9.0f} {max(m.tree_peak_mb for m in ms):>9.0f}"
             f"   {extra}   [{runs}]")  # fmt: skip
 
@@ -238,8 +240,8 @@ def main() -> None:
     print(f"\n{args.symbols} symbols × {args.days * 24} 1h bars (seed {args.seed}); both trade "
           f"{iso(b.start_ms)} → the end ({bars} bars); rsi-reversion, 8 % stop, 5 slots, "
           f"2 % risk; {len(os.sched_getaffinity(0))} CPUs")  # fmt: skip
-    print(f"{'':<18} {'median s':>8} {'min s':>8} {'proc MB':>9} {'tree MB':>9}   "
-          "trades, return   [every run]")  # fmt: skip
+    print(f"{'':<18} {'median s':>8} {'min s':>8} {'CPU s':>8} {'proc MB':>9} {'tree MB':>9}   "
+          "trades, return   [every run's wall s]")  # fmt: skip
     print(row("rotor backtest", timed["rotor"],
               f"{summary['trades']} trades, {summary['total_return']:+.2%}"))  # fmt: skip
     print(row(f"freqtrade {args.ft_version}", timed["freqtrade"],
@@ -248,7 +250,10 @@ def main() -> None:
         ratio = median([m.wall_s for m in timed["freqtrade"]]) / median(
             [m.wall_s for m in timed["rotor"]]
         )
-        print(f"freqtrade / rotor wall time (medians): {ratio:.1f}×")
+        cpu = median([m.cpu_s for m in timed["freqtrade"]]) / median(
+            [m.cpu_s for m in timed["rotor"]]
+        )
+        print(f"freqtrade / rotor (medians): wall time {ratio:.1f}×, CPU time {cpu:.1f}×")
         mid = sorted(timed["freqtrade"], key=lambda m: m.wall_s)[(args.repeat - 1) // 2]
         print("freqtrade's median run by phase (its log): " + ", ".join(
             f"{name} {sec:.1f} s" for name, sec in freqtrade_phases(mid)))  # fmt: skip
@@ -280,7 +285,7 @@ def main() -> None:
             m = b.hyperopt(f"hyperopt-j{jobs}", ft_cfg, args.hyperopt, jobs)
             phase = hyperopt_phase_s(m.log)
             opt = f", {args.hyperopt / phase * 60:.2f} in the optimisation phase ({phase:.0f} s)"
-            print(f"  -j {jobs}: {m.wall_s:.0f} s whole command = "
+            print(f"  -j {jobs}: {m.wall_s:.0f} s whole command ({m.cpu_s:.0f} s CPU) = "
                   f"{args.hyperopt / m.wall_s * 60:.2f} trials/min{opt if phase else ''}; "
                   f"peak {m.max_proc_mb:.0f} MB largest process, {m.tree_peak_mb:.0f} MB tree; "
                   f"{load()}", flush=True)  # fmt: skip

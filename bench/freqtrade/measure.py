@@ -4,7 +4,8 @@ Runs in the driver's interpreter (rotor's), standard library only. The child get
 session, so every process it starts (freqtrade's hyperopt workers too) shares its session
 id: a sampler thread sums their resident memory every ``interval`` seconds and keeps the
 largest sum (the tree's peak, sampled), and ``wait4`` gives the exact peak of the single
-largest process. A command that outlives ``timeout`` is killed with its whole session.
+largest process, and its CPU time (user + system, descendants included), which a shared
+machine's load inflates far less than the wall time. A command that outlives ``timeout`` is killed with its whole session.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Measured:
     """One finished child command."""
 
     wall_s: float
+    cpu_s: float  # user + system of the child and every descendant it waited for
     tree_peak_mb: float  # sampled sum over the process tree
     max_proc_mb: float  # exact: largest single process (ru_maxrss)
     returncode: int
@@ -125,6 +127,7 @@ def run_measured(
         _kill_session(proc.pid)  # workers a crashed parent left behind (its session only)
     return Measured(
         wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,
         tree_peak_mb=sampler.peak / 2**20,
         max_proc_mb=usage.ru_maxrss / 1024,
         returncode=proc.returncode,
