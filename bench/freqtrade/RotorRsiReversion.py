@@ -157,6 +157,8 @@ class RotorRsiReversionEmulated(RotorRsiReversion):
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         dataframe = super().populate_entry_trend(dataframe, metadata)
+        if "enter_long" not in dataframe:  # no signal at all for this pair
+            return dataframe
         hits = dataframe.loc[dataframe["enter_long"] == 1, ["date", "rsi"]]
         for date, rsi in zip(hits["date"], hits["rsi"], strict=True):
             self.candidates[date.to_pydatetime()].append((float(rsi), metadata["pair"]))
@@ -193,10 +195,14 @@ class RotorRsiReversionEmulated(RotorRsiReversion):
                     held.append(t)
         return held
 
+    def _open_at(self, t: Trade, now: datetime) -> float:
+        """The open of candle ``now`` for ``t``'s pair (its entry price if it has no candle)."""
+        return self.opens[t.pair].get(now, t.open_rate)
+
     def _equity(self, now: datetime, held: list[Trade]) -> float:
         """Balance plus open PnL at the candle's open (rotor's equity)."""
         balance = self.wallets.get_total_stake_amount()
-        return balance + sum(t.calc_profit(self.opens[t.pair][now]) for t in held if t.is_open)
+        return balance + sum(t.calc_profit(self._open_at(t, now)) for t in held if t.is_open)
 
     def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float,
                             proposed_stake: float, min_stake: float | None, max_stake: float,
@@ -229,7 +235,7 @@ class RotorRsiReversionEmulated(RotorRsiReversion):
             per_sector[self.sector[t.pair]] += 1
         free = int(self.config["max_open_trades"]) - len(held)
         equity = self._equity(now, held)
-        risk = sum(t.amount * max(0.0, self.opens[t.pair][now] - t.stop_loss) for t in held)
+        risk = sum(t.amount * max(0.0, self._open_at(t, now) - t.stop_loss) for t in held)
         budget = RISK_PER_TRADE * equity  # a new trade's risk: stop distance plus costs
         chosen: set[str] = set()
         for _, p in cands:

@@ -42,6 +42,8 @@ def ensure_freqtrade(venv: Path, version: str, timeout: float) -> Path:
         have = subprocess.run(probe, capture_output=True, text=True, timeout=120, check=False)
         if have.returncode == 0 and have.stdout.strip() == version:
             return py
+    if venv.is_dir() and any(venv.iterdir()) and not (venv / "pyvenv.cfg").is_file():
+        raise SystemExit(f"--ft-venv {venv}: not empty and not a virtual environment")
     print(f"installing freqtrade {version} into {venv} (PyPI; a few minutes) …", flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, timeout=300)
     install = [str(py), "-m", "pip", "install", "-q", f"freqtrade[hyperopt]=={version}"]
