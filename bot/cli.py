@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "risk": ("risk_cmd", "app", True),
     "sim": ("sim_cmd", "app", True),
     "scan": ("scan_cmd", "app", True),
+    "allocate": ("allocate_cmd", "allocate", False),
     "run": ("run_cmd", "run", False),
     "backtest": ("backtest_cmd", "backtest", False),
     "optimize": ("backtest_cmd", "optimize", False),

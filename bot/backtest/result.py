@@ -54,7 +54,7 @@ def collect(out: RunOutput) -> BacktestResult:
     trades = build_trades(eng.executions, eng.funding_payments, out.store.orders, entries, sectors)
     fees = sum((e.fee for e in eng.executions), Decimal(0))
     funding = sum((f.amount for f in eng.funding_payments), Decimal(0))
-    liquidations = sum(1 for e in eng.executions if e.exec_type != "Trade")
+    liquidations = sum(1 for e in eng.executions if e.exec_type == "BustTrade")
     preset = out.settings.strategy.preset
     start_equity = float(out.starting_equity)
     summary = summarise(

@@ -130,7 +130,6 @@ class BacktestRunner:
             slippage=Decimal(repr(bt.slippage)),
             partial_fills=settings.sim.partial_fills,
             start_ms=self.start_ms,
-            funding_forecast="last",
         )
         self.venue = SimVenue(self.engine)
         self.kill_pending = False
@@ -142,6 +141,8 @@ class BacktestRunner:
 
     async def _build(self) -> None:
         s = self.settings
+        # The account modes the daemon sets at start-up (bot.venues.modes), on the same engine.
+        await self.venue.ensure_account_modes(s.execution.margin_mode)
         instruments = await self.venue.load_instruments()
         symbols, tags, _ = universe(s, instruments)
         panel = self.data.panel

@@ -2,8 +2,9 @@
 
 A trade opens with the first fill on a flat symbol and closes when the position is flat
 again. Fees are every fill's fee, funding every settlement paid or received while the trade
-was open (a settlement and a fill at the same instant: the fill comes first, so an entry
-filled at the settlement hour pays it, SIM-VENUE.md "Clock"). The gross PnL is the venue's
+was open. A settlement and a fill at the same instant: the settlement comes first
+(``bot.execution.ledger.event_key``, the ledger's rule), so an entry filled at the settlement
+instant does not pay it and an exit filled then has paid it, as the engine charges it. The gross PnL is the venue's
 closed PnL (``side·q·(exit − average entry)``; minus the isolated margin for a liquidation),
 so ``pnl = gross − fees + funding`` adds up to the change in wallet balance exactly.
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.domain import Order, PositionSide, Side
+from bot.execution.ledger import FILL, FUNDING, event_key
 from bot.sim.types import SimExecution, SimFunding
 
 ZERO = Decimal(0)
@@ -84,8 +86,10 @@ class Trade:
 
 def exit_reason_of(order: Order | None, execution: SimExecution) -> tuple[str, str]:
     """(category, detail) for the fill that closed (part of) a position."""
-    if execution.exec_type != "Trade":
+    if execution.exec_type == "BustTrade":
         return "liquidation", "liquidated at the bankruptcy price"
+    if execution.exec_type == "Delivery":
+        return "other", "delisted: settled at the delivery price"
     if order is None:
         return "other", "fill of an untracked order"
     if order.intent == "stop":
@@ -117,15 +121,15 @@ def build_trades(
     sectors: Mapping[str, str | None],
 ) -> list[Trade]:
     """Every round trip, in the order they were opened (still-open ones at the end too)."""
-    events: list[tuple[int, int, int, SimExecution | SimFunding]] = []
+    events: list[tuple[tuple[int, int, str | int], SimExecution | SimFunding]] = []
     for n, e in enumerate(executions):
-        events.append((e.ts, 0, n, e))
+        events.append((event_key(e.ts, FILL, n), e))
     for n, f in enumerate(funding):
-        events.append((f.ts, 1, n, f))
-    events.sort(key=lambda x: (x[0], x[1], x[2]))
+        events.append((event_key(f.ts, FUNDING, n), f))
+    events.sort(key=lambda x: x[0])
     open_: dict[str, Trade] = {}
     done: list[Trade] = []
-    for _ts, _kind, _n, ev in events:
+    for _key, ev in events:
         if isinstance(ev, SimFunding):
             t = open_.get(ev.symbol)
             if t is not None:

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.commands.common import EXIT_CONFIG, ConfigOption, fail, load_config_or_exit
+from bot.commands.common import (
+    EXIT_CONFIG,
+    ConfigOption,
+    fail,
+    load_config_or_exit,
+    perp_mode_only,
+)
 
 if TYPE_CHECKING:
     from bot.backtest.runner import ProgressHook
@@ -42,6 +48,7 @@ def _settings(
     overrides: dict[str, Any] = {"strategy.preset": preset}
     overrides.update(extra or {})
     settings = load_config_or_exit(config, overrides, log=False)
+    perp_mode_only(settings, "backtest")
     from bot.risk import validate_risk
 
     problems = validate_risk(settings)

@@ -42,5 +42,16 @@ def load_config_or_exit(
     return settings
 
 
+def perp_mode_only(settings: Settings, command: str) -> None:
+    """Refuse ``strategy.mode = "portfolio"`` where only the perpetual presets run yet (the
+    daemon and the backtester run the portfolio from part 2 of issue #20), exit 2."""
+    if settings.strategy.mode != "perp":
+        fail(
+            f'strategy.mode: "{settings.strategy.mode}" is not run by `rotor {command}` yet '
+            "(issue #20, part 2); `rotor allocate` shows its targets and orders",
+            EXIT_CONFIG,
+        )
+
+
 def print_json(obj: Any) -> None:
     typer.echo(json.dumps(obj, indent=2, sort_keys=False, default=str))

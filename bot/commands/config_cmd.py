@@ -57,4 +57,6 @@ def _show(value: object) -> str:
         return f'"{value}"'
     if isinstance(value, list | dict) and not value:
         return "[]" if isinstance(value, list) else "{}"
+    if isinstance(value, dict):  # as a TOML inline table
+        return "{ " + ", ".join(f"{k} = {_show(v)}" for k, v in value.items()) + " }"
     return str(value)

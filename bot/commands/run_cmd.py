@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.commands.common import ConfigOption, load_config_or_exit
+from bot.commands.common import ConfigOption, load_config_or_exit, perp_mode_only
 from bot.config import DatabaseConfig
 from bot.observability.logging import get_logger, scrub_text
 
@@ -60,6 +60,7 @@ def run(
         "control.port": control_port,
     }
     settings = load_config_or_exit(config, overrides, log=False)
+    perp_mode_only(settings, "run")
     if settings.mode == "replay" and db is None and settings.database.url == DEFAULT_DB_URL:
         # Each replay starts a fresh simulated account, so it gets a fresh database too; the
         # live/testnet database (var/rotor.db) is never touched by a replay.

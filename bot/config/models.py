@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from bot.portfolio.config import PortfolioConfig, portfolio_problems
 from bot.signals.params import SignalParams
 
 ENV_PREFIX = "ROTOR__"
@@ -91,6 +92,10 @@ class StrategyConfig(Section):
     Resolution: model defaults < the preset file < keys set here (``bot.signals.params``).
     """
 
+    mode: Literal["perp", "portfolio"] = Field(
+        default="perp",
+        description="perp: the perpetual presets; portfolio: the spot sleeve of [portfolio].",
+    )
     preset: Literal["rotation-reversion", "rsi-reversion", "laggard-only", "sector-momentum"] = (
         "rotation-reversion"
     )
@@ -155,6 +160,10 @@ class ExecutionConfig(Section):
     reconcile_interval_s: float = Field(default=60.0, gt=0, le=3600)
     unknown_position_policy: Literal["adopt", "refuse"] = "adopt"
     stop_trigger_by: Literal["mark", "last"] = "mark"
+    margin_mode: Literal["isolated", "cross"] = Field(
+        default="isolated",
+        description="Account margin mode set at start-up (RISK.md's formulas are isolated).",
+    )
     kill_file: Path | None = None
     kill_retry_max_backoff_s: float = Field(default=30.0, gt=0, le=600)
     shutdown_timeout_s: float = Field(default=25.0, gt=0, le=300)
@@ -233,6 +242,7 @@ class Settings(Section):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     sim: SimConfig = Field(default_factory=SimConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    portfolio: PortfolioConfig = Field(default_factory=PortfolioConfig)
 
     @model_validator(mode="after")
     def _control_token_off_loopback(self) -> Settings:
@@ -241,6 +251,14 @@ class Settings(Section):
                 f"control.host: binding to {self.control.host} needs control.token "
                 "(only 127.0.0.1/::1/localhost may run without one)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _portfolio_consistent(self) -> Settings:
+        # Only in portfolio mode: a perp user's risk settings must not fail on unused keys.
+        problems = portfolio_problems(self) if self.strategy.mode == "portfolio" else []
+        if problems:
+            raise ValueError("\n  ".join(problems))
         return self
 
     def secrets(self) -> list[str]:

@@ -99,6 +99,7 @@ class OrderIntent:
     sector: str | None = None
     reason: str = ""
     source: str = "signal"  # signal, api, cli, file, limit
+    leverage: Decimal | None = None  # requested leverage for an entry; None = risk.leverage
 
 
 @dataclass(frozen=True, slots=True)

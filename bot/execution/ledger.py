@@ -25,6 +25,17 @@ from bot.storage.records import ClosedPosition
 
 log = get_logger("rotor.reconcile")
 
+# The one rule for events that share an instant: a funding settlement comes before every fill
+# stamped at the same time, because it settles on the position held *at* the settlement
+# instant (the simulator charges it as its clock arrives there; Bybit stamps the settlement at
+# the instant itself). The backtest's trade report sorts with the same key.
+FUNDING, FILL = 0, 1
+
+
+def event_key(ts: int, kind: int, tie: str | int) -> tuple[int, int, str | int]:
+    """Sort key of an account event: time, then funding before fills, then ``tie``."""
+    return (ts, kind, tie)
+
 
 class LedgerStore(Protocol):
     """The storage calls the ledger needs (the repository implements them)."""
@@ -86,11 +97,11 @@ class Ledger:
         a database error in between can neither lose an event nor apply it twice.
         """
         applied = Applied()
-        events: list[tuple[int, int, str, ExecutionReport | FundingPayment]] = [
-            (p.ts, 0, p.venue_id, p) for p in payments
+        events: list[tuple[tuple[int, int, str | int], ExecutionReport | FundingPayment]] = [
+            (event_key(p.ts, FUNDING, p.venue_id), p) for p in payments
         ]
-        events += [(e.ts, 1, e.exec_id, e) for e in executions]
-        for _ts, _kind, _id, item in sorted(events, key=lambda x: x[:3]):
+        events += [(event_key(e.ts, FILL, e.exec_id), e) for e in executions]
+        for _key, item in sorted(events, key=lambda x: x[0]):
             sym = item.symbol
             trial = self.portfolio.trial(sym)
             effect: FillEffect | None = None

@@ -64,7 +64,14 @@ class EntryCheck:
         self.reasons: list[Reason] = []
         self.notes: list[str] = []
         self.requests: list[StateRequest] = []
-        self.fig: dict[str, Decimal | None] = {"leverage_requested": mgr.params.leverage}
+        # An intent may ask for less leverage than risk.leverage (a portfolio hedge is
+        # unleveraged), never more: risk.leverage stays the ceiling.
+        self.lev_req = (
+            mgr.params.leverage
+            if intent.leverage is None
+            else max(Decimal(1), min(intent.leverage, mgr.params.leverage))
+        )
+        self.fig: dict[str, Decimal | None] = {"leverage_requested": self.lev_req}
 
     def reject(
         self,
@@ -169,8 +176,8 @@ class EntryCheck:
             n = i.qty * ep
             self.notes.append(f"capped by the intent's quantity {i.qty}: N = {n:.2f}")
         tiers, step = inst.tiers, m.leverage_step
-        lev = leverage_cap(tiers, n, p.leverage, step)
-        if lev < p.leverage:
+        lev = leverage_cap(tiers, n, self.lev_req, step)
+        if lev < self.lev_req:
             self.notes.append(
                 f"leverage capped at {_lev(lev)} by the venue tier for notional {n:.2f}"
             )
@@ -204,13 +211,15 @@ class EntryCheck:
                 )
                 self._buffer_fig(rough.liquidation_price, rough.distance, lev)
                 return self._buffer_reject(False, True, rough.distance, None, d)
-            d2 = tightened_stop(m.model, i.side, ep, tiers, budget, c, d, m.rules, p.leverage, step)
+            d2 = tightened_stop(
+                m.model, i.side, ep, tiers, budget, c, d, m.rules, self.lev_req, step
+            )
             if d2 is None:
                 return self._buffer_reject(True, False, rough.distance, rough.stop_gap, d)
             n = notional_for_risk(budget, d2, c)
             if i.qty is not None and i.qty > 0:
                 n = min(n, i.qty * ep)
-            lev = leverage_cap(tiers, n, p.leverage, step)
+            lev = leverage_cap(tiers, n, self.lev_req, step)
             self.notes.append(
                 f"on_unsafe_leverage = tighten_stop: stop {_pct(d)} → {_pct(d2)}, N grows to {n:.2f}, risk stays R"
             )
@@ -325,7 +334,7 @@ class EntryCheck:
         if qty <= 0:
             return self.reject()
         if p.on_unsafe_leverage == "reduce_leverage":
-            lev = leverage_cap(inst.tiers, notional, p.leverage, m.leverage_step)
+            lev = leverage_cap(inst.tiers, notional, self.lev_req, m.leverage_step)
             required = m.rules.required_distance(d_real)
             safe = max_safe_leverage(
                 m.model, side, ep, qty, inst.tiers, required, lev, m.leverage_step
@@ -378,7 +387,7 @@ class EntryCheck:
         return Approved(
             intent=i, symbol=i.symbol, side=side.entry_side, position_side=side, qty=qty,
             reduce_only=False, notional=notional, margin=margin, risk_amount=risk, risk_budget=budget,
-            leverage_requested=p.leverage, leverage_used=lev,
+            leverage_requested=self.lev_req, leverage_used=lev,
             liquidation_price=final.liquidation_price, liquidation_distance=final.distance,
             stop_price=stop, stop_distance=d_real, reference_price=ep,
             notes=tuple(self.notes), state_requests=tuple(self.requests),

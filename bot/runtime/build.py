@@ -79,9 +79,6 @@ def build_venue(settings: Settings, warmup_hours: int) -> VenueBundle:
             slippage=Decimal(repr(settings.sim.slippage)),
             partial_fills=settings.sim.partial_fills,
             start_ms=start,
-            # Tickers show the last settled funding rate, never the next one from the data
-            # (STRATEGY.md, "No look-ahead"); the backtester uses the same engine setting.
-            funding_forecast="last",
         )
         return VenueBundle(SimVenue(engine), engine)
     if mode == "paper":

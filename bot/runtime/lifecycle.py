@@ -39,6 +39,7 @@ from bot.storage.records import RunRecord
 from bot.venues.base import Venue, VenueError
 from bot.venues.feed import MarketFeed, PanelStoreSink
 from bot.venues.metered import MeteredVenue
+from bot.venues.modes import prepare_account
 
 if TYPE_CHECKING:
     from bot.runtime.daemon import Daemon
@@ -84,6 +85,7 @@ async def start(d: Daemon) -> None:
     check_host(d)
     if d.bundle.engine is None:
         d.observe_venue_time(await d.venue.server_time())
+    await prepare_account(d.venue, s)
     instruments = await d.venue.load_instruments()
     try:
         symbols, tags, _resolution = universe(s, instruments)

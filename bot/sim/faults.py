@@ -6,7 +6,12 @@ A fault set is JSON ``{"seed": 1, "faults": [{"kind": ..., "endpoint": ..., ...}
 - ``error_rate``: with ``probability`` answer HTTP ``status`` (a 5xx, plain-text body) or, when
   ``ret_code`` is given instead, HTTP 200 with that Bybit retCode (default 10016). Not applied.
 - ``rate_limit``: at most ``requests`` per ``window_ms`` (fixed windows on the wall clock); the
-  excess gets HTTP 429 + retCode 10006. Not applied.
+  excess is refused as Bybit refuses it: ``scope`` ``"account"`` (default, the per-UID limit)
+  answers HTTP 200 with retCode 10006, ``"ip"`` answers HTTP 403 "access too frequent". Not
+  applied. Every ``/v5`` reply carries ``X-Bapi-Limit``/``-Status``/``-Reset-Timestamp`` for
+  its endpoint: the fault's budget where one applies, else Bybit's default (not enforced).
+- ``consistency_lag``: ``endpoint`` (one of the private reads) shows account changes only
+  ``ms`` after they happened, so a position can appear before its execution.
 - ``timeout``: with ``probability`` hold the request ``ms`` (default 120 s, i.e. past any
   client timeout), then answer HTTP 504. Not applied.
 - ``drop_response``: with ``probability`` APPLY the request, then close the connection without
@@ -39,19 +44,35 @@ KINDS = (
     "maintenance",
     "stale_tickers",
     "clock_skew",
+    "consistency_lag",
+)
+# Endpoints whose answers a consistency_lag can hold back (they list account events).
+LAGGABLE = (
+    "/v5/execution/list",
+    "/v5/order/realtime",
+    "/v5/order/history",
+    "/v5/position/list",
+    "/v5/position/closed-pnl",
+    "/v5/account/transaction-log",
+    "/v5/account/wallet-balance",
 )
 # Keys each kind accepts besides "kind" and "endpoint".
 _ALLOWED: dict[str, frozenset[str]] = {
     "latency": frozenset({"ms", "jitter_ms", "probability"}),
     "error_rate": frozenset({"probability", "status", "ret_code"}),
-    "rate_limit": frozenset({"requests", "window_ms"}),
+    "rate_limit": frozenset({"requests", "window_ms", "scope"}),
     "timeout": frozenset({"probability", "ms"}),
     "drop_response": frozenset({"probability"}),
     "maintenance": frozenset({"after_ms", "duration_ms"}),
     "stale_tickers": frozenset({"after_ms", "duration_ms"}),
     "clock_skew": frozenset({"offset_ms"}),
+    "consistency_lag": frozenset({"ms"}),
 }
 DEFAULT_TIMEOUT_HOLD_MS = 120_000
+# Bybit's default per-UID limits (requests per second) for the rate-limit headers.
+WRITE_LIMIT_PER_S = 10
+READ_LIMIT_PER_S = 50
+_WRITES = ("/v5/order/", "/v5/position/set", "/v5/position/trading-stop", "/v5/position/switch")
 TICKERS_PATH = "/v5/market/tickers"
 
 
@@ -75,6 +96,7 @@ class Fault:
     after_ms: int = 0
     duration_ms: int | None = None
     offset_ms: int = 0
+    scope: str = "account"
 
     def matches(self, path: str) -> bool:
         """Whether this fault is scoped to ``path``."""
@@ -88,7 +110,8 @@ class Decision:
     delay_ms: float = 0.0
     error_status: int | None = None  # HTTP 5xx with a plain body
     error_ret_code: int | None = None  # HTTP 200 with this retCode
-    rate_limited: bool = False
+    rate_limited: str | None = None  # "account" (10006 in HTTP 200) or "ip" (HTTP 403)
+    limit: tuple[int, int, int] | None = None  # (limit, remaining, reset wall ms) headers
     hold_ms: float | None = None  # timeout
     maintenance: bool = False
     drop_response: bool = False
@@ -152,6 +175,15 @@ def _parse_fault(i: int, raw: Any) -> Fault:
             raise FaultConfigError(f"{where}: 'requests' (budget per window) is required")
         if kw.get("window_ms", 1000) <= 0:
             raise FaultConfigError(f"{where}: 'window_ms' must be > 0")
+    if kind == "rate_limit" and "scope" in raw:
+        if raw["scope"] not in ("account", "ip"):
+            raise FaultConfigError(f"{where}: 'scope' must be 'account' or 'ip'")
+        kw["scope"] = raw["scope"]
+    if kind == "consistency_lag":
+        if endpoint not in LAGGABLE:
+            raise FaultConfigError(f"{where}: 'endpoint' must be one of {', '.join(LAGGABLE)}")
+        if "ms" not in raw:
+            raise FaultConfigError(f"{where}: 'ms' (the delay) is required")
     if kind == "timeout" and "ms" not in raw:
         kw["ms"] = float(DEFAULT_TIMEOUT_HOLD_MS)
     if kind == "stale_tickers" and endpoint not in ("*", TICKERS_PATH):
@@ -200,6 +232,7 @@ class FaultInjector:
     counts: Counter[str] = field(default_factory=Counter)
     counts_by_endpoint: Counter[str] = field(default_factory=Counter)
     _windows: dict[int, tuple[int, int]] = field(default_factory=dict)
+    default_budget: DefaultBudget = field(default_factory=lambda: DefaultBudget())
 
     def install(self, data: Any, wall_ms: int, known: set[str] | None = None) -> None:
         """Replace the active set (validated first; on error the old set stays)."""
@@ -235,6 +268,15 @@ class FaultInjector:
     def clock_offset_ms(self, path: str) -> int:
         """Total clock skew in effect for ``path``."""
         return sum(f.offset_ms for f in self.faults if f.kind == "clock_skew" and f.matches(path))
+
+    def lag_ms(self, path: str) -> int:
+        """How far behind the account ``path`` answers (consistency_lag), in ms."""
+        return int(
+            max(
+                (f.ms for f in self.faults if f.kind == "consistency_lag" and f.matches(path)),
+                default=0,
+            )
+        )
 
     def tickers_stale(self, wall_ms: int) -> bool:
         """Whether the tickers endpoint must keep serving its frozen snapshot."""
@@ -272,8 +314,9 @@ class FaultInjector:
                     start, used = wall_ms - (wall_ms - start) % f.window_ms, 0
                 used += 1
                 self._windows[key] = (start, used)
+                d.limit = (f.requests, max(f.requests - used, 0), start + f.window_ms)
                 if used > f.requests:
-                    d.rate_limited = True
+                    d.rate_limited = f.scope
                     self._count("rate_limit", path)
             elif f.kind == "error_rate":
                 if self._hit(f):
@@ -286,7 +329,32 @@ class FaultInjector:
             elif f.kind == "drop_response" and self._hit(f):
                 d.drop_response = True
                 self._count("drop_response", path)
+        if d.limit is None:
+            d.limit = self.default_budget.take(path, wall_ms)
         return d
+
+
+@dataclass
+class DefaultBudget:
+    """Bybit's default per-endpoint budget, counted in 1 s windows for the limit headers
+    (not enforced: only a ``rate_limit`` fault refuses requests)."""
+
+    windows: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @staticmethod
+    def limit_for(path: str) -> int:
+        writes = path.startswith(_WRITES) and not path.endswith(("realtime", "history"))
+        return WRITE_LIMIT_PER_S if writes else READ_LIMIT_PER_S
+
+    def take(self, path: str, wall_ms: int) -> tuple[int, int, int]:
+        """Count one request; (limit, remaining, reset wall ms) for the headers."""
+        start, used = self.windows.get(path, (wall_ms, 0))
+        if wall_ms - start >= 1000:
+            start, used = wall_ms, 0
+        used += 1
+        self.windows[path] = (start, used)
+        limit = self.limit_for(path)
+        return limit, max(limit - used, 0), start + 1000
 
 
 def _fault_dict(f: Fault) -> dict[str, Any]:
@@ -294,7 +362,7 @@ def _fault_dict(f: Fault) -> dict[str, Any]:
         "kind": f.kind,
         "endpoint": f.endpoint,
         "probability": f.probability if "probability" in _ALLOWED[f.kind] else None,
-        "ms": f.ms if f.kind in ("latency", "timeout") else None,
+        "ms": f.ms if f.kind in ("latency", "timeout", "consistency_lag") else None,
         "jitter_ms": f.jitter_ms if f.kind == "latency" else None,
         "status": f.status,
         "ret_code": f.ret_code,
@@ -303,4 +371,5 @@ def _fault_dict(f: Fault) -> dict[str, Any]:
         "after_ms": f.after_ms if f.kind in ("maintenance", "stale_tickers") else None,
         "duration_ms": f.duration_ms,
         "offset_ms": f.offset_ms if f.kind == "clock_skew" else None,
+        "scope": f.scope if f.kind == "rate_limit" else None,
     }

@@ -22,6 +22,7 @@ from bot.data.datadir import DataDir, DataFileError
 from bot.data.panel import F64, HOUR_MS, I64
 from bot.domain import Instrument, LeverageTier
 from bot.domain.instrument import cumulative_deductions
+from bot.sim.instruments import InstrumentEvent, load_events
 
 DEFAULT_MIN_NOTIONAL = Decimal(5)
 
@@ -180,16 +181,24 @@ class SymbolSeries:
 
 @dataclass(frozen=True, slots=True)
 class FastSeries:
-    """Per-symbol lookups for per-request calls. Funding (a few settlements a day) is kept as
-    plain lists (``bisect`` on lists is several times cheaper than ``np.searchsorted`` on tiny
-    calls); hourly open interest stays in its arrays, which are 5x smaller than lists."""
+    """Per-symbol lookups for per-request calls (funding: ``bot.sim.funding``); hourly open
+    interest stays in its arrays, which are 5x smaller than lists."""
 
-    funding_ts: list[int]
-    funding_rate: list[float]
     oi_ts: I64
     oi: F64
     tick: float
     decimals: int
+    vol_decimals: int  # decimals of the data's volumes: sums are printed without float noise
+
+
+def _decimals(values: F64, most: int = 8) -> int:
+    """The fewest decimals that write every value exactly (``most`` at most)."""
+    v = values[np.isfinite(values)][:1000]
+    for k in range(most + 1):
+        scaled = v * 10.0**k
+        if np.allclose(scaled, np.round(scaled), rtol=0.0, atol=1e-6):
+            return k
+    return most
 
 
 def _empty_i64() -> I64:
@@ -198,18 +207,6 @@ def _empty_i64() -> I64:
 
 def _empty_f64() -> F64:
     return np.zeros(0, dtype=np.float64)
-
-
-def _interval_h(fts: I64) -> int:
-    """The most recent settlement interval in hours (8 when unknown)."""
-    if len(fts) < 2:
-        return 8
-    d = np.diff(fts[-20:]) // HOUR_MS
-    d = d[d > 0]
-    if len(d) == 0:
-        return 8
-    vals, counts = np.unique(d, return_counts=True)
-    return int(vals[int(np.argmax(counts))])
 
 
 @dataclass(frozen=True)
@@ -228,9 +225,9 @@ class SimMarket:
     first_idx: I64  # [S] first bar with data
     last_idx: I64  # [S] last bar with data
     index: dict[str, int] = field(default_factory=dict)
-    # Lazily built {hour: rate} per symbol: O(1) settlement lookups for open positions only.
-    _funding_maps: dict[str, dict[int, float]] = field(default_factory=dict, repr=False)
+    events: list[InstrumentEvent] = field(default_factory=list)  # instrument_events.json
     _fast: dict[str, FastSeries] = field(default_factory=dict, repr=False)
+    _settle_hours: set[int] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self.index.update({s: i for i, s in enumerate(self.symbols)})
@@ -297,16 +294,16 @@ class SimMarket:
             o = ohlcv[s]
             qv = o.close * o.volume
             qv = qv[np.isfinite(qv)]
+            # The funding interval is not read from the whole file (that would look ahead):
+            # the engine's FundingSchedule derives it from the settlements up to its clock.
             inst = default_instrument(
-                s,
-                float(o.close[-1]),
-                float(np.median(qv)) if len(qv) else 0.0,
-                _interval_h(series[s].funding_ts),
+                s, float(o.close[-1]), float(np.median(qv)) if len(qv) else 0.0
             )
             inst = replace(inst, sector=sectors.get(s), launch_ms=int(o.ts[0]))
             if s in raw_inst:
                 inst = parse_instrument(inst_path, s, raw_inst[s], inst)
             instruments[s] = inst
+        events = load_events(dd.root, set(chosen))
         first = np.array([(ohlcv[s].ts[0] - t0) // HOUR_MS for s in chosen], dtype=np.int64)
         last = np.array([(ohlcv[s].ts[-1] - t0) // HOUR_MS for s in chosen], dtype=np.int64)
         return cls(
@@ -321,6 +318,7 @@ class SimMarket:
             series=series,
             first_idx=first,
             last_idx=last,
+            events=events,
         )
 
     # --- lookups used by the engine (per request / per active symbol, never per bar × S) ---
@@ -350,6 +348,14 @@ class SimMarket:
             j -= 1
         return math.nan
 
+    def settlement_hours(self) -> set[int]:
+        """Every hour (``t // 1h``) at which some symbol's data has a settlement."""
+        if not self._settle_hours:
+            for s in self.series.values():
+                self._settle_hours.update((s.funding_ts // HOUR_MS).tolist())
+            self._settle_hours.add(-1)  # built (even when no symbol has funding)
+        return self._settle_hours
+
     def fast(self, symbol: str) -> FastSeries:
         """The symbol's ``FastSeries`` (built on first use)."""
         f = self._fast.get(symbol)
@@ -358,22 +364,11 @@ class SimMarket:
             tick = self.instruments[symbol].tick_size
             exp = tick.normalize().as_tuple().exponent
             f = FastSeries(
-                s.funding_ts.tolist(),
-                s.funding_rate.tolist(),
                 s.oi_ts,
                 s.oi,
                 float(tick),
                 max(0, -exp) if isinstance(exp, int) else 0,
+                _decimals(self.volume[self.index[symbol]]),
             )
             self._fast[symbol] = f
         return f
-
-    def funding_at(self, symbol: str, t_ms: int) -> float | None:
-        """The rate of the settlement stamped in the hour starting at ``t_ms``, if any."""
-        fmap = self._funding_maps.get(symbol)
-        if fmap is None:
-            s = self.series[symbol]
-            hours = (s.funding_ts // HOUR_MS).tolist()
-            fmap = dict(zip(hours, s.funding_rate.tolist(), strict=True))
-            self._funding_maps[symbol] = fmap
-        return fmap.get(t_ms // HOUR_MS)

@@ -8,13 +8,13 @@ Mark, index and last price are the same series in replay: the current bar's open
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from decimal import Decimal
 
 import numpy as np
 
 from bot.data.panel import HOUR_MS
 from bot.domain import Bar, FundingRate, OpenInterest, Ticker
+from bot.sim.funding import FundingSchedule
 from bot.sim.market import SimMarket
 from bot.sim.types import SimError
 
@@ -40,7 +40,9 @@ class Quotes:
     market: SimMarket
     _k: int
     half_spread: Decimal
-    funding_forecast: str
+
+    def funding_schedule(self, symbol: str) -> FundingSchedule:
+        raise NotImplementedError
 
     @property
     def now_ms(self) -> int:
@@ -78,19 +80,6 @@ class Quotes:
             raise SimError(SimError.BAD_PARAMS, f"{symbol} is not trading at {self.now_ms}")
         return Decimal(repr(p))
 
-    def _next_funding(self, symbol: str, now: int) -> tuple[float, int]:
-        """(rate, time) of the first settlement after ``now``; past the data's last
-        settlement, its rate on the symbol's interval grid."""
-        f = self.market.fast(symbol)
-        fts = f.funding_ts
-        j = bisect_right(fts, now)
-        if j < len(fts):
-            return f.funding_rate[j], fts[j]
-        interval = self.market.instruments[symbol].funding_interval_h * HOUR_MS
-        rate = f.funding_rate[-1] if fts else 0.0
-        base = fts[-1] if fts else 0
-        return rate, base + ((now - base) // interval + 1) * interval
-
     def _ticker_at(self, symbol: str, p: float, now: int, hs: float) -> Ticker:
         f = self.market.fast(symbol)
         tick = f.tick
@@ -98,16 +87,15 @@ class Quotes:
         # Snap to the tick grid in floats; the epsilon keeps exact grid points where they are.
         bid = round(math.floor((p - half) / tick + 1e-9) * tick, f.decimals)
         ask = round(math.ceil((p + half) / tick - 1e-9) * tick, f.decimals)
-        rate, nxt = self._next_funding(symbol, now)
-        if self.funding_forecast == "last":
-            jf = bisect_right(f.funding_ts, now) - 1
-            rate = f.funding_rate[jf] if jf >= 0 else 0.0
+        fnow = self.funding_schedule(symbol).now(now)
+        rate, nxt = (fnow.rate, fnow.next_ms) if fnow is not None else (math.nan, 0)
         jo = int(f.oi_ts.searchsorted(now, side="right")) - 1
         oi = float(f.oi[jo]) if jo >= 0 else math.nan
         return Ticker(symbol, now, p, p, p, bid, ask, rate, nxt, oi)
 
     def ticker(self, symbol: str) -> Ticker:
-        """Prices, predicted funding (the next settlement's rate in the data) and OI now."""
+        """Prices, funding as shown now (``bot.sim.funding``; NaN where the data has none)
+        and open interest."""
         p = float(self.mark_price(symbol))
         return self._ticker_at(symbol, p, self.now_ms, float(self.half_spread))
 

@@ -35,6 +35,14 @@ class SimError(Exception):
     LEVERAGE_NOT_MODIFIED = 110043
     DUPLICATE_LINK_ID = 110072
     RISK_LIMIT = 110090
+    POSITION_EXISTS = 110024  # position mode cannot be switched with a position
+    POSITION_MODE_NOT_MODIFIED = 110025
+    MARGIN_MODE_NOT_MODIFIED = 110026
+    ORDERS_EXIST = 110028  # position mode cannot be switched with open orders
+    REDUCE_ONLY_STATUS = 110042  # pre-delivery (Settling): only reducing orders
+    SETTLING = 110063
+    NOT_TRADING = 110066
+    SET_MARGIN_MODE_FAILED = 110073
     TRIGGER_RISING = 110092
     TRIGGER_FALLING = 110093
     MIN_NOTIONAL = 110094
@@ -87,9 +95,14 @@ class SimOrder:
     avg_price: Decimal | None = None
     reject_reason: str = ""
     cancel_type: str = ""
-    create_type: str = "CreateByUser"  # Bybit createType; CreateByLiq for liquidations  # Bybit cancelType: CancelByUser, CancelByReduceOnly, CancelByLiq, ...
+    create_type: str = "CreateByUser"  # Bybit createType; CreateByLiq for liquidations
     seq: int = 0  # placement order; ties on the intra-bar path are broken by it
     partial_bar: int = -1  # last bar in which a capped partial fill happened
+    time_in_force: str = "GTC"  # GTC, IOC, FOK, PostOnly (market orders are IOC)
+    stop_order_type: str = ""  # "", Stop, TakeProfit, StopLoss (position TP/SL)
+    take_profit: Decimal | None = None  # TP/SL to set on the position when this order fills
+    stop_loss: Decimal | None = None
+    position_idx: int = 0  # Bybit positionIdx: 0 one-way, 1 hedge buy side, 2 hedge sell side
 
     @property
     def is_open(self) -> bool:
@@ -102,7 +115,8 @@ class SimOrder:
 
 @dataclass(frozen=True, slots=True)
 class SimExecution:
-    """One fill; ``fee`` is positive when paid. ``exec_type`` is Trade or BustTrade."""
+    """One fill; ``fee`` is positive when paid. ``exec_type`` is Trade, BustTrade (a
+    liquidation) or Delivery (a delisted symbol settled)."""
 
     exec_id: str
     order_id: str
@@ -118,6 +132,9 @@ class SimExecution:
     exec_type: str = "Trade"
     closed_size: Decimal = ZERO
     closed_pnl: Decimal = ZERO
+    mark: Decimal | None = None  # the mark price at the moment of the fill
+    entry_price: Decimal = ZERO  # average entry of the part this fill closed
+    entry_fee: Decimal = ZERO  # the opening fees of the part this fill closed
 
     @property
     def value(self) -> Decimal:
@@ -137,11 +154,36 @@ class SimFunding:
     amount: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class SimTransaction:
+    """One change of the wallet, as Bybit's transaction log lists it.
+
+    ``kind`` is TRADE, SETTLEMENT (funding), TRANSFER_IN, TRANSFER_OUT, LIQUIDATION or
+    DELIVERY; ``change`` is the signed cash (``cash_flow − fee``); ``balance`` the wallet after.
+    """
+
+    kind: str
+    ts: int
+    symbol: str
+    side: str  # Buy / Sell / "" (transfers)
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    cash_flow: Decimal
+    change: Decimal
+    balance: Decimal
+    ref_id: str  # execution id, funding id or transfer id
+    order_id: str = ""
+    order_link_id: str = ""
+    fee_rate: Decimal = ZERO
+
+
 @dataclass(slots=True)
 class SimPosition:
-    """An isolated one-way position.
+    """A one-way position.
 
-    ``margin`` is the isolated position margin ``size·avg_price/leverage``; ``realised_pnl`` is
+    ``margin`` is the position's initial margin ``size·avg_price/leverage`` (isolated: the
+    margin it can lose; cross: what it ties up of the shared wallet); ``realised_pnl`` is
     Bybit's cumulative realised PnL for the position's life: closed PnL − fees + funding.
     """
 
@@ -156,6 +198,9 @@ class SimPosition:
     realised_pnl: Decimal
     created_ms: int
     updated_ms: int
+    open_fees: Decimal = ZERO  # opening fees of the size still open (for closed PnL)
+    take_profit: Decimal | None = None  # position TP/SL (Full mode)
+    stop_loss: Decimal | None = None
 
     def unrealised_pnl(self, mark: Decimal) -> Decimal:
         """``s·size·(mark − avg_price)``."""

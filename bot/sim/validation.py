@@ -33,26 +33,32 @@ def check_price(inst: Instrument, price: Decimal | None, name: str) -> Decimal:
     return price
 
 
-def trigger_direction_for(trigger: Decimal, mark: Decimal, given: int | None) -> int:
-    """Bybit triggerDirection (1 rise, 2 fall): checked when given, else the side of the
-    current price the trigger is on (110092/110093 when already crossed)."""
-    if given is None:
-        if trigger == mark:
-            raise SimError(SimError.BAD_PARAMS, f"triggerPrice {trigger} equals the price")
-        return 1 if trigger > mark else 2
-    if given == 1 and trigger <= mark:
+RISING, FALLING = 1, 2
+
+
+def check_trigger(trigger: Decimal, price: Decimal, direction: int | None) -> int:
+    """Bybit's conditional-order check, the same for every face.
+
+    ``triggerDirection`` is required (Bybit answers 10001 "TriggerDirection invalid" for a
+    linear conditional order without one): 1 fires when the price rises to the trigger, 2 when
+    it falls to it. A trigger the price has already reached (1 with trigger ≤ price, 2 with
+    trigger ≥ price) is refused with 110092 / 110093, never turned into the other direction.
+    """
+    if direction not in (RISING, FALLING):
+        raise SimError(
+            SimError.BAD_PARAMS, f"params error: TriggerDirection invalid ({direction!r})"
+        )
+    if direction == RISING and trigger <= price:
         raise SimError(
             SimError.TRIGGER_RISING,
-            f"expect Rising, but trigger_price {trigger} <= current {mark}",
+            f"expect Rising, but trigger_price[{trigger}] <= current[{price}]",
         )
-    if given == 2 and trigger >= mark:
+    if direction == FALLING and trigger >= price:
         raise SimError(
             SimError.TRIGGER_FALLING,
-            f"expect Falling, but trigger_price {trigger} >= current {mark}",
+            f"expect Falling, but trigger_price[{trigger}] >= current[{price}]",
         )
-    if given not in (1, 2):
-        raise SimError(SimError.BAD_PARAMS, f"triggerDirection must be 1 or 2 (got {given})")
-    return given
+    return direction
 
 
 def check_opening(

@@ -25,14 +25,19 @@ from bot.domain import (
     Ticker,
     TriggerBy,
 )
+from bot.sim.account import CROSS, ISOLATED
+from bot.sim.core import EngineCore
 from bot.sim.engine import SimEngine
 from bot.sim.types import SimError, SimExecution, SimFunding, SimOrder, SimStatus
 from bot.venues.base import (
     DuplicateClientIdError,
+    FatalError,
     InsufficientFundsError,
+    MarginMode,
     OrderNotFoundError,
     OrderRequest,
     RejectedError,
+    stop_trigger_direction,
 )
 
 _STATUS = {
@@ -118,50 +123,11 @@ def venue_error(exc: SimError, endpoint: str) -> RejectedError:
     return cls(exc.msg, code=str(exc.code), endpoint=endpoint)
 
 
-class SimVenue:
-    """``bot.venues.base.Venue`` over a ``SimEngine``; time moves only via ``engine.advance``."""
+class EngineVenue:
+    """The trading half of ``Venue`` over any ``EngineCore`` (the one fill model): the
+    replay's ``SimVenue`` and the paper venue share it."""
 
-    name = "sim"
-
-    def __init__(self, engine: SimEngine) -> None:
-        self.engine = engine
-
-    async def load_instruments(self) -> dict[str, Instrument]:
-        """Every replayed symbol's instrument."""
-        return dict(self.engine.market.instruments)
-
-    async def server_time(self) -> int:
-        return self.engine.now_ms
-
-    async def fetch_tickers(self) -> dict[str, Ticker]:
-        return self.engine.tickers()
-
-    async def fetch_bars(
-        self, symbol: str, timeframe: str, since_ms: int | None, limit: int
-    ) -> list[Bar]:
-        """Closed 1h bars (the only timeframe the replay data has)."""
-        if timeframe != "1h":
-            raise RejectedError(f"sim replays 1h bars only (got {timeframe!r})", code="10001")
-        try:
-            return self.engine.klines(symbol, start_ms=since_ms, limit=limit)
-        except SimError as exc:
-            raise venue_error(exc, "fetch_bars") from exc
-
-    async def fetch_funding_history(
-        self, symbol: str, since_ms: int | None, limit: int
-    ) -> list[FundingRate]:
-        try:
-            return self.engine.funding_history(symbol, start_ms=since_ms, limit=limit)
-        except SimError as exc:
-            raise venue_error(exc, "fetch_funding_history") from exc
-
-    async def fetch_open_interest_history(
-        self, symbol: str, since_ms: int | None, limit: int
-    ) -> list[OpenInterest]:
-        try:
-            return self.engine.open_interest(symbol, start_ms=since_ms, limit=limit)
-        except SimError as exc:
-            raise venue_error(exc, "fetch_open_interest_history") from exc
+    engine: EngineCore
 
     async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
         """Set leverage; setting the current value again is not an error here (ccxt-like)."""
@@ -181,6 +147,9 @@ class SimVenue:
                 price=request.price,
                 trigger_price=request.trigger_price,
                 trigger_by=request.trigger_by or TriggerBy.MARK,
+                trigger_direction=stop_trigger_direction(request.side)
+                if request.trigger_price is not None
+                else None,
                 reduce_only=request.reduce_only,
                 order_link_id=request.client_order_id,
             )
@@ -235,7 +204,7 @@ class SimVenue:
                     qty=p.size,
                     entry_price=p.avg_price,
                     leverage=p.leverage,
-                    liquidation_price=p.liq_price,
+                    liquidation_price=eng.liq_price(sym),
                     margin=p.margin,
                     unrealized_pnl=p.unrealised_pnl(mark),
                     mark_price=mark,
@@ -253,5 +222,72 @@ class SimVenue:
             ts=eng.now_ms,
         )
 
+    async def ensure_account_modes(self, margin_mode: MarginMode) -> None:
+        """Switch the simulated account to ``margin_mode`` (it is always one-way)."""
+        await set_sim_margin_mode(self.engine, margin_mode)
+
     async def close(self) -> None:
         return None
+
+
+class SimVenue(EngineVenue):
+    """``bot.venues.base.Venue`` over a ``SimEngine``; time moves only via ``engine.advance``."""
+
+    name = "sim"
+
+    def __init__(self, engine: SimEngine) -> None:
+        self.engine: SimEngine = engine
+
+    async def load_instruments(self) -> dict[str, Instrument]:
+        """Every replayed symbol's instrument, as listed now."""
+        return {s: self.engine.instrument_now(s) for s in self.engine.instruments}
+
+    async def server_time(self) -> int:
+        return self.engine.now_ms
+
+    async def fetch_tickers(self) -> dict[str, Ticker]:
+        return self.engine.tickers()
+
+    async def fetch_bars(
+        self, symbol: str, timeframe: str, since_ms: int | None, limit: int
+    ) -> list[Bar]:
+        """Closed 1h bars (the only timeframe the replay data has)."""
+        if timeframe != "1h":
+            raise RejectedError(f"sim replays 1h bars only (got {timeframe!r})", code="10001")
+        try:
+            return self.engine.klines(symbol, start_ms=since_ms, limit=limit)
+        except SimError as exc:
+            raise venue_error(exc, "fetch_bars") from exc
+
+    async def fetch_funding_history(
+        self, symbol: str, since_ms: int | None, limit: int
+    ) -> list[FundingRate]:
+        try:
+            return self.engine.funding_history(symbol, start_ms=since_ms, limit=limit)
+        except SimError as exc:
+            raise venue_error(exc, "fetch_funding_history") from exc
+
+    async def fetch_open_interest_history(
+        self, symbol: str, since_ms: int | None, limit: int
+    ) -> list[OpenInterest]:
+        try:
+            return self.engine.open_interest(symbol, start_ms=since_ms, limit=limit)
+        except SimError as exc:
+            raise venue_error(exc, "fetch_open_interest_history") from exc
+
+
+async def set_sim_margin_mode(engine: EngineCore, margin_mode: MarginMode) -> None:
+    """The sim engine's margin mode as rotor asks for it; a refusal is fatal, naming why."""
+    want = ISOLATED if margin_mode == "isolated" else CROSS
+    if engine.margin_mode == want:
+        return
+    try:
+        engine.set_margin_mode(want)
+    except SimError as exc:
+        raise FatalError(
+            f"cannot switch the account to {margin_mode} margin ({exc.msg}); close the "
+            f"positions and orders, or set execution.margin_mode = "
+            f"{'cross' if want == ISOLATED else 'isolated'!r}",
+            code=str(exc.code),
+            endpoint="set_margin_mode",
+        ) from exc

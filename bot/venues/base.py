@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from bot.domain import (
     BalanceReport,
@@ -34,6 +34,8 @@ from bot.domain import (
     Ticker,
     TriggerBy,
 )
+
+MarginMode = Literal["isolated", "cross"]
 
 
 class VenueError(Exception):
@@ -94,6 +96,13 @@ class OrderRequest:
     reduce_only: bool = False
 
 
+def stop_trigger_direction(side: Side) -> int:
+    """Bybit ``triggerDirection`` of a rotor stop-market order: a sell stop (protecting a
+    long) fires when the price falls to it (2), a buy stop when it rises to it (1). The venue
+    refuses a stop whose trigger the price has already crossed (110092/110093)."""
+    return 2 if side is Side.SELL else 1
+
+
 @runtime_checkable
 class Venue(Protocol):
     """Market data and execution for linear USDT perpetuals. All times are UTC ms."""
@@ -151,5 +160,10 @@ class Venue(Protocol):
     async def fetch_positions(self) -> list[PositionReport]: ...
 
     async def fetch_balance(self) -> BalanceReport: ...
+
+    async def ensure_account_modes(self, margin_mode: MarginMode) -> None:
+        """Put the account in ``margin_mode`` margin and one-way position mode (checking
+        first); raise ``FatalError`` naming what to change when the venue refuses."""
+        ...
 
     async def close(self) -> None: ...

@@ -8,7 +8,8 @@ keys (``CcxtMarketData``), and the call policy every request goes through:
 - reads are retried ``exchange.max_read_retries`` times with exponential backoff on
   ``TransientError`` only; cancels likewise (idempotent);
 - ``create_order`` is never retried: a lost reply is ``UnknownOutcomeError``;
-- a 429 slows the *whole client* down and a Bybit recvWindow refusal (10002, clock skew)
+- a rate-limit answer (Bybit 10006 in HTTP 200, a 403 per-IP limit, a 429) slows the *whole
+  client* down until the venue's window resets and a Bybit recvWindow refusal (10002, clock skew)
   re-syncs the signing clock (``ccxt_guard``); the refused request is then retried like any
   transient read (a create is not: it ends Unknown and is resolved by a targeted query).
 
@@ -170,7 +171,7 @@ class CcxtMarketData:
             err = map_ccxt_error(exc, op, endpoint)
             self.errors[type(err).__name__] += 1
             if isinstance(err, RateLimitedError):
-                self.pacer.limited(self.name)
+                self.pacer.limited(self.name, self._limit_reset_in_s())
             elif err.code == BYBIT_TIMESTAMP_ERROR:
                 err = self.clock_sync.refused(self.ex, self.name, str(exc), err)
             if err.code in quiet_codes:
@@ -187,6 +188,18 @@ class CcxtMarketData:
             raise err from exc
         self.clock_sync.ok()
         return result
+
+    def _limit_reset_in_s(self) -> float | None:
+        """Seconds until the venue's limit window resets (Bybit's X-Bapi-Limit-Reset-Timestamp
+        on the refusing reply), None when the reply did not say."""
+        headers = getattr(self.ex, "last_response_headers", None) or {}
+        raw = next(
+            (v for k, v in headers.items() if k.lower() == "x-bapi-limit-reset-timestamp"), None
+        )
+        try:
+            return (int(raw) - time.time() * 1000) / 1000 if raw is not None else None
+        except ValueError:
+            return None
 
     @property
     def rate_limited(self) -> int:

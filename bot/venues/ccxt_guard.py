@@ -1,6 +1,7 @@
 """Client-wide protections for the ccxt venue (RELIABILITY.md #11 and #14).
 
-- ``RequestPacer``: a 429 slows the *whole client*. Every later request first waits out a
+- ``RequestPacer``: a rate-limit answer (Bybit 10006 in an HTTP 200 body, an HTTP 403 per-IP
+  limit, an HTTP 429) slows the *whole client*. Every later request first waits out a
   cool-down, then requests are spaced by an adaptive pace that doubles on each 429 (from
   ``PACE_MIN_S`` up to ``PACE_MAX_S``) and halves after ``PACE_RELAX_S`` quiet seconds, so the
   venue's budget is not exceeded again and again.
@@ -24,6 +25,7 @@ from bot.venues.base import FatalError, VenueError
 log = get_logger("rotor.venues.ccxt")
 
 RATE_LIMIT_COOLDOWN_S = 1.0
+MAX_COOLDOWN_S = 10.0
 PACE_MIN_S = 0.25
 PACE_MAX_S = 2.0
 PACE_RELAX_S = 30.0
@@ -68,13 +70,17 @@ class RequestPacer:
             if self._cooldown_until and time.monotonic() >= self._cooldown_until:
                 self._cooldown_until = 0.0
 
-    def limited(self, venue: str) -> None:
-        """A 429 arrived: cool down and slow down."""
+    def limited(self, venue: str, reset_in_s: float | None = None) -> None:
+        """The venue said "slow down" (Bybit 10006, an HTTP 403 IP limit, an HTTP 429): cool
+        down until the venue's limit window resets (``X-Bapi-Limit-Reset-Timestamp``, at most
+        ``MAX_COOLDOWN_S``; ``RATE_LIMIT_COOLDOWN_S`` without it) and slow down."""
         now = time.monotonic()
         self.hits += 1
         self._last_429 = now
         self.pace_s = min(PACE_MAX_S, max(PACE_MIN_S, self.pace_s * 2))
-        self._cooldown_until = max(self._cooldown_until, now + RATE_LIMIT_COOLDOWN_S)
+        cool = RATE_LIMIT_COOLDOWN_S if reset_in_s is None else reset_in_s
+        cool = min(max(cool, 0.0), MAX_COOLDOWN_S)
+        self._cooldown_until = max(self._cooldown_until, now + cool)
         log.warning("venue_rate_limited", venue=venue, pace_s=round(self.pace_s, 3))
 
 

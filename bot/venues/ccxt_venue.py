@@ -24,16 +24,17 @@ from bot.domain import (
     OrderStatus,
     OrderType,
     PositionReport,
-    Side,
     TriggerBy,
 )
 from bot.observability.logging import get_logger
 from bot.venues.base import (
     FatalError,
+    MarginMode,
     OrderNotFoundError,
     OrderRequest,
     RejectedError,
     Venue,
+    stop_trigger_direction,
 )
 from bot.venues.ccxt_client import Endpoint
 from bot.venues.ccxt_core import CcxtMarketData
@@ -47,6 +48,8 @@ from bot.venues.ccxt_map import (
 )
 
 DAY_MS = 86_400_000
+BYBIT_MARGIN_MODE_NOT_MODIFIED = "110026"
+BYBIT_POSITION_MODE_NOT_MODIFIED = "110025"
 # Bybit's execution list answers at most 7 days per request (startTime..endTime).
 EXEC_WINDOW_MS = 7 * DAY_MS
 # How far back a reconciliation looks at most (a longer outage is settled by the positions).
@@ -54,8 +57,9 @@ MAX_EXEC_LOOKBACK_MS = 30 * DAY_MS
 EXEC_PAGE = 100
 MAX_EXEC_PAGES = 50
 # Fills that change a position; ccxt's fetch_my_trades asks for "Trade" only, so a liquidation
-# (BustTrade) or auto-deleveraging (AdlTrade) would otherwise show up only as a vanished position.
-FILL_TYPES = frozenset({"Trade", "BustTrade", "AdlTrade"})
+# (BustTrade), auto-deleveraging (AdlTrade) or the settlement of a delisted contract (Delivery)
+# would otherwise show up only as a vanished position.
+FILL_TYPES = frozenset({"Trade", "BustTrade", "AdlTrade", "Delivery"})
 
 log = get_logger("rotor.venues.ccxt")
 
@@ -121,7 +125,8 @@ class CcxtVenue(CcxtMarketData):
             params["triggerPrice"] = str(trig)
             if self.name == "bybit":
                 # A sell stop protects a long: it fires when price falls to the trigger.
-                params["triggerDirection"] = "descending" if req.side is Side.SELL else "ascending"
+                falls = stop_trigger_direction(req.side) == 2
+                params["triggerDirection"] = "descending" if falls else "ascending"
                 params["triggerBy"] = "MarkPrice" if mark else "LastPrice"
             else:
                 params["workingType"] = "MARK_PRICE" if mark else "CONTRACT_PRICE"
@@ -369,6 +374,80 @@ class CcxtVenue(CcxtMarketData):
         await self._ensure_markets()
         bal = await self._read("balance", lambda: self.ex.fetch_balance())
         return to_balance(bal, self.now_ms())
+
+    async def ensure_account_modes(self, margin_mode: MarginMode) -> None:
+        """Bybit: read the unified account's margin mode and switch it when it differs
+        (``/v5/account/set-margin-mode``), switch USDT perpetuals to one-way mode
+        (``/v5/position/switch-mode``; "not modified" is success) and check no position is
+        still held in hedge mode. Binance: one-way position mode (margin type is per symbol
+        there and not set here). A refusal is a ``FatalError`` saying what to change."""
+        if self.name != "bybit":
+            await self._binance_one_way()
+            return
+        want = "ISOLATED_MARGIN" if margin_mode == "isolated" else "REGULAR_MARGIN"
+        info = await self._read("account_info", lambda: self.ex.privateGetV5AccountInfo())
+        have = str((info.get("result") or {}).get("marginMode") or "")
+        if have != want:
+            try:
+                await self._call(
+                    "cancel",
+                    "set_margin_mode",
+                    lambda: self.ex.privatePostV5AccountSetMarginMode({"setMarginMode": want}),
+                    quiet_codes=frozenset({BYBIT_MARGIN_MODE_NOT_MODIFIED}),
+                )
+            except RejectedError as exc:
+                if exc.code != BYBIT_MARGIN_MODE_NOT_MODIFIED:
+                    raise FatalError(
+                        f"the account is {have or 'unknown'} and the venue refused {want} "
+                        f"({exc}); close every position and order, or set "
+                        f"execution.margin_mode to match the account",
+                        code=exc.code,
+                        endpoint="set_margin_mode",
+                    ) from exc
+        req = {"category": "linear", "coin": "USDT", "mode": 0}
+        try:
+            await self._call(
+                "cancel",
+                "switch_position_mode",
+                lambda: self.ex.privatePostV5PositionSwitchMode(req),
+                quiet_codes=frozenset({BYBIT_POSITION_MODE_NOT_MODIFIED}),
+            )
+        except RejectedError as exc:
+            if exc.code != BYBIT_POSITION_MODE_NOT_MODIFIED:
+                raise FatalError(
+                    f"the venue refused one-way position mode ({exc}); close the hedge-mode "
+                    "positions and orders first",
+                    code=exc.code,
+                    endpoint="switch_position_mode",
+                ) from exc
+        resp = await self._read(
+            "positions",
+            lambda: self.ex.privateGetV5PositionList({"category": "linear", "settleCoin": "USDT"}),
+        )
+        hedged = sorted(
+            str(r.get("symbol"))
+            for r in (resp.get("result") or {}).get("list") or []
+            if int(r.get("positionIdx") or 0) != 0
+        )
+        if hedged:
+            raise FatalError(
+                f"positions held in hedge mode on {', '.join(hedged)}: close them (one-way "
+                "mode could not be set for those symbols)",
+                endpoint="switch_position_mode",
+            )
+
+    async def _binance_one_way(self) -> None:
+        try:
+            await self._call(
+                "cancel", "set_position_mode", lambda: self.ex.set_position_mode(False)
+            )
+        except RejectedError as exc:
+            if "-4059" not in str(exc):  # "No need to change position side."
+                raise FatalError(
+                    f"the venue refused one-way position mode ({exc})",
+                    code=exc.code,
+                    endpoint="set_position_mode",
+                ) from exc
 
 
 def _conforms(v: CcxtVenue) -> Venue:

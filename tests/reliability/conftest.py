@@ -97,6 +97,7 @@ async def build_rig(
     venue = ccxt_venue(sim, timeout_ms=timeout_ms)
     await venue.load_instruments()
     await venue.server_time()
+    await venue.ensure_account_modes("isolated")  # as the daemon's start-up does
     orders = OrderManager(
         venue,
         repo,

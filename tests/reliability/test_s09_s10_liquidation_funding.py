@@ -24,13 +24,17 @@ from tests.simserver import SimHandle, sim_server
 
 D = Decimal
 EQUITY = D(10000)
-CRASH_BAR = 12  # START is bar 8
+CRASH_BAR = 12
+# The crash sim starts an hour before the 08:00 settlement (bar 8), so a position opened at
+# its start is held at that instant and pays it (funding settles at the instant, issue #14).
+CRASH_START = START - 3_600_000
+AFTER_CRASH = CRASH_BAR - 7 + 2  # bars from the crash sim's start to just after the crash
 
 
 @pytest.fixture
 async def crash_sim(tmp_path: Path) -> AsyncIterator[SimHandle]:
     data = flat_dir(tmp_path / "crash", moves={"BTCUSDT": [(CRASH_BAR, 60.0)]})
-    async with sim_server(data, start_ms=START, equity=EQUITY) as sim:
+    async with sim_server(data, start_ms=CRASH_START, equity=EQUITY) as sim:
         yield sim
 
 
@@ -63,7 +67,7 @@ async def test_s09_liquidation_is_recorded_with_loss_fees_and_funding(crash_rig:
     )
     assert sent.outcome == "confirmed"
     await rig.reconcile()
-    await rig.advance(CRASH_BAR - 8 + 2)  # a funding settlement, then the gap down to 60
+    await rig.advance(AFTER_CRASH)  # a funding settlement, then the gap down to 60
     with capture_logs() as logs:
         report = await rig.reconcile()
     assert report.liquidations == ["BTCUSDT"]
@@ -137,7 +141,7 @@ async def test_s10_position_closed_while_down_keeps_its_funding(
     )
     assert (await rig.orders.submit(stop)).outcome == "confirmed"
     await close_rig(rig)
-    await crash_sim.advance(CRASH_BAR - 8 + 2)
+    await crash_sim.advance(AFTER_CRASH)
     after = await build_rig(crash_sim, migrated_url)
     try:
         report = await after.reconcile()

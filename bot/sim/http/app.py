@@ -1,7 +1,7 @@
 """The aiohttp application: envelope, auth, error mapping and fault middleware.
 
 Request flow for ``/v5/*`` (the ``/sim/*`` admin paths skip counting, faults and auth):
-count → faults (maintenance 503, rate limit 429/10006, then the body is read, latency,
+count → faults (maintenance 503, rate limit 10006 in HTTP 200 or IP-limit 403, then the body is read, latency,
 timeout 504, error 5xx or retCode) → parse params → HMAC auth for non-market paths → handler → drop_response closes the
 connection after the handler has applied the request.
 """
@@ -18,8 +18,10 @@ from aiohttp import web
 import bot.sim.http.routes_account as routes_account
 import bot.sim.http.routes_admin as routes_admin
 import bot.sim.http.routes_market as routes_market
+import bot.sim.http.routes_position as routes_position
 import bot.sim.http.routes_trade as routes_trade
 from bot.sim.clock import wall_ms
+from bot.sim.faults import Decision
 from bot.sim.http.auth import AuthError, verify
 from bot.sim.http.context import CTX, PARAMS, SimContext, ctx_of
 from bot.sim.http.fmt import (
@@ -70,8 +72,14 @@ async def bybit_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.Response(
             status=503, text="Service Unavailable: venue maintenance window (simulated)"
         )
+    if d.rate_limited == "ip":
+        # Bybit's per-IP limit: an HTTP 403 from the gateway, not a JSON envelope.
+        return _limit_headers(web.Response(status=403, text="access too frequent"), d)
     if d.rate_limited:
-        return _error(ctx, path, RATE_LIMIT, "Too many visits. Exceeded the API Rate Limit.", 429)
+        # The per-account (UID) limit: retCode 10006 in an HTTP 200 body, as Bybit sends it.
+        return _limit_headers(
+            _error(ctx, path, RATE_LIMIT, "Too many visits. Exceeded the API Rate Limit."), d
+        )
     if request.method != "GET":
         # The whole request has arrived before the venue works on it: a client that gives up
         # (or dies) during a delay must not undo it, as on a real exchange (the body is cached).
@@ -97,7 +105,9 @@ async def bybit_middleware(request: web.Request, handler: Handler) -> web.Stream
                 server_wall_ms=ctx.server_wall_ms(path),
             )
         request[PARAMS] = params
+        ctx.stamp()
         response = await handler(request)
+        ctx.stamp()
     except AuthError as exc:
         response = _error(ctx, path, exc.ret_code, exc.msg)
     except BybitError as exc:
@@ -111,6 +121,16 @@ async def bybit_middleware(request: web.Request, handler: Handler) -> web.Stream
     if d.drop_response and request.transport is not None:
         # The request has been applied; the client never hears about it.
         request.transport.abort()
+    return _limit_headers(response, d)
+
+
+def _limit_headers(response: web.StreamResponse, d: Decision) -> web.StreamResponse:
+    """Bybit's rate-limit headers for the endpoint (see ``bot.sim.faults``)."""
+    if d.limit is not None:
+        limit, remaining, reset_ms = d.limit
+        response.headers["X-Bapi-Limit"] = str(limit)
+        response.headers["X-Bapi-Limit-Status"] = str(remaining)
+        response.headers["X-Bapi-Limit-Reset-Timestamp"] = str(reset_ms)
     return response
 
 
@@ -121,5 +141,6 @@ def build_app(ctx: SimContext) -> web.Application:
     routes_market.register(app)
     routes_trade.register(app)
     routes_account.register(app)
+    routes_position.register(app)
     routes_admin.register(app)
     return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,11 +30,46 @@ class SimContext:
     api_secret: str
     faults: FaultInjector = field(default_factory=FaultInjector)
     requests: Counter[str] = field(default_factory=Counter)
-    margin_mode: str = "ISOLATED_MARGIN"
     # Static instruments-info rows by symbol (they never change during a run).
     instrument_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The tickers payload frozen while a stale_tickers fault is active.
     stale_snapshot: list[dict[str, Any]] | None = None
+    # Wall time at which each account event (by list) was first visible: consistency_lag.
+    walls: dict[str, list[int]] = field(default_factory=dict)
+    _stamped: int = 0
+
+    def _event_lists(self) -> dict[str, Sequence[object]]:
+        eng = self.engine
+        return {
+            "exec": eng.executions,
+            "funding": eng.funding_payments,
+            "order": eng.orders,
+            "tx": eng.account.transactions,
+        }
+
+    def stamp(self) -> None:
+        """Note the wall time at which new account events became visible."""
+        eng = self.engine
+        n = len(eng.executions) + len(eng.orders) + len(eng.account.transactions)
+        if n == self._stamped:
+            return  # nothing new (funding always comes with a transaction)
+        self._stamped = n
+        now = wall_ms()
+        for name, seq in self._event_lists().items():
+            lst = self.walls.setdefault(name, [])
+            if len(lst) < len(seq):
+                lst.extend([now] * (len(seq) - len(lst)))
+
+    def visible(self, path: str, name: str) -> int:
+        """How many of the account's ``name`` events ``path`` shows: all of them, or under a
+        consistency_lag fault only those visible for at least its delay (events are listed
+        in the order they happened, so this is a prefix)."""
+        seq = self._event_lists()[name]
+        lag = self.faults.lag_ms(path)
+        if lag <= 0:
+            return len(seq)
+        self.stamp()
+        return bisect_right(self.walls[name], wall_ms() - lag)
 
     def freeze_tickers_if_stale(self) -> None:
         """Take the stale_tickers snapshot now if such a fault is in effect."""

@@ -97,16 +97,22 @@ def json_response(body: dict[str, Any], status: int = 200) -> web.Response:
     )
 
 
+def cursor_offset(cursor: str | None) -> int:
+    """The offset an opaque cursor stands for (10001 when malformed)."""
+    if not cursor:
+        return 0
+    try:
+        start = int(cursor)
+    except ValueError:
+        raise BybitError(PARAM_ERROR, f"cursor invalid: {cursor!r}") from None
+    if start < 0:
+        raise BybitError(PARAM_ERROR, f"cursor invalid: {cursor!r}")
+    return start
+
+
 def page(items: list[Any], cursor: str | None, limit: int) -> tuple[list[Any], str]:
     """One page of ``items`` and the next cursor ('' when done); cursors are opaque offsets."""
-    start = 0
-    if cursor:
-        try:
-            start = int(cursor)
-        except ValueError:
-            raise BybitError(PARAM_ERROR, f"cursor invalid: {cursor!r}") from None
-        if start < 0:
-            raise BybitError(PARAM_ERROR, f"cursor invalid: {cursor!r}")
+    start = cursor_offset(cursor)
     chunk = items[start : start + limit]
     nxt = str(start + limit) if start + limit < len(items) else ""
     return chunk, nxt

@@ -1,4 +1,4 @@
-"""Position, account and execution endpoints."""
+"""Account and execution endpoints: wallet, margin mode, transaction log, executions."""
 
 from __future__ import annotations
 
@@ -6,69 +6,27 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sim.http import views
+from bot.sim.http import ledger_views, views
 from bot.sim.http.context import ctx_of, ok, params_of
-from bot.sim.http.fmt import PARAM_ERROR, BybitError, dec, dec_param, int_param, limit_param, page
+from bot.sim.http.fmt import PARAM_ERROR, BybitError, dec, int_param, limit_param, page
 from bot.sim.http.routes_market import symbol_of
 from bot.sim.http.routes_trade import require_linear
 
 MARGIN_MODES = ("ISOLATED_MARGIN", "REGULAR_MARGIN", "PORTFOLIO_MARGIN")
-
-
-async def position_list(request: web.Request) -> web.Response:
-    """GET /v5/position/list: one symbol (even when flat) or every open USDT position."""
-    ctx, p = ctx_of(request), params_of(request)
-    require_linear(p)
-    limit = limit_param(p, 20, 200)
-    sym = symbol_of(ctx, p, required=False)
-    if sym is None and not (p.get("settleCoin") or p.get("baseCoin")):
-        raise BybitError(PARAM_ERROR, "params error: symbol, baseCoin or settleCoin is required")
-    if sym is not None:
-        rows = [views.position_row(ctx, sym, ctx.engine.positions.get(sym))]
-    else:
-        rows = [
-            views.position_row(ctx, s, pos)
-            for s, pos in sorted(ctx.engine.positions.items())
-            if pos.size > 0
-            and (not p.get("baseCoin") or ctx.market.instruments[s].base == p["baseCoin"])
-        ]
-    chunk, nxt = page(rows, p.get("cursor"), limit)
-    return ok(request, {"category": "linear", "list": chunk, "nextPageCursor": nxt})
-
-
-async def set_leverage(request: web.Request) -> web.Response:
-    """POST /v5/position/set-leverage (one-way: buy and sell leverage must match)."""
-    ctx, p = ctx_of(request), params_of(request)
-    require_linear(p)
-    sym = symbol_of(ctx, p)
-    assert sym is not None
-    buy = dec_param(p, "buyLeverage", required=True)
-    sell = dec_param(p, "sellLeverage", required=True)
-    if buy != sell:
-        raise BybitError(PARAM_ERROR, "buy leverage must equal sell leverage in one-way mode")
-    assert buy is not None
-    ctx.engine.set_leverage(sym, buy)
-    return ok(request, {})
-
-
-async def switch_mode(request: web.Request) -> web.Response:
-    """POST /v5/position/switch-mode: only one-way mode (0) exists here."""
-    p = params_of(request)
-    require_linear(p)
-    if int_param(p, "mode") == 0:
-        raise BybitError(110025, "Position mode is not modified")
-    raise BybitError(PARAM_ERROR, "the simulator supports one-way mode (mode=0) only")
+DAY_MS = 86_400_000
+WEEK_MS = 7 * DAY_MS
 
 
 async def set_margin_mode(request: web.Request) -> web.Response:
-    """POST /v5/account/set-margin-mode: isolated margin is the only mode simulated."""
+    """POST /v5/account/set-margin-mode: REGULAR_MARGIN (cross) or ISOLATED_MARGIN (portfolio
+    margin is not modelled); refused with open positions or orders."""
     ctx, p = ctx_of(request), params_of(request)
     mode = p.get("setMarginMode")
     if mode not in MARGIN_MODES:
         raise BybitError(PARAM_ERROR, f"params error: setMarginMode {mode!r} is invalid")
-    if mode != "ISOLATED_MARGIN":
-        raise BybitError(PARAM_ERROR, "the simulator supports ISOLATED_MARGIN only")
-    ctx.margin_mode = mode
+    if mode == "PORTFOLIO_MARGIN":
+        raise BybitError(PARAM_ERROR, "PORTFOLIO_MARGIN is not modelled by the simulator")
+    ctx.engine.set_margin_mode(str(mode))
     return ok(request, {"reasons": []})
 
 
@@ -82,7 +40,7 @@ async def wallet_balance(request: web.Request) -> web.Response:
 
 
 async def execution_list(request: web.Request) -> web.Response:
-    """GET /v5/execution/list: fills (Trade, BustTrade) and Funding, newest first."""
+    """GET /v5/execution/list: fills (Trade, BustTrade, Delivery) and Funding, newest first."""
     ctx, p = ctx_of(request), params_of(request)
     require_linear(p)
     limit = limit_param(p, 50, 100)
@@ -91,8 +49,10 @@ async def execution_list(request: web.Request) -> web.Response:
     start, end = int_param(p, "startTime"), int_param(p, "endTime")
     oid, link = p.get("orderId") or None, p.get("orderLinkId") or None
     items: list[tuple[int, int, dict[str, Any]]] = []
-    if etype in (None, "Trade", "BustTrade"):
-        for n, e in enumerate(ctx.engine.executions):
+    n_exec = ctx.visible(request.path, "exec")
+    n_fund = ctx.visible(request.path, "funding")
+    if etype in (None, "Trade", "BustTrade", "Delivery"):
+        for n, e in enumerate(ctx.engine.executions[:n_exec]):
             if etype is not None and e.exec_type != etype:
                 continue
             if (oid and e.order_id != oid) or (link and e.order_link_id != link):
@@ -100,7 +60,7 @@ async def execution_list(request: web.Request) -> web.Response:
             if sym is None or e.symbol == sym:
                 items.append((e.ts, n, views.execution_row(ctx, e)))
     if etype in (None, "Funding") and not oid and not link:
-        for n, f in enumerate(ctx.engine.funding_payments):
+        for n, f in enumerate(ctx.engine.funding_payments[:n_fund]):
             if sym is None or f.symbol == sym:
                 items.append((f.ts, -1 - n, views.funding_row(f)))
     items = [
@@ -111,6 +71,37 @@ async def execution_list(request: web.Request) -> web.Response:
     return ok(request, {"category": "linear", "list": chunk, "nextPageCursor": nxt})
 
 
+async def transaction_log(request: web.Request) -> web.Response:
+    """GET /v5/account/transaction-log accountType=UNIFIED: wallet changes newest first,
+    within [startTime, endTime] (default the last 24 hours; at most 7 days), by ``type``."""
+    ctx, p = ctx_of(request), params_of(request)
+    acct = p.get("accountType") or "UNIFIED"
+    if acct != "UNIFIED":
+        raise BybitError(PARAM_ERROR, f"accountType only support UNIFIED, got {acct!r}")
+    if p.get("category") not in (None, "", "linear"):
+        raise BybitError(PARAM_ERROR, "params error: category must be linear in the simulator")
+    if p.get("currency") not in (None, "", "USDT"):
+        return ok(request, {"list": [], "nextPageCursor": ""})
+    limit = limit_param(p, 20, 50)
+    end = int_param(p, "endTime")
+    start = int_param(p, "startTime")
+    if end is None:
+        end = ctx.engine.now_ms if start is None else start + WEEK_MS
+    if start is None:
+        start = end - DAY_MS
+    if end - start > WEEK_MS:
+        raise BybitError(PARAM_ERROR, "params error: startTime and endTime span at most 7 days")
+    kind = p.get("type") or None
+    txs = ctx.engine.account.transactions[: ctx.visible(request.path, "tx")]
+    rows = [
+        ledger_views.transaction_row(n, t)
+        for n, t in enumerate(txs)
+        if start <= t.ts <= end and (kind is None or t.kind == kind)
+    ]
+    chunk, nxt = page(rows[::-1], p.get("cursor"), limit)
+    return ok(request, {"list": chunk, "nextPageCursor": nxt})
+
+
 async def account_info(request: web.Request) -> web.Response:
     """GET /v5/account/info: a UTA 2.0 account."""
     ctx = ctx_of(request)
@@ -118,7 +109,7 @@ async def account_info(request: web.Request) -> web.Response:
         request,
         {
             "unifiedMarginStatus": 6,
-            "marginMode": ctx.margin_mode,
+            "marginMode": ctx.engine.margin_mode,
             "isMasterTrader": False,
             "spotHedgingStatus": "OFF",
             "updatedTime": str(ctx.engine.now_ms),
@@ -178,9 +169,7 @@ async def fee_rate(request: web.Request) -> web.Response:
 
 def register(app: web.Application) -> None:
     """Add the position/account routes."""
-    app.router.add_get("/v5/position/list", position_list)
-    app.router.add_post("/v5/position/set-leverage", set_leverage)
-    app.router.add_post("/v5/position/switch-mode", switch_mode)
+    app.router.add_get("/v5/account/transaction-log", transaction_log)
     app.router.add_post("/v5/account/set-margin-mode", set_margin_mode)
     app.router.add_get("/v5/account/wallet-balance", wallet_balance)
     app.router.add_get("/v5/account/info", account_info)

@@ -5,11 +5,17 @@
   ``POST /sim/requests/reset`` zeroes them.
 - ``POST /sim/advance {"bars": n}``: step the clock.
 - ``GET /sim/faults``, ``POST /sim/faults {"seed": .., "faults": [..]}``: read / replace faults.
+- ``POST /sim/transfer {"coin": "USDT", "amount": "-1500"}``: a deposit or withdrawal, in the
+  transaction log as TRANSFER_IN / TRANSFER_OUT.
+- ``POST /sim/instrument {"symbol": .., "status"?, "deliveryTime"?, "tickSize"?, "qtyStep"?,
+  "fundingInterval"?, "launchTime"?}``: an instrument change from now on
+  (``bot.sim.instruments``; the same fields as ``instrument_events.json``, without ``time``).
 """
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +25,8 @@ from bot.sim.faults import FaultConfigError
 from bot.sim.http import views
 from bot.sim.http.context import SimContext, ctx_of
 from bot.sim.http.fmt import amt
+from bot.sim.instruments import InstrumentEventError, parse_event
+from bot.sim.types import SimError
 
 MAX_ADVANCE = 1_000_000
 
@@ -109,6 +117,7 @@ async def advance(request: web.Request) -> web.Response:
     if isinstance(bars, bool) or not isinstance(bars, int) or not 1 <= bars <= MAX_ADVANCE:
         return _bad(f"'bars' must be an integer in [1, {MAX_ADVANCE}], got {bars!r}")
     done = ctx.clock.advance(bars)
+    ctx.stamp()
     return _json({"advanced": done, "time": ctx.sim_ms(), "atEnd": ctx.engine.at_end})
 
 
@@ -130,6 +139,49 @@ async def post_faults(request: web.Request) -> web.Response:
     return _json(ctx.faults.describe())
 
 
+async def transfer(request: web.Request) -> web.Response:
+    """POST /sim/transfer {"coin": "USDT", "amount": "<signed decimal>"}."""
+    ctx = ctx_of(request)
+    body = await _body(request)
+    if not isinstance(body, dict) or set(body) - {"coin", "amount"}:
+        return _bad('body must be {"coin": "USDT", "amount": "<signed decimal string>"}')
+    if body.get("coin", "USDT") != "USDT":
+        return _bad(f"coin: only USDT is simulated, got {body.get('coin')!r}")
+    try:
+        amount = Decimal(str(body.get("amount")))
+    except InvalidOperation:
+        return _bad(f"amount: not a number ({body.get('amount')!r})")
+    try:
+        ctx.engine.transfer(amount)
+    except SimError as exc:
+        return _bad(f"amount: {exc.msg}")
+    return _json({"walletBalance": amt(ctx.engine.wallet_balance), "time": ctx.sim_ms()})
+
+
+async def instrument(request: web.Request) -> web.Response:
+    """POST /sim/instrument: change an instrument from now on."""
+    ctx = ctx_of(request)
+    body = await _body(request)
+    try:
+        ev = parse_event(body, "instrument", ctx.engine.now_ms, set(ctx.engine.instruments))
+    except InstrumentEventError as exc:
+        return _bad(str(exc))
+    if ev.ts != ctx.engine.now_ms:
+        return _bad("instrument: 'time' is not accepted here (changes apply from now on)")
+    ctx.engine.schedule_event(ev)
+    inst = ctx.engine.instrument_now(ev.symbol)
+    return _json(
+        {
+            "symbol": inst.symbol,
+            "status": inst.status,
+            "tickSize": str(inst.tick_size),
+            "qtyStep": str(inst.qty_step),
+            "fundingInterval": inst.funding_interval_h * 60,
+            "deliveryTime": inst.extra.get("deliveryTime", "0"),
+        }
+    )
+
+
 def register(app: web.Application) -> None:
     """Add the admin routes."""
     app.router.add_get("/sim/state", get_state)
@@ -138,3 +190,5 @@ def register(app: web.Application) -> None:
     app.router.add_post("/sim/advance", advance)
     app.router.add_get("/sim/faults", get_faults)
     app.router.add_post("/sim/faults", post_faults)
+    app.router.add_post("/sim/transfer", transfer)
+    app.router.add_post("/sim/instrument", instrument)

@@ -14,8 +14,18 @@ from aiohttp import web
 from bot.domain import Instrument
 from bot.sim.clock import wall_ms
 from bot.sim.http import serializers as ser
+from bot.sim.http import series
 from bot.sim.http.context import SimContext, ctx_of, ok, params_of
-from bot.sim.http.fmt import PARAM_ERROR, BybitError, flt, int_param, limit_param, page
+from bot.sim.http.fmt import (
+    PARAM_ERROR,
+    BybitError,
+    cursor_offset,
+    flt,
+    int_param,
+    limit_param,
+    page,
+)
+from bot.sim.types import SimError
 
 # Bybit kline intervals (minutes) the 1h replay data can answer; coarser ones are aggregated.
 KLINE_INTERVALS = {"60": 60, "120": 120, "240": 240, "360": 360, "720": 720, "D": 1440}
@@ -49,12 +59,13 @@ def symbol_of(ctx: SimContext, params: dict[str, Any], *, required: bool = True)
 
 
 def listed(ctx: SimContext, now_ms: int) -> list[Instrument]:
-    """Instruments launched by ``now_ms`` (a symbol listed later does not exist yet)."""
+    """Instruments launched by ``now_ms`` as the venue lists them now (a symbol listed later
+    does not exist yet; funding interval from data up to now; scheduled changes applied)."""
     out = []
     for sym in ctx.market.symbols:
-        inst = ctx.market.instruments[sym]
+        inst = ctx.engine.instruments[sym]
         if inst.launch_ms is None or inst.launch_ms <= now_ms:
-            out.append(inst)
+            out.append(ctx.engine.instrument_now(sym))
     return out
 
 
@@ -69,22 +80,24 @@ async def instruments_info(request: web.Request) -> web.Response:
     ctx, p = ctx_of(request), params_of(request)
     linear = _linear(p)
     limit = limit_param(p, 500, 1000)
-    status = p.get("status") or ""
+    # Bybit lists only Trading symbols unless a status is asked for (or a symbol is named).
+    sym = symbol_of(ctx, p, required=False)
+    status = p.get("status") or ("" if sym else "Trading")
     rows: list[dict[str, Any]] = []
-    if linear and status in ("", "Trading", "Closed"):
+    if linear:
         now = ctx.engine.now_ms
-        sym = symbol_of(ctx, p, required=False)
         for inst in listed(ctx, now):
             if sym is not None and inst.symbol != sym:
                 continue
             row = ctx.instrument_rows.get(inst.symbol)
-            if row is None:
-                row = ctx.instrument_rows[inst.symbol] = ser.instrument(inst, closed=False)
-            if ser.is_closed(ctx, inst.symbol, now):
+            if row is None or row["_inst"] != inst:
+                row = {**ser.instrument(inst, closed=False), "_inst": inst}
+                ctx.instrument_rows[inst.symbol] = row
+            if ser.is_closed(ctx, inst.symbol, now) and row["status"] == "Trading":
                 row = {**row, "status": "Closed"}
             if status and row["status"] != status:
                 continue
-            rows.append(row)
+            rows.append({k: v for k, v in row.items() if k != "_inst"})
     chunk, nxt = page(rows, p.get("cursor"), limit)
     return ok(request, {"category": p["category"], "list": chunk, "nextPageCursor": nxt})
 
@@ -111,7 +124,7 @@ async def tickers(request: web.Request) -> web.Response:
 
 
 async def kline(request: web.Request) -> web.Response:
-    """GET /v5/market/kline: closed candles, newest first, rows of strings."""
+    """GET /v5/market/kline and mark-price-kline: newest first, the newest in progress."""
     ctx, p = ctx_of(request), params_of(request)
     linear = _linear(p)
     sym = symbol_of(ctx, p)
@@ -128,8 +141,24 @@ async def kline(request: web.Request) -> web.Response:
     end = int_param(p, "end")
     rows: list[list[str]] = []
     if linear:
-        rows = ser.kline_rows(ctx, sym, KLINE_INTERVALS[interval] * 60_000, start, end, limit)
+        mark = request.path.endswith("mark-price-kline")
+        iv_ms = KLINE_INTERVALS[interval] * 60_000
+        rows = series.kline_rows(ctx, sym, iv_ms, start, end, limit, mark=mark)
     return ok(request, {"symbol": sym, "category": p["category"], "list": rows})
+
+
+async def orderbook(request: web.Request) -> web.Response:
+    """GET /v5/market/orderbook: the quote model's book (``series.orderbook``)."""
+    ctx, p = ctx_of(request), params_of(request)
+    _linear(p)
+    sym = symbol_of(ctx, p)
+    assert sym is not None
+    limit = limit_param(p, 25, series.BOOK_LEVELS_MAX)
+    try:
+        book = series.orderbook(ctx, sym, limit)
+    except SimError:
+        book = {"s": sym, "b": [], "a": [], "ts": ctx.engine.now_ms, "u": 0, "seq": 0, "cts": 0}
+    return ok(request, book)
 
 
 async def funding_history(request: web.Request) -> web.Response:
@@ -175,11 +204,13 @@ async def open_interest(request: web.Request) -> web.Response:
     limit = limit_param(p, 50, 200)
     start = int_param(p, "startTime")
     end = int_param(p, "endTime")
+    offset = cursor_offset(p.get("cursor"))
     rows: list[dict[str, str]] = []
     nxt = ""
     if linear:
-        items = ser.oi_points(ctx, sym, OI_INTERVALS[it] * 60_000, start, end)
-        chunk, nxt = page(items, p.get("cursor"), limit)
+        iv_ms = OI_INTERVALS[it] * 60_000
+        chunk, more = series.oi_points(ctx, sym, iv_ms, start, end, offset, limit)
+        nxt = str(offset + limit) if more else ""
         rows = [{"openInterest": flt(v), "timestamp": str(t)} for t, v in chunk]
     return ok(
         request,
@@ -194,8 +225,10 @@ async def risk_limit(request: web.Request) -> web.Response:
     sym = symbol_of(ctx, p, required=False)
     rows: list[dict[str, Any]] = []
     if linear:
-        for inst in listed(ctx, ctx.engine.now_ms):
-            if sym is None or inst.symbol == sym:
+        now = ctx.engine.now_ms
+        for inst in listed(ctx, now):
+            trading = inst.status == "Trading" and not ser.is_closed(ctx, inst.symbol, now)
+            if inst.symbol == sym or (sym is None and trading):
                 rows.extend(ser.risk_rows(inst))
     chunk, nxt = page(rows, p.get("cursor"), RISK_PAGE)
     return ok(request, {"category": p["category"], "list": chunk, "nextPageCursor": nxt})
@@ -207,6 +240,8 @@ def register(app: web.Application) -> None:
     app.router.add_get("/v5/market/instruments-info", instruments_info)
     app.router.add_get("/v5/market/tickers", tickers)
     app.router.add_get("/v5/market/kline", kline)
+    app.router.add_get("/v5/market/mark-price-kline", kline)
+    app.router.add_get("/v5/market/orderbook", orderbook)
     app.router.add_get("/v5/market/funding/history", funding_history)
     app.router.add_get("/v5/market/open-interest", open_interest)
     app.router.add_get("/v5/market/risk-limit", risk_limit)

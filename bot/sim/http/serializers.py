@@ -49,7 +49,7 @@ def instrument(inst: Instrument, closed: bool) -> dict[str, Any]:
         "baseCoin": inst.base,
         "quoteCoin": inst.quote,
         "launchTime": str(inst.launch_ms or 0),
-        "deliveryTime": "0",
+        "deliveryTime": inst.extra.get("deliveryTime", "0"),
         "deliveryFeeRate": "",
         "priceScale": str(_places(inst.tick_size)),
         "leverageFilter": {
@@ -157,13 +157,14 @@ def ticker_rows(ctx: SimContext) -> list[dict[str, Any]]:
                 "openInterest": flt(oi),
                 "openInterestValue": f"{oi * t.mark:.2f}",
                 "turnover24h": f"{st['turn']:.4f}",
-                "volume24h": flt(st["vol"]),
+                # A float sum of 24 volumes: rounded to the data's decimals (no float noise).
+                "volume24h": flt(round(st["vol"], ctx.market.fast(sym).vol_decimals)),
                 "fundingRate": flt(t.funding_rate),
                 "nextFundingTime": str(t.next_funding_ms),
                 "predictedDeliveryPrice": "",
                 "basisRate": "",
                 "deliveryFeeRate": "",
-                "deliveryTime": "0",
+                "deliveryTime": ctx.engine.instruments[sym].extra.get("deliveryTime", "0"),
                 "ask1Size": size,
                 "bid1Price": price_str(t.bid, tick, ROUND_FLOOR),
                 "ask1Price": price_str(t.ask, tick, ROUND_CEILING),
@@ -175,70 +176,3 @@ def ticker_rows(ctx: SimContext) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def kline_rows(
-    ctx: SimContext, sym: str, iv_ms: int, start: int | None, end: int | None, limit: int
-) -> list[list[str]]:
-    """Closed candles of ``iv_ms`` (a multiple of 1h, aggregated on UTC boundaries).
-
-    Like Bybit: with ``start`` the first ``limit`` candles from the one containing ``start``;
-    otherwise the last ``limit`` up to ``end``. Returned newest first.
-    """
-    m = ctx.market
-    i = m.index[sym]
-    now = ctx.engine.now_ms
-    hi_g = ((now - iv_ms) // iv_ms) * iv_ms  # start of the last closed candle
-    if end is not None:
-        hi_g = min(hi_g, (end // iv_ms) * iv_ms)
-    lo_g = hi_g - (limit - 1) * iv_ms if start is None else (start // iv_ms) * iv_ms
-    k0 = int(np.searchsorted(m.ts, lo_g, side="left"))
-    k1 = int(np.searchsorted(m.ts, hi_g + iv_ms, side="left"))
-    ts = m.ts[k0:k1]
-    o, h, lo, c, v = (a[i, k0:k1] for a in (m.open, m.high, m.low, m.close, m.volume))
-    ok = np.isfinite(o)
-    ts, o, h, lo, c, v = ts[ok], o[ok], h[ok], lo[ok], c[ok], v[ok]
-    if len(ts) == 0:
-        return []
-    if iv_ms == HOUR_MS:
-        keys, first = ts, np.arange(len(ts))
-        ao, ah, al, ac, av = o, h, lo, c, v
-        turn = v * c
-    else:
-        keys, first = np.unique((ts // iv_ms) * iv_ms, return_index=True)
-        last = np.append(first[1:], len(ts)) - 1
-        ao, ac = o[first], c[last]
-        ah = np.maximum.reduceat(h, first)
-        al = np.minimum.reduceat(lo, first)
-        av = np.add.reduceat(v, first)
-        turn = np.add.reduceat(v * c, first)
-    sel = np.nonzero((keys >= lo_g) & (keys <= hi_g))[0]
-    sel = sel[:limit] if start is not None else sel[-limit:]
-    return [
-        [
-            str(int(keys[j])),
-            flt(float(ao[j])),
-            flt(float(ah[j])),
-            flt(float(al[j])),
-            flt(float(ac[j])),
-            flt(float(av[j])),
-            flt(float(turn[j])),
-        ]
-        for j in sel[::-1]
-    ]
-
-
-def oi_points(
-    ctx: SimContext, sym: str, iv_ms: int, start: int | None, end: int | None
-) -> list[tuple[int, float]]:
-    """Open-interest observations up to now (aligned to ``iv_ms`` when coarser than 1h)."""
-    s = ctx.market.series[sym]
-    now = ctx.engine.now_ms
-    hi = now if end is None else min(end, now)
-    k1 = int(np.searchsorted(s.oi_ts, hi, side="right"))
-    k0 = 0 if start is None else int(np.searchsorted(s.oi_ts, start, side="left"))
-    ts, vals = s.oi_ts[k0:k1], s.oi[k0:k1]
-    if iv_ms > HOUR_MS:
-        keep = ts % iv_ms == 0
-        ts, vals = ts[keep], vals[keep]
-    return [(int(ts[j]), float(vals[j])) for j in range(len(ts) - 1, -1, -1)]

@@ -29,6 +29,7 @@ def _trigger_by(tb: TriggerBy) -> str:
 def order_row(o: SimOrder) -> dict[str, Any]:
     """One order as /v5/order/realtime and /v5/order/history list it."""
     stop = o.order_type is OrderType.STOP_MARKET
+    tpsl = o.stop_order_type in ("TakeProfit", "StopLoss")
     is_open = o.is_open
     leaves = o.leaves_qty if is_open else ZERO
     ref_price = o.price if o.price is not None else o.avg_price
@@ -40,13 +41,13 @@ def order_row(o: SimOrder) -> dict[str, Any]:
         "orderId": o.order_id,
         "cancelType": o.cancel_type or "UNKNOWN",
         "avgPrice": amt(o.avg_price) if o.avg_price is not None else "",
-        "stopOrderType": "Stop" if stop else "",
+        "stopOrderType": o.stop_order_type,
         "lastPriceOnCreated": "",
         "orderStatus": str(o.status),
-        "createType": "CreateByUser" if o.cancel_type != "CancelByLiq" else "CreateByLiq",
-        "takeProfit": "",
+        "createType": o.create_type,
+        "takeProfit": dec(o.take_profit) if o.take_profit is not None else "",
         "cumExecValue": amt(o.cum_exec_value),
-        "tpslMode": "",
+        "tpslMode": "Full" if tpsl or o.take_profit or o.stop_loss else "",
         "smpType": "None",
         "triggerDirection": o.trigger_direction,
         "blockTradeId": "",
@@ -57,8 +58,8 @@ def order_row(o: SimOrder) -> dict[str, Any]:
         "orderIv": "",
         "createdTime": str(o.created_ms),
         "tpTriggerBy": "",
-        "positionIdx": 0,
-        "timeInForce": "GTC" if o.order_type is OrderType.LIMIT else "IOC",
+        "positionIdx": o.position_idx,
+        "timeInForce": o.time_in_force,
         "leavesValue": amt(leaves * o.price) if o.price is not None else "0",
         "updatedTime": str(o.updated_ms),
         "side": side_word(o.side),
@@ -68,12 +69,12 @@ def order_row(o: SimOrder) -> dict[str, Any]:
         "cumExecFee": dec(o.cum_exec_fee),
         "slTriggerBy": "",
         "leavesQty": dec(leaves),
-        "closeOnTrigger": False,
+        "closeOnTrigger": tpsl,
         "placeType": "",
         "cumExecQty": dec(o.cum_exec_qty),
         "reduceOnly": o.reduce_only,
         "qty": dec(o.qty),
-        "stopLoss": "",
+        "stopLoss": dec(o.stop_loss) if o.stop_loss is not None else "",
         "marketUnit": "",
         "smpOrderId": "",
         "triggerBy": _trigger_by(o.trigger_by) if stop else "",
@@ -81,6 +82,11 @@ def order_row(o: SimOrder) -> dict[str, Any]:
         "slippageTolerance": "0",
         "extraFees": "",
     }
+
+
+def trade_mode(ctx: SimContext) -> int:
+    """Bybit's position ``tradeMode``: 0 cross margin, 1 isolated."""
+    return 1 if ctx.engine.margin_mode == "ISOLATED_MARGIN" else 0
 
 
 def _mark(ctx: SimContext, symbol: str, fallback: Decimal) -> Decimal:
@@ -130,7 +136,7 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
             "positionStatus": "Normal",
             "mmrSysUpdatedTime": "",
             "stopLoss": "",
-            "tradeMode": 1,  # isolated
+            "tradeMode": trade_mode(ctx),
             "sessionAvgPrice": "",
         }
     mark = _mark(ctx, symbol, pos.avg_price)
@@ -143,9 +149,9 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
         "leverage": dec(pos.leverage),
         "autoAddMargin": 0,
         "avgPrice": amt(pos.avg_price),
-        "liqPrice": dec(pos.liq_price),
+        "liqPrice": dec(ctx.engine.liq_price(symbol)) or "",  # "": cannot be reached (cross)
         "riskLimitValue": dec(tier.cap),
-        "takeProfit": "",
+        "takeProfit": dec(pos.take_profit) if pos.take_profit is not None else "",
         "positionValue": amt(value),
         "isReduceOnly": False,
         "tpslMode": "Full",
@@ -169,8 +175,8 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
         "size": dec(pos.size),
         "positionStatus": "Normal",
         "mmrSysUpdatedTime": "",
-        "stopLoss": "",
-        "tradeMode": 1,  # isolated
+        "stopLoss": dec(pos.stop_loss) if pos.stop_loss is not None else "",
+        "tradeMode": trade_mode(ctx),
         "sessionAvgPrice": "",
     }
 
@@ -184,14 +190,14 @@ def execution_row(ctx: SimContext, e: SimExecution) -> dict[str, Any]:
         "underlyingPrice": "",
         "orderLinkId": e.order_link_id,
         "orderId": e.order_id,
-        "stopOrderType": "Stop" if o and o.trigger_price is not None else "UNKNOWN",
+        "stopOrderType": (o.stop_order_type or "UNKNOWN") if o else "UNKNOWN",
         "execTime": str(e.ts),
         "feeCurrency": "",
-        "createType": "CreateByUser" if e.exec_type == "Trade" else "CreateByLiq",
+        "createType": o.create_type if o else "CreateByUser",
         "feeRate": dec(e.fee_rate),
         "tradeIv": "",
         "blockTradeId": "",
-        "markPrice": dec(e.price),
+        "markPrice": dec(e.mark if e.mark is not None else e.price),
         "execPrice": dec(e.price),
         "markIv": "",
         "orderQty": dec(o.qty) if o else dec(e.qty),

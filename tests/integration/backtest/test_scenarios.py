@@ -24,7 +24,8 @@ def _bars(prices: dict[int, tuple[float, float, float, float]], n: int, base: fl
 
 def test_single_trade_entry_exit_fee_and_funding(tmp_path: Path) -> None:
     # AAA trades at 100 until bar 27, then opens at 110. Settlements every 8h: the one at 16h
-    # coincides with the entry fill and is paid; the one at 24h is received.
+    # settles as the clock arrives at 16h, before the entry filled at 16h, so it is not paid
+    # (it was, one settlement late, before issue #14); the one at 24h is received.
     aaa = flat(28, 100.0) + flat(12, 110.0)
     root = write_market(
         tmp_path / "d",
@@ -38,12 +39,12 @@ def test_single_trade_entry_exit_fee_and_funding(tmp_path: Path) -> None:
     assert (t.exit_time, t.exit_price, t.exit_reason) == (T0 + 28 * H, D(110), "signal_exit")
     # Fees: 25·100·0.0005 + 25·110·0.0005 = 1.25 + 1.375
     assert t.fees == D("2.625")
-    # Funding: −25·100·0.0001 at 16h (entry hour) + 25·100·0.0002 at 24h; the 32h one is after.
-    assert t.funding == D("0.25")
-    # PnL: 25·(110 − 100) − 2.625 + 0.25
-    assert t.pnl == D("247.625")
-    assert abs(r.summary["total_return"] - 0.0247625) < 1e-6
-    assert r.curve.equity[-1] == 10247.625
+    # Funding: + 25·100·0.0002 at 24h; 16h settled before the entry, 32h after the exit.
+    assert t.funding == D("0.5")
+    # PnL: 25·(110 − 100) − 2.625 + 0.5
+    assert t.pnl == D("247.875")
+    assert abs(r.summary["total_return"] - 0.0247875) < 1e-6
+    assert r.curve.equity[-1] == 10247.875
     assert r.summary["trades"] == 1 and r.summary["liquidations"] == 0
 
 
@@ -60,10 +61,11 @@ def test_stop_gapped_through_fills_at_the_open(tmp_path: Path) -> None:
     [t] = r.trades
     assert t.stop_price == D("92.00")
     assert (t.exit_time, t.exit_price, t.exit_reason) == (T0 + 21 * H, D(85), "stop_loss")
-    # −375 gross, fees 1.25 + 25·85·0.0005 = 1.0625, funding −0.25 at 16h
-    assert t.fees == D("2.3125") and t.funding == D("-0.25")
-    assert t.pnl == D("-377.5625")
-    assert r.curve.equity[-1] == 10_000 - 377.5625
+    # −375 gross, fees 1.25 + 25·85·0.0005 = 1.0625; the 16h settlement came before the
+    # entry, the 24h one after the exit: no funding
+    assert t.fees == D("2.3125") and t.funding == 0
+    assert t.pnl == D("-377.3125")
+    assert r.curve.equity[-1] == 10_000 - 377.3125
 
 
 def test_liquidation_loses_the_isolated_margin(tmp_path: Path) -> None:
@@ -83,17 +85,19 @@ def test_liquidation_loses_the_isolated_margin(tmp_path: Path) -> None:
     assert (t.entry_price, t.qty, t.stop_price) == (D(100), D(25), D("92.00"))
     assert (t.exit_price, t.exit_reason) == (D(80), "liquidation")
     assert t.exit_time == T0 + 17 * H  # gap events happen at the new bar's open
-    # Loss = the margin 500, plus the entry fee 25·100·0.0005 and funding 25·100·0.0001
+    # Loss = the margin 500, plus the entry fee 25·100·0.0005 (the 16h settlement came
+    # before the entry)
     assert t.gross == D(-500)
-    assert t.fees == D("1.25") and t.funding == D("-0.25")
-    assert t.pnl == D("-501.5")
+    assert t.fees == D("1.25") and t.funding == 0
+    assert t.pnl == D("-501.25")
     assert r.summary["liquidations"] == 1
-    assert r.curve.equity[-1] == 10_000 - 501.5
+    assert r.curve.equity[-1] == 10_000 - 501.25
 
 
 def test_funding_at_4h_and_8h_intervals(tmp_path: Path) -> None:
     # Flat prices and no fees, so each trade's PnL is its funding alone. Both positions are
-    # filled at 16h and closed at 32h: the 16h settlements are paid, the 32h ones are not.
+    # filled at 16h and closed at 32h. Funding settles at the instant, before anything placed
+    # then: the 16h settlements are not paid, the 32h ones are (the position was held at 32h).
     root = write_market(
         tmp_path / "d",
         {"BTCUSDT": flat(40, 50_000.0), "AAAUSDT": flat(40, 100.0), "BBBUSDT": flat(40, 50.0)},
@@ -113,12 +117,12 @@ def test_funding_at_4h_and_8h_intervals(tmp_path: Path) -> None:
     r = run(root, s, script)
     by = {t.symbol: t for t in r.trades}
     assert by["AAAUSDT"].qty == D(25) and by["BBBUSDT"].qty == D(50)
-    # AAA (8h): −25·100·(0.0001 + 0.0003) = −1.0
-    assert by["AAAUSDT"].funding == D("-1.0") and by["AAAUSDT"].pnl == D("-1.0")
-    # BBB (4h): −50·50·(0.0001 − 0.0002 + 0.0002 + 0.0001) = −0.5
-    assert by["BBBUSDT"].funding == D("-0.5") and by["BBBUSDT"].pnl == D("-0.5")
-    assert r.summary["funding"] == -1.5
-    assert r.curve.equity[-1] == 10_000 - 1.5
+    # AAA (8h): −25·100·(0.0003 + 0.0005) at 24h and 32h = −2.0
+    assert by["AAAUSDT"].funding == D("-2.0") and by["AAAUSDT"].pnl == D("-2.0")
+    # BBB (4h): −50·50·(−0.0002 + 0.0002 + 0.0001 + 0.0009) at 20h..32h = −2.5
+    assert by["BBBUSDT"].funding == D("-2.5") and by["BBBUSDT"].pnl == D("-2.5")
+    assert r.summary["funding"] == -4.5
+    assert r.curve.equity[-1] == 10_000 - 4.5
 
 
 def test_risk_rejection_keeps_the_second_entry_out(tmp_path: Path) -> None:

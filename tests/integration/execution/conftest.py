@@ -83,7 +83,8 @@ async def make_rig(migrated_url: str, tmp_path: Path) -> AsyncIterator[object]:
 
     async def make(venue_cls: type[SimVenue] = SimVenue, **venue_kw: object) -> Rig:
         market = flat_market(tmp_path / f"m{len(engines)}")
-        engine = SimEngine(market, equity=Decimal(10000))
+        # The account modes rotor sets at start-up (bot.venues.modes).
+        engine = SimEngine(market, equity=Decimal(10000), margin_mode="ISOLATED_MARGIN")
         venue = venue_cls(engine, **venue_kw)  # type: ignore[call-arg]
         db = create_engine(migrated_url)
         engines.append(db)

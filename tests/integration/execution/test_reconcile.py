@@ -45,6 +45,7 @@ async def test_order_sent_but_never_stored_is_adopted(make_rig: Any) -> None:
         OrderType.STOP_MARKET,
         D("3"),
         trigger_price=D("80"),
+        trigger_direction=2,
         reduce_only=True,
         order_link_id=rig.ids.make(8),
     )

@@ -66,10 +66,12 @@ async def sim(data_dir: Path) -> AsyncIterator[SimHandle]:
 
 @pytest.fixture
 async def ex(sim: SimHandle) -> AsyncIterator[Any]:
-    """An unmodified ccxt bybit client (markets loaded) pointed at ``sim``."""
+    """An unmodified ccxt bybit client (markets loaded) pointed at ``sim``, with the account
+    switched to isolated margin as rotor does at start-up (a new account is cross)."""
     client = sim.ccxt()
     try:
         await client.load_markets()
+        await client.set_margin_mode("isolated")
         yield client
     finally:
         await client.close()

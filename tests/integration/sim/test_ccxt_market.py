@@ -59,21 +59,26 @@ def ctx_price(sim: SimHandle, sym: str) -> float:
 async def test_klines_equal_the_data_file(ex: Any, data_dir: Path) -> None:
     o = DataDir(data_dir).ohlcv("ETHUSDT")
     rows = await ex.fetch_ohlcv("ETH/USDT:USDT", "1h", since=T0, limit=1000)
-    closed = o.ts < START  # the bar opening at START is still forming
+    closed = o.ts < START
     expected = [
         [int(o.ts[k]), o.open[k], o.high[k], o.low[k], o.close[k], o.volume[k]]
         for k in np.nonzero(closed)[0]
     ]
-    assert rows == expected
+    # As on Bybit, the newest row is the candle in progress: the bar opening at START, seen
+    # at its open (price so far = the open, no volume yet). Clients must drop it.
+    k = int(np.searchsorted(o.ts, START))
+    forming = [START, o.open[k], o.open[k], o.open[k], o.open[k], 0.0]
+    assert rows == [*expected, forming]
     latest = await ex.fetch_ohlcv("ETH/USDT:USDT", "1h", limit=5)
-    assert latest == expected[-5:]
+    assert latest == [*expected[-4:], forming]
 
 
 async def test_klines_follow_the_clock_and_aggregate(ex: Any, sim: SimHandle) -> None:
     before = await ex.fetch_ohlcv("BTC/USDT:USDT", "1h", limit=3)
     await sim.advance(2)
     after = await ex.fetch_ohlcv("BTC/USDT:USDT", "1h", limit=3)
-    assert after[0] == before[2] and after[-1][0] == START + HOUR_MS
+    assert before[-1][0] == START and after[-1][0] == START + 2 * HOUR_MS  # in progress
+    assert after[0][0] == before[2][0] and after[0][1] == before[2][1]  # START's bar, closed
     four = await ex.fetch_ohlcv("BTC/USDT:USDT", "4h", since=T0, limit=3)
     hours = await ex.fetch_ohlcv("BTC/USDT:USDT", "1h", since=T0, limit=12)
     for g, row in enumerate(four):

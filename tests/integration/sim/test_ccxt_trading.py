@@ -12,6 +12,7 @@ from ccxt.base.errors import (
     BadRequest,
     InsufficientFunds,
     InvalidOrder,
+    MarginModeAlreadySet,
     OrderNotFound,
 )
 
@@ -38,7 +39,12 @@ async def test_set_leverage_works_and_repeats_are_refused(ex: Any, sim: SimHandl
         await ex.set_leverage(7, BTC)
     lev = await ex.fetch_leverage(BTC)
     assert lev["longLeverage"] == 7
+    # The fixture switched the new (cross) account to isolated; back and forth works,
+    # setting the mode it already has is Bybit's 110026.
+    assert (await ex.set_margin_mode("cross", BTC))["retCode"] == 0
     assert (await ex.set_margin_mode("isolated", BTC))["retCode"] == 0
+    with pytest.raises(MarginModeAlreadySet):
+        await ex.set_margin_mode("isolated", BTC)
 
 
 async def test_market_order_fills_and_shows_everywhere(ex: Any, sim: SimHandle) -> None:

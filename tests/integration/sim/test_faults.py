@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from ccxt.base.errors import (
     ExchangeError,
@@ -18,6 +19,7 @@ from ccxt.base.errors import (
 )
 
 from bot.data.panel import HOUR_MS
+from bot.sim.clock import wall_ms
 from bot.sim.faults import FaultConfigError, parse_fault_set
 from tests.integration.sim.conftest import START
 from tests.simserver import SimHandle, sim_server
@@ -75,7 +77,9 @@ async def test_error_rate_is_reproducible_with_a_seed(ex: Any, sim: SimHandle) -
     assert counts["faults"]["error_rate"] == 2 * first.count(False)
 
 
-async def test_rate_limit_bursts_429(ex: Any, sim: SimHandle) -> None:
+async def test_account_rate_limit_is_10006_in_an_http_200_body(ex: Any, sim: SimHandle) -> None:
+    # Bybit sends the per-UID limit as retCode 10006 with HTTP 200 (pybit backs off only
+    # then); the old simulator answered HTTP 429.
     await sim.set_faults(
         [{"kind": "rate_limit", "endpoint": "*", "requests": 3, "window_ms": 60_000}]
     )
@@ -83,9 +87,28 @@ async def test_rate_limit_bursts_429(ex: Any, sim: SimHandle) -> None:
         await ex.fetch_time()
     with pytest.raises(RateLimitExceeded):
         await ex.fetch_time()
-    status, body = await sim.bybit("GET", "/v5/market/time", sign=False)
-    assert status == 429 and body["retCode"] == 10006
+    async with aiohttp.ClientSession() as s, s.get(f"{sim.url}/v5/market/time") as r:
+        body = await r.json()
+        assert r.status == 200 and body["retCode"] == 10006
+        assert r.headers["X-Bapi-Limit"] == "3" and r.headers["X-Bapi-Limit-Status"] == "0"
+        assert int(r.headers["X-Bapi-Limit-Reset-Timestamp"]) > wall_ms()
     assert (await sim.requests())["faults"] == {"rate_limit": 2}
+
+
+async def test_ip_rate_limit_is_http_403(ex: Any, sim: SimHandle) -> None:
+    await sim.set_faults([{"kind": "rate_limit", "requests": 0, "scope": "ip"}])
+    async with aiohttp.ClientSession() as s, s.get(f"{sim.url}/v5/market/time") as r:
+        assert r.status == 403 and "access too frequent" in await r.text()
+    with pytest.raises(RateLimitExceeded):
+        await ex.fetch_time()
+
+
+async def test_every_reply_carries_the_limit_headers(sim: SimHandle) -> None:
+    async with aiohttp.ClientSession() as s:
+        for n in range(2):
+            async with s.get(f"{sim.url}/v5/market/time") as r:
+                assert r.headers["X-Bapi-Limit"] == "50"
+                assert r.headers["X-Bapi-Limit-Status"] == str(49 - n)
 
 
 async def test_timeout_holds_past_the_client_timeout(sim: SimHandle) -> None:
@@ -147,7 +170,7 @@ async def test_stale_tickers_stop_updating(ex: Any, sim: SimHandle) -> None:
     assert sim.ctx.engine.price_float("BTCUSDT") != before
     assert (await ex.fetch_ticker("BTC/USDT:USDT"))["last"] == before
     bars = await ex.fetch_ohlcv("BTC/USDT:USDT", "1h", limit=1)
-    assert bars[-1][0] == START + 2 * HOUR_MS  # other endpoints move on
+    assert bars[-1][0] == START + 3 * HOUR_MS  # other endpoints move on (in progress)
     await sim.set_faults([])
     assert (await ex.fetch_ticker("BTC/USDT:USDT"))["last"] == sim.ctx.engine.price_float("BTCUSDT")
 

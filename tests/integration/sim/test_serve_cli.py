@@ -14,7 +14,6 @@ import pytest
 
 from bot.commands.sim_cmd import parse_start
 from bot.data.datadir import DataDir
-from bot.data.panel import HOUR_MS
 from bot.sim.http.routes_market import RISK_PAGE
 from bot.sim.http.server import SimServerConfig, build_context
 from tests.integration.sim.conftest import START
@@ -40,7 +39,7 @@ async def _exercise(args: list[str], expect_time: int | None) -> tuple[int, list
             symbols = sorted(m["id"] for m in ex.markets.values())
             sym = ex.markets_by_id[symbols[0]][0]["symbol"]
             bars = await ex.fetch_ohlcv(sym, "1h", limit=3)
-            assert len(bars) == 3 and bars[-1][0] == now - HOUR_MS
+            assert len(bars) == 3 and bars[-1][0] == now  # the newest is in progress
         finally:
             await ex.close()
         assert (await sim.state())["time"] == now
@@ -78,9 +77,13 @@ async def test_serve_shared_real_data(shared_data: Path) -> None:
             await ex.close()
     o = DataDir(shared_data).ohlcv("BTCUSDT")
     k = int((o.ts < start).sum())
+    # 199 closed hours, then the hour in progress at its open (Bybit's newest row)
     assert got == [
-        [int(o.ts[j]), o.open[j], o.high[j], o.low[j], o.close[j], o.volume[j]]
-        for j in range(k - 200, k)
+        *[
+            [int(o.ts[j]), o.open[j], o.high[j], o.low[j], o.close[j], o.volume[j]]
+            for j in range(k - 199, k)
+        ],
+        [start, o.open[k], o.open[k], o.open[k], o.open[k], 0.0],
     ]
 
 
@@ -134,6 +137,8 @@ async def test_generate_then_trade_on_synthetic_data(tmp_path: Path) -> None:
             assert sorted(m["id"] for m in ex.markets.values()) == symbols
             await ex.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
             (pos,) = await ex.fetch_positions()
-            assert pos["contracts"] == 0.01 and pos["liquidationPrice"] < pos["entryPrice"]
+            # A new account is cross margin: 0.01 BTC on 10,000 USDT cannot be liquidated.
+            assert pos["contracts"] == 0.01 and pos["info"]["tradeMode"] == 0  # cross
+            assert pos["liquidationPrice"] is None
         finally:
             await ex.close()

@@ -30,6 +30,8 @@ STRINGIFIED_INTS = {
     "adlRankIndicator",
     "seq",
     "tradeMode",
+    "ts",
+    "u",
 }
 INJECTED_BY_CCXT = {"nextPageCursor", "timestamp"}
 IDS = {"orderId", "orderLinkId", "execId", "smpOrderId", "blockTradeId"}  # opaque, not numbers
@@ -184,6 +186,30 @@ async def test_account_and_order_shapes(sim: SimHandle) -> None:
         assert_same_shape(_fixture(method, desc), got, method)
     cancelled = await _post(sim, "/v5/order/cancel-all", **lin, symbol="BTCUSDT")
     assert_same_shape(_fixture("cancelAllOrders", "cancel spot orders"), cancelled, "cancelAll")
+
+
+async def test_new_endpoint_shapes(sim: SimHandle) -> None:
+    # Endpoints added for issue #14 against ccxt's captures of the same calls.
+    lin = {"category": "linear"}
+    book = await _get(sim, "/v5/market/orderbook", **lin, symbol="BTCUSDT", limit=2)
+    assert_same_shape(_fixture("fetchOrderBook", "swap orderbook"), book, "fetchOrderBook")
+    await _post(sim, "/v5/order/create", **lin, symbol="RISKUSDT", side="Buy",
+                orderType="Market", qty="3")  # fmt: skip
+    await _post(sim, "/v5/order/create", **lin, symbol="BTCUSDT", side="Buy", orderType="Limit",
+                qty="0.001", price="20000", orderLinkId="shape-amend")  # fmt: skip
+    amended = await _post(
+        sim, "/v5/order/amend", **lin, symbol="BTCUSDT", orderLinkId="shape-amend", qty="0.002"
+    )
+    assert_same_shape(_fixture("editOrder", "edit order using clientOrderId"), amended, "edit")
+    await sim.advance(8)  # through a funding settlement of the RISKUSDT position
+    await _post(sim, "/v5/order/create", **lin, symbol="RISKUSDT", side="Sell",
+                orderType="Market", qty="3", reduceOnly=True)  # fmt: skip
+    ledger = await _get(sim, "/v5/account/transaction-log", accountType="UNIFIED", **lin,
+                        type="SETTLEMENT")  # fmt: skip
+    assert_same_shape(_fixture("fetchLedger", "fetch ledger"), ledger, "fetchLedger")
+    history = await _get(sim, "/v5/position/closed-pnl", **lin, symbol="RISKUSDT")
+    ref = _fixture("fetchPositionHistory", "position history")
+    assert_same_shape(ref, history, "fetchPositionHistory")
 
 
 def test_the_shape_check_catches_differences() -> None:

@@ -32,14 +32,18 @@ def order(cid: str, symbol: str, side: Side, qty: str, **kw: object) -> OrderReq
 async def test_paper_fills_locally_and_never_sends_orders(sim: SimHandle, data_dir: Path) -> None:
     data = CcxtMarketData(ClientSpec.public("bybit", sim.url, rate_limit_ms=1))
     assert data.public_only
-    paper = PaperVenue(data, Decimal(10000), PaperCosts(), default_leverage=Decimal(1))
+    paper = PaperVenue(data, Decimal(10000), PaperCosts())
     try:
         await paper.load_instruments()
+        await paper.ensure_account_modes("isolated")
         await paper.set_leverage("ETHUSDT", Decimal(5))
         tick = (await paper.fetch_tickers())["ETHUSDT"]
         buy = await paper.create_order(order("p-1", "ETHUSDT", Side.BUY, "2"))
         assert buy.status is OrderStatus.FILLED and buy.filled_qty == Decimal(2)
-        want = (Decimal(repr(tick.ask)) * Decimal("1.0005")).quantize(Decimal("0.01"))
+        # The engine's fill model: the mark plus slippage, rounded up to the tick.
+        want = (Decimal(repr(tick.mark)) * Decimal("1.0005")).quantize(
+            Decimal("0.01"), rounding="ROUND_CEILING"
+        )
         assert buy.avg_fill_price == want
         [pos] = await paper.fetch_positions()
         assert (pos.side, pos.qty, pos.leverage) == (PositionSide.LONG, Decimal(2), Decimal(5))
@@ -72,6 +76,7 @@ async def test_paper_fills_locally_and_never_sends_orders(sim: SimHandle, data_d
         dips = Decimal(repr(float(ahead.min()))) < mark0
         entry, exit_ = (Side.BUY, Side.SELL) if dips else (Side.SELL, Side.BUY)
         trigger = Decimal(repr(float(ahead.min() if dips else ahead.max())))
+        await paper.set_leverage("SOLUSDT", Decimal(1))  # far from liquidation
         await paper.create_order(order("p-5", "SOLUSDT", entry, "10"))
         stop = order("p-6", "SOLUSDT", exit_, "10", type=OrderType.STOP_MARKET,
                      trigger_price=trigger, trigger_by=TriggerBy.MARK, reduce_only=True)  # fmt: skip

@@ -68,7 +68,9 @@ def test_cancel_and_cancel_all(make_market: MakeMarket) -> None:
     e = SimEngine(make_market({"AAAUSDT": flat(3), "BBBUSDT": flat(3)}))
     a = e.place_order("AAAUSDT", BUY, LMT, D(1), price=D(90), order_link_id="a")
     b = e.place_order("BBBUSDT", BUY, LMT, D(1), price=D(90), order_link_id="b")
-    c = e.place_order("BBBUSDT", SELL, STP, D(1), trigger_price=D(80), order_link_id="c")
+    c = e.place_order(
+        "BBBUSDT", SELL, STP, D(1), trigger_price=D(80), trigger_direction=2, order_link_id="c"
+    )
     assert e.cancel_order("AAAUSDT", order_link_id="a") is a
     assert a.status is SimStatus.CANCELLED and a.cancel_type == "CancelByUser"
     with pytest.raises(SimError) as err:

@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain import OrderType, PositionSide, Side
 from bot.sim import SimEngine, SimStatus
+from bot.sim.account import ISOLATED
 from tests.unit.sim.conftest import INSTRUMENT, T0, MakeMarket, flat
 
 H = 3_600_000
@@ -19,23 +20,26 @@ def _engine(
     make_market: MakeMarket, bars: list[tuple[float, float, float, float]], **kw: object
 ) -> SimEngine:
     m = make_market({"AAAUSDT": bars}, **kw)
-    return SimEngine(m, slippage=D(0), fee_taker=D(0), fee_maker=D(0))
+    return SimEngine(m, slippage=D(0), fee_taker=D(0), fee_maker=D(0), margin_mode=ISOLATED)
 
 
 @pytest.mark.parametrize(("side", "sign"), [(BUY, -1), (SELL, 1)])
 def test_funding_8h_sign_and_mark(make_market: MakeMarket, side: Side, sign: int) -> None:
-    bars = [*flat(8), *flat(3, 104.0)]
+    bars = [*flat(8), *flat(8, 104.0), *flat(3, 103.0)]
     e = _engine(make_market, bars, funding={"AAAUSDT": [(0, 0.0001), (8, -0.0002), (16, 0.001)]})
-    e.place_order("AAAUSDT", side, MKT, D(10))  # at the settlement hour: pays it
-    e.advance(10)
+    # Opened while the clock shows 00:00: the 00:00 settlement is already done (the API lists
+    # it), so this position does not pay it.
+    assert [f.ts for f in e.funding_history("AAAUSDT")] == [T0]
+    e.place_order("AAAUSDT", side, MKT, D(10))
+    e.advance(18)
     pays = e.funding_payments
-    assert [p.ts for p in pays] == [T0, T0 + 8 * H]
-    assert [p.mark for p in pays] == [D("100.0"), D("104.0")]
+    assert [p.ts for p in pays] == [T0 + 8 * H, T0 + 16 * H]
+    assert [p.mark for p in pays] == [D("104.0"), D("103.0")]
     # long pays positive funding, short receives it: amount = −s · qty · mark · rate
-    assert [p.amount for p in pays] == [sign * D("0.1"), -sign * D("0.208")]
-    assert e.wallet_balance == D(10000) + sign * D("0.1") - sign * D("0.208")
+    assert [p.amount for p in pays] == [-sign * D("0.208"), sign * D("1.030")]
+    assert e.wallet_balance == D(10000) - sign * D("0.208") + sign * D("1.030")
     pos = e.positions["AAAUSDT"]
-    assert pos.realised_pnl == sign * D("0.1") - sign * D("0.208")
+    assert pos.realised_pnl == -sign * D("0.208") + sign * D("1.030")
 
 
 def test_funding_4h_interval(make_market: MakeMarket) -> None:
@@ -44,26 +48,37 @@ def test_funding_4h_interval(make_market: MakeMarket) -> None:
         flat(13),
         funding={"AAAUSDT": [(0, 0.0001), (4, 0.0001), (8, 0.0001), (12, 0.0001)]},
     )
-    assert e.market.instruments["AAAUSDT"].funding_interval_h == 4
+    # From data up to now only: one settlement known at 00:00, so the configured 8h.
+    assert e.instrument_now("AAAUSDT").funding_interval_h == 8
     e.advance(2)
     e.place_order("AAAUSDT", BUY, MKT, D(10))  # opened after the 00:00 settlement
-    e.advance(10)  # settles 04:00 and 08:00 (12:00 settles on the advance from 12:00)
-    assert [p.ts for p in e.funding_payments] == [T0 + 4 * H, T0 + 8 * H]
-    assert e.wallet_balance == D(10000) - D("0.2")
+    e.advance(10)  # the clock arrives at 04:00, 08:00 and 12:00: each settles on arrival
+    assert [p.ts for p in e.funding_payments] == [T0 + 4 * H, T0 + 8 * H, T0 + 12 * H]
+    assert e.instrument_now("AAAUSDT").funding_interval_h == 4
+    assert e.wallet_balance == D(10000) - D("0.3")
 
 
-def test_closing_at_the_settlement_hour_avoids_it(make_market: MakeMarket) -> None:
-    e = _engine(make_market, flat(10), funding={"AAAUSDT": [(0, 0.0001), (8, 0.0001)]})
+def test_a_position_closed_at_the_settlement_instant_has_paid_it(make_market: MakeMarket) -> None:
+    e = _engine(make_market, flat(20), funding={"AAAUSDT": [(0, 0.0001), (8, 0.0001)]})
     e.advance(1)
     e.place_order("AAAUSDT", BUY, MKT, D(10))
     e.advance(7)
+    # The clock arrived at 08:00: the settlement is charged and listed before anything else
+    # happens at that instant (the old engine charged it only on the next advance, so a
+    # position closed "at 08:00" never paid it).
     assert e.now_ms == T0 + 8 * H
+    assert [(p.ts, p.amount) for p in e.funding_payments] == [(T0 + 8 * H, D("-0.1"))]
+    assert [f.ts for f in e.funding_history("AAAUSDT")] == [T0, T0 + 8 * H]
+    assert e.ticker("AAAUSDT").next_funding_ms == T0 + 16 * H
     e.place_order("AAAUSDT", SELL, MKT, D(10), reduce_only=True)
     e.advance(2)
-    assert e.funding_payments == []
-    ticker = e.ticker("AAAUSDT")
-    assert ticker.next_funding_ms == T0 + 16 * H  # extrapolated past the data's last settlement
-    assert [f.ts for f in e.funding_history("AAAUSDT")] == [T0, T0 + 8 * H]
+    assert len(e.funding_payments) == 1
+    # After 16:00 passes with no settlement in the data, the venue shows no funding at all
+    # (no extrapolated rate).
+    e.advance(7)
+    assert e.now_ms == T0 + 17 * H
+    t = e.ticker("AAAUSDT")
+    assert t.funding_rate != t.funding_rate and t.next_funding_ms == 0  # NaN: none
 
 
 def _mmr(mmr: str) -> dict[str, object]:
@@ -100,7 +115,13 @@ def test_long_liquidated_at_bankruptcy_loses_the_margin(make_market: MakeMarket)
     e = _engine(make_market, bars)
     e.place_order("AAAUSDT", BUY, MKT, D(25))
     stop = e.place_order(
-        "AAAUSDT", SELL, OrderType.STOP_MARKET, D(25), trigger_price=D(85), reduce_only=True
+        "AAAUSDT",
+        SELL,
+        OrderType.STOP_MARKET,
+        D(25),
+        trigger_price=D(85),
+        trigger_direction=2,
+        reduce_only=True,
     )
     e.advance(2)
     assert "AAAUSDT" in e.positions  # low 90.6 stays above LP 90.50

@@ -62,6 +62,7 @@ def test_books_balance(market: SimMarket, actions: list[tuple], partial: bool) -
             kw["price"] = px
         elif typ is OrderType.STOP_MARKET:
             kw["trigger_price"] = px
+            kw["trigger_direction"] = 2 if side is Side.SELL else 1
         pos_before = e.positions.get(sym)
         with contextlib.suppress(SimError):
             e.place_order(sym, side, typ, D(q) / 100, reduce_only=ro, **kw)  # type: ignore[arg-type]

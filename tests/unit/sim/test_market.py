@@ -51,7 +51,8 @@ def test_ticker_funding_and_open_interest(make_market: MakeMarket) -> None:
     )
     e = SimEngine(m, start_ms=T0 + H)
     t = e.ticker("AAAUSDT")
-    assert (t.funding_rate, t.next_funding_ms) == (0.0003, T0 + 8 * H)
+    # The last settled rate (data up to now), not the 8h settlement's from a later row.
+    assert (t.funding_rate, t.next_funding_ms) == (0.0001, T0 + 8 * H)
     assert t.open_interest == 1100.0
     assert [o.open_interest for o in e.open_interest("AAAUSDT")] == [1000.0, 1100.0]
     assert (t.bid, t.last, t.ask) == (99.99, 100.0, 100.01)  # one tick either side

@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain import OrderType, Side
 from bot.sim import SimEngine, SimError, SimStatus
+from bot.sim.account import ISOLATED
 from tests.unit.sim.conftest import T0, MakeMarket, flat
 
 H = 3_600_000
@@ -19,10 +20,12 @@ def _long_with_bracket(
     make_market: MakeMarket, bar: tuple[float, float, float, float], **kw: object
 ):  # type: ignore[no-untyped-def]
     m = make_market({"AAAUSDT": [*flat(1), bar, *flat(1, bar[3])]})
-    e = SimEngine(m, fee_taker=D(0), fee_maker=D(0), **kw)  # type: ignore[arg-type]
+    e = SimEngine(m, fee_taker=D(0), fee_maker=D(0), margin_mode=ISOLATED, **kw)  # type: ignore[arg-type]
     e.place_order("AAAUSDT", BUY, MKT, D(10))
     entry = e.positions["AAAUSDT"].avg_price
-    stop = e.place_order("AAAUSDT", SELL, STP, D(10), trigger_price=D(95), reduce_only=True)
+    stop = e.place_order(
+        "AAAUSDT", SELL, STP, D(10), trigger_price=D(95), trigger_direction=2, reduce_only=True
+    )
     tp = e.place_order("AAAUSDT", SELL, LMT, D(10), price=D(103), reduce_only=True)
     assert stop.trigger_direction == 2  # below the price: triggers on a fall
     return e, entry, stop, tp
@@ -77,7 +80,14 @@ def test_stop_by_last_price_triggers_the_same_in_replay(make_market: MakeMarket)
     e = SimEngine(m, slippage=D(0))
     e.place_order("AAAUSDT", BUY, MKT, D(1))
     s = e.place_order(
-        "AAAUSDT", SELL, STP, D(1), trigger_price=D(97), trigger_by=TriggerBy.LAST, reduce_only=True
+        "AAAUSDT",
+        SELL,
+        STP,
+        D(1),
+        trigger_price=D(97),
+        trigger_by=TriggerBy.LAST,
+        trigger_direction=2,
+        reduce_only=True,
     )
     e.advance(2)
     assert s.status is SimStatus.FILLED and s.avg_price == D(97)
@@ -86,7 +96,7 @@ def test_stop_by_last_price_triggers_the_same_in_replay(make_market: MakeMarket)
 def test_entry_stop_opens_a_position_when_price_rises(make_market: MakeMarket) -> None:
     m = make_market({"AAAUSDT": [*flat(1), (100, 103, 99, 101)]})
     e = SimEngine(m, slippage=D(0), fee_taker=D(0))
-    o = e.place_order("AAAUSDT", BUY, STP, D(10), trigger_price=D(102))
+    o = e.place_order("AAAUSDT", BUY, STP, D(10), trigger_price=D(102), trigger_direction=1)
     assert o.status is SimStatus.UNTRIGGERED and o.trigger_direction == 1
     assert e.available() == D(10000)  # conditional orders reserve nothing until triggered
     e.advance(2)  # 100 → 99 → 103: rises through 102
@@ -97,25 +107,58 @@ def test_entry_stop_opens_a_position_when_price_rises(make_market: MakeMarket) -
 def test_triggered_stop_without_margin_is_rejected(make_market: MakeMarket) -> None:
     m = make_market({"AAAUSDT": [*flat(1), (100, 103, 99, 101)]})
     e = SimEngine(m, slippage=D(0), equity=D(100))
-    o = e.place_order("AAAUSDT", BUY, STP, D(10), trigger_price=D(102))  # needs 102 margin
+    o = e.place_order(
+        "AAAUSDT", BUY, STP, D(10), trigger_price=D(102), trigger_direction=1
+    )  # needs 102 margin
     e.advance(2)
     assert o.status is SimStatus.REJECTED and "available" in o.reject_reason
     assert e.positions == {}
 
 
-def test_trigger_at_the_current_price_needs_a_direction(make_market: MakeMarket) -> None:
+def test_a_stop_without_trigger_direction_is_refused_like_bybit(make_market: MakeMarket) -> None:
+    # Bybit: {"retCode":10001,"retMsg":"params error: TriggerDirection invalid"} for a linear
+    # conditional order without triggerDirection; the engine no longer guesses one.
     e = SimEngine(make_market({"AAAUSDT": flat(2)}))
+    for trigger in (D(90), D(100), D(110)):
+        with pytest.raises(SimError) as err:
+            e.place_order("AAAUSDT", SELL, STP, D(1), trigger_price=trigger)
+        assert err.value.code == 10001 and "TriggerDirection" in err.value.msg
+    assert e.orders == []
+
+
+@pytest.mark.parametrize(
+    ("side", "trigger", "direction", "code"),
+    [
+        (SELL, D(105), 2, 110093),  # a sell stop above the price: already "fallen" through it
+        (SELL, D(100), 2, 110093),  # at the price
+        (BUY, D(95), 1, 110092),  # a buy stop below the price: already "risen" through it
+    ],
+)
+def test_an_already_crossed_stop_is_rejected_not_inverted(
+    make_market: MakeMarket, side: Side, trigger: D, direction: int, code: int
+) -> None:
+    # The old engine accepted a sell stop above the mark as a *rising* trigger and sold on
+    # the rebound; Bybit rejects it.
+    e = SimEngine(make_market({"AAAUSDT": [*flat(1), (100, 106, 94, 100), *flat(1)]}))
     with pytest.raises(SimError) as err:
-        e.place_order("AAAUSDT", SELL, STP, D(1), trigger_price=D(100))
-    assert err.value.code == 10001
+        e.place_order(
+            "AAAUSDT", side, STP, D(1), trigger_price=trigger, trigger_direction=direction
+        )
+    assert err.value.code == code
+    e.advance(2)
+    assert e.orders == [] and e.executions == []
 
 
 def test_several_orders_at_one_level_all_fire(make_market: MakeMarket) -> None:
     m = make_market({"AAAUSDT": [*flat(1), (100, 100, 94, 96)]})
     e = SimEngine(m, slippage=D(0), fee_taker=D(0))
     e.place_order("AAAUSDT", BUY, MKT, D(10))
-    s1 = e.place_order("AAAUSDT", SELL, STP, D(4), trigger_price=D(95), reduce_only=True)
-    s2 = e.place_order("AAAUSDT", SELL, STP, D(6), trigger_price=D(95), reduce_only=True)
+    s1 = e.place_order(
+        "AAAUSDT", SELL, STP, D(4), trigger_price=D(95), trigger_direction=2, reduce_only=True
+    )
+    s2 = e.place_order(
+        "AAAUSDT", SELL, STP, D(6), trigger_price=D(95), trigger_direction=2, reduce_only=True
+    )
     e.advance(2)
     assert s1.status is s2.status is SimStatus.FILLED
     assert e.positions == {} and e.wallet_balance == D(9950)

@@ -36,13 +36,16 @@ def _req(cid: str, qty: str, **kw: object) -> OrderRequest:
 
 async def test_protocol_and_round_trip(make_market: MakeMarket) -> None:
     m = make_market(
-        {"AAAUSDT": [*flat(2), (100, 100, 90.4, 95)]}, funding={"AAAUSDT": [(0, 0.0001)]}
+        {"AAAUSDT": [*flat(2), (100, 100, 90.4, 95)]}, funding={"AAAUSDT": [(1, 0.0001)]}
     )
     eng = SimEngine(m, slippage=D(0), fee_taker=D(0))
     v = SimVenue(eng)
     assert isinstance(v, Venue)
     assert set(await v.load_instruments()) == {"AAAUSDT"}
     assert await v.server_time() == T0
+    assert eng.margin_mode == "REGULAR_MARGIN"  # a new account is cross, as on Bybit
+    await v.ensure_account_modes("isolated")
+    assert eng.margin_mode == "ISOLATED_MARGIN"
     await v.set_leverage("AAAUSDT", D(10))  # unchanged: not an error through the venue
     rep = await v.create_order(_req("e1", "25"))
     assert rep.status is OrderStatus.FILLED and rep.filled_qty == D(25)
@@ -63,7 +66,8 @@ async def test_protocol_and_round_trip(make_market: MakeMarket) -> None:
     assert pos.side is PositionSide.LONG and pos.liquidation_price == D("90.50")
     bal = await v.fetch_balance()
     assert bal.available == D(10000) - D(250)
-    eng.advance(3)  # funding at T0, then liquidation in bar 2
+    assert eng.orders[-1].trigger_direction == 2  # a sell stop falls (as CcxtVenue sends it)
+    eng.advance(3)  # funding as the clock reaches 01:00, then liquidation in bar 2
     assert await v.fetch_positions() == []
     execs = await v.fetch_executions(T0 + H)
     assert len(execs) == 1 and execs[0].is_liquidation and execs[0].price == D(90)

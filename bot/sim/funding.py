@@ -1,0 +1,122 @@
+"""Funding on the sim clock: which settlement happens when, and what the venue shows *now*.
+
+One ``FundingSchedule`` per symbol, built from the data directory's settlements and never
+reading a row later than the time it is asked about (SIM-VENUE.md "Strictness"):
+
+- the interval in effect after settlement j is the spacing to settlement j−1 when that is a
+  real interval (1..8 h); after a hole in the data, or before two settlements are known, the
+  previous interval (or the instrument's configured one) stays;
+- the predicted rate shown at ``now`` is the rate of the last settlement at or before ``now``
+  (the data has no live premium index to predict from), and the next settlement is one
+  interval after it. When that time has passed with no settlement in the data (a funding gap,
+  or the data's funding ended) the venue shows no funding at all rather than a rate from
+  months later; the same before the data's first settlement;
+- ``set_interval(from_ms, hours)`` (an instrument event) changes the schedule from then on:
+  settlements fall on the UTC grid of the new interval and each charges the latest data rate
+  scaled to the new interval (``rate · new / old``, the same rate per hour).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.data.panel import F64, HOUR_MS, I64
+
+MAX_INTERVAL_H = 8
+
+
+@dataclass(frozen=True, slots=True)
+class FundingNow:
+    """What a ticker shows about funding at one instant."""
+
+    rate: float  # the predicted rate for the next settlement (per settlement)
+    next_ms: int  # the next settlement time
+    interval_h: int
+
+
+class FundingSchedule:
+    """One symbol's settlements and the funding state the venue shows at any sim time."""
+
+    def __init__(self, ts: I64, rate: F64, default_h: int) -> None:
+        self.ts: list[int] = ts.tolist()
+        self.rate: list[float] = rate.tolist()
+        self._by_hour = dict(zip((ts // HOUR_MS).tolist(), self.rate, strict=True))
+        # The interval after each settlement: the spacing to the previous one when it is a
+        # real interval (a whole 1..8 h), else the one before it (carried forward).
+        gap = np.diff(ts)
+        real = (gap % HOUR_MS == 0) & (gap >= HOUR_MS) & (gap <= MAX_INTERVAL_H * HOUR_MS)
+        known = np.concatenate(([False], real))
+        hours = np.concatenate(([default_h], gap // HOUR_MS)).astype(np.int64)
+        last = np.maximum.accumulate(np.where(known, np.arange(len(ts)), 0))
+        iv = np.where(last > 0, hours[last], default_h) if len(ts) else hours[:0]
+        self.interval: list[int] = iv.tolist()
+        self.default_h = default_h
+        self._overrides: list[tuple[int, int]] = []  # (from_ms, hours), ascending
+
+    @classmethod
+    def empty(cls, default_h: int) -> FundingSchedule:
+        """A symbol without funding data."""
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), default_h)
+
+    def set_interval(self, from_ms: int, hours: int) -> None:
+        """From ``from_ms`` on, settle every ``hours`` on the UTC grid."""
+        if not 1 <= hours <= 24:
+            raise ValueError(f"funding interval must be 1..24 hours (got {hours})")
+        self._overrides = [o for o in self._overrides if o[0] < from_ms]
+        self._overrides.append((from_ms, hours))
+
+    def _override(self, t_ms: int) -> tuple[int, int] | None:
+        """The interval override in effect at ``t_ms`` (strictly after it was set)."""
+        for from_ms, hours in reversed(self._overrides):
+            if from_ms <= t_ms:
+                return from_ms, hours
+        return None
+
+    def _last(self, t_ms: int) -> int:
+        """Index of the last data settlement at or before ``t_ms`` (−1 if none)."""
+        return bisect_right(self.ts, t_ms) - 1
+
+    def interval_at(self, t_ms: int) -> int:
+        """The settlement interval in effect at ``t_ms`` (hours), from data up to then."""
+        ov = self._override(t_ms)
+        if ov is not None:
+            return ov[1]
+        j = self._last(t_ms)
+        return self.interval[j] if j >= 0 else self.default_h
+
+    def settlement(self, t_ms: int) -> float | None:
+        """The rate settled at ``t_ms`` (an hour boundary), None when nothing settles then."""
+        if not self._overrides:
+            return self._by_hour.get(t_ms // HOUR_MS)  # the per-bar path: one dict lookup
+        ov = self._override(t_ms - 1)
+        if ov is None:
+            return self._by_hour.get(t_ms // HOUR_MS)
+        hours = ov[1]
+        if t_ms % (hours * HOUR_MS) != 0:
+            return None
+        j = self._last(t_ms)
+        if j < 0:
+            return None
+        return self.rate[j] * hours / self.interval[j]
+
+    def now(self, t_ms: int) -> FundingNow | None:
+        """The predicted rate and next settlement shown at ``t_ms``; None where the data has
+        no funding (before its first settlement, or in a hole)."""
+        j = self._last(t_ms)
+        if j < 0:
+            return None
+        ov = self._override(t_ms)
+        if ov is not None:
+            hours = ov[1]
+            step = hours * HOUR_MS
+            return FundingNow(
+                self.rate[j] * hours / self.interval[j], (t_ms // step + 1) * step, hours
+            )
+        hours = self.interval[j]
+        nxt = self.ts[j] + hours * HOUR_MS
+        if nxt <= t_ms:
+            return None
+        return FundingNow(self.rate[j], nxt, hours)

@@ -1,0 +1,109 @@
+"""The fill model over polled live tickers: paper trading's engine (``bot.venues.paper``).
+
+The same ``EngineCore`` as the replay (order entry, validation, the path walk, the account),
+with a different price source: each bulk-ticker poll moves every symbol's mark from the last
+poll's value to the new one. What happened between two polls is unknown, so the move is a
+*gap* (as a replay's bar-to-bar jump): a crossed stop fills from the new mark, a crossed
+limit at its own price, a crossed liquidation level liquidates first. Funding settles as the
+clock passes a settlement (before the move, as in the replay), at the venue's published rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+
+from bot.domain import Instrument, Ticker
+from bot.sim.account import CROSS
+from bot.sim.core import EngineCore
+from bot.sim.types import SimError
+
+
+class LiveEngine(EngineCore):
+    """One paper account whose prices are the latest polled tickers."""
+
+    def __init__(
+        self,
+        *,
+        equity: Decimal,
+        fee_taker: Decimal,
+        fee_maker: Decimal,
+        slippage: Decimal,
+        half_spread: Decimal = Decimal(0),
+        margin_mode: str = CROSS,
+    ) -> None:
+        super().__init__(
+            {},
+            equity=equity,
+            fee_taker=fee_taker,
+            fee_maker=fee_maker,
+            slippage=slippage,
+            half_spread=half_spread,
+            partial_fills=False,
+            participation=Decimal(1),
+            margin_mode=margin_mode,
+        )
+        self.tickers: dict[str, Ticker] = {}
+        self._now = 0
+
+    @property
+    def now_ms(self) -> int:
+        """The newest ticker time seen (the venue's clock)."""
+        return self._now
+
+    def set_instruments(self, instruments: Mapping[str, Instrument]) -> None:
+        """The venue's instruments (``load_instruments``)."""
+        self.instruments.update(instruments)
+
+    def price_float(self, symbol: str) -> float:
+        t = self.tickers.get(symbol)
+        return t.mark if t is not None else math.nan
+
+    def mark_price(self, symbol: str) -> Decimal:
+        """The last polled mark (10001 when the symbol has no ticker yet)."""
+        p = self.price_float(symbol)
+        if not (math.isfinite(p) and p > 0):
+            raise SimError(SimError.BAD_PARAMS, f"{symbol}: no price yet")
+        return Decimal(repr(p))
+
+    def due_settlements(self, tickers: Mapping[str, Ticker]) -> list[tuple[str, int, float]]:
+        """(symbol, settlement time, rate shown before it) of every open position whose
+        settlement the new tickers have passed."""
+        out = []
+        for sym in sorted(self.positions):
+            prev, new = self.tickers.get(sym), tickers.get(sym)
+            if prev is None or new is None or prev.next_funding_ms <= 0:
+                continue
+            if new.ts >= prev.next_funding_ms and new.next_funding_ms > prev.next_funding_ms:
+                out.append((sym, prev.next_funding_ms, prev.funding_rate))
+        return out
+
+    def on_tickers(
+        self, tickers: Mapping[str, Ticker], settled: Mapping[tuple[str, int], float]
+    ) -> None:
+        """Move to the new tickers: settle the funding passed (``settled`` gives the venue's
+        rate per (symbol, time); funding first, as in the replay), then walk every symbol
+        with orders or a position from its last mark to the new one."""
+        if not tickers:
+            return
+        new_now = max(t.ts for t in tickers.values())
+        for sym, ts, shown in self.due_settlements(tickers):
+            rate = settled.get((sym, ts), shown)
+            mark = tickers[sym].mark
+            if math.isfinite(rate) and math.isfinite(mark) and sym in self.positions:
+                self._event_ms = ts
+                self.account.settle_funding(sym, ts, Decimal(repr(rate)), Decimal(repr(mark)))
+        moves: list[tuple[str, float, float]] = []
+        for sym, t in tickers.items():
+            prev = self.tickers.get(sym)
+            if prev is not None and (sym in self.positions or sym in self._open):
+                moves.append((sym, prev.mark, t.mark))
+        self.tickers.update(tickers)
+        self._now = max(self._now, new_now)
+        if self.account.margin_mode == CROSS and self.positions:
+            self._watch.clear()
+        for sym, a, b in moves:
+            if math.isfinite(a) and math.isfinite(b):
+                t_ms = tickers[sym].ts
+                self._leg(sym, a, b, t_ms, t_ms, True, math.nan)
