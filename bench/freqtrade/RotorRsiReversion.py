@@ -8,9 +8,9 @@ The rules, as close as freqtrade allows (docs/backtest.md, "Side by side with fr
   8 % × leverage; freqtrade fills it at the stop price, or at the open when the candle opens
   beyond it, like rotor's simulator;
 - isolated futures at 7x: rotor's config asks for 10x and its risk manager lowers every entry
-  to the largest leverage whose liquidation stays >= 12 % away (7.11x, 7.66x or 7.96x on these tiers);
-  one integer leverage keeps one stoploss value = an 8 % price stop for every pair. Leverage
-  only sets margin and liquidation, never the size or the PnL;
+  to the largest leverage whose liquidation stays >= 12 % away (7.11x, 7.66x or 7.96x on
+  these tiers); one integer leverage keeps one stoploss value = an 8 % price stop for every
+  pair. Leverage only sets margin and liquidation, never the size or the PnL;
 - size: risk 2 % of the balance per trade including a round-trip cost allowance, like rotor's
   ``N = R / (d_stop + c)`` (freqtrade's balance excludes open PnL, rotor's equity includes it);
 - at most 5 trades (``max_open_trades``) and 2 per sector (rotor's
