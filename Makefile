@@ -26,9 +26,9 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 
 install: $(STAMP_RUN)
 
-# The default preset (rotation-reversion) rarely fires on the 120-day bundled sample (only three
-# sectors have the four members it needs), so the demo replays rsi-reversion; PRESET=... to change.
-PRESET ?= rsi-reversion
+# The demo replays the default preset (rotation-reversion) over the bundled 120-day slice of the
+# wide universe (123 perpetuals, 12 sectors); PRESET=rsi-reversion etc. shows another.
+PRESET ?= rotation-reversion
 
 run: $(STAMP_RUN)
 	$(BIN)/rotor run --mode replay --preset $(PRESET)

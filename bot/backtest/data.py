@@ -38,58 +38,41 @@ class BacktestData:
         return self.market.n_bars
 
 
-def truncate_market(market: SimMarket, end_ms: int) -> SimMarket:
-    """The market as if the data ended before ``end_ms`` (bar opens and stamps ``< end_ms``)."""
-    n = int(np.searchsorted(market.ts, end_ms, side="left"))
-    if n >= market.n_bars:
+def cut_market(market: SimMarket, begin_ms: int | None, end_ms: int | None) -> SimMarket:
+    """The market holding only bars that open in ``[begin_ms, end_ms)`` (one copy).
+
+    ``end_ms``: as if the data ended there (stamps ``< end_ms``). ``begin_ms``: without the
+    warm-up the run never reads; the daemon keeps ``window_hours`` of history and its signals
+    match the backtest's with that much (``SignalEngine.window_hours``), so older bars change
+    no decision. Symbols with no bar left are dropped.
+    """
+    k0 = 0 if begin_ms is None else int(np.searchsorted(market.ts, begin_ms, side="left"))
+    n = market.n_bars if end_ms is None else int(np.searchsorted(market.ts, end_ms, side="left"))
+    if k0 <= 0 and n >= market.n_bars:
         return market
     if n == 0:
         raise DataFileError(Path("--to"), "no bar opens before the end of the range")
-    keep = [i for i in range(len(market.symbols)) if int(market.first_idx[i]) < n]
-    symbols = [market.symbols[i] for i in keep]
-    series = {}
-    for s in symbols:
-        ser = market.series[s]
-        fk = ser.funding_ts < end_ms
-        ok = ser.oi_ts < end_ms
-        series[s] = SymbolSeries(
-            ser.funding_ts[fk], ser.funding_rate[fk], ser.oi_ts[ok], ser.oi[ok]
-        )
-    rows = np.asarray(keep, dtype=np.intp)
-    return SimMarket(
-        symbols=symbols,
-        instruments={s: market.instruments[s] for s in symbols},
-        ts=market.ts[:n],
-        open=market.open[rows, :n],
-        high=market.high[rows, :n],
-        low=market.low[rows, :n],
-        close=market.close[rows, :n],
-        volume=market.volume[rows, :n],
-        series=series,
-        first_idx=market.first_idx[rows],
-        last_idx=np.minimum(market.last_idx[rows], n - 1),
-    )
-
-
-def trim_market(market: SimMarket, begin_ms: int) -> SimMarket:
-    """The market without the bars that open before ``begin_ms`` (warm-up the run never reads).
-
-    The daemon keeps ``window_hours`` of history and its signals match the backtest's with
-    that much (``SignalEngine.window_hours``), so older bars change no decision.
-    """
-    k0 = int(np.searchsorted(market.ts, begin_ms, side="left"))
-    if k0 <= 0:
-        return market
-    if k0 >= market.n_bars:
+    if k0 >= n:
         raise DataFileError(Path("--from"), "no bar opens after the start of the range")
-    keep = [i for i in range(len(market.symbols)) if int(market.last_idx[i]) >= k0]
+    keep = [
+        i
+        for i in range(len(market.symbols))
+        if int(market.first_idx[i]) < n and int(market.last_idx[i]) >= k0
+    ]
     symbols = [market.symbols[i] for i in keep]
-    t0 = int(market.ts[k0])
+    lo = int(market.ts[k0]) - HOUR_MS if k0 > 0 else None  # stamps in the first bar's hour
+    hi = end_ms if n < market.n_bars else None
     series = {}
     for s in symbols:
         ser = market.series[s]
-        fk = ser.funding_ts > t0 - HOUR_MS
-        ok = ser.oi_ts > t0 - HOUR_MS
+        fk = np.ones(len(ser.funding_ts), dtype=bool)
+        ok = np.ones(len(ser.oi_ts), dtype=bool)
+        if lo is not None:
+            fk &= ser.funding_ts > lo
+            ok &= ser.oi_ts > lo
+        if hi is not None:
+            fk &= ser.funding_ts < hi
+            ok &= ser.oi_ts < hi
         series[s] = SymbolSeries(
             ser.funding_ts[fk], ser.funding_rate[fk], ser.oi_ts[ok], ser.oi[ok]
         )
@@ -97,16 +80,21 @@ def trim_market(market: SimMarket, begin_ms: int) -> SimMarket:
     return SimMarket(
         symbols=symbols,
         instruments={s: market.instruments[s] for s in symbols},
-        ts=market.ts[k0:],
-        open=market.open[rows, k0:],
-        high=market.high[rows, k0:],
-        low=market.low[rows, k0:],
-        close=market.close[rows, k0:],
-        volume=market.volume[rows, k0:],
+        ts=market.ts[k0:n],
+        open=market.open[rows, k0:n],
+        high=market.high[rows, k0:n],
+        low=market.low[rows, k0:n],
+        close=market.close[rows, k0:n],
+        volume=market.volume[rows, k0:n],
         series=series,
         first_idx=np.maximum(market.first_idx[rows] - k0, 0),
-        last_idx=market.last_idx[rows] - k0,
+        last_idx=np.minimum(market.last_idx[rows], n - 1) - k0,
     )
+
+
+def truncate_market(market: SimMarket, end_ms: int) -> SimMarket:
+    """The market as if the data ended before ``end_ms`` (bar opens and stamps ``< end_ms``)."""
+    return cut_market(market, None, end_ms)
 
 
 def panel_of(market: SimMarket, symbols: list[str], tags: list[str | None]) -> Panel:
@@ -141,14 +129,15 @@ def panel_of(market: SimMarket, symbols: list[str], tags: list[str | None]) -> P
     return panel
 
 
-def load_market(root: Path, end_ms: int | None = None) -> SimMarket:
-    """Read the data directory (``DataFileError`` names a bad file) and apply ``--to``."""
+def load_market(root: Path, end_ms: int | None = None, begin_ms: int | None = None) -> SimMarket:
+    """Read the data directory (``DataFileError`` names a bad file) and cut it to
+    ``[begin_ms, end_ms)`` in one copy (``--to``, and the warm-up before ``--from``)."""
     market = SimMarket.load(root)
     import pyarrow as pa
 
     # The parquet reader's buffers are garbage now; hand them back before the signals run.
     pa.default_memory_pool().release_unused()
-    return market if end_ms is None else truncate_market(market, end_ms)
+    return cut_market(market, begin_ms, end_ms)
 
 
 def universe_settings(settings: Settings, root: Path) -> Settings:
@@ -182,9 +171,7 @@ def prepare(
     """
     from bot.runtime.build import universe
 
-    market = load_market(root, end_ms)
-    if begin_ms is not None:
-        market = trim_market(market, begin_ms)
+    market = load_market(root, end_ms, begin_ms)
     effective = universe_settings(settings, root)
     symbols, tags, _ = universe(effective, dict(market.instruments))
     return effective, BacktestData(root, market, panel_of(market, symbols, tags))

@@ -1,4 +1,4 @@
-"""``rotor optimize``: search a preset's declared space with Optuna, out of sample in view.
+"""``rotor optimize``: walk-forward search of a preset's declared space with Optuna.
 
 The trading window is split in time. With one fold, the first ``train_frac`` of it is in
 sample and the rest out of sample; with ``folds = K`` the out-of-sample part is cut into K
@@ -6,12 +6,16 @@ consecutive pieces and fold k trains on everything before piece k (anchored walk
 Each train run only sees data up to the end of its window (the data are truncated there),
 and each test run starts flat at the start of its piece with the full warm-up behind it.
 
-The objective is the mean in-sample metric over the folds. Every trial also records its
-out-of-sample figures (as Optuna user attributes), so the report shows both side by side
-and a parameter set that only fits the past is visible as such.
+Each fold is its own search: its sampler sees only its train window's metric, and its best
+trial is chosen on that alone, then run once on the fold's test piece. Nothing chosen with a
+later window's data is ever scored on an earlier piece, so the stitched test pieces are a
+true out-of-sample result; the untuned config on the same pieces is reported beside it.
+Every trial also records its test figures (Optuna user attributes) for the report's
+diagnostic table; they never take part in a choice.
 
 Several machines can work on one study: give each the same ``--storage`` (a PostgreSQL URL)
-and ``--study`` name; Optuna's RDB storage hands out trials and keeps every result.
+and ``--study`` name (fold k of a multi-fold run is ``NAME/fold-k``); Optuna's RDB storage
+hands out trials and keeps every result.
 """
 
 from __future__ import annotations
@@ -20,11 +24,16 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bot.backtest.data import BacktestData, panel_of, prepare, truncate_market, universe_settings
-from bot.backtest.result import run_prepared, warmup_begin
+from bot.backtest.metrics import EquityCurve, summarise
+from bot.backtest.result import BacktestResult, run_prepared, warmup_begin
 from bot.backtest.runner import HOUR_MS, default_start
 from bot.backtest.space import SPACES, overrides_of, suggest
 from bot.config import Settings
@@ -127,6 +136,78 @@ def open_storage(url: str | None, attempts: int = 6) -> Any:
     raise ValueError(f"--storage: cannot open {url!r}: {last}")
 
 
+def stitch(results: list[BacktestResult]) -> dict[str, Any]:
+    """One summary over consecutive test pieces: each piece's equity continues the last."""
+    ts, eq, ex = [], [], []
+    level = 1.0
+    start_equity = float(results[0].start_equity)
+    for r in results:
+        c = r.curve
+        ts.append(c.ts)
+        eq.append(c.equity * level)
+        ex.append(c.exposure)
+        level *= float(c.equity[-1]) / float(r.start_equity) if len(c.equity) else 1.0
+    curve = EquityCurve(np.concatenate(ts), np.concatenate(eq), np.concatenate(ex))
+    trades = [t for r in results for t in r.trades]
+    s0, s1 = results[0].summary, results[-1].summary
+    return summarise(
+        curve,
+        trades,
+        start_equity=start_equity,
+        fees=sum((Decimal(str(r.summary["fees"])) for r in results), Decimal(0)),
+        funding=sum((Decimal(str(r.summary["funding"])) for r in results), Decimal(0)),
+        liquidations=sum(int(r.summary["liquidations"]) for r in results),
+        start_ms=_ms(s0["start"]),
+        end_ms=_ms(s1["end"]),
+        cfg_hash=str(s1["config_hash"]),
+        preset=str(s1["preset"]),
+    )
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _fold_study(
+    fold: Fold,
+    k: int,
+    settings_for: SettingsFactory,
+    data_dir: Path,
+    dims: tuple[Any, ...],
+    *,
+    trials: int,
+    storage: Any,
+    study_name: str | None,
+    metric: str,
+    seed: int | None,
+    on_trial: Callable[[int, int, float, float], None] | None,
+) -> Any:
+    """Search fold ``k`` on its train window alone; returns the Optuna study."""
+    import optuna
+
+    def objective(trial: optuna.Trial) -> float:
+        s = universe_settings(settings_for(suggest(trial, dims)), data_dir)
+        ins = run_prepared(s, fold.train.data, start_ms=fold.train.start_ms).summary
+        oos = run_prepared(s, fold.test.data, start_ms=fold.test.start_ms).summary
+        value = score(ins, metric)
+        trial.set_user_attr("in_sample", _brief(ins))
+        trial.set_user_attr("out_of_sample", _brief(oos))
+        trial.set_user_attr("oos_value", score(oos, metric))  # diagnostics, never chosen on
+        if on_trial is not None:
+            on_trial(k, trial.number, value, score(oos, metric))
+        return value
+
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=storage,
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=None if seed is None else seed + k),
+        load_if_exists=True,
+    )
+    study.optimize(objective, n_trials=trials)
+    return study
+
+
 def run_study(
     settings_for: SettingsFactory,
     preset: str,
@@ -141,9 +222,9 @@ def run_study(
     train_frac: float = 0.7,
     metric: str = "sharpe",
     seed: int | None = None,
-    on_trial: Callable[[int, float, float], None] | None = None,
+    on_trial: Callable[[int, int, float, float], None] | None = None,
 ) -> dict[str, Any]:
-    """Run ``trials`` trials (added to the study if it exists); return the report data."""
+    """Run ``trials`` trials per fold (added to the studies if they exist); the report data."""
     import optuna
 
     if preset not in SPACES:
@@ -157,60 +238,57 @@ def run_study(
     if start is None:
         start = default_start(full.market.ts, SignalEngine.from_settings(base).window_hours)
     fold_list = make_folds(full, start, folds, train_frac)
-
-    def evaluate(overrides: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        s = universe_settings(settings_for(overrides), data_dir)
-        ins = [run_prepared(s, f.train.data, start_ms=f.train.start_ms).summary for f in fold_list]
-        oos = [run_prepared(s, f.test.data, start_ms=f.test.start_ms).summary for f in fold_list]
-        return ins, oos
-
-    def objective(trial: optuna.Trial) -> float:
-        ins, oos = evaluate(suggest(trial, dims))
-        value = sum(score(x, metric) for x in ins) / len(ins)
-        out_value = sum(score(x, metric) for x in oos) / len(oos)
-        trial.set_user_attr("in_sample", [_brief(x) for x in ins])
-        trial.set_user_attr("out_of_sample", [_brief(x) for x in oos])
-        trial.set_user_attr("oos_value", out_value)
-        if on_trial is not None:
-            on_trial(trial.number, value, out_value)
-        return value
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=open_storage(storage),
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        load_if_exists=True,
-    )
-    study.set_user_attr("preset", preset)
-    study.set_user_attr("metric", metric)
-    study.optimize(objective, n_trials=trials)
-    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    done.sort(key=lambda t: -(t.value if t.value is not None else NO_SCORE))
-    best = done[0] if done else None
-    return {
-        "study": study.study_name,
-        "preset": preset,
-        "metric": metric,
-        "folds": [
+    rdb = open_storage(storage)
+    plain = universe_settings(base, data_dir)
+    report_folds: list[dict[str, Any]] = []
+    tuned: list[BacktestResult] = []
+    untuned: list[BacktestResult] = []
+    studies = []
+    for k, f in enumerate(fold_list):
+        name = study_name if (study_name is None or folds == 1) else f"{study_name}/fold-{k + 1}"
+        study = _fold_study(
+            f, k, settings_for, data_dir, dims, trials=trials, storage=rdb, study_name=name,
+            metric=metric, seed=seed, on_trial=on_trial,
+        )  # fmt: skip
+        studies.append(study)
+        best = max(_completed(study), key=lambda t: t.value if t.value is not None else NO_SCORE)
+        chosen = universe_settings(settings_for(overrides_of(best.params, dims)), data_dir)
+        test = run_prepared(chosen, f.test.data, start_ms=f.test.start_ms)
+        tuned.append(test)
+        untuned.append(run_prepared(plain, f.test.data, start_ms=f.test.start_ms))
+        report_folds.append(
             {
                 "train": [f.train.start_ms, f.train.end_ms],
                 "test": [f.test.start_ms, f.test.end_ms],
+                "study": study.study_name,
+                "trials": len(_completed(study)),
+                "best": {
+                    "number": best.number,
+                    "overrides": overrides_of(best.params, dims),
+                    "in_sample": best.value,
+                    "out_of_sample": score(test.summary, metric),
+                    "in_sample_run": best.user_attrs.get("in_sample"),
+                    "out_of_sample_run": _brief(test.summary),
+                },
+                "untuned_out_of_sample_run": _brief(untuned[-1].summary),
             }
-            for f in fold_list
-        ],
+        )
+    last = studies[-1]
+    done = sorted(_completed(last), key=lambda t: -(t.value if t.value is not None else NO_SCORE))
+    return {
+        "study": last.study_name,
+        "preset": preset,
+        "metric": metric,
+        "folds": report_folds,
         "trials": len(done),
-        "best": None
-        if best is None
-        else {
-            "number": best.number,
-            "in_sample": best.value,
-            "out_of_sample": best.user_attrs.get("oos_value"),
-            "overrides": overrides_of(best.params, dims),
-            "in_sample_runs": best.user_attrs.get("in_sample"),
-            "out_of_sample_runs": best.user_attrs.get("out_of_sample"),
+        "walk_forward": {
+            "tuned_out_of_sample": stitch(tuned),
+            "untuned_out_of_sample": stitch(untuned),
+            "in_sample_mean": sum(float(x["best"]["in_sample"]) for x in report_folds)
+            / len(report_folds),
         },
+        "best": report_folds[-1]["best"],
         "top": [
             {
                 "number": t.number,
@@ -221,3 +299,9 @@ def run_study(
             for t in done[:10]
         ],
     }
+
+
+def _completed(study: Any) -> list[Any]:
+    import optuna
+
+    return [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]

@@ -1,4 +1,9 @@
-"""Write a backtest's files: summary.json, trades.csv, equity.csv, report.html, equity.png."""
+"""Write a backtest's files: summary.json, trades.csv, equity.csv, report.html, equity.png.
+
+The data files are always written; the report and the PNG need the ``report`` extra
+(plotly, matplotlib), and without it :class:`~bot.backtest.charts.ReportExtraMissing` is raised
+after the data files exist, so nothing computed is lost.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.backtest.metrics import iso
-from bot.backtest.png import equity_png
-from bot.backtest.report import comparison_html, report_html
 from bot.backtest.result import BacktestResult
 
 TRADE_COLUMNS = (
@@ -87,21 +90,27 @@ def write_all(out: Path, result: BacktestResult, data_label: str) -> list[Path]:
     paths["summary"].write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
     write_trades(paths["trades"], result)
     write_equity(paths["equity"], result)
+    from bot.backtest.charts import equity_png
+    from bot.backtest.report import report_html
+
     paths["report"].write_text(report_html(result, data_label), encoding="utf-8")
-    equity_png(paths["png"], result.curve.equity, result.curve.drawdown)
+    c = result.curve
+    equity_png(paths["png"], c.ts, c.equity, c.drawdown)
     return list(paths.values())
 
 
 def write_comparison(out: Path, results: Sequence[BacktestResult], data_label: str) -> list[Path]:
     """``comparison.json`` and ``report.html`` for several presets, plus one folder each."""
     out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for r in results:
-        written += write_all(out / r.preset, r, data_label)
     summary = out / "comparison.json"
     summary.write_text(
         json.dumps({r.preset: r.summary for r in results}, indent=2) + "\n", encoding="utf-8"
     )
+    written: list[Path] = []
+    for r in results:
+        written += write_all(out / r.preset, r, data_label)
+    from bot.backtest.report import comparison_html
+
     report = out / "report.html"
     report.write_text(comparison_html(results, data_label), encoding="utf-8")
     return [summary, report, *written]

@@ -1,8 +1,9 @@
-"""``report.html``: one self-contained page (inline CSS and SVG, no script, no external URL).
+"""``report.html``: one self-contained page a trader can explore, that opens offline.
 
-Sections: the headline figures, the honest caveat from STRATEGY.md, the equity curve and the
-drawdown, PnL per sector and per exit reason, monthly returns, every trade, and the config.
-``comparison_html`` puts several presets side by side for ``--compare``.
+Sections: the headline figures, the honest caveat from STRATEGY.md, interactive charts (equity
+with every entry and exit marked, drawdown, exposure per sector, PnL per sector and per exit
+reason; plotly, its JavaScript inlined once, no external URL), monthly returns, every trade,
+and the config. ``comparison_html`` puts several presets side by side for ``--compare``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
+from bot.backtest import charts
+from bot.backtest.charts import NEG, POS
 from bot.backtest.metrics import iso
 from bot.backtest.result import BacktestResult
-from bot.backtest.svg import NEG, PALETTE, POS, Series, bar_chart, line_chart
 
 CAVEAT = (
     "Honest caveat. The published evidence for liquid coins points the other way: over 1–4 "
@@ -150,27 +152,25 @@ def _trade_table(r: BacktestResult) -> str:
 
 
 def _page(title: str, body: str) -> str:
+    # plotly.js is inlined once (~4.6 MB) so the page needs no network; each chart is a div.
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
+        f"<title>{escape(title)}</title><style>{_CSS}</style>"
+        f'<script type="text/javascript">{charts.plotly_js()}</script></head>'
+        f"<body>{body}</body></html>"
     )
 
 
 def report_html(r: BacktestResult, data_label: str) -> str:
     """The single-run report."""
     s = r.summary
-    curve = r.curve
-    eq = line_chart([Series("equity", curve.ts, curve.equity)], title="Equity (USDT)")
-    dd = line_chart(
-        [Series("drawdown", curve.ts, -curve.drawdown * 100, NEG)],
-        area=True,
-        fmt=lambda v: f"{v:.1f}%",
-        height=180,
-        title="Drawdown",
+    eq = charts.div(charts.equity_figure(r))
+    exposure = charts.div(charts.exposure_figure(r))
+    sectors = charts.div(
+        charts.bar_figure([(g, v) for g, v, _ in r.pnl_by_sector()], "Net PnL per sector")
     )
-    sectors = bar_chart([(g, v) for g, v, _ in r.pnl_by_sector()], title="Net PnL per sector")
-    reasons = bar_chart(
-        [(g, v) for g, v, _ in r.pnl_by_exit_reason()], title="Net PnL per exit reason"
+    reasons = charts.div(
+        charts.bar_figure([(g, v) for g, v, _ in r.pnl_by_exit_reason()], "Net PnL per exit reason")
     )
     counts = ", ".join(f"{g}: {n}" for g, _, n in r.pnl_by_exit_reason())
     config = json.dumps(r.settings.masked_dump(), indent=2, sort_keys=True, default=str)
@@ -187,7 +187,8 @@ starting equity {_num(s["starting_equity"])} → {_num(s["final_equity"])} USDT 
 config {escape(s["config_hash"])}</div>
 {_cards(s)}
 <div class="caveat">{CAVEAT}</div>{halted}
-<h2>Equity and drawdown</h2>{eq}{dd}
+<h2>Equity and drawdown</h2>{eq}
+<h2>Exposure</h2>{exposure}
 <h2>Where the PnL came from</h2><div class="two"><div>{sectors}</div><div>{reasons}</div></div>
 <p class="sub">Trades per exit reason: {escape(counts) or "none"}.</p>
 <h2>Monthly returns</h2>{_monthly_table(r.monthly())}
@@ -222,6 +223,7 @@ COMPARE_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("fees", "Fees", _num),
     ("funding", "Funding", _num),
     ("liquidations", "Liq.", _str),
+    ("halted", "Halted", lambda v: "yes" if v else ""),
 )
 
 
@@ -232,18 +234,7 @@ def comparison_html(results: Sequence[BacktestResult], data_label: str) -> str:
     for r in results:
         cells = "".join(f"<td>{escape(f(r.summary.get(k)))}</td>" for k, _, f in COMPARE_COLUMNS)
         rows.append(f"<tr><td class='l'><b>{escape(r.preset)}</b></td>{cells}</tr>")
-    series = [
-        Series(r.preset, r.curve.ts, r.curve.equity, PALETTE[k % len(PALETTE)])
-        for k, r in enumerate(results)
-    ]
-    dds = [
-        Series(r.preset, r.curve.ts, -r.curve.drawdown * 100, PALETTE[k % len(PALETTE)])
-        for k, r in enumerate(results)
-    ]
-    reasons = "".join(
-        f"<div>{bar_chart([(g, v) for g, v, _ in r.pnl_by_exit_reason()], title=r.preset + ': PnL per exit reason')}</div>"
-        for r in results
-    )
+    curves, reasons = charts.compare_figures(results)
     first = results[0].summary if results else {"start": "", "end": ""}
     body = f"""
 <h1>rotor backtest: preset comparison</h1>
@@ -252,8 +243,8 @@ same data, same risk manager; only the entry and exit rules differ (STRATEGY.md,
 <div class="caveat">{CAVEAT} The claim to check here: "combining rotation with reversion beats
 either alone" (rotation-reversion against laggard-only and rsi-reversion).</div>
 <h2>Side by side</h2><table><tr><th class='l'>Preset</th>{head}</tr>{"".join(rows)}</table>
-<h2>Equity</h2>{line_chart(series, title="Equity (USDT)")}
-<h2>Drawdown</h2>{line_chart(dds, fmt=lambda v: f"{v:.1f}%", height=200, title="Drawdown")}
-<h2>PnL per exit reason</h2><div class="two">{reasons}</div>
+<h2>Equity and drawdown</h2>{charts.div(curves)}
+<h2>PnL per exit reason</h2>{charts.div(reasons)}
+<p class="sub">Each preset's own report (trades, exposure per sector) is in its folder.</p>
 """
     return _page("rotor backtest comparison", body)

@@ -53,15 +53,19 @@ def panel_as_of(root: Path | None, at_ms: int | None, window_hours: int) -> tupl
     (all when None) and at most ``window_hours`` (+2 days) behind, and the last bar's index.
     A data problem exits 1 naming the file."""
     from bot.data.build import load_panel
-    from bot.data.datadir import DataFileError
+    from bot.data.datadir import DataDir, DataFileError
     from bot.signals.scan import as_of_index, iso
 
     root = root if root is not None else default_data()
     try:
-        # Bars must have closed by --at: anything opening after at - 1h is never read.
-        start_ms = None if at_ms is None else at_ms - (window_hours + 48) * HOUR_MS
+        dd = DataDir(root)  # every file's schema and the span, from the footers
+        # Bars must have closed by --at: anything opening after at - 1h is never read. Only
+        # the window the engine reads is placed on the grid (a wide directory's whole
+        # history is GBs).
+        last_close = at_ms if at_ms is not None else (dd.meta.grid_end_ms or 0) + HOUR_MS
+        start_ms = last_close - (window_hours + 48) * HOUR_MS
         panel = load_panel(
-            root, start_ms=start_ms, end_ms=None if at_ms is None else at_ms - HOUR_MS + 1
+            dd, start_ms=start_ms, end_ms=None if at_ms is None else at_ms - HOUR_MS + 1
         )
         if panel.n_bars == 0 and at_ms is not None:
             raise ValueError(f"{root}: no bar has closed by {iso(at_ms)}")

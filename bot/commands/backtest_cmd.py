@@ -143,19 +143,24 @@ def backtest(
 def _single(
     settings: Settings, data: Path, out: Path, start_ms: int | None, end_ms: int | None
 ) -> None:
+    from bot.backtest.charts import ReportExtraMissing
     from bot.backtest.outputs import write_all
     from bot.backtest.result import run_backtest
 
     with _Bar(settings.strategy.preset) as hook:
         result = run_backtest(settings, data, start_ms=start_ms, end_ms=end_ms, progress=hook)
-    write_all(out, result, str(data))
+    written = "summary.json, trades.csv, equity.csv, report.html, equity.png"
+    try:
+        write_all(out, result, str(data))
+    except ReportExtraMissing as exc:
+        written = f"summary.json, trades.csv, equity.csv (no report: {exc})"
     s = result.summary
     typer.echo(
         f"{result.preset}: {s['start']} → {s['end']}  return {s['total_return']:.2%}  "
         f"max DD {s['max_drawdown']:.2%}  sharpe {s['sharpe']}  trades {s['trades']}  "
         f"fees {s['fees']:.2f}  funding {s['funding']:.2f}  liquidations {s['liquidations']}"
     )
-    typer.echo(f"wrote {out}/summary.json, trades.csv, equity.csv, report.html, equity.png")
+    typer.echo(f"wrote {out}/{written}")
 
 
 def _compare(
@@ -182,7 +187,13 @@ def _compare(
             end_ms=end_ms,
             progress=hook,
         )
-    write_comparison(out, results, str(data))
+    from bot.backtest.charts import ReportExtraMissing
+
+    note = f"wrote {out}/comparison.json, {out}/report.html and one folder per preset"
+    try:
+        write_comparison(out, results, str(data))
+    except ReportExtraMissing as exc:
+        note = f"wrote {out}/comparison.json and each preset's data files (no report: {exc})"
     header, rows = table_rows(results)
     table = Table(title=f"{results[0].summary['start']} → {results[0].summary['end']}")
     for k, h in enumerate(header):
@@ -190,7 +201,7 @@ def _compare(
     for row in rows:
         table.add_row(*row)
     Console(width=200).print(table)
-    typer.echo(f"wrote {out}/comparison.json, {out}/report.html and one folder per preset")
+    typer.echo(note)
 
 
 def optimize(
@@ -240,9 +251,11 @@ def optimize(
     def settings_for(overrides: dict[str, Any]) -> Settings:
         return _settings(config, preset, overrides)
 
-    def on_trial(number: int, ins: float, oos: float) -> None:
+    def on_trial(fold: int, number: int, ins: float, oos: float) -> None:
         typer.echo(
-            f"trial {number}: in-sample {metric} {ins:.3f}  out-of-sample {oos:.3f}", err=True
+            f"fold {fold + 1} trial {number}: in-sample {metric} {ins:.3f}  "
+            f"out-of-sample {oos:.3f}",
+            err=True,
         )
 
     try:
@@ -277,7 +290,11 @@ def _print_study(report: dict[str, Any]) -> None:
     from rich.table import Table
 
     metric = report["metric"]
-    table = Table(title=f"study {report['study']} · {report['preset']} · {report['trials']} trials")
+    con = Console(width=200)
+    table = Table(
+        title=f"study {report['study']} · {report['preset']} · last fold's {report['trials']} "
+        "trials (the out-of-sample column is shown, never chosen on)"
+    )
     table.add_column("trial", justify="right")
     table.add_column(f"in-sample {metric}", justify="right")
     table.add_column(f"out-of-sample {metric}", justify="right")
@@ -290,10 +307,35 @@ def _print_study(report: dict[str, Any]) -> None:
             "–" if oos is None else f"{oos:.3f}",
             ", ".join(f"{k}={v}" for k, v in t["params"].items()),
         )
-    Console(width=200).print(table)
-    best = report["best"]
-    if best is not None:
-        typer.echo(
-            f"best trial {best['number']}: in-sample {metric} {best['in_sample']:.3f}, "
-            f"out-of-sample {best['out_of_sample']:.3f}; config overrides {best['overrides']}"
+    con.print(table)
+    wf = Table(title="Walk-forward: each fold's best on its train window, run on its test piece")
+    for col in ("fold", "test piece", f"in-sample {metric}", f"out-of-sample {metric}",
+                "OOS return", "OOS trades", "untuned OOS return", "chosen params"):  # fmt: skip
+        wf.add_column(col, justify="left" if col in ("test piece", "chosen params") else "right")
+    for k, f in enumerate(report["folds"]):
+        best = f["best"]
+        run, base = best["out_of_sample_run"], f["untuned_out_of_sample_run"]
+        wf.add_row(
+            str(k + 1),
+            f"{_day(f['test'][0])} → {_day(f['test'][1])}",
+            f"{best['in_sample']:.3f}",
+            f"{best['out_of_sample']:.3f}",
+            f"{run['total_return']:.2%}",
+            str(run["trades"]),
+            f"{base['total_return']:.2%}",
+            ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in best["overrides"].items()),
         )
+    con.print(wf)
+    w = report["walk_forward"]
+    for label, key in (("tuned", "tuned_out_of_sample"), ("untuned", "untuned_out_of_sample")):
+        s = w[key]
+        typer.echo(
+            f"stitched out-of-sample, {label}: {s['start']} → {s['end']}  return "
+            f"{s['total_return']:.2%}  sharpe {s['sharpe']}  max DD {s['max_drawdown']:.2%}  "
+            f"trades {s['trades']}  fees {s['fees']:.2f}  funding {s['funding']:.2f}"
+        )
+    typer.echo(f"mean in-sample {metric} of the chosen params: {w['in_sample_mean']:.3f}")
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")

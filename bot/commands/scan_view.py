@@ -16,20 +16,40 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def _cover(n: int, of: int) -> str:
+    """``n/of``, dimmed when a layer had no input at all."""
+    text = f"{n}/{of}"
+    return f"[dim]{text}[/]" if n == 0 and of > 0 else text
+
+
 def render(report: dict[str, Any], preset: str, tty: bool) -> None:
     """Print the regime line, the sector table and the laggard candidates."""
     con = Console(force_terminal=tty, width=None if tty else 160)
     reg = report["regime"]
-    state = "[green]RISK-ON[/]" if reg["risk_on"] else "[red]RISK-OFF[/]"
+    if not reg["known"]:
+        state = "[yellow]UNKNOWN (no benchmark bar or no weighable alt: treated as risk-off)[/]"
+    else:
+        state = "[green]RISK-ON[/]" if reg["risk_on"] else "[red]RISK-OFF[/]"
     con.print(
         f"[bold]rotor scan[/] {report['t']}  preset {preset}  regime {state}  "
-        f"alt/BTC slope {_pct(reg['alt_btc_slope'])}  breadth {_num(reg['breadth'])}"
+        f"alt/BTC slope {_pct(reg['alt_btc_slope'])} over {reg['alts']} alts  "
+        f"breadth {_num(reg['breadth'])}"
+    )
+    inp = report["inputs"]
+    con.print(
+        f"inputs: {inp['members']} sector members, {inp['listed']} with a bar now, "
+        f"{inp['eligible']} eligible (clean lookbacks); open interest for {inp['with_oi']} of "
+        f"the eligible, funding for {inp['with_funding']} of the members; "
+        f"{inp['scorable_sectors']}/{inp['sectors']} sectors scorable"
     )
     st = Table(title="Sectors (by score)")
     for col in (
         "sector",
         "members",
+        "listed",
         "eligible",
+        "OI",
+        "funding",
         "ret 7d",
         "ret 30d",
         "RS 7d",
@@ -49,7 +69,10 @@ def render(report: dict[str, Any], preset: str, tty: bool) -> None:
         st.add_row(
             s["sector"],
             str(s["members"]),
+            str(s["listed_members"]),
             str(s["eligible_members"]),
+            _cover(s["oi_members"], s["eligible_members"]),
+            _cover(s["funding_members"], s["listed_members"]),
             _pct(s["return_7d"]),
             _pct(s["return_30d"]),
             _pct(s["rs_7d"]),
@@ -62,6 +85,11 @@ def render(report: dict[str, Any], preset: str, tty: bool) -> None:
             "[bold green]LEADER[/]" if s["leader"] else "",
         )
     con.print(st)
+    con.print(
+        "OI: eligible members with an open-interest flow (the others count 0; none: the sector's "
+        "OI term is 0). funding: listed members with a settlement in the heat window (the heat "
+        "is their median). A sector scores with at least the preset's minimum eligible members."
+    )
     ct = Table(title="Laggard candidates and actions")
     for col in (
         "symbol",

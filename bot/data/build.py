@@ -61,7 +61,7 @@ def _resolve_sectors(dd: DataDir, symbols: list[str]) -> dict[str, str]:
 
 
 def load_panel(
-    root: Path,
+    root: Path | DataDir,
     symbols: list[str] | None = None,
     start_ms: int | None = None,
     end_ms: int | None = None,
@@ -73,7 +73,7 @@ def load_panel(
     symbol → sector id; by default the directory's ``sectors.csv`` (or the bundled map)
     resolved to sector ids, with the benchmark as ``"benchmark"`` and unmapped symbols None.
     """
-    dd = DataDir(root)
+    dd = root if isinstance(root, DataDir) else DataDir(root)
     available = dd.symbols()
     if symbols is None:
         symbols = available
@@ -83,7 +83,8 @@ def load_panel(
             raise DataFileError(dd.root / "ohlcv", f"no OHLCV file for {', '.join(missing)}")
     if not symbols:
         raise DataFileError(dd.root / "ohlcv", "no symbols")
-    ohlcv = {s: dd.ohlcv(s) for s in symbols}
+    candles, fundings, ois = dd.read_many(symbols)
+    ohlcv = dict(zip(symbols, candles, strict=True))
     lo = min((int(o.ts[0]) for o in ohlcv.values() if len(o)), default=None)
     hi = max((int(o.ts[-1]) for o in ohlcv.values() if len(o)), default=None)
     if lo is None or hi is None:
@@ -115,14 +116,14 @@ def load_panel(
         panel.low[i, k] = o.low[keep]
         panel.close[i, k] = o.close[keep]
         panel.volume[i, k] = o.volume[keep]
-        f = dd.funding(s)
+        f = fundings[i]
         if f is not None and len(f):
             fi = _settlement_index(lo, f.ts)
             hours = funding_intervals_h(f.ts)
             keep = (fi >= 0) & (fi < n_t)
             panel.funding[i, fi[keep]] = f.rate[keep]
             panel.funding_interval_h[i, fi[keep]] = hours[keep]
-        oi = dd.open_interest(s)
+        oi = ois[i]
         if oi is not None and len(oi):
             oj = _settlement_index(lo, oi.ts)
             keep = (oj >= 0) & (oj < n_t)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +21,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bot.data.datadir import OHLCV_COLUMNS, DataFileError, read_sectors_csv
+from bot.data.datadir import read_sectors_csv
 from bot.data.panel import HOUR_MS
+from bot.data.schema import (
+    KIND_COLUMNS,
+    OHLCV_COLUMNS,
+    DataFileError,
+    FileMeta,
+    check_grid,
+    fmt_ms,
+    to_ms,
+)
 
-KIND_COLUMNS: dict[str, tuple[str, ...]] = {
-    "ohlcv": ("timestamp", *OHLCV_COLUMNS),
-    "funding": ("timestamp", "funding_rate"),
-    "open_interest": ("timestamp", "open_interest"),
-}
+__all__ = ["KIND_COLUMNS", "CheckReport", "FileReport", "check_dir", "check_file", "fmt_ms"]
 MAX_EXAMPLES = 5
 
 EXIT_OK = 0
 EXIT_BAD_ROWS = 1
 EXIT_CORRUPT = 2
-
-
-def fmt_ms(ms: int) -> str:
-    """UTC ``YYYY-MM-DD HH:MM`` for a millisecond timestamp."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(slots=True)
@@ -175,11 +174,11 @@ def _load(path: Path, kind: str, rep: FileReport) -> dict[str, np.ndarray[Any, A
     rep.rows = table.num_rows
     out: dict[str, np.ndarray[Any, Any]] = {}
     try:
-        ts = np.asarray(table.column("timestamp").to_numpy(zero_copy_only=False))
-        if not np.issubdtype(ts.dtype, np.integer):
-            rep.error = f"column timestamp: expected integer UTC ms, got {ts.dtype}"
-            return None
-        out["timestamp"] = ts.astype(np.int64)
+        out["timestamp"] = to_ms(path, table.column("timestamp"))
+    except DataFileError as exc:
+        rep.error = exc.problem
+        return None
+    try:
         for c in need[1:]:
             out[c] = np.asarray(table.column(c).to_numpy(zero_copy_only=False), dtype=np.float64)
     except (pa.ArrowException, TypeError, ValueError) as exc:
@@ -261,6 +260,15 @@ def check_dir(root: Path, *, max_funding_gap_h: float = 8.0) -> CheckReport:
             elif p.stem not in ohlcv_syms:
                 report.warnings.append(f"{p}: no matching ohlcv/{p.stem}.parquet")
             report.files.append(check_file(p, kind, max_funding_gap_h=max_funding_gap_h))
+    spans = [
+        FileMeta(Path(f.path), f.kind, f.rows, f.start_ms, f.end_ms)
+        for f in report.files
+        if f.kind == "ohlcv" and not f.corrupt
+    ]
+    try:
+        check_grid(root, spans)
+    except DataFileError as exc:
+        report.problems.append(str(exc))
     sectors = root / "sectors.csv"
     if sectors.exists():
         rep = FileReport(path=str(sectors), kind="sectors")

@@ -1,8 +1,13 @@
 """``rotor data import``: freqtrade candles and funding rates → data directory (issue #4).
 
 Accepted inputs: freqtrade ``.feather`` (its default), ``.parquet`` and ``.csv`` files with the
-columns ``date, open, high, low, close, volume``. ``date`` may be a timestamp type, integer
-epoch (ms, or s when small), or an ISO 8601 string (naive means UTC).
+columns ``date, open, high, low, close, volume``. ``date`` may be a timestamp type of any unit
+(naive means UTC), integer epoch (ms, or s when small), or an ISO 8601 string (naive means UTC).
+
+Files of another data directory (``<dir>/ohlcv/SYM.parquet``, ``funding/``, ``open_interest/``,
+with a ``timestamp`` column instead of ``date``) import too, so a directory written by pandas
+with ``datetime64[us, UTC]`` or naive timestamps, which the readers refuse or convert, can be
+rewritten as int64 UTC ms: ``rotor data import --src old_dir --out new_dir``.
 
 File names follow freqtrade: ``BTC_USDT_USDT-1h-futures.feather`` (futures candles),
 ``BTC_USDT-1h.feather`` (spot candles), ``BTC_USDT_USDT-8h-funding_rate.feather`` (funding,
@@ -16,6 +21,7 @@ existing file by timestamp, so re-running an import changes nothing (idempotent)
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,10 +39,13 @@ from bot.data.datadir import (
     DataFileError,
     Funding,
     Ohlcv,
+    OpenInterestSeries,
     read_funding,
     read_ohlcv,
+    read_open_interest,
     write_funding,
     write_ohlcv,
+    write_open_interest,
 )
 from bot.data.panel import HOUR_MS
 
@@ -46,6 +55,8 @@ _NAME_RE = re.compile(
     r"(?:-(?P<kind>futures|funding_rate|mark|index|premiumIndex|spot))?$"
 )
 _SKIPPED_KINDS = {"mark", "index", "premiumIndex"}
+_DATADIR_KINDS = {"ohlcv": "ohlcv", "funding": "funding", "open_interest": "open_interest"}
+_DATADIR_SYMBOL = re.compile(r"^[A-Z0-9]{1,40}$")
 
 
 class DataImportError(DataFileError):
@@ -77,7 +88,10 @@ class ImportResult:
 
 
 def infer_source(path: Path) -> SourceInfo:
-    """Symbol, kind and timeframe from a freqtrade file name (symbol None if not inferable)."""
+    """Symbol, kind and timeframe from a freqtrade file name (symbol None if not inferable),
+    or from a data directory's layout (``ohlcv/BTCUSDT.parquet``)."""
+    if path.parent.name in _DATADIR_KINDS and _DATADIR_SYMBOL.match(path.stem):
+        return SourceInfo(path.stem, _DATADIR_KINDS[path.parent.name], None)
     m = _NAME_RE.match(path.stem)
     if not m:
         return SourceInfo(None, "ohlcv", None)
@@ -138,6 +152,8 @@ def _dates_ms(path: Path, col: pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.i
 
 def _columns(path: Path, table: pa.Table, need: tuple[str, ...]) -> dict[str, Any]:
     lower = {c.lower(): c for c in table.column_names}
+    if "date" not in lower and "timestamp" in lower:  # a data directory's own files
+        lower["date"] = lower["timestamp"]
     missing = [c for c in need if c not in lower]
     if missing:
         raise DataImportError(path, f"missing column(s): {', '.join(missing)}")
@@ -216,32 +232,46 @@ def _same_ohlcv(a: Ohlcv, b: Ohlcv) -> bool:
     )
 
 
-def _import_funding(src: Path, table: pa.Table, dest: Path, res: ImportResult) -> None:
+def _import_series(src: Path, table: pa.Table, dest: Path, res: ImportResult, kind: str) -> None:
+    """Funding settlements (floored to the hour) or open interest, merged by timestamp."""
     lower = {c.lower() for c in table.column_names}
-    rate_col = "open" if "open" in lower else "funding_rate"
-    d = _columns(src, table, ("date", rate_col))
-    ts = (d["date"] // HOUR_MS) * HOUR_MS  # settlement stamps floored to the hour
-    rate = d[rate_col]
-    res.rows_read = len(ts)
-    nan = ~np.isfinite(rate)
-    _count(res.dropped, "nan", nan)
-    ts, rate = ts[~nan], rate[~nan]
-    if dest.exists():
-        old = read_funding(dest)
-        before = len(old)
-        ts = np.concatenate([old.ts, ts])
-        rate = np.concatenate([old.rate, rate])
+    if kind == "funding":
+        value_col = "open" if "open" in lower else "funding_rate"
     else:
-        before = 0
+        value_col = "open_interest"
+    d = _columns(src, table, ("date", value_col))
+    ts = d["date"]
+    if kind == "funding":
+        ts = (ts // HOUR_MS) * HOUR_MS  # settlement stamps floored to the hour
+    value = d[value_col]
+    res.rows_read = len(ts)
+    nan = ~np.isfinite(value)
+    _count(res.dropped, "nan", nan)
+    ts, value = ts[~nan], value[~nan]
+    old = _read_pair(dest, kind) if dest.exists() else None
+    before = 0
+    if old is not None:
+        before = len(old[0])
+        ts = np.concatenate([old[0], ts])
+        value = np.concatenate([old[1], value])
     idx = _dedupe_sorted(ts)
-    merged = Funding(ts[idx].astype(np.int64), rate[idx])
-    res.rows_total = len(merged)
+    ts, value = ts[idx].astype(np.int64), value[idx]
+    res.rows_total = len(ts)
     res.rows_new = res.rows_total - before
-    if dest.exists():
-        old = read_funding(dest)
-        if np.array_equal(old.ts, merged.ts) and np.array_equal(old.rate, merged.rate):
-            return
-    write_funding(dest, merged)
+    if old is not None and np.array_equal(old[0], ts) and np.array_equal(old[1], value):
+        return
+    if kind == "funding":
+        write_funding(dest, Funding(ts, value))
+    else:
+        write_open_interest(dest, OpenInterestSeries(ts, value))
+
+
+def _read_pair(path: Path, kind: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    if kind == "funding":
+        f = read_funding(path)
+        return f.ts, f.rate
+    oi = read_open_interest(path)
+    return oi.ts, oi.oi
 
 
 def import_file(src: Path, out: Path, symbol: str | None = None) -> ImportResult:
@@ -250,7 +280,7 @@ def import_file(src: Path, out: Path, symbol: str | None = None) -> ImportResult
     sym = (symbol or info.symbol or "").upper().replace("/", "").split(":")[0]
     if not sym:
         raise DataImportError(src, "cannot infer the symbol from the file name; pass --symbol")
-    sub = "funding" if info.kind == "funding" else "ohlcv"
+    sub = info.kind if info.kind in _DATADIR_KINDS else "ohlcv"
     dest = out / sub / f"{sym}.parquet"
     res = ImportResult(src=str(src), symbol=sym, kind=info.kind, out=str(dest))
     if info.kind == "skip":
@@ -259,8 +289,8 @@ def import_file(src: Path, out: Path, symbol: str | None = None) -> ImportResult
     if info.kind == "ohlcv" and info.timeframe not in (None, "1h"):
         raise DataImportError(src, f"only 1h candles can be imported (file is {info.timeframe})")
     table = _read_any(src)
-    if info.kind == "funding":
-        _import_funding(src, table, dest, res)
+    if info.kind in ("funding", "open_interest"):
+        _import_series(src, table, dest, res, info.kind)
     else:
         _import_ohlcv(src, table, dest, res)
     return res
@@ -270,7 +300,10 @@ def expand_sources(paths: Iterable[Path]) -> list[Path]:
     """Files to import: files as given, directories searched recursively for known types."""
     files: list[Path] = []
     for p in paths:
-        if p.is_dir():
+        if (p / "ohlcv").is_dir():  # another data directory: its data files only
+            for kind in _DATADIR_KINDS:
+                files.extend(sorted((p / kind).glob("*.parquet")))
+        elif p.is_dir():
             files.extend(sorted(f for f in p.rglob("*") if f.suffix in SUFFIXES and f.is_file()))
         elif p.is_file():
             files.append(p)
@@ -285,4 +318,9 @@ def import_paths(paths: Iterable[Path], out: Path, symbol: str | None = None) ->
     if not files:
         raise DataImportError(out, "nothing to import (no .feather/.parquet/.csv files found)")
     out.mkdir(parents=True, exist_ok=True)
-    return [import_file(f, out, symbol) for f in files]
+    results = [import_file(f, out, symbol) for f in files]
+    for p in paths:  # a data directory's map and contract specs come along unless present
+        for name in ("sectors.csv", "instruments.json"):
+            if (p / "ohlcv").is_dir() and (p / name).is_file() and not (out / name).exists():
+                shutil.copyfile(p / name, out / name)
+    return results

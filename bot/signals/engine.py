@@ -34,6 +34,9 @@ from bot.signals.universe import Universe
 if TYPE_CHECKING:
     from bot.config import Settings
 
+# How many indicator warm-ups the live path computes over (see ``_compute``).
+LIVE_TA_WARMUPS = 2
+
 
 class SignalEngine:
     """Evaluates the configured preset on a panel; pure and synchronous."""
@@ -166,9 +169,11 @@ class SignalEngine:
         u = Universe.from_panel(panel, self.params.benchmark)
         points = np.arange(end - start, dtype=np.int64) if at is None else at
         layers = compute_layers(win, points, u, self.params)
-        # The live path runs TA-Lib over the whole window (>= warmup + a year), so Wilder
-        # seeding no longer shows and both paths see the same indicator values.
-        ta_start = start
+        # The live path runs TA-Lib over two warm-ups (>= 400 entry-timeframe bars), not the
+        # year-long layers window: after that much Wilder smoothing the seed's weight is
+        # (13/14)^400 < 1e-12, so both paths see the same indicator values (to 1e-9, tested)
+        # at a fifth of the cost on the default 4h timeframe.
+        ta_start = start if at is None else max(start, end - LIVE_TA_WARMUPS * self.ta_window_hours)
         tsl = slice(ta_start, end)
         confirm = compute_confirm(
             panel.ts[tsl],

@@ -33,16 +33,31 @@ class PositionView:
 
 @dataclass(frozen=True, slots=True)
 class RegimeRow:
-    """Layer 1 at the evaluation time."""
+    """Layer 1 at the evaluation time; ``alts`` counts the alts the index could weigh.
+
+    Without a benchmark bar or any weighable alt the slope is unknown (``None``): the
+    regime then counts as risk-off, and the decisions say ``regime_unknown``.
+    """
 
     risk_on: bool
     alt_btc_slope: float | None
     breadth: float | None
+    alts: int = 0
+
+    @property
+    def known(self) -> bool:
+        return self.alt_btc_slope is not None
 
 
 @dataclass(frozen=True, slots=True)
 class SectorRow:
-    """Layer 2 for one rotation sector."""
+    """Layer 2 for one rotation sector, with the inputs it had.
+
+    ``members`` are mapped; ``listed_members`` have a bar now (others are not listed yet or
+    delisted); ``eligible_members`` have clean lookbacks; ``oi_members`` of those have an
+    open-interest flow (the rest contribute 0); ``funding_members`` are listed members with a
+    funding mean over the heat window.
+    """
 
     sector: str
     members: int
@@ -60,6 +75,9 @@ class SectorRow:
     score: float | None
     leader: bool
     rotated_out: bool
+    listed_members: int = 0
+    oi_members: int = 0
+    funding_members: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ class Layers:
     # regime [n]
     alt_btc_slope: F64
     breadth: F64
+    regime_alts: I64  # alts weighed in the index at each point
 
 
 def _member_sum(mf: F64, x: np.ndarray) -> F64:
@@ -77,13 +78,14 @@ def _sector_median(u: Universe, x: F64, mask: np.ndarray) -> F64:
     return out
 
 
-def _regime(u: Universe, s: SymbolFeatures) -> tuple[F64, F64]:
-    """Layer 1: alt/BTC index slope (weights ∝ 30d quote volume) and breadth."""
+def _regime(u: Universe, s: SymbolFeatures) -> tuple[F64, F64, I64]:
+    """Layer 1: alt/BTC index slope (weights ∝ 30d quote volume), breadth, alts weighed."""
     n = s.close.shape[1]
-    if u.benchmark < 0:
-        return np.full(n, np.nan), np.full(n, np.nan)
     alts = u.alts[:, None]
     ok = alts & np.isfinite(s.r_regime) & (s.qv > 0)
+    n_alts = np.count_nonzero(ok, axis=0).astype(np.int64)
+    if u.benchmark < 0:
+        return np.full(n, np.nan), np.full(n, np.nan), n_alts
     wts = np.where(ok, s.qv, 0.0)
     tot = wts.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -96,7 +98,7 @@ def _regime(u: Universe, s: SymbolFeatures) -> tuple[F64, F64]:
         breadth = np.where(
             (nb > 0) & np.isfinite(s.r_breadth[u.benchmark]), beats.sum(axis=0) / nb, np.nan
         )
-    return slope, breadth
+    return slope, breadth, n_alts
 
 
 def day_close_points(ts: I64) -> I64:
@@ -177,7 +179,7 @@ def compute_layers(w: WindowData, at: I64, u: Universe, p: SignalParams) -> Laye
     )
     score = np.where(sc, score, np.nan)
     leader = _leaders(sc & (score > 0) & (rs_s_at > 0) & ~overheated, score, p.n_leaders)
-    slope, breadth = _regime(u, s)
+    slope, breadth, n_alts = _regime(u, s)
     return Layers(
         at=at,
         close=s.close,
@@ -206,6 +208,7 @@ def compute_layers(w: WindowData, at: I64, u: Universe, p: SignalParams) -> Laye
         leader=leader,
         alt_btc_slope=slope,
         breadth=breadth,
+        regime_alts=n_alts,
     )
 
 

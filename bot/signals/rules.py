@@ -71,10 +71,14 @@ def entry_reasons(spec: StrategySpec, s: SymView, sec_row: SectorRow | None) -> 
             out.append("lower_low")
     if p.divergence and s.divergence:
         out.append("bullish_divergence")
+    if p.funding_filter and not math.isfinite(s.f8h):
+        # No settlement in the last day: the filter cannot judge, and the record says so.
+        out.append("funding_unknown")
     return out
 
 
-def filters(spec: StrategySpec, s: SymView, risk_on: bool) -> list[str]:
+def filters(spec: StrategySpec, s: SymView, risk_on: bool, regime_known: bool = True) -> list[str]:
+    """Reasons that block an entry (an empty list lets it through)."""
     p = spec.params
     out: list[str] = []
     if not math.isfinite(s.close):
@@ -82,7 +86,8 @@ def filters(spec: StrategySpec, s: SymView, risk_on: bool) -> list[str]:
     if p.funding_filter and math.isfinite(s.f8h) and s.f8h > p.funding_max_8h:
         out.append("funding_hot")
     if not risk_on and p.risk_off_action == "block":
-        out.append("risk_off_block")
+        # An unknown regime (no benchmark bar, no weighable alt) counts as risk-off, visibly.
+        out.append("risk_off_block" if regime_known else "regime_unknown_block")
     return out
 
 

@@ -36,7 +36,25 @@ def as_of_index(panel: Panel, at_ms: int | None) -> int:
 
 def scan_panel(engine: SignalEngine, panel: Panel, j: int) -> Evaluation:
     """Evaluate at bar ``j`` on the panel truncated after ``j`` (the live path)."""
-    return engine.evaluate(panel.truncate(j + 1), j)
+    # The live path only reads bars up to j; copying a panel it already ends at is waste.
+    view = panel if j == panel.n_bars - 1 else panel.truncate(j + 1)
+    return engine.evaluate(view, j)
+
+
+def inputs(ev: Evaluation) -> dict[str, Any]:
+    """What the evaluation had to work with, over the rotation members (STRATEGY.md:
+    missing funding or OI degrades a layer, and that must be visible)."""
+    rows = ev.sectors
+    return {
+        "symbols": len(ev.symbols),
+        "members": sum(s.members for s in rows),
+        "listed": sum(s.listed_members for s in rows),
+        "eligible": sum(s.eligible_members for s in rows),
+        "with_oi": sum(s.oi_members for s in rows),
+        "with_funding": sum(s.funding_members for s in rows),
+        "scorable_sectors": sum(1 for s in rows if s.score is not None),
+        "sectors": len(rows),
+    }
 
 
 def scan_report(ev: Evaluation) -> dict[str, Any]:
@@ -45,20 +63,27 @@ def scan_report(ev: Evaluation) -> dict[str, Any]:
         "t": iso(ev.t),
         "regime": {
             "risk_on": ev.regime.risk_on,
+            "known": ev.regime.known,
             "alt_btc_slope": ev.regime.alt_btc_slope,
             "breadth": ev.regime.breadth,
+            "alts": ev.regime.alts,
         },
+        "inputs": inputs(ev),
         "sectors": [
             {
                 "sector": s.sector,
                 "members": s.members,
+                "listed_members": s.listed_members,
                 "eligible_members": s.eligible_members,
+                "oi_members": s.oi_members,
+                "funding_members": s.funding_members,
                 "return_7d": s.return_7d,
                 "return_30d": s.return_30d,
                 "rs_7d": s.rs_7d,
                 "rs_30d": s.rs_30d,
                 "accel": s.accel,
                 "oi_flow": s.oi_flow,
+                "oi_missing": s.oi_missing,
                 "funding_heat": s.funding_heat,
                 "overheated": s.overheated,
                 "score": s.score,

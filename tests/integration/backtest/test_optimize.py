@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -44,21 +45,55 @@ def test_optimize_reports_in_and_out_of_sample(synth_dir: Path, tmp_path: Path) 
         )
     )  # fmt: skip
     assert "in-sample sharpe" in stdout and "out-of-sample sharpe" in stdout
-    assert stderr.count("trial ") == 3
+    assert "stitched out-of-sample, tuned" in stdout and "untuned" in stdout
+    assert stderr.count("fold 1 trial ") == 3 and stderr.count("fold 2 trial ") == 3
     report = json.loads((out / "optimize.json").read_text())
     assert report["trials"] == 3 and len(report["folds"]) == 2
     f1, f2 = report["folds"]
     # Anchored walk-forward: both train from the start; the tests follow each other.
     assert f1["train"][0] == f2["train"][0] and f1["test"][1] == f2["test"][0]
-    assert f1["train"][1] == f1["test"][0]
-    best = report["best"]
-    assert len(best["in_sample_runs"]) == 2 and len(best["out_of_sample_runs"]) == 2
-    assert set(best["overrides"]) <= {
-        "strategy.params.rsi_oversold",
-        "strategy.params.adx_max",
-        "strategy.params.exit_rsi",
-        "strategy.params.time_stop_bars",
-    }
+    assert f1["train"][1] == f1["test"][0] and f2["train"][1] == f2["test"][0]
+    for f in (f1, f2):
+        best = f["best"]
+        assert f["trials"] == 3 and best["out_of_sample_run"]["trades"] >= 0
+        assert set(best["overrides"]) <= {
+            "strategy.params.rsi_oversold",
+            "strategy.params.adx_max",
+            "strategy.params.exit_rsi",
+            "strategy.params.time_stop_bars",
+        }
+    # The stitched out-of-sample result covers exactly the two test pieces, tuned and not.
+    wf = report["walk_forward"]
+    for key in ("tuned_out_of_sample", "untuned_out_of_sample"):
+        assert _ms(wf[key]["start"]) == f1["test"][0] and _ms(wf[key]["end"]) == f2["test"][1]
+    assert wf["tuned_out_of_sample"]["trades"] == sum(
+        f["best"]["out_of_sample_run"]["trades"] for f in (f1, f2)
+    )
+
+
+def test_each_fold_is_chosen_on_its_own_train_window_only(synth_dir: Path, tmp_path: Path) -> None:
+    """Fold 1's choice may not depend on fold 2's train window, which covers fold 1's test
+    piece: the same search with the data cut after fold 1's test piece picks the same."""
+    common = ("--preset", "rsi-reversion", "--trials", "4", "--from", "2024-01-13", "--seed", "3")
+    full = tmp_path / "full"
+    _wait(_optimize("--data", str(synth_dir), *common, "--folds", "2", "--out", str(full)))
+    rep = json.loads((full / "optimize.json").read_text())
+    f1 = rep["folds"][0]
+    cut = tmp_path / "cut"
+    end = datetime.fromtimestamp(f1["test"][1] / 1000, tz=UTC).isoformat()
+    frac = (f1["train"][1] - f1["train"][0]) / (f1["test"][1] - f1["train"][0])
+    _wait(
+        _optimize("--data", str(synth_dir), *common, "--to", end, "--folds", "1",
+                  "--train-frac", f"{frac:.6f}", "--out", str(cut))
+    )  # fmt: skip
+    alone = json.loads((cut / "optimize.json").read_text())["folds"][0]
+    assert alone["train"] == f1["train"] and alone["test"] == f1["test"]
+    assert alone["best"]["overrides"] == f1["best"]["overrides"]
+    assert alone["best"]["out_of_sample_run"] == f1["best"]["out_of_sample_run"]
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 @pytest.fixture

@@ -32,14 +32,21 @@ from bot.data.datadir import (
 from bot.data.sample import sample_dir
 from bot.runtime.daemon import Daemon
 
-START_MS = 1_757_635_200_000  # 2025-09-12T00:00Z, a window where rsi-reversion trades
+START_MS = 1_767_571_200_000  # 2026-01-05T00:00Z, a window where rsi-reversion trades
 END_MS = START_MS + 14 * 24 * 3_600_000
 
 
-def copy_until(src: Path, dst: Path, end_ms: int) -> Path:
-    """A copy of a data directory holding only rows stamped before ``end_ms``."""
+# The daemon's replay runs a full cycle per bar: 40 of the sample's 123 symbols keep the
+# test at seconds while still trading.
+N_SYMBOLS = 40
+
+
+def copy_until(src: Path, dst: Path, end_ms: int, n_symbols: int = N_SYMBOLS) -> Path:
+    """A copy of a data directory holding only rows stamped before ``end_ms``: BTC and the
+    first ``n_symbols - 1`` other symbols by name."""
     dd = DataDir(src)
-    for sym in dd.symbols():
+    others = [s for s in dd.symbols() if s != "BTCUSDT"][: n_symbols - 1]
+    for sym in ["BTCUSDT", *others]:
         o = dd.ohlcv(sym)
         k = o.ts < end_ms
         write_ohlcv(
@@ -56,8 +63,12 @@ def copy_until(src: Path, dst: Path, end_ms: int) -> Path:
             write_open_interest(
                 dst / "open_interest" / f"{sym}.parquet", OpenInterestSeries(oi.ts[k], oi.oi[k])
             )
-    for name in ("sectors.csv", "instruments.json"):
-        shutil.copy(src / name, dst / name)
+    keep = {"BTCUSDT", *others}
+    lines = (src / "sectors.csv").read_text().splitlines()
+    (dst / "sectors.csv").write_text(
+        "\n".join([lines[0], *(x for x in lines[1:] if x.split(",")[0] in keep)]) + "\n"
+    )
+    shutil.copy(src / "instruments.json", dst / "instruments.json")
     return dst
 
 

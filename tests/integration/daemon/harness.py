@@ -24,13 +24,15 @@ from tests.conftest import ROOT
 from tests.simserver import DEFAULT_KEY, DEFAULT_SECRET, SimHandle
 
 TOKEN = "e2e-control-token-5a1d"
-# A window of the bundled sample where rsi-reversion trades (found by replaying it).
-START = "2025-09-12T00:00:00Z"
+# A window of the bundled sample where rsi-reversion trades without nearing the 15 % drawdown
+# breaker (backtest of these symbols: 33 trades, max DD 10.9 %; found by replaying it; the
+# sample became the last 120 days of the wide data in issue #18, without ALGO and XTZ).
+START = "2025-12-05T00:00:00Z"
 SYMBOLS = (
     "BTCUSDT",
-    "ALGOUSDT",
+    "ADAUSDT",
     "KASUSDT",
-    "XTZUSDT",
+    "XRPUSDT",
     "DOGEUSDT",
     "1000SHIBUSDT",
     "SUIUSDT",

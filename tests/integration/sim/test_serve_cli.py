@@ -50,7 +50,7 @@ async def test_serve_small_data_and_bundled_sample(data_dir: Path) -> None:
     small = ["--data", str(data_dir), "--speed", "0", "--start", _iso(START)]
     (rc_small, syms), (rc_sample, sample_syms) = await asyncio.gather(
         _exercise(small, START),
-        _exercise(["--speed", "0", "--start", "2025-08-20T00:00:00+00:00"], None),
+        _exercise(["--speed", "0", "--start", "2026-01-05T00:00:00+00:00"], None),
     )
     assert rc_small == 0 and rc_sample == 0
     assert syms == DataDir(data_dir).symbols()

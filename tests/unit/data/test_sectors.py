@@ -22,7 +22,7 @@ from bot.data.sectors import (
 
 def test_default_map_has_version_all_sectors_and_benchmark() -> None:
     m = load_sector_map()
-    assert m.version == "2026.11.1"
+    assert m.version == "2026.12.1"
     assert m.rotation_sectors() == list(SECTOR_NAMES)
     assert m.sector_of("BTCUSDT") == BENCHMARK
     assert m.sector_of("USDCUSDT") == STABLECOIN
@@ -39,6 +39,32 @@ def test_default_map_agrees_with_shared_sectors_csv(shared_data: Path) -> None:
             assert m.sector_of(sym) == BENCHMARK  # the benchmark is in no rotation sector
         else:
             assert m.sector_of(sym) == expected, sym
+
+
+def test_default_map_covers_every_symbol_of_the_wide_data(shared_data: Path) -> None:
+    wide = shared_data.parent / "binance-usdm-1h-wide"
+    m = load_sector_map()
+    listed = read_sectors_csv(wide / "sectors.csv")
+    files = sorted(p.stem for p in (wide / "ohlcv").glob("*.parquet"))
+    assert len(files) == 453
+    for sym in [*listed, *files]:
+        assert m.canonical(sym) is not None, sym
+    res = m.resolve(files, log=False)
+    assert res.unknown == [] and res.benchmark == "BTCUSDT"
+    # Sector sizes as uneven as the data: 6 to 82 tradable members.
+    sizes = {k: len(v) for k, v in res.members().items()}
+    assert len(sizes) == 12 and max(sizes.values()) >= 80 and min(sizes.values()) <= 3
+
+
+def test_multiplier_contracts_and_renames_resolve_through_aliases() -> None:
+    m = load_sector_map()
+    assert m.canonical("PEPEUSDT") == "1000PEPEUSDT" and m.sector_of("PEPEUSDT") == "meme"
+    assert m.canonical("SHIB1000USDT") == "1000SHIBUSDT"
+    assert m.canonical("BONKUSDT") == "1000BONKUSDT"
+    assert m.canonical("EOSUSDT") == "AUSDT" and m.sector_of("AUSDT") == "l1"
+    r = m.resolve(["BTCUSDT", "PEPEUSDT", "EOSUSDT"], log=False)
+    assert r.renamed == {"PEPEUSDT": "1000PEPEUSDT", "EOSUSDT": "AUSDT"}
+    assert len(m) >= 460
 
 
 def test_resolution_reports_unknown_missing_renames_and_logs_once() -> None:

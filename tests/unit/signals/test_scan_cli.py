@@ -14,8 +14,9 @@ from bot.data.sample import sample_dir
 
 ROTOR = Path(sys.executable).parent / "rotor"
 SECTOR_KEYS = {
-    "sector", "members", "eligible_members", "return_7d", "return_30d", "rs_7d", "rs_30d",
-    "accel", "oi_flow", "funding_heat", "overheated", "score", "leader",
+    "sector", "members", "listed_members", "eligible_members", "oi_members", "funding_members",
+    "return_7d", "return_30d", "rs_7d", "rs_30d", "accel", "oi_flow", "oi_missing",
+    "funding_heat", "overheated", "score", "leader",
 }  # fmt: skip
 SYMBOL_KEYS = {
     "symbol", "sector", "eligible", "timeframe", "bar_time", "close", "gap", "zgap", "rsi",
@@ -39,8 +40,8 @@ def test_scan_json_on_the_bundled_sample() -> None:
     out = run("--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)  # exactly one JSON object
-    assert set(doc) == {"t", "regime", "sectors", "symbols"}
-    assert set(doc["regime"]) == {"risk_on", "alt_btc_slope", "breadth"}
+    assert set(doc) == {"t", "regime", "inputs", "sectors", "symbols"}
+    assert set(doc["regime"]) == {"risk_on", "known", "alt_btc_slope", "breadth", "alts"}
     assert all(set(s) == SECTOR_KEYS for s in doc["sectors"])
     assert all(set(s) == SYMBOL_KEYS for s in doc["symbols"])
     # every symbol of the data, eligible or not

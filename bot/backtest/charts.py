@@ -1,0 +1,246 @@
+"""The report's charts, drawn with plotly (interactive) and matplotlib (the static PNG).
+
+Both are the optional ``report`` extra (``pip install 'rotor-bot[report]'``): the daemon never
+imports this module, and a backtest without them still writes its data files and says what is
+missing. plotly's own JavaScript is embedded once per page, so a report opens offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.backtest.metrics import iso
+from bot.backtest.result import BacktestResult
+
+# Figures are plain plotly specs ({"data": [...], "layout": {...}}) rendered without
+# graph_objects' validation: the same page, without deep-copying every 4,000-point trace.
+Fig = dict[str, Any]
+
+PALETTE = ("#1f5fbf", "#d9822b", "#2e9e5b", "#b03a8c", "#6b6f76", "#c23b3b", "#17becf", "#8c564b")
+POS = "#2e9e5b"
+NEG = "#c23b3b"
+EXTRA_HINT = "pip install 'rotor-bot[report]'"
+_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+class ReportExtraMissing(RuntimeError):
+    """plotly or matplotlib is not installed; the message says how to get them."""
+
+
+def _plotly_io() -> Any:
+    try:
+        import plotly.io as pio
+    except ImportError as exc:
+        raise ReportExtraMissing(
+            f"report.html and equity.png need plotly and matplotlib: {EXTRA_HINT}"
+        ) from exc
+    return pio
+
+
+def plotly_js() -> str:
+    """plotly.js itself, to inline in a ``<script>`` (no CDN: the page works offline)."""
+    _plotly_io()
+    from plotly.offline import get_plotlyjs
+
+    js: str = get_plotlyjs()
+    return js
+
+
+def div(fig: Fig) -> str:
+    """The figure as an HTML ``<div>`` plus its inline script (plotly.js loaded once per page)."""
+    html: str = _plotly_io().to_html(
+        fig, full_html=False, include_plotlyjs=False, config=_CONFIG, validate=False
+    )
+    return html
+
+
+def _dates(ts: np.ndarray) -> list[str]:
+    """UTC ISO times for plotly's date axis (``YYYY-MM-DD HH:MM``)."""
+    return [str(t)[:16].replace("T", " ") for t in ts.astype("datetime64[ms]")]
+
+
+def _layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "title": {"text": title, "x": 0.01, "font": {"size": 15}},
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 48, "b": 36},
+        "template": _plotly_io().templates["plotly_white"].to_plotly_json(),
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        **extra,
+    }
+
+
+def _two_rows(split: float) -> dict[str, Any]:
+    """Axes of two stacked panels sharing one time axis (the top one ``split`` tall)."""
+    return {
+        "xaxis": {"anchor": "y", "matches": "x2", "showticklabels": False},
+        "xaxis2": {"anchor": "y2"},
+        "yaxis": {"domain": [1 - split + 0.03, 1.0]},
+        "yaxis2": {"domain": [0.0, 1 - split - 0.01]},
+    }
+
+
+def equity_figure(r: BacktestResult) -> Fig:
+    """Equity with every entry (▲) and exit (▼) marked, and the drawdown below it."""
+    c = r.curve
+    x = _dates(c.ts)
+    data: list[dict[str, Any]] = [
+        {"type": "scatter", "x": x, "y": c.equity, "name": "equity",
+         "line": {"color": PALETTE[0], "width": 1.6}},
+        {"type": "scatter", "x": x, "y": -100 * c.drawdown, "name": "drawdown %",
+         "xaxis": "x2", "yaxis": "y2", "fill": "tozeroy", "line": {"color": NEG, "width": 1},
+         "fillcolor": "rgba(194,59,59,0.25)"},
+    ]  # fmt: skip
+    for kind, marker, color in (
+        ("entry", "triangle-up", PALETTE[1]),
+        ("exit", "triangle-down", "#333"),
+    ):
+        xs, ys, text = _trade_points(r, kind)
+        if xs:
+            data.append(
+                {"type": "scatter", "x": xs, "y": ys, "mode": "markers",
+                 "name": f"{kind} ({len(xs)})", "text": text,
+                 "hovertemplate": "%{text}<extra></extra>",
+                 "marker": {"symbol": marker, "size": 9, "color": color}}
+            )  # fmt: skip
+    axes = _two_rows(0.72)
+    axes["yaxis"]["title"] = {"text": "USDT"}
+    axes["yaxis2"]["title"] = {"text": "drawdown %"}
+    title = "Equity, trades and drawdown (zoom: drag; reset: double-click)"
+    return {"data": data, "layout": _layout(title, 560, **axes)}
+
+
+def _trade_points(r: BacktestResult, kind: str) -> tuple[list[str], list[float], list[str]]:
+    """Entry or exit times placed on the equity curve, with a hover line per trade."""
+    c = r.curve
+    xs: list[str] = []
+    ys: list[float] = []
+    text: list[str] = []
+    if len(c.ts) == 0:
+        return xs, ys, text
+    for t in r.trades:
+        when = t.entry_time if kind == "entry" else t.exit_time
+        if when is None:
+            continue
+        k = min(int(np.searchsorted(c.ts, when, side="left")), len(c.ts) - 1)
+        xs.append(iso(when)[:16].replace("T", " "))
+        ys.append(float(c.equity[k]))
+        if kind == "entry":
+            text.append(
+                f"{t.symbol} {t.side.value} {t.sector or ''}<br>entry {iso(t.entry_time)[:16]} "
+                f"@ {float(t.entry_price):.6g}, qty {float(t.qty):.6g}"
+            )
+        else:
+            text.append(
+                f"{t.symbol} exit {t.exit_reason} @ {float(t.exit_price or 0):.6g}<br>"
+                f"PnL {float(t.pnl):,.2f} (fees {float(t.fees):,.2f}, funding {float(t.funding):,.2f})"
+            )
+    return xs, ys, text
+
+
+def sector_exposure(r: BacktestResult) -> dict[str, np.ndarray]:
+    """Per sector, the notional held at entry prices after each cycle (like ``exposure``)."""
+    ts = r.curve.ts
+    out: dict[str, np.ndarray] = {}
+    for t in r.trades:
+        i0 = int(np.searchsorted(ts, t.entry_time, side="left"))
+        i1 = len(ts) if t.exit_time is None else int(np.searchsorted(ts, t.exit_time, side="left"))
+        if i1 <= i0:
+            continue
+        row = out.setdefault(t.sector or "none", np.zeros(len(ts)))
+        row[i0:i1] += float(t.qty * t.entry_price)
+    return dict(sorted(out.items()))
+
+
+def exposure_figure(r: BacktestResult) -> Fig:
+    """Stacked notional per sector over time (what the account was exposed to, and when)."""
+    x = _dates(r.curve.ts)
+    data = [
+        {"type": "scatter", "x": x, "y": row, "name": sector, "stackgroup": "one",
+         "mode": "lines", "line": {"width": 0.5, "shape": "hv", "color": PALETTE[k % len(PALETTE)]}}
+        for k, (sector, row) in enumerate(sector_exposure(r).items())
+    ]  # fmt: skip
+    layout = _layout(
+        "Exposure per sector", 320, yaxis={"title": {"text": "notional at entry, USDT"}}
+    )
+    return {"data": data, "layout": layout}
+
+
+def bar_figure(items: Sequence[tuple[str, float]], title: str) -> Fig:
+    """Horizontal bars, green above zero and red below."""
+    values = [v for _, v in items]
+    data = [
+        {"type": "bar", "orientation": "h", "x": values, "y": [g for g, _ in items],
+         "marker": {"color": [POS if v >= 0 else NEG for v in values]},
+         "hovertemplate": "%{y}: %{x:,.2f} USDT<extra></extra>"}
+    ]  # fmt: skip
+    layout = _layout(title, 120 + 24 * max(1, len(items)), yaxis={"autorange": "reversed"})
+    return {"data": data, "layout": layout}
+
+
+def compare_figures(results: Sequence[BacktestResult]) -> tuple[Fig, Fig]:
+    """Overlaid equity and drawdown curves, and net PnL per exit reason for each preset."""
+    data: list[dict[str, Any]] = []
+    bars: list[dict[str, Any]] = []
+    for k, r in enumerate(results):
+        color = PALETTE[k % len(PALETTE)]
+        x = _dates(r.curve.ts)
+        data.append(
+            {"type": "scatter", "x": x, "y": r.curve.equity, "name": r.preset,
+             "legendgroup": r.preset, "line": {"color": color, "width": 1.5}}
+        )  # fmt: skip
+        data.append(
+            {"type": "scatter", "x": x, "y": -100 * r.curve.drawdown, "name": r.preset,
+             "legendgroup": r.preset, "showlegend": False, "xaxis": "x2", "yaxis": "y2",
+             "line": {"color": color, "width": 1}}
+        )  # fmt: skip
+        items = r.pnl_by_exit_reason()
+        bars.append(
+            {"type": "bar", "x": [g for g, _, _ in items], "y": [v for _, v, _ in items],
+             "name": r.preset, "marker": {"color": color},
+             "hovertemplate": "%{x}: %{y:,.2f} USDT<extra>" + r.preset + "</extra>"}
+        )  # fmt: skip
+    axes = _two_rows(0.7)
+    axes["yaxis"]["title"] = {"text": "USDT"}
+    axes["yaxis2"]["title"] = {"text": "drawdown %"}
+    curves = {
+        "data": data,
+        "layout": _layout("Equity and drawdown, same data and risk manager", 560, **axes),
+    }
+    pnl = {
+        "data": bars,
+        "layout": _layout("Net PnL per exit reason", 360, barmode="group",
+                          yaxis={"title": {"text": "net PnL, USDT"}}),
+    }  # fmt: skip
+    return curves, pnl
+
+
+def equity_png(path: Path, ts: np.ndarray, equity: np.ndarray, drawdown: np.ndarray) -> None:
+    """``equity.png``: the equity curve over its drawdown band (matplotlib, no display)."""
+    try:
+        # The object API with the Agg canvas: no pyplot, no GUI backend, no global state.
+        import matplotlib.dates as mdates
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ReportExtraMissing(f"equity.png needs matplotlib: {EXTRA_HINT}") from exc
+    fig = Figure(figsize=(10, 4.2), dpi=100)
+    FigureCanvasAgg(fig)
+    # A fixed layout: tight_layout's text measuring cost more than the drawing itself.
+    fig.subplots_adjust(left=0.08, right=0.985, top=0.97, bottom=0.16, hspace=0.08)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    x = mdates.date2num(ts.astype("datetime64[ms]"))  # type: ignore[no-untyped-call]
+    ax1.plot(x, equity, color=PALETTE[0], linewidth=1.2)
+    ax1.set_ylabel("equity, USDT")
+    ax1.grid(alpha=0.3)
+    ax2.fill_between(x, -100 * drawdown, 0, color=NEG, alpha=0.35, linewidth=0)
+    ax2.set_ylabel("drawdown %")
+    ax2.grid(alpha=0.3)
+    ax2.xaxis_date()
+    ax2.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))  # type: ignore[no-untyped-call]
+    fig.savefig(path, format="png")
