@@ -14,7 +14,7 @@ import pytest
 
 from bot.commands.sim_cmd import parse_start
 from bot.data.datadir import DataDir
-from bot.sim.http.routes_market import RISK_PAGE
+from bot.sim.http.bybit.routes_market import RISK_PAGE
 from bot.sim.http.server import SimServerConfig, build_context
 from tests.integration.sim.conftest import START
 from tests.simserver import DEFAULT_KEY, DEFAULT_SECRET, ROOT, sim_server, sim_subprocess

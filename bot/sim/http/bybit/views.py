@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.domain import OrderType, PositionSide, Side, TriggerBy
 from bot.sim.http.context import SimContext
-from bot.sim.http.fmt import amt, dec
+from bot.sim.http.numbers import amt, dec
 from bot.sim.types import ZERO, SimExecution, SimFunding, SimOrder, SimPosition, SimStatus
 
 SETTLE = "USDT"

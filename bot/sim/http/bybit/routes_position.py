@@ -5,11 +5,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.domain import TriggerBy
-from bot.sim.http import ledger_views, views
-from bot.sim.http.context import ctx_of, ok, params_of
-from bot.sim.http.fmt import PARAM_ERROR, BybitError, dec_param, int_param, limit_param, page
-from bot.sim.http.routes_market import symbol_of
-from bot.sim.http.routes_trade import require_linear
+from bot.sim.http.bybit import ledger_views, views
+from bot.sim.http.bybit.fmt import (
+    PARAM_ERROR,
+    BybitError,
+    dec_param,
+    int_param,
+    limit_param,
+    ok,
+    page,
+)
+from bot.sim.http.bybit.routes_market import symbol_of
+from bot.sim.http.bybit.routes_trade import require_linear
+from bot.sim.http.context import ctx_of, params_of
 
 WEEK_MS = 7 * 86_400_000
 

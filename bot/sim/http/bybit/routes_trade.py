@@ -7,9 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.domain import OrderType, Side, TriggerBy
-from bot.sim.http import views
-from bot.sim.http.context import SimContext, ctx_of, ok, params_of
-from bot.sim.http.fmt import (
+from bot.sim.http.bybit import views
+from bot.sim.http.bybit.fmt import (
     MAX_LINK_ID,
     PARAM_ERROR,
     BybitError,
@@ -17,11 +16,13 @@ from bot.sim.http.fmt import (
     dec_param,
     envelope,
     int_param,
-    json_response,
     limit_param,
+    ok,
     page,
 )
-from bot.sim.http.routes_market import symbol_of
+from bot.sim.http.bybit.routes_market import symbol_of
+from bot.sim.http.context import SimContext, ctx_of, params_of
+from bot.sim.http.numbers import json_response
 from bot.sim.types import SimError, SimOrder
 
 RECENT_CLOSED = 500  # Bybit's order/realtime also answers for the last 500 closed orders
