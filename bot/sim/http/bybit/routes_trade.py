@@ -64,8 +64,6 @@ def _order_args(ctx: SimContext, p: dict[str, Any]) -> dict[str, Any]:
     if p.get("tpslMode") not in (None, "", "Full"):
         raise BybitError(PARAM_ERROR, "params error: only tpslMode Full is modelled")
     pidx = int_param(p, "positionIdx", 0)
-    if pidx != 0:
-        raise BybitError(PARAM_ERROR, "position idx not match position mode")
     tif = p.get("timeInForce") or "GTC"
     if tif not in _TIF:
         raise BybitError(PARAM_ERROR, f"params error: timeInForce {tif!r} is invalid")
@@ -100,6 +98,7 @@ def _order_args(ctx: SimContext, p: dict[str, Any]) -> dict[str, Any]:
         "time_in_force": tif,
         "take_profit": tp or None,
         "stop_loss": sl or None,
+        "position_idx": pidx or 0,
     }
 
 
