@@ -273,7 +273,9 @@ class OrderEntry(PositionTpSl):
             check_trigger(trigger_price, self.mark_price(symbol), order.trigger_direction)
         changes = (qty, order.qty), (price, order.price), (trigger_price, order.trigger_price)
         if all(new is None or new == old for new, old in changes):
-            raise SimError(SimError.BAD_PARAMS, "the order remains unchanged (nothing to amend)")
+            raise SimError(
+                SimError.BAD_PARAMS, "the order remains unchanged (nothing to amend)", "unchanged"
+            )
         self._event_ms = self.now_ms
         if qty is not None:
             order.qty = qty

@@ -101,6 +101,7 @@ _BY_REASON: dict[str, int] = {
     "fok_rejected": FOK_REJECTED,
     "position_exists": MARGIN_TYPE_POSITION,
     "orders_exist": MARGIN_TYPE_OPEN_ORDERS,
+    "unchanged": -5027,
 }
 # Engine codes (Bybit retCodes) → Binance codes and the message Binance sends.
 _BY_CODE: dict[int, tuple[int, str | None]] = {

@@ -53,6 +53,50 @@ async def position_risk(request: web.Request) -> web.Response:
     return ok(views.position_rows(ctx, sym))
 
 
+async def position_risk_v2(request: web.Request) -> web.Response:
+    """GET /fapi/v2/positionRisk: every symbol (or one), with its leverage and margin type."""
+    ctx, p = ctx_of(request), params_of(request)
+    sym = prm.symbol(ctx, p, required=False)
+    eng = ctx.engine
+    rows = []
+    for s in [sym] if sym is not None else sorted(eng.instruments):
+        held = eng.account.of_symbol(s)
+        base = (
+            [views.position_row(ctx, s, pos) for pos in held]
+            if held
+            else [views.position_row(ctx, s, None)]
+        )
+        lev = eng.leverage(s)
+        for r in base:
+            rows.append(
+                {
+                    **r,
+                    "leverage": str(int(lev)),
+                    "maxNotionalValue": _max_notional(ctx, s, lev),
+                    "marginType": "isolated" if eng.margin_mode_of(s) == ISOLATED else "cross",
+                    "isAutoAddMargin": "false",
+                }
+            )
+    return ok(rows)
+
+
+async def account_config(request: web.Request) -> web.Response:
+    """GET /fapi/v1/accountConfig."""
+    eng = ctx_of(request).engine
+    return ok(
+        {
+            "feeTier": 0,
+            "canTrade": True,
+            "canDeposit": True,
+            "canWithdraw": True,
+            "dualSidePosition": eng.account.hedge_default,
+            "updateTime": 0,
+            "multiAssetsMargin": False,
+            "tradeGroupId": -1,
+        }
+    )
+
+
 async def leverage_bracket(request: web.Request) -> web.Response:
     """GET /fapi/v1/leverageBracket: every trading symbol's brackets (one symbol: an
     object)."""
@@ -184,6 +228,8 @@ def register(app: web.Application) -> None:
     r.add_get("/fapi/v2/balance", balance)
     r.add_get("/fapi/v3/balance", balance)
     r.add_get("/fapi/v3/positionRisk", position_risk)
+    r.add_get("/fapi/v2/positionRisk", position_risk_v2)
+    r.add_get("/fapi/v1/accountConfig", account_config)
     r.add_get("/fapi/v1/leverageBracket", leverage_bracket)
     r.add_post("/fapi/v1/leverage", set_leverage)
     r.add_post("/fapi/v1/marginType", set_margin_type)

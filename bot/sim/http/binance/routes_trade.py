@@ -7,7 +7,9 @@ order names its ``positionSide`` (LONG/SHORT) and may not send ``reduceOnly`` (-
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from aiohttp import web
 
@@ -23,13 +25,14 @@ from bot.sim.http.binance.errors import (
     PARAM_NOT_REQUIRED,
     POSITION_SIDE_MISMATCH,
     BinanceError,
+    from_sim,
     invalid,
     mandatory,
 )
 from bot.sim.http.binance.routes_market import ok
 from bot.sim.http.binance.wire import num, order_uuid
 from bot.sim.http.context import SimContext, ctx_of, params_of
-from bot.sim.types import SimOrder
+from bot.sim.types import SimError, SimOrder
 from bot.sim.validation import FALLING, RISING
 
 WEEK_MS = 7 * 86_400_000
@@ -380,10 +383,117 @@ async def cancel_all_algos(request: web.Request) -> web.Response:
     return ok({"code": 200, "msg": "The operation of cancel all open order is done."})
 
 
+def amend(ctx: SimContext, p: prm.Params) -> SimOrder:
+    """Modify an open LIMIT order's price and quantity (PUT /fapi/v1/order); an amend into
+    the market fills like a new marketable limit (-5027 when nothing changes)."""
+    sym = prm.symbol(ctx, p)
+    assert sym is not None
+    o = find(ctx, sym, p, "orderId", "origClientOrderId")
+    if o is None or views.is_algo(o) or not o.is_open:
+        raise BinanceError(CANCEL_REJECTED, "Unknown order sent.")
+    if o.order_type is not OrderType.LIMIT:
+        raise invalid("orderId", "only LIMIT orders can be modified")
+    if _SIDES[prm.choice(p, "side", tuple(_SIDES))] is not o.side:
+        raise invalid("side", "must be the order's side")
+    quantity = prm.decimal(p, "quantity", required=True)
+    price = prm.decimal(p, "price", required=True)
+    if quantity == o.qty and price == o.price:
+        raise BinanceError(-5027, "No need to modify the order.")
+    return ctx.engine.amend_order(sym, order_id=o.order_id, qty=quantity, price=price)
+
+
+async def order_put(request: web.Request) -> web.Response:
+    """PUT /fapi/v1/order: modify a LIMIT order."""
+    ctx = ctx_of(request)
+    return ok(views.order_row(ctx, amend(ctx, params_of(request))))
+
+
+def _json_list(p: prm.Params, *names: str, most: int) -> tuple[str, list[Any]]:
+    for name in names:
+        raw = prm.text(p, name)
+        if raw is None:
+            continue
+        try:
+            items = json.loads(raw)
+        except ValueError:
+            raise invalid(name, "not a JSON list") from None
+        if not isinstance(items, list) or not items:
+            raise invalid(name, "not a non-empty JSON list")
+        if len(items) > most:
+            raise invalid(name, f"at most {most} items")
+        return name, items
+    raise mandatory(names[0])
+
+
+def _each(items: list[Any], act: Any) -> list[dict[str, Any]]:
+    """Each item succeeds or fails on its own (an order row, or ``{code, msg}``)."""
+    out = []
+    for item in items:
+        try:
+            out.append(act(item))
+        except SimError as exc:
+            err = from_sim(exc)
+            out.append({"code": err.code, "msg": err.msg})
+        except BinanceError as exc:
+            out.append({"code": exc.code, "msg": exc.msg})
+    return out
+
+
+async def batch_post(request: web.Request) -> web.Response:
+    """POST /fapi/v1/batchOrders: up to 5 plain orders."""
+    ctx, p = ctx_of(request), params_of(request)
+    _, items = _json_list(p, "batchOrders", most=5)
+
+    def act(item: Any) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise invalid("batchOrders", "items must be objects")
+        return views.order_row(ctx, place_plain(ctx, {k: str(v) for k, v in item.items()}))
+
+    return ok(_each(items, act))
+
+
+async def batch_put(request: web.Request) -> web.Response:
+    """PUT /fapi/v1/batchOrders: modify up to 5 LIMIT orders."""
+    ctx, p = ctx_of(request), params_of(request)
+    _, items = _json_list(p, "batchOrders", most=5)
+
+    def act(item: Any) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise invalid("batchOrders", "items must be objects")
+        return views.order_row(ctx, amend(ctx, {k: str(v) for k, v in item.items()}))
+
+    return ok(_each(items, act))
+
+
+async def batch_delete(request: web.Request) -> web.Response:
+    """DELETE /fapi/v1/batchOrders: cancel up to 10 plain orders by ``orderIdList`` or
+    ``origClientOrderIdList`` (ccxt sends them lower-case; both spellings work)."""
+    ctx, p = ctx_of(request), params_of(request)
+    sym = prm.symbol(ctx, p)
+    assert sym is not None
+    name, items = _json_list(
+        p, "orderIdList", "orderidlist", "origClientOrderIdList", "origclientorderidlist", most=10
+    )
+    key = "orderId" if name.lower() == "orderidlist" else "origClientOrderId"
+
+    def act(item: Any) -> dict[str, Any]:
+        o = find(ctx, sym, {key: str(item)}, "orderId", "origClientOrderId")
+        if o is None or views.is_algo(o) or not o.is_open:
+            raise BinanceError(CANCEL_REJECTED, "Unknown order sent.")
+        ctx.engine.cancel_order(sym, order_id=o.order_id)
+        return views.order_row(ctx, o)
+
+    return ok(_each(items, act))
+
+
 def register(app: web.Application) -> None:
     """Add the order routes."""
     r = app.router
     r.add_post("/fapi/v1/order", order_post)
+    r.add_put("/fapi/v1/order", order_put)
+    r.add_post("/fapi/v1/batchOrders", batch_post)
+    r.add_put("/fapi/v1/batchOrders", batch_put)
+    r.add_delete("/fapi/v1/batchOrders", batch_delete)
     r.add_get("/fapi/v1/order", order_get)
     r.add_delete("/fapi/v1/order", order_delete)
     r.add_get("/fapi/v1/openOrder", open_order_get)

@@ -294,7 +294,10 @@ def bracket_rows(inst: Instrument) -> list[dict[str, Any]]:
             "notionalCap": int(t.cap),
             "notionalFloor": int(t.floor),
             "maintMarginRatio": float(t.mmr),
-            "cum": float(t.mm_deduction),
+            # An integral cum as an integer (Binance's SDK declares it so), else a float.
+            "cum": int(t.mm_deduction)
+            if t.mm_deduction == int(t.mm_deduction)
+            else float(t.mm_deduction),
         }
         for k, t in enumerate(inst.tiers)
     ]
