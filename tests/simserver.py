@@ -106,6 +106,7 @@ _FAPI_GROUPS = {
     "fapiPrivateV2": "/fapi/v2",
     "fapiPrivateV3": "/fapi/v3",
     "fapiData": "/futures/data",
+    "sapi": "/sapi/v1",
 }
 
 

@@ -89,3 +89,16 @@ async def test_time_and_order_book(bex: Any, bsim: SimHandle) -> None:
     book = await bex.fetch_order_book(BTC, 5)
     assert len(book["bids"]) == len(book["asks"]) == 5
     assert book["bids"][0][0] < book["asks"][0][0]
+
+
+async def test_default_ccxt_options_load_markets_too(bsim: SimHandle) -> None:
+    # ccxt's defaults call the spot wallet's coin list in load_markets when keys are set
+    # (CCXT-ENDPOINTS.md, section 2): with every URL group on the face, that works as well.
+    ex = bsim.ccxt(options={"fetchCurrencies": True})
+    try:
+        await bsim.admin("POST", "/sim/requests/reset")
+        assert "BTC/USDT:USDT" in await ex.load_markets()
+        calls = (await bsim.requests())["endpoints"]
+        assert calls["/sapi/v1/capital/config/getall"] == 1 and calls["/fapi/v1/exchangeInfo"] == 1
+    finally:
+        await ex.close()

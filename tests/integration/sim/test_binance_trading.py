@@ -143,3 +143,38 @@ async def test_client_ids_are_unique_among_open_orders_only(bex: Any, bsim: SimH
     again = await bex.create_order(BTC, "limit", "buy", 0.01, 20000, {"clientOrderId": "dup"})
     assert again["clientOrderId"] == "dup" and again["status"] == "open"
     assert (await bex.fetch_order(None, BTC, {"clientOrderId": "dup"}))["id"] == again["id"]
+
+
+async def test_liquidation_costs_the_margin_and_shows_in_income(bex: Any, bsim: SimHandle) -> None:
+    eth = "ETH/USDT:USDT"
+    await bex.set_margin_mode("isolated", eth)
+    await bex.set_leverage(50, eth)
+    await bex.create_order(eth, "market", "buy", 1)
+    [pos] = await bex.fetch_positions([eth])
+    margin = Decimal(pos["info"]["isolatedWallet"])
+    liq_price = pos["liquidationPrice"]
+    for _ in range(100):
+        await bsim.advance(1)
+        if not await bex.fetch_positions([eth]):
+            break
+    else:
+        pytest.fail("a 50x long on a random walk was never liquidated")
+    trades = await bex.fetch_my_trades(eth)
+    closing = trades[-1]["info"]
+    # The liquidation trade at the mark that triggered it, its PnL there; the rest of the
+    # margin goes to the insurance fund (INSURANCE_CLEAR): the loss is exactly the margin.
+    assert closing["side"] == "SELL" and float(closing["price"]) <= liq_price
+    income = [i for i in await bex.fetch_ledger("USDT") if i["info"]["symbol"] == "ETHUSDT"]
+    kinds = {i["info"]["incomeType"]: Decimal(i["info"]["income"]) for i in income}
+    assert kinds["REALIZED_PNL"] == Decimal(closing["realizedPnl"])
+    assert kinds["REALIZED_PNL"] + kinds["INSURANCE_CLEAR"] == -margin
+
+
+async def test_consistency_lag_holds_trades_back(bex: Any, bsim: SimHandle) -> None:
+    await bsim.set_faults([{"kind": "consistency_lag", "endpoint": "/fapi/v1/userTrades",
+                            "ms": 60_000}])  # fmt: skip
+    await bex.create_order(BTC, "market", "buy", 0.01)
+    assert len(await bex.fetch_positions([BTC])) == 1  # the position is there at once...
+    assert await bex.fetch_my_trades(BTC) == []  # ...its fill not yet
+    await bsim.set_faults([])
+    assert len(await bex.fetch_my_trades(BTC)) == 1

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from bot.sim.clock import wall_ms
 from bot.sim.faults import Decision, FaultProfile
-from bot.sim.http.binance import routes_account, routes_market, routes_trade
+from bot.sim.http.binance import routes_account, routes_market, routes_trade, routes_wallet
 from bot.sim.http.binance.auth import verify
 from bot.sim.http.binance.errors import (
     DISCONNECTED,
@@ -142,12 +142,12 @@ def _body(code: int, msg: str, status: int, retry_after_ms: int | None = None) -
 
 
 class BinanceFace(Face):
-    """Binance USDⓈ-M futures (``/fapi/...``, ``/futures/data/...``)."""
+    """Binance USDⓈ-M futures (``/fapi/...``, ``/futures/data/...``; two ``/sapi`` reads)."""
 
     name = "binanceusdm"
     rules = BINANCE
     faults = BINANCE_FAULTS
-    prefixes = ("/fapi/", "/futures/data/")
+    prefixes = ("/fapi/", "/futures/data/", "/sapi/")
 
     def __init__(self) -> None:
         self.counters = Counters()
@@ -156,6 +156,7 @@ class BinanceFace(Face):
         routes_market.register(app)
         routes_trade.register(app)
         routes_account.register(app)
+        routes_wallet.register(app)
 
     async def params(self, request: web.Request, ctx: SimContext) -> dict[str, Any]:
         """Query and form-body parameters, verified on signed endpoints."""
