@@ -50,7 +50,6 @@ class SimError(Exception):
     TRIGGER_RISING = 110092
     TRIGGER_FALLING = 110093
     MIN_NOTIONAL = 110094
-    HEDGE_NOT_ALLOWED = 110029  # Bybit: hedge mode is not available for the symbol
 
     def __init__(self, code: int, msg: str, reason: str = "") -> None:
         super().__init__(f"{code}: {msg}")
