@@ -23,7 +23,13 @@ from aiohttp import web
 
 from bot.sim.clock import wall_ms
 from bot.sim.faults import Decision, FaultProfile
-from bot.sim.http.binance import routes_account, routes_market, routes_trade, routes_wallet
+from bot.sim.http.binance import (
+    routes_account,
+    routes_algo,
+    routes_market,
+    routes_trade,
+    routes_wallet,
+)
 from bot.sim.http.binance.auth import verify
 from bot.sim.http.binance.errors import (
     DISCONNECTED,
@@ -155,6 +161,7 @@ class BinanceFace(Face):
     def register(self, app: web.Application) -> None:
         routes_market.register(app)
         routes_trade.register(app)
+        routes_algo.register(app)
         routes_account.register(app)
         routes_wallet.register(app)
 

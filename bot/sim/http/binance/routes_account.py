@@ -12,8 +12,8 @@ from decimal import Decimal
 from aiohttp import web
 
 from bot.sim.account import CROSS, ISOLATED
+from bot.sim.http.binance import account_views, wire
 from bot.sim.http.binance import params as prm
-from bot.sim.http.binance import views, wire
 from bot.sim.http.binance.errors import INVALID_LEVERAGE, BinanceError
 from bot.sim.http.binance.routes_market import ok
 from bot.sim.http.context import SimContext, ctx_of, params_of
@@ -33,24 +33,24 @@ def _max_notional(ctx: SimContext, sym: str, leverage: Decimal) -> str:
 
 async def account_v3(request: web.Request) -> web.Response:
     """GET /fapi/v3/account."""
-    return ok(views.account(ctx_of(request)))
+    return ok(account_views.account(ctx_of(request)))
 
 
 async def account_v2(request: web.Request) -> web.Response:
     """GET /fapi/v2/account."""
-    return ok(views.account(ctx_of(request), v3=False))
+    return ok(account_views.account(ctx_of(request), v3=False))
 
 
 async def balance(request: web.Request) -> web.Response:
     """GET /fapi/v2/balance and /fapi/v3/balance."""
-    return ok(views.balance_rows(ctx_of(request)))
+    return ok(account_views.balance_rows(ctx_of(request)))
 
 
 async def position_risk(request: web.Request) -> web.Response:
     """GET /fapi/v3/positionRisk: symbols with a position or open orders."""
     ctx, p = ctx_of(request), params_of(request)
     sym = prm.symbol(ctx, p, required=False)
-    return ok(views.position_rows(ctx, sym))
+    return ok(account_views.position_rows(ctx, sym))
 
 
 async def position_risk_v2(request: web.Request) -> web.Response:
@@ -62,9 +62,9 @@ async def position_risk_v2(request: web.Request) -> web.Response:
     for s in [sym] if sym is not None else sorted(eng.instruments):
         held = eng.account.of_symbol(s)
         base = (
-            [views.position_row(ctx, s, pos) for pos in held]
+            [account_views.position_row(ctx, s, pos) for pos in held]
             if held
-            else [views.position_row(ctx, s, None)]
+            else [account_views.position_row(ctx, s, None)]
         )
         lev = eng.leverage(s)
         for r in base:
@@ -196,7 +196,7 @@ async def income(request: web.Request) -> web.Response:
     txs = ctx.engine.account.transactions[: ctx.visible(request.path, "tx")]
     rows = [
         r
-        for r in views.income_rows(ctx, txs)
+        for r in account_views.income_rows(ctx, txs)
         if (sym is None or r["symbol"] == sym)
         and (kind is None or r["incomeType"] == kind)
         and (start is None or r["time"] >= start)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
-from bot.domain import OrderType, Side, TriggerBy
+from bot.domain import OrderType, Side
+from bot.sim.http.binance import account_views, views
 from bot.sim.http.binance import params as prm
-from bot.sim.http.binance import views
 from bot.sim.http.binance.errors import (
     CANCEL_REJECTED,
     ILLEGAL_CHARS,
@@ -33,20 +34,17 @@ from bot.sim.http.binance.routes_market import ok
 from bot.sim.http.binance.wire import num, order_uuid
 from bot.sim.http.context import SimContext, ctx_of, params_of
 from bot.sim.types import SimError, SimOrder
-from bot.sim.validation import FALLING, RISING
 
 WEEK_MS = 7 * 86_400_000
 CLIENT_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 GENERATED_ID = re.compile(r"^(?:web_|autoclose-|delivery-)(\d+)$")
 CONDITIONAL = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET")
-MODELLED_ALGO = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
 _TIF = {"GTC": "GTC", "IOC": "IOC", "FOK": "FOK", "GTX": "PostOnly"}
 _SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
-_WORKING = {"MARK_PRICE": TriggerBy.MARK, "CONTRACT_PRICE": TriggerBy.LAST}
 _NOT_MODELLED = ("closePosition", "priceMatch", "goodTillDate", "activationPrice", "callbackRate")
 
 
-def _client_id(p: prm.Params, *names: str) -> str | None:
+def client_id(p: prm.Params, *names: str) -> str | None:
     for name in names:
         v = prm.text(p, name)
         if v is not None:
@@ -78,7 +76,7 @@ def _position_idx(ctx: SimContext, sym: str, p: prm.Params) -> int:
     return 0
 
 
-def _common(ctx: SimContext, p: prm.Params) -> tuple[str, Side, int]:
+def common(ctx: SimContext, p: prm.Params) -> tuple[str, Side, int]:
     sym = prm.symbol(ctx, p)
     assert sym is not None
     side = _SIDES[prm.choice(p, "side", tuple(_SIDES))]
@@ -99,7 +97,7 @@ def place_plain(ctx: SimContext, p: prm.Params) -> SimOrder:
         )
     if otype not in ("LIMIT", "MARKET"):
         raise BinanceError(INVALID_ORDER_TYPE, "Invalid orderType.")
-    sym, side, idx = _common(ctx, p)
+    sym, side, idx = common(ctx, p)
     quantity = prm.decimal(p, "quantity", required=True)
     assert quantity is not None
     tif = "GTC"
@@ -119,40 +117,8 @@ def place_plain(ctx: SimContext, p: prm.Params) -> SimOrder:
         quantity,
         price=price,
         reduce_only=bool(prm.boolean(p, "reduceOnly")),
-        order_link_id=_client_id(p, "newClientOrderId"),
+        order_link_id=client_id(p, "newClientOrderId"),
         time_in_force=tif,
-        position_idx=idx,
-    )
-
-
-def place_algo(ctx: SimContext, p: prm.Params) -> SimOrder:
-    """A conditional (algo) order: STOP_MARKET or TAKE_PROFIT_MARKET."""
-    if prm.text(p, "algoType", required=True) != "CONDITIONAL":
-        raise invalid("algoType", "only CONDITIONAL")
-    otype = prm.text(p, "type", required=True)
-    if otype not in CONDITIONAL:
-        raise BinanceError(INVALID_ORDER_TYPE, "Invalid orderType.")
-    if otype not in MODELLED_ALGO:
-        raise invalid("type", f"{otype} is not modelled by the simulator")
-    sym, side, idx = _common(ctx, p)
-    quantity = prm.decimal(p, "quantity", required=True)
-    trigger = prm.decimal(p, "triggerPrice", required=True)
-    assert quantity is not None and trigger is not None
-    working = prm.choice(p, "workingType", tuple(_WORKING), "CONTRACT_PRICE")
-    # A stop fires as the price moves against the side's position (a buy rising to it, a
-    # sell falling to it); a take-profit the other way.
-    stop_dir = RISING if side is Side.BUY else FALLING
-    direction = stop_dir if otype == "STOP_MARKET" else (FALLING if stop_dir == RISING else RISING)
-    return ctx.engine.place_order(
-        sym,
-        side,
-        OrderType.STOP_MARKET,
-        quantity,
-        trigger_price=trigger,
-        trigger_by=_WORKING[working],
-        trigger_direction=direction,
-        reduce_only=bool(prm.boolean(p, "reduceOnly")),
-        order_link_id=_client_id(p, "clientAlgoId", "newClientOrderId"),
         position_idx=idx,
     )
 
@@ -194,7 +160,7 @@ async def order_get(request: web.Request) -> web.Response:
     ctx, p = ctx_of(request), params_of(request)
     sym = prm.symbol(ctx, p)
     o = find(ctx, sym, p, "orderId", "origClientOrderId")
-    if o is None or not views.shows_as_plain(o) or not _seen(ctx, request.path, o):
+    if o is None or not views.shows_as_plain(o) or not seen(ctx, request.path, o):
         raise BinanceError(NO_SUCH_ORDER, "Order does not exist.")
     return ok(views.order_row(ctx, o))
 
@@ -228,7 +194,7 @@ async def open_orders(request: web.Request) -> web.Response:
     rows = [
         views.order_row(ctx, o)
         for o in ctx.engine.open_orders(sym)
-        if not views.is_algo(o) and _seen(ctx, request.path, o)
+        if not views.is_algo(o) and seen(ctx, request.path, o)
     ]
     return ok(rows)
 
@@ -244,7 +210,7 @@ async def cancel_all_open(request: web.Request) -> web.Response:
     return ok({"code": 200, "msg": "The operation of cancel all open order is done."})
 
 
-def _window(p: prm.Params, now: int) -> tuple[int, int]:
+def window(p: prm.Params, now: int) -> tuple[int, int]:
     """[startTime, endTime] of a history query: the last 7 days by default, at most 7 days
     (-1127)."""
     start, end = prm.integer(p, "startTime"), prm.integer(p, "endTime")
@@ -261,28 +227,38 @@ def _window(p: prm.Params, now: int) -> tuple[int, int]:
     return start, end
 
 
-def _seen(ctx: SimContext, path: str, o: SimOrder) -> bool:
+def seen(ctx: SimContext, path: str, o: SimOrder) -> bool:
     """Whether ``path`` shows ``o`` yet (consistency_lag holds new orders back; ``seq`` is
     an order's place in the engine's list)."""
     return o.seq <= ctx.visible(path, "order")
 
 
-async def all_orders(request: web.Request) -> web.Response:
-    """GET /fapi/v1/allOrders: the symbol's plain orders (and actual orders of triggered
-    conditional ones), oldest first, by ``orderId`` (≥) or within a ≤ 7-day window."""
+def order_history(
+    request: web.Request, id_key: str, keep: Callable[[SimOrder], bool]
+) -> list[SimOrder]:
+    """The symbol's orders ``keep`` selects, oldest first, by the Binance id ``id_key`` (≥)
+    or within a ≤ 7-day window (the last 7 days by default); ``limit`` of them."""
     ctx, p = ctx_of(request), params_of(request)
     sym = prm.symbol(ctx, p)
     limit = prm.limit(p, 500, 1000)
-    from_id = prm.integer(p, "orderId")
-    seen = ctx.engine.orders[: ctx.visible(request.path, "order")]
-    pool = [o for o in seen if o.symbol == sym and views.shows_as_plain(o)]
+    from_id = prm.integer(p, id_key)
+    shown = ctx.engine.orders[: ctx.visible(request.path, "order")]
+    pool = [o for o in shown if o.symbol == sym and keep(o)]
     if from_id is not None:
         pool = [o for o in pool if num(o.order_id) >= from_id]
     else:
-        lo, hi = _window(p, ctx.engine.now_ms)
+        lo, hi = window(p, ctx.engine.now_ms)
         pool = [o for o in pool if lo <= o.created_ms <= hi]
     pool.sort(key=lambda o: num(o.order_id))
-    return ok([views.order_row(ctx, o) for o in pool[:limit]])
+    return pool[:limit]
+
+
+async def all_orders(request: web.Request) -> web.Response:
+    """GET /fapi/v1/allOrders: the symbol's plain orders (and actual orders of triggered
+    conditional ones)."""
+    ctx = ctx_of(request)
+    orders = order_history(request, "orderId", views.shows_as_plain)
+    return ok([views.order_row(ctx, o) for o in orders])
 
 
 async def user_trades(request: web.Request) -> web.Response:
@@ -300,87 +276,9 @@ async def user_trades(request: web.Request) -> web.Response:
     if from_id is not None:
         pool = [e for e in pool if num(e.exec_id) >= from_id]
     elif oid is None:
-        lo, hi = _window(p, ctx.engine.now_ms)
+        lo, hi = window(p, ctx.engine.now_ms)
         pool = [e for e in pool if lo <= e.ts <= hi]
-    return ok([views.trade_row(ctx, e) for e in pool[:limit]])
-
-
-async def algo_post(request: web.Request) -> web.Response:
-    """POST /fapi/v1/algoOrder: a conditional order."""
-    ctx = ctx_of(request)
-    return ok(views.algo_row(ctx, place_algo(ctx, params_of(request))))
-
-
-def _find_algo(ctx: SimContext, p: prm.Params) -> SimOrder | None:
-    sym = prm.symbol(ctx, p, required=False)
-    o = find(ctx, sym, p, "algoId", "clientAlgoId")
-    return o if o is not None and views.is_algo(o) else None
-
-
-async def algo_get(request: web.Request) -> web.Response:
-    """GET /fapi/v1/algoOrder by algoId or clientAlgoId (-2013 when unknown)."""
-    ctx, p = ctx_of(request), params_of(request)
-    o = _find_algo(ctx, p)
-    if o is None or not _seen(ctx, request.path, o):
-        raise BinanceError(NO_SUCH_ORDER, "Order does not exist.")
-    return ok(views.algo_row(ctx, o))
-
-
-async def algo_delete(request: web.Request) -> web.Response:
-    """DELETE /fapi/v1/algoOrder: cancel a conditional order that has not triggered."""
-    ctx, p = ctx_of(request), params_of(request)
-    o = _find_algo(ctx, p)
-    if o is None or not o.is_open:
-        raise BinanceError(CANCEL_REJECTED, "Unknown order sent.")
-    ctx.engine.cancel_order(o.symbol, order_id=o.order_id)
-    return ok(
-        {
-            "algoId": num(o.order_id),
-            "clientAlgoId": views.client_id(o),
-            "code": "200",
-            "msg": "success",
-        }
-    )
-
-
-def _open_algos(ctx: SimContext, sym: str | None) -> list[SimOrder]:
-    return [o for o in ctx.engine.open_orders(sym) if views.is_algo(o)]
-
-
-async def open_algos(request: web.Request) -> web.Response:
-    """GET /fapi/v1/openAlgoOrders (of one symbol, or all)."""
-    ctx, p = ctx_of(request), params_of(request)
-    sym = prm.symbol(ctx, p, required=False)
-    algo_type = prm.text(p, "algoType")
-    if algo_type not in (None, "CONDITIONAL"):
-        return ok([])
-    rows = [views.algo_row(ctx, o) for o in _open_algos(ctx, sym) if _seen(ctx, request.path, o)]
-    return ok(rows)
-
-
-async def all_algos(request: web.Request) -> web.Response:
-    """GET /fapi/v1/allAlgoOrders: the symbol's conditional orders, oldest first."""
-    ctx, p = ctx_of(request), params_of(request)
-    sym = prm.symbol(ctx, p)
-    limit = prm.limit(p, 500, 1000)
-    from_id = prm.integer(p, "algoId")
-    seen = ctx.engine.orders[: ctx.visible(request.path, "order")]
-    pool = [o for o in seen if o.symbol == sym and views.is_algo(o)]
-    if from_id is not None:
-        pool = [o for o in pool if num(o.order_id) >= from_id]
-    else:
-        lo, hi = _window(p, ctx.engine.now_ms)
-        pool = [o for o in pool if lo <= o.created_ms <= hi]
-    return ok([views.algo_row(ctx, o) for o in pool[:limit]])
-
-
-async def cancel_all_algos(request: web.Request) -> web.Response:
-    """DELETE /fapi/v1/algoOpenOrders: cancel the symbol's open conditional orders."""
-    ctx, p = ctx_of(request), params_of(request)
-    sym = prm.symbol(ctx, p)
-    for o in _open_algos(ctx, sym):
-        ctx.engine.cancel_order(o.symbol, order_id=o.order_id)
-    return ok({"code": 200, "msg": "The operation of cancel all open order is done."})
+    return ok([account_views.trade_row(ctx, e) for e in pool[:limit]])
 
 
 def amend(ctx: SimContext, p: prm.Params) -> SimOrder:
@@ -439,30 +337,27 @@ def _each(items: list[Any], act: Any) -> list[dict[str, Any]]:
     return out
 
 
-async def batch_post(request: web.Request) -> web.Response:
-    """POST /fapi/v1/batchOrders: up to 5 plain orders."""
+def _batch_of(request: web.Request, act: Any) -> web.Response:
+    """``batchOrders`` (at most 5 objects), each passed to ``act`` on its own."""
     ctx, p = ctx_of(request), params_of(request)
     _, items = _json_list(p, "batchOrders", most=5)
 
-    def act(item: Any) -> dict[str, Any]:
+    def one(item: Any) -> dict[str, Any]:
         if not isinstance(item, dict):
             raise invalid("batchOrders", "items must be objects")
-        return views.order_row(ctx, place_plain(ctx, {k: str(v) for k, v in item.items()}))
+        return views.order_row(ctx, act(ctx, {k: str(v) for k, v in item.items()}))
 
-    return ok(_each(items, act))
+    return ok(_each(items, one))
+
+
+async def batch_post(request: web.Request) -> web.Response:
+    """POST /fapi/v1/batchOrders: up to 5 plain orders."""
+    return _batch_of(request, place_plain)
 
 
 async def batch_put(request: web.Request) -> web.Response:
     """PUT /fapi/v1/batchOrders: modify up to 5 LIMIT orders."""
-    ctx, p = ctx_of(request), params_of(request)
-    _, items = _json_list(p, "batchOrders", most=5)
-
-    def act(item: Any) -> dict[str, Any]:
-        if not isinstance(item, dict):
-            raise invalid("batchOrders", "items must be objects")
-        return views.order_row(ctx, amend(ctx, {k: str(v) for k, v in item.items()}))
-
-    return ok(_each(items, act))
+    return _batch_of(request, amend)
 
 
 async def batch_delete(request: web.Request) -> web.Response:
@@ -501,9 +396,3 @@ def register(app: web.Application) -> None:
     r.add_delete("/fapi/v1/allOpenOrders", cancel_all_open)
     r.add_get("/fapi/v1/allOrders", all_orders)
     r.add_get("/fapi/v1/userTrades", user_trades)
-    r.add_post("/fapi/v1/algoOrder", algo_post)
-    r.add_get("/fapi/v1/algoOrder", algo_get)
-    r.add_delete("/fapi/v1/algoOrder", algo_delete)
-    r.add_get("/fapi/v1/openAlgoOrders", open_algos)
-    r.add_get("/fapi/v1/allAlgoOrders", all_algos)
-    r.add_delete("/fapi/v1/algoOpenOrders", cancel_all_algos)
