@@ -27,7 +27,8 @@ async def venue_middleware(request: web.Request, handler: Handler) -> web.Stream
     path = request.path
     ctx = ctx_of(request)
     face = ctx.face
-    if not face.guards(path):
+    if not face.guards(path) or request.match_info.http_exception is not None:
+        # Admin paths, and paths the face does not serve (404/405 as any venue answers).
         return await handler(request)
     ctx.requests[path] += 1
     d = ctx.faults.decide(path, wall_ms())
