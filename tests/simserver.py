@@ -1,4 +1,5 @@
-"""Test helper: start the Bybit v5 simulator in-process or as a subprocess, talk to it.
+"""Test helper: start the simulator (Bybit v5 or Binance USDⓈ-M face) in-process or as a
+subprocess, talk to it.
 
 Usage (any async test)::
 
@@ -18,6 +19,10 @@ Usage (any async test)::
             await sim.set_faults([{"kind": "latency", "endpoint": "*", "ms": 5}], seed=1)
             counts = await sim.requests()        # GET /sim/requests
             sim.ctx.engine                       # in-process only: the engine itself
+
+        async with sim_server(data, venue="binanceusdm") as sim:
+            ex = sim.ccxt()                       # unmodified ccxt.async_support.binanceusdm
+            status, body = await sim.binance("GET", "/fapi/v3/account")  # a raw signed call
 
 ``sim_subprocess(...)`` runs ``rotor sim serve`` exactly as a user would and yields the same
 handle (``ctx`` is None there; everything else works over HTTP).
@@ -54,7 +59,8 @@ from bot.data.datadir import (
     write_open_interest,
 )
 from bot.data.panel import HOUR_MS
-from bot.sim.http.auth import sign as auth_sign
+from bot.sim.http.binance.auth import sign as binance_sign
+from bot.sim.http.bybit.auth import sign as auth_sign
 from bot.sim.http.context import SimContext
 from bot.sim.http.server import SimServer, SimServerConfig, build_context
 
@@ -90,6 +96,40 @@ def ccxt_options(base_url: str, api_key: str, api_secret: str, **extra: Any) -> 
     return cfg
 
 
+# ccxt's binanceusdm URL groups: the fapi ones to the face, everything else to a path the face
+# does not serve, so a stray spot/sapi call fails loudly (CCXT-ENDPOINTS.md, section 1).
+_FAPI_GROUPS = {
+    "fapiPublic": "/fapi/v1",
+    "fapiPublicV2": "/fapi/v2",
+    "fapiPublicV3": "/fapi/v3",
+    "fapiPrivate": "/fapi/v1",
+    "fapiPrivateV2": "/fapi/v2",
+    "fapiPrivateV3": "/fapi/v3",
+    "fapiData": "/futures/data",
+    "sapi": "/sapi/v1",
+}
+
+
+def ccxt_binance_options(
+    base_url: str, api_key: str, api_secret: str, **extra: Any
+) -> dict[str, Any]:
+    """An unmodified ccxt binanceusdm pointed at the Binance face (every URL group local;
+    ``fetchCurrencies`` off, or load_markets would call the spot wallet API first)."""
+    groups = ccxt_async.binanceusdm().urls["api"]
+    urls = {k: base_url + _FAPI_GROUPS.get(k, "/unsupported/" + k) for k in groups}
+    cfg: dict[str, Any] = {
+        "apiKey": api_key,
+        "secret": api_secret,
+        "urls": {"api": urls},
+        "options": {"fetchCurrencies": False, "adjustForTimeDifference": False},
+    }
+    opts = extra.pop("options", None)
+    if opts:
+        cfg["options"].update(opts)
+    cfg.update(extra)
+    return cfg
+
+
 @dataclass
 class SimHandle:
     """A running simulator: base URL, credentials, admin calls and a ccxt factory."""
@@ -98,6 +138,7 @@ class SimHandle:
     api_key: str
     api_secret: str
     ctx: SimContext | None = None  # in-process only
+    venue: str = "bybit"
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
 
     async def admin(self, method: str, path: str, body: Any = None) -> Any:
@@ -140,6 +181,47 @@ class SimHandle:
             except ValueError:
                 return resp.status, text
 
+    async def binance(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        sign: bool = True,
+        in_query: bool = False,
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any, dict[str, str]]:
+        """A raw (optionally signed) Binance call; returns ``(status, json_or_text,
+        headers)``. POST parameters go in the form body (as ccxt sends them) unless
+        ``in_query`` (as Binance's SDK sends them)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        params = dict(params or {})
+        hdrs = dict(headers or {})
+        if sign:
+            params["timestamp"] = timestamp if timestamp is not None else int(time.time() * 1000)
+            params.setdefault("recvWindow", 5000)
+            hdrs.setdefault("X-MBX-APIKEY", self.api_key)
+        text = urlencode(params, quote_via=quote)
+        if sign:
+            text += "&signature=" + binance_sign(self.api_secret, text)
+        body = None
+        if method in ("GET", "DELETE") or in_query:
+            full = f"{self.url}{path}?{text}" if text else self.url + path
+        else:
+            full = self.url + path
+            body = text
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        url = yarl.URL(full, encoded=True)
+        async with self._session.request(method, url, data=body, headers=hdrs) as resp:
+            raw = await resp.text()
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                data = raw
+            return resp.status, data, dict(resp.headers)
+
     async def state(self) -> dict[str, Any]:
         """GET /sim/state."""
         return dict(await self.admin("GET", "/sim/state"))
@@ -157,7 +239,10 @@ class SimHandle:
         return dict(await self.admin("POST", "/sim/faults", {"seed": seed, "faults": list(faults)}))
 
     def ccxt(self, **extra: Any) -> Any:
-        """An unmodified ``ccxt.async_support.bybit`` pointed at this simulator."""
+        """An unmodified ccxt client of this face (``bybit`` or ``binanceusdm``)."""
+        if self.venue == "binanceusdm":
+            cfg = ccxt_binance_options(self.url, self.api_key, self.api_secret, **extra)
+            return ccxt_async.binanceusdm(cfg)
         return ccxt_async.bybit(ccxt_options(self.url, self.api_key, self.api_secret, **extra))
 
     async def close(self) -> None:
@@ -179,8 +264,9 @@ async def sim_server(
     faults: dict[str, Any] | None = None,
     symbols: list[str] | None = None,
     engine_kwargs: dict[str, Any] | None = None,
+    venue: str = "bybit",
 ) -> AsyncIterator[SimHandle]:
-    """Run the simulator inside this event loop on a free 127.0.0.1 port."""
+    """Run the simulator (``venue``'s face) inside this event loop on a free port."""
     cfg = SimServerConfig(
         data_dir=Path(data_dir),
         api_key=api_key,
@@ -191,10 +277,11 @@ async def sim_server(
         faults=faults,
         symbols=symbols,
         engine_kwargs=engine_kwargs or {},
+        venue=venue,
     )
     server = SimServer(build_context(cfg))
     url = await server.start()
-    handle = SimHandle(url, api_key, api_secret, ctx=server.ctx)
+    handle = SimHandle(url, api_key, api_secret, ctx=server.ctx, venue=venue)
     try:
         yield handle
     finally:
@@ -233,7 +320,9 @@ async def sim_subprocess(
                 raise RuntimeError(f"rotor sim serve exited before ready: {err}")
             ready = json.loads(line)
             assert ready.get("event") == "sim_ready", ready
-            handle = SimHandle(str(ready["url"]), api_key, api_secret)
+            handle = SimHandle(
+                str(ready["url"]), api_key, api_secret, venue=str(ready.get("venue", "bybit"))
+            )
             try:
                 yield handle
             finally:

@@ -1,4 +1,5 @@
-"""``rotor sim serve`` (the Bybit v5 simulator over HTTP) and ``rotor sim generate``."""
+"""``rotor sim serve`` (the simulator over HTTP: Bybit v5 or Binance USDⓈ-M) and
+``rotor sim generate``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import typer
 from bot.commands.common import fail
 from bot.data.datadir import DataFileError
 
-app = typer.Typer(help="The simulated exchange (a local Bybit v5).", no_args_is_help=True)
+app = typer.Typer(
+    help="The simulated exchange (a local Bybit v5 or Binance USDⓈ-M).", no_args_is_help=True
+)
 
 DEFAULT_PORT = 18080
 EXIT_USAGE = 2
@@ -51,8 +54,9 @@ def _default_data() -> Path:
         fail(f"{exc}; pass --data DIR", EXIT_USAGE)
 
 
-def _load_faults(path: Path) -> dict[str, Any]:
+def _load_faults(path: Path, venue: str) -> dict[str, Any]:
     from bot.sim.faults import FaultConfigError, parse_fault_set
+    from bot.sim.http.server import face_for
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -61,7 +65,7 @@ def _load_faults(path: Path) -> dict[str, Any]:
     except ValueError as exc:
         fail(f"--faults {path}: not valid JSON ({exc})", EXIT_USAGE)
     try:
-        parse_fault_set(data)
+        parse_fault_set(data, face_for(venue).faults)
     except FaultConfigError as exc:
         fail(f"--faults {path}: {exc}", EXIT_USAGE)
     if not isinstance(data, dict):  # parse_fault_set already refused it; keeps mypy exact
@@ -85,6 +89,7 @@ async def _serve(cfg: Any) -> None:
         "time": ctx.engine.now_ms,
         "symbols": len(ctx.market.symbols),
         "speed": cfg.speed,
+        "venue": cfg.venue,
     }
     sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()
@@ -121,9 +126,15 @@ def serve(
     symbols: str | None = typer.Option(
         None, "--symbols", help="Comma-separated subset of the data's symbols."
     ),
+    venue: str = typer.Option(
+        "bybit", "--venue", help="The API to serve: bybit (Bybit v5) or binanceusdm (USDⓈ-M)."
+    ),
 ) -> None:
-    """Serve the Bybit v5 API on HOST:PORT; prints one sim_ready JSON line when ready."""
-    from bot.sim.http.server import SimServerConfig
+    """Serve a venue's API on HOST:PORT; prints one sim_ready JSON line when ready."""
+    from bot.sim.http.server import VENUES, SimServerConfig
+
+    if venue not in VENUES:
+        fail(f"--venue must be one of {', '.join(VENUES)}, got {venue!r}", EXIT_USAGE)
 
     if not api_key or not api_secret:
         fail(
@@ -153,8 +164,9 @@ def serve(
         speed=speed,
         start_ms=start_ms,
         equity=eq,
-        faults=_load_faults(faults) if faults is not None else None,
+        faults=_load_faults(faults, venue) if faults is not None else None,
         symbols=[s.strip().upper() for s in symbols.split(",") if s.strip()] if symbols else None,
+        venue=venue,
     )
     try:
         asyncio.run(_serve(cfg))

@@ -7,10 +7,14 @@ A price source supplies ``now_ms``, ``price_float``/``mark_price`` and ``instrum
 ``bot.sim.live.LiveEngine`` follows polled tickers (paper trading). The same order on the same
 prices therefore gets the same answer on every path.
 
-Account modes, as on Bybit: a new account is cross margin (``REGULAR_MARGIN``) and one-way;
-``set_margin_mode`` switches to ``ISOLATED_MARGIN`` (or back) only without positions and open
-orders (110073 otherwise). Leverage defaults to 10x (capped by the tiers); the tier of the
-resulting notional must allow it (110090).
+Account modes: a new account is cross margin (``REGULAR_MARGIN``) and one-way, on both venues.
+``set_margin_mode`` (Bybit, account-wide) switches every symbol to ``ISOLATED_MARGIN`` (or back)
+only without positions and open orders (110073 otherwise); ``set_symbol_margin_mode`` (Binance's
+per-symbol ``marginType``) only without a position or open orders in that symbol.
+``set_position_mode`` switches one-way ↔ hedge (a long and a short side by side) without
+positions or open orders in the symbols concerned (110024 / 110028). Leverage defaults to the
+venue's (``bot.sim.rules``; capped by the tiers); the tier of the resulting notional must
+allow it (110090). The venue's rules also give the isolated liquidation formula.
 """
 
 from __future__ import annotations
@@ -20,15 +24,15 @@ from decimal import ROUND_FLOOR, Decimal
 from bot.domain import Instrument, OrderType, PositionSide
 from bot.sim.account import CROSS, ISOLATED, Account, position_prices
 from bot.sim.path import PathWalker
+from bot.sim.rules import BYBIT, VenueRules
 from bot.sim.types import ZERO, SimError, SimExecution, SimFunding, SimOrder, SimPosition
 
-DEFAULT_LEVERAGE = Decimal(10)
 MARGIN_MODES = (ISOLATED, CROSS)
 ONE_WAY, HEDGE = 0, 3  # Bybit switch-mode values
 
 
 class EngineCore(PathWalker):
-    """One simulated Bybit-like account; a subclass supplies the prices and the clock."""
+    """One simulated account; a subclass supplies the prices and the clock."""
 
     def __init__(
         self,
@@ -42,9 +46,11 @@ class EngineCore(PathWalker):
         partial_fills: bool,
         participation: Decimal,
         margin_mode: str = CROSS,
+        rules: VenueRules = BYBIT,
     ) -> None:
         if margin_mode not in MARGIN_MODES:
             raise ValueError(f"margin_mode: one of {MARGIN_MODES} (got {margin_mode!r})")
+        self.rules = rules
         self.instruments = instruments
         self.fee_taker = fee_taker
         self.fee_maker = fee_maker
@@ -52,7 +58,7 @@ class EngineCore(PathWalker):
         self.half_spread = half_spread
         self.partial_fills = partial_fills
         self.participation = participation
-        self.account = Account(equity)
+        self.account = Account(equity, rules.liquidation)
         self.account.margin_mode = margin_mode
         self.orders: list[SimOrder] = []
         self.executions: list[SimExecution] = []
@@ -81,14 +87,24 @@ class EngineCore(PathWalker):
 
     @property
     def margin_mode(self) -> str:
-        """Bybit's ``ISOLATED_MARGIN`` or ``REGULAR_MARGIN`` (cross)."""
+        """The account's margin mode: Bybit's ``ISOLATED_MARGIN`` or ``REGULAR_MARGIN``
+        (cross); a symbol set on its own (Binance) may differ (``margin_mode_of``)."""
         return self.account.margin_mode
 
-    def unrealised_pnl(self) -> Decimal:
-        """Σ unrealised PnL of the positions at the current marks."""
+    def margin_mode_of(self, symbol: str) -> str:
+        """The symbol's margin mode."""
+        return self.account.mode_of(symbol)
+
+    def is_hedge(self, symbol: str) -> bool:
+        """Whether the symbol is in hedge position mode."""
+        return self.account.is_hedge(symbol)
+
+    def unrealised_pnl(self, *, cross_only: bool = False) -> Decimal:
+        """Σ unrealised PnL of the (cross) positions at the current marks."""
         upnl = ZERO
-        for sym, pos in self.positions.items():
-            upnl += pos.unrealised_pnl(Decimal(repr(self.price_float(sym))))
+        for pos in self.positions.values():
+            if not cross_only or self.account.is_cross(pos):
+                upnl += pos.unrealised_pnl(Decimal(repr(self.price_float(pos.symbol))))
         return upnl
 
     def equity(self) -> Decimal:
@@ -101,33 +117,35 @@ class EngineCore(PathWalker):
         for orders in self._open.values():
             for o in orders:
                 if o.order_type is OrderType.LIMIT and not o.reduce_only and o.price is not None:
-                    q = self.account.opening_qty(o.symbol, o.side, o.leaves_qty)
+                    q = self.account.opening_qty(o.symbol, o.side, o.leaves_qty, o.position_idx)
                     total += q * o.price / self.leverage(o.symbol)
         return total
 
     def available(self) -> Decimal:
-        """Free margin: wallet (plus unrealised PnL in cross) − position and order margin."""
+        """Free margin: wallet plus the cross positions' unrealised PnL, less position and
+        order margin."""
         base = self.wallet_balance
-        if self.account.margin_mode == CROSS and self.positions:
-            base += self.unrealised_pnl()
+        if self.positions:
+            base += self.unrealised_pnl(cross_only=True)
         return base - self.account.position_margin() - self.order_margin()
 
-    def liq_price(self, symbol: str) -> Decimal:
+    def liq_price(self, key: str) -> Decimal:
         """The position's liquidation price: isolated, its own; cross, the account-level
         estimate (``bot.sim.cross``), rounded to the tick (0 when it cannot be reached)."""
-        pos = self.positions[symbol]
-        if self.account.margin_mode != CROSS:
+        pos = self.positions[key]
+        if not self.account.is_cross(pos):
             return pos.liq_price
-        lvl = self._liq_level(symbol)
+        lvl = self._liq_level(key)
         if lvl in (float("inf"), float("-inf")) or lvl <= 0:
             return ZERO
-        return self.instruments[symbol].round_price(Decimal(repr(lvl)))
+        return self.instruments[pos.symbol].round_price(Decimal(repr(lvl)))
 
     def leverage(self, symbol: str) -> Decimal:
-        """The symbol's leverage setting (10x, capped by the tiers, until set)."""
+        """The symbol's leverage setting (the venue's default, capped by the tiers, until
+        set)."""
         lev = self._lev.get(symbol)
         if lev is None:
-            lev = min(DEFAULT_LEVERAGE, self._instrument(symbol).max_leverage)
+            lev = min(self.rules.default_leverage, self._instrument(symbol).max_leverage)
         return lev
 
     def _instrument(self, symbol: str) -> Instrument:
@@ -139,18 +157,71 @@ class EngineCore(PathWalker):
     # --- account settings ---
 
     def set_margin_mode(self, mode: str) -> None:
-        """Switch between cross (``REGULAR_MARGIN``) and ``ISOLATED_MARGIN``."""
+        """Switch every symbol between cross (``REGULAR_MARGIN``) and ``ISOLATED_MARGIN``
+        (Bybit's account-wide switch)."""
         if mode not in MARGIN_MODES:
             raise SimError(SimError.BAD_PARAMS, f"setMarginMode {mode!r} is not supported")
-        if mode == self.account.margin_mode:
+        acct = self.account
+        if mode == acct.margin_mode and all(m == mode for m in acct.symbol_modes.values()):
             raise SimError(SimError.MARGIN_MODE_NOT_MODIFIED, "margin mode is not modified")
         if self.positions or self._open:
             raise SimError(
                 SimError.SET_MARGIN_MODE_FAILED,
                 "Set margin mode failed: close every position and cancel every order first",
             )
-        self.account.margin_mode = mode
+        acct.margin_mode = mode
+        acct.symbol_modes.clear()
         self._watch.clear()
+
+    def set_symbol_margin_mode(self, symbol: str, mode: str) -> None:
+        """Switch one symbol's margin mode (Binance's ``marginType``): refused while the
+        symbol has a position or open orders."""
+        self._instrument(symbol)
+        if mode not in MARGIN_MODES:
+            raise SimError(SimError.BAD_PARAMS, f"margin mode {mode!r} is not supported")
+        if mode == self.account.mode_of(symbol):
+            raise SimError(SimError.MARGIN_MODE_NOT_MODIFIED, "No need to change margin type.")
+        if self.account.of_symbol(symbol):
+            raise SimError(
+                SimError.SET_MARGIN_MODE_FAILED,
+                f"{symbol}: margin type cannot be changed if there exists position.",
+                "position_exists",
+            )
+        if self._open.get(symbol):
+            raise SimError(
+                SimError.SET_MARGIN_MODE_FAILED,
+                f"{symbol}: margin type cannot be changed if there exists open orders.",
+                "orders_exist",
+            )
+        self.account.symbol_modes[symbol] = mode
+        self._watch.clear()
+
+    def set_position_mode(self, hedge: bool, symbols: list[str] | None = None) -> None:
+        """One-way (``hedge`` False) or hedge mode for ``symbols`` (None: the whole account,
+        as Binance's ``dualSidePosition`` and Bybit's switch by coin); refused while any of
+        them has a position (110024) or open orders (110028), or is in that mode (110025)."""
+        acct = self.account
+        syms = list(self.instruments) if symbols is None else symbols
+        for s in syms:
+            self._instrument(s)
+        if all(acct.is_hedge(s) == hedge for s in syms) and (
+            symbols is not None or acct.hedge_default == hedge
+        ):
+            raise SimError(SimError.POSITION_MODE_NOT_MODIFIED, "Position mode is not modified")
+        if any(acct.of_symbol(s) for s in syms):
+            raise SimError(
+                SimError.POSITION_EXISTS,
+                "You have an existing position, so position mode cannot be switched",
+            )
+        if any(self._open.get(s) for s in syms):
+            raise SimError(
+                SimError.ORDERS_EXIST, "Open orders exist, so you cannot change position mode"
+            )
+        if symbols is None:
+            acct.hedge_default = hedge
+            acct.hedge_symbols.clear()
+        else:
+            acct.hedge_symbols.update(dict.fromkeys(symbols, hedge))
 
     def transfer(self, amount: Decimal) -> None:
         """A deposit (> 0) or withdrawal (< 0, at most the available balance) of USDT."""
@@ -176,22 +247,25 @@ class EngineCore(PathWalker):
             raise SimError(SimError.BAD_PARAMS, f"{symbol}: leverage {leverage} not in 0.01 steps")
         if leverage == self.leverage(symbol):
             raise SimError(SimError.LEVERAGE_NOT_MODIFIED, "leverage not modified")
-        pos = self.positions.get(symbol)
-        if pos is not None:
+        held = self.account.of_symbol(symbol)
+        for pos in held:
             tier = inst.tier_for_notional(pos.value)
             if leverage > tier.max_leverage:
                 raise SimError(
                     SimError.RISK_LIMIT,
                     f"{symbol}: position value {pos.value} allows at most {tier.max_leverage}x",
                 )
-            extra = pos.value / leverage - pos.margin
-            if extra > self.available():
-                raise SimError(
-                    SimError.INSUFFICIENT_BALANCE,
-                    f"{symbol}: needs {extra} more margin, available {self.available()}",
+        extra = sum((p.value / leverage - p.margin for p in held), ZERO)
+        if held and extra > self.available():
+            raise SimError(
+                SimError.INSUFFICIENT_BALANCE,
+                f"{symbol}: needs {extra} more margin, available {self.available()}",
+            )
+        for pos in held:
+            if not self.account.is_cross(pos):
+                lp, _ = position_prices(
+                    inst, pos.side, pos.avg_price, pos.size, leverage, self.rules.liquidation
                 )
-            if self.account.margin_mode != CROSS:
-                lp, _ = position_prices(inst, pos.side, pos.avg_price, pos.size, leverage)
                 mark = self.mark_price(symbol)
                 if pos.side.sign * (mark - lp) <= 0:
                     raise SimError(

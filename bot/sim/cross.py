@@ -34,26 +34,27 @@ def liq_estimates(
     instruments: Mapping[str, Instrument],
     mark: Callable[[str], Decimal],
 ) -> dict[str, float]:
-    """Every position's liquidation estimate: the price of that symbol at which the account's
-    MM rate reaches 100 %, the others held at their marks (−inf / +inf for a long / short
+    """Every position's liquidation estimate (by position key): the price of its symbol at
+    which the MM rate of ``positions`` on ``wallet`` reaches 100 %, the others held at marks (−inf / +inf for a long / short
     that cannot get there). O(positions): the account totals are computed once."""
     parts = {}
-    for sym, pos in positions.items():
-        m = mark(sym)
-        parts[sym] = (m, maintenance_margin(instruments[sym], pos, m), pos.unrealised_pnl(m))
+    for key, pos in positions.items():
+        m = mark(pos.symbol)
+        inst = instruments[pos.symbol]
+        parts[key] = (m, maintenance_margin(inst, pos, m), pos.unrealised_pnl(m))
     mm_all = sum((p[1] for p in parts.values()), ZERO)
     upnl_all = sum((p[2] for p in parts.values()), ZERO)
     out = {}
-    for sym, pos in positions.items():
-        m, mm_self, upnl_self = parts[sym]
+    for key, pos in positions.items():
+        m, mm_self, upnl_self = parts[key]
         mm_o, equity_o = mm_all - mm_self, wallet + upnl_all - upnl_self
-        tier = instruments[sym].tier_for_notional(pos.size * m)
+        tier = instruments[pos.symbol].tier_for_notional(pos.size * m)
         q, r, d = pos.size, tier.mmr, tier.mm_deduction
         # long: E_o + q(P − avg) = MM_o + qPr − d ; short: E_o − q(P − avg) = MM_o + qPr − d
         if pos.side is PositionSide.LONG:
             p = (mm_o - d - equity_o + q * pos.avg_price) / (q * (1 - r))
-            out[sym] = float(p) if p > 0 else -math.inf
+            out[key] = float(p) if p > 0 else -math.inf
         else:
             p = (equity_o - mm_o + d + q * pos.avg_price) / (q * (1 + r))
-            out[sym] = float(p) if p > 0 else math.inf
+            out[key] = float(p) if p > 0 else math.inf
     return out

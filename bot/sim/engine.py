@@ -15,17 +15,18 @@ from decimal import Decimal
 import numpy as np
 
 from bot.domain import Instrument
-from bot.sim.account import CROSS
+from bot.sim.account import CROSS, pkey
 from bot.sim.core import EngineCore
 from bot.sim.funding import FundingSchedule
 from bot.sim.instruments import InstrumentEvent, apply_event
 from bot.sim.market import SimMarket
 from bot.sim.matching import Matcher
 from bot.sim.quotes import Quotes
+from bot.sim.rules import BYBIT, VenueRules
 
 
 class SimEngine(Quotes, Matcher, EngineCore):
-    """One simulated Bybit-like account replaying a ``SimMarket``."""
+    """One simulated account (of the venue of ``rules``) replaying a ``SimMarket``."""
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class SimEngine(Quotes, Matcher, EngineCore):
         participation: Decimal = Decimal("0.1"),
         start_ms: int | None = None,
         margin_mode: str = CROSS,
+        rules: VenueRules = BYBIT,
     ) -> None:
         # The instruments as of now (scheduled events change them) and each symbol's funding
         # schedule (built on first use; interval events change it).
@@ -53,6 +55,7 @@ class SimEngine(Quotes, Matcher, EngineCore):
             partial_fills=partial_fills,
             participation=participation,
             margin_mode=margin_mode,
+            rules=rules,
         )
         self.market = market
         self._schedules: dict[str, FundingSchedule] = {}
@@ -114,10 +117,8 @@ class SimEngine(Quotes, Matcher, EngineCore):
         self._event_ms = self.now_ms
         for o in list(self._open.get(symbol, ())):
             self._cancel(o, "CancelByAdmin")
-        pos = self.positions.get(symbol)
-        if pos is None:
-            return
-        mark = Decimal(repr(self.price_float(symbol)))
-        if not mark.is_finite():
-            mark = pos.avg_price
-        self._book_forced_close(symbol, mark, "Delivery", "CreateByAdmin")
+        for pos in self.account.of_symbol(symbol):
+            mark = Decimal(repr(self.price_float(symbol)))
+            if not mark.is_finite():
+                mark = pos.avg_price
+            self._book_forced_close(pkey(symbol, pos.idx), mark, "Delivery", "CreateByAdmin")

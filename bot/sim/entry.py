@@ -15,6 +15,11 @@ One place for every face (in-process, HTTP, paper):
   orderLinkId (stopOrderType TakeProfit/StopLoss) that follow the position's size.
 - The instrument's status gates trading: PreLaunch/Closed refuse everything (110066), Settling
   allows only reducing orders (110042).
+- Hedge mode: every order names its position (``position_idx`` 1 long, 2 short); an order on
+  the exit side of its position closes it and is reduce-only by nature.
+- Client ids are taken for the account's lifetime (Bybit) or while their order is open
+  (Binance), and a refused post-only/FOK order is recorded (Bybit) or leaves no trace
+  (Binance): ``bot.sim.rules``.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from collections.abc import Iterable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from bot.domain import Instrument, OrderType, PositionSide, Side, TriggerBy
-from bot.sim.account import Account, FillResult
+from bot.sim.account import LONG_IDX, SHORT_IDX, Account, FillResult, pkey
+from bot.sim.rules import VenueRules
 from bot.sim.tpsl import TPSL_KINDS, PositionTpSl
 from bot.sim.types import (
     EXEC_ID_PREFIX,
@@ -46,6 +52,7 @@ class OrderEntry(PositionTpSl):
     """Mixin: the order book of one account (``bot.sim.core.EngineCore`` provides state)."""
 
     account: Account
+    rules: VenueRules
     instruments: dict[str, Instrument]
     orders: list[SimOrder]
     executions: list[SimExecution]
@@ -86,21 +93,39 @@ class OrderEntry(PositionTpSl):
         time_in_force: str = "GTC",
         take_profit: Decimal | None = None,
         stop_loss: Decimal | None = None,
+        position_idx: int = 0,
     ) -> SimOrder:
         """Validate and accept an order; a market (or marketable limit) order fills now.
 
         A stop needs ``trigger_direction`` (Bybit: 1 rise, 2 fall; ``check_trigger``).
+        ``position_idx`` is 0 in one-way mode, 1 (long) or 2 (short) in hedge mode.
         Raises ``SimError`` with Bybit's retCode on any refusal.
         """
         inst = self._instrument(symbol)
         mark = self.mark_price(symbol)
         link = order_link_id or ""
         if len(link) > MAX_LINK_ID:
-            raise SimError(SimError.BAD_PARAMS, f"orderLinkId longer than {MAX_LINK_ID} chars")
-        if link and link in self._by_link:
+            raise SimError(
+                SimError.BAD_PARAMS, f"orderLinkId longer than {MAX_LINK_ID} chars", "link_id"
+            )
+        taken = self._by_link.get(link) if link else None
+        if taken is not None and (self.rules.link_ids == "lifetime" or taken.is_open):
             raise SimError(SimError.DUPLICATE_LINK_ID, f"duplicate orderLinkId {link!r}")
         if time_in_force not in TIME_IN_FORCE:
-            raise SimError(SimError.BAD_PARAMS, f"timeInForce {time_in_force!r} is invalid")
+            raise SimError(
+                SimError.BAD_PARAMS, f"timeInForce {time_in_force!r} is invalid", "time_in_force"
+            )
+        hedge = self.account.is_hedge(symbol)
+        if position_idx not in ((LONG_IDX, SHORT_IDX) if hedge else (0,)):
+            raise SimError(
+                SimError.BAD_PARAMS,
+                f"position idx not match position mode ({symbol} is "
+                f"{'hedge' if hedge else 'one-way'}, positionIdx {position_idx})",
+                "position_idx",
+            )
+        # In hedge mode an order on the exit side of its position closes it: reduce-only.
+        closing = hedge and side is not (Side.BUY if position_idx == LONG_IDX else Side.SELL)
+        reduce_only = reduce_only or closing
         check_qty(inst, qty)
         if order_type is OrderType.LIMIT:
             price = check_price(inst, price, "price")
@@ -112,7 +137,7 @@ class OrderEntry(PositionTpSl):
             price = None
         if order_type is not OrderType.STOP_MARKET:
             trigger_price = None
-        pos = self.positions.get(symbol)
+        pos = self.positions.get(pkey(symbol, position_idx))
         if reduce_only:
             if pos is None or pos.side.exit_side is not side:
                 raise SimError(
@@ -120,7 +145,7 @@ class OrderEntry(PositionTpSl):
                     f"{symbol}: reduce-only {side} order would not reduce the position",
                 )
             qty = min(qty, pos.size)
-        self._check_status(inst, side, qty, reduce_only)
+        self._check_status(inst, side, qty, reduce_only, position_idx)
         ref = price or trigger_price or mark
         if not reduce_only and qty * ref < inst.min_notional:
             raise SimError(
@@ -136,7 +161,24 @@ class OrderEntry(PositionTpSl):
             if price is not None and side.sign * (price - fill_ref) < 0:
                 fill_ref = price
             fee_rate = self.fee_maker if order_type is OrderType.LIMIT else self.fee_taker
-            self._check_open(inst, side, qty, fill_ref, fee_rate)
+            self._check_open(inst, side, qty, fill_ref, fee_rate, position_idx)
+        marketable = price is not None and side.sign * (price - mark) >= 0
+        if not self.rules.keep_refused_tif and order_type is OrderType.LIMIT:
+            # Binance refuses these outright; they are never recorded (-5022 / -5021).
+            if marketable and time_in_force == "PostOnly":
+                raise SimError(
+                    SimError.BAD_PARAMS,
+                    "Due to the order could not be executed as maker, the Post Only order will "
+                    "be rejected. The order will not be recorded in the order history",
+                    "post_only_rejected",
+                )
+            if not marketable and time_in_force == "FOK":
+                raise SimError(
+                    SimError.BAD_PARAMS,
+                    "Due to the order could not be filled immediately, the FOK order has been "
+                    "rejected. The order will not be recorded in the order history",
+                    "fok_rejected",
+                )
         now = self.now_ms
         n = len(self.orders) + 1
         order = SimOrder(
@@ -159,11 +201,11 @@ class OrderEntry(PositionTpSl):
             stop_order_type="Stop" if order_type is OrderType.STOP_MARKET else "",
             take_profit=take_profit,
             stop_loss=stop_loss,
+            position_idx=position_idx,
         )
         self._register(order)
         self._event_ms = now
         self._event_mark = mark
-        marketable = price is not None and side.sign * (price - mark) >= 0
         if order_type is OrderType.MARKET:
             self._fill(order, qty, self._taker_price(inst, side, mark), maker=False)
         elif order_type is OrderType.LIMIT and marketable:
@@ -180,14 +222,16 @@ class OrderEntry(PositionTpSl):
             self._close_order(order, SimStatus.CANCELLED, "CancelByUser")
         return order
 
-    def _check_status(self, inst: Instrument, side: Side, qty: Decimal, reduce_only: bool) -> None:
+    def _check_status(
+        self, inst: Instrument, side: Side, qty: Decimal, reduce_only: bool, idx: int = 0
+    ) -> None:
         """Trading is gated by the instrument's status and launch (scheduled events)."""
         if inst.launch_ms is not None and inst.launch_ms > self.now_ms:
             raise SimError(SimError.NOT_TRADING, f"{inst.symbol} is not launched yet")
         if inst.status == "Trading":
             return
         if inst.status == "Settling":
-            pos = self.positions.get(inst.symbol)
+            pos = self.positions.get(pkey(inst.symbol, idx))
             reduces = pos is not None and pos.side.exit_side is side and qty <= pos.size
             if reduce_only or reduces:
                 return
@@ -229,7 +273,9 @@ class OrderEntry(PositionTpSl):
             check_trigger(trigger_price, self.mark_price(symbol), order.trigger_direction)
         changes = (qty, order.qty), (price, order.price), (trigger_price, order.trigger_price)
         if all(new is None or new == old for new, old in changes):
-            raise SimError(SimError.BAD_PARAMS, "the order remains unchanged (nothing to amend)")
+            raise SimError(
+                SimError.BAD_PARAMS, "the order remains unchanged (nothing to amend)", "unchanged"
+            )
         self._event_ms = self.now_ms
         if qty is not None:
             order.qty = qty
@@ -314,11 +360,17 @@ class OrderEntry(PositionTpSl):
         self._by_id[order.order_id] = order
 
     def _check_open(
-        self, inst: Instrument, side: Side, qty: Decimal, price: Decimal, fee_rate: Decimal
+        self,
+        inst: Instrument,
+        side: Side,
+        qty: Decimal,
+        price: Decimal,
+        fee_rate: Decimal,
+        idx: int = 0,
     ) -> None:
         """Risk-limit tier and margin checks for the exposure an order would open."""
-        pos = self.positions.get(inst.symbol)
-        opening = self.account.opening_qty(inst.symbol, side, qty)
+        pos = self.positions.get(pkey(inst.symbol, idx))
+        opening = self.account.opening_qty(inst.symbol, side, qty, idx)
         held = pos.size if pos is not None and opening == qty else ZERO
         lev = self.leverage(inst.symbol)
         check_opening(inst, opening, held, price, lev, qty * price * fee_rate, self.available())
@@ -334,7 +386,14 @@ class OrderEntry(PositionTpSl):
         fee = qty * price * rate
         self._watch.pop(order.symbol, None)
         res = self.account.apply_fill(
-            inst, order.side, qty, price, fee, self.leverage(order.symbol), self._event_ms
+            inst,
+            order.side,
+            qty,
+            price,
+            fee,
+            self.leverage(order.symbol),
+            self._event_ms,
+            order.position_idx,
         )
         order.cum_exec_qty += qty
         order.cum_exec_value += qty * price
@@ -347,10 +406,12 @@ class OrderEntry(PositionTpSl):
         else:
             order.status = SimStatus.PARTIALLY_FILLED
         has_tpsl = order.take_profit is not None or order.stop_loss is not None
-        if has_tpsl and order.symbol in self.positions:
+        if has_tpsl and pkey(order.symbol, order.position_idx) in self.positions:
             tp, sl = order.take_profit, order.stop_loss
             order.take_profit = order.stop_loss = None  # set once, on the first fill
-            self.set_trading_stop(order.symbol, take_profit=tp, stop_loss=sl)
+            self.set_trading_stop(
+                order.symbol, take_profit=tp, stop_loss=sl, position_idx=order.position_idx
+            )
         self._sync_reduce_only(order.symbol)
 
     def _record_execution(
@@ -414,10 +475,10 @@ class OrderEntry(PositionTpSl):
     def _sync_reduce_only(self, symbol: str) -> None:
         """Clip or cancel open reduce-only orders so none can increase the position; the
         position's TP/SL orders follow its size."""
-        pos = self.positions.get(symbol)
         for o in list(self._open.get(symbol, ())):
             if not o.reduce_only:
                 continue
+            pos = self.positions.get(pkey(symbol, o.position_idx))
             if pos is None or pos.side.exit_side is not o.side:
                 self._cancel(o, "CancelByReduceOnly")
             elif o.leaves_qty > pos.size or (

@@ -1,15 +1,17 @@
-"""Fault injection for the simulator's HTTP face (SIM-VENUE.md, "Fault injection").
+"""Fault injection for the simulator's HTTP faces (SIM-VENUE.md, "Fault injection").
 
-A fault set is JSON ``{"seed": 1, "faults": [{"kind": ..., "endpoint": ..., ...}, ...]}``. Kinds:
+A fault set is JSON ``{"seed": 1, "faults": [{"kind": ..., "endpoint": ..., ...}, ...]}``. The
+kinds are the same on both faces; how a refusal looks is the face's (``bot.sim.http.face``),
+and which endpoints a fault may name comes from the face's ``FaultProfile``. Kinds:
 
 - ``latency``: sleep ``ms`` plus uniform ``[0, jitter_ms]`` before answering.
 - ``error_rate``: with ``probability`` answer HTTP ``status`` (a 5xx, plain-text body) or, when
-  ``ret_code`` is given instead, HTTP 200 with that Bybit retCode (default 10016). Not applied.
+  ``ret_code`` is given instead, that venue error code in the venue's error body (default: the
+  face's system-error code, Bybit 10016 / Binance -1001). Not applied.
 - ``rate_limit``: at most ``requests`` per ``window_ms`` (fixed windows on the wall clock); the
-  excess is refused as Bybit refuses it: ``scope`` ``"account"`` (default, the per-UID limit)
-  answers HTTP 200 with retCode 10006, ``"ip"`` answers HTTP 403 "access too frequent". Not
-  applied. Every ``/v5`` reply carries ``X-Bapi-Limit``/``-Status``/``-Reset-Timestamp`` for
-  its endpoint: the fault's budget where one applies, else Bybit's default (not enforced).
+  excess is refused as the venue refuses it, by ``scope`` (Bybit: ``"account"``, the per-UID
+  limit, HTTP 200 with retCode 10006; ``"ip"``, HTTP 403. Binance: ``"ip"`` or ``"account"``,
+  HTTP 429 with ``Retry-After``; ``"ban"``, HTTP 418 with ``Retry-After``). Not applied.
 - ``consistency_lag``: ``endpoint`` (one of the private reads) shows account changes only
   ``ms`` after they happened, so a position can appear before its execution.
 - ``timeout``: with ``probability`` hold the request ``ms`` (default 120 s, i.e. past any
@@ -18,12 +20,13 @@ A fault set is JSON ``{"seed": 1, "faults": [{"kind": ..., "endpoint": ..., ...}
   a reply: the lost-acknowledgement case.
 - ``maintenance``: from ``after_ms`` to ``after_ms + duration_ms`` after the set is installed
   (both wall ms; no duration = until replaced) answer HTTP 503 to everything in scope.
-- ``stale_tickers``: ``/v5/market/tickers`` keeps serving the snapshot taken when the fault set
-  was installed (``duration_ms`` optional).
+- ``stale_tickers``: the ticker endpoints (``/v5/market/tickers``; Binance's 24h tickers and
+  premium index) keep serving the snapshot taken when the fault set was installed
+  (``duration_ms`` optional).
 - ``clock_skew``: the server clock (the recvWindow check and every ``time`` it reports) is
   shifted by ``offset_ms``.
 
-``endpoint`` is an exact path such as ``/v5/order/create`` or ``"*"`` (all ``/v5`` paths); the
+``endpoint`` is an exact path such as ``/v5/order/create`` or ``"*"`` (all API paths); the
 admin paths under ``/sim/`` are never faulted. The RNG is seeded, so a run is reproducible for a
 given request sequence. Every injected fault is counted by kind and by endpoint.
 """
@@ -46,16 +49,6 @@ KINDS = (
     "clock_skew",
     "consistency_lag",
 )
-# Endpoints whose answers a consistency_lag can hold back (they list account events).
-LAGGABLE = (
-    "/v5/execution/list",
-    "/v5/order/realtime",
-    "/v5/order/history",
-    "/v5/position/list",
-    "/v5/position/closed-pnl",
-    "/v5/account/transaction-log",
-    "/v5/account/wallet-balance",
-)
 # Keys each kind accepts besides "kind" and "endpoint".
 _ALLOWED: dict[str, frozenset[str]] = {
     "latency": frozenset({"ms", "jitter_ms", "probability"}),
@@ -69,15 +62,22 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "consistency_lag": frozenset({"ms"}),
 }
 DEFAULT_TIMEOUT_HOLD_MS = 120_000
-# Bybit's default per-UID limits (requests per second) for the rate-limit headers.
-WRITE_LIMIT_PER_S = 10
-READ_LIMIT_PER_S = 50
-_WRITES = ("/v5/order/", "/v5/position/set", "/v5/position/trading-stop", "/v5/position/switch")
-TICKERS_PATH = "/v5/market/tickers"
 
 
 class FaultConfigError(ValueError):
     """A fault set is malformed; the message names the offending entry and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaultProfile:
+    """What a face lets a fault set name: the endpoints a consistency_lag can hold back
+    (they list account events), its ticker endpoints, its rate-limit scopes, and the error
+    code an ``error_rate`` without one answers with."""
+
+    laggable: tuple[str, ...]
+    tickers: tuple[str, ...]
+    scopes: tuple[str, ...]
+    default_error_code: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ class Fault:
     after_ms: int = 0
     duration_ms: int | None = None
     offset_ms: int = 0
-    scope: str = "account"
+    scope: str = ""
 
     def matches(self, path: str) -> bool:
         """Whether this fault is scoped to ``path``."""
@@ -129,7 +129,7 @@ def _num(where: str, key: str, value: Any, *, integer: bool = False, lo: float =
     return float(value)
 
 
-def _parse_fault(i: int, raw: Any) -> Fault:
+def _parse_fault(i: int, raw: Any, profile: FaultProfile) -> Fault:
     where = f"faults[{i}]"
     if not isinstance(raw, dict):
         raise FaultConfigError(f"{where}: expected an object, got {type(raw).__name__}")
@@ -139,7 +139,7 @@ def _parse_fault(i: int, raw: Any) -> Fault:
     where = f"{where} ({kind})"
     endpoint = raw.get("endpoint", "*")
     if not isinstance(endpoint, str) or not (endpoint == "*" or endpoint.startswith("/")):
-        raise FaultConfigError(f"{where}: 'endpoint' must be '*' or a path like /v5/order/create")
+        raise FaultConfigError(f"{where}: 'endpoint' must be '*' or an API path such as /v5/x")
     unknown = set(raw) - {"kind", "endpoint"} - _ALLOWED[kind]
     if unknown:
         raise FaultConfigError(
@@ -169,32 +169,40 @@ def _parse_fault(i: int, raw: Any) -> Fault:
                 raise FaultConfigError(f"{where}: 'status' must be a 5xx HTTP status, got {st}")
             kw["status"] = st
         else:
-            kw["ret_code"] = _num(where, "ret_code", raw.get("ret_code", 10016), integer=True)
+            code = raw.get("ret_code", profile.default_error_code)
+            kw["ret_code"] = _num(where, "ret_code", code, integer=True, lo=-1e15)
     if kind == "rate_limit":
         if "requests" not in raw:
             raise FaultConfigError(f"{where}: 'requests' (budget per window) is required")
         if kw.get("window_ms", 1000) <= 0:
             raise FaultConfigError(f"{where}: 'window_ms' must be > 0")
-    if kind == "rate_limit" and "scope" in raw:
-        if raw["scope"] not in ("account", "ip"):
-            raise FaultConfigError(f"{where}: 'scope' must be 'account' or 'ip'")
-        kw["scope"] = raw["scope"]
+    if kind == "rate_limit":
+        scope = raw.get("scope", profile.scopes[0])
+        if scope not in profile.scopes:
+            raise FaultConfigError(f"{where}: 'scope' must be one of {', '.join(profile.scopes)}")
+        kw["scope"] = scope
     if kind == "consistency_lag":
-        if endpoint not in LAGGABLE:
-            raise FaultConfigError(f"{where}: 'endpoint' must be one of {', '.join(LAGGABLE)}")
+        if endpoint not in profile.laggable:
+            raise FaultConfigError(
+                f"{where}: 'endpoint' must be one of {', '.join(profile.laggable)}"
+            )
         if "ms" not in raw:
             raise FaultConfigError(f"{where}: 'ms' (the delay) is required")
     if kind == "timeout" and "ms" not in raw:
         kw["ms"] = float(DEFAULT_TIMEOUT_HOLD_MS)
-    if kind == "stale_tickers" and endpoint not in ("*", TICKERS_PATH):
-        raise FaultConfigError(f"{where}: 'endpoint' must be '*' or {TICKERS_PATH}")
+    if kind == "stale_tickers" and endpoint not in ("*", *profile.tickers):
+        raise FaultConfigError(
+            f"{where}: 'endpoint' must be '*' or one of the tickers {', '.join(profile.tickers)}"
+        )
     if kind == "clock_skew" and "offset_ms" not in raw:
         raise FaultConfigError(f"{where}: 'offset_ms' is required")
     return Fault(**kw)
 
 
-def parse_fault_set(data: Any, known: set[str] | None = None) -> tuple[int, list[Fault]]:
-    """Validate a fault-set JSON object; return ``(seed, faults)``.
+def parse_fault_set(
+    data: Any, profile: FaultProfile, known: set[str] | None = None
+) -> tuple[int, list[Fault]]:
+    """Validate a fault-set JSON object for a face's ``profile``; return ``(seed, faults)``.
 
     With ``known`` (the served paths), an endpoint that matches nothing is refused: a typo
     would otherwise silently disable the fault.
@@ -210,7 +218,7 @@ def parse_fault_set(data: Any, known: set[str] | None = None) -> tuple[int, list
     faults = data.get("faults", [])
     if not isinstance(faults, list):
         raise FaultConfigError("fault set: 'faults' must be a list")
-    parsed = [_parse_fault(i, f) for i, f in enumerate(faults)]
+    parsed = [_parse_fault(i, f, profile) for i, f in enumerate(faults)]
     if known is not None:
         for i, f in enumerate(parsed):
             if f.endpoint != "*" and f.endpoint not in known:
@@ -225,6 +233,7 @@ def parse_fault_set(data: Any, known: set[str] | None = None) -> tuple[int, list
 class FaultInjector:
     """The active fault set, its seeded RNG, its rate-limit windows and its counters."""
 
+    profile: FaultProfile
     seed: int = 0
     faults: list[Fault] = field(default_factory=list)
     installed_wall_ms: int = 0
@@ -232,11 +241,10 @@ class FaultInjector:
     counts: Counter[str] = field(default_factory=Counter)
     counts_by_endpoint: Counter[str] = field(default_factory=Counter)
     _windows: dict[int, tuple[int, int]] = field(default_factory=dict)
-    default_budget: DefaultBudget = field(default_factory=lambda: DefaultBudget())
 
     def install(self, data: Any, wall_ms: int, known: set[str] | None = None) -> None:
         """Replace the active set (validated first; on error the old set stays)."""
-        seed, faults = parse_fault_set(data, known)
+        seed, faults = parse_fault_set(data, self.profile, known)
         self.seed, self.faults = seed, faults
         self.installed_wall_ms = wall_ms
         self.rng = random.Random(seed)
@@ -278,12 +286,14 @@ class FaultInjector:
             )
         )
 
-    def tickers_stale(self, wall_ms: int) -> bool:
-        """Whether the tickers endpoint must keep serving its frozen snapshot."""
+    def tickers_stale(self, wall_ms: int, path: str | None = None) -> bool:
+        """Whether the ticker endpoint ``path`` (None: any of them) must keep serving its
+        frozen snapshot."""
+        paths = self.profile.tickers if path is None else (path,)
         for f in self.faults:
             if (
                 f.kind == "stale_tickers"
-                and f.matches(TICKERS_PATH)
+                and any(f.matches(p) for p in paths)
                 and self._in_window(f, wall_ms)
             ):
                 return True
@@ -329,32 +339,7 @@ class FaultInjector:
             elif f.kind == "drop_response" and self._hit(f):
                 d.drop_response = True
                 self._count("drop_response", path)
-        if d.limit is None:
-            d.limit = self.default_budget.take(path, wall_ms)
         return d
-
-
-@dataclass
-class DefaultBudget:
-    """Bybit's default per-endpoint budget, counted in 1 s windows for the limit headers
-    (not enforced: only a ``rate_limit`` fault refuses requests)."""
-
-    windows: dict[str, tuple[int, int]] = field(default_factory=dict)
-
-    @staticmethod
-    def limit_for(path: str) -> int:
-        writes = path.startswith(_WRITES) and not path.endswith(("realtime", "history"))
-        return WRITE_LIMIT_PER_S if writes else READ_LIMIT_PER_S
-
-    def take(self, path: str, wall_ms: int) -> tuple[int, int, int]:
-        """Count one request; (limit, remaining, reset wall ms) for the headers."""
-        start, used = self.windows.get(path, (wall_ms, 0))
-        if wall_ms - start >= 1000:
-            start, used = wall_ms, 0
-        used += 1
-        self.windows[path] = (start, used)
-        limit = self.limit_for(path)
-        return limit, max(limit - used, 0), start + 1000
 
 
 def _fault_dict(f: Fault) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from bot.domain import Instrument, Ticker
-from bot.sim.account import CROSS
+from bot.sim.account import CROSS, pkey
 from bot.sim.core import EngineCore
 from bot.sim.types import SimError
 
@@ -71,7 +71,7 @@ class LiveEngine(EngineCore):
         """(symbol, settlement time, rate shown before it) of every open position whose
         settlement the new tickers have passed."""
         out = []
-        for sym in sorted(self.positions):
+        for sym in sorted({p.symbol for p in self.positions.values()}):
             prev, new = self.tickers.get(sym), tickers.get(sym)
             if prev is None or new is None or prev.next_funding_ms <= 0:
                 continue
@@ -91,17 +91,20 @@ class LiveEngine(EngineCore):
         for sym, ts, shown in self.due_settlements(tickers):
             rate = settled.get((sym, ts), shown)
             mark = tickers[sym].mark
-            if math.isfinite(rate) and math.isfinite(mark) and sym in self.positions:
-                self._event_ms = ts
-                self.account.settle_funding(sym, ts, Decimal(repr(rate)), Decimal(repr(mark)))
+            if not (math.isfinite(rate) and math.isfinite(mark)):
+                continue
+            self._event_ms = ts
+            for pos in self.account.of_symbol(sym):
+                key = pkey(sym, pos.idx)
+                self.account.settle_funding(key, ts, Decimal(repr(rate)), Decimal(repr(mark)))
         moves: list[tuple[str, float, float]] = []
         for sym, t in tickers.items():
             prev = self.tickers.get(sym)
-            if prev is not None and (sym in self.positions or sym in self._open):
+            if prev is not None and (self.account.of_symbol(sym) or sym in self._open):
                 moves.append((sym, prev.mark, t.mark))
         self.tickers.update(tickers)
         self._now = max(self._now, new_now)
-        if self.account.margin_mode == CROSS and self.positions:
+        if self.positions and self.account.any_cross():
             self._watch.clear()
         for sym, a, b in moves:
             if math.isfinite(a) and math.isfinite(b):

@@ -24,7 +24,6 @@ import math
 from decimal import Decimal
 
 from bot.data.panel import HOUR_MS
-from bot.sim.account import CROSS
 from bot.sim.funding import FundingSchedule
 from bot.sim.market import SimMarket
 from bot.sim.path import PathWalker
@@ -69,14 +68,15 @@ class Matcher(PathWalker):
 
     def _active(self) -> list[str]:
         idx = self.market.index
-        return sorted(set(self.account.positions) | set(self._open), key=idx.__getitem__)
+        held = {p.symbol for p in self.account.positions.values()}
+        return sorted(held | set(self._open), key=idx.__getitem__)
 
     def _step(self) -> None:
         m = self.market
         k = self._k
         tk = int(m.ts[k])
         self._event_ms = tk
-        if self.account.margin_mode == CROSS and self.account.positions:
+        if self.account.positions and self.account.any_cross():
             self._watch.clear()
         for sym in self._active():
             i = m.index[sym]
@@ -121,13 +121,14 @@ class Matcher(PathWalker):
         if not self._interval_events and t_ms // HOUR_MS not in self.market.settlement_hours():
             return  # no symbol settles at this hour: most bars
         m = self.market
-        for sym in sorted(self.account.positions):
+        for key in sorted(self.account.positions):
+            sym = self.account.positions[key].symbol
             rate = self.funding_schedule(sym).settlement(t_ms)
             if rate is not None:
                 mark = Decimal(repr(m.price_at(m.index[sym], k)))
-                self._settle(sym, t_ms, Decimal(repr(rate)), mark)
+                self._settle(key, t_ms, Decimal(repr(rate)), mark)
 
-    def _settle(self, sym: str, ts: int, rate: Decimal, mark: Decimal) -> SimFunding:
-        return self.account.settle_funding(sym, ts, rate, mark)
+    def _settle(self, key: str, ts: int, rate: Decimal, mark: Decimal) -> SimFunding:
+        return self.account.settle_funding(key, ts, rate, mark)
 
     # --- one monotonic leg of the path ---

@@ -9,7 +9,8 @@ comes first. A buy limit fills only when the price trades strictly below it (sel
 a gap a crossed stop fills from the new price, a crossed limit at its own price.
 
 Liquidation levels: isolated, the position's own liquidation price; cross, the account-level
-estimate of ``bot.sim.cross`` (recomputed whenever the watch is refreshed).
+estimate of ``bot.sim.cross`` (recomputed whenever the watch is refreshed). A hedge-mode symbol
+has two positions (``Account.of_symbol``): the long's level below, the short's above.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import math
 from decimal import Decimal
 
 from bot.domain import OrderType, PositionSide, Side, TriggerBy
-from bot.sim.account import CROSS, FillResult
+from bot.sim.account import CROSS, FillResult, pkey
 from bot.sim.cross import liq_estimates
 from bot.sim.entry import OrderEntry
 from bot.sim.types import (
@@ -48,21 +49,22 @@ class PathWalker(OrderEntry):
     def price_float(self, symbol: str) -> float:
         raise NotImplementedError
 
-    def _liq_level(self, sym: str) -> float:
-        """Where the mark liquidates ``sym`` (isolated: its liquidation price; cross: the
-        account-level estimate with the other positions at their marks, computed for every
-        position at once and reused until a bar, a poll or a wallet change)."""
-        pos = self.account.positions[sym]
-        if self.account.margin_mode != CROSS:
-            return float(pos.liq_price)
+    def _liq_level(self, key: str) -> float:
+        """Where the mark liquidates the position ``key`` (isolated: its liquidation price;
+        cross: the estimate over the cross positions, with the others at their marks and the
+        isolated margins walled off, computed for every cross position at once and reused
+        until a bar, a poll or a wallet change)."""
         acct = self.account
-        key = (self._bar_no(), self.now_ms, len(acct.transactions), len(acct.positions))
-        if self._cross_key != key:
-            self._cross_key = key
-            self._cross_levels = liq_estimates(
-                acct.wallet_balance, acct.positions, self.instruments, self._mark_dec
-            )
-        return self._cross_levels[sym]
+        pos = acct.positions[key]
+        if not acct.is_cross(pos):
+            return float(pos.liq_price)
+        ck = (self._bar_no(), self.now_ms, len(acct.transactions), len(acct.positions))
+        if self._cross_key != ck:
+            self._cross_key = ck
+            cross = {k: p for k, p in acct.positions.items() if acct.is_cross(p)}
+            wallet = acct.wallet_balance - acct.isolated_margin()
+            self._cross_levels = liq_estimates(wallet, cross, self.instruments, self._mark_dec)
+        return self._cross_levels[key]
 
     def _mark_dec(self, symbol: str) -> Decimal:
         return Decimal(repr(self.price_float(symbol)))
@@ -86,12 +88,12 @@ class PathWalker(OrderEntry):
                     down = max(down, float(o.price))
                 else:
                     up = min(up, float(o.price))
-        pos = self.account.positions.get(sym)
-        if pos is not None:
+        for pos in self.account.of_symbol(sym):
+            key = pkey(sym, pos.idx)
             if pos.side is PositionSide.LONG:
-                down = max(down, self._liq_level(sym))
+                down = max(down, self._liq_level(key))
             else:
-                up = min(up, self._liq_level(sym))
+                up = min(up, self._liq_level(key))
         self._watch[sym] = (down, up)
         return down, up
 
@@ -110,6 +112,7 @@ class PathWalker(OrderEntry):
             best: tuple[float, int, int] | None = None
             best_lvl = b
             target: SimOrder | None = None
+            liq_key = ""
             for o in self._open.get(sym, ()):
                 if o.order_type is OrderType.STOP_MARKET:
                     if o.status is not SimStatus.UNTRIGGERED or o.trigger_price is None:
@@ -132,9 +135,9 @@ class PathWalker(OrderEntry):
                     key = (dist, 0, o.seq)
                     if best is None or key < best:
                         best, target, best_lvl = key, o, lvl
-            pos = self.account.positions.get(sym)
-            if pos is not None:
-                lvl = self._liq_level(sym)
+            for pos in self.account.of_symbol(sym):
+                pk = pkey(sym, pos.idx)
+                lvl = self._liq_level(pk)
                 long_hit = pos.side is PositionSide.LONG and not up and a > lvl >= b
                 short_hit = pos.side is PositionSide.SHORT and up and a < lvl <= b
                 dist = abs(lvl - a)
@@ -145,7 +148,7 @@ class PathWalker(OrderEntry):
                     # price is not possible on a venue).
                     key = (-1.0, 1, 0) if gap else (dist, 1, 0)
                     if best is None or key < best:
-                        best, target, best_lvl = key, None, lvl
+                        best, target, best_lvl, liq_key = key, None, lvl, pk
             if best is None:
                 return
             done = best[0]
@@ -153,7 +156,7 @@ class PathWalker(OrderEntry):
             # The mark at the event: the level the path reached (the new open on a gap).
             self._event_mark = Decimal(repr(b if gap else best_lvl))
             if target is None:
-                self._liquidate(sym, self._event_mark)
+                self._liquidate(liq_key, self._event_mark)
             elif target.order_type is OrderType.STOP_MARKET:
                 self._trigger(target, Decimal(repr(b)) if gap else target.trigger_price)
             else:
@@ -183,53 +186,70 @@ class PathWalker(OrderEntry):
         px = self._taker_price(inst, order.side, ref)
         if not order.reduce_only:
             try:
-                self._check_open(inst, order.side, order.qty, px, self.fee_taker)
+                self._check_open(
+                    inst, order.side, order.qty, px, self.fee_taker, order.position_idx
+                )
             except SimError as exc:
                 order.reject_reason = exc.msg
                 self._close_order(order, SimStatus.REJECTED)
                 return
         self._fill(order, order.leaves_qty, px, maker=False)
 
-    def _liquidate(self, sym: str, mark: Decimal) -> None:
-        """The mark reached the liquidation level of ``sym``."""
-        if self.account.margin_mode == CROSS:
-            self._liquidate_cross(sym, mark)
+    def _liquidate(self, key: str, mark: Decimal) -> None:
+        """The mark reached the liquidation level of the position ``key``."""
+        acct = self.account
+        pos = acct.positions[key]
+        sym = pos.symbol
+        if acct.is_cross(pos):
+            self._liquidate_cross(key, mark)
             return
-        # Isolated: cancel the symbol's orders and close the position at its bankruptcy
-        # price, losing the position margin (RISK.md).
+        # Isolated: cancel the position's orders and close it at its bankruptcy price,
+        # losing the position margin (RISK.md).
         for o in list(self._open.get(sym, ())):
-            self._cancel(o, "CancelByLiq")
-        pos, pnl = self.account.liquidate(sym, self._event_ms)
+            if o.position_idx == pos.idx:
+                self._cancel(o, "CancelByLiq")
+        pos, pnl = acct.liquidate(key, self._event_ms)
         self._watch.pop(sym, None)
         res = FillResult(pos.size, pnl, pos.avg_price, ZERO)
-        self._record_forced(sym, pos.side.exit_side, pos.size, pos.bust_price, res, "BustTrade")
+        self._record_forced(
+            sym, pos.side.exit_side, pos.size, pos.bust_price, res, "BustTrade", idx=pos.idx
+        )
 
-    def _liquidate_cross(self, sym: str, mark: Decimal) -> None:
-        """Cross: the walk reached the level where the account's MM rate is 100 % (computed
-        afresh for this leg with the other positions at their marks): every order is
-        cancelled, the other positions close at their marks and ``sym`` at the price that
-        takes the equity to zero."""
+    def _liquidate_cross(self, key: str, mark: Decimal) -> None:
+        """Cross: the walk reached the level where the cross MM rate is 100 % (computed
+        afresh for this leg with the other positions at their marks): every order of a cross
+        symbol is cancelled, the other cross positions close at their marks and ``key`` at
+        the price that takes the cross equity to zero (isolated positions keep their margin)."""
+        acct = self.account
         for s in list(self._open):
-            for o in list(self._open.get(s, ())):
-                self._cancel(o, "CancelByLiq")
-        for s in sorted(self.account.positions):
-            if s != sym:
-                self._book_forced_close(s, self._mark_dec(s), "BustTrade", "CreateByLiq")
-        pos, pnl = self.account.liquidate(sym, self._event_ms, loss=self.account.wallet_balance)
+            if acct.mode_of(s) == CROSS:
+                for o in list(self._open.get(s, ())):
+                    self._cancel(o, "CancelByLiq")
+        for k in sorted(acct.positions):
+            p = acct.positions[k]
+            if k != key and acct.is_cross(p):
+                self._book_forced_close(k, self._mark_dec(p.symbol), "BustTrade", "CreateByLiq")
+        loss = acct.wallet_balance - acct.isolated_margin()
+        pos, pnl = acct.liquidate(key, self._event_ms, loss=loss)
         bust = max(pos.avg_price + pos.side.sign * pnl / pos.size, ZERO)
         res = FillResult(pos.size, pnl, pos.avg_price, ZERO)
-        self._record_forced(sym, pos.side.exit_side, pos.size, bust, res, "BustTrade")
+        self._record_forced(
+            pos.symbol, pos.side.exit_side, pos.size, bust, res, "BustTrade", idx=pos.idx
+        )
         self._watch.clear()
 
-    def _book_forced_close(self, sym: str, price: Decimal, exec_type: str, create: str) -> None:
-        """Close the whole position at ``price`` without a fee (a delivery, a cross
+    def _book_forced_close(self, key: str, price: Decimal, exec_type: str, create: str) -> None:
+        """Close the whole position ``key`` at ``price`` without a fee (a delivery, a cross
         liquidation of the other positions)."""
-        pos = self.account.positions[sym]
+        pos = self.account.positions[key]
+        sym = pos.symbol
         inst = self.instruments[sym]
         side, size = pos.side.exit_side, pos.size
-        res = self.account.apply_fill(inst, side, size, price, ZERO, pos.leverage, self._event_ms)
+        res = self.account.apply_fill(
+            inst, side, size, price, ZERO, pos.leverage, self._event_ms, pos.idx
+        )
         self._watch.pop(sym, None)
-        self._record_forced(sym, side, size, price, res, exec_type, create)
+        self._record_forced(sym, side, size, price, res, exec_type, create, idx=pos.idx)
 
     def _record_forced(
         self,
@@ -240,6 +260,7 @@ class PathWalker(OrderEntry):
         res: FillResult,
         exec_type: str,
         create: str = "CreateByLiq",
+        idx: int = 0,
     ) -> None:
         """The venue-made order, execution and wallet log of a forced close."""
         n = len(self.orders) + 1
@@ -262,6 +283,7 @@ class PathWalker(OrderEntry):
             avg_price=price,
             seq=n,
             create_type=create,
+            position_idx=idx,
         )
         self._register_closed(order)
         self._record_execution(order, qty, price, ZERO, ZERO, False, res, exec_type)

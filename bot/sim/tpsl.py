@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.domain import Instrument, OrderType, PositionSide, TriggerBy
+from bot.sim.account import pkey
 from bot.sim.types import ORDER_ID_PREFIX, SimError, SimOrder, SimPosition, SimStatus, sim_id
 from bot.sim.validation import FALLING, RISING, check_price
 
@@ -77,9 +78,11 @@ class PositionTpSl:
         take_profit: Decimal | None = None,
         stop_loss: Decimal | None = None,
         trigger_by: TriggerBy = TriggerBy.MARK,
+        position_idx: int = 0,
     ) -> None:
-        """Set (a price), cancel (0) or keep (None) the position's TP and SL (Full mode)."""
-        pos = self.positions.get(symbol)
+        """Set (a price), cancel (0) or keep (None) the TP and SL of the symbol's position
+        ``position_idx`` (Full mode)."""
+        pos = self.positions.get(pkey(symbol, position_idx))
         if pos is None:
             raise SimError(SimError.BAD_PARAMS, f"{symbol}: can not set tp/sl for zero position")
         inst = self._instrument(symbol)
@@ -96,7 +99,7 @@ class PositionTpSl:
             if px is None:
                 continue
             for o in list(self._open.get(symbol, ())):
-                if o.stop_order_type == kind:
+                if o.stop_order_type == kind and o.position_idx == position_idx:
                     self._cancel(o, "CancelByUser")
             if px == 0:
                 setattr(pos, "take_profit" if kind == "TakeProfit" else "stop_loss", None)
@@ -121,12 +124,13 @@ class PositionTpSl:
                 seq=n,
                 time_in_force="IOC",
                 stop_order_type=kind,
+                position_idx=position_idx,
             )
             self._register(order)
             setattr(pos, "take_profit" if kind == "TakeProfit" else "stop_loss", px)
 
     def _forget_tpsl(self, order: SimOrder) -> None:
-        pos = self.positions.get(order.symbol)
+        pos = self.positions.get(pkey(order.symbol, order.position_idx))
         if pos is not None and order.stop_order_type == "TakeProfit":
             pos.take_profit = None
         elif pos is not None and order.stop_order_type == "StopLoss":

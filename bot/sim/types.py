@@ -24,7 +24,11 @@ def sim_id(prefix: int, n: int) -> str:
 
 
 class SimError(Exception):
-    """An engine refusal with Bybit's ``retCode`` and a message naming what was wrong."""
+    """An engine refusal with Bybit's ``retCode`` and a message naming what was wrong.
+
+    ``reason`` names the rule when one code covers several (10001 is every bad parameter):
+    a face whose venue has a code per rule (Binance) maps the reason, Bybit the code.
+    """
 
     # Bybit retCodes the engine raises.
     BAD_PARAMS = 10001
@@ -47,10 +51,11 @@ class SimError(Exception):
     TRIGGER_FALLING = 110093
     MIN_NOTIONAL = 110094
 
-    def __init__(self, code: int, msg: str) -> None:
+    def __init__(self, code: int, msg: str, reason: str = "") -> None:
         super().__init__(f"{code}: {msg}")
         self.code = code
         self.msg = msg
+        self.reason = reason
 
 
 class SimStatus(StrEnum):
@@ -152,6 +157,7 @@ class SimFunding:
     side: PositionSide
     mark: Decimal
     amount: Decimal
+    idx: int = 0  # the position's index: 0 one-way, 1/2 the hedge long/short
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +186,7 @@ class SimTransaction:
 
 @dataclass(slots=True)
 class SimPosition:
-    """A one-way position.
+    """A position: one-way (``idx`` 0) or one side of a hedge-mode symbol (1 long, 2 short).
 
     ``margin`` is the position's initial margin ``size·avg_price/leverage`` (isolated: the
     margin it can lose; cross: what it ties up of the shared wallet); ``realised_pnl`` is
@@ -201,6 +207,7 @@ class SimPosition:
     open_fees: Decimal = ZERO  # opening fees of the size still open (for closed PnL)
     take_profit: Decimal | None = None  # position TP/SL (Full mode)
     stop_loss: Decimal | None = None
+    idx: int = 0  # Bybit positionIdx: 0 one-way, 1 hedge long, 2 hedge short
 
     def unrealised_pnl(self, mark: Decimal) -> Decimal:
         """``s·size·(mark − avg_price)``."""

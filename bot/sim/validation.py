@@ -12,23 +12,32 @@ def check_qty(inst: Instrument, qty: Decimal) -> None:
     """Qty step, min qty and max qty (10001)."""
     sym = inst.symbol
     if not qty.is_finite() or qty <= 0:
-        raise SimError(SimError.BAD_PARAMS, f"{sym}: qty must be > 0 (got {qty})")
+        raise SimError(SimError.BAD_PARAMS, f"{sym}: qty must be > 0 (got {qty})", "qty_le_zero")
     if qty % inst.qty_step != 0:
-        raise SimError(SimError.BAD_PARAMS, f"{sym}: qty {qty} not a multiple of {inst.qty_step}")
+        raise SimError(
+            SimError.BAD_PARAMS, f"{sym}: qty {qty} not a multiple of {inst.qty_step}", "qty_step"
+        )
     if qty < inst.min_qty:
-        raise SimError(SimError.BAD_PARAMS, f"{sym}: qty {qty} below min qty {inst.min_qty}")
+        raise SimError(
+            SimError.BAD_PARAMS, f"{sym}: qty {qty} below min qty {inst.min_qty}", "min_qty"
+        )
     if inst.max_qty is not None and qty > inst.max_qty:
-        raise SimError(SimError.BAD_PARAMS, f"{sym}: qty {qty} above max qty {inst.max_qty}")
+        raise SimError(
+            SimError.BAD_PARAMS, f"{sym}: qty {qty} above max qty {inst.max_qty}", "max_qty"
+        )
 
 
 def check_price(inst: Instrument, price: Decimal | None, name: str) -> Decimal:
     """A positive price on the tick grid (10001)."""
     if price is None or not price.is_finite() or price <= 0:
-        raise SimError(SimError.BAD_PARAMS, f"{inst.symbol}: {name} must be > 0 (got {price})")
+        raise SimError(
+            SimError.BAD_PARAMS, f"{inst.symbol}: {name} must be > 0 (got {price})", "price_le_zero"
+        )
     if price % inst.tick_size != 0:
         raise SimError(
             SimError.BAD_PARAMS,
             f"{inst.symbol}: {name} {price} not a multiple of tick {inst.tick_size}",
+            "tick",
         )
     return price
 
@@ -46,7 +55,9 @@ def check_trigger(trigger: Decimal, price: Decimal, direction: int | None) -> in
     """
     if direction not in (RISING, FALLING):
         raise SimError(
-            SimError.BAD_PARAMS, f"params error: TriggerDirection invalid ({direction!r})"
+            SimError.BAD_PARAMS,
+            f"params error: TriggerDirection invalid ({direction!r})",
+            "trigger_direction",
         )
     if direction == RISING and trigger <= price:
         raise SimError(

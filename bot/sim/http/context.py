@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,10 +13,10 @@ from aiohttp import web
 from bot.sim.clock import SimClock, wall_ms
 from bot.sim.engine import SimEngine
 from bot.sim.faults import FaultInjector
-from bot.sim.http.fmt import envelope, json_response
+from bot.sim.http.face import Face
 from bot.sim.market import SimMarket
 
-PARAMS: web.RequestKey[dict[str, Any]] = web.RequestKey("bybit_params", dict)
+PARAMS: web.RequestKey[dict[str, Any]] = web.RequestKey("venue_params", dict)
 
 
 @dataclass
@@ -28,12 +28,13 @@ class SimContext:
     clock: SimClock
     api_key: str
     api_secret: str
-    faults: FaultInjector = field(default_factory=FaultInjector)
+    face: Face
+    faults: FaultInjector
     requests: Counter[str] = field(default_factory=Counter)
-    # Static instruments-info rows by symbol (they never change during a run).
+    # Static instrument rows by symbol (they change only with an instrument event).
     instrument_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # The tickers payload frozen while a stale_tickers fault is active.
-    stale_snapshot: list[dict[str, Any]] | None = None
+    # Every ticker endpoint's payload frozen while a stale_tickers fault is active.
+    stale_snapshot: dict[str, Any] | None = None
     # Wall time at which each account event (by list) was first visible: consistency_lag.
     walls: dict[str, list[int]] = field(default_factory=dict)
     _stamped: int = 0
@@ -73,10 +74,22 @@ class SimContext:
 
     def freeze_tickers_if_stale(self) -> None:
         """Take the stale_tickers snapshot now if such a fault is in effect."""
-        from bot.sim.http.serializers import ticker_rows  # serializers import this module
-
         if self.stale_snapshot is None and self.faults.tickers_stale(wall_ms()):
-            self.stale_snapshot = ticker_rows(self)
+            self.stale_snapshot = self.face.ticker_snapshot(self)
+
+    def tickers_for(self, path: str, build: Callable[[], Any]) -> Any:
+        """The payload of the ticker endpoint ``path``: fresh, or the snapshot taken when a
+        stale_tickers fault began (each stale answer is counted)."""
+        now = wall_ms()
+        if not self.faults.tickers_stale(now, path):
+            if self.stale_snapshot is not None and not self.faults.tickers_stale(now):
+                self.stale_snapshot = None
+            return build()
+        if self.stale_snapshot is None:
+            self.stale_snapshot = self.face.ticker_snapshot(self)
+        else:
+            self.faults.count_stale(path)
+        return self.stale_snapshot[path]
 
     def skew_ms(self, path: str = "*") -> int:
         """The clock_skew offset in effect for ``path``."""
@@ -100,10 +113,5 @@ def ctx_of(request: web.Request) -> SimContext:
 
 
 def params_of(request: web.Request) -> dict[str, Any]:
-    """The parsed query or body of a ``/v5`` request."""
+    """The parsed (and authenticated) parameters of an API request."""
     return request[PARAMS]
-
-
-def ok(request: web.Request, result: Any) -> web.Response:
-    """A successful envelope stamped with simulated time."""
-    return json_response(envelope(result, ctx_of(request).sim_ms(request.path)))

@@ -1,7 +1,9 @@
 """Sim-only admin endpoints under ``/sim/`` (no auth, never faulted, never counted).
 
-- ``GET /sim/state``: simulated time, balances, positions and every order ever placed.
-- ``GET /sim/requests``: request counts per ``/v5`` endpoint and injected-fault counts;
+- ``GET /sim/state``: simulated time, balances, positions and every order ever placed, in
+  Bybit's field names whatever the face (the admin view is the simulator's, not a venue's),
+  with the face's ``venue``, the account's margin modes and position modes.
+- ``GET /sim/requests``: request counts per API endpoint and injected-fault counts;
   ``POST /sim/requests/reset`` zeroes them.
 - ``POST /sim/advance {"bars": n}``: step the clock.
 - ``GET /sim/faults``, ``POST /sim/faults {"seed": .., "faults": [..]}``: read / replace faults.
@@ -22,9 +24,9 @@ from aiohttp import web
 
 from bot.sim.clock import wall_ms
 from bot.sim.faults import FaultConfigError
-from bot.sim.http import views
-from bot.sim.http.context import SimContext, ctx_of
-from bot.sim.http.fmt import amt
+from bot.sim.http.bybit import views
+from bot.sim.http.context import CTX, SimContext, ctx_of
+from bot.sim.http.numbers import amt
 from bot.sim.instruments import InstrumentEventError, parse_event
 from bot.sim.types import SimError
 
@@ -53,15 +55,21 @@ async def _body(request: web.Request) -> Any:
 
 
 def served_paths(app: web.Application) -> set[str]:
-    """The ``/v5`` paths this app answers (what a fault's ``endpoint`` may name)."""
-    paths = {r.canonical for r in app.router.resources()}
-    return {p for p in paths if p.startswith("/v5/")}
+    """The API paths this app answers (what a fault's ``endpoint`` may name)."""
+    face = app[CTX].face
+    return {r.canonical for r in app.router.resources() if face.guards(r.canonical)}
 
 
 def state(ctx: SimContext) -> dict[str, Any]:
-    """The venue's whole state in Bybit field names."""
+    """The venue's whole state in Bybit field names (whatever the face)."""
     eng = ctx.engine
+    acct = eng.account
     return {
+        "venue": ctx.face.name,
+        "marginMode": acct.margin_mode,
+        "symbolMarginModes": dict(sorted(acct.symbol_modes.items())),
+        "hedgeMode": acct.hedge_default,
+        "symbolHedgeModes": dict(sorted(acct.hedge_symbols.items())),
         "time": ctx.sim_ms(),
         "barTime": eng.now_ms,
         "atEnd": eng.at_end,
@@ -73,7 +81,9 @@ def state(ctx: SimContext) -> dict[str, Any]:
                 "available": amt(eng.available()),
             }
         },
-        "positions": [views.position_row(ctx, s, p) for s, p in sorted(eng.positions.items())],
+        "positions": [
+            views.position_row(ctx, p.symbol, p) for _, p in sorted(eng.positions.items())
+        ],
         "orders": [views.order_row(o) for o in eng.orders],
         "executionCount": len(eng.executions),
         "fundingCount": len(eng.funding_payments),

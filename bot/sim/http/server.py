@@ -1,4 +1,9 @@
-"""Running the HTTP face: build the engine from a data directory, serve, pace, stop."""
+"""Running an HTTP face: build the engine from a data directory, serve, pace, stop.
+
+``venue`` picks the face: ``bybit`` (Bybit v5, ``bot.sim.http.bybit``) or ``binanceusdm``
+(Binance USDⓈ-M, ``bot.sim.http.binance``); both serve the same engine, with the venue's
+account rules (``bot.sim.rules``).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,24 @@ from bot.sim.engine import SimEngine
 from bot.sim.faults import FaultInjector
 from bot.sim.http.app import build_app
 from bot.sim.http.context import SimContext
+from bot.sim.http.face import Face
 from bot.sim.http.routes_admin import served_paths
 from bot.sim.market import SimMarket
+
+VENUES = ("bybit", "binanceusdm")
+
+
+def face_for(venue: str) -> Face:
+    """The face of ``venue`` (``bybit`` or ``binanceusdm``)."""
+    if venue == "bybit":
+        from bot.sim.http.bybit.face import BybitFace
+
+        return BybitFace()
+    if venue == "binanceusdm":
+        from bot.sim.http.binance.face import BinanceFace
+
+        return BinanceFace()
+    raise ValueError(f"venue: one of {', '.join(VENUES)} (got {venue!r})")
 
 
 @dataclass
@@ -35,19 +56,23 @@ class SimServerConfig:
     faults: dict[str, Any] | None = None
     symbols: list[str] | None = None
     engine_kwargs: dict[str, Any] = field(default_factory=dict)
+    venue: str = "bybit"
 
 
 def build_context(cfg: SimServerConfig, market: SimMarket | None = None) -> SimContext:
     """Load the data (unless given), build the engine, clock and fault set."""
     if not cfg.api_key or not cfg.api_secret:
         raise ValueError("the simulator needs an API key and secret (clients must sign)")
+    face = face_for(cfg.venue)
     mkt = market if market is not None else SimMarket.load(cfg.data_dir, cfg.symbols)
     if cfg.start_ms is not None and not int(mkt.ts[0]) <= cfg.start_ms <= int(mkt.ts[-1]):
         raise ValueError(
             f"start {cfg.start_ms} is outside the data ({int(mkt.ts[0])} .. {int(mkt.ts[-1])})"
         )
-    engine = SimEngine(mkt, equity=cfg.equity, start_ms=cfg.start_ms, **cfg.engine_kwargs)
-    faults = FaultInjector()
+    engine = SimEngine(
+        mkt, equity=cfg.equity, start_ms=cfg.start_ms, rules=face.rules, **cfg.engine_kwargs
+    )
+    faults = FaultInjector(face.faults)
     if cfg.faults is not None:
         faults.install(cfg.faults, wall_ms())
     ctx = SimContext(
@@ -56,6 +81,7 @@ def build_context(cfg: SimServerConfig, market: SimMarket | None = None) -> SimC
         clock=SimClock(engine, cfg.speed),
         api_key=cfg.api_key,
         api_secret=cfg.api_secret,
+        face=face,
         faults=faults,
     )
     ctx.freeze_tickers_if_stale()

@@ -75,3 +75,23 @@ async def ex(sim: SimHandle) -> AsyncIterator[Any]:
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def bsim(data_dir: Path) -> AsyncIterator[SimHandle]:
+    """The same simulator serving its Binance USDⓈ-M face (a new Binance account)."""
+    async with sim_server(
+        data_dir, start_ms=START, engine_kwargs=EXACT_FILLS, venue="binanceusdm"
+    ) as handle:
+        yield handle
+
+
+@pytest.fixture
+async def bex(bsim: SimHandle) -> AsyncIterator[Any]:
+    """An unmodified ccxt binanceusdm client (markets loaded) pointed at ``bsim``."""
+    client = bsim.ccxt()
+    try:
+        await client.load_markets()
+        yield client
+    finally:
+        await client.close()

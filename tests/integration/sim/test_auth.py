@@ -7,7 +7,7 @@ import time
 
 import aiohttp
 
-from bot.sim.http.auth import sign
+from bot.sim.http.bybit.auth import sign
 from tests.simserver import SimHandle
 
 

@@ -21,6 +21,7 @@ from ccxt.base.errors import (
 from bot.data.panel import HOUR_MS
 from bot.sim.clock import wall_ms
 from bot.sim.faults import FaultConfigError, parse_fault_set
+from bot.sim.http.bybit.face import BYBIT_FAULTS
 from tests.integration.sim.conftest import START
 from tests.simserver import SimHandle, sim_server
 
@@ -212,7 +213,7 @@ async def test_faults_file_at_startup(data_dir: Path) -> None:
 )
 def test_bad_fault_sets_name_the_problem(bad: dict[str, Any], needle: str) -> None:
     with pytest.raises(FaultConfigError, match=None) as info:
-        parse_fault_set(bad)
+        parse_fault_set(bad, BYBIT_FAULTS)
     assert needle in str(info.value)
 
 

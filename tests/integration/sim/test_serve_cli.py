@@ -14,7 +14,7 @@ import pytest
 
 from bot.commands.sim_cmd import parse_start
 from bot.data.datadir import DataDir
-from bot.sim.http.routes_market import RISK_PAGE
+from bot.sim.http.bybit.routes_market import RISK_PAGE
 from bot.sim.http.server import SimServerConfig, build_context
 from tests.integration.sim.conftest import START
 from tests.simserver import DEFAULT_KEY, DEFAULT_SECRET, ROOT, sim_server, sim_subprocess
@@ -109,6 +109,24 @@ async def test_bad_arguments_exit_2_with_a_clear_message(tmp_path: Path, data_di
     assert rc1 == 2 and out1 == ""
     assert "faults[0] (latency): 'ms' must be a number" in err1
     assert rc2 == 2 and "--api-secret" in err2
+
+
+async def test_serve_the_binance_face(tmp_path: Path, data_dir: Path) -> None:
+    args = ["--data", str(data_dir), "--speed", "0", "--start", _iso(START)]
+    rc, syms = await _exercise([*args, "--venue", "binanceusdm"], START)  # ccxt binanceusdm
+    assert rc == 0 and syms == DataDir(data_dir).symbols()
+    env = dict(os.environ, ROTOR_SIM_API_KEY=DEFAULT_KEY, ROTOR_SIM_API_SECRET=DEFAULT_SECRET)
+    cmd = [sys.executable, "-m", "bot.cli", "sim", "serve", "--port", "0", *args]
+    # A fault set is checked against the face's own paths and scopes.
+    bybit_lag = tmp_path / "lag.json"
+    bybit_lag.write_text(json.dumps({"faults": [
+        {"kind": "consistency_lag", "endpoint": "/v5/execution/list", "ms": 100}]}))  # fmt: skip
+    (rc1, _, err1), (rc2, _, err2) = await asyncio.gather(
+        _run([*cmd, "--venue", "nope"], env),
+        _run([*cmd, "--venue", "binanceusdm", "--faults", str(bybit_lag)], env),
+    )
+    assert rc1 == 2 and "--venue must be one of bybit, binanceusdm" in err1
+    assert rc2 == 2 and "/fapi/v1/userTrades" in err2
 
 
 def test_start_outside_the_data_is_refused(data_dir: Path) -> None:

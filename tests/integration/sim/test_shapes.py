@@ -46,31 +46,42 @@ def _fixture(method: str, description: str) -> dict[str, Any]:
     raise KeyError(f"{method}: no case {description!r}")
 
 
-def assert_same_shape(ref: Any, got: Any, where: str = "", in_row: bool = False) -> None:
-    """Every key of ``ref`` is in ``got`` with the same JSON type (recursively)."""
-    key = where.rsplit(".", 1)[-1]
+def assert_same_shape(
+    ref: Any,
+    got: Any,
+    where: str = "",
+    in_row: bool = False,
+    *,
+    ints: frozenset[str] | set[str] = STRINGIFIED_INTS,
+    ids: frozenset[str] | set[str] = IDS,
+) -> None:
+    """Every key of ``ref`` is in ``got`` with the same JSON type (recursively); ``ints`` are
+    the keys the captures store as digit strings where the venue sends integers, ``ids``
+    the opaque string keys."""
+    key = where.rsplit(".", 1)[-1].split("[", 1)[0]
+    kw: dict[str, Any] = {"ints": ints, "ids": ids}
     if isinstance(ref, dict):
         assert isinstance(got, dict), f"{where}: expected an object, got {got!r}"
         for k, v in ref.items():
             if in_row and k in INJECTED_BY_CCXT:
                 continue
             assert k in got, f"{where}: missing key {k!r}"
-            assert_same_shape(v, got[k], f"{where}.{k}")
+            assert_same_shape(v, got[k], f"{where}.{k}", **kw)
     elif isinstance(ref, list):
         assert isinstance(got, list), f"{where}: expected a list, got {got!r}"
         if ref:
-            assert got, f"{where}: empty list where Bybit has rows"
+            assert got, f"{where}: empty list where the venue has rows"
             if not isinstance(ref[0], dict | list):
                 assert len(got) == len(ref), f"{where}: row length {len(got)} != {len(ref)}"
                 for i, (r, g) in enumerate(zip(ref, got, strict=True)):
-                    assert_same_shape(r, g, f"{where}[{i}]")
+                    assert_same_shape(r, g, f"{where}[{i}]", **kw)
             else:
-                assert_same_shape(ref[0], got[0], f"{where}[0]", in_row=True)
-    elif key in STRINGIFIED_INTS and isinstance(ref, str) and ref.lstrip("-").isdigit():
+                assert_same_shape(ref[0], got[0], f"{where}[0]", in_row=True, **kw)
+    elif key in ints and isinstance(ref, str) and ref.lstrip("-").isdigit():
         assert isinstance(got, int) and not isinstance(got, bool), f"{where}: {got!r} not int"
     else:
         assert type(got) is type(ref), f"{where}: {type(got).__name__} != {type(ref).__name__}"
-        if isinstance(ref, str) and ref != "" and _numeric(ref) and key not in IDS:
+        if isinstance(ref, str) and ref != "" and _numeric(ref) and key not in ids:
             assert got == "" or _numeric(got), f"{where}: {got!r} is not a number string"
 
 

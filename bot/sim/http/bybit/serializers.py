@@ -10,28 +10,13 @@ import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-import numpy as np
-
-from bot.data.panel import HOUR_MS
 from bot.domain import Instrument
+from bot.sim.http import marketdata as md
 from bot.sim.http.context import SimContext
-from bot.sim.http.fmt import dec, flt, price_str
+from bot.sim.http.numbers import dec, flt, price_str
 
 BIG_QTY_STEPS = 100_000_000  # maxOrderQty when instruments.json gives none, in qty steps
 MAX_PRICE_TICKS = 2_000_000_000
-BOOK_SIZE_STEPS = 10_000  # the depth shown at bid1/ask1, in qty steps
-
-
-def n_closed(ctx: SimContext) -> int:
-    """Count of grid bars whose close time is at or before the engine's clock."""
-    return int(np.searchsorted(ctx.market.ts, ctx.engine.now_ms - HOUR_MS, side="right"))
-
-
-def is_closed(ctx: SimContext, sym: str, now_ms: int) -> bool:
-    """Whether the symbol's data has ended (it is delisted in the replay)."""
-    i = ctx.market.index[sym]
-    last_open = int(ctx.market.ts[int(ctx.market.last_idx[i])])
-    return last_open + HOUR_MS < now_ms
 
 
 def _places(step: Decimal) -> int:
@@ -98,42 +83,9 @@ def risk_rows(inst: Instrument) -> list[dict[str, Any]]:
     ]
 
 
-def _day_stats(ctx: SimContext, k_end: int) -> dict[str, np.ndarray[Any, Any]]:
-    """Rolling 24h open/high/low/volume/turnover and the price an hour ago, for every symbol
-    at once ([S] arrays; NaN where a symbol has no bar in the window)."""
-    m = ctx.market
-    k0 = max(k_end - 24, 0)
-    o, h, lo = m.open[:, k0:k_end], m.high[:, k0:k_end], m.low[:, k0:k_end]
-    c, v = m.close[:, k0:k_end], m.volume[:, k0:k_end]
-    ok = np.isfinite(o)
-    rows = np.arange(len(o))
-    if o.shape[1] == 0:
-        nan = np.full(len(o), np.nan)
-        return {
-            "open": nan,
-            "high": nan,
-            "low": nan,
-            "vol": nan * 0,
-            "turn": nan * 0,
-            "prev1h": nan,
-        }
-    any_ok = ok.any(axis=1)
-    first = np.argmax(ok, axis=1)
-    last = o.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
-    nan_if_empty = np.where(any_ok, 0.0, np.nan)
-    return {
-        "open": o[rows, first] + nan_if_empty,
-        "high": np.where(ok, h, -np.inf).max(axis=1) + nan_if_empty,
-        "low": np.where(ok, lo, np.inf).min(axis=1) + nan_if_empty,
-        "vol": np.where(ok, v, 0.0).sum(axis=1),
-        "turn": np.where(ok, v * c, 0.0).sum(axis=1),
-        "prev1h": o[rows, last] + nan_if_empty,
-    }
-
-
 def ticker_rows(ctx: SimContext) -> list[dict[str, Any]]:
     """One /v5/market/tickers row per symbol the engine quotes now."""
-    days = _day_stats(ctx, n_closed(ctx))
+    days = md.day_stats(ctx)
     rows = []
     for sym, t in sorted(ctx.engine.tickers().items()):
         inst = ctx.market.instruments[sym]
@@ -142,7 +94,7 @@ def ticker_rows(ctx: SimContext) -> list[dict[str, Any]]:
         tick = inst.tick_size
         oi = t.open_interest if math.isfinite(t.open_interest) else 0.0
         pct = (t.last / st["open"] - 1.0) if st["open"] and math.isfinite(st["open"]) else 0.0
-        size = dec(inst.qty_step * BOOK_SIZE_STEPS)
+        size = dec(inst.qty_step * md.BOOK_SIZE_STEPS)
         rows.append(
             {
                 "symbol": sym,

@@ -10,8 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain import OrderType, PositionSide, Side, TriggerBy
+from bot.sim.account import pkey
 from bot.sim.http.context import SimContext
-from bot.sim.http.fmt import amt, dec
+from bot.sim.http.numbers import amt, dec
 from bot.sim.types import ZERO, SimExecution, SimFunding, SimOrder, SimPosition, SimStatus
 
 SETTLE = "USDT"
@@ -84,9 +85,9 @@ def order_row(o: SimOrder) -> dict[str, Any]:
     }
 
 
-def trade_mode(ctx: SimContext) -> int:
+def trade_mode(ctx: SimContext, symbol: str) -> int:
     """Bybit's position ``tradeMode``: 0 cross margin, 1 isolated."""
-    return 1 if ctx.engine.margin_mode == "ISOLATED_MARGIN" else 0
+    return 1 if ctx.engine.margin_mode_of(symbol) == "ISOLATED_MARGIN" else 0
 
 
 def _mark(ctx: SimContext, symbol: str, fallback: Decimal) -> Decimal:
@@ -96,8 +97,19 @@ def _mark(ctx: SimContext, symbol: str, fallback: Decimal) -> Decimal:
         return fallback
 
 
-def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[str, Any]:
-    """One /v5/position/list row; a flat symbol gives Bybit's empty row with its leverage."""
+def symbol_position_rows(ctx: SimContext, symbol: str) -> list[dict[str, Any]]:
+    """/v5/position/list for one symbol: its position (an empty row when flat), or in hedge
+    mode one row per side (positionIdx 1 and 2), as Bybit lists them."""
+    eng = ctx.engine
+    if not eng.is_hedge(symbol):
+        return [position_row(ctx, symbol, eng.positions.get(symbol))]
+    return [position_row(ctx, symbol, eng.positions.get(pkey(symbol, i)), i) for i in (1, 2)]
+
+
+def position_row(
+    ctx: SimContext, symbol: str, pos: SimPosition | None, idx: int = 0
+) -> dict[str, Any]:
+    """One /v5/position/list row; a flat side gives Bybit's empty row with its leverage."""
     inst = ctx.market.instruments[symbol]
     now = str(ctx.engine.now_ms)
     if pos is None:
@@ -123,7 +135,7 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
             "cumRealisedPnl": "0",
             "positionMM": "0",
             "createdTime": now,
-            "positionIdx": 0,
+            "positionIdx": idx,
             "positionIM": "0",
             "seq": 0,
             "updatedTime": now,
@@ -136,7 +148,7 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
             "positionStatus": "Normal",
             "mmrSysUpdatedTime": "",
             "stopLoss": "",
-            "tradeMode": trade_mode(ctx),
+            "tradeMode": trade_mode(ctx, symbol),
             "sessionAvgPrice": "",
         }
     mark = _mark(ctx, symbol, pos.avg_price)
@@ -149,7 +161,8 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
         "leverage": dec(pos.leverage),
         "autoAddMargin": 0,
         "avgPrice": amt(pos.avg_price),
-        "liqPrice": dec(ctx.engine.liq_price(symbol)) or "",  # "": cannot be reached (cross)
+        # "": cannot be reached (cross)
+        "liqPrice": dec(ctx.engine.liq_price(pkey(symbol, pos.idx))) or "",
         "riskLimitValue": dec(tier.cap),
         "takeProfit": dec(pos.take_profit) if pos.take_profit is not None else "",
         "positionValue": amt(value),
@@ -163,7 +176,7 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
         "cumRealisedPnl": amt(pos.realised_pnl),
         "positionMM": amt(mm),
         "createdTime": str(pos.created_ms),
-        "positionIdx": 0,
+        "positionIdx": pos.idx,
         "positionIM": amt(pos.margin),
         "seq": pos.updated_ms,
         "updatedTime": str(pos.updated_ms),
@@ -176,7 +189,7 @@ def position_row(ctx: SimContext, symbol: str, pos: SimPosition | None) -> dict[
         "positionStatus": "Normal",
         "mmrSysUpdatedTime": "",
         "stopLoss": dec(pos.stop_loss) if pos.stop_loss is not None else "",
-        "tradeMode": trade_mode(ctx),
+        "tradeMode": trade_mode(ctx, symbol),
         "sessionAvgPrice": "",
     }
 
@@ -219,7 +232,7 @@ def execution_row(ctx: SimContext, e: SimExecution) -> dict[str, Any]:
 
 def funding_row(f: SimFunding) -> dict[str, Any]:
     """A funding settlement as Bybit lists it (execType Funding; execFee > 0 when paid)."""
-    fid = f"funding-{f.symbol}-{f.ts}"
+    fid = f"funding-{pkey(f.symbol, f.idx)}-{f.ts}"
     return {
         "symbol": f.symbol,
         "orderType": "UNKNOWN",
@@ -266,8 +279,8 @@ def wallet(ctx: SimContext) -> dict[str, Any]:
     order_im = max(wb - pos_im - avail, ZERO)
     upnl = eng.equity() - wb
     pos_mm = ZERO
-    for sym, p in eng.positions.items():
-        mm = position_row(ctx, sym, p)["positionMM"]
+    for p in eng.positions.values():
+        mm = position_row(ctx, p.symbol, p)["positionMM"]
         pos_mm += Decimal(mm)
     equity = wb + upnl
     cum = sum((e.closed_pnl - e.fee for e in eng.executions), ZERO) + sum(

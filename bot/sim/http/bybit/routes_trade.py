@@ -7,9 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.domain import OrderType, Side, TriggerBy
-from bot.sim.http import views
-from bot.sim.http.context import SimContext, ctx_of, ok, params_of
-from bot.sim.http.fmt import (
+from bot.sim.http.bybit import views
+from bot.sim.http.bybit.fmt import (
     MAX_LINK_ID,
     PARAM_ERROR,
     BybitError,
@@ -17,11 +16,13 @@ from bot.sim.http.fmt import (
     dec_param,
     envelope,
     int_param,
-    json_response,
     limit_param,
+    ok,
     page,
 )
-from bot.sim.http.routes_market import symbol_of
+from bot.sim.http.bybit.routes_market import symbol_of
+from bot.sim.http.context import SimContext, ctx_of, params_of
+from bot.sim.http.numbers import json_response
 from bot.sim.types import SimError, SimOrder
 
 RECENT_CLOSED = 500  # Bybit's order/realtime also answers for the last 500 closed orders
@@ -63,8 +64,6 @@ def _order_args(ctx: SimContext, p: dict[str, Any]) -> dict[str, Any]:
     if p.get("tpslMode") not in (None, "", "Full"):
         raise BybitError(PARAM_ERROR, "params error: only tpslMode Full is modelled")
     pidx = int_param(p, "positionIdx", 0)
-    if pidx != 0:
-        raise BybitError(PARAM_ERROR, "position idx not match position mode")
     tif = p.get("timeInForce") or "GTC"
     if tif not in _TIF:
         raise BybitError(PARAM_ERROR, f"params error: timeInForce {tif!r} is invalid")
@@ -99,6 +98,7 @@ def _order_args(ctx: SimContext, p: dict[str, Any]) -> dict[str, Any]:
         "time_in_force": tif,
         "take_profit": tp or None,
         "stop_loss": sl or None,
+        "position_idx": pidx or 0,
     }
 
 

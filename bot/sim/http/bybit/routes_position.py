@@ -5,11 +5,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.domain import TriggerBy
-from bot.sim.http import ledger_views, views
-from bot.sim.http.context import ctx_of, ok, params_of
-from bot.sim.http.fmt import PARAM_ERROR, BybitError, dec_param, int_param, limit_param, page
-from bot.sim.http.routes_market import symbol_of
-from bot.sim.http.routes_trade import require_linear
+from bot.sim.http.bybit import ledger_views, views
+from bot.sim.http.bybit.fmt import (
+    PARAM_ERROR,
+    BybitError,
+    dec_param,
+    int_param,
+    limit_param,
+    ok,
+    page,
+)
+from bot.sim.http.bybit.routes_market import symbol_of
+from bot.sim.http.bybit.routes_trade import require_linear
+from bot.sim.http.context import ctx_of, params_of
 
 WEEK_MS = 7 * 86_400_000
 
@@ -23,20 +31,21 @@ async def position_list(request: web.Request) -> web.Response:
     if sym is None and not (p.get("settleCoin") or p.get("baseCoin")):
         raise BybitError(PARAM_ERROR, "params error: symbol, baseCoin or settleCoin is required")
     if sym is not None:
-        rows = [views.position_row(ctx, sym, ctx.engine.positions.get(sym))]
+        rows = views.symbol_position_rows(ctx, sym)
     else:
         rows = [
-            views.position_row(ctx, s, pos)
-            for s, pos in sorted(ctx.engine.positions.items())
+            views.position_row(ctx, pos.symbol, pos)
+            for _, pos in sorted(ctx.engine.positions.items())
             if pos.size > 0
-            and (not p.get("baseCoin") or ctx.market.instruments[s].base == p["baseCoin"])
+            and (not p.get("baseCoin") or ctx.market.instruments[pos.symbol].base == p["baseCoin"])
         ]
     chunk, nxt = page(rows, p.get("cursor"), limit)
     return ok(request, {"category": "linear", "list": chunk, "nextPageCursor": nxt})
 
 
 async def set_leverage(request: web.Request) -> web.Response:
-    """POST /v5/position/set-leverage (one-way: buy and sell leverage must match)."""
+    """POST /v5/position/set-leverage (the leverage is per symbol, for both sides of a hedge:
+    buy and sell leverage must match)."""
     ctx, p = ctx_of(request), params_of(request)
     require_linear(p)
     sym = symbol_of(ctx, p)
@@ -44,16 +53,16 @@ async def set_leverage(request: web.Request) -> web.Response:
     buy = dec_param(p, "buyLeverage", required=True)
     sell = dec_param(p, "sellLeverage", required=True)
     if buy != sell:
-        raise BybitError(PARAM_ERROR, "buy leverage must equal sell leverage in one-way mode")
+        raise BybitError(PARAM_ERROR, "buy leverage must equal sell leverage (per symbol)")
     assert buy is not None
     ctx.engine.set_leverage(sym, buy)
     return ok(request, {})
 
 
 async def switch_mode(request: web.Request) -> web.Response:
-    """POST /v5/position/switch-mode (by symbol or coin): the account is one-way (0), so
-    that is "not modified" (110025); hedge mode (3) is refused as Bybit refuses a switch with
-    a position (110024) or open orders (110028), otherwise as not modelled (110029)."""
+    """POST /v5/position/switch-mode (by symbol, or every symbol of a coin): one-way (0) or
+    hedge (3); refused as Bybit refuses it: already in that mode (110025), with a position
+    (110024) or with open orders (110028)."""
     ctx, p = ctx_of(request), params_of(request)
     require_linear(p)
     mode = int_param(p, "mode")
@@ -62,16 +71,10 @@ async def switch_mode(request: web.Request) -> web.Response:
         raise BybitError(PARAM_ERROR, "params error: symbol or coin is required")
     if mode not in (0, 3):
         raise BybitError(PARAM_ERROR, f"params error: mode must be 0 or 3, got {mode!r}")
-    if mode == 0:
-        raise BybitError(110025, "Position mode is not modified")
-    syms = [sym] if sym is not None else list(ctx.engine.instruments)
-    if any(s in ctx.engine.positions for s in syms):
-        raise BybitError(
-            110024, "You have an existing position, so position mode cannot be switched"
-        )
-    if any(ctx.engine.open_orders(s) for s in syms):
-        raise BybitError(110028, "Open orders exist, so you cannot change position mode")
-    raise BybitError(110029, "Hedge mode is not modelled by the simulator (one-way only)")
+    if sym is None and p.get("coin") != "USDT":
+        raise BybitError(PARAM_ERROR, f"params error: coin {p.get('coin')!r} has no symbols")
+    ctx.engine.set_position_mode(mode == 3, [sym] if sym is not None else None)
+    return ok(request, {})
 
 
 async def trading_stop(request: web.Request) -> web.Response:
@@ -82,8 +85,7 @@ async def trading_stop(request: web.Request) -> web.Response:
     assert sym is not None
     if p.get("tpslMode") not in (None, "", "Full"):
         raise BybitError(PARAM_ERROR, "params error: only tpslMode Full is modelled")
-    if int_param(p, "positionIdx", 0) != 0:
-        raise BybitError(PARAM_ERROR, "position idx not match position mode")
+    idx = int_param(p, "positionIdx", 0)
     for key in ("trailingStop", "activePrice"):
         if p.get(key) not in (None, "", "0"):
             raise BybitError(PARAM_ERROR, f"params error: {key} is not modelled")
@@ -96,6 +98,7 @@ async def trading_stop(request: web.Request) -> web.Response:
         take_profit=dec_param(p, "takeProfit"),
         stop_loss=dec_param(p, "stopLoss"),
         trigger_by=trigger_by,
+        position_idx=idx or 0,
     )
     return ok(request, {})
 

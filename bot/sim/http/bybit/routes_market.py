@@ -11,20 +11,20 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
-from bot.domain import Instrument
-from bot.sim.clock import wall_ms
-from bot.sim.http import serializers as ser
-from bot.sim.http import series
-from bot.sim.http.context import SimContext, ctx_of, ok, params_of
-from bot.sim.http.fmt import (
+from bot.sim.http import marketdata as md
+from bot.sim.http.bybit import serializers as ser
+from bot.sim.http.bybit import series
+from bot.sim.http.bybit.fmt import (
     PARAM_ERROR,
     BybitError,
     cursor_offset,
-    flt,
     int_param,
     limit_param,
+    ok,
     page,
 )
+from bot.sim.http.context import SimContext, ctx_of, params_of
+from bot.sim.http.numbers import flt
 from bot.sim.types import SimError
 
 # Bybit kline intervals (minutes) the 1h replay data can answer; coarser ones are aggregated.
@@ -58,17 +58,6 @@ def symbol_of(ctx: SimContext, params: dict[str, Any], *, required: bool = True)
     return sym
 
 
-def listed(ctx: SimContext, now_ms: int) -> list[Instrument]:
-    """Instruments launched by ``now_ms`` as the venue lists them now (a symbol listed later
-    does not exist yet; funding interval from data up to now; scheduled changes applied)."""
-    out = []
-    for sym in ctx.market.symbols:
-        inst = ctx.engine.instruments[sym]
-        if inst.launch_ms is None or inst.launch_ms <= now_ms:
-            out.append(ctx.engine.instrument_now(sym))
-    return out
-
-
 async def server_time(request: web.Request) -> web.Response:
     """GET /v5/market/time (simulated time)."""
     t = ctx_of(request).sim_ms(request.path)
@@ -86,14 +75,14 @@ async def instruments_info(request: web.Request) -> web.Response:
     rows: list[dict[str, Any]] = []
     if linear:
         now = ctx.engine.now_ms
-        for inst in listed(ctx, now):
+        for inst in md.listed(ctx, now):
             if sym is not None and inst.symbol != sym:
                 continue
             row = ctx.instrument_rows.get(inst.symbol)
             if row is None or row["_inst"] != inst:
                 row = {**ser.instrument(inst, closed=False), "_inst": inst}
                 ctx.instrument_rows[inst.symbol] = row
-            if ser.is_closed(ctx, inst.symbol, now) and row["status"] == "Trading":
+            if md.is_closed(ctx, inst.symbol, now) and row["status"] == "Trading":
                 row = {**row, "status": "Closed"}
             if status and row["status"] != status:
                 continue
@@ -109,15 +98,7 @@ async def tickers(request: web.Request) -> web.Response:
     sym = symbol_of(ctx, p, required=False)
     rows: list[dict[str, Any]] = []
     if linear:
-        if ctx.faults.tickers_stale(wall_ms()):
-            if ctx.stale_snapshot is None:
-                ctx.stale_snapshot = ser.ticker_rows(ctx)
-            else:
-                ctx.faults.count_stale(request.path)
-            rows = ctx.stale_snapshot
-        else:
-            ctx.stale_snapshot = None
-            rows = ser.ticker_rows(ctx)
+        rows = ctx.tickers_for(request.path, lambda: ser.ticker_rows(ctx))
         if sym is not None:
             rows = [r for r in rows if r["symbol"] == sym]
     return ok(request, {"category": p["category"], "list": rows})
@@ -209,7 +190,7 @@ async def open_interest(request: web.Request) -> web.Response:
     nxt = ""
     if linear:
         iv_ms = OI_INTERVALS[it] * 60_000
-        chunk, more = series.oi_points(ctx, sym, iv_ms, start, end, offset, limit)
+        chunk, more = md.oi_points(ctx, sym, iv_ms, start, end, offset, limit)
         nxt = str(offset + limit) if more else ""
         rows = [{"openInterest": flt(v), "timestamp": str(t)} for t, v in chunk]
     return ok(
@@ -226,8 +207,8 @@ async def risk_limit(request: web.Request) -> web.Response:
     rows: list[dict[str, Any]] = []
     if linear:
         now = ctx.engine.now_ms
-        for inst in listed(ctx, now):
-            trading = inst.status == "Trading" and not ser.is_closed(ctx, inst.symbol, now)
+        for inst in md.listed(ctx, now):
+            trading = inst.status == "Trading" and not md.is_closed(ctx, inst.symbol, now)
             if inst.symbol == sym or (sym is None and trading):
                 rows.extend(ser.risk_rows(inst))
     chunk, nxt = page(rows, p.get("cursor"), RISK_PAGE)

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.domain import OrderType, Side
 from bot.sim.engine import SimEngine
-from bot.sim.http.fmt import amt, dec
+from bot.sim.http.numbers import amt, dec
 from bot.sim.types import ZERO, SimExecution, SimTransaction
 
 

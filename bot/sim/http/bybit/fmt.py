@@ -1,14 +1,14 @@
-"""Bybit v5 wire conventions: the reply envelope, numbers as strings, errors, cursors."""
+"""Bybit v5 wire conventions: the reply envelope, errors, parameters, cursors."""
 
 from __future__ import annotations
 
-import json
-import math
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
-import numpy as np
 from aiohttp import web
+
+from bot.sim.http.context import ctx_of
+from bot.sim.http.numbers import json_response
 
 # Bybit retCodes the simulator answers with (see ccxt bybit ``exceptions['exact']``).
 PARAM_ERROR = 10001
@@ -33,50 +33,6 @@ class BybitError(Exception):
         self.http_status = http_status
 
 
-def dec(x: Decimal | int | None) -> str:
-    """A Decimal as Bybit prints it: plain notation, no exponent, no trailing zeros."""
-    if x is None:
-        return ""
-    d = Decimal(x)
-    if d == 0:
-        return "0"
-    s = format(d.normalize(), "f")
-    return s
-
-
-AMOUNT_PLACES = Decimal("1e-8")
-
-
-def amt(x: Decimal | None) -> str:
-    """A money amount or average price: at most 8 decimals, as Bybit prints them."""
-    if x is None:
-        return ""
-    d = Decimal(x)
-    if d.as_tuple().exponent < -8:  # type: ignore[operator]
-        d = d.quantize(AMOUNT_PLACES, rounding=ROUND_HALF_EVEN)
-    return dec(d)
-
-
-def flt(x: float | None) -> str:
-    """A float as the shortest plain-notation string that round-trips exactly."""
-    if x is None or not math.isfinite(x):
-        return ""
-    r = repr(float(x))  # shortest round-trip form; exponent only for tiny/huge values
-    if "e" in r:
-        return str(np.format_float_positional(float(x), trim="-"))
-    return r[:-2] if r.endswith(".0") else r
-
-
-def price_str(x: float | Decimal, tick: Decimal, rounding: str = ROUND_HALF_EVEN) -> str:
-    """A price rounded to the instrument's tick and printed with the tick's decimals."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return ""
-    d = Decimal(repr(x)) if isinstance(x, float) else x
-    q = (d / tick).to_integral_value(rounding=rounding) * tick
-    places = max(-tick.normalize().as_tuple().exponent, 0)  # type: ignore[operator]
-    return f"{q:.{places}f}"
-
-
 def envelope(result: Any, time_ms: int, ret_code: int = 0, msg: str = "OK") -> dict[str, Any]:
     """The reply every v5 endpoint gives."""
     return {
@@ -86,15 +42,6 @@ def envelope(result: Any, time_ms: int, ret_code: int = 0, msg: str = "OK") -> d
         "retExtInfo": {},
         "time": time_ms,
     }
-
-
-def json_response(body: dict[str, Any], status: int = 200) -> web.Response:
-    """A JSON reply with compact separators, as Bybit sends."""
-    return web.Response(
-        text=json.dumps(body, separators=(",", ":")),
-        status=status,
-        content_type="application/json",
-    )
 
 
 def cursor_offset(cursor: str | None) -> int:
@@ -166,3 +113,8 @@ def bool_param(params: dict[str, Any], name: str) -> bool:
     if isinstance(v, str) and v.lower() in ("true", "false"):
         return v.lower() == "true"
     raise BybitError(PARAM_ERROR, f"params error: {name} must be a boolean, got {v!r}")
+
+
+def ok(request: web.Request, result: Any) -> web.Response:
+    """A successful envelope stamped with simulated time."""
+    return json_response(envelope(result, ctx_of(request).sim_ms(request.path)))

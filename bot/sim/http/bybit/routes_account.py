@@ -6,11 +6,19 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sim.http import ledger_views, views
-from bot.sim.http.context import ctx_of, ok, params_of
-from bot.sim.http.fmt import PARAM_ERROR, BybitError, dec, int_param, limit_param, page
-from bot.sim.http.routes_market import symbol_of
-from bot.sim.http.routes_trade import require_linear
+from bot.sim.http.bybit import ledger_views, views
+from bot.sim.http.bybit.fmt import (
+    PARAM_ERROR,
+    BybitError,
+    int_param,
+    limit_param,
+    ok,
+    page,
+)
+from bot.sim.http.bybit.routes_market import symbol_of
+from bot.sim.http.bybit.routes_trade import require_linear
+from bot.sim.http.context import ctx_of, params_of
+from bot.sim.http.numbers import dec
 
 MARGIN_MODES = ("ISOLATED_MARGIN", "REGULAR_MARGIN", "PORTFOLIO_MARGIN")
 DAY_MS = 86_400_000

@@ -1,0 +1,1 @@
+"""The Binance USDⓈ-M face of the simulator (``/fapi/...``): routes, wire formats, signing."""
