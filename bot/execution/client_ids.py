@@ -71,3 +71,19 @@ def is_own(prefix: str, client_order_id: str | None) -> bool:
         re.fullmatch(rf"{re.escape(prefix)}-[a-z0-9]{{1,16}}-[a-z0-9]+", client_order_id)
         is not None
     )
+
+
+# Orders placed without a client id (the venue's web UI, a position TP/SL set there) are
+# tracked under this key made of the venue's order id; commands on them go by venue id.
+VENUE_KEY_PREFIX = "venue:"
+
+
+def order_key(client_order_id: str, venue_order_id: str) -> str:
+    """The key rotor tracks and stores an order under: its client id, or (none given) one
+    made of the venue order id, so the same venue order always maps to the same row."""
+    return client_order_id or f"{VENUE_KEY_PREFIX}{venue_order_id}"
+
+
+def is_venue_keyed(key: str) -> bool:
+    """True for an order the venue knows by its own id only (no client id on the venue)."""
+    return key.startswith(VENUE_KEY_PREFIX)

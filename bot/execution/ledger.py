@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from bot.domain import ExecutionReport, FundingPayment, Position
+from bot.execution.client_ids import order_key
 from bot.execution.orders import OrderManager
 from bot.execution.portfolio import FillEffect, Portfolio
 from bot.observability.logging import get_logger
@@ -158,7 +159,7 @@ class Ledger:
         return pos.leverage if pos is not None else Decimal(1)
 
     def _apply_fill(self, e: ExecutionReport) -> None:
-        order = self.orders.orders.get(e.client_order_id)
+        order = self.orders.orders.get(order_key(e.client_order_id, e.venue_order_id))
         self.portfolio.apply_fill(
             e, leverage=self._leverage(e.symbol), sector=self.sector_of(e.symbol)
         )

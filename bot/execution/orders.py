@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 from bot.domain import Order, OrderReport, OrderStatus, OrderType, Side, TriggerBy
 from bot.domain.orders import OPEN_STATUSES, is_legal
-from bot.execution.client_ids import ClientIdFactory
+from bot.execution.client_ids import ClientIdFactory, is_venue_keyed, order_key
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.venues.base import (
@@ -168,7 +168,12 @@ class OrderManager:
         if order is None:
             raise KeyError(f"unknown order {client_order_id}")
         try:
-            report = await self.venue.cancel_order(order.symbol, client_order_id)
+            if is_venue_keyed(client_order_id):
+                report = await self.venue.cancel_order_by_venue_id(
+                    order.symbol, order.venue_order_id or ""
+                )
+            else:
+                report = await self.venue.cancel_order(order.symbol, client_order_id)
         except (OrderNotFoundError, RejectedError, VenueError, TimeoutError, OSError) as exc:
             # Already filled/cancelled, or the answer was lost: ask the venue what happened.
             log.info("order_cancel_unclear", client_order_id=client_order_id, error=str(exc))
@@ -181,7 +186,7 @@ class OrderManager:
         report: OrderReport | None = None
         for attempt in range(self.query_attempts):
             try:
-                report = await self.venue.fetch_order(order.symbol, order.client_order_id)
+                report = await self._query(order)
                 break
             except (VenueError, TimeoutError, OSError) as exc:
                 log.warning(
@@ -209,6 +214,14 @@ class OrderManager:
         if order.status == OrderStatus.SUBMITTED:
             await self._set(order, OrderStatus.UNKNOWN)
         return CommandResult("unknown", order, "not found yet; will query again")
+
+    async def _query(self, order: Order) -> OrderReport | None:
+        """The venue's view of ``order``: by client id, or by venue id when it has none."""
+        if is_venue_keyed(order.client_order_id):
+            return await self.venue.fetch_order_by_venue_id(
+                order.symbol, order.venue_order_id or ""
+            )
+        return await self.venue.fetch_order(order.symbol, order.client_order_id)
 
     # ----------------------------------------------------------------- reports
 
@@ -248,7 +261,7 @@ class OrderManager:
     async def adopt(self, report: OrderReport, intent: str = "adopted") -> Order:
         """Start tracking a venue order rotor has no row for (found by reconciliation)."""
         order = Order(
-            client_order_id=report.client_order_id or f"venue-{report.venue_order_id}",
+            client_order_id=order_key(report.client_order_id, report.venue_order_id),
             symbol=report.symbol,
             side=report.side,
             type=report.type,

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Literal, Protocol
 
 from bot.domain import Order, PositionReport
-from bot.execution.client_ids import is_own
+from bot.execution.client_ids import is_own, order_key
 from bot.execution.ledger import Ledger, LedgerStore, store_closed
 from bot.execution.orders import OrderManager
 from bot.execution.portfolio import Portfolio
@@ -162,10 +162,12 @@ class Reconciler:
         venue_open = await self.venue.fetch_open_orders()
         seen: set[str] = set()
         for vo in venue_open:
-            cid = vo.client_order_id
+            # An order without a client id (placed in the venue's web UI) is tracked under
+            # its venue id, so every pass finds the row the first one stored.
+            cid = order_key(vo.client_order_id, vo.venue_order_id)
             seen.add(cid)
             tracked = self.orders.orders.get(cid)
-            if tracked is None and cid:
+            if tracked is None:
                 stored = await self.store.get_order(cid)
                 if stored is not None and not stored.is_terminal:
                     self.orders.track(stored)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.domain import Order, OrderReport, OrderStatus, OrderType, Position
+from bot.execution.client_ids import order_key
 from bot.execution.orders import NewOrder, OrderManager
 from bot.observability.logging import get_logger
 
@@ -33,7 +34,7 @@ class StopKeeper:
         self, positions: dict[str, Position], venue_open: list[OrderReport]
     ) -> list[str]:
         """Place missing stops, replace wrong-sized ones, cancel orphans; return symbols placed."""
-        on_venue = {r.client_order_id for r in venue_open}
+        on_venue = {order_key(r.client_order_id, r.venue_order_id) for r in venue_open}
         # A tracked stop the venue no longer lists: find out what happened to it.
         for order in [o for o in self.orders.open_orders() if is_stop(o)]:
             if order.client_order_id not in on_venue and order.status != OrderStatus.SUBMITTED:

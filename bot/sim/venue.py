@@ -170,6 +170,19 @@ class EngineVenue:
             return None
         return order_report(o)
 
+    async def cancel_order_by_venue_id(self, symbol: str, venue_order_id: str) -> OrderReport:
+        try:
+            o = self.engine.cancel_order(symbol, order_id=venue_order_id)
+        except SimError as exc:
+            raise venue_error(exc, "cancel_order") from exc
+        return order_report(o)
+
+    async def fetch_order_by_venue_id(self, symbol: str, venue_order_id: str) -> OrderReport | None:
+        o = self.engine.get_order(order_id=venue_order_id)
+        if o is None or o.symbol != symbol:
+            return None
+        return order_report(o)
+
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         return [order_report(o) for o in self.engine.open_orders(symbol)]
 

@@ -62,7 +62,8 @@ orders = Table(
     "orders",
     metadata,
     _id(),
-    Column("client_order_id", String(36), nullable=False),
+    # A rotor client id (≤ 36), or "venue:<orderId>" for an order placed without one.
+    Column("client_order_id", String(64), nullable=False),
     Column("venue_order_id", String(64), nullable=True),
     Column("symbol", String(32), nullable=False),
     Column("side", String(4), nullable=False),
@@ -94,7 +95,7 @@ executions = Table(
     metadata,
     _id(),
     Column("exec_id", String(64), nullable=False),
-    Column("client_order_id", String(36), nullable=True),
+    Column("client_order_id", String(64), nullable=True),
     Column("venue_order_id", String(64), nullable=True),
     Column("symbol", String(32), nullable=False),
     Column("side", String(4), nullable=False),

@@ -145,6 +145,15 @@ class Venue(Protocol):
         """Targeted query by client order id, open or closed; None when the venue has none."""
         ...
 
+    async def cancel_order_by_venue_id(self, symbol: str, venue_order_id: str) -> OrderReport:
+        """Cancel an order the venue knows by its own id only (placed without a client id in
+        the venue's web UI, or a position TP/SL set there); report its final state."""
+        ...
+
+    async def fetch_order_by_venue_id(self, symbol: str, venue_order_id: str) -> OrderReport | None:
+        """Targeted query by the venue's order id, open or closed; None when it has none."""
+        ...
+
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]: ...
 
     async def fetch_executions(

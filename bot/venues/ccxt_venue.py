@@ -234,6 +234,59 @@ class CcxtVenue(CcxtMarketData):
             return to_order_report(order, inst)
         return None
 
+    async def cancel_order_by_venue_id(self, symbol: str, venue_order_id: str) -> OrderReport:
+        """Cancel by the venue's order id (an order placed without a client id), then report
+        its final state. Bybit cancels plain and conditional orders by ``orderId`` alike;
+        Binance keeps stops in its algo service, tried when the plain cancel finds nothing."""
+        await self._ensure_markets()
+        cs = self.symbol_of(symbol)
+        try:
+            await self._retrying(
+                "cancel", "cancel_order", lambda: self.ex.cancel_order(venue_order_id, cs)
+            )
+        except OrderNotFoundError:
+            if self.name == "bybit":
+                raise
+            await self._retrying(
+                "cancel",
+                "cancel_algo_order",
+                lambda: self.ex.cancel_order(venue_order_id, cs, {"trigger": True}),
+            )
+        report = await self.fetch_order_by_venue_id(symbol, venue_order_id)
+        if report is None:
+            raise OrderNotFoundError(
+                f"{symbol} order {venue_order_id}: cancelled but not found afterwards",
+                endpoint="cancel_order",
+            )
+        return report
+
+    async def fetch_order_by_venue_id(self, symbol: str, venue_order_id: str) -> OrderReport | None:
+        """By venue order id: Bybit's realtime list, then history (Binance: plain, then algo
+        orders); None if the venue has no such order."""
+        await self._ensure_markets()
+        inst = self._instruments.get(symbol)
+        cs = self.symbol_of(symbol)
+        if self.name == "bybit":
+            q = {"category": "linear", "symbol": symbol, "orderId": venue_order_id}
+            for name, method in (
+                ("order_realtime", self.ex.privateGetV5OrderRealtime),
+                ("order_history", self.ex.privateGetV5OrderHistory),
+            ):
+                resp = await self._read(name, functools.partial(method, dict(q)))
+                for raw in (resp.get("result") or {}).get("list") or []:
+                    if str(raw.get("orderId")) == venue_order_id:
+                        return to_order_report(self.ex.parse_order(raw, self.ex.market(cs)), inst)
+            return None
+        for name, params in (("fetch_order", {}), ("fetch_algo_order", {"trigger": True})):
+            try:
+                order = await self._read(
+                    name, functools.partial(self.ex.fetch_order, venue_order_id, cs, params)
+                )
+            except OrderNotFoundError:
+                continue
+            return to_order_report(order, inst)
+        return None
+
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         await self._ensure_markets()
         cs = self.symbol_of(symbol) if symbol else None

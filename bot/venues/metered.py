@@ -26,6 +26,8 @@ _CALLS = frozenset(
         "create_order",
         "cancel_order",
         "fetch_order",
+        "cancel_order_by_venue_id",
+        "fetch_order_by_venue_id",
         "fetch_open_orders",
         "fetch_executions",
         "fetch_positions",

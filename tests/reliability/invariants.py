@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain import OrderStatus
+from bot.execution.client_ids import order_key
 from bot.storage import Repository, create_engine
 from tests.simserver import SimHandle
 
@@ -59,7 +60,8 @@ async def venue_executions(sim: SimHandle, exec_type: str | None = None) -> list
 class Books:
     """Both sides at one moment."""
 
-    venue_orders: dict[str, dict[str, Any]]  # by orderLinkId (rotor's orders have one)
+    # By orderLinkId; an order placed by hand without one by "venue:<orderId>" (rotor's key).
+    venue_orders: dict[str, dict[str, Any]]
     venue_fills: dict[str, dict[str, Any]]  # by execId
     venue_funding: dict[str, dict[str, Any]]
     venue_positions: dict[str, tuple[str, Decimal]]  # symbol -> (long/short, qty)
@@ -79,6 +81,8 @@ async def read_books(sim: SimHandle, db_url: str) -> Books:
         if o["orderLinkId"]:
             assert o["orderLinkId"] not in venue_orders, f"duplicate link id {o['orderLinkId']}"
             venue_orders[o["orderLinkId"]] = o
+        elif o.get("createType", "CreateByUser") == "CreateByUser":
+            venue_orders[order_key("", str(o["orderId"]))] = o
         else:
             liq.append(o)
     rows = await venue_executions(sim)
