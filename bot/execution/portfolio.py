@@ -75,17 +75,7 @@ class Portfolio:
 
     def adopt(self, report: PositionReport, ts_ms: int, sector: str | None = None) -> Position:
         """Take over a position found on the venue (reconciliation's ``adopt`` policy)."""
-        pos = Position(
-            symbol=report.symbol,
-            side=report.side,
-            qty=report.qty,
-            entry_price=report.entry_price,
-            leverage=report.leverage,
-            opened_ms=ts_ms,
-            liquidation_price=report.liquidation_price,
-            margin=report.margin,
-            sector=sector,
-        )
+        pos = position_from_report(report, ts_ms, sector)
         self.positions[report.symbol] = pos
         return pos
 
@@ -118,3 +108,18 @@ class Portfolio:
         )
         self.positions[fill.symbol] = pos
         return pos
+
+
+def position_from_report(report: PositionReport, ts_ms: int, sector: str | None = None) -> Position:
+    """A position as the venue reports it (totals at zero, opened at ``ts_ms``)."""
+    return Position(
+        symbol=report.symbol,
+        side=report.side,
+        qty=report.qty,
+        entry_price=report.entry_price,
+        leverage=report.leverage,
+        opened_ms=ts_ms,
+        liquidation_price=report.liquidation_price,
+        margin=report.margin,
+        sector=sector,
+    )

@@ -118,7 +118,7 @@ def assemble_core(
     killswitch = KillSwitch(
         venue,
         orders,
-        core.approve_close,
+        core.approve_venue_close,
         metrics=metrics,
         max_backoff_s=ex.kill_retry_max_backoff_s,
         sleep=kill_sleep,

@@ -1,9 +1,18 @@
-"""The kill switch (RISK.md, "Kill switch and operator signals").
+"""The kill switch (RISK.md, "Kill switch and operator signals"; RELIABILITY.md #29-#31).
 
-Cancel every open order, close every position with reduce-only market orders, then verify
-against the venue that the account is flat with no open orders. Only a verified flat account
-counts as success. Every failed attempt raises an alert and is retried with backoff, so it keeps
-working while the exchange is degraded (rate limits, 5xx, timeouts).
+The venue is the source of truth: every attempt re-reads the venue's positions and open orders
+and works from them, not from rotor's books (a position opened by hand, or a fill not yet seen,
+is closed all the same). Each attempt:
+1. cancels the open orders that could add risk (not reduce-only: entries, hand orders);
+2. closes every position the venue reports with a reduce-only market order, approved by the
+   risk manager against the venue's position;
+3. re-reads the positions and cancels what is left (the protective stops) only where the
+   position is gone: while a close fails, its stop stays on the venue (#31);
+4. verifies against the venue that the account is flat with no open orders.
+A failure on one symbol never stops the others: errors are collected, the attempt goes on, and
+an attempt with errors fails. Only a verified flat account counts as success; every failed
+attempt raises an alert and is retried with backoff, so it keeps working while the exchange is
+degraded (rate limits, 5xx, timeouts). Orders without a client id are cancelled by venue id.
 """
 
 from __future__ import annotations
@@ -13,7 +22,8 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.domain import OrderIntent, PositionReport, TradingState
+from bot.domain import OrderReport, PositionReport, TradingState
+from bot.execution.client_ids import order_key
 from bot.execution.orders import NewOrder, OrderManager
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
@@ -26,8 +36,9 @@ log = get_logger("rotor.kill")
 # unfinished "KILL: flattening").
 KILL_REASON = "KILL"
 
-# The risk manager turns a kill intent into an order (reduce-only, allowed in every state).
-Approver = Callable[[OrderIntent], NewOrder | None]
+# The risk manager turns the venue's position into its reduce-only close (allowed in every
+# state); None when it refuses.
+Approver = Callable[[PositionReport], NewOrder | None]
 
 
 class KillInterrupted(Exception):
@@ -76,17 +87,19 @@ class KillSwitch:
         log.warning("kill_switch_started", reason=reason)
         while True:
             attempt += 1
+            problems: list[str] = []
             try:
-                canceled += await self._cancel_all()
-                closed += await self._close_all()
-                if await self._verify_flat():
+                canceled += await self._cancel(await self._risky_orders(), problems)
+                closed += await self._close_all(problems)
+                canceled += await self._cancel(await self._leftover_orders(), problems)
+                if not problems and await self._verify_flat():
                     log.warning(
                         "kill_switch_flat", attempts=attempt, canceled=canceled, closed=closed
                     )
                     return KillResult(attempt, canceled, closed)
-                problem = "venue not flat yet"
             except Exception as exc:  # keep going whatever the venue does
-                problem = f"{type(exc).__name__}: {exc}"
+                problems.append(f"{type(exc).__name__}: {exc}")
+            problem = "; ".join(problems) or "venue not flat yet"
             if self.metrics:
                 self.metrics.alerts.labels(kind="kill_switch_retry").inc()
             log.error("kill_switch_attempt_failed", attempt=attempt, problem=problem, alert=True)
@@ -106,26 +119,49 @@ class KillSwitch:
                     "and the kill switch resumes at the next start"
                 )
 
-    async def _cancel_all(self) -> int:
+    async def _risky_orders(self) -> list[OrderReport]:
+        """Open orders that could add risk (entries, orders placed by hand)."""
+        return [o for o in await self.venue.fetch_open_orders() if not o.reduce_only]
+
+    async def _leftover_orders(self) -> list[OrderReport]:
+        """Open orders of symbols the venue no longer holds a position in (their stops)."""
+        held = {p.symbol for p in await self.venue.fetch_positions() if p.qty > 0}
+        return [o for o in await self.venue.fetch_open_orders() if o.symbol not in held]
+
+    async def _cancel(self, reports: list[OrderReport], problems: list[str]) -> int:
+        """Cancel each (by client id, or by venue id when it has none); collect failures."""
         count = 0
-        for report in await self.venue.fetch_open_orders():
-            if report.client_order_id not in self.orders.orders:
-                await self.orders.adopt(report, intent="kill-cancel")
-            await self.orders.cancel(report.client_order_id)
-            count += 1
+        for report in reports:
+            key = order_key(report.client_order_id, report.venue_order_id)
+            try:
+                if key not in self.orders.orders:
+                    await self.orders.adopt(report, intent="kill-cancel")
+                result = await self.orders.cancel(key)
+            except Exception as exc:
+                problems.append(f"cancel {report.symbol} {key}: {type(exc).__name__}: {exc}")
+                continue
+            if result.order.is_terminal:
+                count += 1
+            else:
+                problems.append(f"cancel {report.symbol} {key}: {result.outcome}")
         return count
 
-    async def _close_all(self) -> int:
+    async def _close_all(self, problems: list[str]) -> int:
+        """A reduce-only market close of every position the venue reports; collect failures."""
         count = 0
         for pos in await self.venue.fetch_positions():
             if pos.qty <= 0:
                 continue
-            new = self.approve(self._intent(pos))
-            if new is None:
-                raise RuntimeError(f"risk manager refused the kill-switch close of {pos.symbol}")
-            result = await self.orders.submit(new)
-            if result.outcome == "rejected":
-                raise RuntimeError(f"close of {pos.symbol} rejected: {result.detail}")
+            try:
+                new = self.approve(pos)
+                if new is None:
+                    raise RuntimeError("the risk manager refused the close")
+                result = await self.orders.submit(new)
+                if result.outcome != "confirmed":
+                    raise RuntimeError(f"close {result.outcome}: {result.detail}")
+            except Exception as exc:
+                problems.append(f"close {pos.symbol}: {type(exc).__name__}: {exc}")
+                continue
             count += 1
         return count
 
@@ -136,23 +172,10 @@ class KillSwitch:
             log.warning(
                 "kill_switch_not_flat",
                 positions=[p.symbol for p in positions],
-                open_orders=[o.client_order_id for o in open_orders],
+                open_orders=[order_key(o.client_order_id, o.venue_order_id) for o in open_orders],
             )
             return False
         return True
-
-    @staticmethod
-    def _intent(pos: PositionReport) -> OrderIntent:
-        return OrderIntent(
-            symbol=pos.symbol,
-            side=pos.side,
-            kind="kill",
-            reference_price=pos.mark_price,
-            qty=pos.qty,
-            reduce_only=True,
-            reason="kill switch",
-            source="kill",
-        )
 
 
 async def flatten_and_halt(

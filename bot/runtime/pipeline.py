@@ -6,6 +6,7 @@ only the venue and the clock differ.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,11 +19,13 @@ from bot.domain import (
     Instrument,
     OrderIntent,
     OrderType,
+    Position,
+    PositionReport,
     Ticker,
     TradingState,
 )
 from bot.execution.orders import NewOrder, OrderManager
-from bot.execution.portfolio import Portfolio
+from bot.execution.portfolio import Portfolio, position_from_report
 from bot.execution.reconcile import Reconciler, ReconcileReport
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
@@ -320,10 +323,48 @@ class TradingCore:
             reason=intent.reason,
         )
 
-    def _approve_reducing(self, intent: OrderIntent, refused_event: str) -> Approved | None:
-        """The risk manager's answer for a reduce-only intent (no market data needed); a
-        refusal is logged as an error under ``refused_event``."""
-        decision = self.risk.check(intent, self.account_view(self.clock(), {}))
+    def approve_venue_close(self, held: PositionReport) -> NewOrder | None:
+        """The kill switch's reduce-only market close of a position the venue reports, through
+        the risk manager against that position (the venue is the source of truth: rotor's books
+        may not know it, RELIABILITY.md #29); None (and an error log) if it refuses."""
+        now = self.clock()
+        intent = OrderIntent(
+            symbol=held.symbol,
+            side=held.side,
+            kind="kill",
+            reference_price=held.mark_price,
+            qty=held.qty,
+            reduce_only=True,
+            reason="kill switch",
+            source="kill",
+        )
+        sector = self.instruments[held.symbol].sector if held.symbol in self.instruments else None
+        decision = self._approve_reducing(
+            intent, "close_rejected", held=position_from_report(held, now, sector)
+        )
+        if decision is None:
+            return None
+        return NewOrder(
+            held.symbol,
+            decision.side,
+            OrderType.MARKET,
+            decision.qty,
+            intent="kill",
+            reduce_only=True,
+            reason=intent.reason,
+        )
+
+    def _approve_reducing(
+        self, intent: OrderIntent, refused_event: str, *, held: Position | None = None
+    ) -> Approved | None:
+        """The risk manager's answer for a reduce-only intent (no market data needed), checked
+        against rotor's books or, given ``held``, against that position as the venue reports
+        it; a refusal is logged as an error under ``refused_event``."""
+        view = self.account_view(self.clock(), {})
+        if held is not None:
+            others = tuple(p for p in view.positions if p.symbol != held.symbol)
+            view = dataclasses.replace(view, positions=(*others, held))
+        decision = self.risk.check(intent, view)
         if isinstance(decision, Rejected):
             log.error(
                 refused_event,

@@ -1,0 +1,139 @@
+"""RELIABILITY.md #29 (the kill switch closes positions rotor's books do not know, never stops
+at one symbol, re-reads the venue each attempt), #30 (it cancels orders without a client id by
+venue id) and #31 (closes fail while cancels succeed: the protective stops stay until the
+positions are closed). The daemon's own loop, in-process, against the simulator's HTTP face
+through unmodified ccxt, with a real database."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from structlog.testing import capture_logs
+
+from bot.domain import TradingState
+from bot.risk import Source
+from tests.reliability.daemon_rig import (
+    bars_until,
+    has_position_with_stop,
+    live,
+    running_daemon,
+    trading_sim,
+    wait_until,
+)
+from tests.reliability.invariants import assert_nothing_lost, read_books
+from tests.simserver import SimHandle
+
+OPEN = ("New", "Untriggered", "PartiallyFilled")
+
+
+async def by_hand(sim: SimHandle, **fields: Any) -> dict[str, Any]:
+    """An order placed in the venue's web UI (no orderLinkId)."""
+    status, body = await sim.bybit("POST", "/v5/order/create", {"category": "linear", **fields})
+    assert status == 200 and body["retCode"] == 0, body
+    return dict(body["result"])
+
+
+async def last_price(sim: SimHandle, symbol: str) -> Decimal:
+    _s, body = await sim.bybit(
+        "GET", "/v5/market/tickers", {"category": "linear", "symbol": symbol}
+    )
+    return Decimal(body["result"]["list"][0]["lastPrice"])
+
+
+async def books_without_hand_fills(sim: SimHandle, db_url: str) -> Any:
+    """The books, less the hand market orders that filled at once: rotor never saw them open
+    (only their fills, which are checked like every fill)."""
+    books = await read_books(sim, db_url)
+    for key, o in list(books.venue_orders.items()):
+        if key.startswith("venue:") and o["orderType"] == "Market" and key not in books.db_orders:
+            del books.venue_orders[key]
+    return books
+
+
+def venue_positions(state: dict[str, Any]) -> dict[str, str]:
+    return {p["symbol"]: p["size"] for p in state["positions"] if Decimal(p["size"]) > 0}
+
+
+def open_orders(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [o for o in state["orders"] if o["orderStatus"] in OPEN]
+
+
+async def test_s29_s30_kill_switch_flattens_what_the_venue_holds(
+    tmp_path: Path, migrated_url: str
+) -> None:
+    async with trading_sim(tmp_path / "d") as sim:
+        async with running_daemon(sim, migrated_url) as d:
+            await bars_until(sim, d, has_position_with_stop())
+            # Opened by hand since the last sync: rotor's books do not know them.
+            await by_hand(sim, symbol="ETHUSDT", side="Sell", orderType="Market", qty="2")
+            btc = await last_price(sim, "BTCUSDT")
+            hand = await by_hand(
+                sim,
+                symbol="BTCUSDT",
+                side="Buy",
+                orderType="Limit",
+                qty="0.01",
+                price=str((btc * Decimal("0.5")).quantize(Decimal("1"))),
+            )
+            assert "ETHUSDT" not in d.portfolio.positions
+            before = await sim.state()
+            assert set(venue_positions(before)) == {"SOLUSDT", "ETHUSDT"}
+            with capture_logs() as logs:
+                d.request_kill(Source.API)
+                await asyncio.wait_for(d.handle_operator_requests(), 30)
+            assert d.state.state is TradingState.HALTED
+            assert not [e for e in logs if e["event"] == "close_rejected"]
+            after = await sim.state()
+            assert venue_positions(after) == {}
+            assert open_orders(after) == []
+            [cancelled] = [o for o in after["orders"] if o["orderId"] == hand["orderId"]]
+            assert cancelled["orderStatus"] == "Cancelled", "cancelled by its venue id"
+            stored = await d.repo.get_order(f"venue:{hand['orderId']}")
+            assert stored is not None and stored.status.value == "CANCELED"
+        assert_nothing_lost(await books_without_hand_fills(sim, migrated_url))
+
+
+async def test_s29_s31_closes_fail_stops_stay_and_the_venue_is_reread(
+    tmp_path: Path, migrated_url: str
+) -> None:
+    async with trading_sim(tmp_path / "d") as sim:
+        async with running_daemon(sim, migrated_url) as d:
+            await bars_until(sim, d, has_position_with_stop())
+            [stop] = [o for o in open_orders(await sim.state()) if o["triggerPrice"] != "0"]
+            # Every order placement is refused (a parameter error); cancels still work.
+            await sim.set_faults(
+                [
+                    {
+                        "kind": "error_rate",
+                        "endpoint": "/v5/order/create",
+                        "probability": 1.0,
+                        "ret_code": 10001,
+                    }
+                ]
+            )
+            with capture_logs() as logs:
+                async with live(d):
+                    d.request_kill(Source.API)
+                    await wait_until(
+                        lambda: sum(e["event"] == "kill_switch_attempt_failed" for e in logs) >= 2,
+                        30,
+                        "two failed kill attempts",
+                    )
+                    state = await sim.state()
+                    assert set(venue_positions(state)) == {"SOLUSDT"}
+                    still = [o for o in open_orders(state) if o["orderId"] == stop["orderId"]]
+                    assert still, "the protective stop stays while the position is open"
+                    assert d.state.state is TradingState.REDUCING
+                    # A position opened by hand meanwhile: the next attempt reads it too.
+                    await sim.set_faults([])
+                    await by_hand(sim, symbol="ETHUSDT", side="Buy", orderType="Market", qty="1")
+                    await wait_until(lambda: d.state.state is TradingState.HALTED, 30, "HALTED")
+            failed = [e for e in logs if e["event"] == "kill_switch_attempt_failed"]
+            assert all(e["alert"] for e in failed)
+            assert any("close SOLUSDT" in e["problem"] for e in failed)
+            final = await sim.state()
+            assert venue_positions(final) == {} and open_orders(final) == []
+        assert_nothing_lost(await books_without_hand_fills(sim, migrated_url))
