@@ -142,13 +142,7 @@ async def open_database(d: Daemon) -> None:
     d.db = create_engine(url, busy_timeout_ms=s.database.busy_timeout_ms)
     d.repo = Repository(d.db)
     d.lease = Lease(d.db, LeaseHolder.this_process(d.run_id), ttl_s=s.database.lease_ttl_s)
-    from bot.storage import LeaseHeldError
-
-    try:
-        await d.lease.acquire()
-    except LeaseHeldError as exc:
-        await d.db.dispose()
-        raise StartupError(str(exc), 3) from exc
+    await take_lease(d)
     d.spawn(d.degraded.keep_lease(), "lease")
     await d.repo.start_run(
         RunRecord(
@@ -163,6 +157,33 @@ async def open_database(d: Daemon) -> None:
     )
     d.state = TradingStateMachine(from_stored(await d.repo.latest_trading_state_event()))
     d.metrics.set_state(d.state.state)
+
+
+async def take_lease(d: Daemon) -> None:
+    """Take the single-instance lease. A dead holder on this host is taken over at once (see
+    ``bot.storage.lease``); a second live instance on this host is refused (exit 3); a holder on
+    another host is waited out: it may be a stopping old deployment, and a supervisor restarting
+    this one would only loop on an exit."""
+    from bot.storage import LeaseHeldError
+
+    while True:
+        try:
+            await d.lease.acquire()
+            return
+        except LeaseHeldError as exc:
+            if exc.same_host:
+                await d.db.dispose()
+                raise StartupError(str(exc), 3) from exc
+            info = exc.info
+            left_s = max(0.0, (info.expires_ms - int(time.time() * 1000)) / 1000)
+            log.warning(
+                "lease_wait",
+                holder_host=info.holder.host,
+                holder_pid=info.holder.pid,
+                holder_run=info.holder.run_id,
+                expires_in_s=round(left_s, 1),
+            )
+            await asyncio.sleep(min(left_s, d.lease.ttl_ms / 3000) + 0.2)
 
 
 async def build_core(d: Daemon) -> None:
