@@ -1,9 +1,10 @@
 """The daemon's start-up and shutdown.
 
 Start-up order matters for safety: refuse unsafe modes → migrate → take the single-instance
-lease → restore state → reconcile with the venue (no trading if that fails) → resume an
-interrupted kill switch → backfill data → serve the control API → trade. Shutdown cancels
-resting entries, keeps positions and their exchange-side stops, and releases the lease.
+lease → restore state → serve the control API (status from the persisted state) → reconcile
+with the venue (no trading if that fails) → resume an interrupted kill switch → backfill data →
+trade. Shutdown cancels resting entries, keeps positions and their exchange-side stops, and
+releases the lease.
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ async def start(d: Daemon) -> None:
         raise StartupError("invalid risk configuration:\n  " + "\n  ".join(problems), 2)
     d.signals = SignalEngine.from_settings(s)
     await open_database(d)
+    if s.control.enabled:
+        # Serve health and status from the persisted state on, while the venue is reached,
+        # reconciled and the bars are loaded (RELIABILITY.md #48): /readyz says "not yet".
+        from bot.runtime.supervisor import ControlAdapter
+
+        d.control = ControlServer(s.control, ControlAdapter(d), d.metrics)
+        await d.control.start()
     try:
         d.bundle = build_venue(s, d.signals.window_hours)
     except (ValueError, OSError, DataFileError) as exc:  # ClientConfigError, bad --start
@@ -97,12 +105,6 @@ async def start(d: Daemon) -> None:
         {sym: tag for sym, tag in zip(symbols, tags, strict=True) if tag},
     )
     await build_core(d)
-    if s.control.enabled:
-        # Serve health/status while reconciling and backfilling: /readyz says "not yet".
-        from bot.runtime.supervisor import ControlAdapter
-
-        d.control = ControlServer(s.control, ControlAdapter(d), d.metrics)
-        await d.control.start()
     await reconcile_at_start(d)
     capacity = d.signals.window_hours + 48
     d.freshness = FreshnessTracker()
