@@ -1,9 +1,10 @@
 """The daemon's start-up and shutdown.
 
 Start-up order matters for safety: refuse unsafe modes → migrate → take the single-instance
-lease → restore state → reconcile with the venue (no trading if that fails) → resume an
-interrupted kill switch → backfill data → serve the control API → trade. Shutdown cancels
-resting entries, keeps positions and their exchange-side stops, and releases the lease.
+lease → restore state → serve the control API (status from the persisted state) → reconcile
+with the venue (no trading if that fails) → resume an interrupted kill switch → backfill data →
+trade. Shutdown cancels resting entries, keeps positions and their exchange-side stops, and
+releases the lease.
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ async def start(d: Daemon) -> None:
         raise StartupError("invalid risk configuration:\n  " + "\n  ".join(problems), 2)
     d.signals = SignalEngine.from_settings(s)
     await open_database(d)
+    if s.control.enabled:
+        # Serve health and status from the persisted state on, while the venue is reached,
+        # reconciled and the bars are loaded (RELIABILITY.md #48): /readyz says "not yet".
+        from bot.runtime.supervisor import ControlAdapter
+
+        d.control = ControlServer(s.control, ControlAdapter(d), d.metrics)
+        await d.control.start()
     try:
         d.bundle = build_venue(s, d.signals.window_hours)
     except (ValueError, OSError, DataFileError) as exc:  # ClientConfigError, bad --start
@@ -97,12 +105,6 @@ async def start(d: Daemon) -> None:
         {sym: tag for sym, tag in zip(symbols, tags, strict=True) if tag},
     )
     await build_core(d)
-    if s.control.enabled:
-        # Serve health/status while reconciling and backfilling: /readyz says "not yet".
-        from bot.runtime.supervisor import ControlAdapter
-
-        d.control = ControlServer(s.control, ControlAdapter(d), d.metrics)
-        await d.control.start()
     await reconcile_at_start(d)
     capacity = d.signals.window_hours + 48
     d.freshness = FreshnessTracker()
@@ -142,13 +144,7 @@ async def open_database(d: Daemon) -> None:
     d.db = create_engine(url, busy_timeout_ms=s.database.busy_timeout_ms)
     d.repo = Repository(d.db)
     d.lease = Lease(d.db, LeaseHolder.this_process(d.run_id), ttl_s=s.database.lease_ttl_s)
-    from bot.storage import LeaseHeldError
-
-    try:
-        await d.lease.acquire()
-    except LeaseHeldError as exc:
-        await d.db.dispose()
-        raise StartupError(str(exc), 3) from exc
+    await take_lease(d)
     d.spawn(d.degraded.keep_lease(), "lease")
     await d.repo.start_run(
         RunRecord(
@@ -163,6 +159,33 @@ async def open_database(d: Daemon) -> None:
     )
     d.state = TradingStateMachine(from_stored(await d.repo.latest_trading_state_event()))
     d.metrics.set_state(d.state.state)
+
+
+async def take_lease(d: Daemon) -> None:
+    """Take the single-instance lease. A dead holder on this host is taken over at once (see
+    ``bot.storage.lease``); a second live instance on this host is refused (exit 3); a holder on
+    another host is waited out: it may be a stopping old deployment, and a supervisor restarting
+    this one would only loop on an exit."""
+    from bot.storage import LeaseHeldError
+
+    while True:
+        try:
+            await d.lease.acquire()
+            return
+        except LeaseHeldError as exc:
+            if exc.same_host:
+                await d.db.dispose()
+                raise StartupError(str(exc), 3) from exc
+            info = exc.info
+            left_s = max(0.0, (info.expires_ms - int(time.time() * 1000)) / 1000)
+            log.warning(
+                "lease_wait",
+                holder_host=info.holder.host,
+                holder_pid=info.holder.pid,
+                holder_run=info.holder.run_id,
+                expires_in_s=round(left_s, 1),
+            )
+            await asyncio.sleep(min(left_s, d.lease.ttl_ms / 3000) + 0.2)
 
 
 async def build_core(d: Daemon) -> None:

@@ -22,10 +22,31 @@ class ControlAdapter:
         self.d = daemon
 
     def status(self) -> dict[str, Any]:
+        """The daemon's state. It answers from the moment the persisted trading state is
+        restored, before the venue has answered anything: until the books are loaded from the
+        database and reconciled, ``positions``, ``open_orders`` and ``equity`` are null."""
         d = self.d
-        core = d.core
-        report = core.last_report
-        balance = core.balance
+        core = getattr(d, "core", None)
+        report = None if core is None else core.last_report
+        balance = None if core is None else core.balance
+        return {
+            "state": d.state.state.value,
+            "phase": "running" if d.running else "starting",
+            "mode": d.settings.mode,
+            "run_id": d.run_id,
+            "equity": None if balance is None else str(balance.equity),
+            "positions": None if core is None else self.positions(),
+            "open_orders": None if core is None else len(d.orders.open_orders()),
+            "last_cycle": None if report is None else report.t,
+            "data_age_s": self.data_age_s(),
+            "data_stale": d.tickers_stale,
+            "storage_ok": d.degraded.storage_ok,
+            "asyncio_tasks": asyncio_tasks(),
+            "rss_bytes": rss_bytes(),
+        }
+
+    def positions(self) -> list[dict[str, Any]]:
+        d = self.d
         feed = getattr(d, "feed", None)
         ticks = feed.tickers if feed is not None else {}
         positions = []
@@ -48,21 +69,7 @@ class ControlAdapter:
                     "upnl": upnl,
                 }
             )
-        return {
-            "state": d.state.state.value,
-            "phase": "running" if d.running else "starting",
-            "mode": d.settings.mode,
-            "run_id": d.run_id,
-            "equity": None if balance is None else str(balance.equity),
-            "positions": positions,
-            "open_orders": len(d.orders.open_orders()),
-            "last_cycle": None if report is None else report.t,
-            "data_age_s": self.data_age_s(),
-            "data_stale": d.tickers_stale,
-            "storage_ok": d.degraded.storage_ok,
-            "asyncio_tasks": asyncio_tasks(),
-            "rss_bytes": rss_bytes(),
-        }
+        return positions
 
     def data_age_s(self) -> float | None:
         d = self.d
@@ -78,7 +85,8 @@ class ControlAdapter:
         age = self.data_age_s()
         limit = d.settings.exchange.poll_interval_s * d.settings.risk.stale_after_polls
         fresh = age is not None and age <= limit and not d.tickers_stale
-        synced = d.core.balance is not None
+        core = getattr(d, "core", None)
+        synced = core is not None and core.balance is not None
         storage = d.degraded.storage_ok
         ready = fresh and synced and storage
         return ready, {

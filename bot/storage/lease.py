@@ -3,6 +3,13 @@
 Taking the lease is one atomic ``INSERT … ON CONFLICT DO UPDATE … WHERE expired OR mine``
 on both backends, so two processes racing for it cannot both win. A lease whose holder stopped
 renewing (crash, kill -9) expires after ``ttl_s`` and can then be taken over.
+
+A lease held by a process that is provably gone is taken over at once, without waiting for it
+to expire (a supervisor restarting a SIGKILLed daemon): the holder ran on this host (same
+hostname) and its pid is not alive (or is a zombie). When the recorded pid is this process's own
+pid (a container restarted under the same hostname, where the daemon is pid 1 again) the holder
+is only declared gone once it has missed a renewal. The take-over is a compare-and-swap on the
+row the check read, so a holder that renews meanwhile keeps its lease.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import case, delete, select, update
@@ -69,10 +77,32 @@ class LeaseInfo:
         return self.expires_ms <= now_ms
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` names a live process on this host (a zombie counts as gone)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs: trust kill(0)
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
 class LeaseHeldError(StorageError):
-    """Another live instance holds the lease: this one must not run."""
+    """Another live instance holds the lease: this one must not run (yet).
+
+    ``same_host`` tells a second instance on this machine (refuse to start) from an instance on
+    another host, whose lease a restarted daemon waits out.
+    """
 
     def __init__(self, info: LeaseInfo, now_ms: int, where: str) -> None:
+        self.same_host = info.holder.host == socket.gethostname()
         h = info.holder
         remaining_s = max(0.0, (info.expires_ms - now_ms) / 1000)
         renewed_ago_s = max(0.0, (now_ms - info.renewed_ms) / 1000)
@@ -164,7 +194,61 @@ class Lease:
         if info is None or info.holder.run_id != h.run_id:
             if info is None:  # pragma: no cover - the upsert always leaves a row
                 raise StorageError(f"lease {self.name!r} vanished while acquiring it")
+            if await self._holder_gone(info):
+                return await self._take_over(info)
             raise LeaseHeldError(info, now, self.where)
+        return info
+
+    async def _holder_gone(self, info: LeaseInfo) -> bool:
+        """The holder ran on this host and is provably not running any more."""
+        h = info.holder
+        if h.host != socket.gethostname():
+            return False  # its pid means nothing here
+        if h.pid != os.getpid():
+            return not pid_alive(h.pid)
+        # Our own pid: a restarted container. Gone once it missed a renewal.
+        await asyncio.sleep(self.ttl_ms / 3000 + 0.5)
+        again = await self.current()
+        return again is not None and again.holder == h and again.renewed_ms == info.renewed_ms
+
+    async def _take_over(self, dead: LeaseInfo) -> LeaseInfo:
+        """Replace the dead holder's row, only if it is still exactly the row we judged."""
+        now = self._clock()
+        h = self.holder
+        stmt = (
+            update(leases)
+            .where(
+                leases.c.name == self.name,
+                leases.c.holder == dead.holder.run_id,
+                leases.c.renewed_ms == dead.renewed_ms,
+            )
+            .values(
+                holder=h.run_id,
+                host=h.host,
+                pid=h.pid,
+                acquired_ms=now,
+                renewed_ms=now,
+                expires_ms=now + self.ttl_ms,
+            )
+        )
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**WRITE)
+            async with conn.begin():
+                await conn.execute(stmt)
+                info = await self._read(conn)
+        if info is None or info.holder.run_id != h.run_id:
+            if info is None:  # pragma: no cover - the row is never deleted by a take-over
+                raise StorageError(f"lease {self.name!r} vanished while taking it over")
+            raise LeaseHeldError(info, now, self.where)
+        d = dead.holder
+        log.warning(
+            "lease_taken_over_from_dead",
+            lease=self.name,
+            dead_run=d.run_id,
+            dead_pid=d.pid,
+            host=d.host,
+            renewed_ago_s=round((now - dead.renewed_ms) / 1000, 1),
+        )
         return info
 
     async def renew(self) -> LeaseInfo:

@@ -121,3 +121,42 @@ async def test_keep_alive_renews_until_cancelled(migrated_url: str) -> None:
         assert current is not None and current.renewed_ms > first.renewed_ms
     finally:
         await engine.dispose()
+
+
+async def test_dead_holder_on_this_host_is_taken_over_before_expiry(migrated_url: str) -> None:
+    """#47: the pid of a finished process on this host holds the lease; no waiting for the TTL."""
+    gone = await asyncio.create_subprocess_exec("true")
+    await gone.wait()
+    engine = create_engine(migrated_url)
+    try:
+        dead = Lease(engine, LeaseHolder("run-dead", socket.gethostname(), gone.pid), ttl_s=300)
+        await dead.acquire()
+        new = Lease(engine, LeaseHolder.this_process("run-new"), ttl_s=300)
+        assert (await new.acquire()).holder.run_id == "run-new"
+        with pytest.raises(LeaseLostError):
+            await dead.renew()
+    finally:
+        await engine.dispose()
+
+
+async def test_own_pid_holder_is_taken_over_only_once_it_missed_a_renewal(
+    migrated_url: str,
+) -> None:
+    """A container restarted under the same hostname is pid 1 again: the recorded pid is ours.
+    A holder that still renews keeps the lease; one that stopped renewing loses it."""
+    engine = create_engine(migrated_url)
+    try:
+        alive = Lease(
+            engine, LeaseHolder("run-alive", socket.gethostname(), os.getpid()), ttl_s=1.5
+        )
+        await alive.acquire()
+        renewing = asyncio.create_task(alive.keep_alive(interval_s=0.1))
+        new = Lease(engine, LeaseHolder.this_process("run-new"), ttl_s=1.5)
+        with pytest.raises(LeaseHeldError):
+            await new.acquire()
+        renewing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await renewing
+        assert (await new.acquire()).holder.run_id == "run-new"
+    finally:
+        await engine.dispose()

@@ -1,0 +1,143 @@
+"""Process-level restart scenarios with the real ``rotor run`` against ``rotor sim serve``:
+#47 (SIGKILL then an immediate restart: a dead holder's lease is taken over, another host's
+lease is waited out) and #48 (``rotor status`` during start-up, bars kept across restarts)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from bot.domain import TradingState
+from bot.storage import Lease, LeaseHolder, Repository, create_engine, upgrade
+from tests.integration.daemon.harness import ROOT, free_port, rotor_env
+from tests.reliability.procs import HOUR, START_MS, daemon, log_events, process_data, sim_process
+from tests.reliability.procs import env as base_env
+
+LONG_TTL = {"ROTOR__DATABASE__LEASE_TTL_S": "120"}
+
+
+async def test_s47_sigkill_then_immediate_restart_takes_the_dead_holders_lease(
+    tmp_path: Path, db_url: str
+) -> None:
+    data = process_data(tmp_path / "data")
+    log = tmp_path / "rotor.log"
+    async with sim_process(data) as sim:
+        async with daemon(sim, db_url, log, LONG_TTL) as first:
+            dead_pid = first.proc.pid
+            first.proc.kill()  # SIGKILL: the lease stays in the table for 120 s
+            await first.proc.wait()
+        started = time.monotonic()
+        async with daemon(sim, db_url, log, LONG_TTL) as second:
+            took_s = time.monotonic() - started
+            assert took_s < 60, f"waited {took_s:.0f}s: the lease was waited out, not taken over"
+            [event] = log_events(second, "lease_taken_over_from_dead")
+            assert event["dead_pid"] == dead_pid
+            assert (await second.status())["state"] == "ACTIVE"
+
+
+async def test_s47_another_hosts_lease_is_waited_out_not_an_exit(
+    tmp_path: Path, db_url: str
+) -> None:
+    data = process_data(tmp_path / "data")
+    log = tmp_path / "rotor.log"
+    await upgrade(db_url)
+    engine = create_engine(db_url)
+    try:
+        # A daemon on another machine that stopped renewing 1 s ago (its lease lapses in 3 s).
+        other = Lease(engine, LeaseHolder("elsewhere-run", "other-host.example", 4242), ttl_s=4)
+        held = await other.acquire()
+    finally:
+        await engine.dispose()
+    async with sim_process(data) as sim, daemon(sim, db_url, log) as rotor:
+        waits = log_events(rotor, "lease_wait")
+        assert waits and waits[0]["holder_host"] == "other-host.example"
+        assert int(time.time() * 1000) >= held.expires_ms, "started only once it expired"
+        assert not log_events(rotor, "lease_taken_over_from_dead"), "never stolen"
+        assert (await rotor.status())["state"] == "ACTIVE"
+
+
+async def _persist_halted(db_url: str) -> None:
+    await upgrade(db_url)
+    engine = create_engine(db_url)
+    try:
+        await Repository(engine).record_trading_state(
+            TradingState.HALTED,
+            ts_ms=START_MS - HOUR,
+            reason="KILL: operator (verified flat)",
+            source="api",
+            old_state=TradingState.REDUCING,
+        )
+    finally:
+        await engine.dispose()
+
+
+async def _rotor_status(env: dict[str, str]) -> tuple[int, str]:
+    """The real ``rotor status --json`` (its own process, the stdlib HTTP client)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "status",
+        "--json",
+        "--timeout",
+        "2",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        cwd=str(ROOT),
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def test_s48_status_reports_the_persisted_state_from_its_first_answer(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The venue takes 10 s to answer its first request: `rotor status` already answers,
+    with the persisted HALTED, and it stays HALTED once the start-up is done."""
+    data = process_data(tmp_path / "data")
+    await _persist_halted(db_url)
+    async with sim_process(data) as sim:
+        await sim.set_faults([{"kind": "latency", "endpoint": "/v5/market/time", "ms": 10_000}])
+        env = rotor_env(
+            sim.url, db_url, free_port(), {**base_env(), "ROTOR__EXCHANGE__TIMEOUT_MS": "15000"}
+        )
+        log = tmp_path / "rotor.log"
+        with log.open("ab") as out:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "run", stdout=out, stderr=out, env=env
+            )
+        try:
+            started = time.monotonic()
+            answers: list[dict[str, object]] = []
+            while not answers and time.monotonic() - started < 8.0:
+                code, text = await _rotor_status(env)
+                if code == 0:
+                    answers.append(json.loads(text))
+                assert proc.returncode is None, log.read_text()
+            assert answers, f"`rotor status` never answered during start-up:\n{log.read_text()}"
+            first = answers[0]
+            assert first["state"] == "HALTED" and first["phase"] == "starting", first
+            assert first["positions"] is None, "the books are not loaded yet: not 'no positions'"
+            assert (await sim.requests())["endpoints"].get("/v5/order/create", 0) == 0
+            # Once the venue answers the start-up completes, still HALTED.
+            for _ in range(600):
+                code, text = await _rotor_status(env)
+                if code == 0 and json.loads(text)["phase"] == "running":
+                    break
+                await asyncio.sleep(0.1)
+            final = json.loads(text)
+            assert final["phase"] == "running" and final["state"] == "HALTED", final
+            assert final["positions"] == []
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
