@@ -47,6 +47,15 @@ def pg_url_or_skip() -> str:
     pytest.skip(f"no PostgreSQL installed: {why}")
 
 
+VENUES = ("bybit", "binanceusdm")
+
+
+@pytest.fixture(params=VENUES)
+def venue_name(request: pytest.FixtureRequest) -> str:
+    """Each simulator face rotor trades on: a test taking this runs once per venue."""
+    return str(request.param)
+
+
 # Database fixtures (db_url over SQLite and PostgreSQL, migrated_url, repo) for every suite.
 pytest_plugins = ["tests.dbfixtures"]
 

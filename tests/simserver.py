@@ -60,6 +60,7 @@ from bot.data.datadir import (
 )
 from bot.data.panel import HOUR_MS
 from bot.sim.http.binance.auth import sign as binance_sign
+from bot.sim.http.binance.wire import num as binance_num
 from bot.sim.http.bybit.auth import sign as auth_sign
 from bot.sim.http.context import SimContext
 from bot.sim.http.server import SimServer, SimServerConfig, build_context
@@ -237,6 +238,11 @@ class SimHandle:
     async def set_faults(self, faults: Sequence[dict[str, Any]], seed: int = 1) -> dict[str, Any]:
         """POST /sim/faults (replaces the active set; ``[]`` clears it)."""
         return dict(await self.admin("POST", "/sim/faults", {"seed": seed, "faults": list(faults)}))
+
+    def face_order_id(self, engine_id: str) -> str:
+        """The id this face shows for an engine order id (``/sim/state``'s ``orderId``):
+        Bybit shows it as is, Binance as an integer."""
+        return str(binance_num(engine_id)) if self.venue == "binanceusdm" else engine_id
 
     def ccxt(self, **extra: Any) -> Any:
         """An unmodified ccxt client of this face (``bybit`` or ``binanceusdm``)."""

@@ -328,6 +328,12 @@ class CcxtMarketData:
             self._read("funding_rates", lambda: self.ex.fetch_funding_rates()),
             self._read("bids_asks", lambda: self.ex.fetch_bids_asks()),
         )
+        # The premium index carries the venue's time of the reply (Binance's klines do not): it
+        # keeps ``now_ms`` on the venue's clock, which decides which bar has closed.
+        stamps = [num(f.get("timestamp")) for f in fund.values()]
+        stamps = [t for t in stamps if t == t]  # not NaN
+        if stamps:
+            self._saw_server_time(max(stamps))
         now = self.now_ms()
         out: dict[str, Ticker] = {}
         for sym_id, inst in self._instruments.items():
@@ -366,10 +372,13 @@ class CcxtMarketData:
         else:
             cs = self.symbol_of(symbol)
             params: dict[str, Any] = {}
+            ask = limit
             if since_ms is not None:
                 params["until"] = since_ms + limit * tf - 1
+            else:
+                ask = min(limit + 1, MAX_KLINE_LIMIT)  # the newest one is still open
             ohlcv = await self._read(
-                "kline", lambda: self.ex.fetch_ohlcv(cs, timeframe, since_ms, limit, params)
+                "kline", lambda: self.ex.fetch_ohlcv(cs, timeframe, since_ms, ask, params)
             )
             server_ms = self.now_ms()
             rows = [(int(r[0]), *(num(x) for x in r[1:6])) for r in ohlcv]  # type: ignore[misc]

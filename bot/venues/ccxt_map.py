@@ -54,6 +54,17 @@ _CCXT_STATUS: dict[str, OrderStatus] = {
     "rejected": OrderStatus.REJECTED,
     "expired": OrderStatus.EXPIRED,
 }
+# Binance's contract statuses in rotor's (Bybit's) words: the universe trades "Trading" only.
+_BINANCE_SYMBOL_STATUS: dict[str, str] = {
+    "TRADING": "Trading",
+    "PENDING_TRADING": "PreLaunch",
+    "PRE_DELIVERING": "Delivering",
+    "DELIVERING": "Delivering",
+    "DELIVERED": "Closed",
+    "PRE_SETTLE": "Settling",
+    "SETTLING": "Settling",
+    "CLOSE": "Closed",
+}
 _TRIGGER_BY = {
     "MarkPrice": TriggerBy.MARK,
     "MARK_PRICE": TriggerBy.MARK,
@@ -174,7 +185,8 @@ def to_instrument(
     info = market.get("info") or {}
     limits = market.get("limits") or {}
     prec = market.get("precision") or {}
-    status = str(info.get("status") or ("Trading" if market.get("active") else "Closed"))
+    raw_status = str(info.get("status") or ("Trading" if market.get("active") else "Closed"))
+    status = _BINANCE_SYMBOL_STATUS.get(raw_status, raw_status)
     interval_min = dec(info.get("fundingInterval"))
     interval_h = int(interval_min) // 60 if interval_min is not None else 8
     return Instrument(
@@ -222,7 +234,9 @@ def unified_ticker(
     """Ticker from ccxt's unified ticker + funding-rate (+ bid/ask) structures (Binance)."""
     funding = funding or {}
     book = book or {}
-    ts = ticker.get("timestamp") or funding.get("timestamp") or now_ms
+    # The premium index's ``time`` is the venue's clock at the reply; the 24h ticker's is its
+    # window's close (1 ms before a bar boundary), which would hold a closed bar back a poll.
+    ts = funding.get("timestamp") or ticker.get("timestamp") or now_ms
     bid = ticker.get("bid") if ticker.get("bid") is not None else book.get("bid")
     ask = ticker.get("ask") if ticker.get("ask") is not None else book.get("ask")
     return Ticker(
@@ -350,7 +364,9 @@ def to_position(pos: dict[str, Any], inst: Instrument | None, now_ms: int) -> Po
 
 
 def to_balance(balance: dict[str, Any], now_ms: int, coin: str = "USDT") -> BalanceReport:
-    """The USDT wallet from a ccxt balance; Bybit's raw unified-account fields when present."""
+    """The USDT wallet from a ccxt balance, from the venue's raw coin row when present:
+    Bybit's unified-account coin (``equity``, ``unrealisedPnl``), Binance's account asset
+    (``marginBalance`` = wallet + unrealised P&L, ``availableBalance``)."""
     ts = int(balance.get("timestamp") or now_ms)
     unified = balance.get(coin) or {}
     raw_coin: dict[str, Any] = {}
@@ -360,6 +376,15 @@ def to_balance(balance: dict[str, Any], now_ms: int, coin: str = "USDT") -> Bala
         for c in lists[0].get("coin") or []:
             if c.get("coin") == coin:
                 raw_coin = c
+    assets = (info.get("assets") or []) if isinstance(info, dict) else []
+    for a in assets:
+        if isinstance(a, dict) and a.get("asset") == coin:
+            raw_coin = {
+                "walletBalance": a.get("walletBalance"),
+                "equity": a.get("marginBalance"),
+                "unrealisedPnl": a.get("unrealizedProfit"),
+                "availableToWithdraw": a.get("availableBalance"),
+            }
     wallet = first_dec(raw_coin.get("walletBalance"), unified.get("total")) or Decimal(0)
     equity = dec(raw_coin.get("equity"))
     if equity is None:

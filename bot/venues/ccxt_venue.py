@@ -27,6 +27,7 @@ from bot.domain import (
     TriggerBy,
 )
 from bot.observability.logging import get_logger
+from bot.venues import ccxt_binance
 from bot.venues.base import (
     FatalError,
     MarginMode,
@@ -50,6 +51,10 @@ from bot.venues.ccxt_map import (
 DAY_MS = 86_400_000
 BYBIT_MARGIN_MODE_NOT_MODIFIED = "110026"
 BYBIT_POSITION_MODE_NOT_MODIFIED = "110025"
+BINANCE_POSITION_MODE_NOT_MODIFIED = "-4059"  # "No need to change position side."
+# "Unknown order sent." / "Order does not exist.": expected while looking for a stop, which
+# Binance keeps among algo orders, by its client id among plain orders first.
+BINANCE_NOT_A_PLAIN_ORDER = frozenset({"-2011", "-2013"})
 # Bybit's execution list answers at most 7 days per request (startTime..endTime).
 EXEC_WINDOW_MS = 7 * DAY_MS
 # How far back a reconciliation looks at most (a longer outage is settled by the positions).
@@ -66,6 +71,11 @@ log = get_logger("rotor.venues.ccxt")
 
 class CcxtVenue(CcxtMarketData):
     """A real (or ``rotor sim serve``) exchange through ccxt; implements ``Venue``."""
+
+    # Binance's margin type is per symbol: the mode asked at start-up, and the symbols
+    # known to be in it (``ccxt_binance``).
+    _margin_mode: MarginMode | None = None
+    _margin_ok: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ trading
 
@@ -91,6 +101,9 @@ class CcxtVenue(CcxtMarketData):
         """Set leverage; "not modified" (same value again) counts as success."""
         await self._ensure_markets()
         cs = self.symbol_of(symbol)
+        if self.name != "bybit" and self._margin_mode and symbol not in self._margin_ok:
+            await ccxt_binance.ensure_margin_type(self, symbol, self._margin_mode)
+            self._margin_ok |= {symbol}
         lev = int(leverage) if leverage == leverage.to_integral_value() else float(leverage)
         try:
             # Idempotent, so retried like a cancel; "not modified" is expected, not logged.
@@ -186,6 +199,7 @@ class CcxtVenue(CcxtMarketData):
                     "cancel",
                     "cancel_order",
                     lambda: self.ex.cancel_order(None, cs, {"origClientOrderId": client_order_id}),
+                    quiet_codes=BINANCE_NOT_A_PLAIN_ORDER,
                 )
             except OrderNotFoundError:
                 await self._retrying(
@@ -226,8 +240,11 @@ class CcxtVenue(CcxtMarketData):
             ("fetch_algo_order", {"clientOrderId": client_order_id, "trigger": True}),
         ):
             try:
-                order = await self._read(
-                    name, functools.partial(self.ex.fetch_order, None, cs, params)
+                order = await self._retrying(
+                    "read",
+                    name,
+                    functools.partial(self.ex.fetch_order, None, cs, params),
+                    quiet_codes=BINANCE_NOT_A_PLAIN_ORDER,
                 )
             except OrderNotFoundError:
                 continue
@@ -317,23 +334,7 @@ class CcxtVenue(CcxtMarketData):
                 rep = to_execution(self.ex.parse_trade(raw, market), self._instruments.get(sym))
                 seen.setdefault(rep.exec_id, rep)
             return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
-        cs = self.symbol_of(symbol) if symbol else None
-        since = since_ms
-        for _ in range(MAX_EXEC_PAGES):  # bounded paging
-            page = await self._read(
-                "executions", functools.partial(self.ex.fetch_my_trades, cs, since, EXEC_PAGE)
-            )
-            new = 0
-            for t in page:
-                sym = str((t.get("info") or {}).get("symbol") or "")
-                rep = to_execution(t, self._instruments.get(sym))
-                if rep.exec_id not in seen:
-                    seen[rep.exec_id] = rep
-                    new += 1
-            if len(page) < EXEC_PAGE or new == 0:
-                break
-            since = max(r.ts for r in seen.values())
-        return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
+        return await ccxt_binance.executions(self, since_ms, symbol)
 
     async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
         """Funding settled on the account's positions since ``since_ms``, oldest first."""
@@ -355,23 +356,7 @@ class CcxtVenue(CcxtMarketData):
                 )
                 out.setdefault(pay.venue_id or f"{pay.symbol}-{pay.ts}", pay)
         else:
-            rows = await self._read(
-                "funding_payments",
-                functools.partial(self.ex.fetch_funding_history, None, since_ms, 1000),
-            )
-            for r in rows:
-                info = r.get("info") or {}
-                sym = str(info.get("symbol") or "")
-                pay = FundingPayment(
-                    symbol=sym,
-                    ts=int(r.get("timestamp") or 0),
-                    rate=Decimal(0),
-                    qty=Decimal(0),
-                    mark=Decimal(0),
-                    amount=dec0(r.get("amount")),
-                    venue_id=str(r.get("id") or info.get("tranId") or ""),
-                )
-                out.setdefault(pay.venue_id or f"{pay.symbol}-{pay.ts}", pay)
+            return await ccxt_binance.funding_payments(self, since_ms)
         return sorted(out.values(), key=lambda p: (p.ts, p.symbol))
 
     async def _execution_rows(
@@ -432,10 +417,13 @@ class CcxtVenue(CcxtMarketData):
         """Bybit: read the unified account's margin mode and switch it when it differs
         (``/v5/account/set-margin-mode``), switch USDT perpetuals to one-way mode
         (``/v5/position/switch-mode``; "not modified" is success) and check no position is
-        still held in hedge mode. Binance: one-way position mode (margin type is per symbol
-        there and not set here). A refusal is a ``FatalError`` saying what to change."""
+        still held in hedge mode. Binance: one-way position mode, and the margin type per symbol
+        (``ccxt_binance``: checked now, switched before a symbol's first entry). A refusal is
+        a ``FatalError`` saying what to change."""
         if self.name != "bybit":
             await self._binance_one_way()
+            self._margin_ok = frozenset(await ccxt_binance.check_margin_types(self, margin_mode))
+            self._margin_mode = margin_mode
             return
         want = "ISOLATED_MARGIN" if margin_mode == "isolated" else "REGULAR_MARGIN"
         info = await self._read("account_info", lambda: self.ex.privateGetV5AccountInfo())
@@ -492,10 +480,13 @@ class CcxtVenue(CcxtMarketData):
     async def _binance_one_way(self) -> None:
         try:
             await self._call(
-                "cancel", "set_position_mode", lambda: self.ex.set_position_mode(False)
+                "cancel",
+                "set_position_mode",
+                lambda: self.ex.set_position_mode(False),
+                quiet_codes=frozenset({BINANCE_POSITION_MODE_NOT_MODIFIED}),
             )
         except RejectedError as exc:
-            if "-4059" not in str(exc):  # "No need to change position side."
+            if exc.code != BINANCE_POSITION_MODE_NOT_MODIFIED:
                 raise FatalError(
                     f"the venue refused one-way position mode ({exc})",
                     code=exc.code,

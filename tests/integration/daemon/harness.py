@@ -49,13 +49,19 @@ def free_port() -> int:
 
 
 def rotor_env(
-    sim_url: str, db_url: str, port: int, extra: Mapping[str, str] | None = None
+    sim_url: str,
+    db_url: str,
+    port: int,
+    extra: Mapping[str, str] | None = None,
+    exchange: str = "bybit",
 ) -> dict[str, str]:
-    """The environment of a testnet-mode daemon pointed at the simulator."""
+    """The environment of a testnet-mode daemon pointed at the simulator (``exchange``: the
+    face it serves, ``bybit`` or ``binanceusdm``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROTOR")}
     env.update(
         {
             "ROTOR__MODE": "testnet",
+            "ROTOR__EXCHANGE__NAME": exchange,
             "ROTOR__EXCHANGE__API_URL": sim_url,
             "ROTOR__EXCHANGE__API_KEY": DEFAULT_KEY,
             "ROTOR__EXCHANGE__API_SECRET": DEFAULT_SECRET,
@@ -168,7 +174,7 @@ async def rotor_process(
 ) -> AsyncIterator[Rotor]:
     """Start ``rotor run`` (testnet mode against ``sim``); wait until its control API answers."""
     port = free_port()
-    env = rotor_env(sim.url, db_url, port, extra_env)
+    env = rotor_env(sim.url, db_url, port, extra_env, sim.venue)
     with log_path.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "run", stdout=out, stderr=out, env=env, cwd=str(ROOT)

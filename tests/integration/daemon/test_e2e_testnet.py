@@ -1,5 +1,8 @@
 """Issue #7 acceptance: ``rotor run --mode testnet`` against ``rotor sim serve`` through unmodified
-ccxt for 30 simulated days; then the kill switch, a graceful stop and a restart while HALTED."""
+ccxt for 30 simulated days; then the kill switch, a graceful stop and a restart while HALTED.
+
+Run once per venue (issue #16): the Bybit face, and the Binance USDⓈ-M face with
+``ROTOR__EXCHANGE__NAME=binanceusdm``. ``/sim/state`` speaks Bybit's field names on both."""
 
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ def venue_positions(state: dict[str, Any]) -> dict[str, tuple[str, Decimal]]:
     }
 
 
-async def test_thirty_days_kill_stop_restart(tmp_path: Path) -> None:
+async def test_thirty_days_kill_stop_restart(tmp_path: Path, venue_name: str) -> None:
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'rotor.db'}"
     log = tmp_path / "rotor.log"
     args = [
@@ -49,6 +52,8 @@ async def test_thirty_days_kill_stop_restart(tmp_path: Path) -> None:
         START,
         "--symbols",
         ",".join(SYMBOLS),
+        "--venue",
+        venue_name,
     ]
     async with sim_subprocess(args) as sim:
         async with rotor_process(sim, db_url, log) as rotor:
@@ -65,7 +70,7 @@ async def test_thirty_days_kill_stop_restart(tmp_path: Path) -> None:
                 "every venue order is in `orders` and vice versa"
             )
             for cid, vo in venue_orders.items():
-                assert orders[cid].venue_order_id == vo["orderId"]
+                assert orders[cid].venue_order_id == sim.face_order_id(vo["orderId"])
             assert venue_positions(state) == {
                 s: (
                     p.side.value.capitalize().replace("Long", "Buy").replace("Short", "Sell"),
