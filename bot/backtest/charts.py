@@ -1,4 +1,4 @@
-"""The report's charts, drawn with plotly (interactive) and matplotlib (the static PNG).
+"""The report's charts, drawn with plotly (interactive) and Pillow (the static PNG).
 
 Both are the optional ``report`` extra (``pip install 'rotor-bot[report]'``): the daemon never
 imports this module, and a backtest without them still writes its data files and says what is
@@ -7,7 +7,9 @@ missing. plotly's own JavaScript is embedded once per page, so a report opens of
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ _CONFIG = {"displaylogo": False, "responsive": True}
 
 
 class ReportExtraMissing(RuntimeError):
-    """plotly or matplotlib is not installed; the message says how to get them."""
+    """plotly or Pillow is not installed; the message says how to get them."""
 
 
 def _plotly_io() -> Any:
@@ -36,7 +38,7 @@ def _plotly_io() -> Any:
         import plotly.io as pio
     except ImportError as exc:
         raise ReportExtraMissing(
-            f"report.html and equity.png need plotly and matplotlib: {EXTRA_HINT}"
+            f"report.html and equity.png need plotly and Pillow: {EXTRA_HINT}"
         ) from exc
     return pio
 
@@ -220,27 +222,91 @@ def compare_figures(results: Sequence[BacktestResult]) -> tuple[Fig, Fig]:
     return curves, pnl
 
 
+def _nice_step(span: float, target: int) -> float:
+    """A 1-2-5 × 10^k step giving about ``target`` ticks over ``span``."""
+    raw = span / max(target, 1) if span > 0 else 1.0
+    mag = 10.0 ** math.floor(math.log10(raw))
+    return next((m * mag for m in (1, 2, 5) if m * mag >= raw), 10 * mag)
+
+
+def _month_ticks(t0_ms: int, t1_ms: int, most: int) -> list[datetime]:
+    """First days of months in ``[t0, t1]``, every n-th month so at most ``most`` remain."""
+    d0 = datetime.fromtimestamp(t0_ms / 1000, tz=UTC)
+    d1 = datetime.fromtimestamp(t1_ms / 1000, tz=UTC)
+    months = (d1.year - d0.year) * 12 + d1.month - d0.month + 1
+    every = max(1, math.ceil(months / most))
+    out = []
+    y, m = d0.year, d0.month
+    for _ in range(months + 1):
+        d = datetime(y, m, 1, tzinfo=UTC)
+        if d0 <= d <= d1 and (y * 12 + m - 1) % every == 0:
+            out.append(d)
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
 def equity_png(path: Path, ts: np.ndarray, equity: np.ndarray, drawdown: np.ndarray) -> None:
-    """``equity.png``: the equity curve over its drawdown band (matplotlib, no display)."""
+    """``equity.png`` (1000×420): the equity curve over its drawdown band.
+
+    Drawn with Pillow on a 2× canvas and scaled down (anti-aliased lines and text): the same
+    picture matplotlib drew, at a tenth of its cost (importing matplotlib alone took ~0.3 s,
+    a sixth of a whole ``rotor backtest``).
+    """
     try:
-        # The object API with the Agg canvas: no pyplot, no GUI backend, no global state.
-        import matplotlib.dates as mdates
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        from PIL import Image, ImageDraw, ImageFont
     except ImportError as exc:
-        raise ReportExtraMissing(f"equity.png needs matplotlib: {EXTRA_HINT}") from exc
-    fig = Figure(figsize=(10, 4.2), dpi=100)
-    FigureCanvasAgg(fig)
-    # A fixed layout: tight_layout's text measuring cost more than the drawing itself.
-    fig.subplots_adjust(left=0.08, right=0.985, top=0.97, bottom=0.16, hspace=0.08)
-    ax1, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    x = mdates.date2num(ts.astype("datetime64[ms]"))  # type: ignore[no-untyped-call]
-    ax1.plot(x, equity, color=PALETTE[0], linewidth=1.2)
-    ax1.set_ylabel("equity, USDT")
-    ax1.grid(alpha=0.3)
-    ax2.fill_between(x, -100 * drawdown, 0, color=NEG, alpha=0.35, linewidth=0)
-    ax2.set_ylabel("drawdown %")
-    ax2.grid(alpha=0.3)
-    ax2.xaxis_date()
-    ax2.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))  # type: ignore[no-untyped-call]
-    fig.savefig(path, format="png")
+        raise ReportExtraMissing(f"equity.png needs Pillow: {EXTRA_HINT}") from exc
+    k = 2  # supersampling factor
+    w, h = 1000 * k, 420 * k
+    img = Image.new("RGB", (w, h), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=11 * k)
+    left, right, top, bottom, gap = 80 * k, 985 * k, 12 * k, 354 * k, 8 * k
+    split = top + (bottom - top - gap) * 3 // 4  # equity panel 3/4, drawdown panel 1/4
+    panels = ((top, split), (split + gap, bottom))
+    grid, axis, ink = (222, 222, 222), (90, 90, 90), (40, 40, 40)
+    n = len(ts)
+    t0, t1 = (int(ts[0]), int(ts[-1])) if n else (0, 1)
+    tspan = max(t1 - t0, 1)
+    xs = left + (ts.astype(np.float64) - t0) * ((right - left) / tspan)
+
+    def y_axis(lo: float, hi: float, y0: int, y1: int, label: str, fmt: str) -> Any:
+        if not hi > lo:
+            lo, hi = lo - 1.0, hi + 1.0
+        pad = (hi - lo) * 0.04
+        lo, hi = lo - pad, hi + pad
+
+        def to_y(v: Any) -> Any:
+            return y1 - (v - lo) * ((y1 - y0) / (hi - lo))
+
+        step = _nice_step(hi - lo, 5 if y1 - y0 > 300 * k else 3)
+        v = math.ceil(lo / step) * step
+        while v <= hi:
+            y = float(to_y(v))
+            draw.line([(left, y), (right, y)], fill=grid, width=k)
+            draw.text((left - 6 * k, y), format(v, fmt), fill=ink, font=font, anchor="rm")
+            v += step
+        draw.text((22 * k, (y0 + y1) / 2), label, fill=ink, font=font, anchor="mm")
+        return to_y
+
+    # Vertical grid and date labels under the lower panel.
+    for d in _month_ticks(t0, t1, 8):
+        x = left + (d.timestamp() * 1000 - t0) * ((right - left) / tspan)
+        for y0, y1 in panels:
+            draw.line([(x, y0), (x, y1)], fill=grid, width=k)
+        draw.text((x, bottom + 6 * k), d.strftime("%Y-%m-%d"), fill=ink, font=font, anchor="mt")
+    if n:
+        eq_y = y_axis(float(np.min(equity)), float(np.max(equity)), *panels[0], "USDT", ",.0f")
+        draw.line(list(zip(xs.tolist(), eq_y(equity).tolist(), strict=True)),
+                  fill=PALETTE[0], width=int(1.2 * k + 0.5), joint="curve")  # fmt: skip
+        dd = -100.0 * drawdown
+        dd_y = y_axis(float(np.min(dd)), 0.0, *panels[1], "DD %", ".0f")
+        band = list(zip(xs.tolist(), dd_y(dd).tolist(), strict=True))
+        zero = float(dd_y(0.0))
+        band_img = Image.new("RGB", (w, h), NEG)
+        mask = Image.new("L", (w, h), 0)
+        ImageDraw.Draw(mask).polygon([(left, zero), *band, (xs[-1], zero)], fill=int(255 * 0.35))
+        img.paste(band_img, (0, 0), mask)
+    for y0, y1 in panels:
+        draw.rectangle([(left, y0), (right, y1)], outline=axis, width=k)
+    img.resize((w // k, h // k), Image.Resampling.LANCZOS).save(path, format="PNG")

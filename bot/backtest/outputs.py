@@ -1,7 +1,7 @@
 """Write a backtest's files: summary.json, trades.csv, equity.csv, report.html, equity.png.
 
 The data files are always written; the report and the PNG need the ``report`` extra
-(plotly, matplotlib), and without it :class:`~bot.backtest.charts.ReportExtraMissing` is raised
+(plotly, Pillow), and without it :class:`~bot.backtest.charts.ReportExtraMissing` is raised
 after the data files exist, so nothing computed is lost.
 """
 

@@ -4,11 +4,14 @@ runs) and the database journal that batches decisions, equity and positions in o
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from bot.domain import Position
 from bot.signals.evaluation import Evaluation
-from bot.storage import Repository
 from bot.storage.records import EquitySnapshot
+
+if TYPE_CHECKING:  # SQLAlchemy is not imported by storage-free runs (the backtest)
+    from bot.storage import Repository
 
 
 class Journal:

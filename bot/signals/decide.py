@@ -8,7 +8,7 @@ explainable decision record per symbol.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -33,6 +33,8 @@ from bot.signals.tables import Tables
 _NONE, _EXIT, _LONG, _SHORT = Action.NONE, Action.EXIT, Action.ENTER_LONG, Action.ENTER_SHORT
 _SCORE_FIELDS = ("gap", "zgap", "rsi", "adx", "f8h", "oi_flow", "atr", "close")
 _VALUE = {a: a.value for a in Action}  # enum .value lookups are slow in a hot loop
+# Up to this many rows, ``symbols`` reads scalars instead of slicing each table.
+_SCALAR_ROWS = 12
 
 
 def _f(x: float) -> float | None:
@@ -157,6 +159,20 @@ class _BarEvaluation:
             if not rows_i:
                 return []
 
+        all_k: list[int] = self.tables.lookup("sector_rows", lambda: u.sector_rows)
+
+        # The predicted rate only feeds the funding filter of new entries (and the records):
+        # without records, ``_long`` looks it up for the would-be entries alone (a lookup
+        # builds the venue's ticker, ~0.2 ms: once per active row and bar it was ~40 % of the
+        # bar loop of a wide backtest).
+        def f8h(i: int, settled: float) -> float:
+            return self.pred.get(u.symbols[i], settled) if self.records else settled
+
+        if len(rows_i) <= _SCALAR_ROWS:
+            # A few rows (the backtest's held symbols and candidates): scalar reads, ~0.2 µs
+            # each, instead of 19 fancy-indexed copies at ~1.5 µs each.
+            return [self._scalar_view(i, all_k[i], f8h) for i in rows_i]
+
         def col1(a: np.ndarray) -> list[float]:
             return [float(x) for x in a[sel, col].tolist()]
 
@@ -167,15 +183,6 @@ class _BarEvaluation:
 
         def hflag(a: np.ndarray) -> list[bool]:
             return [bool(x) for x in a[sel, b].tolist()] if b >= 0 else [False] * len(rows_i)
-
-        all_k: list[int] = self.tables.lookup("sector_rows", lambda: u.sector_rows)
-
-        # The predicted rate only feeds the funding filter of new entries (and the records):
-        # without records, ``_long`` looks it up for the would-be entries alone (a lookup
-        # builds the venue's ticker, ~0.2 ms: once per active row and bar it was ~40 % of the
-        # bar loop of a wide backtest).
-        def f8h(i: int, settled: float) -> float:
-            return self.pred.get(u.symbols[i], settled) if self.records else settled
 
         cols = zip(
             [all_k[i] for i in rows_i],
@@ -200,6 +207,41 @@ class _BarEvaluation:
             strict=True,
         )
         return [SymView(i, u.sector_of[i], *vals) for i, vals in zip(rows_i, cols, strict=True)]
+
+    def _scalar_view(self, i: int, k: int, f8h: Callable[[int, float], float]) -> SymView:
+        """Row ``i``'s view read value by value (the same values ``symbols`` converts)."""
+        lay, cf, col, b = self.lay, self.cf, self.col, self.b
+        nan = float("nan")
+
+        def h(a: np.ndarray) -> float:
+            return float(a.item(i, b)) if b >= 0 else nan
+
+        def flag(a: np.ndarray) -> bool:
+            return bool(a.item(i, b)) if b >= 0 else False
+
+        return SymView(
+            i,
+            self.u.sector_of[i],
+            k,
+            bool(lay.eligible.item(i, col)),
+            float(lay.close.item(i, col)),
+            float(lay.gap.item(i, col)),
+            float(lay.zgap.item(i, col)),
+            f8h(i, float(lay.f8h_last.item(i, col))),
+            float(lay.f8h_mean.item(i, col)),
+            float(lay.oi_flow.item(i, col)),
+            h(cf.rsi),
+            h(cf.adx),
+            h(cf.atr),
+            h(cf.ema),
+            h(cf.htf.close),
+            flag(cf.long_trigger),
+            flag(cf.lower_low),
+            flag(cf.divergence),
+            flag(cf.short_setup),
+            h(cf.tp_level),
+            h(cf.htf.high),
+        )
 
     def _rank_members(self) -> None:
         """Momentum / shorts: the strongest (hottest) eligible members of each sector, over

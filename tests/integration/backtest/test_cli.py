@@ -161,8 +161,8 @@ def test_missing_data_directory(tmp_path: Path) -> None:
 def test_without_the_report_extra_the_data_files_are_written_and_it_says_how(
     synth_dir: Path, tmp_path: Path
 ) -> None:
-    block = tmp_path / "block"  # plotly and matplotlib that cannot be imported
-    for name in ("plotly", "matplotlib"):
+    block = tmp_path / "block"  # plotly and Pillow that cannot be imported
+    for name in ("plotly", "PIL"):
         (block / name).mkdir(parents=True)
         (block / name / "__init__.py").write_text("raise ImportError('not installed')\n")
     out = tmp_path / "out"

@@ -48,3 +48,28 @@ def test_intents_only_equal_the_full_evaluation(panel, preset: str, extras: bool
         assert lean.regime == full.regime
         acted += bool(full.entries or full.exits)
     assert acted > 10
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_scalar_reads_equal_the_sliced_views(panel, preset: str) -> None:  # type: ignore[no-untyped-def]
+    """A few rows are read value by value, many by slicing: both give the same views."""
+    from dataclasses import astuple
+
+    from bot.signals import decide
+
+    engine = SignalEngine.from_settings(load_settings(None, {"strategy.preset": preset}, {}))
+    tables = engine.precompute(panel)
+    pred = {panel.symbols[3]: 0.0004}
+    checked = 0
+    for j in range(300, panel.n_bars, 37):
+        ev = decide._BarEvaluation(tables, j, engine.spec, 0.09, (), pred, True)
+        sliced = ev.symbols()  # records: every row, one slice per field
+        assert len(sliced) > decide._SCALAR_ROWS
+        all_k = tables.universe.sector_rows
+        scalar = [ev._scalar_view(v.i, all_k[v.i], lambda i, f: pred.get(panel.symbols[i], f))
+                  for v in sliced]  # fmt: skip
+        nan_safe = [[None if x != x else x for x in astuple(v)] for v in (*sliced, *scalar)]
+        assert nan_safe[: len(sliced)] == nan_safe[len(sliced) :]
+        assert [type(x) for x in astuple(sliced[0])] == [type(x) for x in astuple(scalar[0])]
+        checked += 1
+    assert checked > 10

@@ -1,0 +1,65 @@
+"""A backtest imports what simulating needs: no database, exchange or optimiser stack."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+PROBE = """
+import sys
+import bot.commands.backtest_cmd, bot.backtest.data, bot.backtest.result, bot.backtest.outputs
+print(" ".join(sorted(m for m in sys.modules if "." not in m)))
+"""
+
+# Heavy packages a backtest never calls: the daemon's database, the venue clients, the
+# optimiser; the report stack (plotly, matplotlib) is imported only when the files are drawn.
+NOT_NEEDED = {"sqlalchemy", "alembic", "asyncpg", "aiosqlite", "ccxt", "optuna", "plotly",
+              "matplotlib", "aiohttp"}  # fmt: skip
+
+
+def test_backtest_modules_import_no_database_exchange_or_report_stack() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(proc.stdout.split())
+    assert "numpy" in loaded  # the probe ran
+    assert not loaded & NOT_NEEDED, sorted(loaded & NOT_NEEDED)
+
+
+PNG_PROBE = """
+import sys
+import numpy as np
+from bot.backtest.charts import equity_png
+ts = 1_704_067_200_000 + np.arange(2000, dtype=np.int64) * 3_600_000
+equity = 10_000 + np.cumsum(np.sin(np.arange(2000) / 50.0))
+peak = np.maximum.accumulate(equity)
+equity_png(sys.argv[1], ts, equity, (peak - equity) / peak)
+print("matplotlib" in sys.modules)
+"""
+
+
+def test_equity_png_is_drawn_without_matplotlib(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from bot.backtest.charts import NEG, PALETTE
+
+    png = tmp_path / "equity.png"
+    proc = subprocess.run(
+        [sys.executable, "-c", PNG_PROBE, str(png)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert proc.stdout.split() == ["False"]
+    img = Image.open(png).convert("RGB")
+    assert img.size == (1000, 420)
+    colours = {c for _, c in img.getcolors(1_000_000) or []}
+
+    def near(hexcolour: str) -> bool:
+        rgb = tuple(int(hexcolour[i : i + 2], 16) for i in (1, 3, 5))
+        return any(sum(abs(a - b) for a, b in zip(c, rgb, strict=True)) < 30 for c in colours)
+
+    assert near(PALETTE[0])  # the equity line
+    # The drawdown band: NEG at 35 % over white.
+    band = "#" + "".join(f"{round(255 - 0.35 * (255 - v)):02x}" for v in
+                         (int(NEG[i : i + 2], 16) for i in (1, 3, 5)))  # fmt: skip
+    assert near(band)
