@@ -50,6 +50,13 @@ class SimError(Exception):
     TRIGGER_RISING = 110092
     TRIGGER_FALLING = 110093
     MIN_NOTIONAL = 110094
+    # Bybit's spot retCodes (category=spot).
+    SPOT_INSUFFICIENT_BALANCE = 170131
+    SPOT_QTY_TOO_LOW = 170136
+    SPOT_TOO_MANY_DECIMALS = 170137
+    SPOT_VALUE_TOO_LOW = 170140
+    SPOT_DUPLICATE_LINK_ID = 170141
+    SPOT_SYMBOL = 170121
 
     def __init__(self, code: int, msg: str, reason: str = "") -> None:
         super().__init__(f"{code}: {msg}")
@@ -140,6 +147,7 @@ class SimExecution:
     mark: Decimal | None = None  # the mark price at the moment of the fill
     entry_price: Decimal = ZERO  # average entry of the part this fill closed
     entry_fee: Decimal = ZERO  # the opening fees of the part this fill closed
+    fee_currency: str = "USDT"  # spot: the currency received (base coin on a buy)
 
     @property
     def value(self) -> Decimal:
