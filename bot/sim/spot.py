@@ -34,6 +34,7 @@ SPOT_ORDER_ID_PREFIX = 0x5907
 SPOT_EXEC_ID_PREFIX = 0x5E8C
 DEFAULT_SPOT_FEE = Decimal("0.001")  # Bybit's spot taker fee (VIP 0)
 SPOT_MIN_ORDER_AMT = Decimal(5)
+BASE_COIN, QUOTE_COIN = "baseCoin", "quoteCoin"  # Bybit marketUnit
 _MULTIPLIED = re.compile(r"^(10+)([A-Z][A-Z0-9]*)USDT$")
 _ONE = Decimal(1)
 
@@ -173,16 +174,70 @@ class SpotBook:
         price: Decimal | None = None,
         order_link_id: str | None = None,
         time_in_force: str = "GTC",
+        market_unit: str = BASE_COIN,
     ) -> SimOrder:
-        """Validate and fill a spot order now (Bybit's spot error codes on refusal)."""
+        """Validate and fill a spot order now (Bybit's spot error codes on refusal).
+
+        ``market_unit`` (market orders): ``baseCoin``, ``qty`` is coins; ``quoteCoin``, ``qty``
+        is USDT, filled with as many coins (on the step) as it pays for at the fill price, the
+        rest left unfilled (Bybit's ``PartiallyFilledCanceled``, ``EC_CancelForNoFullFill``).
+        """
         spec = self.spot_market(symbol)
         link = order_link_id or ""
         if link and link in self._spot_by_link:
             raise SimError(SimError.SPOT_DUPLICATE_LINK_ID, f"Duplicate clientOrderId {link!r}")
         if order_type not in (OrderType.MARKET, OrderType.LIMIT):
             raise SimError(SimError.BAD_PARAMS, f"spot orders are Market or Limit ({order_type})")
+        if market_unit not in (BASE_COIN, QUOTE_COIN):
+            raise SimError(SimError.BAD_PARAMS, f"marketUnit {market_unit!r} is invalid")
+        in_quote = market_unit == QUOTE_COIN and order_type is OrderType.MARKET
         if not qty.is_finite() or qty <= 0:
             raise SimError(SimError.BAD_PARAMS, f"qty must be a positive number ({qty})")
+        if not in_quote:
+            self._check_spot_qty(spec, qty)
+        ref = self.spot_price(symbol)
+        px = self._spot_taker_price(spec, side, ref)
+        if order_type is OrderType.LIMIT:
+            px = self._spot_limit_fill(spec, side, price, ref, px)
+        coins = spec.floor(qty / px) if in_quote else qty
+        if in_quote:
+            self._check_spot_qty(spec, coins)
+        value = qty if in_quote else qty * (price if price is not None else ref)
+        if value < spec.min_notional:
+            raise SimError(
+                SimError.SPOT_VALUE_TOO_LOW,
+                f"Order value {value} is below the minimum {spec.min_notional} USDT",
+            )
+        cost = coins * px
+        if side is Side.BUY and cost > self.available():
+            raise SimError(
+                SimError.SPOT_INSUFFICIENT_BALANCE,
+                f"Insufficient balance: {cost} USDT needed, {self.available()} available",
+            )
+        held = self.account.coins.get(spec.base, ZERO)
+        if side is Side.SELL and coins > held:
+            raise SimError(
+                SimError.SPOT_INSUFFICIENT_BALANCE,
+                f"Insufficient balance: selling {coins} {spec.base}, {held} held",
+            )
+        now = self.now_ms
+        n = len(self.spot_orders) + 1
+        order = SimOrder(
+            order_id=sim_id(SPOT_ORDER_ID_PREFIX, n), order_link_id=link, symbol=symbol,
+            side=side, order_type=order_type, qty=qty, price=price, trigger_price=None,
+            trigger_by=TriggerBy.MARK, reduce_only=False, status=SimStatus.NEW, created_ms=now,
+            updated_ms=now, seq=n, market_unit=market_unit if in_quote else BASE_COIN,
+            time_in_force="IOC" if order_type is OrderType.MARKET else time_in_force,
+        )  # fmt: skip
+        self.spot_orders.append(order)
+        self._spot_by_id[order.order_id] = order
+        if link:
+            self._spot_by_link[link] = order
+        self._spot_fill(spec, order, coins, px, ref)
+        return order
+
+    @staticmethod
+    def _check_spot_qty(spec: SpotSpec, qty: Decimal) -> None:
         if qty % spec.qty_step != 0:
             raise SimError(
                 SimError.SPOT_TOO_MANY_DECIMALS,
@@ -192,58 +247,28 @@ class SpotBook:
             raise SimError(
                 SimError.SPOT_QTY_TOO_LOW, f"Order quantity {qty} is below {spec.min_qty}"
             )
-        ref = self.spot_price(symbol)
-        px = self._spot_taker_price(spec, side, ref)
-        if order_type is OrderType.LIMIT:
-            if price is None or not price.is_finite() or price <= 0:
-                raise SimError(SimError.BAD_PARAMS, "a limit order needs a positive price")
-            if price % spec.tick != 0:
-                raise SimError(
-                    SimError.SPOT_TOO_MANY_DECIMALS,
-                    f"Order price has too many decimals ({price}; tick {spec.tick})",
-                )
-            if side.sign * (price - ref) < 0:
-                raise SimError(
-                    SimError.BAD_PARAMS,
-                    f"{symbol}: a spot limit {side.value} at {price} is not marketable at "
-                    f"{ref}; the simulator fills spot orders on arrival only",
-                    "spot_not_marketable",
-                )
-            if side.sign * (px - price) > 0:
-                px = price
-        value = qty * (price if price is not None else ref)
-        if value < spec.min_notional:
+
+    @staticmethod
+    def _spot_limit_fill(
+        spec: SpotSpec, side: Side, price: Decimal | None, ref: Decimal, px: Decimal
+    ) -> Decimal:
+        """A limit's fill price: the taker price capped at the limit; refused when the limit
+        is not marketable (no resting spot book)."""
+        if price is None or not price.is_finite() or price <= 0:
+            raise SimError(SimError.BAD_PARAMS, "a limit order needs a positive price")
+        if price % spec.tick != 0:
             raise SimError(
-                SimError.SPOT_VALUE_TOO_LOW,
-                f"Order value {value} is below the minimum {spec.min_notional} USDT",
+                SimError.SPOT_PRICE_DECIMALS,
+                f"Order price has too many decimals ({price}; tick {spec.tick})",
             )
-        cost = qty * px
-        if side is Side.BUY and cost > self.available():
+        if side.sign * (price - ref) < 0:
             raise SimError(
-                SimError.SPOT_INSUFFICIENT_BALANCE,
-                f"Insufficient balance: {cost} USDT needed, {self.available()} available",
+                SimError.BAD_PARAMS,
+                f"{spec.symbol}: a spot limit {side.value} at {price} is not marketable at "
+                f"{ref}; the simulator fills spot orders on arrival only",
+                "spot_not_marketable",
             )
-        held = self.account.coins.get(spec.base, ZERO)
-        if side is Side.SELL and qty > held:
-            raise SimError(
-                SimError.SPOT_INSUFFICIENT_BALANCE,
-                f"Insufficient balance: selling {qty} {spec.base}, {held} held",
-            )
-        now = self.now_ms
-        n = len(self.spot_orders) + 1
-        order = SimOrder(
-            order_id=sim_id(SPOT_ORDER_ID_PREFIX, n), order_link_id=link, symbol=symbol,
-            side=side, order_type=order_type, qty=qty, price=price, trigger_price=None,
-            trigger_by=TriggerBy.MARK, reduce_only=False, status=SimStatus.NEW, created_ms=now,
-            updated_ms=now, seq=n,
-            time_in_force="IOC" if order_type is OrderType.MARKET else time_in_force,
-        )  # fmt: skip
-        self.spot_orders.append(order)
-        self._spot_by_id[order.order_id] = order
-        if link:
-            self._spot_by_link[link] = order
-        self._spot_fill(spec, order, px, ref)
-        return order
+        return price if side.sign * (px - price) > 0 else px
 
     def get_spot_order(
         self, *, order_id: str | None = None, order_link_id: str | None = None
@@ -261,9 +286,12 @@ class SpotBook:
         rnd = ROUND_CEILING if side is Side.BUY else ROUND_FLOOR
         return (px / spec.tick).to_integral_value(rounding=rnd) * spec.tick
 
-    def _spot_fill(self, spec: SpotSpec, order: SimOrder, price: Decimal, mark: Decimal) -> None:
-        """Settle the whole order at ``price``: the fee is paid in the currency received."""
-        qty, rate, now = order.qty, self.spot_fee, self.now_ms
+    def _spot_fill(
+        self, spec: SpotSpec, order: SimOrder, qty: Decimal, price: Decimal, mark: Decimal
+    ) -> None:
+        """Settle ``qty`` coins at ``price`` (the whole order; a quote-unit order's change
+        stays unfilled): the fee is paid in the currency received."""
+        rate, now = self.spot_fee, self.now_ms
         value = qty * price
         acct = self.account
         if order.side is Side.BUY:
@@ -282,6 +310,9 @@ class SpotBook:
         order.cum_exec_fee = fee
         order.avg_price = price
         order.status = SimStatus.FILLED
+        if order.market_unit == QUOTE_COIN and value < order.qty:
+            order.status = SimStatus.PARTIALLY_FILLED_CANCELED
+            order.reject_reason = "EC_CancelForNoFullFill"
         order.updated_ms = now
         ex = SimExecution(
             exec_id=sim_id(SPOT_EXEC_ID_PREFIX, len(self.spot_executions) + 1),

@@ -54,6 +54,8 @@ class SimError(Exception):
     SPOT_INSUFFICIENT_BALANCE = 170131
     SPOT_QTY_TOO_LOW = 170136
     SPOT_TOO_MANY_DECIMALS = 170137
+    SPOT_PRICE_DECIMALS = 170134
+    SPOT_ORDER_NOT_FOUND = 170213
     SPOT_VALUE_TOO_LOW = 170140
     SPOT_DUPLICATE_LINK_ID = 170141
     SPOT_SYMBOL = 170121
@@ -76,6 +78,7 @@ class SimStatus(StrEnum):
     UNTRIGGERED = "Untriggered"
     TRIGGERED = "Triggered"
     DEACTIVATED = "Deactivated"
+    PARTIALLY_FILLED_CANCELED = "PartiallyFilledCanceled"  # spot: a quote-unit market order
 
 
 OPEN_SIM_STATUSES = frozenset(
@@ -115,6 +118,7 @@ class SimOrder:
     take_profit: Decimal | None = None  # TP/SL to set on the position when this order fills
     stop_loss: Decimal | None = None
     position_idx: int = 0  # Bybit positionIdx: 0 one-way, 1 hedge buy side, 2 hedge sell side
+    market_unit: str = ""  # spot market orders: baseCoin (qty in coins) or quoteCoin (USDT)
 
     @property
     def is_open(self) -> bool:

@@ -48,7 +48,13 @@ class Baseline:
         """Trade toward the baseline's weights with the portfolio's planner."""
         if self.once and self.done:
             return
-        want = self.weights(ev, stats, cfg)
+        prices = prices_of(ev)
+        wanted = self.weights(ev, stats, cfg)
+        # A token without a price at this close waits in cash (a one-off purchase waits for
+        # every price).
+        want = {s: bw for s, bw in wanted.items() if s in prices}
+        if self.once and len(want) < len(wanted):
+            return
         sectors = {r.symbol: r.sector for r in ev.symbols}
         tokens = {
             s: TokenTarget(s, bucket, sectors.get(s), w, Explanation(Rule.TARGET_CORE, self.name))
@@ -59,7 +65,6 @@ class Baseline:
             template, tokens=tokens, futures_weight=_ZERO, spot_share=_ONE,
             cash_weight=_ONE - invested,
         )  # fmt: skip
-        prices = prices_of(ev)
         h = self.book.holdings()
         try:
             val = value(h, prices)

@@ -44,8 +44,8 @@ from bot.portfolio.explain import AllocationRecord, Rule
 from bot.portfolio.flat import kill_plan
 from bot.portfolio.holdings import Holdings, MissingPrice, value
 from bot.portfolio.rebalance import bucket_of
-from bot.portfolio.selection import market_stats
-from bot.portfolio.targets import CORE, ROTATIONAL, SPECULATIVE
+from bot.portfolio.selection import MarketStats, market_stats
+from bot.portfolio.targets import CORE, ROTATIONAL, SPECULATIVE, Targets, compute_targets
 from bot.risk import Rejected, Source, StateRequest, TradingStateMachine, Transition
 from bot.risk.account import AccountView
 from bot.risk.decision import Approved
@@ -211,18 +211,17 @@ class PortfolioRunner:
         if now // DAY_MS != self.day:
             self.day, self.day_start = now // DAY_MS, nav
         self.peak = max(self.peak, nav)
-        if self.state.state is TradingState.HALTED:
-            return
-        self._commit(self.state.propose_tick(now))
-        view = AccountView(
-            now, nav, eng.wallet_balance, eng.available(), self.day_start, self.peak,
-            self.state.state, {},
-        )  # fmt: skip
-        for req in self.risk.breakers(view):
-            if req.kill:
-                self._kill(j, req)
-                return
-            self._commit(self.state.propose(req, now))
+        if self.state.state is not TradingState.HALTED:
+            self._commit(self.state.propose_tick(now))
+            view = AccountView(
+                now, nav, eng.wallet_balance, eng.available(), self.day_start, self.peak,
+                self.state.state, {},
+            )  # fmt: skip
+            for req in self.risk.breakers(view):
+                if req.kill:
+                    self._kill(j, req)
+                    break
+                self._commit(self.state.propose(req, now))
         if now % self.interval_ms == 0:
             self._rebalance(j)
 
@@ -236,25 +235,34 @@ class PortfolioRunner:
         sk[why] = sk.get(why, 0) + 1
 
     def _rebalance(self, j: int) -> None:
+        """The portfolio's rebalance (none once halted), then the baselines' (they trade on
+        whatever the portfolio's state), then the weights as they are."""
         ev = self._evaluation(j)
         rc = self.pf.rotation
         stats = market_stats(self.data.panel, j, rc.liquidity_lookback_h, rc.momentum_lookback_h)
+        targets = self._allocate(ev, stats) if self.state.state is not TradingState.HALTED else None
+        if targets is None:
+            targets = compute_targets(self.pf, ev, stats)
+        for b in self.baselines:
+            b.rebalance(ev, stats, targets, self.pf)
+        self._record_weights(targets, ev)
+
+    def _allocate(self, ev: Evaluation, stats: MarketStats) -> Targets | None:
+        """Allocate and send the orders; the targets, or None when the rebalance is skipped."""
         holdings = self.book.holdings()
         try:
             alloc = allocate(self.pf, ev, stats, holdings, self.book.markets())
         except MissingPrice:
             self._skip("held_symbol_without_price")
-            return
+            return None
         except ValueError:
             self._skip("nothing_to_allocate")
-            return
+            return None
         active = self.state.state is TradingState.ACTIVE
         self._execute(alloc, ev, active)
         self.run_out.rebalances += 1
         self.run_out.records.extend(r.to_json() for r in alloc.records() if _worth_keeping(r))
-        for b in self.baselines:
-            b.rebalance(ev, stats, alloc.targets, self.pf)
-        self._record_weights(alloc, ev)
+        return alloc.targets
 
     def _execute(self, alloc: Allocation, ev: Evaluation, active: bool) -> None:
         book = self.book
@@ -313,12 +321,12 @@ class PortfolioRunner:
             trading_state=self.state.state,
         )
 
-    def _record_weights(self, alloc: Allocation, ev: Evaluation) -> None:
+    def _record_weights(self, targets: Targets, ev: Evaluation) -> None:
         h = self.book.holdings()
         prices = {s: self._price(s) for s in h.spot} | {
             p.symbol: self._price(p.symbol) for p in h.perps
         }
-        self.run_out.weights.append(weights_of(h, prices, alloc, self.pf, ev, self.engine.now_ms))
+        self.run_out.weights.append(weights_of(h, prices, targets, self.pf, ev, self.engine.now_ms))
 
     def _price(self, symbol: str) -> Decimal:
         return _dec(self.engine.price_float(symbol))
@@ -366,7 +374,7 @@ class PortfolioRunner:
 def weights_of(
     h: Holdings,
     prices: dict[str, Decimal],
-    alloc: Allocation,
+    targets: Targets,
     cfg: Any,
     ev: Evaluation,
     t: int,
@@ -381,7 +389,7 @@ def weights_of(
     for s, v in val.spot.items():
         w = v / nav
         tokens[s] = w
-        b = bucket_of(s, sectors.get(s), alloc.targets, cfg)
+        b = bucket_of(s, sectors.get(s), targets, cfg)
         buckets[b] += w
         key = "core" if b == CORE else str(sectors.get(s) or "other")
         by_sector[key] = by_sector.get(key, Decimal(0)) + w
