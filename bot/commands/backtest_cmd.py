@@ -43,12 +43,17 @@ def parse_time(text: str | None, flag: str) -> int | None:
 
 
 def _settings(
-    config: Path | None, preset: str | None, extra: dict[str, Any] | None = None
+    config: Path | None,
+    preset: str | None,
+    extra: dict[str, Any] | None = None,
+    *,
+    command: str = "backtest",
 ) -> Settings:
     overrides: dict[str, Any] = {"strategy.preset": preset}
     overrides.update(extra or {})
     settings = load_config_or_exit(config, overrides, log=False)
-    perp_mode_only(settings, "backtest")
+    if command != "backtest":  # rotor backtest runs both modes
+        perp_mode_only(settings, command)
     from bot.risk import validate_risk
 
     problems = validate_risk(settings)
@@ -119,18 +124,34 @@ def backtest(
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every cycle.")] = False,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            "--mode",
+            help="perp | portfolio: overrides strategy.mode (portfolio: the spot sleeve rotated "
+            "by futures signals, docs/portfolio.md).",
+        ),
+    ] = None,
 ) -> None:
     """Backtest a config on a data directory through the daemon's own pipeline."""
     start_ms = parse_time(start, "--from")
     end_ms = parse_time(end, "--to")
     if start_ms is not None and end_ms is not None and end_ms <= start_ms:
         fail("--to must be after --from", EXIT_USAGE)
-    settings = _settings(config, preset)
+    if mode is not None and mode not in ("perp", "portfolio"):
+        fail(f"--mode: expected perp or portfolio (got {mode!r})", EXIT_USAGE)
+    extra = {"strategy.mode": mode} if mode is not None else {}
+    settings = _settings(config, preset, extra)
+    portfolio = settings.strategy.mode == "portfolio"
+    if portfolio and compare:
+        fail("--compare runs perpetual presets; it does not apply to the portfolio mode", 2)
     _logging(verbose, settings)
     from bot.data.datadir import DataFileError
 
     try:
-        if compare:
+        if portfolio:
+            _portfolio(settings, data, out, start_ms, end_ms)
+        elif compare:
             _compare(config, compare, data, out, start_ms, end_ms)
         else:
             _single(settings, data, out, start_ms, end_ms)
@@ -163,6 +184,38 @@ def _single(
     typer.echo(f"wrote {out}/{written}")
 
 
+def _portfolio(
+    settings: Settings, data: Path, out: Path, start_ms: int | None, end_ms: int | None
+) -> None:
+    """The portfolio mode's backtest (``bot.backtest.portfolio``)."""
+    from bot.portfolio.config import portfolio_problems
+
+    problems = portfolio_problems(settings)
+    if problems:
+        fail("impossible portfolio settings\n  " + "\n  ".join(problems), EXIT_CONFIG)
+    from bot.backtest.charts import ReportExtraMissing
+    from bot.backtest.portfolio.report import table_rows, write_outputs
+    from bot.backtest.portfolio.runner import run_portfolio
+
+    with _Bar("portfolio") as hook:
+        run = run_portfolio(settings, data, start_ms=start_ms, end_ms=end_ms, progress=hook)
+    files = "summary.json, equity.csv, weights.csv, decisions.jsonl, report.html"
+    try:
+        s = write_outputs(out, run, str(data))
+    except ReportExtraMissing as exc:
+        from bot.backtest.portfolio.report import summary
+
+        s = summary(run)
+        files = f"summary.json, equity.csv, weights.csv, decisions.jsonl (no report: {exc})"
+    header, rows = table_rows(s)
+    _print_table(
+        f"portfolio: {s['start']} → {s['end']}, {s['rebalances']} rebalances", header, rows
+    )
+    roles = ", ".join(f"{k} {v:+.2f}" for k, v in s["role_pnl"].items()) or "none traded"
+    typer.echo(f"futures roles P&L: {roles}; kills {len(s['kills'])}")
+    typer.echo(f"wrote {out}/{files}")
+
+
 def _compare(
     config: Path | None,
     compare: str,
@@ -171,9 +224,6 @@ def _compare(
     start_ms: int | None,
     end_ms: int | None,
 ) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     from bot.backtest.compare import parse_presets, run_compare, table_rows
     from bot.backtest.outputs import write_comparison
 
@@ -195,13 +245,21 @@ def _compare(
     except ReportExtraMissing as exc:
         note = f"wrote {out}/comparison.json and each preset's data files (no report: {exc})"
     header, rows = table_rows(results)
-    table = Table(title=f"{results[0].summary['start']} → {results[0].summary['end']}")
+    _print_table(f"{results[0].summary['start']} → {results[0].summary['end']}", header, rows)
+    typer.echo(note)
+
+
+def _print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """A results table on the terminal: the first column left, the figures right."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
     for k, h in enumerate(header):
         table.add_column(h, justify="left" if k == 0 else "right")
     for row in rows:
         table.add_row(*row)
     Console(width=200).print(table)
-    typer.echo(note)
 
 
 def optimize(
@@ -243,13 +301,13 @@ def optimize(
     end_ms = parse_time(end, "--to")
     if storage and not study:
         fail("--study: a study name is required with --storage (every worker uses the same)", 2)
-    base = _settings(config, preset)
+    base = _settings(config, preset, command="optimize")
     _logging(False, base)
     from bot.backtest.optimize import run_study
     from bot.data.datadir import DataFileError
 
     def settings_for(overrides: dict[str, Any]) -> Settings:
-        return _settings(config, preset, overrides)
+        return _settings(config, preset, overrides, command="optimize")
 
     def on_trial(fold: int, number: int, ins: float, oos: float) -> None:
         typer.echo(

@@ -136,6 +136,9 @@ class SpeculativeConfig(_Section):
 class RebalanceConfig(_Section):
     """Trading toward the targets (docs/portfolio.md, "Rebalancing")."""
 
+    interval_h: int = Field(
+        24, ge=1, le=24 * 30, description="Hours between rebalances (at UTC multiples of it)."
+    )
     drift_abs: Decimal = _frac("0.01", "Trade a token only when its weight is off by more ...")
     drift_rel: Decimal = _frac("0.25", "... than max(drift_abs, drift_rel × target weight).")
     min_trade: Decimal = Field(

@@ -25,14 +25,16 @@ from bot.domain import Instrument, OrderType, PositionSide
 from bot.sim.account import CROSS, ISOLATED, Account, position_prices
 from bot.sim.path import PathWalker
 from bot.sim.rules import BYBIT, VenueRules
+from bot.sim.spot import DEFAULT_SPOT_FEE, SpotBook
 from bot.sim.types import ZERO, SimError, SimExecution, SimFunding, SimOrder, SimPosition
 
 MARGIN_MODES = (ISOLATED, CROSS)
 ONE_WAY, HEDGE = 0, 3  # Bybit switch-mode values
 
 
-class EngineCore(PathWalker):
-    """One simulated account; a subclass supplies the prices and the clock."""
+class EngineCore(SpotBook, PathWalker):
+    """One simulated account (derivatives and spot); a subclass supplies the prices and the
+    clock."""
 
     def __init__(
         self,
@@ -47,6 +49,7 @@ class EngineCore(PathWalker):
         participation: Decimal,
         margin_mode: str = CROSS,
         rules: VenueRules = BYBIT,
+        spot_fee: Decimal = DEFAULT_SPOT_FEE,
     ) -> None:
         if margin_mode not in MARGIN_MODES:
             raise ValueError(f"margin_mode: one of {MARGIN_MODES} (got {margin_mode!r})")
@@ -70,6 +73,7 @@ class EngineCore(PathWalker):
         self._event_mark = ZERO  # the mark at the event being processed (see _fill)
         self._n_exec = 0
         self._watch: dict[str, tuple[float, float]] = {}  # see PathWalker._levels
+        self._init_spot(spot_fee)
 
     # --- account views ---
 
@@ -108,8 +112,10 @@ class EngineCore(PathWalker):
         return upnl
 
     def equity(self) -> Decimal:
-        """Wallet balance plus unrealised PnL at the current mark."""
-        return self.wallet_balance + self.unrealised_pnl()
+        """Wallet balance plus unrealised PnL at the current mark, plus the spot coins at
+        the spot price (the unified account's total equity)."""
+        eq = self.wallet_balance + self.unrealised_pnl()
+        return eq + self.spot_value() if self.account.coins else eq
 
     def order_margin(self) -> Decimal:
         """Margin reserved by resting limit orders for the exposure they would open."""

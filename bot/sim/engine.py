@@ -23,6 +23,7 @@ from bot.sim.market import SimMarket
 from bot.sim.matching import Matcher
 from bot.sim.quotes import Quotes
 from bot.sim.rules import BYBIT, VenueRules
+from bot.sim.spot import DEFAULT_SPOT_FEE
 
 
 class SimEngine(Quotes, Matcher, EngineCore):
@@ -42,6 +43,7 @@ class SimEngine(Quotes, Matcher, EngineCore):
         start_ms: int | None = None,
         margin_mode: str = CROSS,
         rules: VenueRules = BYBIT,
+        spot_fee: Decimal = DEFAULT_SPOT_FEE,
     ) -> None:
         # The instruments as of now (scheduled events change them) and each symbol's funding
         # schedule (built on first use; interval events change it).
@@ -56,6 +58,7 @@ class SimEngine(Quotes, Matcher, EngineCore):
             participation=participation,
             margin_mode=margin_mode,
             rules=rules,
+            spot_fee=spot_fee,
         )
         self.market = market
         self._schedules: dict[str, FundingSchedule] = {}
@@ -78,6 +81,11 @@ class SimEngine(Quotes, Matcher, EngineCore):
             sched = FundingSchedule(s.funding_ts, s.funding_rate, default_h)
             self._schedules[symbol] = sched
         return sched
+
+    def first_price(self, symbol: str) -> float:
+        """The symbol's first open in the data (fixes its spot market's precision)."""
+        i = self._row(symbol)
+        return self.market.price_at(i, int(self.market.first_idx[i]))
 
     def instrument_now(self, symbol: str) -> Instrument:
         """The instrument as the venue lists it now (funding interval from data up to now)."""

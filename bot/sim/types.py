@@ -50,6 +50,15 @@ class SimError(Exception):
     TRIGGER_RISING = 110092
     TRIGGER_FALLING = 110093
     MIN_NOTIONAL = 110094
+    # Bybit's spot retCodes (category=spot).
+    SPOT_INSUFFICIENT_BALANCE = 170131
+    SPOT_QTY_TOO_LOW = 170136
+    SPOT_TOO_MANY_DECIMALS = 170137
+    SPOT_PRICE_DECIMALS = 170134
+    SPOT_ORDER_NOT_FOUND = 170213
+    SPOT_VALUE_TOO_LOW = 170140
+    SPOT_DUPLICATE_LINK_ID = 170141
+    SPOT_SYMBOL = 170121
 
     def __init__(self, code: int, msg: str, reason: str = "") -> None:
         super().__init__(f"{code}: {msg}")
@@ -69,6 +78,7 @@ class SimStatus(StrEnum):
     UNTRIGGERED = "Untriggered"
     TRIGGERED = "Triggered"
     DEACTIVATED = "Deactivated"
+    PARTIALLY_FILLED_CANCELED = "PartiallyFilledCanceled"  # spot: a quote-unit market order
 
 
 OPEN_SIM_STATUSES = frozenset(
@@ -108,6 +118,7 @@ class SimOrder:
     take_profit: Decimal | None = None  # TP/SL to set on the position when this order fills
     stop_loss: Decimal | None = None
     position_idx: int = 0  # Bybit positionIdx: 0 one-way, 1 hedge buy side, 2 hedge sell side
+    market_unit: str = ""  # spot market orders: baseCoin (qty in coins) or quoteCoin (USDT)
 
     @property
     def is_open(self) -> bool:
@@ -140,6 +151,7 @@ class SimExecution:
     mark: Decimal | None = None  # the mark price at the moment of the fill
     entry_price: Decimal = ZERO  # average entry of the part this fill closed
     entry_fee: Decimal = ZERO  # the opening fees of the part this fill closed
+    fee_currency: str = "USDT"  # spot: the currency received (base coin on a buy)
 
     @property
     def value(self) -> Decimal:

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sim.http.bybit import ledger_views, views
+from bot.sim.http.bybit import ledger_views, spot, views
 from bot.sim.http.bybit.fmt import (
     PARAM_ERROR,
     BybitError,
@@ -50,6 +50,8 @@ async def wallet_balance(request: web.Request) -> web.Response:
 async def execution_list(request: web.Request) -> web.Response:
     """GET /v5/execution/list: fills (Trade, BustTrade, Delivery) and Funding, newest first."""
     ctx, p = ctx_of(request), params_of(request)
+    if spot.is_spot(p):
+        return await spot.execution_list(request)
     require_linear(p)
     limit = limit_param(p, 50, 100)
     sym = symbol_of(ctx, p, required=False)

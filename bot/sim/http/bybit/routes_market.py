@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.sim.http import marketdata as md
 from bot.sim.http.bybit import serializers as ser
-from bot.sim.http.bybit import series
+from bot.sim.http.bybit import series, spot
 from bot.sim.http.bybit.fmt import (
     PARAM_ERROR,
     BybitError,
@@ -67,6 +67,8 @@ async def server_time(request: web.Request) -> web.Response:
 async def instruments_info(request: web.Request) -> web.Response:
     """GET /v5/market/instruments-info."""
     ctx, p = ctx_of(request), params_of(request)
+    if spot.is_spot(p):
+        return await spot.instruments_info(request)
     linear = _linear(p)
     limit = limit_param(p, 500, 1000)
     # Bybit lists only Trading symbols unless a status is asked for (or a symbol is named).
@@ -94,6 +96,8 @@ async def instruments_info(request: web.Request) -> web.Response:
 async def tickers(request: web.Request) -> web.Response:
     """GET /v5/market/tickers (frozen while a stale_tickers fault is active)."""
     ctx, p = ctx_of(request), params_of(request)
+    if spot.is_spot(p):
+        return await spot.tickers(request)
     linear = _linear(p)
     sym = symbol_of(ctx, p, required=False)
     rows: list[dict[str, Any]] = []

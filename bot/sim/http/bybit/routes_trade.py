@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.domain import OrderType, Side, TriggerBy
-from bot.sim.http.bybit import views
+from bot.sim.http.bybit import spot, views
 from bot.sim.http.bybit.fmt import (
     MAX_LINK_ID,
     PARAM_ERROR,
@@ -112,6 +112,8 @@ def _place(ctx: SimContext, p: dict[str, Any]) -> SimOrder:
 async def create(request: web.Request) -> web.Response:
     """POST /v5/order/create."""
     ctx, p = ctx_of(request), params_of(request)
+    if spot.is_spot(p):
+        return await spot.create(request)
     require_linear(p)
     o = _place(ctx, p)
     return ok(request, {"orderId": o.order_id, "orderLinkId": o.order_link_id})
@@ -217,6 +219,8 @@ async def cancel_batch(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     """POST /v5/order/cancel (by orderId or orderLinkId)."""
     ctx, p = ctx_of(request), params_of(request)
+    if spot.is_spot(p):
+        return await spot.cancel(request)
     require_linear(p)
     o = _cancel_one(ctx, p)
     return ok(request, {"orderId": o.order_id, "orderLinkId": o.order_link_id})
@@ -233,6 +237,8 @@ def _filter_kind(orders: list[SimOrder], order_filter: str | None) -> list[SimOr
 async def cancel_all(request: web.Request) -> web.Response:
     """POST /v5/order/cancel-all (a symbol, or every symbol settled in USDT)."""
     ctx, p = ctx_of(request), params_of(request)
+    if spot.is_spot(p):
+        return await spot.cancel_all(request)
     require_linear(p)
     sym = symbol_of(ctx, p, required=False)
     if sym is None and not (p.get("settleCoin") or p.get("baseCoin")):
@@ -270,6 +276,8 @@ def _newest_first(orders: list[SimOrder]) -> list[SimOrder]:
 async def realtime(request: web.Request) -> web.Response:
     """GET /v5/order/realtime: open orders; with an id (or openOnly) also recent closed ones."""
     ctx, p = ctx_of(request), params_of(request)
+    if spot.is_spot(p):
+        return await spot.realtime(request)
     require_linear(p)
     limit = limit_param(p, 20, 50)
     if not (
@@ -298,6 +306,8 @@ async def realtime(request: web.Request) -> web.Response:
 async def history(request: web.Request) -> web.Response:
     """GET /v5/order/history: orders in a final status, newest first."""
     ctx, p = ctx_of(request), params_of(request)
+    if spot.is_spot(p):
+        return await spot.history(request)
     require_linear(p)
     limit = limit_param(p, 20, 50)
     seen = ctx.engine.orders[: ctx.visible(request.path, "order")]

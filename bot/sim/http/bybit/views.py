@@ -13,7 +13,7 @@ from bot.domain import OrderType, PositionSide, Side, TriggerBy
 from bot.sim.account import pkey
 from bot.sim.http.context import SimContext
 from bot.sim.http.numbers import amt, dec
-from bot.sim.types import ZERO, SimExecution, SimFunding, SimOrder, SimPosition, SimStatus
+from bot.sim.types import ZERO, SimError, SimExecution, SimFunding, SimOrder, SimPosition, SimStatus
 
 SETTLE = "USDT"
 
@@ -277,7 +277,7 @@ def wallet(ctx: SimContext) -> dict[str, Any]:
     pos_im = sum((p.margin for p in eng.positions.values()), ZERO)
     avail = eng.available()
     order_im = max(wb - pos_im - avail, ZERO)
-    upnl = eng.equity() - wb
+    upnl = eng.unrealised_pnl()
     pos_mm = ZERO
     for p in eng.positions.values():
         mm = position_row(ctx, p.symbol, p)["positionMM"]
@@ -306,10 +306,13 @@ def wallet(ctx: SimContext) -> dict[str, Any]:
         "marginCollateral": True,
         "coin": SETTLE,
     }
+    coins = [coin, *spot_coin_rows(ctx)]
+    spot_usd = sum((Decimal(c["usdValue"]) for c in coins[1:]), ZERO)
+    total = equity + spot_usd
     im_rate = (pos_im + order_im) / equity if equity > 0 else ZERO
     mm_rate = pos_mm / equity if equity > 0 else ZERO
     return {
-        "totalEquity": amt(equity),
+        "totalEquity": amt(total),
         "accountIMRate": dec(round(im_rate, 4)),
         "totalMarginBalance": amt(equity),
         "totalInitialMargin": amt(pos_im + order_im),
@@ -317,11 +320,51 @@ def wallet(ctx: SimContext) -> dict[str, Any]:
         "totalAvailableBalance": amt(avail),
         "accountMMRate": dec(round(mm_rate, 4)),
         "totalPerpUPL": amt(upnl),
-        "totalWalletBalance": amt(wb),
+        "totalWalletBalance": amt(wb + spot_usd),
         "accountLTV": "0",
         "totalMaintenanceMargin": amt(pos_mm),
-        "coin": [coin],
+        "coin": coins,
     }
+
+
+def spot_coin_rows(ctx: SimContext) -> list[dict[str, Any]]:
+    """The spot coins held (``bot.sim.spot``), valued at their spot price. They are not
+    margin collateral in the simulator (``marginCollateral`` false): the USDT row's figures
+    are the margin account's."""
+    eng = ctx.engine
+    if not eng.account.coins:
+        return []
+    by_base = {s.base: s for s in eng.spot_markets().values()}
+    rows = []
+    for c, q in sorted(eng.coin_balances().items()):
+        spec = by_base[c]
+        try:
+            usd = q * eng.spot_price(spec.symbol)
+        except SimError:
+            usd = ZERO
+        rows.append(
+            {
+                "availableToBorrow": "",
+                "bonus": "0",
+                "accruedInterest": "0",
+                "availableToWithdraw": "",
+                "totalOrderIM": "0",
+                "equity": dec(q),
+                "totalPositionMM": "0",
+                "usdValue": amt(usd),
+                "unrealisedPnl": "0",
+                "collateralSwitch": False,
+                "spotHedgingQty": "0",
+                "borrowAmount": "0",
+                "totalPositionIM": "0",
+                "walletBalance": dec(q),
+                "cumRealisedPnl": "0",
+                "locked": "0",
+                "marginCollateral": False,
+                "coin": c,
+            }
+        )
+    return rows
 
 
 def is_open_status(o: SimOrder) -> bool:

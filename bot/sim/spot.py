@@ -1,0 +1,328 @@
+"""Spot markets on the simulated unified account (Bybit v5 ``category=spot``).
+
+A spot trade is cash-settled: no position, no margin, no funding. The account's USDT wallet
+pays or receives the quote and a coin balance (``Account.coins``) takes or gives the base.
+The fill model is the perpetuals' (``bot.sim.entry``): a market order, or a limit that is
+marketable on arrival, fills whole at once at price·(1 ± (half_spread + slippage)), rounded
+adversely to the spot tick, taker fee; a limit that is not marketable is refused (the model
+has no resting spot book), ``IOC``/``FOK`` alike.
+
+Fees follow Bybit's spot rule: the fee is paid in the currency received, base coin on a buy,
+USDT on a sell. Prices: a spot market follows its perpetual (the data has no spot files), a
+``1000PEPEUSDT`` contract being 1000 coins of ``PEPEUSDT``: ``spot price = perp price /
+multiplier``. Precision is static per market, fixed from the perpetual's first price in the
+data: the quantity step is the power of ten worth at most 0.1 USDT (Bybit's BTC and ETH spot
+steps), the tick the perpetual's divided by the multiplier, the minimum order 5 USDT.
+
+Spot orders and executions are kept apart from the derivatives ones (``spot_orders``,
+``spot_executions``): Bybit answers each category's queries separately, and the perpetual
+pipeline never sees a spot fill.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+
+from bot.domain import Instrument, OrderType, Side, TriggerBy
+from bot.sim.account import Account
+from bot.sim.types import ZERO, SimError, SimExecution, SimOrder, SimStatus, sim_id
+
+SPOT_ORDER_ID_PREFIX = 0x5907
+SPOT_EXEC_ID_PREFIX = 0x5E8C
+DEFAULT_SPOT_FEE = Decimal("0.001")  # Bybit's spot taker fee (VIP 0)
+SPOT_MIN_ORDER_AMT = Decimal(5)
+BASE_COIN, QUOTE_COIN = "baseCoin", "quoteCoin"  # Bybit marketUnit
+_MULTIPLIED = re.compile(r"^(10+)([A-Z][A-Z0-9]*)USDT$")
+_ONE = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class SpotSpec:
+    """One spot market: its coin, the perpetual whose price it follows, its precision."""
+
+    symbol: str  # PEPEUSDT
+    base: str  # PEPE
+    quote: str  # USDT
+    perp: str  # 1000PEPEUSDT
+    multiplier: Decimal  # coins per perpetual unit
+    tick: Decimal
+    qty_step: Decimal
+    min_qty: Decimal
+    min_notional: Decimal  # Bybit minOrderAmt (USDT)
+
+    def floor(self, qty: Decimal) -> Decimal:
+        """``qty`` rounded down to the step."""
+        return (qty / self.qty_step).to_integral_value(rounding=ROUND_DOWN) * self.qty_step
+
+
+def spot_symbol_of(perp: str) -> tuple[str, Decimal]:
+    """The spot symbol a USDT perpetual trades and the coins per contract unit:
+    ``1000PEPEUSDT`` → (``PEPEUSDT``, 1000); ``BTCUSDT`` → (``BTCUSDT``, 1)."""
+    m = _MULTIPLIED.match(perp)
+    if m is None:
+        return perp, _ONE
+    return f"{m.group(2)}USDT", Decimal(m.group(1))
+
+
+def spot_spec(perp: Instrument, first_price: float) -> SpotSpec | None:
+    """The spot market following ``perp`` (None without a usable first price)."""
+    if not math.isfinite(first_price) or first_price <= 0:
+        return None
+    symbol, mult = spot_symbol_of(perp.symbol)
+    price = Decimal(repr(first_price)) / mult
+    step = _ONE.scaleb((Decimal("0.1") / price).adjusted())
+    tick = (perp.tick_size / mult).normalize()
+    return SpotSpec(symbol, symbol[: -len("USDT")], "USDT", perp.symbol, mult, tick, step, step,
+                    SPOT_MIN_ORDER_AMT)  # fmt: skip
+
+
+class SpotBook:
+    """Mixin of ``bot.sim.core.EngineCore``: the account's spot orders and their fills."""
+
+    account: Account
+    instruments: dict[str, Instrument]
+    slippage: Decimal
+    half_spread: Decimal
+    spot_fee: Decimal
+    _spot: dict[str, SpotSpec] | None = None
+    _spot_base: dict[str, SpotSpec] | None = None
+
+    # Provided by the engine.
+    @property
+    def now_ms(self) -> int:
+        raise NotImplementedError
+
+    def price_float(self, symbol: str) -> float:
+        raise NotImplementedError
+
+    def available(self) -> Decimal:
+        raise NotImplementedError
+
+    def first_price(self, symbol: str) -> float:
+        """The price that fixes a spot market's precision: the replay engine's is the
+        perpetual's first price in the data; a live engine's the price now."""
+        return self.price_float(symbol)
+
+    def _init_spot(self, fee: Decimal) -> None:
+        self.spot_fee = fee
+        self.spot_orders: list[SimOrder] = []
+        self.spot_executions: list[SimExecution] = []
+        self._spot_by_id: dict[str, SimOrder] = {}
+        self._spot_by_link: dict[str, SimOrder] = {}
+
+    # --- markets and prices ---
+
+    def spot_markets(self) -> dict[str, SpotSpec]:
+        """Every spot market, by spot symbol (built once, from the perpetuals)."""
+        if self._spot is None:
+            out: dict[str, SpotSpec] = {}
+            for sym in sorted(self.instruments):
+                spec = spot_spec(self.instruments[sym], self.first_price(sym))
+                if spec is not None and spec.symbol not in out:
+                    out[spec.symbol] = spec
+            self._spot = out
+            self._spot_base = {s.base: s for s in out.values()}
+        return self._spot
+
+    def spot_market(self, symbol: str) -> SpotSpec:
+        spec = self.spot_markets().get(symbol)
+        if spec is None:
+            raise SimError(SimError.SPOT_SYMBOL, f"Not supported symbols ({symbol!r} on spot)")
+        return spec
+
+    def spot_price(self, symbol: str) -> Decimal:
+        """The spot price now (10001 when its perpetual has no price now)."""
+        spec = self.spot_market(symbol)
+        p = self.price_float(spec.perp)
+        if not math.isfinite(p) or p <= 0:
+            raise SimError(SimError.BAD_PARAMS, f"{symbol} has no price at {self.now_ms}")
+        return Decimal(repr(p)) / spec.multiplier
+
+    def coin_balances(self) -> dict[str, Decimal]:
+        """Every coin held (USDT is the wallet balance)."""
+        return {c: q for c, q in self.account.coins.items() if q > 0}
+
+    def spot_value(self) -> Decimal:
+        """Σ coins at the spot price now (a coin whose market has no price now counts at its
+        last price in the data)."""
+        total = ZERO
+        if not self.account.coins:
+            return total
+        self.spot_markets()
+        by_base = self._spot_base or {}
+        for coin, qty in self.account.coins.items():
+            spec = by_base.get(coin)
+            if qty == 0 or spec is None:
+                continue
+            p = self.price_float(spec.perp)
+            if math.isfinite(p) and p > 0:
+                total += qty * Decimal(repr(p)) / spec.multiplier
+        return total
+
+    # --- orders ---
+
+    def place_spot_order(
+        self,
+        symbol: str,
+        side: Side,
+        qty: Decimal,
+        *,
+        order_type: OrderType = OrderType.MARKET,
+        price: Decimal | None = None,
+        order_link_id: str | None = None,
+        time_in_force: str = "GTC",
+        market_unit: str = BASE_COIN,
+    ) -> SimOrder:
+        """Validate and fill a spot order now (Bybit's spot error codes on refusal).
+
+        ``market_unit`` (market orders): ``baseCoin``, ``qty`` is coins; ``quoteCoin``, ``qty``
+        is USDT, filled with as many coins (on the step) as it pays for at the fill price, the
+        rest left unfilled (Bybit's ``PartiallyFilledCanceled``, ``EC_CancelForNoFullFill``).
+        """
+        spec = self.spot_market(symbol)
+        link = order_link_id or ""
+        if link and link in self._spot_by_link:
+            raise SimError(SimError.SPOT_DUPLICATE_LINK_ID, f"Duplicate clientOrderId {link!r}")
+        if order_type not in (OrderType.MARKET, OrderType.LIMIT):
+            raise SimError(SimError.BAD_PARAMS, f"spot orders are Market or Limit ({order_type})")
+        if market_unit not in (BASE_COIN, QUOTE_COIN):
+            raise SimError(SimError.BAD_PARAMS, f"marketUnit {market_unit!r} is invalid")
+        in_quote = market_unit == QUOTE_COIN and order_type is OrderType.MARKET
+        if not qty.is_finite() or qty <= 0:
+            raise SimError(SimError.BAD_PARAMS, f"qty must be a positive number ({qty})")
+        if not in_quote:
+            self._check_spot_qty(spec, qty)
+        ref = self.spot_price(symbol)
+        px = self._spot_taker_price(spec, side, ref)
+        if order_type is OrderType.LIMIT:
+            px = self._spot_limit_fill(spec, side, price, ref, px)
+        coins = spec.floor(qty / px) if in_quote else qty
+        if in_quote:
+            self._check_spot_qty(spec, coins)
+        value = qty if in_quote else qty * (price if price is not None else ref)
+        if value < spec.min_notional:
+            raise SimError(
+                SimError.SPOT_VALUE_TOO_LOW,
+                f"Order value {value} is below the minimum {spec.min_notional} USDT",
+            )
+        cost = coins * px
+        if side is Side.BUY and cost > self.available():
+            raise SimError(
+                SimError.SPOT_INSUFFICIENT_BALANCE,
+                f"Insufficient balance: {cost} USDT needed, {self.available()} available",
+            )
+        held = self.account.coins.get(spec.base, ZERO)
+        if side is Side.SELL and coins > held:
+            raise SimError(
+                SimError.SPOT_INSUFFICIENT_BALANCE,
+                f"Insufficient balance: selling {coins} {spec.base}, {held} held",
+            )
+        now = self.now_ms
+        n = len(self.spot_orders) + 1
+        order = SimOrder(
+            order_id=sim_id(SPOT_ORDER_ID_PREFIX, n), order_link_id=link, symbol=symbol,
+            side=side, order_type=order_type, qty=qty, price=price, trigger_price=None,
+            trigger_by=TriggerBy.MARK, reduce_only=False, status=SimStatus.NEW, created_ms=now,
+            updated_ms=now, seq=n, market_unit=market_unit if in_quote else BASE_COIN,
+            time_in_force="IOC" if order_type is OrderType.MARKET else time_in_force,
+        )  # fmt: skip
+        self.spot_orders.append(order)
+        self._spot_by_id[order.order_id] = order
+        if link:
+            self._spot_by_link[link] = order
+        self._spot_fill(spec, order, coins, px, ref)
+        return order
+
+    @staticmethod
+    def _check_spot_qty(spec: SpotSpec, qty: Decimal) -> None:
+        if qty % spec.qty_step != 0:
+            raise SimError(
+                SimError.SPOT_TOO_MANY_DECIMALS,
+                f"Order quantity has too many decimals ({qty}; step {spec.qty_step})",
+            )
+        if qty < spec.min_qty:
+            raise SimError(
+                SimError.SPOT_QTY_TOO_LOW, f"Order quantity {qty} is below {spec.min_qty}"
+            )
+
+    @staticmethod
+    def _spot_limit_fill(
+        spec: SpotSpec, side: Side, price: Decimal | None, ref: Decimal, px: Decimal
+    ) -> Decimal:
+        """A limit's fill price: the taker price capped at the limit; refused when the limit
+        is not marketable (no resting spot book)."""
+        if price is None or not price.is_finite() or price <= 0:
+            raise SimError(SimError.BAD_PARAMS, "a limit order needs a positive price")
+        if price % spec.tick != 0:
+            raise SimError(
+                SimError.SPOT_PRICE_DECIMALS,
+                f"Order price has too many decimals ({price}; tick {spec.tick})",
+            )
+        if side.sign * (price - ref) < 0:
+            raise SimError(
+                SimError.BAD_PARAMS,
+                f"{spec.symbol}: a spot limit {side.value} at {price} is not marketable at "
+                f"{ref}; the simulator fills spot orders on arrival only",
+                "spot_not_marketable",
+            )
+        return price if side.sign * (px - price) > 0 else px
+
+    def get_spot_order(
+        self, *, order_id: str | None = None, order_link_id: str | None = None
+    ) -> SimOrder | None:
+        """A spot order by venue id or orderLinkId."""
+        if order_id:
+            o = self._spot_by_id.get(order_id)
+            if o is not None and order_link_id and o.order_link_id != order_link_id:
+                return None
+            return o
+        return self._spot_by_link.get(order_link_id) if order_link_id else None
+
+    def _spot_taker_price(self, spec: SpotSpec, side: Side, ref: Decimal) -> Decimal:
+        px = ref * (1 + side.sign * (self.half_spread + self.slippage))
+        rnd = ROUND_CEILING if side is Side.BUY else ROUND_FLOOR
+        return (px / spec.tick).to_integral_value(rounding=rnd) * spec.tick
+
+    def _spot_fill(
+        self, spec: SpotSpec, order: SimOrder, qty: Decimal, price: Decimal, mark: Decimal
+    ) -> None:
+        """Settle ``qty`` coins at ``price`` (the whole order; a quote-unit order's change
+        stays unfilled): the fee is paid in the currency received."""
+        rate, now = self.spot_fee, self.now_ms
+        value = qty * price
+        acct = self.account
+        if order.side is Side.BUY:
+            fee, fee_ccy = qty * rate, spec.base
+            acct.coins[spec.base] = acct.coins.get(spec.base, ZERO) + qty - fee
+            cash = -value
+        else:
+            fee, fee_ccy = value * rate, spec.quote
+            acct.coins[spec.base] = acct.coins.get(spec.base, ZERO) - qty
+            cash = value
+        if acct.coins[spec.base] == 0:
+            del acct.coins[spec.base]
+        acct.wallet_balance += cash - (fee if fee_ccy == spec.quote else ZERO)
+        order.cum_exec_qty = qty
+        order.cum_exec_value = value
+        order.cum_exec_fee = fee
+        order.avg_price = price
+        order.status = SimStatus.FILLED
+        if order.market_unit == QUOTE_COIN and value < order.qty:
+            order.status = SimStatus.PARTIALLY_FILLED_CANCELED
+            order.reject_reason = "EC_CancelForNoFullFill"
+        order.updated_ms = now
+        ex = SimExecution(
+            exec_id=sim_id(SPOT_EXEC_ID_PREFIX, len(self.spot_executions) + 1),
+            order_id=order.order_id, order_link_id=order.order_link_id, symbol=spec.symbol,
+            side=order.side, qty=qty, price=price, fee=fee, fee_rate=rate, ts=now,
+            is_maker=False, mark=mark, fee_currency=fee_ccy,
+        )  # fmt: skip
+        self.spot_executions.append(ex)
+        acct.log(
+            "TRADE", now, spec.symbol, "Buy" if order.side is Side.BUY else "Sell", qty, price,
+            fee if fee_ccy == spec.quote else ZERO, cash, ex.exec_id,
+            order_id=order.order_id, order_link_id=order.order_link_id, fee_rate=rate,
+        )  # fmt: skip

@@ -1,0 +1,114 @@
+"""The portfolio backtest on the bundled sample: real data, the engine's fills, the roles through
+the risk manager, no look-ahead, the kill switch over both sleeves, and the CLI's files."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.backtest.portfolio.runner import PortfolioRun, run_portfolio
+from bot.config import Settings
+from bot.config.loader import load_settings
+from bot.data.sample import sample_dir
+from bot.domain import OrderType, TradingState
+from bot.portfolio.holdings import value
+from tests.integration.backtest.test_cli import rotor, self_contained
+
+HOUR_MS = 3_600_000
+
+
+def settings(**over: object) -> Settings:
+    return load_settings(None, {"strategy.mode": "portfolio", **over})
+
+
+@pytest.fixture(scope="module")
+def run() -> PortfolioRun:
+    return run_portfolio(settings(**{"risk.max_drawdown": 0.9}), sample_dir())
+
+
+def test_the_books_are_the_venues(run: PortfolioRun) -> None:
+    """cash + coins + collateral + uPnL is the engine's equity; every spot trade is an engine
+    execution; the NAV series ends on the engine's equity."""
+    book = run.book
+    assert book is not None
+    eng = book.engine
+    h = book.holdings()
+    prices = {s: book.engine.spot_price(book.spec_of[s].symbol) * book.spec_of[s].multiplier
+              for s in h.spot} | {p.symbol: eng.mark_price(p.symbol) for p in h.perps}  # fmt: skip
+    assert abs(value(h, prices).nav - eng.equity()) < Decimal("1e-9")
+    assert book.flows.spot_orders == len(eng.spot_executions) > 50
+    assert run.nav[-1] == pytest.approx(float(eng.equity()))
+    assert run.rebalances >= 30
+    assert all(float(w.nav) > 0 for w in run.weights)
+
+
+def test_weights_add_up_and_every_role_perp_has_its_stop(run: PortfolioRun) -> None:
+    for w in run.weights:
+        assert sum(w.buckets.values()) == pytest.approx(Decimal(1), abs=Decimal("1e-9"))
+    book = run.book
+    assert book is not None
+    eng = book.engine
+    opens = [o for o in eng.orders if o.order_type is OrderType.MARKET and not o.reduce_only]
+    stops = [o for o in eng.orders if o.order_type is OrderType.STOP_MARKET]
+    assert opens, "the roles opened no perpetual on the sample"
+    for o in opens:  # each role opening is followed by its reduce-only stop
+        nxt = [s for s in stops if s.symbol == o.symbol and s.seq == o.seq + 1]
+        assert nxt and nxt[0].reduce_only and nxt[0].qty == o.cum_exec_qty
+    assert set(book.flows.role_pnl) <= {"hedge", "transition", "amplify"}
+    assert sum(book.flows.role_pnl.values()) != 0
+
+
+def test_no_look_ahead(run: PortfolioRun) -> None:
+    """The data cut after a time changes no decision taken before it."""
+    cut_ms = int(run.ts[len(run.ts) // 2])
+    short = run_portfolio(
+        settings(**{"risk.max_drawdown": 0.9}), sample_dir(), start_ms=run.start_ms, end_ms=cut_ms
+    )
+    before = [r for r in run.records if r["t"] < cut_ms - HOUR_MS]
+    assert before and short.records[: len(before)] == before
+    k = len(short.nav) - 2
+    assert list(short.nav[:k]) == pytest.approx(list(run.nav[:k]))
+
+
+def test_the_kill_switch_sells_the_non_core_closes_every_perp_and_halts() -> None:
+    run = run_portfolio(settings(**{"risk.max_drawdown": 0.05}), sample_dir())
+    assert len(run.kills) == 1
+    kill = run.kills[0]
+    assert kill["flat"] and kill["left"] == []
+    assert set(kill["kept"]) <= {"BTCUSDT", "ETHUSDT", "SOLUSDT"} and kill["sold"]
+    assert run.transitions[-1].new is TradingState.HALTED
+    book = run.book
+    assert book is not None
+    eng = book.engine
+    assert eng.positions == {} and eng.open_orders() == []
+    assert all(x.ts <= kill["t"] for x in eng.spot_executions)  # halted: nothing after
+    held = set(book.holdings().spot)
+    markets = book.markets()
+    for s in held - {"BTCUSDT", "ETHUSDT", "SOLUSDT"}:  # only dust below the minimum stays
+        px = Decimal(repr(eng.price_float(s)))
+        assert book.holdings().spot[s] * px < markets[s].min_notional
+
+
+def test_cli_writes_the_report_and_refuses_compare(tmp_path: Path) -> None:
+    out = tmp_path / "pf"
+    res = rotor("backtest", "--mode", "portfolio", "--data", str(sample_dir()), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "hold_core" in res.stdout and "equal_weight" in res.stdout
+    s = json.loads((out / "summary.json").read_text())
+    assert s["strategy"] == "portfolio" and set(s["baselines"]) == {"hold_core", "equal_weight"}
+    for key in ("turnover", "fees", "spot_fees", "perp_fees", "total_return", "max_drawdown"):
+        assert key in s["portfolio"]
+    html = (out / "report.html").read_text()
+    self_contained(html)
+    assert '"stackgroup":"one"' in html.replace(" ", "")
+    assert (out / "weights.csv").read_text().startswith("time,nav,core,rotational,speculative")
+    first = json.loads((out / "decisions.jsonl").read_text().splitlines()[0])
+    assert {"t", "kind", "subject", "rule", "text"} <= set(first)
+    bad = rotor("backtest", "--mode", "portfolio", "--compare", "rsi-reversion",
+                "--data", str(sample_dir()), "--out", str(tmp_path / "x"))  # fmt: skip
+    assert bad.returncode == 2 and "--compare" in bad.stderr
+    worse = rotor("backtest", "--mode", "spot", "--data", str(sample_dir()), "--out", str(out))
+    assert worse.returncode == 2 and "--mode" in worse.stderr
