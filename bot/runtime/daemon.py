@@ -291,6 +291,9 @@ class Daemon:
             except STORAGE_ERRORS as exc:
                 backoff = min(MAX_LOOP_BACKOFF_S, max(s.exchange.poll_interval_s, backoff * 2))
                 await self.degraded.storage_failed(exc)
+            except Exception as exc:  # never end the process on a surprise (#39)
+                backoff = min(MAX_LOOP_BACKOFF_S, max(s.exchange.poll_interval_s, backoff * 2))
+                await self.degraded.cycle_failed(exc)
             self.degraded.sample()
             await self._sleep(max(s.exchange.poll_interval_s, backoff))
 
