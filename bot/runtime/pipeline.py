@@ -17,6 +17,7 @@ from bot.data.panel import Panel
 from bot.domain import (
     BalanceReport,
     Instrument,
+    Order,
     OrderIntent,
     OrderType,
     Position,
@@ -49,6 +50,11 @@ from bot.storage.records import EquitySnapshot
 from bot.venues.base import Venue
 
 log = get_logger("rotor.cycle")
+
+# Intents that open a position; one may be in flight per symbol.
+ENTRY_INTENTS = frozenset({"entry", "hedge"})
+# The cycle report's code for an entry held back while an earlier one is unsettled.
+ENTRY_UNSETTLED = "ENTRY_UNSETTLED"
 
 # Persists a state change, then commits it (the trading state only moves once stored).
 StatePersister = Callable[[StateRequest], Awaitable[None]]
@@ -230,6 +236,17 @@ class TradingCore:
         for entry in evaluation.entries:
             if entry.symbol in self.portfolio.positions:
                 continue
+            unsettled = self.unsettled_entries(entry.symbol)
+            if unsettled:
+                # An earlier entry may still fill (its outcome is unknown, or it is resting):
+                # a second one could double the position (RELIABILITY.md #40).
+                report.rejections.setdefault(entry.symbol, []).append(ENTRY_UNSETTLED)
+                log.warning(
+                    "entry_unsettled",
+                    symbol=entry.symbol,
+                    orders=[f"{o.client_order_id}:{o.status.value}" for o in unsettled],
+                )
+                continue
             if await self._send(entry.to_order_intent(), market, report):
                 report.entries.append(entry.symbol)
 
@@ -258,7 +275,7 @@ class TradingCore:
 
     async def _execute(self, ok: Approved) -> bool:
         intent = ok.intent
-        if intent.kind in ("entry", "hedge"):
+        if intent.kind in ENTRY_INTENTS:
             await self._set_leverage(ok.symbol, ok.leverage_used)
             self.stops.plan(ok.symbol, ok.stop_price)
         new = NewOrder(
@@ -269,7 +286,7 @@ class TradingCore:
             intent=intent.kind,
             reduce_only=ok.reduce_only,
             reason=intent.reason[:200],
-            planned_stop=ok.stop_price if intent.kind in ("entry", "hedge") else None,
+            planned_stop=ok.stop_price if intent.kind in ENTRY_INTENTS else None,
         )
         self.order_rate.record(self.clock())
         result = await self.orders.submit(new)
@@ -288,7 +305,7 @@ class TradingCore:
             return False
         await self.sync()  # apply the fill now so the next check sees the new position
         pos = self.portfolio.positions.get(ok.symbol)
-        if pos is not None and intent.kind in ("entry", "hedge"):
+        if pos is not None and intent.kind in ENTRY_INTENTS:
             pos.leverage = ok.leverage_used
             pos.stop_price = ok.stop_for(pos, self.instruments.get(ok.symbol))
             self.stops.plan(ok.symbol, pos.stop_price)
@@ -304,6 +321,10 @@ class TradingCore:
             return
         await self.venue.set_leverage(symbol, leverage)
         self.leverage[symbol] = leverage
+
+    def unsettled_entries(self, symbol: str) -> list[Order]:
+        """Entry orders in ``symbol`` not settled yet (sent, unknown, resting, part-filled)."""
+        return [o for o in self.orders.open_orders(symbol) if o.intent in ENTRY_INTENTS]
 
     # ------------------------------------------------------------------ closing
 
