@@ -32,6 +32,9 @@ log = get_logger("rotor.orders")
 
 Outcome = Literal["confirmed", "rejected", "unknown"]
 
+# Intents that open a position (their orders carry the approved stop, ``planned_stop``).
+ENTRY_INTENTS = frozenset({"entry", "hedge"})
+
 
 class OrderJournal(Protocol):
     """Where orders are persisted (the storage repository implements it)."""

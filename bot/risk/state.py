@@ -146,8 +146,10 @@ def expire(current: Transition, now_ms: int) -> Transition | None:
 
 
 def allows(state: TradingState, kind: str, reduce_only: bool) -> bool:
-    """Whether an order of ``kind`` may be sent in ``state`` (cancels are always allowed)."""
-    if kind == "cancel" or kind == "kill":
+    """Whether an order of ``kind`` may be sent in ``state``. Cancels, the kill switch and
+    reduce-only protective stops are always allowed: they can never add risk (RELIABILITY.md
+    #42, a position found while HALTED still gets its stop)."""
+    if kind == "cancel" or kind == "kill" or (kind == "stop" and reduce_only):
         return True
     if state is TradingState.ACTIVE:
         return True

@@ -25,7 +25,7 @@ from bot.domain import (
     Ticker,
     TradingState,
 )
-from bot.execution.orders import NewOrder, OrderManager
+from bot.execution.orders import ENTRY_INTENTS, NewOrder, OrderManager
 from bot.execution.portfolio import Portfolio, position_from_report
 from bot.execution.reconcile import Reconciler, ReconcileReport
 from bot.observability.logging import get_logger
@@ -51,8 +51,6 @@ from bot.venues.base import Venue
 
 log = get_logger("rotor.cycle")
 
-# Intents that open a position; one may be in flight per symbol.
-ENTRY_INTENTS = frozenset({"entry", "hedge"})
 # The cycle report's code for an entry held back while an earlier one is unsettled.
 ENTRY_UNSETTLED = "ENTRY_UNSETTLED"
 
@@ -121,6 +119,14 @@ class TradingCore:
             self._approve_reducing,
             clock,
             settings.execution.stop_trigger_by,
+            instruments=self.instruments,
+            adopted_stop_distance=Decimal(
+                str(
+                    signals.spec.stop_pct
+                    if signals.spec.stop_mode == "fixed"
+                    else settings.risk.stop_max_pct
+                )
+            ),
         )
         self.leverage: dict[str, Decimal] = {}
         self.balance: BalanceReport | None = None
