@@ -281,7 +281,7 @@ class Daemon:
                         not cycled
                         and time.monotonic() - last_sync > s.execution.reconcile_interval_s
                     ):
-                        await self.core.sync()
+                        await self.core.resync()
                         cycled = True
                     if cycled:
                         last_sync = time.monotonic()

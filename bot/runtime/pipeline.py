@@ -212,6 +212,14 @@ class TradingCore:
         await self.stops.restore(self.portfolio.positions)
         return rec
 
+    async def resync(self) -> ReconcileReport:
+        """The periodic reconciliation between bars: sync, then put back a protective stop
+        that went missing (cancelled by hand) at once, not at the next bar (#38)."""
+        rec = await self.sync()
+        if not self.kill_requested:
+            await self.stops.ensure(self.portfolio.positions)
+        return rec
+
     # ------------------------------------------------------------------ intents
 
     async def _exits(
