@@ -52,7 +52,7 @@ class ProtectiveStops:
         self.instruments = instruments if instruments is not None else {}
         self.adopted_stop_distance = adopted_stop_distance
         self.planned: dict[str, Decimal] = {}  # symbol -> stop price from the approval
-        self.keeper = StopKeeper(orders, self.order_for)
+        self.keeper = StopKeeper(orders, self.order_for, self.close_crossed)
 
     def plan(self, symbol: str, stop: Decimal | None) -> None:
         """Remember the stop of an approved entry (None: nothing to remember)."""
@@ -141,4 +141,40 @@ class ProtectiveStops:
             trigger_by=self.trigger_by,
             reduce_only=True,
             reason="protective stop",
+        )
+
+    async def close_crossed(self, pos: Position) -> None:
+        """The price already crossed the stop, so the venue refused it: do what the stop would
+        have done, a reduce-only market close (through the risk manager), and alert."""
+        intent = OrderIntent(
+            symbol=pos.symbol,
+            side=pos.side,
+            kind="stop_close",
+            reference_price=pos.stop_price or pos.entry_price,
+            qty=pos.qty,
+            reduce_only=True,
+            sector=pos.sector,
+            reason="stop already crossed",
+        )
+        decision = self.approve(intent, "stop_close_rejected")
+        if decision is None:
+            return
+        result = await self.keeper.orders.submit(
+            NewOrder(
+                symbol=pos.symbol,
+                side=decision.side,
+                type=OrderType.MARKET,
+                qty=decision.qty,
+                intent="stop_close",
+                reduce_only=True,
+                reason="stop already crossed",
+            )
+        )
+        log.error(
+            "stop_crossed_closed",
+            symbol=pos.symbol,
+            stop=str(pos.stop_price),
+            qty=str(decision.qty),
+            outcome=result.outcome,
+            alert=True,
         )
