@@ -32,6 +32,9 @@ log = get_logger("rotor.orders")
 
 Outcome = Literal["confirmed", "rejected", "unknown"]
 
+# Intents that open a position (their orders carry the approved stop, ``planned_stop``).
+ENTRY_INTENTS = frozenset({"entry", "hedge"})
+
 
 class OrderJournal(Protocol):
     """Where orders are persisted (the storage repository implements it)."""
@@ -48,6 +51,7 @@ class CommandResult:
     outcome: Outcome
     order: Order
     detail: str = ""
+    error: VenueError | None = None  # the venue's refusal, for "rejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +153,7 @@ class OrderManager:
             return await self.resolve(order)
         except RejectedError as exc:
             await self._set(order, OrderStatus.REJECTED, reason=f"{exc.code or ''} {exc}".strip())
-            return CommandResult("rejected", order, str(exc))
+            return CommandResult("rejected", order, str(exc), exc)
         except (UnknownOutcomeError, TransientError, VenueError, TimeoutError, OSError) as exc:
             await self._set(order, OrderStatus.UNKNOWN, reason=f"create: {type(exc).__name__}")
             log.warning(

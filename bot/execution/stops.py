@@ -1,15 +1,18 @@
 """Exchange-side protective stops: one reduce-only stop-market order, triggered by mark price,
 for every open position. Checked every cycle against the venue's open orders and placed again
-if it has gone missing (e.g. cancelled by hand on the venue, RELIABILITY.md #8)."""
+if it has gone missing (e.g. cancelled by hand on the venue, RELIABILITY.md #8). A stop the
+venue refuses always alerts; one refused because the price already crossed it is replaced by a
+reduce-only market close (``on_crossed``, RELIABILITY.md #36)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.domain import Order, OrderReport, OrderStatus, OrderType, Position
 from bot.execution.client_ids import order_key
 from bot.execution.orders import NewOrder, OrderManager
 from bot.observability.logging import get_logger
+from bot.venues.base import StopCrossedError
 
 log = get_logger("rotor.stops")
 
@@ -17,6 +20,8 @@ STOP_INTENT = "stop"
 
 # Builds the stop order for a position (through the risk manager); None = refused.
 StopFactory = Callable[[Position], NewOrder | None]
+# Closes a position whose stop the price already crossed.
+CrossedHandler = Callable[[Position], Awaitable[None]]
 
 
 def is_stop(order: Order) -> bool:
@@ -26,9 +31,15 @@ def is_stop(order: Order) -> bool:
 class StopKeeper:
     """Keeps the protective stops on the venue in line with the positions."""
 
-    def __init__(self, orders: OrderManager, make_stop: StopFactory) -> None:
+    def __init__(
+        self,
+        orders: OrderManager,
+        make_stop: StopFactory,
+        on_crossed: CrossedHandler | None = None,
+    ) -> None:
         self.orders = orders
         self.make_stop = make_stop
+        self.on_crossed = on_crossed
 
     async def ensure(
         self, positions: dict[str, Position], venue_open: list[OrderReport]
@@ -63,6 +74,19 @@ class StopKeeper:
                 outcome=result.outcome,
                 replaced=bool(stops),
             )
+            if result.outcome == "rejected":
+                crossed = isinstance(result.error, StopCrossedError)
+                log.error(
+                    "stop_rejected_by_venue",
+                    symbol=symbol,
+                    trigger=str(new.trigger_price),
+                    crossed=crossed,
+                    detail=result.detail[:300],
+                    alert=True,
+                )
+                if crossed and self.on_crossed is not None:
+                    await self.on_crossed(pos)
+                continue
             placed.append(symbol)
         # Stops for positions that no longer exist would open a new position if triggered.
         for order in [o for o in self.orders.open_orders() if is_stop(o)]:

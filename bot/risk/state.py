@@ -145,9 +145,16 @@ def expire(current: Transition, now_ms: int) -> Transition | None:
     return None
 
 
+# Reduce-only orders that protect a position: its stop, and the market close that replaces a
+# stop the price already crossed (RELIABILITY.md #36, #42).
+PROTECTIVE_KINDS = frozenset({"stop", "stop_close"})
+
+
 def allows(state: TradingState, kind: str, reduce_only: bool) -> bool:
-    """Whether an order of ``kind`` may be sent in ``state`` (cancels are always allowed)."""
-    if kind == "cancel" or kind == "kill":
+    """Whether an order of ``kind`` may be sent in ``state``. Cancels, the kill switch and
+    reduce-only protective stops are always allowed: they can never add risk (RELIABILITY.md
+    #42, a position found while HALTED still gets its stop)."""
+    if kind == "cancel" or kind == "kill" or (kind in PROTECTIVE_KINDS and reduce_only):
         return True
     if state is TradingState.ACTIVE:
         return True

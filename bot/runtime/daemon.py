@@ -45,6 +45,8 @@ log = get_logger("rotor.daemon")
 
 # The loop backs off up to this long while the venue or the database fails.
 MAX_LOOP_BACKOFF_S = 30.0
+# How often the kill file is looked for between polls (the kill starts within a second).
+KILL_FILE_CHECK_S = 0.25
 
 
 class Daemon:
@@ -269,46 +271,80 @@ class Daemon:
         s = self.settings
         last_sync = time.monotonic()
         backoff = 0.0
-        while not self.stop_event.is_set():
-            try:
-                await self.handle_operator_requests()
-                cycled = await self.cycle_if_new_bar()
-                if not cycled and time.monotonic() - last_sync > s.execution.reconcile_interval_s:
-                    await self.core.sync()
-                    cycled = True
-                if cycled:
-                    last_sync = time.monotonic()
-                await self.degraded.storage_recovered()
-                backoff = 0.0
-            except VenueError as exc:
-                backoff = min(MAX_LOOP_BACKOFF_S, max(s.exchange.poll_interval_s, backoff * 2))
-                self.metrics.venue_errors.labels(type=exc.outcome).inc()
-                log.warning(
-                    "venue_degraded", error=str(exc), outcome=exc.outcome, backoff_s=backoff
-                )
-                if exc.outcome == "fatal":
-                    await self.degraded.venue_fatal(exc)
-            except STORAGE_ERRORS as exc:
-                backoff = min(MAX_LOOP_BACKOFF_S, max(s.exchange.poll_interval_s, backoff * 2))
-                await self.degraded.storage_failed(exc)
-            self.degraded.sample()
-            await self._sleep(max(s.exchange.poll_interval_s, backoff))
+        watcher = asyncio.create_task(self._watch_kill_file(), name="kill-file")
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    await self.handle_operator_requests()
+                    cycled = await self.cycle_if_new_bar()
+                    if (
+                        not cycled
+                        and time.monotonic() - last_sync > s.execution.reconcile_interval_s
+                    ):
+                        await self.core.resync()
+                        cycled = True
+                    if cycled:
+                        last_sync = time.monotonic()
+                    await self.degraded.storage_recovered()
+                    backoff = 0.0
+                except VenueError as exc:
+                    backoff = min(MAX_LOOP_BACKOFF_S, max(s.exchange.poll_interval_s, backoff * 2))
+                    self.metrics.venue_errors.labels(type=exc.outcome).inc()
+                    log.warning(
+                        "venue_degraded", error=str(exc), outcome=exc.outcome, backoff_s=backoff
+                    )
+                    if exc.outcome == "fatal":
+                        await self.degraded.venue_fatal(exc)
+                except STORAGE_ERRORS as exc:
+                    backoff = min(MAX_LOOP_BACKOFF_S, max(s.exchange.poll_interval_s, backoff * 2))
+                    await self.degraded.storage_failed(exc)
+                except Exception as exc:  # never end the process on a surprise (#39)
+                    backoff = min(MAX_LOOP_BACKOFF_S, max(s.exchange.poll_interval_s, backoff * 2))
+                    await self.degraded.cycle_failed(exc)
+                self.degraded.sample()
+                await self._sleep(max(s.exchange.poll_interval_s, backoff))
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
     async def handle_operator_requests(self) -> None:
+        await self.check_kill_file()
+        if self.kill_event.is_set():
+            await self.run_kill(self.kill_source)
+
+    async def check_kill_file(self) -> None:
+        """Request the kill switch when the kill file exists (and the account is not HALTED)."""
         kill_file = self.settings.execution.kill_file
         if (
             kill_file is not None
+            and not self.kill_event.is_set()
             and self.state.state is not TradingState.HALTED
             and await asyncio.to_thread(Path(kill_file).exists)
         ):
             log.warning("kill_file_found", path=str(kill_file))
             self.request_kill(Source.FILE)
-        if self.kill_event.is_set():
-            await self.run_kill(self.kill_source)
+
+    async def _watch_kill_file(self) -> None:
+        """Look for the kill file between polls, so it acts within a second (#46)."""
+        while True:
+            await asyncio.sleep(KILL_FILE_CHECK_S)
+            try:
+                await self.check_kill_file()
+            except OSError as exc:  # an unreadable directory: the loop's own check reports
+                log.warning("kill_file_unreadable", error=str(exc))
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
+        """Wait until the next poll; a stop or a kill request ends the wait at once (#46)."""
+        waits = [
+            asyncio.create_task(self.stop_event.wait()),
+            asyncio.create_task(self.kill_event.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
 
     def sector_of(self, symbol: str) -> str | None:
         inst = self.instruments.get(symbol)

@@ -9,6 +9,9 @@
   resumes, like every limit-driven REDUCING.
 - **A fatal venue error** (keys refused, a clock skew a re-sync cannot fix): REDUCING + alert;
   the loop keeps backing off rather than spinning on the error.
+- **An unexpected error inside a cycle** (an order status the venue added, a malformed number,
+  a bug): REDUCING + alert with the traceback; the loop backs off and keeps running. Only the
+  lease (another instance took it) and the kill switch end the process (RELIABILITY.md #39).
 - **The lease**: when it cannot be renewed the daemon goes REDUCING and keeps trying to take it
   back; if another instance took it meanwhile, this one stops (only one may trade).
 - **Process figures** for RELIABILITY.md #20: asyncio task count and resident memory, exposed
@@ -40,6 +43,7 @@ log = get_logger("rotor.degraded")
 STORAGE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, StorageError, OSError)
 STORAGE = "STORAGE"
 VENUE_FATAL = "VENUE_FATAL"
+CYCLE_ERROR = "CYCLE_ERROR"
 LEASE = "LEASE"
 LEASE_RETRY_S = 2.0
 
@@ -143,6 +147,18 @@ class Degradation:
         """Credentials refused, unfixable clock skew, ...: stop taking risk, alert."""
         log.error("venue_fatal", error=str(exc)[:300], alert=True)
         await self.reduce(VENUE_FATAL, str(exc)[:200])
+
+    # ------------------------------------------------------------------ anything else
+
+    async def cycle_failed(self, exc: BaseException) -> None:
+        """An error nobody expected inside a cycle: stop taking risk, alert, keep running."""
+        log.error(
+            "cycle_failed",
+            error=f"{type(exc).__name__}: {str(exc)[:300]}",
+            exc_info=exc,
+            alert=True,
+        )
+        await self.reduce(CYCLE_ERROR, f"{type(exc).__name__}: {str(exc)[:200]}")
 
     # ------------------------------------------------------------------ lease
 

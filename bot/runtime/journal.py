@@ -23,8 +23,9 @@ class Journal:
     async def save_position(self, position: Position, now_ms: int) -> None:
         return None
 
-    async def planned_stop(self, symbol: str) -> Decimal | None:
-        """The stop stored with the entry that opened ``symbol`` (None: unknown)."""
+    async def planned_stop(self, symbol: str, opened_ms: int) -> Decimal | None:
+        """The stop stored with the entry whose fill at ``opened_ms`` opened ``symbol``'s
+        position (None: unknown, or the position was not opened by a rotor entry)."""
         return None
 
 
@@ -44,5 +45,5 @@ class DbJournal(Journal):
     async def save_position(self, position: Position, now_ms: int) -> None:
         await self.repo.upsert_position(position, updated_ms=now_ms)
 
-    async def planned_stop(self, symbol: str) -> Decimal | None:
-        return await self.repo.planned_stop(symbol)
+    async def planned_stop(self, symbol: str, opened_ms: int) -> Decimal | None:
+        return await self.repo.planned_stop(symbol, opened_ms)

@@ -17,6 +17,7 @@ from bot.data.panel import Panel
 from bot.domain import (
     BalanceReport,
     Instrument,
+    Order,
     OrderIntent,
     OrderType,
     Position,
@@ -24,7 +25,7 @@ from bot.domain import (
     Ticker,
     TradingState,
 )
-from bot.execution.orders import NewOrder, OrderManager
+from bot.execution.orders import ENTRY_INTENTS, NewOrder, OrderManager
 from bot.execution.portfolio import Portfolio, position_from_report
 from bot.execution.reconcile import Reconciler, ReconcileReport
 from bot.observability.logging import get_logger
@@ -49,6 +50,9 @@ from bot.storage.records import EquitySnapshot
 from bot.venues.base import Venue
 
 log = get_logger("rotor.cycle")
+
+# The cycle report's code for an entry held back while an earlier one is unsettled.
+ENTRY_UNSETTLED = "ENTRY_UNSETTLED"
 
 # Persists a state change, then commits it (the trading state only moves once stored).
 StatePersister = Callable[[StateRequest], Awaitable[None]]
@@ -115,6 +119,14 @@ class TradingCore:
             self._approve_reducing,
             clock,
             settings.execution.stop_trigger_by,
+            instruments=self.instruments,
+            adopted_stop_distance=Decimal(
+                str(
+                    signals.spec.stop_pct
+                    if signals.spec.stop_mode == "fixed"
+                    else settings.risk.stop_max_pct
+                )
+            ),
         )
         self.leverage: dict[str, Decimal] = {}
         self.balance: BalanceReport | None = None
@@ -200,6 +212,14 @@ class TradingCore:
         await self.stops.restore(self.portfolio.positions)
         return rec
 
+    async def resync(self) -> ReconcileReport:
+        """The periodic reconciliation between bars: sync, then put back a protective stop
+        that went missing (cancelled by hand) at once, not at the next bar (#38)."""
+        rec = await self.sync()
+        if not self.kill_requested:
+            await self.stops.ensure(self.portfolio.positions)
+        return rec
+
     # ------------------------------------------------------------------ intents
 
     async def _exits(
@@ -230,6 +250,17 @@ class TradingCore:
         for entry in evaluation.entries:
             if entry.symbol in self.portfolio.positions:
                 continue
+            unsettled = self.unsettled_entries(entry.symbol)
+            if unsettled:
+                # An earlier entry may still fill (its outcome is unknown, or it is resting):
+                # a second one could double the position (RELIABILITY.md #40).
+                report.rejections.setdefault(entry.symbol, []).append(ENTRY_UNSETTLED)
+                log.warning(
+                    "entry_unsettled",
+                    symbol=entry.symbol,
+                    orders=[f"{o.client_order_id}:{o.status.value}" for o in unsettled],
+                )
+                continue
             if await self._send(entry.to_order_intent(), market, report):
                 report.entries.append(entry.symbol)
 
@@ -258,7 +289,7 @@ class TradingCore:
 
     async def _execute(self, ok: Approved) -> bool:
         intent = ok.intent
-        if intent.kind in ("entry", "hedge"):
+        if intent.kind in ENTRY_INTENTS:
             await self._set_leverage(ok.symbol, ok.leverage_used)
             self.stops.plan(ok.symbol, ok.stop_price)
         new = NewOrder(
@@ -269,7 +300,7 @@ class TradingCore:
             intent=intent.kind,
             reduce_only=ok.reduce_only,
             reason=intent.reason[:200],
-            planned_stop=ok.stop_price if intent.kind in ("entry", "hedge") else None,
+            planned_stop=ok.stop_price if intent.kind in ENTRY_INTENTS else None,
         )
         self.order_rate.record(self.clock())
         result = await self.orders.submit(new)
@@ -288,7 +319,7 @@ class TradingCore:
             return False
         await self.sync()  # apply the fill now so the next check sees the new position
         pos = self.portfolio.positions.get(ok.symbol)
-        if pos is not None and intent.kind in ("entry", "hedge"):
+        if pos is not None and intent.kind in ENTRY_INTENTS:
             pos.leverage = ok.leverage_used
             pos.stop_price = ok.stop_for(pos, self.instruments.get(ok.symbol))
             self.stops.plan(ok.symbol, pos.stop_price)
@@ -304,6 +335,10 @@ class TradingCore:
             return
         await self.venue.set_leverage(symbol, leverage)
         self.leverage[symbol] = leverage
+
+    def unsettled_entries(self, symbol: str) -> list[Order]:
+        """Entry orders in ``symbol`` not settled yet (sent, unknown, resting, part-filled)."""
+        return [o for o in self.orders.open_orders(symbol) if o.intent in ENTRY_INTENTS]
 
     # ------------------------------------------------------------------ closing
 

@@ -37,6 +37,7 @@ from bot.venues.base import (
     OrderNotFoundError,
     OrderRequest,
     RejectedError,
+    StopCrossedError,
     stop_trigger_direction,
 )
 
@@ -118,6 +119,8 @@ def venue_error(exc: SimError, endpoint: str) -> RejectedError:
         cls = DuplicateClientIdError
     elif exc.code == SimError.ORDER_NOT_FOUND:
         cls = OrderNotFoundError
+    elif exc.code in (SimError.TRIGGER_RISING, SimError.TRIGGER_FALLING):
+        cls = StopCrossedError
     else:
         cls = RejectedError
     return cls(exc.msg, code=str(exc.code), endpoint=endpoint)

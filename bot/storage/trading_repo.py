@@ -133,21 +133,26 @@ class TradingRepository(RepositoryBase):
             rows = (await conn.execute(stmt)).mappings().all()
         return [convert.order_from_row(r) for r in rows]
 
-    async def planned_stop(self, symbol: str) -> Decimal | None:
-        """The stop the entry that opened ``symbol``'s position was approved with: the newest
-        order of the symbol that carries one and has filled."""
+    async def planned_stop(self, symbol: str, opened_ms: int) -> Decimal | None:
+        """The stop the entry that opened ``symbol``'s position was approved with: the order
+        whose fill at ``opened_ms`` opened it. None for a position no rotor entry opened (an
+        adopted one): an older, unrelated order's stop never applies (RELIABILITY.md #41)."""
         stmt = (
-            select(orders.c.planned_stop, orders.c.filled_qty)
-            .where(orders.c.symbol == symbol, orders.c.planned_stop.is_not(None))
-            .order_by(orders.c.id.desc())
-            .limit(20)
+            select(orders.c.planned_stop)
+            .select_from(
+                executions.join(orders, orders.c.client_order_id == executions.c.client_order_id)
+            )
+            .where(
+                executions.c.symbol == symbol,
+                executions.c.ts == opened_ms,
+                orders.c.planned_stop.is_not(None),
+            )
+            .order_by(executions.c.id.desc())
+            .limit(1)
         )
         async with self._read() as conn:
-            rows = (await conn.execute(stmt)).all()
-        for stop, filled in rows:
-            if Decimal(str(filled)) > 0:
-                return Decimal(str(stop))
-        return None
+            stop = (await conn.execute(stmt)).scalar_one_or_none()
+        return None if stop is None else Decimal(str(stop))
 
     # -------------------------------------------------------------- executions
 

@@ -73,6 +73,11 @@ class OrderNotFoundError(RejectedError):
     pass
 
 
+class StopCrossedError(RejectedError):
+    """A stop whose trigger the price has already crossed (Bybit 110092/110093, Binance
+    -2021 "would immediately trigger"): nothing was placed; the position is unprotected."""
+
+
 class UnknownOutcomeError(VenueError):
     outcome = "unknown"
 

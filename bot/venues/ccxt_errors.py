@@ -30,6 +30,7 @@ from bot.venues.base import (
     OrderNotFoundError,
     RateLimitedError,
     RejectedError,
+    StopCrossedError,
     TransientError,
     UnknownOutcomeError,
     VenueError,
@@ -42,6 +43,8 @@ BYBIT_DUPLICATE_LINK_ID = "110072"
 BYBIT_SYSTEM_ERROR = "10016"
 BYBIT_LEVERAGE_NOT_MODIFIED = "110043"
 BINANCE_DUPLICATE_CLIENT_ID = "-4116"
+# A stop whose trigger the price already crossed (Bybit: rising / falling; Binance).
+STOP_CROSSED_CODES = frozenset({"110092", "110093", "-2021"})
 
 _RETCODE = re.compile(r'"(?:retCode|ret_code|code)"\s*:\s*"?(-?\d+)')
 _HTTP_STATUS = re.compile(r"\b(?:GET|POST|PUT|DELETE) \S+ (\d{3})\b")
@@ -102,6 +105,8 @@ def _override(exc: BaseException, code: str | None) -> Row | None:
     """Cases the class alone gets wrong."""
     if code in (BYBIT_DUPLICATE_LINK_ID, BINANCE_DUPLICATE_CLIENT_ID):
         return (DuplicateClientIdError, DuplicateClientIdError, DuplicateClientIdError)
+    if code in STOP_CROSSED_CODES:
+        return (StopCrossedError, StopCrossedError, StopCrossedError)
     # Bybit 10016 "system error" is a plain ExchangeError in ccxt, but the server failed
     # mid-request: for a create the order may exist.
     if code == BYBIT_SYSTEM_ERROR:

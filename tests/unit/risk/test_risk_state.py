@@ -118,6 +118,9 @@ def test_restart_restores_the_last_transition() -> None:
         (H, "exit", True, False),
         (H, "cancel", False, True),
         (H, "kill", True, True),
+        (H, "stop", True, True),
+        (H, "stop", False, False),
+        (R, "stop", True, True),
     ],
 )
 def test_allows(state: TradingState, kind: str, reduce_only: bool, ok: bool) -> None:

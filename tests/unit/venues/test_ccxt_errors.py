@@ -14,6 +14,7 @@ from bot.venues.base import (
     OrderNotFoundError,
     RateLimitedError,
     RejectedError,
+    StopCrossedError,
     TransientError,
     UnknownOutcomeError,
 )
@@ -63,6 +64,9 @@ CASES = [
         DuplicateClientIdError,
     ),
     (ccxt.OrderNotFound(bybit(110001)), OrderNotFoundError, OrderNotFoundError, OrderNotFoundError),
+    # The stop's trigger is already crossed (rising / falling): StopCrossedError (#36).
+    (ccxt.InvalidOrder(bybit(110092)), StopCrossedError, StopCrossedError, StopCrossedError),
+    (ccxt.InvalidOrder(bybit(110093)), StopCrossedError, StopCrossedError, StopCrossedError),
     (ccxt.InvalidOrder(bybit(110017, "reduce-only")), RejectedError, RejectedError, RejectedError),
     (ccxt.InvalidOrder(bybit(110094, "min notional")), RejectedError, RejectedError, RejectedError),
     (ccxt.BadRequest(bybit(10001)), RejectedError, RejectedError, RejectedError),
