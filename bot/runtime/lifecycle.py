@@ -115,11 +115,17 @@ async def start(d: Daemon) -> None:
         PanelStoreSink(d.store),
         backfill_hours=d.signals.window_hours,
         oi_backfill_hours=d.signals.oi_window_hours,
+        history=d.repo,  # bars already stored are not downloaded again (RELIABILITY.md #48)
     )
     log.info("backfill_started", symbols=len(symbols), hours=d.signals.window_hours)
     started = time.monotonic()
     bars = await d.feed.backfill(d.now())
-    log.info("backfill_done", bars=sum(bars.values()), seconds=round(time.monotonic() - started, 1))
+    log.info(
+        "backfill_done",
+        bars=sum(bars.values()),
+        requests=dict(d.feed.stats.requests),
+        seconds=round(time.monotonic() - started, 1),
+    )
     d.last_bar_ts = max(d.feed.last_bar_ts.values(), default=0)
     d.running = True
     log.info(
