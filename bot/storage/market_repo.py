@@ -136,8 +136,15 @@ class MarketRepository(RepositoryBase):
                 if rows:
                     stmt = insert(table).on_conflict_do_nothing(index_elements=keys)
                     await conn.execute(stmt, rows)
-            for row in cover:
-                await conn.execute(self._upsert(market_coverage, row, ["symbol", "series"]))
+            if cover:
+                ins = insert(market_coverage)
+                await conn.execute(
+                    ins.on_conflict_do_update(
+                        index_elements=["symbol", "series"],
+                        set_={"from_ms": ins.excluded.from_ms},
+                    ),
+                    cover,
+                )
 
     async def trim_market_history(self, before_ms: int) -> None:
         """Forget rows older than ``before_ms`` (outside every window the signals read)."""
