@@ -50,17 +50,16 @@ class EquityMarks:
         if self.peak is None or equity > self.peak:
             self.peak = equity
 
+    def rebase(self) -> None:
+        """Forget the peak (an operator resumed out of HALTED): the next equity is the new one."""
+        self.peak = None
+
     @classmethod
-    def restore(cls, history: Iterable[tuple[int, Decimal]], now_ms: int) -> EquityMarks:
-        """Rebuild the marks from ``(ts, equity)`` snapshots of earlier runs."""
-        marks = cls()
-        today = now_ms // DAY_MS
-        for ts, equity in sorted(history):
-            if marks.peak is None or equity > marks.peak:
-                marks.peak = equity
-            if ts // DAY_MS == today and marks.day != today:
-                marks.day, marks.day_start = today, equity
-        return marks
+    def from_stored(
+        cls, peak: Decimal | None, day_start: Decimal | None, now_ms: int
+    ) -> EquityMarks:
+        """The marks as the database computed them (``Repository.equity_marks``)."""
+        return cls(day_start, peak, now_ms // DAY_MS if day_start is not None else -1)
 
 
 class OrderRate:

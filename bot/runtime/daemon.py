@@ -141,8 +141,16 @@ class Daemon:
         await self.commit(self.state.propose(request, self.now()))
 
     async def resume(self, source: Source) -> None:
+        """An operator's resume. Out of HALTED it also re-bases the drawdown peak: the
+        operator has accepted the account as it is now (the resume event is the persisted
+        mark, ``Repository.equity_marks``), so the max-drawdown breaker does not fire again
+        on the loss that halted it (RELIABILITY.md #34)."""
+        was_halted = self.state.state is TradingState.HALTED
         transition = self.state.propose_resume(self.now(), "RESUME: operator", source)
         await self.commit(transition)
+        if was_halted and self.state.state is not TradingState.HALTED:
+            self.core.marks.rebase()
+            log.warning("drawdown_peak_rebased", state=self.state.state.value)
 
     async def commit(self, transition: Any) -> None:
         if transition is None:

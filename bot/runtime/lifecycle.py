@@ -27,7 +27,7 @@ from bot.data.store import PanelStore
 from bot.domain import TradingState
 from bot.observability.logging import get_logger, set_context
 from bot.risk import Source, TradingStateMachine, from_stored
-from bot.runtime.account import EquityMarks
+from bot.runtime.account import DAY_MS, EquityMarks
 from bot.runtime.assembly import assemble_core, with_sectors
 from bot.runtime.build import build_venue, universe
 from bot.runtime.control import ControlServer
@@ -115,11 +115,17 @@ async def start(d: Daemon) -> None:
         PanelStoreSink(d.store),
         backfill_hours=d.signals.window_hours,
         oi_backfill_hours=d.signals.oi_window_hours,
+        history=d.repo,  # bars already stored are not downloaded again (RELIABILITY.md #48)
     )
     log.info("backfill_started", symbols=len(symbols), hours=d.signals.window_hours)
     started = time.monotonic()
     bars = await d.feed.backfill(d.now())
-    log.info("backfill_done", bars=sum(bars.values()), seconds=round(time.monotonic() - started, 1))
+    log.info(
+        "backfill_done",
+        bars=sum(bars.values()),
+        requests=dict(d.feed.stats.requests),
+        seconds=round(time.monotonic() - started, 1),
+    )
     d.last_bar_ts = max(d.feed.last_bar_ts.values(), default=0)
     d.running = True
     log.info(
@@ -205,10 +211,7 @@ async def build_core(d: Daemon) -> None:
         positions=await d.repo.list_positions(),
         open_orders=await d.repo.list_open_orders(),
         metrics=d.metrics,
-        marks=EquityMarks.restore(
-            [(e.ts, e.equity) for e in await d.repo.list_equity_snapshots(limit=5000)],
-            d.now(),
-        ),
+        marks=await restore_marks(d),
         resume_from_ms=await d.repo.latest_account_event_ms(),
     )
     d.portfolio, d.orders, d.reconciler = (
@@ -217,6 +220,13 @@ async def build_core(d: Daemon) -> None:
         parts.reconciler,
     )
     d.risk, d.core, d.killswitch = parts.risk, parts.core, parts.killswitch
+
+
+async def restore_marks(d: Daemon) -> EquityMarks:
+    """The drawdown peak and today's starting equity, exactly as before the restart (#33)."""
+    now = d.now()
+    stored = await d.repo.equity_marks(now // DAY_MS * DAY_MS)
+    return EquityMarks.from_stored(stored.peak, stored.day_start, now)
 
 
 async def reconcile_at_start(d: Daemon) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import Float, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import Decision, TradingState
@@ -15,6 +17,15 @@ from bot.storage.records import EquitySnapshot, RunRecord, TradingStateEvent
 from bot.storage.tables import decisions, equity_snapshots, runs, trading_state_events
 
 DEFAULT_TRADING_STATE = TradingState.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMarks:
+    """The breakers' equity marks as the snapshots give them (see ``equity_marks``)."""
+
+    peak: Decimal | None  # highest equity since the peak was last re-based
+    day_start: Decimal | None  # the first equity of the UTC day asked for
+    rebased_ms: int | None  # when the peak was last re-based (a resume out of HALTED)
 
 
 class JournalRepository(RepositoryBase):
@@ -118,6 +129,51 @@ class JournalRepository(RepositoryBase):
         async with self._read() as conn:
             rows = (await conn.execute(stmt)).mappings().all()
         return [convert.equity_from_row(r) for r in rows]
+
+    async def equity_marks(self, day_start_ms: int) -> StoredMarks:
+        """The drawdown peak and the day's starting equity, computed by the database over all
+        snapshots (any history length, a few indexed queries).
+
+        The peak is the highest equity since the last resume out of HALTED (the operator's
+        resume re-bases it, RELIABILITY.md #34), or over all snapshots if there was none. The
+        day's start is the first snapshot at or after ``day_start_ms``. Values are exact: on
+        SQLite (decimal text) the candidates for the maximum are found through their float
+        value and the exact maximum is taken among them.
+        """
+        e, t = equity_snapshots.c, trading_state_events.c
+        async with self._read() as conn:
+            rebased = (
+                await conn.execute(
+                    select(func.max(t.ts)).where(
+                        t.old_state == TradingState.HALTED.value,
+                        t.new_state != TradingState.HALTED.value,
+                    )
+                )
+            ).scalar()
+            since = e.ts >= (rebased if rebased is not None else -(2**62))
+            if self.dialect == "postgresql":
+                peak = (await conn.execute(select(func.max(e.equity)).where(since))).scalar()
+            else:
+                as_float = cast(e.equity, Float)
+                top = (await conn.execute(select(func.max(as_float)).where(since))).scalar()
+                candidates: Sequence[Decimal] = (
+                    []
+                    if top is None
+                    else (await conn.execute(select(e.equity).where(since, as_float >= top)))
+                    .scalars()
+                    .all()
+                )
+                peak = max(candidates, default=None)
+            day_start = (
+                await conn.execute(
+                    select(e.equity).where(e.ts >= day_start_ms).order_by(e.ts, e.id).limit(1)
+                )
+            ).scalar()
+        return StoredMarks(
+            peak=None if peak is None else Decimal(peak),
+            day_start=None if day_start is None else Decimal(day_start),
+            rebased_ms=None if rebased is None else int(rebased),
+        )
 
     # ----------------------------------------------------------- trading state
 

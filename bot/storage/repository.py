@@ -8,11 +8,12 @@ the per-bar cycle writes (ARCHITECTURE.md, "Database writes are batched per cycl
 from __future__ import annotations
 
 from bot.storage.journal_repo import DEFAULT_TRADING_STATE, JournalRepository
+from bot.storage.market_repo import MarketHistory, MarketRepository
 from bot.storage.trading_repo import TradingRepository
 
 
-class Repository(TradingRepository, JournalRepository):
+class Repository(TradingRepository, JournalRepository, MarketRepository):
     """Async access to every rotor table except the lease (see ``bot.storage.lease``)."""
 
 
-__all__ = ["DEFAULT_TRADING_STATE", "Repository"]
+__all__ = ["DEFAULT_TRADING_STATE", "MarketHistory", "Repository"]

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -218,6 +219,47 @@ leases = Table(
     Column("acquired_ms", BigInteger, nullable=False),
     Column("renewed_ms", BigInteger, nullable=False),
     Column("expires_ms", BigInteger, nullable=False),
+)
+
+# The venue's market history, kept so a restart fetches only the gap (RELIABILITY.md #48).
+# Raw venue rows (before the data-quality gate), closed bars only; trimmed to the backfill window.
+market_bars = Table(
+    "market_bars",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("timeframe", String(8), primary_key=True),
+    Column("ts", BigInteger, primary_key=True),
+    Column("open", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    Column("low", Float, nullable=False),
+    Column("close", Float, nullable=False),
+    Column("volume", Float, nullable=False),
+)
+
+market_funding = Table(
+    "market_funding",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("ts", BigInteger, primary_key=True),
+    Column("rate", Float, nullable=False),
+)
+
+market_open_interest = Table(
+    "market_open_interest",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("ts", BigInteger, primary_key=True),
+    Column("open_interest", Float, nullable=False),
+)
+
+# From when on each stored series is complete: a series is downloaded from ``from_ms`` (the
+# venue may have nothing before its first row: a new listing), then extended after its last row.
+market_coverage = Table(
+    "market_coverage",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("series", String(16), primary_key=True),  # "bars:<timeframe>", "funding", "oi"
+    Column("from_ms", BigInteger, nullable=False),
 )
 
 TABLE_NAMES = tuple(metadata.tables)

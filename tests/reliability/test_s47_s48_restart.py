@@ -36,6 +36,9 @@ async def test_s47_sigkill_then_immediate_restart_takes_the_dead_holders_lease(
             assert took_s < 60, f"waited {took_s:.0f}s: the lease was waited out, not taken over"
             [event] = log_events(second, "lease_taken_over_from_dead")
             assert event["dead_pid"] == dead_pid
+            # #48: no bar closed while it was down: the stored bars serve, none is downloaded.
+            cold, warm = log_events(second, "backfill_done")  # both runs log to one file
+            assert cold["requests"]["klines"] > 0 and "klines" not in warm["requests"], warm
             assert (await second.status())["state"] == "ACTIVE"
 
 
@@ -44,20 +47,38 @@ async def test_s47_another_hosts_lease_is_waited_out_not_an_exit(
 ) -> None:
     data = process_data(tmp_path / "data")
     log = tmp_path / "rotor.log"
+    log.touch()
     await upgrade(db_url)
     engine = create_engine(db_url)
+    # A daemon on another machine holds the lease and renews it until rotor has said it waits.
+    other = Lease(engine, LeaseHolder("elsewhere-run", "other-host.example", 4242), ttl_s=3)
+    await other.acquire()
+    renewing = asyncio.create_task(other.keep_alive(interval_s=0.3))
+
+    async def stop_renewing_once_waited() -> int:
+        for _ in range(1200):
+            if '"lease_wait"' in log.read_text():
+                break
+            await asyncio.sleep(0.05)
+        renewing.cancel()
+        info = await other.current()
+        assert info is not None
+        return info.expires_ms
+
     try:
-        # A daemon on another machine that stopped renewing 1 s ago (its lease lapses in 3 s).
-        other = Lease(engine, LeaseHolder("elsewhere-run", "other-host.example", 4242), ttl_s=4)
-        held = await other.acquire()
+        async with sim_process(data) as sim:
+            released = asyncio.create_task(stop_renewing_once_waited())
+            async with daemon(sim, db_url, log) as rotor:
+                expires_ms = await released
+                waits = log_events(rotor, "lease_wait")
+                assert waits and waits[0]["holder_host"] == "other-host.example"
+                assert len(log_events(rotor, "daemon_started")) == 1
+                assert not log_events(rotor, "lease_taken_over_from_dead"), "never stolen"
+                assert (await rotor.status())["state"] == "ACTIVE"
+                assert int(time.time() * 1000) >= expires_ms, "started only once it expired"
     finally:
+        renewing.cancel()
         await engine.dispose()
-    async with sim_process(data) as sim, daemon(sim, db_url, log) as rotor:
-        waits = log_events(rotor, "lease_wait")
-        assert waits and waits[0]["holder_host"] == "other-host.example"
-        assert int(time.time() * 1000) >= held.expires_ms, "started only once it expired"
-        assert not log_events(rotor, "lease_taken_over_from_dead"), "never stolen"
-        assert (await rotor.status())["state"] == "ACTIVE"
 
 
 async def _persist_halted(db_url: str) -> None:
@@ -98,14 +119,14 @@ async def _rotor_status(env: dict[str, str]) -> tuple[int, str]:
 async def test_s48_status_reports_the_persisted_state_from_its_first_answer(
     tmp_path: Path, db_url: str
 ) -> None:
-    """The venue takes 10 s to answer its first request: `rotor status` already answers,
+    """The venue takes 20 s to answer its first request: `rotor status` already answers,
     with the persisted HALTED, and it stays HALTED once the start-up is done."""
     data = process_data(tmp_path / "data")
     await _persist_halted(db_url)
     async with sim_process(data) as sim:
-        await sim.set_faults([{"kind": "latency", "endpoint": "/v5/market/time", "ms": 10_000}])
+        await sim.set_faults([{"kind": "latency", "endpoint": "/v5/market/time", "ms": 20_000}])
         env = rotor_env(
-            sim.url, db_url, free_port(), {**base_env(), "ROTOR__EXCHANGE__TIMEOUT_MS": "15000"}
+            sim.url, db_url, free_port(), {**base_env(), "ROTOR__EXCHANGE__TIMEOUT_MS": "30000"}
         )
         log = tmp_path / "rotor.log"
         with log.open("ab") as out:
@@ -115,7 +136,7 @@ async def test_s48_status_reports_the_persisted_state_from_its_first_answer(
         try:
             started = time.monotonic()
             answers: list[dict[str, object]] = []
-            while not answers and time.monotonic() - started < 8.0:
+            while not answers and time.monotonic() - started < 16.0:
                 code, text = await _rotor_status(env)
                 if code == 0:
                     answers.append(json.loads(text))
