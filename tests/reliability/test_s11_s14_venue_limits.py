@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from bot.domain import OrderStatus, OrderType, Side
 from bot.execution.orders import NewOrder
-from bot.venues.ccxt_guard import MAX_RESYNCS_IN_A_ROW, ClockSkewError
+from bot.venues.ccxt_guard import MAX_RESYNCS_IN_A_ROW, ClockSkewError, bybit_skew
 from tests.reliability.conftest import Rig
 from tests.reliability.invariants import assert_nothing_lost
 
@@ -92,12 +92,14 @@ async def test_s14_unfixable_skew_is_a_fatal_error_not_a_loop(lite_rig: Rig) -> 
 
     sync = lite_rig.venue.clock_sync
     refusal = TransientError("recvWindow", code="10002")
-    text = "req_timestamp[1000],server_timestamp[31000],recv_window[5000]"
+    skew = bybit_skew("req_timestamp[1000],server_timestamp[31000],recv_window[5000]")
+    assert skew == (1000, 31000)
     for _ in range(MAX_RESYNCS_IN_A_ROW):
-        assert sync.refused(lite_rig.venue.ex, "bybit", text, refusal) is refusal
-    err = sync.refused(lite_rig.venue.ex, "bybit", text, refusal)
+        assert sync.refused(lite_rig.venue.ex, "bybit", refusal, skew) is refusal
+    err = sync.refused(lite_rig.venue.ex, "bybit", refusal, skew)
     assert isinstance(err, ClockSkewError) and err.outcome == "fatal"
     assert "check the host clock" in str(err)
     sync.ok()
     vague = 'bybit {"retCode":10002,"retMsg":"invalid request, please check your timestamp"}'
-    assert isinstance(sync.refused(lite_rig.venue.ex, "bybit", vague, refusal), ClockSkewError)
+    assert bybit_skew(vague) is None
+    assert isinstance(sync.refused(lite_rig.venue.ex, "bybit", refusal, None), ClockSkewError)
