@@ -31,12 +31,43 @@ from tests.simserver import T0, SimHandle, sim_server
 
 PREFIX = "rtr"
 START = T0 + 8 * 3_600_000
+# The order endpoints a scenario faults or counts, per face, as "METHOD /path" (Binance
+# creates, queries and cancels on one path; its stops live on the algo-order path).
+ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "bybit": {
+        "create": ("POST /v5/order/create",),
+        "query": ("GET /v5/order/realtime", "GET /v5/order/history"),
+        "cancel": ("POST /v5/order/cancel",),
+    },
+    "binanceusdm": {
+        "create": ("POST /fapi/v1/order", "POST /fapi/v1/algoOrder"),
+        "query": ("GET /fapi/v1/order", "GET /fapi/v1/algoOrder"),
+        "cancel": ("DELETE /fapi/v1/order", "DELETE /fapi/v1/algoOrder"),
+    },
+}
+
+
+def endpoints(sim: SimHandle, what: str) -> tuple[str, ...]:
+    """``what`` (create, query, cancel) on ``sim``'s face."""
+    return ENDPOINTS[sim.venue][what]
+
+
+def faults_on(sim: SimHandle, what: str, **fault: Any) -> list[dict[str, Any]]:
+    """One fault per endpoint of ``what`` on ``sim``'s face."""
+    return [{**fault, "endpoint": e} for e in endpoints(sim, what)]
+
+
+async def calls(sim: SimHandle, what: str) -> int:
+    """Requests the face has served for ``what``."""
+    made = (await sim.requests())["calls"]
+    return sum(int(made.get(e, 0)) for e in endpoints(sim, what))
 
 
 def ccxt_venue(sim: SimHandle, *, timeout_ms: int = 2_000, retries: int = 2) -> CcxtVenue:
-    """A ``CcxtVenue`` pointed at the simulator the way ``exchange.api_url`` does it."""
+    """A ``CcxtVenue`` pointed at the simulator the way ``exchange.api_url`` does it (the
+    exchange its face serves)."""
     spec = ClientSpec(
-        exchange="bybit",
+        exchange="binanceusdm" if sim.venue == "binanceusdm" else "bybit",
         endpoint=Endpoint.CUSTOM,
         api_url=sim.url,
         api_key=sim.api_key,
@@ -137,8 +168,15 @@ def flat_data(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def sim(flat_data: Path) -> AsyncIterator[SimHandle]:
-    async with sim_server(flat_data, start_ms=START, equity=Decimal(10000)) as handle:
+def face() -> str:
+    """The simulator face (venue) of a scenario: Bybit, unless the test parametrises ``face``
+    over ``tests.conftest.VENUES`` to run on both (the scenarios where the venue matters)."""
+    return "bybit"
+
+
+@pytest.fixture
+async def sim(flat_data: Path, face: str) -> AsyncIterator[SimHandle]:
+    async with sim_server(flat_data, start_ms=START, equity=Decimal(10000), venue=face) as handle:
         yield handle
 
 
