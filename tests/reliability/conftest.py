@@ -57,6 +57,47 @@ def faults_on(sim: SimHandle, what: str, **fault: Any) -> list[dict[str, Any]]:
     return [{**fault, "endpoint": e} for e in endpoints(sim, what)]
 
 
+async def hand_market(sim: SimHandle, symbol: str, side: str, qty: str, link: str) -> None:
+    """A market order placed by hand on ``sim``'s face (``side`` Buy/Sell), as from the
+    exchange's web page, on the account rotor set up (isolated: on Binance the operator picks
+    the symbol's margin type first, which Bybit's account-wide mode does for them)."""
+    if sim.venue == "binanceusdm":
+        mt = {"symbol": symbol, "marginType": "ISOLATED"}
+        status, body, _h = await sim.binance("POST", "/fapi/v1/marginType", mt)
+        assert status == 200 or body.get("code") == -4046, body
+        q = {"symbol": symbol, "side": side.upper(), "type": "MARKET", "quantity": qty}
+        status, body, _h = await sim.binance(
+            "POST", "/fapi/v1/order", q | {"newClientOrderId": link}
+        )
+        assert status == 200, body
+        return
+    status, body = await sim.bybit(
+        "POST",
+        "/v5/order/create",
+        {
+            "category": "linear",
+            "symbol": symbol,
+            "side": side,
+            "orderType": "Market",
+            "qty": qty,
+            "orderLinkId": link,
+        },
+    )
+    assert status == 200 and body["retCode"] == 0, body
+
+
+async def hand_cancel_stop(sim: SimHandle, symbol: str, link: str) -> None:
+    """Cancel a stop by hand on ``sim``'s face (Binance keeps it among algo orders)."""
+    if sim.venue == "binanceusdm":
+        q = {"symbol": symbol, "clientAlgoId": link}
+        status, body, _h = await sim.binance("DELETE", "/fapi/v1/algoOrder", q)
+        assert status == 200, body
+        return
+    q = {"category": "linear", "symbol": symbol, "orderLinkId": link}
+    status, body = await sim.bybit("POST", "/v5/order/cancel", q)
+    assert status == 200 and body["retCode"] == 0, body
+
+
 async def calls(sim: SimHandle, what: str) -> int:
     """Requests the face has served for ``what``."""
     made = (await sim.requests())["calls"]
