@@ -343,9 +343,11 @@ class CcxtMarketData:
                 for r in rows
                 if r.get("symbol") in self._instruments
             }
-        # Binance splits these: 24h tickers, premium index (mark/index/funding), book tops.
-        tick, fund, book = await asyncio.gather(
-            self._read("tickers", lambda: self.ex.fetch_tickers()),
+        # Binance splits these: last prices, premium index (mark/index/funding), book tops.
+        # The last prices come from /fapi/v2/ticker/price (request weight 2 for every symbol)
+        # rather than the 24h statistics (weight 40), which rotor does not read.
+        prices, fund, book = await asyncio.gather(
+            self._read("tickers", lambda: self.ex.fetch_last_prices()),
             self._read("funding_rates", lambda: self.ex.fetch_funding_rates()),
             self._read("bids_asks", lambda: self.ex.fetch_bids_asks()),
         )
@@ -355,6 +357,10 @@ class CcxtMarketData:
         stamps = [t for t in stamps if t == t]  # not NaN
         if stamps:
             self._saw_server_time(max(stamps))
+        tick = {
+            cs: {"last": p.get("price"), "timestamp": p.get("timestamp")}
+            for cs, p in prices.items()
+        }
         now = self.now_ms()
         out: dict[str, Ticker] = {}
         for sym_id, inst in self._instruments.items():
