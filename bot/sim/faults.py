@@ -26,14 +26,16 @@ and which endpoints a fault may name comes from the face's ``FaultProfile``. Kin
 - ``clock_skew``: the server clock (the recvWindow check and every ``time`` it reports) is
   shifted by ``offset_ms``.
 
-``endpoint`` is an exact path such as ``/v5/order/create`` or ``"*"`` (all API paths); the
-admin paths under ``/sim/`` are never faulted. The RNG is seeded, so a run is reproducible for a
+``endpoint`` is an exact path such as ``/v5/order/create``, a method and a path such as
+``"POST /fapi/v1/order"`` (Binance serves create, query and cancel on one path), or ``"*"`` (all
+API paths); the admin paths under ``/sim/`` are never faulted. The RNG is seeded, so a run is reproducible for a
 given request sequence. Every injected fault is counted by kind and by endpoint.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +64,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "consistency_lag": frozenset({"ms"}),
 }
 DEFAULT_TIMEOUT_HOLD_MS = 120_000
+_METHOD_PATH = re.compile(r"^(GET|POST|PUT|DELETE) /\S*$")
 
 
 class FaultConfigError(ValueError):
@@ -98,9 +101,19 @@ class Fault:
     offset_ms: int = 0
     scope: str = ""
 
-    def matches(self, path: str) -> bool:
-        """Whether this fault is scoped to ``path``."""
-        return self.endpoint == "*" or self.endpoint == path
+    @property
+    def path(self) -> str:
+        """The endpoint's path (without a method)."""
+        return self.endpoint.split(" ", 1)[-1]
+
+    def matches(self, path: str, method: str | None = None) -> bool:
+        """Whether this fault is scoped to ``path`` (and ``method``, when it names one)."""
+        if self.endpoint == "*":
+            return True
+        if " " in self.endpoint:
+            verb, where = self.endpoint.split(" ", 1)
+            return where == path and (method is None or verb == method)
+        return self.endpoint == path
 
 
 @dataclass(slots=True)
@@ -138,8 +151,13 @@ def _parse_fault(i: int, raw: Any, profile: FaultProfile) -> Fault:
         raise FaultConfigError(f"{where}: unknown kind {kind!r} (one of {', '.join(KINDS)})")
     where = f"{where} ({kind})"
     endpoint = raw.get("endpoint", "*")
-    if not isinstance(endpoint, str) or not (endpoint == "*" or endpoint.startswith("/")):
-        raise FaultConfigError(f"{where}: 'endpoint' must be '*' or an API path such as /v5/x")
+    if not isinstance(endpoint, str) or not (
+        endpoint == "*" or endpoint.startswith("/") or _METHOD_PATH.match(endpoint)
+    ):
+        raise FaultConfigError(
+            f"{where}: 'endpoint' must be '*', an API path such as /v5/x, or a method and a "
+            "path such as 'POST /fapi/v1/order'"
+        )
     unknown = set(raw) - {"kind", "endpoint"} - _ALLOWED[kind]
     if unknown:
         raise FaultConfigError(
@@ -221,7 +239,7 @@ def parse_fault_set(
     parsed = [_parse_fault(i, f, profile) for i, f in enumerate(faults)]
     if known is not None:
         for i, f in enumerate(parsed):
-            if f.endpoint != "*" and f.endpoint not in known:
+            if f.endpoint != "*" and f.path not in known:
                 raise FaultConfigError(
                     f"faults[{i}] ({f.kind}): endpoint {f.endpoint!r} is not served "
                     f"(one of {', '.join(sorted(known))})"
@@ -303,11 +321,11 @@ class FaultInjector:
         """Record that a stale ticker snapshot was served."""
         self._count("stale_tickers", path)
 
-    def decide(self, path: str, wall_ms: int) -> Decision:
-        """Roll the dice for one request to ``path`` (faults apply in list order)."""
+    def decide(self, path: str, wall_ms: int, method: str | None = None) -> Decision:
+        """Roll the dice for one ``method`` request to ``path`` (faults apply in list order)."""
         d = Decision()
         for f in self.faults:
-            if not f.matches(path):
+            if not f.matches(path, method):
                 continue
             if f.kind == "latency":
                 if self._hit(f):

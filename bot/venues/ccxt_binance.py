@@ -7,7 +7,10 @@ Binance differs from Bybit where rotor reads the account:
   (``/fapi/v1/income``: every fill books a COMMISSION, every close a REALIZED_PNL, a
   liquidation an INSURANCE_CLEAR), then each symbol's trades are read in 7-day windows.
   A fill that booked neither commission nor realised P&L is not found this way; its effect is
-  still reconciled from the positions.
+  still reconciled from the positions. A trade is a **liquidation** when the income history
+  books an INSURANCE_CLEAR against its trade id (Binance's trade rows do not say so); that
+  clearance (the margin left beyond the loss at the liquidation mark) is booked as the fill's
+  fee, so rotor's books add up to the wallet.
 - **Funding** exists only in the income history (FUNDING_FEE rows), never as an execution.
 - **Margin type** is per symbol (a new account is cross on every symbol). At start-up one
   ``/fapi/v1/symbolConfig`` read shows every symbol's type: a symbol holding a position in the
@@ -17,6 +20,7 @@ Binance differs from Bybit where rotor reads the account:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -45,7 +49,11 @@ def _start(v: CcxtMarketData, since_ms: int) -> int:
 
 
 async def income_rows(
-    v: CcxtMarketData, since_ms: int, income_type: str | None = None
+    v: CcxtMarketData,
+    since_ms: int,
+    income_type: str | None = None,
+    *,
+    symbol: str | None = None,
 ) -> list[dict[str, Any]]:
     """Raw ``/fapi/v1/income`` rows since ``since_ms`` (oldest first), every page."""
     rows: list[dict[str, Any]] = []
@@ -53,6 +61,8 @@ async def income_rows(
         q: dict[str, Any] = {"startTime": _start(v, since_ms), "limit": INCOME_PAGE, "page": page}
         if income_type:
             q["incomeType"] = income_type
+        if symbol:
+            q["symbol"] = symbol
         batch = await v._read("income", functools.partial(v.ex.fapiPrivateGetIncome, q))
         rows.extend(batch or [])
         if len(batch or []) < INCOME_PAGE:
@@ -64,18 +74,26 @@ async def executions(v: CcxtMarketData, since_ms: int, symbol: str | None) -> li
     """Own fills since ``since_ms``, oldest first, unique by exec id (see the module doc)."""
     if v._server_offset_ms is None:
         await v.server_time()
+    rows = await income_rows(v, since_ms, symbol=symbol)
     if symbol is not None:
         symbols = [symbol]
     else:
-        rows = await income_rows(v, since_ms)
         symbols = sorted(
             {str(r.get("symbol")) for r in rows if r.get("incomeType") in FILL_INCOME}
             - {"", "None"}
         )
+    clearance: dict[str, Decimal] = {}
+    for r in rows:
+        if r.get("incomeType") == "INSURANCE_CLEAR" and r.get("tradeId"):
+            tid = str(r["tradeId"])
+            clearance[tid] = clearance.get(tid, Decimal(0)) - dec0(r.get("income"))
     seen: dict[str, ExecutionReport] = {}
     for sym in symbols:
         for trade in await _symbol_trades(v, sym, since_ms):
             rep = to_execution(trade, v.instrument(sym))
+            if rep.exec_id in clearance:
+                fee = rep.fee + clearance[rep.exec_id]
+                rep = dataclasses.replace(rep, is_liquidation=True, fee=fee)
             seen.setdefault(rep.exec_id, rep)
     return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
 

@@ -20,10 +20,12 @@ Bybit's bulk tickers and klines are read through ccxt's implicit endpoints so th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from email.utils import parsedate_to_datetime
 from typing import Any, Self, TypeVar
 
 from bot.config import Settings
@@ -42,8 +44,8 @@ from bot.venues.base import (
     VenueError,
 )
 from bot.venues.ccxt_client import ClientSpec, Endpoint, api_base_url, api_host, build_exchange
-from bot.venues.ccxt_errors import Op, map_ccxt_error
-from bot.venues.ccxt_guard import BYBIT_TIMESTAMP_ERROR, ClockSync, RequestPacer
+from bot.venues.ccxt_errors import BINANCE_TIMESTAMP_ERROR, Op, is_ip_ban, map_ccxt_error
+from bot.venues.ccxt_guard import BYBIT_TIMESTAMP_ERROR, ClockSync, RequestPacer, bybit_skew
 from bot.venues.ccxt_map import (
     bybit_ticker,
     is_usdt_linear_perp,
@@ -171,9 +173,11 @@ class CcxtMarketData:
             err = map_ccxt_error(exc, op, endpoint)
             self.errors[type(err).__name__] += 1
             if isinstance(err, RateLimitedError):
-                self.pacer.limited(self.name, self._limit_reset_in_s())
+                self.pacer.limited(self.name, self._limit_reset_in_s(), ban=is_ip_ban(exc))
             elif err.code == BYBIT_TIMESTAMP_ERROR:
-                err = self.clock_sync.refused(self.ex, self.name, str(exc), err)
+                err = self.clock_sync.refused(self.ex, self.name, err, bybit_skew(str(exc)))
+            elif err.code == BINANCE_TIMESTAMP_ERROR:
+                err = self._binance_clock_refused(err)
             if err.code in quiet_codes:
                 raise err from exc
             log.warning(
@@ -190,16 +194,33 @@ class CcxtMarketData:
         return result
 
     def _limit_reset_in_s(self) -> float | None:
-        """Seconds until the venue's limit window resets (Bybit's X-Bapi-Limit-Reset-Timestamp
-        on the refusing reply), None when the reply did not say."""
-        headers = getattr(self.ex, "last_response_headers", None) or {}
-        raw = next(
-            (v for k, v in headers.items() if k.lower() == "x-bapi-limit-reset-timestamp"), None
-        )
+        """Seconds until the venue's limit window resets (Bybit's X-Bapi-Limit-Reset-Timestamp,
+        Binance's Retry-After seconds, on the refusing reply), None when the reply did not say."""
+        headers = {k.lower(): v for k, v in (self.ex.last_response_headers or {}).items()}
         try:
-            return (int(raw) - time.time() * 1000) / 1000 if raw is not None else None
+            if "x-bapi-limit-reset-timestamp" in headers:
+                reset_ms = int(headers["x-bapi-limit-reset-timestamp"])
+                return (reset_ms - time.time() * 1000) / 1000
+            if "retry-after" in headers:
+                return float(headers["retry-after"])
         except ValueError:
             return None
+        return None
+
+    def _binance_clock_refused(self, err: VenueError) -> VenueError:
+        """Binance -1021 (timestamp outside recvWindow) does not quote the server's clock: the
+        refusing reply's HTTP ``Date`` (1 s resolution, taken as mid-second) stands in for it,
+        then the signing clock moves as for Bybit's 10002. ``/fapi/v1/time`` is not used: on
+        the simulator it is simulated time, not the clock signatures are checked against."""
+        headers = {k.lower(): v for k, v in (self.ex.last_response_headers or {}).items()}
+        skew: tuple[int, int] | None = None
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            server_ms = int(parsedate_to_datetime(headers["date"]).timestamp() * 1000) + 500
+            signed_ms = int(self.ex.milliseconds()) - int(
+                self.ex.options.get("timeDifference") or 0
+            )
+            skew = (signed_ms, server_ms)
+        return self.clock_sync.refused(self.ex, self.name, err, skew)
 
     @property
     def rate_limited(self) -> int:
@@ -322,9 +343,11 @@ class CcxtMarketData:
                 for r in rows
                 if r.get("symbol") in self._instruments
             }
-        # Binance splits these: 24h tickers, premium index (mark/index/funding), book tops.
-        tick, fund, book = await asyncio.gather(
-            self._read("tickers", lambda: self.ex.fetch_tickers()),
+        # Binance splits these: last prices, premium index (mark/index/funding), book tops.
+        # The last prices come from /fapi/v2/ticker/price (request weight 2 for every symbol)
+        # rather than the 24h statistics (weight 40), which rotor does not read.
+        prices, fund, book = await asyncio.gather(
+            self._read("tickers", lambda: self.ex.fetch_last_prices()),
             self._read("funding_rates", lambda: self.ex.fetch_funding_rates()),
             self._read("bids_asks", lambda: self.ex.fetch_bids_asks()),
         )
@@ -334,6 +357,10 @@ class CcxtMarketData:
         stamps = [t for t in stamps if t == t]  # not NaN
         if stamps:
             self._saw_server_time(max(stamps))
+        tick = {
+            cs: {"last": p.get("price"), "timestamp": p.get("timestamp")}
+            for cs, p in prices.items()
+        }
         now = self.now_ms()
         out: dict[str, Ticker] = {}
         for sym_id, inst in self._instruments.items():

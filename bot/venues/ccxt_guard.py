@@ -6,8 +6,8 @@
   ``PACE_MIN_S`` up to ``PACE_MAX_S``) and halves after ``PACE_RELAX_S`` quiet seconds, so the
   venue's budget is not exceeded again and again.
 - ``ClockSync``: a Bybit "timestamp outside recvWindow" refusal (retCode 10002) quotes both the
-  request's and the server's timestamps; the signing clock (ccxt's ``timeDifference``) is moved
-  onto the server's. After ``MAX_RESYNCS_IN_A_ROW`` refusals without a success in between the
+  request's and the server's timestamps (a Binance -1021 does not: the server time is read);
+  the signing clock (ccxt's ``timeDifference``) is moved onto the server's. After ``MAX_RESYNCS_IN_A_ROW`` refusals without a success in between the
   error turns into a ``ClockSkewError`` (fatal): the daemon goes REDUCING instead of looping.
 """
 
@@ -26,6 +26,9 @@ log = get_logger("rotor.venues.ccxt")
 
 RATE_LIMIT_COOLDOWN_S = 1.0
 MAX_COOLDOWN_S = 10.0
+# Binance's IP ban (HTTP 418) lasts ``Retry-After`` seconds (2 minutes to 3 days, growing with
+# every request sent during it): wait it out, up to this long, before the next request.
+MAX_BAN_COOLDOWN_S = 300.0
 PACE_MIN_S = 0.25
 PACE_MAX_S = 2.0
 PACE_RELAX_S = 30.0
@@ -70,18 +73,28 @@ class RequestPacer:
             if self._cooldown_until and time.monotonic() >= self._cooldown_until:
                 self._cooldown_until = 0.0
 
-    def limited(self, venue: str, reset_in_s: float | None = None) -> None:
-        """The venue said "slow down" (Bybit 10006, an HTTP 403 IP limit, an HTTP 429): cool
-        down until the venue's limit window resets (``X-Bapi-Limit-Reset-Timestamp``, at most
-        ``MAX_COOLDOWN_S``; ``RATE_LIMIT_COOLDOWN_S`` without it) and slow down."""
+    def limited(self, venue: str, reset_in_s: float | None = None, *, ban: bool = False) -> None:
+        """The venue said "slow down" (Bybit 10006, an HTTP 403 IP limit, an HTTP 429, a
+        Binance 418 ban): cool down until the venue's limit window resets (Bybit's
+        ``X-Bapi-Limit-Reset-Timestamp``, Binance's ``Retry-After``; at most
+        ``MAX_COOLDOWN_S``, ``MAX_BAN_COOLDOWN_S`` for a ban; ``RATE_LIMIT_COOLDOWN_S``
+        without it) and slow down."""
         now = time.monotonic()
         self.hits += 1
         self._last_429 = now
         self.pace_s = min(PACE_MAX_S, max(PACE_MIN_S, self.pace_s * 2))
         cool = RATE_LIMIT_COOLDOWN_S if reset_in_s is None else reset_in_s
-        cool = min(max(cool, 0.0), MAX_COOLDOWN_S)
+        cool = min(max(cool, 0.0), MAX_BAN_COOLDOWN_S if ban else MAX_COOLDOWN_S)
         self._cooldown_until = max(self._cooldown_until, now + cool)
-        log.warning("venue_rate_limited", venue=venue, pace_s=round(self.pace_s, 3))
+        log.warning(
+            "venue_rate_limited", venue=venue, pace_s=round(self.pace_s, 3), cooldown_s=cool
+        )
+
+
+def bybit_skew(text: str) -> tuple[int, int] | None:
+    """The request and server timestamps a Bybit 10002 refusal quotes."""
+    m = _SKEW.search(text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 class ClockSync:
@@ -95,18 +108,20 @@ class ClockSync:
         """A request went through."""
         self._in_a_row = 0
 
-    def refused(self, ex: Any, venue: str, text: str, err: VenueError) -> VenueError:
-        """Shift the signing clock by the skew a 10002 refusal reports (or give up, loudly)."""
-        m = _SKEW.search(text)
+    def refused(
+        self, ex: Any, venue: str, err: VenueError, skew: tuple[int, int] | None
+    ) -> VenueError:
+        """Shift the signing clock by the ``(request, server)`` timestamps of a recvWindow
+        refusal (or give up, loudly, when they are unknown or re-syncs keep failing)."""
         self._in_a_row += 1
-        if m is None or self._in_a_row > MAX_RESYNCS_IN_A_ROW:
+        if skew is None or self._in_a_row > MAX_RESYNCS_IN_A_ROW:
             return ClockSkewError(
                 f"{err} (clock skew: the venue keeps refusing request timestamps after "
                 f"{self._in_a_row - 1} re-syncs; check the host clock / NTP)",
                 code=err.code,
                 endpoint=err.endpoint,
             )
-        req_ts, server_ts = int(m.group(1)), int(m.group(2))
+        req_ts, server_ts = skew
         old = int(ex.options.get("timeDifference") or 0)
         # ccxt signs with milliseconds() - timeDifference: move that onto the server clock.
         ex.options["timeDifference"] = old + (req_ts - server_ts) + SKEW_MARGIN_MS

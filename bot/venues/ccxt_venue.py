@@ -101,9 +101,7 @@ class CcxtVenue(CcxtMarketData):
         """Set leverage; "not modified" (same value again) counts as success."""
         await self._ensure_markets()
         cs = self.symbol_of(symbol)
-        if self.name != "bybit" and self._margin_mode and symbol not in self._margin_ok:
-            await ccxt_binance.ensure_margin_type(self, symbol, self._margin_mode)
-            self._margin_ok |= {symbol}
+        await self._ensure_margin_type(symbol)
         lev = int(leverage) if leverage == leverage.to_integral_value() else float(leverage)
         try:
             # Idempotent, so retried like a cancel; "not modified" is expected, not logged.
@@ -116,6 +114,13 @@ class CcxtVenue(CcxtMarketData):
         except RejectedError as exc:
             if exc.code != BYBIT_LEVERAGE_NOT_MODIFIED and "not modified" not in str(exc):
                 raise
+
+    async def _ensure_margin_type(self, symbol: str) -> None:
+        """Binance: put ``symbol`` in the start-up margin mode before its first leverage change
+        or risk-adding order (once per symbol; a refusal raises before anything is sent)."""
+        if self.name != "bybit" and self._margin_mode and symbol not in self._margin_ok:
+            await ccxt_binance.ensure_margin_type(self, symbol, self._margin_mode)
+            self._margin_ok |= {symbol}
 
     def _order_params(self, req: OrderRequest) -> dict[str, Any]:
         cid = req.client_order_id
@@ -150,6 +155,8 @@ class CcxtVenue(CcxtMarketData):
         await self._ensure_markets()
         cs = self.symbol_of(request.symbol)
         params = self._order_params(request)
+        if not request.reduce_only:
+            await self._ensure_margin_type(request.symbol)
         ccxt_type = "limit" if request.type is OrderType.LIMIT else "market"
         price = float(request.price) if request.type is OrderType.LIMIT and request.price else None
         if request.type is OrderType.LIMIT and price is None:

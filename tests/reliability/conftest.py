@@ -31,12 +31,84 @@ from tests.simserver import T0, SimHandle, sim_server
 
 PREFIX = "rtr"
 START = T0 + 8 * 3_600_000
+# The order endpoints a scenario faults or counts, per face, as "METHOD /path" (Binance
+# creates, queries and cancels on one path; its stops live on the algo-order path).
+ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "bybit": {
+        "create": ("POST /v5/order/create",),
+        "query": ("GET /v5/order/realtime", "GET /v5/order/history"),
+        "cancel": ("POST /v5/order/cancel",),
+    },
+    "binanceusdm": {
+        "create": ("POST /fapi/v1/order", "POST /fapi/v1/algoOrder"),
+        "query": ("GET /fapi/v1/order", "GET /fapi/v1/algoOrder"),
+        "cancel": ("DELETE /fapi/v1/order", "DELETE /fapi/v1/algoOrder"),
+    },
+}
+
+
+def endpoints(sim: SimHandle, what: str) -> tuple[str, ...]:
+    """``what`` (create, query, cancel) on ``sim``'s face."""
+    return ENDPOINTS[sim.venue][what]
+
+
+def faults_on(sim: SimHandle, what: str, **fault: Any) -> list[dict[str, Any]]:
+    """One fault per endpoint of ``what`` on ``sim``'s face."""
+    return [{**fault, "endpoint": e} for e in endpoints(sim, what)]
+
+
+async def hand_market(sim: SimHandle, symbol: str, side: str, qty: str, link: str) -> None:
+    """A market order placed by hand on ``sim``'s face (``side`` Buy/Sell), as from the
+    exchange's web page, on the account rotor set up (isolated: on Binance the operator picks
+    the symbol's margin type first, which Bybit's account-wide mode does for them)."""
+    if sim.venue == "binanceusdm":
+        mt = {"symbol": symbol, "marginType": "ISOLATED"}
+        status, body, _h = await sim.binance("POST", "/fapi/v1/marginType", mt)
+        assert status == 200 or body.get("code") == -4046, body
+        q = {"symbol": symbol, "side": side.upper(), "type": "MARKET", "quantity": qty}
+        status, body, _h = await sim.binance(
+            "POST", "/fapi/v1/order", q | {"newClientOrderId": link}
+        )
+        assert status == 200, body
+        return
+    status, body = await sim.bybit(
+        "POST",
+        "/v5/order/create",
+        {
+            "category": "linear",
+            "symbol": symbol,
+            "side": side,
+            "orderType": "Market",
+            "qty": qty,
+            "orderLinkId": link,
+        },
+    )
+    assert status == 200 and body["retCode"] == 0, body
+
+
+async def hand_cancel_stop(sim: SimHandle, symbol: str, link: str) -> None:
+    """Cancel a stop by hand on ``sim``'s face (Binance keeps it among algo orders)."""
+    if sim.venue == "binanceusdm":
+        q = {"symbol": symbol, "clientAlgoId": link}
+        status, body, _h = await sim.binance("DELETE", "/fapi/v1/algoOrder", q)
+        assert status == 200, body
+        return
+    q = {"category": "linear", "symbol": symbol, "orderLinkId": link}
+    status, body = await sim.bybit("POST", "/v5/order/cancel", q)
+    assert status == 200 and body["retCode"] == 0, body
+
+
+async def calls(sim: SimHandle, what: str) -> int:
+    """Requests the face has served for ``what``."""
+    made = (await sim.requests())["calls"]
+    return sum(int(made.get(e, 0)) for e in endpoints(sim, what))
 
 
 def ccxt_venue(sim: SimHandle, *, timeout_ms: int = 2_000, retries: int = 2) -> CcxtVenue:
-    """A ``CcxtVenue`` pointed at the simulator the way ``exchange.api_url`` does it."""
+    """A ``CcxtVenue`` pointed at the simulator the way ``exchange.api_url`` does it (the
+    exchange its face serves)."""
     spec = ClientSpec(
-        exchange="bybit",
+        exchange="binanceusdm" if sim.venue == "binanceusdm" else "bybit",
         endpoint=Endpoint.CUSTOM,
         api_url=sim.url,
         api_key=sim.api_key,
@@ -137,8 +209,15 @@ def flat_data(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def sim(flat_data: Path) -> AsyncIterator[SimHandle]:
-    async with sim_server(flat_data, start_ms=START, equity=Decimal(10000)) as handle:
+def face() -> str:
+    """The simulator face (venue) of a scenario: Bybit, unless the test parametrises ``face``
+    over ``tests.conftest.VENUES`` to run on both (the scenarios where the venue matters)."""
+    return "bybit"
+
+
+@pytest.fixture
+async def sim(flat_data: Path, face: str) -> AsyncIterator[SimHandle]:
+    async with sim_server(flat_data, start_ms=START, equity=Decimal(10000), venue=face) as handle:
         yield handle
 
 

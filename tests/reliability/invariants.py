@@ -6,8 +6,10 @@
 - the positions in the database equal the positions on the venue after reconciliation;
 - no secret appears in anything a test captured.
 
-The venue's side is read over HTTP (``/sim/state`` and a signed ``/v5/execution/list``), so the
-same checks work for the in-process simulator and for a ``rotor sim serve`` subprocess.
+The venue's side is read over HTTP (``/sim/state`` and the face's own signed fill and funding
+reads: Bybit's ``/v5/execution/list``, Binance's ``/fapi/v1/userTrades`` per symbol and
+``/fapi/v1/income``), so the same checks work for both faces, in-process or as a ``rotor sim
+serve`` subprocess. Fills are keyed by the id each face gives them (what rotor stores).
 """
 
 from __future__ import annotations
@@ -56,6 +58,45 @@ async def venue_executions(sim: SimHandle, exec_type: str | None = None) -> list
     raise AssertionError("execution list did not end")
 
 
+async def binance_books(
+    sim: SimHandle, symbols: Iterable[str], link_of: dict[str, str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Fills (``/fapi/v1/userTrades`` from id 0, per symbol) and funding (``/fapi/v1/income``
+    FUNDING_FEE) of the Binance face, in the execution-list fields the checks read."""
+    fills: dict[str, dict[str, Any]] = {}
+    for sym in sorted(set(symbols)):
+        from_id = 0
+        for _ in range(1_000):
+            status, rows, _h = await sim.binance(
+                "GET", "/fapi/v1/userTrades", {"symbol": sym, "fromId": from_id, "limit": 1000}
+            )
+            assert status == 200, rows
+            for r in rows:
+                fills[str(r["id"])] = {
+                    "execId": str(r["id"]),
+                    "execTime": r["time"],
+                    "symbol": sym,
+                    "execQty": r["qty"],
+                    "side": "Buy" if r["side"] == "BUY" else "Sell",
+                    "orderLinkId": link_of.get(str(r["orderId"]), ""),
+                }
+            if len(rows) < 1000:
+                break
+            from_id = int(rows[-1]["id"]) + 1
+    funding: dict[str, dict[str, Any]] = {}
+    for page in range(1, 1_000):
+        status, rows, _h = await sim.binance(
+            "GET",
+            "/fapi/v1/income",
+            {"incomeType": "FUNDING_FEE", "startTime": 0, "limit": 1000, "page": page},
+        )
+        assert status == 200, rows
+        funding |= {str(r["tranId"]): r for r in rows}
+        if len(rows) < 1000:
+            break
+    return fills, funding
+
+
 @dataclass
 class Books:
     """Both sides at one moment."""
@@ -78,6 +119,7 @@ async def read_books(sim: SimHandle, db_url: str) -> Books:
     venue_orders: dict[str, dict[str, Any]] = {}
     liq: list[dict[str, Any]] = []
     for o in state["orders"]:
+        o = {**o, "orderId": sim.face_order_id(o["orderId"])}  # the id rotor was given
         if o["orderLinkId"]:
             assert o["orderLinkId"] not in venue_orders, f"duplicate link id {o['orderLinkId']}"
             venue_orders[o["orderLinkId"]] = o
@@ -85,9 +127,14 @@ async def read_books(sim: SimHandle, db_url: str) -> Books:
             venue_orders[order_key("", str(o["orderId"]))] = o
         else:
             liq.append(o)
-    rows = await venue_executions(sim)
-    fills = {r["execId"]: r for r in rows if r["execType"] in FILL_TYPES}
-    funding = {r["execId"]: r for r in rows if r["execType"] == "Funding"}
+    if sim.venue == "binanceusdm":
+        link_of = {o["orderId"]: link for link, o in venue_orders.items()}
+        symbols = [o["symbol"] for o in state["orders"]] + [p["symbol"] for p in state["positions"]]
+        fills, funding = await binance_books(sim, symbols, link_of)
+    else:
+        rows = await venue_executions(sim)
+        fills = {r["execId"]: r for r in rows if r["execType"] in FILL_TYPES}
+        funding = {r["execId"]: r for r in rows if r["execType"] == "Funding"}
     venue_positions = {
         p["symbol"]: ("long" if p["side"] == "Buy" else "short", Decimal(p["size"]))
         for p in state["positions"]

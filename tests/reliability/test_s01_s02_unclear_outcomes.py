@@ -10,13 +10,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from bot.domain import OrderStatus, OrderType, Side
 from bot.execution.orders import NewOrder
-from tests.reliability.conftest import Rig
+from tests.conftest import VENUES
+from tests.reliability.conftest import Rig, calls, faults_on
 from tests.reliability.invariants import assert_nothing_lost
 
 D = Decimal
-CREATE = "/v5/order/create"
+# Unclear outcomes are venue business: every scenario here runs on both faces.
+pytestmark = pytest.mark.parametrize("face", VENUES)
 
 
 def buy(qty: str = "1") -> NewOrder:
@@ -24,11 +28,11 @@ def buy(qty: str = "1") -> NewOrder:
 
 
 async def creates(rig: Rig) -> int:
-    return int((await rig.sim.requests())["endpoints"].get(CREATE, 0))
+    return await calls(rig.sim, "create")
 
 
 async def test_s01_lost_ack_is_found_by_a_targeted_query(rig: Rig) -> None:
-    await rig.sim.set_faults([{"kind": "drop_response", "endpoint": CREATE, "probability": 1.0}])
+    await rig.sim.set_faults(faults_on(rig.sim, "create", kind="drop_response", probability=1.0))
     result = await rig.orders.submit(buy())
     assert result.outcome == "confirmed", result
     assert result.order.status is OrderStatus.FILLED
@@ -47,11 +51,8 @@ async def test_s01_lost_ack_with_queries_failing_is_resolved_at_restart(
     """The reply is lost and the targeted query fails too: the order stays UNKNOWN (never
     resent) until the next process finds it by its client order id."""
     await rig.sim.set_faults(
-        [
-            {"kind": "drop_response", "endpoint": CREATE, "probability": 1.0},
-            {"kind": "error_rate", "endpoint": "/v5/order/realtime", "status": 503},
-            {"kind": "error_rate", "endpoint": "/v5/order/history", "status": 503},
-        ]
+        faults_on(rig.sim, "create", kind="drop_response", probability=1.0)
+        + faults_on(rig.sim, "query", kind="error_rate", status=503)
     )
     result = await rig.orders.submit(buy("2"))
     assert result.outcome == "unknown"
@@ -73,7 +74,7 @@ async def test_s01_lost_ack_with_queries_failing_is_resolved_at_restart(
 
 async def test_s02_timeout_with_nothing_placed_ends_rejected_and_is_not_resent(rig: Rig) -> None:
     # The venue holds the request past the client's 2 s timeout and never applies it.
-    await rig.sim.set_faults([{"kind": "timeout", "endpoint": CREATE, "ms": 3000}])
+    await rig.sim.set_faults(faults_on(rig.sim, "create", kind="timeout", ms=3000))
     result = await rig.orders.submit(buy())
     assert result.outcome == "unknown", "not found yet: inside the grace period"
     assert result.order.status is OrderStatus.UNKNOWN

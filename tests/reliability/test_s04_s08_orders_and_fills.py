@@ -17,12 +17,23 @@ from bot.execution.orders import NewOrder
 from bot.execution.reconcile import ReconcileRefused
 from bot.execution.stops import StopKeeper
 from bot.observability.metrics import Metrics
-from tests.reliability.conftest import START, Rig, build_rig, close_rig
+from tests.conftest import VENUES
+from tests.reliability.conftest import (
+    START,
+    Rig,
+    build_rig,
+    close_rig,
+    faults_on,
+    hand_cancel_stop,
+    hand_market,
+)
 from tests.reliability.data import flat_dir
 from tests.reliability.invariants import assert_nothing_lost
 from tests.simserver import sim_server
 
 D = Decimal
+# Orders and fills are venue business: every scenario here runs on both faces.
+pytestmark = pytest.mark.parametrize("face", VENUES)
 
 
 def market(symbol: str, side: Side, qty: str, **kw: Any) -> NewOrder:
@@ -35,26 +46,14 @@ def limit(symbol: str, side: Side, qty: str, price: str) -> NewOrder:
 
 async def test_s04_unknown_position_is_adopted_with_an_alert(rig: Rig) -> None:
     # Opened by hand on the venue (a foreign client id), before rotor's reading window.
-    status, body = await rig.sim.bybit(
-        "POST",
-        "/v5/order/create",
-        {
-            "category": "linear",
-            "symbol": "ETHUSDT",
-            "side": "Sell",
-            "orderType": "Market",
-            "qty": "3",
-            "orderLinkId": "by-hand-1",
-        },
-    )
-    assert status == 200 and body["retCode"] == 0, body
+    await hand_market(rig.sim, "ETHUSDT", "Sell", "3", "by-hand-1")
     await rig.advance(2)
     rig.reconciler.metrics = Metrics()
     with capture_logs() as logs:
         report = await rig.reconciler.run(since_ms=rig.now())
     assert report.adopted_positions == ["ETHUSDT"]
     adopted = [e for e in logs if e["event"] == "reconcile_position_adopted"]
-    assert adopted and adopted[0]["alert"] is True and adopted[0]["qty"] == "3"
+    assert adopted and adopted[0]["alert"] is True and D(adopted[0]["qty"]) == 3
     alerts = rig.reconciler.metrics.alerts.labels(kind="position_adopted")._value.get()
     assert alerts == 1
     stored = await rig.repo.get_position("ETHUSDT")
@@ -64,19 +63,7 @@ async def test_s04_unknown_position_is_adopted_with_an_alert(rig: Rig) -> None:
 
 
 async def test_s04_unknown_position_refused_by_policy(rig: Rig, restart: Any) -> None:
-    _status, body = await rig.sim.bybit(
-        "POST",
-        "/v5/order/create",
-        {
-            "category": "linear",
-            "symbol": "BTCUSDT",
-            "side": "Buy",
-            "orderType": "Market",
-            "qty": "1",
-            "orderLinkId": "by-hand-2",
-        },
-    )
-    assert body["retCode"] == 0, body
+    await hand_market(rig.sim, "BTCUSDT", "Buy", "1", "by-hand-2")
     await rig.advance(2)
     strict = await restart(rig, policy="refuse")
     with pytest.raises(ReconcileRefused, match=r"BTCUSDT.*unknown_position_policy = 'refuse'"):
@@ -101,7 +88,7 @@ async def test_s05_cancel_racing_a_fill_ends_filled(rig: Rig) -> None:
 
 async def test_s05_cancel_whose_reply_is_lost_ends_canceled(rig: Rig) -> None:
     sent = await rig.orders.submit(limit("BTCUSDT", Side.BUY, "2", "90"))
-    await rig.sim.set_faults([{"kind": "drop_response", "endpoint": "/v5/order/cancel"}])
+    await rig.sim.set_faults(faults_on(rig.sim, "cancel", kind="drop_response"))
     result = await rig.orders.cancel(sent.order.client_order_id)
     await rig.sim.set_faults([])
     assert result.order.status is OrderStatus.CANCELED
@@ -131,12 +118,12 @@ async def test_s06_same_execution_from_poll_and_reconciliation_applies_once(
 
 
 async def test_s07_partial_fill_then_cancel_keeps_the_filled_part(
-    tmp_path: Path, migrated_url: str
+    tmp_path: Path, migrated_url: str, face: str
 ) -> None:
     data = flat_dir(tmp_path / "thin")
     # At most 3 contracts trade at our price per bar (volume 1e6 x participation 3e-6).
     kw = {"partial_fills": True, "participation": D("0.000003")}
-    async with sim_server(data, start_ms=START, engine_kwargs=kw) as sim:
+    async with sim_server(data, start_ms=START, engine_kwargs=kw, venue=face) as sim:
         rig = await build_rig(sim, migrated_url)
         try:
             sent = await rig.orders.submit(limit("BTCUSDT", Side.BUY, "10", "99.5"))
@@ -183,12 +170,7 @@ async def test_s08_stop_cancelled_by_hand_is_placed_again(rig: Rig) -> None:
     ]
     [first] = await rig.venue.fetch_open_orders()
     # Someone cancels the stop on the exchange's web page.
-    _status, body = await rig.sim.bybit(
-        "POST",
-        "/v5/order/cancel",
-        {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": first.client_order_id},
-    )
-    assert body["retCode"] == 0, body
+    await hand_cancel_stop(rig.sim, "BTCUSDT", first.client_order_id)
     # The next cycle's upkeep notices and places it again.
     placed = await keeper.ensure(rig.portfolio.positions, await rig.venue.fetch_open_orders())
     assert placed == ["BTCUSDT"]

@@ -31,7 +31,8 @@ async def venue_middleware(request: web.Request, handler: Handler) -> web.Stream
         # Admin paths, and paths the face does not serve (404/405 as any venue answers).
         return await handler(request)
     ctx.requests[path] += 1
-    d = ctx.faults.decide(path, wall_ms())
+    ctx.calls[f"{request.method} {path}"] += 1
+    d = ctx.faults.decide(path, wall_ms(), request.method)
     if d.maintenance:
         return face.maintenance(ctx, path)
     if d.rate_limited:

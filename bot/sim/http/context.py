@@ -31,6 +31,7 @@ class SimContext:
     face: Face
     faults: FaultInjector
     requests: Counter[str] = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)  # by "METHOD /path"
     # Static instrument rows by symbol (they change only with an instrument event).
     instrument_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Every ticker endpoint's payload frozen while a stale_tickers fault is active.

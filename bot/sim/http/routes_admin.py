@@ -3,7 +3,8 @@
 - ``GET /sim/state``: simulated time, balances, positions and every order ever placed, in
   Bybit's field names whatever the face (the admin view is the simulator's, not a venue's),
   with the face's ``venue``, the account's margin modes and position modes.
-- ``GET /sim/requests``: request counts per API endpoint and injected-fault counts;
+- ``GET /sim/requests``: request counts per API endpoint (``endpoints``; ``calls`` by method
+  and path, since Binance creates, queries and cancels on one path) and injected-fault counts;
   ``POST /sim/requests/reset`` zeroes them.
 - ``POST /sim/advance {"bars": n}``: step the clock.
 - ``GET /sim/faults``, ``POST /sim/faults {"seed": .., "faults": [..]}``: read / replace faults.
@@ -102,6 +103,7 @@ async def get_requests(request: web.Request) -> web.Response:
         {
             "total": sum(ctx.requests.values()),
             "endpoints": dict(sorted(ctx.requests.items())),
+            "calls": dict(sorted(ctx.calls.items())),
             "faults": dict(sorted(ctx.faults.counts.items())),
             "faultsByEndpoint": dict(sorted(ctx.faults.counts_by_endpoint.items())),
         }
@@ -112,6 +114,7 @@ async def reset_requests(request: web.Request) -> web.Response:
     """POST /sim/requests/reset."""
     ctx = ctx_of(request)
     ctx.requests.clear()
+    ctx.calls.clear()
     ctx.faults.counts.clear()
     ctx.faults.counts_by_endpoint.clear()
     return _json({"total": 0})

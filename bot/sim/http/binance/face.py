@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -226,8 +227,11 @@ class BinanceFace(Face):
     def headers(
         self, ctx: SimContext, request: web.Request, response: web.StreamResponse, d: Decision
     ) -> web.StreamResponse:
-        """``X-MBX-USED-WEIGHT-1M`` (and the order counts on new orders)."""
+        """``X-MBX-USED-WEIGHT-1M`` (and the order counts on new orders); ``Date`` is the
+        server's own (possibly skewed) wall clock, as a real server's is: the only clock a
+        -1021 refusal lets a client re-sync from without another request."""
         now = wall_ms()
+        response.headers["Date"] = formatdate(ctx.server_wall_ms(request.path) / 1000, usegmt=True)
         w = weight(request.path, request.method, request.query)
         used = self.counters.add("weight", 60_000, w, now)
         if d.limit is not None:  # a rate_limit fault's budget: report it as used weight
