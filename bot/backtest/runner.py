@@ -154,7 +154,9 @@ class BacktestRunner:
         )
         self.signals.precompute(panel)
         self.intervals = latest_interval_table(panel)
-        self.bar_present = np.any(~np.isnan(panel.close), axis=0)
+        absent = np.isnan(panel.close)
+        self.bar_present = ~np.all(absent, axis=0)  # some symbol has this bar
+        self.bar_gaps = np.any(absent, axis=0).tolist()  # some symbol misses it
         self.store = MemoryStore()
         self.journal = MemoryJournal()
         self.state = TradingStateMachine()
@@ -266,8 +268,10 @@ class BacktestRunner:
         now = self._now()
         panel = self.data.panel
         tickers = LazyTickers(self.engine)
-        missing = frozenset(
-            panel.symbols[i] for i in np.flatnonzero(np.isnan(panel.close[:, j])).tolist()
+        missing = (
+            frozenset(panel.symbols[i] for i in np.flatnonzero(np.isnan(panel.close[:, j])))
+            if self.bar_gaps[j]
+            else frozenset()
         )
         intervals = IntervalsAt(self.intervals, panel.index, j)
         if await self._quiet(j, now, tickers, missing, intervals):
