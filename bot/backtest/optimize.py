@@ -37,7 +37,7 @@ from bot.backtest.result import BacktestResult, run_prepared, warmup_begin
 from bot.backtest.runner import HOUR_MS, default_start
 from bot.backtest.space import SPACES, overrides_of, suggest
 from bot.config import Settings
-from bot.signals.engine import SignalEngine
+from bot.signals.engine import LayerMemo, SignalEngine
 
 METRICS = ("sharpe", "sortino", "total_return", "cagr", "profit_factor")
 # A run without a defined metric (no trade, flat equity) scores this.
@@ -181,14 +181,16 @@ def _fold_study(
     metric: str,
     seed: int | None,
     on_trial: Callable[[int, int, float, float], None] | None,
+    memo: LayerMemo | None = None,
 ) -> Any:
     """Search fold ``k`` on its train window alone; returns the Optuna study."""
     import optuna
 
     def objective(trial: optuna.Trial) -> float:
         s = universe_settings(settings_for(suggest(trial, dims)), data_dir)
-        ins = run_prepared(s, fold.train.data, start_ms=fold.train.start_ms).summary
-        oos = run_prepared(s, fold.test.data, start_ms=fold.test.start_ms).summary
+        train, test = fold.train, fold.test
+        ins = run_prepared(s, train.data, start_ms=train.start_ms, memo=memo).summary
+        oos = run_prepared(s, test.data, start_ms=test.start_ms, memo=memo).summary
         value = score(ins, metric)
         trial.set_user_attr("in_sample", _brief(ins))
         trial.set_user_attr("out_of_sample", _brief(oos))
@@ -245,11 +247,14 @@ def run_study(
     tuned: list[BacktestResult] = []
     untuned: list[BacktestResult] = []
     studies = []
+    # The worker stays warm: data loaded once above, signal layers computed once per window
+    # and reused by every trial whose parameters they do not read.
+    memo = LayerMemo(size=2 * len(fold_list) + 2)
     for k, f in enumerate(fold_list):
         name = study_name if (study_name is None or folds == 1) else f"{study_name}/fold-{k + 1}"
         study = _fold_study(
             f, k, settings_for, data_dir, dims, trials=trials, storage=rdb, study_name=name,
-            metric=metric, seed=seed, on_trial=on_trial,
+            metric=metric, seed=seed, on_trial=on_trial, memo=memo,
         )  # fmt: skip
         studies.append(study)
         best = max(_completed(study), key=lambda t: t.value if t.value is not None else NO_SCORE)

@@ -12,9 +12,11 @@ import numpy as np
 
 from bot.backtest.metrics import EquityCurve, config_hash, monthly_returns, pnl_by, summarise
 from bot.backtest.runner import BacktestRunner, ProgressHook, RunOutput, RunStats
+from bot.backtest.signals import PrecomputedSignals
 from bot.backtest.trades import EntryInfo, Trade, build_trades
 from bot.config import Settings
 from bot.risk import Transition
+from bot.signals.engine import LayerMemo
 
 
 @dataclass(slots=True)
@@ -116,7 +118,10 @@ def run_prepared(
     *,
     start_ms: int | None = None,
     progress: ProgressHook | None = None,
+    memo: LayerMemo | None = None,
 ) -> BacktestResult:
-    """Backtest on already loaded data (``--compare`` and ``optimize`` load once)."""
-    runner = BacktestRunner(settings, data, start_ms=start_ms, progress=progress)
+    """Backtest on already loaded data (``--compare`` and ``optimize`` load once; ``memo``
+    lets runs on the same data share the signal layers their parameters agree on)."""
+    signals = PrecomputedSignals.from_settings(settings, memo=memo)
+    runner = BacktestRunner(settings, data, start_ms=start_ms, progress=progress, signals=signals)
     return collect(asyncio.run(runner.run()))

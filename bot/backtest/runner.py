@@ -9,8 +9,9 @@ operator requests (a pending kill) → cycle on the bar that just closed → adv
 at the end of the data every position is closed at the last close.
 
 Quiet bars. A cycle whose venue state has not changed since the last full cycle, whose
-breakers and state timers are silent, whose evaluation has no exit and whose every entry the
-risk manager rejects (without a state request), and whose positions all hold their stop,
+breakers and state timers are silent, whose evaluation has no exit and whose every entry one
+of the risk manager's gates refuses (without a state request), and whose positions all hold
+their stop,
 would change nothing but the equity record. Such a bar runs exactly those checks, with the
 pipeline's own methods, and records the equity; every other bar runs ``on_bar``. That keeps
 per-bar work proportional to positions and candidates instead of the universe, and the
@@ -36,7 +37,6 @@ from bot.execution.stops import is_stop
 from bot.observability.logging import get_logger
 from bot.risk import (
     AccountView,
-    Rejected,
     Source,
     StateRequest,
     TradingStateMachine,
@@ -154,7 +154,9 @@ class BacktestRunner:
         )
         self.signals.precompute(panel)
         self.intervals = latest_interval_table(panel)
-        self.bar_present = np.any(~np.isnan(panel.close), axis=0)
+        absent = np.isnan(panel.close)
+        self.bar_present = ~np.all(absent, axis=0)  # some symbol has this bar
+        self.bar_gaps = np.any(absent, axis=0).tolist()  # some symbol misses it
         self.store = MemoryStore()
         self.journal = MemoryJournal()
         self.state = TradingStateMachine()
@@ -266,8 +268,10 @@ class BacktestRunner:
         now = self._now()
         panel = self.data.panel
         tickers = LazyTickers(self.engine)
-        missing = frozenset(
-            panel.symbols[i] for i in np.flatnonzero(np.isnan(panel.close[:, j])).tolist()
+        missing = (
+            frozenset(panel.symbols[i] for i in np.flatnonzero(np.isnan(panel.close[:, j])))
+            if self.bar_gaps[j]
+            else frozenset()
         )
         intervals = IntervalsAt(self.intervals, panel.index, j)
         if await self._quiet(j, now, tickers, missing, intervals):
@@ -320,12 +324,7 @@ class BacktestRunner:
                 continue
             intent = entry.to_order_intent()
             code = self._refused_at_the_gates(intent, view)
-            if code is None:
-                decision = self.risk.check(intent, view)
-                if not isinstance(decision, Rejected) or decision.state_requests:
-                    return False
-                code = decision.codes[0].value
-            elif not code:
+            if not code:  # past every gate (sizing decides) or a state request
                 return False
             codes.append(code)
         if not self._stops_in_place():
@@ -344,8 +343,8 @@ class BacktestRunner:
 
         ``EntryCheck.run`` refuses every intent a gate has a reason against, and only the
         gates raise state requests, so a gate reason settles the decision without sizing:
-        returns its first code; "" when a gate asks for a state change (not a quiet bar);
-        None when the full check must decide.
+        returns its first code; "" when a gate asks for a state change, None when every gate
+        passes (then sizing decides: the bar runs the full cycle, which sizes it once).
         """
         check = EntryCheck(self.risk, intent, view)
         inst = view.instruments.get(intent.symbol)

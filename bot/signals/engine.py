@@ -15,8 +15,8 @@ Both paths run the same code on different point sets and give the same decisions
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import numpy as np
 
@@ -26,8 +26,8 @@ from bot.signals.confirm import compute_confirm
 from bot.signals.decide import evaluate_tables
 from bot.signals.evaluation import Evaluation, PositionView
 from bot.signals.features import WindowData
-from bot.signals.layers import compute_layers
-from bot.signals.params import StrategySpec, resolve
+from bot.signals.layers import Layers, compute_layers
+from bot.signals.params import SignalParams, StrategySpec, resolve
 from bot.signals.tables import Tables, eval_points
 from bot.signals.universe import Universe
 
@@ -38,20 +38,67 @@ if TYPE_CHECKING:
 LIVE_TA_WARMUPS = 2
 
 
+class _Reads:
+    """The parameters, recording every one that is read (and its value)."""
+
+    def __init__(self, params: SignalParams) -> None:
+        self._params = params
+        self.read: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._params, name)
+        self.read[name] = value
+        return value
+
+
+class LayerMemo:
+    """Whole-panel layers already computed, for engines that precompute the same panel again.
+
+    Layers depend on the panel and on the parameters ``compute_layers`` reads, which are
+    recorded while it runs; an engine whose parameters equal those values gets the same
+    arrays back (read-only, like every table). An optimiser's trials mostly vary
+    confirmation and exit parameters, so a warm worker computes the year of layers once per
+    data window instead of once per trial. Holds at most ``size`` results (oldest dropped).
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._done: list[tuple[Panel, dict[str, Any], Layers]] = []
+        self.hits = 0
+
+    def layers(
+        self, panel: Panel, params: SignalParams, compute: Callable[[SignalParams], Layers]
+    ) -> Layers:
+        for seen, read, layers in self._done:
+            if seen is panel and all(getattr(params, k) == v for k, v in read.items()):
+                self.hits += 1
+                return layers
+        reads = _Reads(params)
+        layers = compute(cast(SignalParams, reads))
+        self._done = [*self._done[-(self.size - 1) :], (panel, reads.read, layers)]
+        return layers
+
+
 class SignalEngine:
     """Evaluates the configured preset on a panel; pure and synchronous."""
 
-    def __init__(self, spec: StrategySpec, stop_max_pct: float = 0.09) -> None:
+    def __init__(
+        self, spec: StrategySpec, stop_max_pct: float = 0.09, memo: LayerMemo | None = None
+    ) -> None:
         self.spec = spec
         self.params = spec.params
         self.stop_max_pct = stop_max_pct
         self.tf_hours = TIMEFRAME_HOURS[spec.entry_timeframe]
+        self.memo = memo
         self._tables: Tables | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, preset: str | None = None) -> SignalEngine:
-        """Resolve ``settings.strategy`` (and an optional preset override) into an engine."""
-        return cls(resolve(settings.strategy, preset), settings.risk.stop_max_pct)
+    def from_settings(
+        cls, settings: Settings, preset: str | None = None, memo: LayerMemo | None = None
+    ) -> Self:
+        """Resolve ``settings.strategy`` (and an optional preset override) into an engine;
+        ``memo`` shares whole-panel layers between engines (``precompute``)."""
+        return cls(resolve(settings.strategy, preset), settings.risk.stop_max_pct, memo)
 
     # ------------------------------------------------------------------ window sizes
     @property
@@ -110,7 +157,7 @@ class SignalEngine:
     # ------------------------------------------------------------------ backtest path
     def precompute(self, panel: Panel) -> Tables:
         """Vectorise every layer over the whole panel; then use :meth:`evaluate_at`."""
-        self._tables = self._compute(panel, 0, panel.n_bars, None)
+        self._tables = self._compute(panel, 0, panel.n_bars, None, self.memo)
         return self._tables
 
     def evaluate_at(
@@ -155,7 +202,14 @@ class SignalEngine:
         return evaluate_tables(tables, j, self.spec, self.stop_max_pct, positions, predicted_f8h)
 
     # ------------------------------------------------------------------ shared
-    def _compute(self, panel: Panel, start: int, end: int, at: np.ndarray | None) -> Tables:
+    def _compute(
+        self,
+        panel: Panel,
+        start: int,
+        end: int,
+        at: np.ndarray | None,
+        memo: LayerMemo | None = None,
+    ) -> Tables:
         sl = slice(start, end)
         ts = panel.ts[sl]
         win = WindowData.of(
@@ -168,7 +222,15 @@ class SignalEngine:
         )
         u = Universe.from_panel(panel, self.params.benchmark)
         points = np.arange(end - start, dtype=np.int64) if at is None else at
-        layers = compute_layers(win, points, u, self.params)
+        if memo is None:
+            layers = compute_layers(win, points, u, self.params)
+        else:
+            # The universe is rebuilt from the recorded parameters too (its benchmark).
+            layers = memo.layers(
+                panel,
+                self.params,
+                lambda p: compute_layers(win, points, Universe.from_panel(panel, p.benchmark), p),
+            )
         # The live path runs TA-Lib over two warm-ups (>= 400 entry-timeframe bars), not the
         # year-long layers window: after that much Wilder smoothing the seed's weight is
         # (13/14)^400 < 1e-12, so both paths see the same indicator values (to 1e-9, tested)
