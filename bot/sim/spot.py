@@ -281,6 +281,10 @@ class SpotBook:
             return o
         return self._spot_by_link.get(order_link_id) if order_link_id else None
 
+    def spot_fill_price(self, symbol: str, side: Side) -> Decimal:
+        """The price a market order in ``symbol`` would fill at now."""
+        return self._spot_taker_price(self.spot_market(symbol), side, self.spot_price(symbol))
+
     def _spot_taker_price(self, spec: SpotSpec, side: Side, ref: Decimal) -> Decimal:
         px = ref * (1 + side.sign * (self.half_spread + self.slippage))
         rnd = ROUND_CEILING if side is Side.BUY else ROUND_FLOOR

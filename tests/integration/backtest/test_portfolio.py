@@ -48,6 +48,7 @@ def test_the_books_are_the_venues(run: PortfolioRun) -> None:
 def test_weights_add_up_and_every_role_perp_has_its_stop(run: PortfolioRun) -> None:
     for w in run.weights:
         assert sum(w.buckets.values()) == pytest.approx(Decimal(1), abs=Decimal("1e-9"))
+        assert w.buckets["cash"] >= 0  # buys and transfers never spend cash there is not
     book = run.book
     assert book is not None
     eng = book.engine
