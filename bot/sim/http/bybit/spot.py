@@ -28,6 +28,7 @@ from bot.sim.http.bybit.fmt import (
     limit_param,
     ok,
     page,
+    side_and_type,
 )
 from bot.sim.http.context import SimContext, ctx_of, params_of
 from bot.sim.http.numbers import amt, dec, flt
@@ -36,7 +37,6 @@ from bot.sim.types import SimError, SimExecution, SimOrder
 
 SPOT = "spot"
 RECENT_CLOSED = 500
-_SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
 _MAX_ORDER_AMT = "2000000"
 
 
@@ -161,16 +161,7 @@ async def create(request: web.Request) -> web.Response:
 def place(ctx: SimContext, p: dict[str, Any]) -> SimOrder:
     sym = spot_symbol(ctx, p)
     assert sym is not None
-    side = _SIDES.get(str(p.get("side")))
-    if side is None:
-        raise BybitError(
-            PARAM_ERROR, f"params error: side must be Buy or Sell, got {p.get('side')!r}"
-        )
-    otype = p.get("orderType")
-    if otype not in ("Market", "Limit"):
-        raise BybitError(
-            PARAM_ERROR, f"params error: orderType must be Market or Limit, got {otype!r}"
-        )
+    side, otype = side_and_type(p)
     for key in ("triggerPrice", "takeProfit", "stopLoss", "orderFilter"):
         if p.get(key) not in (None, "", "0", "Order"):
             raise BybitError(
