@@ -12,7 +12,7 @@ import pytest
 from ccxt.base.errors import BadRequest, InsufficientFunds, InvalidOrder, OrderNotFound
 
 from tests.integration.sim.test_shapes import _fixture, assert_same_shape
-from tests.simserver import SimHandle
+from tests.simserver import SimHandle, sim_subprocess
 
 BTC = "BTC/USDT"
 
@@ -128,3 +128,27 @@ async def test_spot_replies_have_the_captured_shapes(sim: SimHandle) -> None:
     assert set(coins) == {"USDT", "BTC"}
     ref = _fixture("fetchBalance", "balance after availableToWithdraw update")
     assert_same_shape(ref["result"]["list"][0]["coin"][1], coins["BTC"], "coin")
+
+
+async def test_rotor_sim_serve_trades_a_1000x_contracts_spot_coin() -> None:
+    """`rotor sim serve` on the bundled sample, as a user runs it: ccxt buys PEPE spot (the
+    1000PEPEUSDT contract's coin, priced per coin) and sees the coins in its balance."""
+    codes: list[int] = []
+    async with sim_subprocess(
+        ["--speed", "0", "--start", "2026-01-05T00:00:00+00:00"], exit_codes=codes
+    ) as sim:
+        ex = sim.ccxt(options={"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}})
+        try:
+            await ex.load_markets()
+            assert "PEPE/USDT" in ex.markets and "1000PEPE/USDT" not in ex.markets
+            t = await ex.fetch_ticker("PEPE/USDT")
+            assert 0 < t["last"] < 0.001  # per coin, not per 1000
+            placed = await ex.create_market_buy_order_with_cost("PEPE/USDT", 50)
+            order = await ex.fetch_order(placed["id"], "PEPE/USDT")
+            assert order["status"] == "closed" and order["cost"] <= 50
+            bal = await ex.fetch_balance()
+            assert bal["PEPE"]["total"] == pytest.approx(order["filled"] * 0.999)
+            assert bal["USDT"]["total"] == pytest.approx(10000 - order["cost"])
+        finally:
+            await ex.close()
+    assert codes == [0]
