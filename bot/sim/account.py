@@ -75,7 +75,8 @@ class Account:
 
     def __init__(self, equity: Decimal, liquidation: Literal["bybit", "binance"] = "bybit") -> None:
         self.wallet_balance = equity
-        self.coins: dict[str, Decimal] = {}  # spot coin balances (bot.sim.spot); USDT is the wallet
+        self.coins: dict[str, Decimal] = {}  # spot coin balances (bot.sim.spot)
+        self.spot_usdt = ZERO  # a separate spot wallet's USDT (VenueRules.unified_spot False)
         self.positions: dict[str, SimPosition] = {}  # by ``pkey``
         self.funding_payments: list[SimFunding] = []
         self.transactions: list[SimTransaction] = []

@@ -115,7 +115,7 @@ class EngineCore(SpotBook, PathWalker):
         """Wallet balance plus unrealised PnL at the current mark, plus the spot coins at
         the spot price (the unified account's total equity)."""
         eq = self.wallet_balance + self.unrealised_pnl()
-        return eq + self.spot_value() if self.account.coins else eq
+        return eq + self.spot_value() if self.account.coins and self.rules.unified_spot else eq
 
     def order_margin(self) -> Decimal:
         """Margin reserved by resting limit orders for the exposure they would open."""

@@ -14,6 +14,10 @@ here, not a branch in a face:
 - ``keep_refused_tif``: whether a post-only order that would take liquidity (or an IOC/FOK limit
   that cannot fill) is recorded as a cancelled order (Bybit) or refused without a trace
   (Binance: -5022 / -5021, "the order will not be recorded in the order history").
+- ``unified_spot``: whether spot trades settle in the same USDT wallet as the derivatives
+  (Bybit's unified account: coins count in its equity) or in a spot wallet of their own
+  (Binance: the spot account and the USDⓈ-M account are apart; USDT moves between them by
+  transfer, ``bot.sim.spot``).
 """
 
 from __future__ import annotations
@@ -32,10 +36,13 @@ class VenueRules:
     liquidation: Literal["bybit", "binance"]
     link_ids: Literal["lifetime", "open"]
     keep_refused_tif: bool
+    unified_spot: bool = True
 
 
 BYBIT = VenueRules("bybit", Decimal(10), "bybit", "lifetime", keep_refused_tif=True)
-BINANCE = VenueRules("binanceusdm", Decimal(20), "binance", "open", keep_refused_tif=False)
+BINANCE = VenueRules(
+    "binanceusdm", Decimal(20), "binance", "open", keep_refused_tif=False, unified_spot=False
+)
 RULES = {r.name: r for r in (BYBIT, BINANCE)}
 
 

@@ -28,6 +28,7 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 from bot.domain import Instrument, OrderType, Side, TriggerBy
 from bot.sim.account import Account
+from bot.sim.rules import VenueRules
 from bot.sim.types import ZERO, SimError, SimExecution, SimOrder, SimStatus, sim_id
 
 SPOT_ORDER_ID_PREFIX = 0x5907
@@ -83,6 +84,7 @@ class SpotBook:
     """Mixin of ``bot.sim.core.EngineCore``: the account's spot orders and their fills."""
 
     account: Account
+    rules: VenueRules
     instruments: dict[str, Instrument]
     slippage: Decimal
     half_spread: Decimal
@@ -140,6 +142,28 @@ class SpotBook:
         if not math.isfinite(p) or p <= 0:
             raise SimError(SimError.BAD_PARAMS, f"{symbol} has no price at {self.now_ms}")
         return Decimal(repr(p)) / spec.multiplier
+
+    def spot_cash(self) -> Decimal:
+        """The USDT a spot buy may spend: the unified account's available balance, or the
+        separate spot wallet's USDT."""
+        return self.available() if self.rules.unified_spot else self.account.spot_usdt
+
+    def spot_transfer(self, amount: Decimal) -> None:
+        """Move USDT from the derivatives wallet to the separate spot wallet (> 0) or back
+        (< 0), at most what the source has free (Binance's universal transfer)."""
+        if self.rules.unified_spot:
+            raise SimError(SimError.BAD_PARAMS, "a unified account has one wallet: no transfer")
+        if not amount.is_finite() or amount == 0:
+            raise SimError(SimError.BAD_PARAMS, f"amount must be a non-zero number ({amount})")
+        acct = self.account
+        free = self.available() if amount > 0 else acct.spot_usdt
+        if abs(amount) > free:
+            raise SimError(
+                SimError.SPOT_INSUFFICIENT_BALANCE,
+                f"Insufficient balance: moving {abs(amount)} USDT, {free} free",
+            )
+        acct.transfer(-amount, self.now_ms)
+        acct.spot_usdt += amount
 
     def coin_balances(self) -> dict[str, Decimal]:
         """Every coin held (USDT is the wallet balance)."""
@@ -209,10 +233,11 @@ class SpotBook:
                 f"Order value {value} is below the minimum {spec.min_notional} USDT",
             )
         cost = coins * px
-        if side is Side.BUY and cost > self.available():
+        cash = self.spot_cash()
+        if side is Side.BUY and cost > cash:
             raise SimError(
                 SimError.SPOT_INSUFFICIENT_BALANCE,
-                f"Insufficient balance: {cost} USDT needed, {self.available()} available",
+                f"Insufficient balance: {cost} USDT needed, {cash} available",
             )
         held = self.account.coins.get(spec.base, ZERO)
         if side is Side.SELL and coins > held:
@@ -281,6 +306,10 @@ class SpotBook:
             return o
         return self._spot_by_link.get(order_link_id) if order_link_id else None
 
+    def spot_fill_price(self, symbol: str, side: Side) -> Decimal:
+        """The price a market order in ``symbol`` would fill at now."""
+        return self._spot_taker_price(self.spot_market(symbol), side, self.spot_price(symbol))
+
     def _spot_taker_price(self, spec: SpotSpec, side: Side, ref: Decimal) -> Decimal:
         px = ref * (1 + side.sign * (self.half_spread + self.slippage))
         rnd = ROUND_CEILING if side is Side.BUY else ROUND_FLOOR
@@ -304,7 +333,11 @@ class SpotBook:
             cash = value
         if acct.coins[spec.base] == 0:
             del acct.coins[spec.base]
-        acct.wallet_balance += cash - (fee if fee_ccy == spec.quote else ZERO)
+        change = cash - (fee if fee_ccy == spec.quote else ZERO)
+        if self.rules.unified_spot:
+            acct.wallet_balance += change
+        else:  # a spot wallet of its own, apart from the derivatives wallet and its log
+            acct.spot_usdt += change
         order.cum_exec_qty = qty
         order.cum_exec_value = value
         order.cum_exec_fee = fee
@@ -321,6 +354,8 @@ class SpotBook:
             is_maker=False, mark=mark, fee_currency=fee_ccy,
         )  # fmt: skip
         self.spot_executions.append(ex)
+        if not self.rules.unified_spot:
+            return
         acct.log(
             "TRADE", now, spec.symbol, "Buy" if order.side is Side.BUY else "Sell", qty, price,
             fee if fee_ccy == spec.quote else ZERO, cash, ex.exec_id,

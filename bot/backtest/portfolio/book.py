@@ -128,7 +128,7 @@ class Book:
         if order.side is Side.SELL:
             coins = min(coins, spec.floor(eng.account.coins.get(spec.base, _ZERO)))
         elif cash_cap is not None:
-            px = eng.spot_price(spec.symbol) * (1 + eng.slippage + eng.half_spread)
+            px = eng.spot_fill_price(spec.symbol, Side.BUY)
             afford = (cash_cap / px).quantize(Decimal("1e-18"), rounding=ROUND_DOWN)
             coins = min(coins, spec.floor(afford))
         if coins <= 0:

@@ -269,7 +269,12 @@ class PortfolioRunner:
         for o in alloc.spot.orders:
             if o.side.value == "sell":
                 book.spot(o)
-        book.transfers += alloc.spot.transfer if active or alloc.spot.transfer < 0 else 0
+        # The planner sized the transfer on the closes; the sells filled at the venue's prices:
+        # never move more than the spot cash there is (spot cash stays ≥ 0).
+        move = alloc.spot.transfer
+        if move > 0:
+            move = min(move, book.holdings().cash) if active else Decimal(0)
+        book.transfers += move
         if active:
             for o in alloc.spot.orders:
                 if o.side.value == "buy":

@@ -48,6 +48,7 @@ def test_the_books_are_the_venues(run: PortfolioRun) -> None:
 def test_weights_add_up_and_every_role_perp_has_its_stop(run: PortfolioRun) -> None:
     for w in run.weights:
         assert sum(w.buckets.values()) == pytest.approx(Decimal(1), abs=Decimal("1e-9"))
+        assert w.buckets["cash"] >= 0  # buys and transfers never spend cash there is not
     book = run.book
     assert book is not None
     eng = book.engine
@@ -112,3 +113,38 @@ def test_cli_writes_the_report_and_refuses_compare(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--compare" in bad.stderr
     worse = rotor("backtest", "--mode", "spot", "--data", str(sample_dir()), "--out", str(out))
     assert worse.returncode == 2 and "--mode" in worse.stderr
+
+
+def test_reducing_only_sells_and_closes() -> None:
+    """The daily-loss breaker sees the whole portfolio: while REDUCING (until the next UTC
+    day), a rebalance (every 4 h here) sends no spot buy and opens no perp."""
+    over = {
+        "risk.max_drawdown": 0.9,
+        "risk.daily_loss_limit": 0.01,
+        "portfolio.rebalance.interval_h": 4,
+    }
+    run = run_portfolio(settings(**over), sample_dir())
+    spans: list[tuple[int, int]] = []
+    start = None
+    for t in run.transitions:
+        if t.new is TradingState.REDUCING and start is None:
+            start = t.ts_ms
+        elif t.new is TradingState.ACTIVE and start is not None:
+            spans.append((start, t.ts_ms))
+            start = None
+    assert len(spans) >= 3
+    book = run.book
+    assert book is not None
+    eng = book.engine
+
+    def reducing(ts: int) -> bool:
+        return any(a <= ts < b for a, b in spans) or (start is not None and ts >= start)
+
+    sold_while_reducing = False
+    for x in eng.spot_executions:
+        if reducing(x.ts):
+            assert x.side.value == "sell", x
+            sold_while_reducing = True
+    assert sold_while_reducing
+    opens = [o for o in eng.orders if o.order_type is OrderType.MARKET and not o.reduce_only]
+    assert opens and not any(reducing(o.created_ms) for o in opens)

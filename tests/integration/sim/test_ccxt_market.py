@@ -26,8 +26,14 @@ async def test_load_markets_lists_the_data_symbols(ex: Any, data_dir: Path) -> N
 
 
 async def test_prelaunch_and_other_categories_are_empty(sim: SimHandle) -> None:
+    """Spot is served (tests/integration/sim/test_ccxt_spot.py); inverse and option are not."""
     async with aiohttp.ClientSession() as s:
-        for q in ("category=linear&status=PreLaunch", "category=spot", "category=option"):
+        for q in (
+            "category=linear&status=PreLaunch",
+            "category=spot&status=PreLaunch",
+            "category=option",
+            "category=inverse",
+        ):
             async with s.get(f"{sim.url}/v5/market/instruments-info?{q}") as r:
                 body = await r.json()
                 assert body["retCode"] == 0 and body["result"]["list"] == [], q

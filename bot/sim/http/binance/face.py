@@ -28,6 +28,7 @@ from bot.sim.http.binance import (
     routes_account,
     routes_algo,
     routes_market,
+    routes_spot,
     routes_trade,
     routes_wallet,
 )
@@ -64,6 +65,7 @@ PUBLIC = frozenset(
         "/fapi/v1/openInterest",
         "/futures/data/openInterestHist",
         "/fapi/v1/depth",
+        *routes_spot.PUBLIC_PATHS,
     }
 )
 BINANCE_FAULTS = FaultProfile(
@@ -149,12 +151,13 @@ def _body(code: int, msg: str, status: int, retry_after_ms: int | None = None) -
 
 
 class BinanceFace(Face):
-    """Binance USDⓈ-M futures (``/fapi/...``, ``/futures/data/...``; two ``/sapi`` reads)."""
+    """Binance USDⓈ-M futures (``/fapi/...``, ``/futures/data/...``; two ``/sapi`` reads) and
+    Binance spot (``/api/v3/...``, ``routes_spot``; the wallet transfer)."""
 
     name = "binanceusdm"
     rules = BINANCE
     faults = BINANCE_FAULTS
-    prefixes = ("/fapi/", "/futures/data/", "/sapi/")
+    prefixes = ("/fapi/", "/futures/data/", "/sapi/", "/api/v3/")
 
     def __init__(self) -> None:
         self.counters = Counters()
@@ -165,6 +168,7 @@ class BinanceFace(Face):
         routes_algo.register(app)
         routes_account.register(app)
         routes_wallet.register(app)
+        routes_spot.register(app)
 
     async def params(self, request: web.Request, ctx: SimContext) -> dict[str, Any]:
         """Query and form-body parameters, verified on signed endpoints."""

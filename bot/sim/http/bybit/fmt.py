@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.domain import Side
 from bot.sim.http.context import ctx_of
 from bot.sim.http.numbers import json_response
 
@@ -118,3 +119,18 @@ def bool_param(params: dict[str, Any], name: str) -> bool:
 def ok(request: web.Request, result: Any) -> web.Response:
     """A successful envelope stamped with simulated time."""
     return json_response(envelope(result, ctx_of(request).sim_ms(request.path)))
+
+
+def side_and_type(p: dict[str, Any]) -> tuple[Side, str]:
+    """An order's ``side`` (Buy/Sell) and ``orderType`` (Market/Limit), checked."""
+    side = {"Buy": Side.BUY, "Sell": Side.SELL}.get(str(p.get("side")))
+    if side is None:
+        raise BybitError(
+            PARAM_ERROR, f"params error: side must be Buy or Sell, got {p.get('side')!r}"
+        )
+    otype = str(p.get("orderType"))
+    if otype not in ("Market", "Limit"):
+        raise BybitError(
+            PARAM_ERROR, f"params error: orderType must be Market or Limit, got {otype!r}"
+        )
+    return side, otype

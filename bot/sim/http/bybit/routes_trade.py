@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.domain import OrderType, Side, TriggerBy
+from bot.domain import OrderType, TriggerBy
 from bot.sim.http.bybit import spot, views
 from bot.sim.http.bybit.fmt import (
     MAX_LINK_ID,
@@ -19,6 +19,7 @@ from bot.sim.http.bybit.fmt import (
     limit_param,
     ok,
     page,
+    side_and_type,
 )
 from bot.sim.http.bybit.routes_market import symbol_of
 from bot.sim.http.context import SimContext, ctx_of, params_of
@@ -26,7 +27,6 @@ from bot.sim.http.numbers import json_response
 from bot.sim.types import SimError, SimOrder
 
 RECENT_CLOSED = 500  # Bybit's order/realtime also answers for the last 500 closed orders
-_SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
 _TRIGGER_BY = {
     "LastPrice": TriggerBy.LAST,
     "MarkPrice": TriggerBy.MARK,
@@ -48,16 +48,7 @@ def require_linear(p: dict[str, Any]) -> None:
 
 def _order_args(ctx: SimContext, p: dict[str, Any]) -> dict[str, Any]:
     sym = symbol_of(ctx, p)
-    side = _SIDES.get(str(p.get("side")))
-    if side is None:
-        raise BybitError(
-            PARAM_ERROR, f"params error: side must be Buy or Sell, got {p.get('side')!r}"
-        )
-    otype = p.get("orderType")
-    if otype not in ("Market", "Limit"):
-        raise BybitError(
-            PARAM_ERROR, f"params error: orderType must be Market or Limit, got {otype!r}"
-        )
+    side, otype = side_and_type(p)
     for key in _UNSUPPORTED:
         if p.get(key) not in (None, "", "0"):
             raise BybitError(PARAM_ERROR, f"params error: {key} is not modelled by the simulator")

@@ -11,8 +11,6 @@ to spot views.
 
 from __future__ import annotations
 
-import math
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from aiohttp import web
@@ -28,15 +26,16 @@ from bot.sim.http.bybit.fmt import (
     limit_param,
     ok,
     page,
+    side_and_type,
 )
 from bot.sim.http.context import SimContext, ctx_of, params_of
 from bot.sim.http.numbers import amt, dec, flt
+from bot.sim.http.spotdata import spot_quotes
 from bot.sim.spot import BASE_COIN, QUOTE_COIN, SpotSpec
 from bot.sim.types import SimError, SimExecution, SimOrder
 
 SPOT = "spot"
 RECENT_CLOSED = 500
-_SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
 _MAX_ORDER_AMT = "2000000"
 
 
@@ -101,50 +100,29 @@ async def instruments_info(request: web.Request) -> web.Response:
     return ok(request, {"category": SPOT, "list": chunk, "nextPageCursor": nxt})
 
 
-def _price(x: float, mult: Decimal, tick: Decimal, rounding: str) -> str:
-    if not math.isfinite(x):
-        return ""
-    v = Decimal(repr(x)) / mult
-    return dec((v / tick).to_integral_value(rounding=rounding) * tick)
-
-
 async def tickers(request: web.Request) -> web.Response:
     """GET /v5/market/tickers category=spot: the perpetual's quote per coin (no open interest
     or funding: ccxt reads a row without them as spot)."""
     ctx, p = ctx_of(request), params_of(request)
     sym = spot_symbol(ctx, p, required=False)
-    eng = ctx.engine
-    days = md.day_stats(ctx)
-    perp_tickers = eng.tickers()
-    rows = []
-    for spec in eng.spot_markets().values():
-        if sym is not None and spec.symbol != sym:
-            continue
-        t = perp_tickers.get(spec.perp)
-        if t is None:
-            continue
-        i = ctx.market.index[spec.perp]
-        st = {k: float(a[i]) for k, a in days.items()}
-        m, tick = spec.multiplier, spec.tick
-        pct = (t.last / st["open"] - 1.0) if st["open"] and math.isfinite(st["open"]) else 0.0
-        vol = st["vol"] * float(m) if math.isfinite(st["vol"]) else 0.0
-        rows.append(
-            {
-                "symbol": spec.symbol,
-                "bid1Price": _price(t.bid, m, tick, ROUND_FLOOR),
-                "bid1Size": dec(spec.qty_step * md.BOOK_SIZE_STEPS),
-                "ask1Price": _price(t.ask, m, tick, ROUND_CEILING),
-                "ask1Size": dec(spec.qty_step * md.BOOK_SIZE_STEPS),
-                "lastPrice": _price(t.last, m, tick, ROUND_FLOOR),
-                "prevPrice24h": _price(st["open"], m, tick, ROUND_FLOOR),
-                "price24hPcnt": f"{pct:.4f}",
-                "highPrice24h": _price(st["high"], m, tick, ROUND_CEILING),
-                "lowPrice24h": _price(st["low"], m, tick, ROUND_FLOOR),
-                "turnover24h": f"{st['turn']:.4f}",
-                "volume24h": flt(round(vol, 8)),
-                "usdIndexPrice": _price(t.last, m, tick, ROUND_FLOOR),
-            }
-        )
+    rows = [
+        {
+            "symbol": q.spec.symbol,
+            "bid1Price": dec(q.bid),
+            "bid1Size": dec(q.book_size),
+            "ask1Price": dec(q.ask),
+            "ask1Size": dec(q.book_size),
+            "lastPrice": dec(q.last),
+            "prevPrice24h": dec(q.open_24h),
+            "price24hPcnt": f"{q.change_24h:.4f}",
+            "highPrice24h": dec(q.high_24h),
+            "lowPrice24h": dec(q.low_24h),
+            "turnover24h": f"{q.turnover_24h:.4f}",
+            "volume24h": flt(round(q.volume_24h, 8)),
+            "usdIndexPrice": dec(q.last),
+        }
+        for q in spot_quotes(ctx, sym)
+    ]
     return ok(request, {"category": SPOT, "list": rows})
 
 
@@ -161,16 +139,7 @@ async def create(request: web.Request) -> web.Response:
 def place(ctx: SimContext, p: dict[str, Any]) -> SimOrder:
     sym = spot_symbol(ctx, p)
     assert sym is not None
-    side = _SIDES.get(str(p.get("side")))
-    if side is None:
-        raise BybitError(
-            PARAM_ERROR, f"params error: side must be Buy or Sell, got {p.get('side')!r}"
-        )
-    otype = p.get("orderType")
-    if otype not in ("Market", "Limit"):
-        raise BybitError(
-            PARAM_ERROR, f"params error: orderType must be Market or Limit, got {otype!r}"
-        )
+    side, otype = side_and_type(p)
     for key in ("triggerPrice", "takeProfit", "stopLoss", "orderFilter"):
         if p.get(key) not in (None, "", "0", "Order"):
             raise BybitError(

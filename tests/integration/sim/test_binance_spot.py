@@ -1,0 +1,109 @@
+"""Unmodified ccxt ``binance`` (spot) against the simulator's Binance face: exchangeInfo,
+tickers, the spot wallet apart from the USDⓈ-M one (a transfer moves USDT), market orders in
+base and quote units with the commission in the asset received, trades, Binance's codes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import ccxt.async_support as ccxt_async
+import pytest
+from ccxt.base.errors import BadRequest, InsufficientFunds, OrderNotFound
+
+from bot.domain import Side
+from tests.simserver import SimHandle
+
+BTC = "BTC/USDT"
+_GROUPS = {"public": "/api/v3", "private": "/api/v3", "sapi": "/sapi/v1"}
+
+
+def binance_spot(sim: SimHandle) -> Any:
+    """ccxt.binance with its spot and wallet URL groups on the face (the rest unserved)."""
+    groups = ccxt_async.binance().urls["api"]
+    urls = {k: sim.url + _GROUPS.get(k, "/unsupported/" + k) for k in groups}
+    return ccxt_async.binance(
+        {
+            "apiKey": sim.api_key,
+            "secret": sim.api_secret,
+            "urls": {"api": urls},
+            "options": {
+                "defaultType": "spot",
+                "fetchMarkets": {"types": ["spot"]},
+                "fetchCurrencies": False,
+                "adjustForTimeDifference": False,
+            },
+        }
+    )
+
+
+@pytest.fixture
+async def spot(bsim: SimHandle) -> AsyncIterator[Any]:
+    client = binance_spot(bsim)
+    try:
+        await client.load_markets()
+        yield client
+    finally:
+        await client.close()
+
+
+async def test_markets_tickers_and_the_separate_spot_wallet(spot: Any, bsim: SimHandle) -> None:
+    m = spot.market(BTC)
+    assert m["spot"] and m["base"] == "BTC" and m["limits"]["cost"]["min"] == 5
+    assert bsim.ctx is not None
+    eng = bsim.ctx.engine
+    assert m["precision"]["amount"] == float(eng.spot_market("BTCUSDT").qty_step)
+    t = await spot.fetch_ticker(BTC)
+    assert t["last"] > 0 and t["bid"] <= t["last"] <= t["ask"]
+    bal = await spot.fetch_balance()
+    assert bal["USDT"]["total"] == 0  # a new spot wallet; the 10,000 USDT are in USDⓈ-M
+    with pytest.raises(InsufficientFunds):
+        await spot.create_order(BTC, "market", "buy", 0.001)
+    await spot.transfer("USDT", 1000, "linear", "spot")
+    assert (await spot.fetch_balance())["USDT"]["free"] == 1000
+    assert eng.wallet_balance == 9000  # the futures wallet paid it
+
+
+async def test_market_orders_fees_in_the_asset_received(spot: Any, bsim: SimHandle) -> None:
+    assert bsim.ctx is not None
+    eng = bsim.ctx.engine
+    await spot.transfer("USDT", 2000, "linear", "spot")
+    buy = await spot.create_order(BTC, "market", "buy", 0.01, params={"clientOrderId": "b-1"})
+    assert buy["status"] == "closed" and buy["filled"] == 0.01 and buy["clientOrderId"] == "b-1"
+    ask = (eng.spot_fill_price("BTCUSDT", Side.BUY)).quantize(Decimal("1e-8"))
+    assert buy["average"] == float(ask)
+    assert buy["fee"]["currency"] == "BTC" and buy["fee"]["cost"] == pytest.approx(0.00001)
+    bal = await spot.fetch_balance()
+    assert bal["BTC"]["total"] == pytest.approx(0.00999)
+    assert bal["USDT"]["total"] == pytest.approx(2000 - 0.01 * float(ask))
+    got = await spot.fetch_order(buy["id"], BTC)
+    assert got["status"] == "closed" and got["filled"] == 0.01
+    cost = await spot.create_market_buy_order_with_cost(BTC, 100)
+    assert cost["status"] == "closed" and cost["cost"] <= 100 and cost["filled"] > 0
+    sell = await spot.create_order(BTC, "market", "sell", 0.005)
+    assert sell["fee"]["currency"] == "USDT"
+    trades = await spot.fetch_my_trades(BTC)
+    assert [t["order"] for t in trades] == [buy["id"], cost["id"], sell["id"]]
+    assert {o["id"] for o in await spot.fetch_orders(BTC)} == {buy["id"], cost["id"], sell["id"]}
+    assert await spot.fetch_open_orders(BTC) == []
+    assert eng.positions == {} and eng.executions == []  # the USDⓈ-M side saw nothing
+    await spot.transfer("USDT", 100, "spot", "linear")
+    assert eng.wallet_balance == 8100
+
+
+async def test_binance_spot_refusals(spot: Any, bsim: SimHandle) -> None:
+    await spot.transfer("USDT", 100, "linear", "spot")
+    with pytest.raises(InsufficientFunds):
+        await spot.create_order(BTC, "market", "sell", 1)
+    with pytest.raises(BadRequest, match="NOTIONAL"):  # ccxt maps -1013 to BadRequest
+        await spot.create_order(BTC, "market", "buy", 0.00001)
+    with pytest.raises(OrderNotFound):
+        await spot.fetch_order("12345", BTC)
+    placed = await spot.create_order(BTC, "market", "buy", 0.001)
+    with pytest.raises(OrderNotFound):
+        await spot.cancel_order(placed["id"], BTC)
+    assert bsim.ctx is not None
+    ask = bsim.ctx.engine.spot_fill_price("BTCUSDT", Side.BUY)
+    limit = await spot.create_order(BTC, "limit", "buy", 0.0001, float(ask * 2))
+    assert limit["status"] == "closed" and limit["average"] == float(ask)
