@@ -23,6 +23,7 @@ import numpy as np
 from bot.backtest.metrics import EquityCurve, config_hash, iso, summarise
 from bot.backtest.portfolio.book import Book
 from bot.backtest.portfolio.runner import PortfolioRun, Weights
+from bot.portfolio.holdings import Role
 
 STRATEGY = "portfolio"
 _BUCKET_ORDER = ("core", "rotational", "speculative", "cash", "futures")
@@ -66,7 +67,8 @@ def summary(run: PortfolioRun) -> dict[str, Any]:
         "rebalances": run.rebalances,
         "interval_h": run.settings.portfolio.rebalance.interval_h,
         "portfolio": _curve_stats(run, run.nav, run.book),
-        "role_pnl": {k: round(float(v), 2) for k, v in sorted(fl.role_pnl.items())},
+        # Every role, 0 when it never traded (hedge P&L is a headline figure).
+        "role_pnl": {r.value: round(float(fl.role_pnl.get(r.value, 0)), 2) for r in Role},
         "risk_refusals": dict(sorted(run.risk_refusals.items())),
         "skipped_rebalances": dict(sorted(run.skipped.items())),
         "state_changes": [

@@ -102,6 +102,7 @@ def test_cli_writes_the_report_and_refuses_compare(tmp_path: Path) -> None:
     assert s["strategy"] == "portfolio" and set(s["baselines"]) == {"hold_core", "equal_weight"}
     for key in ("turnover", "fees", "spot_fees", "perp_fees", "total_return", "max_drawdown"):
         assert key in s["portfolio"]
+    assert set(s["role_pnl"]) == {"hedge", "transition", "amplify"}  # 0 when a role idled
     html = (out / "report.html").read_text()
     self_contained(html)
     assert '"stackgroup":"one"' in html.replace(" ", "")
