@@ -132,6 +132,13 @@ class RiskConfig(Section):
     funding_cap_8h: float = Field(default=0.0005, ge=0, le=0.05)
     stale_after_polls: int = Field(default=3, ge=1, le=100)
     price_sanity_max_dev: float = Field(default=0.02, gt=0, le=1)
+    max_slippage: float = Field(
+        default=0.01,
+        gt=0,
+        le=0.2,
+        description="Refuse a market entry whose touch price is further than this from the "
+        "price it was sized on.",
+    )
     max_orders_per_minute: int = Field(default=20, ge=1, le=10_000)
     daily_loss_limit: float = Field(default=0.05, gt=0, le=1)
     max_drawdown: float = Field(default=0.15, gt=0, le=1)
