@@ -81,11 +81,6 @@ class ShortsConfig(Section):
     enabled: bool = False
 
 
-class HedgeConfig(Section):
-    enabled: bool = False
-    ratio: float = Field(default=0.10, ge=0, le=1)
-
-
 class StrategyConfig(Section):
     """Signal engine parameters (STRATEGY.md). Lookbacks are in hours of 1h bars.
 
@@ -103,11 +98,22 @@ class StrategyConfig(Section):
     stop_mode: Literal["atr", "fixed"] = "atr"
     stop_pct: float = Field(default=0.08, gt=0, lt=0.5)
     shorts: ShortsConfig = Field(default_factory=ShortsConfig)
-    hedge: HedgeConfig = Field(default_factory=HedgeConfig)
     params: SignalParams = Field(
         default_factory=SignalParams,
         description="Signal parameters; only keys set here override the preset.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_perp_hedge(cls, data: Any) -> Any:
+        """``strategy.hedge`` is gone: it was journaled as a decision but never executed."""
+        if isinstance(data, dict) and "hedge" in data:
+            raise ValueError(
+                "strategy.hedge: removed: the perp hedge was never executed (it only appeared "
+                "in the decision journal); delete the key. The portfolio mode's hedge role "
+                "(portfolio.hedge) is executed."
+            )
+        return data
 
 
 class RiskConfig(Section):
