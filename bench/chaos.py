@@ -10,7 +10,10 @@ the client's timeout (0.3%). Episodes, drawn per simulated day: a maintenance wi
 endpoint 503 for ~1.5 s of wall time), frozen tickers (a few bars), clock skew beyond the
 recvWindow (+20 s, a few bars) and a 429 storm (10 requests/s for a few bars). Restarts: a
 SIGKILL every 2-5 simulated days (half of them while an order is in flight), sometimes a SIGTERM
-instead. Memory and the asyncio task count are sampled from /metrics once per simulated day.
+instead. Manual actions, drawn per simulated day (RELIABILITY.md #29-#31, #38): an order placed
+by hand without a client id (a resting limit far from the price), a protective stop cancelled by
+hand, a small position opened by hand. Memory and the asyncio task count are sampled from
+/metrics once per simulated day.
 
 The run ends with the faults cleared, one clean cycle, a graceful stop and the checks of
 ``tests/reliability/invariants.py``: every venue order tracked, one venue order per intent, every
@@ -38,7 +41,12 @@ sys.path.insert(0, str(ROOT))
 
 from bot.data.synthetic import generate  # noqa: E402
 from tests.integration.daemon.harness import Rotor, rotor_process  # noqa: E402
-from tests.reliability.invariants import duplicated_entries, nothing_lost, read_books  # noqa: E402
+from tests.reliability.invariants import (  # noqa: E402
+    duplicated_entries,
+    nothing_lost,
+    read_books,
+    without_hand_fills,
+)
 from tests.simserver import SimHandle, sim_subprocess  # noqa: E402
 
 HOUR_MS = 3_600_000
@@ -59,6 +67,8 @@ EPISODES = {
     "rate_limit": [{"kind": "rate_limit", "requests": 10, "window_ms": 1000}],
 }
 EPISODE_BARS = {"maintenance": 1, "stale_tickers": 3, "clock_skew": 4, "rate_limit": 3}
+# What a person does in the venue's web UI (no client id on anything they place).
+MANUAL = ("hand_order", "hand_stop_cancel", "hand_position")
 METRIC = re.compile(r"^(rotor_asyncio_tasks|rotor_resident_memory_bytes) ([0-9.e+]+)$", re.M)
 
 
@@ -96,6 +106,8 @@ class Chaos:
         self.samples: list[dict[str, Any]] = []
         self.active: dict[str, int] = {}  # episode -> bars left
         self.install = 0
+        self.manual: Counter[str] = Counter()
+        self.symbols: list[str] = []
 
     async def faults(self, sim: SimHandle) -> None:
         self.install += 1
@@ -146,6 +158,7 @@ class Chaos:
         data = self.work / "data"
         uni = generate(data, n_symbols=a.symbols, days=WARMUP_DAYS + a.days + 8, seed=a.seed)
         symbols = list(uni.symbols)
+        self.symbols = symbols
         start = time.strftime(
             "%Y-%m-%dT%H:%M:%SZ",
             time.gmtime((_first_ts(data) + WARMUP_DAYS * 24 * HOUR_MS) / 1000),
@@ -198,7 +211,7 @@ class Chaos:
             books = await read_books(sim, self.db_url)
             requests = await sim.requests()
         wall = time.monotonic() - started
-        problems = nothing_lost(books)
+        problems = nothing_lost(without_hand_fills(books))
         logs = [e.get("event") for e in Rotor.logs(rotor)]
         return {
             "days": a.days,
@@ -215,6 +228,7 @@ class Chaos:
             "faults_injected": dict(sorted(requests["faults"].items())),
             "episodes": dict(sorted(self.episodes.items())),
             "restarts": dict(sorted(self.restarts.items())),
+            "manual_actions": dict(sorted(self.manual.items())),
             "stalled_bars": self.stalls,
             "final_exit_code": exit_code,
             "discrepancies": len(problems),
@@ -247,6 +261,47 @@ class Chaos:
             self.episodes[name] += 1
         if started:
             await self.faults(sim)
+        for name in MANUAL:
+            if self.rng.random() < 0.25:
+                done = await self.manual_action(sim, name)
+                self.manual[name if done else f"{name}_failed"] += 1
+
+    async def manual_action(self, sim: SimHandle, name: str) -> bool:
+        """One action by hand on the venue (signed Bybit calls, through the faults like any
+        client: a refused one is counted as failed, never retried blindly)."""
+        symbol = self.rng.choice(self.symbols)
+        if name == "hand_stop_cancel":
+            stops = [
+                o
+                for o in (await sim.state())["orders"]
+                if o["orderStatus"] == "Untriggered" and o["orderLinkId"]
+            ]
+            if not stops:
+                return False
+            stop = self.rng.choice(stops)
+            body = {"category": "linear", "symbol": stop["symbol"], "orderId": stop["orderId"]}
+            return await _signed_ok(sim, "/v5/order/cancel", body)
+        _s, info = await sim.bybit(
+            "GET", "/v5/market/instruments-info", {"category": "linear", "symbol": symbol}
+        )
+        _s, tick = await sim.bybit(
+            "GET", "/v5/market/tickers", {"category": "linear", "symbol": symbol}
+        )
+        try:
+            inst = info["result"]["list"][0]
+            last = float(tick["result"]["list"][0]["lastPrice"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return False
+        step = float(inst["lotSizeFilter"]["qtyStep"])
+        tick_size = float(inst["priceFilter"]["tickSize"])
+        qty = max(float(inst["lotSizeFilter"]["minOrderQty"]), round(60 / last / step) * step)
+        body = {"category": "linear", "symbol": symbol, "qty": _fmt(qty, step)}
+        if name == "hand_order":
+            price = round(last * 0.7 / tick_size) * tick_size
+            body |= {"side": "Buy", "orderType": "Limit", "price": _fmt(price, tick_size)}
+        else:
+            body |= {"side": self.rng.choice(["Buy", "Sell"]), "orderType": "Market"}
+        return await _signed_ok(sim, "/v5/order/create", body)
 
     async def tick_episodes(self, sim: SimHandle) -> None:
         ended = []
@@ -257,6 +312,19 @@ class Chaos:
                 del self.active[name]
         if ended:
             await self.faults(sim)
+
+
+async def _signed_ok(sim: SimHandle, path: str, body: dict[str, Any]) -> bool:
+    with contextlib.suppress(Exception):
+        status, reply = await sim.bybit("POST", path, body)
+        return status == 200 and reply.get("retCode") == 0
+    return False
+
+
+def _fmt(x: float, step: float) -> str:
+    """``x`` on the ``step`` grid as the venue expects it (no float noise)."""
+    decimals = max(0, -int(f"{step:e}".split("e")[1]))
+    return f"{x:.{decimals}f}"
 
 
 def _first_ts(data: Path) -> int:
@@ -280,6 +348,7 @@ def summarize(r: dict[str, Any]) -> str:
         f"  requests {r['requests']}, faults injected {r['faults_injected']}",
         f"  episodes {r['episodes']}",
         f"  restarts {r['restarts']}, stalled bars {r['stalled_bars']}",
+        f"  manual actions {r.get('manual_actions', {})}",
         f"  DISCREPANCIES {r['discrepancies']} {r['discrepancy_detail'][:5]}",
         f"  reconcile corrections seen in the logs {r['reconcile_corrections']}",
         f"  asyncio tasks min/max {min(tasks, default=0)}/{max(tasks, default=0)}; "

@@ -32,7 +32,6 @@ _SIGNAL_REASONS = {
     "time_stop": "time_stop",
     "rotation_out": "rotation_exit",
     "take_profit": "take_profit",
-    "hedge_off": "hedge_off",
 }
 END_OF_DATA = "end of data"
 EXIT_REASONS = (
@@ -44,7 +43,6 @@ EXIT_REASONS = (
     "liquidation",
     "kill_switch",
     "end_of_data",
-    "hedge_off",
     "other",
 )
 

@@ -81,11 +81,6 @@ class ShortsConfig(Section):
     enabled: bool = False
 
 
-class HedgeConfig(Section):
-    enabled: bool = False
-    ratio: float = Field(default=0.10, ge=0, le=1)
-
-
 class StrategyConfig(Section):
     """Signal engine parameters (STRATEGY.md). Lookbacks are in hours of 1h bars.
 
@@ -103,11 +98,22 @@ class StrategyConfig(Section):
     stop_mode: Literal["atr", "fixed"] = "atr"
     stop_pct: float = Field(default=0.08, gt=0, lt=0.5)
     shorts: ShortsConfig = Field(default_factory=ShortsConfig)
-    hedge: HedgeConfig = Field(default_factory=HedgeConfig)
     params: SignalParams = Field(
         default_factory=SignalParams,
         description="Signal parameters; only keys set here override the preset.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_perp_hedge(cls, data: Any) -> Any:
+        """``strategy.hedge`` is gone: it was journaled as a decision but never executed."""
+        if isinstance(data, dict) and "hedge" in data:
+            raise ValueError(
+                "strategy.hedge: removed: the perp hedge was never executed (it only appeared "
+                "in the decision journal); delete the key. The portfolio mode's hedge role "
+                "(portfolio.hedge) is executed."
+            )
+        return data
 
 
 class RiskConfig(Section):
@@ -132,6 +138,13 @@ class RiskConfig(Section):
     funding_cap_8h: float = Field(default=0.0005, ge=0, le=0.05)
     stale_after_polls: int = Field(default=3, ge=1, le=100)
     price_sanity_max_dev: float = Field(default=0.02, gt=0, le=1)
+    max_slippage: float = Field(
+        default=0.01,
+        gt=0,
+        le=0.2,
+        description="Refuse a market entry whose touch price is further than this from the "
+        "price it was sized on.",
+    )
     max_orders_per_minute: int = Field(default=20, ge=1, le=10_000)
     daily_loss_limit: float = Field(default=0.05, gt=0, le=1)
     max_drawdown: float = Field(default=0.15, gt=0, le=1)

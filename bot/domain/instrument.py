@@ -50,6 +50,9 @@ class Instrument:
     sector: str | None = None
     status: str = "Trading"
     max_qty: Decimal | None = None
+    # The venue's limit for one market order (Bybit maxMktOrderQty, Binance MARKET_LOT_SIZE),
+    # often far below max_qty; None: max_qty applies.
+    max_mkt_qty: Decimal | None = None
     launch_ms: int | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 

@@ -36,6 +36,9 @@ log = get_logger("rotor.reconcile")
 
 # Executions are re-read with this overlap so a fill stamped just before the last sync is seen.
 OVERLAP_MS = 10 * 60_000
+# How long a fill the venue reported on an order may stay missing from the execution list
+# before the position is taken as the venue shows it (RELIABILITY.md #37).
+EXECUTION_LAG_GRACE_MS = OVERLAP_MS
 # With nothing recorded yet, the first pass reads this far back.
 FIRST_LOOKBACK_MS = 7 * 86_400_000
 
@@ -63,6 +66,7 @@ class ReconcileReport:
     adopted_positions: list[str] = field(default_factory=list)
     vanished_positions: list[str] = field(default_factory=list)
     corrected_positions: list[str] = field(default_factory=list)
+    awaiting_executions: list[str] = field(default_factory=list)
     funding_payments: int = 0
     equity: Decimal | None = None
 
@@ -204,15 +208,41 @@ class Reconciler:
         for symbol in sorted(self._dirty):
             await self._persist_position(symbol)
 
+    def _fills_pending(self, symbol: str) -> bool:
+        """Whether the venue reported fills on one of our orders in ``symbol`` that the
+        execution list has not shown yet (it lags the positions): the position differs from
+        our books for now, and is neither adopted, corrected nor taken as vanished."""
+        now = self.clock()
+        reported = self.orders.reported_fills
+        for key, fill in list(reported.items()):
+            if now - fill.seen_ms > EXECUTION_LAG_GRACE_MS:
+                del reported[key]
+                continue
+            applied = self.ledger.applied_qty.get(key, Decimal(0))
+            if fill.symbol == symbol and fill.filled_qty > applied:
+                return True
+        return False
+
+    def _await_executions(self, symbol: str, report: ReconcileReport) -> bool:
+        if not self._fills_pending(symbol):
+            return False
+        report.awaiting_executions.append(symbol)
+        log.info("position_awaits_executions", symbol=symbol)
+        return True
+
     async def _positions(self, report: ReconcileReport) -> None:
         venue_positions = {p.symbol: p for p in await self.venue.fetch_positions() if p.qty > 0}
         ours = self.portfolio.positions
         for symbol, vp in venue_positions.items():
             mine = ours.get(symbol)
             if mine is None:
+                if self._await_executions(symbol, report):
+                    continue
                 self._unknown_position(vp, report)
                 await self._persist_position(symbol)
             elif mine.side != vp.side or mine.qty != vp.qty:
+                if self._await_executions(symbol, report):
+                    continue
                 log.error(
                     "reconcile_position_corrected",
                     symbol=symbol,
@@ -227,6 +257,8 @@ class Reconciler:
                 mine.liquidation_price = vp.liquidation_price
                 mine.margin = vp.margin
         for symbol in [s for s in ours if s not in venue_positions]:
+            if self._await_executions(symbol, report):
+                continue
             gone = ours.pop(symbol)
             log.error(
                 "reconcile_position_vanished",

@@ -24,6 +24,8 @@ class MarketSnapshot:
     ticker_ms: int | None
     funding_8h: Decimal | None = None
     missing_bar: bool = False
+    bid: Decimal | None = None
+    ask: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,9 @@ class ReasonCode(StrEnum):
     # entry against a held opposite position (one-way mode would net it instead of opening).
     NO_POSITION = "NO_POSITION"
     OPPOSITE_POSITION = "OPPOSITE_POSITION"
+    # A market entry whose expected fill (the touch: ask to buy, bid to sell) is further from
+    # the price it was sized on than ``risk.max_slippage`` (RELIABILITY.md #45).
+    SLIPPAGE = "SLIPPAGE"
 
 
 Number = Decimal | int | str | None

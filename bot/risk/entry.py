@@ -26,6 +26,7 @@ from bot.risk.limits import (
     price_guard,
     price_ok,
     sector_notional,
+    slippage_guard,
     stale_guard,
     state_guard,
 )
@@ -112,6 +113,7 @@ class EntryCheck:
         for guard in (
             stale_guard(v, i.symbol, p),
             price_guard(v, i.symbol, i.reference_price, p),
+            slippage_guard(v, i.symbol, i.side, i.reference_price, p),
             funding_guard(v, i.symbol, i.side, p),
         ):
             if guard:
@@ -313,9 +315,12 @@ class EntryCheck:
                 tick=inst.tick_size,
             )
         qty = floor_to_step(n / ep, inst.qty_step)
-        if inst.max_qty is not None and qty > inst.max_qty:
-            qty = floor_to_step(inst.max_qty, inst.qty_step)
-            self.notes.append(f"quantity capped at the venue maximum {inst.max_qty}")
+        # Entries are market orders: one order may not exceed the venue's market-order limit.
+        # Capped (a smaller position than sized), never split into several orders.
+        cap = min((c for c in (inst.max_qty, inst.max_mkt_qty) if c is not None), default=None)
+        if cap is not None and qty > cap:
+            qty = floor_to_step(cap, inst.qty_step)
+            self.notes.append(f"quantity capped at the venue's market-order maximum {cap}")
         notional = qty * ep
         self.fig.update(qty=qty, notional=notional)
         self.notes.append(

@@ -85,6 +85,27 @@ def price_guard(
     return None
 
 
+def slippage_guard(
+    view: AccountView, symbol: str, side: PositionSide, reference: Decimal, params: RiskParams
+) -> Reason | None:
+    """Refuse a market entry whose expected fill, the touch (ask to buy a long, bid to sell a
+    short), is more than ``max_slippage`` worse than the price it was sized on: a thin book or
+    a gap since the bar closed (RELIABILITY.md #45). No quote: nothing to judge by."""
+    snap = view.market.get(symbol)
+    touch = None if snap is None else (snap.ask if side is PositionSide.LONG else snap.bid)
+    if touch is None or not price_ok(touch) or not price_ok(reference):
+        return None
+    worse = side.sign * (touch - reference) / reference
+    if worse <= params.max_slippage:
+        return None
+    return Reason(
+        ReasonCode.SLIPPAGE,
+        f"{symbol}: a market {side} would fill near {touch}, {worse:.2%} worse than the "
+        f"sizing price {reference} (limit {params.max_slippage:.2%})",
+        {"touch": touch, "reference": reference, "slippage": worse, "limit": params.max_slippage},
+    )
+
+
 def funding_guard(
     view: AccountView, symbol: str, side: PositionSide, params: RiskParams
 ) -> Reason | None:

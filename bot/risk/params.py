@@ -40,6 +40,7 @@ class RiskParams:
     funding_cap_8h: Decimal = Decimal("0.0005")
     stale_after_polls: int = 3
     price_sanity_max_dev: Decimal = Decimal("0.02")
+    max_slippage: Decimal = Decimal("0.01")
     max_orders_per_minute: int = 20
     daily_loss_limit: Decimal = Decimal("0.05")
     max_drawdown: Decimal = Decimal("0.15")

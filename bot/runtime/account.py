@@ -30,6 +30,8 @@ def snapshot(
         ticker_ms=received_ms,
         funding_8h=_dec(f8h),
         missing_bar=missing_bar,
+        bid=_dec(ticker.bid),
+        ask=_dec(ticker.ask),
     )
 
 

@@ -43,7 +43,7 @@ from bot.risk import TradingStateMachine as StateMachine
 from bot.runtime.account import EquityMarks, OrderRate, build_view
 from bot.runtime.journal import Journal
 from bot.runtime.market import MarketSnapshots, PredictedFunding
-from bot.runtime.protection import ProtectiveStops
+from bot.runtime.protection import ProtectiveStops, market_close
 from bot.signals.engine import SignalEngine
 from bot.signals.evaluation import Evaluation, PositionView
 from bot.storage.records import EquitySnapshot
@@ -342,27 +342,18 @@ class TradingCore:
 
     # ------------------------------------------------------------------ closing
 
-    def approve_close(self, intent: OrderIntent) -> NewOrder | None:
+    def approve_close(
+        self, intent: OrderIntent, *, held: Position | None = None
+    ) -> NewOrder | None:
         """A reduce-only market close for ``intent`` (kill switch, end of data), through the
-        risk manager like every order; None (and an error log) if it refuses."""
-        decision = self._approve_reducing(intent, "close_rejected")
-        if decision is None:
-            return None
-        return NewOrder(
-            intent.symbol,
-            decision.side,
-            OrderType.MARKET,
-            decision.qty,
-            intent=intent.kind,
-            reduce_only=True,
-            reason=intent.reason,
-        )
+        risk manager like every order, against rotor's books or ``held``; None (and an error
+        log) if it refuses."""
+        decision = self._approve_reducing(intent, "close_rejected", held=held)
+        return None if decision is None else market_close(decision)
 
     def approve_venue_close(self, held: PositionReport) -> NewOrder | None:
-        """The kill switch's reduce-only market close of a position the venue reports, through
-        the risk manager against that position (the venue is the source of truth: rotor's books
-        may not know it, RELIABILITY.md #29); None (and an error log) if it refuses."""
-        now = self.clock()
+        """The kill switch's close of a position the venue reports, approved against that
+        position (the venue is the source of truth: rotor's books may not know it, #29)."""
         intent = OrderIntent(
             symbol=held.symbol,
             side=held.side,
@@ -373,21 +364,9 @@ class TradingCore:
             reason="kill switch",
             source="kill",
         )
-        sector = self.instruments[held.symbol].sector if held.symbol in self.instruments else None
-        decision = self._approve_reducing(
-            intent, "close_rejected", held=position_from_report(held, now, sector)
-        )
-        if decision is None:
-            return None
-        return NewOrder(
-            held.symbol,
-            decision.side,
-            OrderType.MARKET,
-            decision.qty,
-            intent="kill",
-            reduce_only=True,
-            reason=intent.reason,
-        )
+        inst = self.instruments.get(held.symbol)
+        sector = None if inst is None else inst.sector
+        return self.approve_close(intent, held=position_from_report(held, self.clock(), sector))
 
     def _approve_reducing(
         self, intent: OrderIntent, refused_event: str, *, held: Position | None = None

@@ -29,6 +29,20 @@ log = get_logger("rotor.cycle")
 ReduceApprover = Callable[[OrderIntent, str], Approved | None]
 
 
+def market_close(decision: Approved) -> NewOrder:
+    """The reduce-only market order of an approved reducing intent (a close)."""
+    intent = decision.intent
+    return NewOrder(
+        symbol=decision.symbol,
+        side=decision.side,
+        type=OrderType.MARKET,
+        qty=decision.qty,
+        intent=intent.kind,
+        reduce_only=True,
+        reason=intent.reason,
+    )
+
+
 class ProtectiveStops:
     """Stop prices per symbol and the stop orders that carry them."""
 
@@ -159,17 +173,7 @@ class ProtectiveStops:
         decision = self.approve(intent, "stop_close_rejected")
         if decision is None:
             return
-        result = await self.keeper.orders.submit(
-            NewOrder(
-                symbol=pos.symbol,
-                side=decision.side,
-                type=OrderType.MARKET,
-                qty=decision.qty,
-                intent="stop_close",
-                reduce_only=True,
-                reason="stop already crossed",
-            )
-        )
+        result = await self.keeper.orders.submit(market_close(decision))
         log.error(
             "stop_crossed_closed",
             symbol=pos.symbol,

@@ -1,7 +1,7 @@
 """Turn the tables at one 1h index into an :class:`Evaluation` (entries, exits, records).
 
 STRATEGY.md: layer 3 candidates and confirmation, the funding filter, ``risk_off_action``,
-ranking ``-zgap × max(S_s, 0)``, exits, shorts and the hedge, the stop policy, and one
+ranking ``-zgap × max(S_s, 0)``, exits, shorts, the stop policy, and one
 explainable decision record per symbol.
 """
 
@@ -19,7 +19,6 @@ from bot.signals.evaluation import (
     EntryIntent,
     Evaluation,
     ExitIntent,
-    HedgeIntent,
     PositionView,
     RegimeRow,
     SectorRow,
@@ -54,7 +53,7 @@ def evaluate_tables(
 ) -> Evaluation:
     """The evaluation at the close of 1h panel index ``j``.
 
-    ``records=False`` (the backtest) gives the same entries, exits and hedge but builds the
+    ``records=False`` (the backtest) gives the same entries and exits but builds the
     decision records and sector rows only for the symbols that can act: the held ones and
     those whose entry rule can fire at ``j`` (a vectorised pre-filter that every entry must
     pass, so skipping the others changes no intent). The per-bar cost then scales with
@@ -91,7 +90,6 @@ class _BarEvaluation:
         )
         self.positions = positions
         self.by_pos = {ps.symbol: ps for ps in positions}
-        self.longs_open = any(ps.side is PositionSide.LONG and not ps.hedge for ps in positions)
         self.pred = predicted_f8h if predicted_f8h is not None else {}  # no len(): may be lazy
         self.records = records
         self.tf_ms = tables.tf_hours * HOUR_MS
@@ -268,7 +266,7 @@ class _BarEvaluation:
         syms = self.symbols()
         if not syms and not self.records:  # nothing held and no entry rule can fire
             return Evaluation(
-                self.t, self.j, self.spec.preset, self.regime, [], [], [], [], [], None,
+                self.t, self.j, self.spec.preset, self.regime, [], [], [], [], [],
                 {"htf_bar": self.b},
             )  # fmt: skip
         self._rank_members()
@@ -292,12 +290,11 @@ class _BarEvaluation:
             decisions=self.decisions,
             entries=self.entries,
             exits=self.exits,
-            hedge=self._hedge(),
             flags={"htf_bar": self.b},
         )
 
     def decide(self, s: SymView, out: tuple[float | None, ...]) -> None:
-        """One symbol: candidate → leader → confirmation → exit, long, short or hedge."""
+        """One symbol: candidate → leader → confirmation → exit, long or short."""
         p = self.p
         name = self.u.symbols[s.i]
         is_bench = s.i == self.u.benchmark
@@ -324,9 +321,6 @@ class _BarEvaluation:
             action, reasons = self._long(s, name, sec_row)
         elif self._short_setup(s):
             action, reasons = self._short(s, name, reasons)
-        hedging = self.spec.hedge_enabled and not self.risk_on and self.longs_open
-        if is_bench and pos is None and hedging:
-            action, reasons = _SHORT, ["hedge", "risk_off", "net_long"]
         if candidate and leader_ok and not confirmed and not reasons:
             reasons.append("not_confirmed")
         if action is _NONE and not reasons:
@@ -385,9 +379,7 @@ class _BarEvaluation:
     ) -> tuple[Action, list[str]]:
         p, b = self.p, self.b
         tp = rules.tp_at_entry(self.tables, s.i, pos.entry_ms, b) if p.take_profit else math.nan
-        why = rules.exit_reasons(
-            self.spec, s, pos, sec_row, self.risk_on, self.longs_open, self.t, self.tf_ms, tp
-        )
+        why = rules.exit_reasons(self.spec, s, pos, sec_row, self.t, self.tf_ms, tp)
         if not why:
             return _NONE, ["holding"]
         self.exits.append(ExitIntent(name, pos.side, why))
@@ -446,15 +438,6 @@ class _BarEvaluation:
             )
         )  # fmt: skip
         return _SHORT, why
-
-    def _hedge(self) -> HedgeIntent | None:
-        spec, u = self.spec, self.u
-        if not (spec.hedge_enabled and not self.risk_on and self.longs_open and u.benchmark >= 0):
-            return None
-        bench = u.symbols[u.benchmark]
-        if any(ps.symbol == bench and ps.side is PositionSide.SHORT for ps in self.positions):
-            return None
-        return HedgeIntent(bench, spec.hedge_ratio, ("risk_off", "net_long"))
 
     def _record(
         self,

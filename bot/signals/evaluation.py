@@ -17,17 +17,15 @@ class PositionView:
     side: PositionSide
     entry_ms: int  # fill time, UTC ms (time stops count entry-timeframe closes after it)
     entry_price: float
-    hedge: bool = False  # a BTC short opened by the hedge rule
 
     @staticmethod
-    def of(position: Position, *, hedge: bool = False) -> PositionView:
+    def of(position: Position) -> PositionView:
         """The view of a domain :class:`~bot.domain.Position`."""
         return PositionView(
             position.symbol,
             position.side,
             position.opened_ms,
             float(position.entry_price),
-            hedge,
         )
 
 
@@ -141,15 +139,6 @@ class ExitIntent:
 
 
 @dataclass(frozen=True, slots=True)
-class HedgeIntent:
-    """Short the benchmark for ``ratio`` × long notional (STRATEGY.md, "Shorts and hedges")."""
-
-    symbol: str
-    ratio: float
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Evaluation:
     """One evaluation at the close of 1h bar ``index`` (time ``t``, UTC ms)."""
 
@@ -162,5 +151,4 @@ class Evaluation:
     decisions: list[Decision]
     entries: list[EntryIntent]  # ranked, best first
     exits: list[ExitIntent]
-    hedge: HedgeIntent | None = None
     flags: dict[str, Any] = field(default_factory=dict)

@@ -118,8 +118,6 @@ class StrategySpec:
     stop_mode: Literal["atr", "fixed"]
     stop_pct: float
     shorts_enabled: bool
-    hedge_enabled: bool
-    hedge_ratio: float
     params: SignalParams
 
 
@@ -170,7 +168,5 @@ def resolve(cfg: StrategyConfig | None = None, preset: str | None = None) -> Str
         stop_mode=checked.stop_mode,
         stop_pct=checked.stop_pct,
         shorts_enabled=cfg.shorts.enabled,
-        hedge_enabled=cfg.hedge.enabled,
-        hedge_ratio=cfg.hedge.ratio,
         params=params,
     )

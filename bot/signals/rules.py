@@ -118,16 +118,12 @@ def exit_reasons(
     s: SymView,
     pos: PositionView,
     sec_row: SectorRow | None,
-    risk_on: bool,
-    longs_open: bool,
     t: int,
     tf_ms: int,
     tp: float,
 ) -> tuple[str, ...]:
     """STRATEGY.md, "Exits" (shorts mirror the long rules)."""
     p = spec.params
-    if pos.hedge:
-        return ("hedge_off",) if (risk_on or not longs_open) else ()
     long = pos.side is PositionSide.LONG
     why: list[str] = []
     sign = 1.0 if long else -1.0

@@ -126,7 +126,7 @@ class OrderEntry(PositionTpSl):
         # In hedge mode an order on the exit side of its position closes it: reduce-only.
         closing = hedge and side is not (Side.BUY if position_idx == LONG_IDX else Side.SELL)
         reduce_only = reduce_only or closing
-        check_qty(inst, qty)
+        check_qty(inst, qty, market=order_type is not OrderType.LIMIT)
         if order_type is OrderType.LIMIT:
             price = check_price(inst, price, "price")
         elif order_type is OrderType.STOP_MARKET:

@@ -112,7 +112,8 @@ def parse_instrument(path: Path, sym: str, raw: Any, fallback: Instrument) -> In
     """One ``instruments.json`` entry; absent fields fall back to the defaults.
 
     Accepted keys (snake_case or Bybit camelCase): tick_size|tick|tickSize, qty_step|step|qtyStep,
-    min_qty|minOrderQty, min_notional|minNotionalValue, max_qty|maxOrderQty, funding_interval_h,
+    min_qty|minOrderQty, min_notional|minNotionalValue, max_qty|maxOrderQty,
+    max_mkt_qty|maxMktOrderQty (one market order; default max_qty), funding_interval_h,
     tiers: [{floor|minNotional, cap|riskLimitValue|maxNotional, mmr|maintenanceMargin,
     max_leverage|maxLeverage, mm_deduction|mmDeduction}]. A tier without a deduction gets the
     cumulative one (RISK.md).
@@ -126,6 +127,7 @@ def parse_instrument(path: Path, sym: str, raw: Any, fallback: Instrument) -> In
     min_qty = _dec(path, sym, raw, "min_qty", "minOrderQty") or step
     min_notional = _dec(path, sym, raw, "min_notional", "minNotionalValue")
     max_qty = _dec(path, sym, raw, "max_qty", "maxOrderQty")
+    max_mkt_qty = _dec(path, sym, raw, "max_mkt_qty", "maxMktOrderQty")
     fi = raw.get("funding_interval_h", fallback.funding_interval_h)
     if not isinstance(fi, int) or fi <= 0:
         raise DataFileError(path, f"{sym}.funding_interval_h: expected a positive integer")
@@ -165,6 +167,7 @@ def parse_instrument(path: Path, sym: str, raw: Any, fallback: Instrument) -> In
         funding_interval_h=fi,
         sector=fallback.sector,
         max_qty=max_qty,
+        max_mkt_qty=max_mkt_qty,
         launch_ms=fallback.launch_ms,
     )
 

@@ -8,7 +8,7 @@ from bot.domain import Instrument
 from bot.sim.types import SimError
 
 
-def check_qty(inst: Instrument, qty: Decimal) -> None:
+def check_qty(inst: Instrument, qty: Decimal, *, market: bool = False) -> None:
     """Qty step, min qty and max qty (10001)."""
     sym = inst.symbol
     if not qty.is_finite() or qty <= 0:
@@ -24,6 +24,12 @@ def check_qty(inst: Instrument, qty: Decimal) -> None:
     if inst.max_qty is not None and qty > inst.max_qty:
         raise SimError(
             SimError.BAD_PARAMS, f"{sym}: qty {qty} above max qty {inst.max_qty}", "max_qty"
+        )
+    if market and inst.max_mkt_qty is not None and qty > inst.max_mkt_qty:
+        raise SimError(
+            SimError.BAD_PARAMS,
+            f"{sym}: market order qty {qty} above max market qty {inst.max_mkt_qty}",
+            "max_qty",
         )
 
 

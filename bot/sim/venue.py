@@ -161,27 +161,28 @@ class EngineVenue:
         return order_report(o)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
-        try:
-            o = self.engine.cancel_order(symbol, order_link_id=client_order_id)
-        except SimError as exc:
-            raise venue_error(exc, "cancel_order") from exc
-        return order_report(o)
+        return self._cancel(symbol, order_link_id=client_order_id)
 
     async def fetch_order(self, symbol: str, client_order_id: str) -> OrderReport | None:
-        o = self.engine.get_order(order_link_id=client_order_id)
-        if o is None or o.symbol != symbol:
-            return None
-        return order_report(o)
+        return self._get(symbol, order_link_id=client_order_id)
 
     async def cancel_order_by_venue_id(self, symbol: str, venue_order_id: str) -> OrderReport:
+        return self._cancel(symbol, order_id=venue_order_id)
+
+    async def fetch_order_by_venue_id(self, symbol: str, venue_order_id: str) -> OrderReport | None:
+        return self._get(symbol, order_id=venue_order_id)
+
+    def _cancel(self, symbol: str, **by: str) -> OrderReport:
+        """Cancel one open order by ``order_id`` or ``order_link_id``."""
         try:
-            o = self.engine.cancel_order(symbol, order_id=venue_order_id)
+            o = self.engine.cancel_order(symbol, **by)
         except SimError as exc:
             raise venue_error(exc, "cancel_order") from exc
         return order_report(o)
 
-    async def fetch_order_by_venue_id(self, symbol: str, venue_order_id: str) -> OrderReport | None:
-        o = self.engine.get_order(order_id=venue_order_id)
+    def _get(self, symbol: str, **by: str) -> OrderReport | None:
+        """One order (open or closed) by ``order_id`` or ``order_link_id``, in ``symbol``."""
+        o = self.engine.get_order(**by)
         if o is None or o.symbol != symbol:
             return None
         return order_report(o)

@@ -178,6 +178,18 @@ def is_usdt_linear_perp(market: dict[str, Any]) -> bool:
     )
 
 
+def _max_market_qty(info: dict[str, Any]) -> Decimal | None:
+    """One market order's limit: Bybit ``lotSizeFilter.maxMktOrderQty``, Binance's
+    ``MARKET_LOT_SIZE`` filter; None when the venue gives none."""
+    lot = info.get("lotSizeFilter")
+    if isinstance(lot, dict) and lot.get("maxMktOrderQty") is not None:
+        return dec(lot.get("maxMktOrderQty"))
+    for f in info.get("filters") or []:
+        if isinstance(f, dict) and f.get("filterType") == "MARKET_LOT_SIZE":
+            return dec(f.get("maxQty"))
+    return None
+
+
 def to_instrument(
     market: dict[str, Any], ccxt_tiers: list[dict[str, Any]] | None, precision_mode: int
 ) -> Instrument:
@@ -201,6 +213,7 @@ def to_instrument(
         funding_interval_h=max(interval_h, 1),
         status=status,
         max_qty=dec((limits.get("amount") or {}).get("max")),
+        max_mkt_qty=_max_market_qty(info),
         launch_ms=market.get("created"),
     )
 

@@ -227,36 +227,14 @@ class CcxtVenue(CcxtMarketData):
     async def fetch_order(self, symbol: str, client_order_id: str) -> OrderReport | None:
         """By client id: Bybit's realtime list (open + recent), then history; None if absent."""
         await self._ensure_markets()
-        inst = self._instruments.get(symbol)
         if self.name == "bybit":
-            q = {"category": "linear", "symbol": symbol, "orderLinkId": client_order_id}
-            for name, method in (
-                ("order_realtime", self.ex.privateGetV5OrderRealtime),
-                ("order_history", self.ex.privateGetV5OrderHistory),
-            ):
-                resp = await self._read(name, functools.partial(method, dict(q)))
-                rows = (resp.get("result") or {}).get("list") or []
-                for raw in rows:
-                    if raw.get("orderLinkId") == client_order_id:
-                        parsed = self.ex.parse_order(raw, self.ex.market(self.symbol_of(symbol)))
-                        return to_order_report(parsed, inst)
-            return None
-        cs = self.symbol_of(symbol)
-        for name, params in (
-            ("fetch_order", {"origClientOrderId": client_order_id}),
-            ("fetch_algo_order", {"clientOrderId": client_order_id, "trigger": True}),
-        ):
-            try:
-                order = await self._retrying(
-                    "read",
-                    name,
-                    functools.partial(self.ex.fetch_order, None, cs, params),
-                    quiet_codes=BINANCE_NOT_A_PLAIN_ORDER,
-                )
-            except OrderNotFoundError:
-                continue
-            return to_order_report(order, inst)
-        return None
+            return await self._bybit_order(symbol, "orderLinkId", client_order_id)
+        return await self._binance_order(
+            symbol,
+            None,
+            {"origClientOrderId": client_order_id},
+            {"clientOrderId": client_order_id, "trigger": True},
+        )
 
     async def cancel_order_by_venue_id(self, symbol: str, venue_order_id: str) -> OrderReport:
         """Cancel by the venue's order id (an order placed without a client id), then report
@@ -288,27 +266,41 @@ class CcxtVenue(CcxtMarketData):
         """By venue order id: Bybit's realtime list, then history (Binance: plain, then algo
         orders); None if the venue has no such order."""
         await self._ensure_markets()
-        inst = self._instruments.get(symbol)
-        cs = self.symbol_of(symbol)
         if self.name == "bybit":
-            q = {"category": "linear", "symbol": symbol, "orderId": venue_order_id}
-            for name, method in (
-                ("order_realtime", self.ex.privateGetV5OrderRealtime),
-                ("order_history", self.ex.privateGetV5OrderHistory),
-            ):
-                resp = await self._read(name, functools.partial(method, dict(q)))
-                for raw in (resp.get("result") or {}).get("list") or []:
-                    if str(raw.get("orderId")) == venue_order_id:
-                        return to_order_report(self.ex.parse_order(raw, self.ex.market(cs)), inst)
-            return None
-        for name, params in (("fetch_order", {}), ("fetch_algo_order", {"trigger": True})):
+            return await self._bybit_order(symbol, "orderId", venue_order_id)
+        return await self._binance_order(symbol, venue_order_id, {}, {"trigger": True})
+
+    async def _bybit_order(self, symbol: str, key: str, value: str) -> OrderReport | None:
+        """One order by ``orderLinkId`` or ``orderId``: Bybit's realtime list (open and
+        recent), then its history; None when neither has it."""
+        q = {"category": "linear", "symbol": symbol, key: value}
+        for name, method in (
+            ("order_realtime", self.ex.privateGetV5OrderRealtime),
+            ("order_history", self.ex.privateGetV5OrderHistory),
+        ):
+            resp = await self._read(name, functools.partial(method, dict(q)))
+            for raw in (resp.get("result") or {}).get("list") or []:
+                if str(raw.get(key)) == value:
+                    parsed = self.ex.parse_order(raw, self.ex.market(self.symbol_of(symbol)))
+                    return to_order_report(parsed, self._instruments.get(symbol))
+        return None
+
+    async def _binance_order(
+        self, symbol: str, order_id: str | None, plain: dict[str, Any], algo: dict[str, Any]
+    ) -> OrderReport | None:
+        """One order on Binance: the plain order service, then the algo service (stops)."""
+        cs = self.symbol_of(symbol)
+        for name, params in (("fetch_order", plain), ("fetch_algo_order", algo)):
             try:
-                order = await self._read(
-                    name, functools.partial(self.ex.fetch_order, venue_order_id, cs, params)
+                order = await self._retrying(
+                    "read",
+                    name,
+                    functools.partial(self.ex.fetch_order, order_id, cs, params),
+                    quiet_codes=BINANCE_NOT_A_PLAIN_ORDER,
                 )
             except OrderNotFoundError:
                 continue
-            return to_order_report(order, inst)
+            return to_order_report(order, self._instruments.get(symbol))
         return None
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:

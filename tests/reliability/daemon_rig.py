@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,11 @@ def has_position_with_stop(symbol: str = "SOLUSDT") -> Any:
         )
 
     return pred
+
+
+async def ticker_price(sim: SimHandle, symbol: str, field: str = "markPrice") -> Decimal:
+    """``field`` of ``symbol``'s ticker on the venue (a signed-free public read)."""
+    _s, body = await sim.bybit(
+        "GET", "/v5/market/tickers", {"category": "linear", "symbol": symbol}
+    )
+    return Decimal(body["result"]["list"][0][field])

@@ -20,10 +20,11 @@ from tests.reliability.daemon_rig import (
     has_position_with_stop,
     live,
     running_daemon,
+    ticker_price,
     trading_sim,
     wait_until,
 )
-from tests.reliability.invariants import assert_nothing_lost, read_books
+from tests.reliability.invariants import assert_nothing_lost, read_books, without_hand_fills
 from tests.simserver import SimHandle
 
 OPEN = ("New", "Untriggered", "PartiallyFilled")
@@ -34,23 +35,6 @@ async def by_hand(sim: SimHandle, **fields: Any) -> dict[str, Any]:
     status, body = await sim.bybit("POST", "/v5/order/create", {"category": "linear", **fields})
     assert status == 200 and body["retCode"] == 0, body
     return dict(body["result"])
-
-
-async def last_price(sim: SimHandle, symbol: str) -> Decimal:
-    _s, body = await sim.bybit(
-        "GET", "/v5/market/tickers", {"category": "linear", "symbol": symbol}
-    )
-    return Decimal(body["result"]["list"][0]["lastPrice"])
-
-
-async def books_without_hand_fills(sim: SimHandle, db_url: str) -> Any:
-    """The books, less the hand market orders that filled at once: rotor never saw them open
-    (only their fills, which are checked like every fill)."""
-    books = await read_books(sim, db_url)
-    for key, o in list(books.venue_orders.items()):
-        if key.startswith("venue:") and o["orderType"] == "Market" and key not in books.db_orders:
-            del books.venue_orders[key]
-    return books
 
 
 def venue_positions(state: dict[str, Any]) -> dict[str, str]:
@@ -69,7 +53,7 @@ async def test_s29_s30_kill_switch_flattens_what_the_venue_holds(
             await bars_until(sim, d, has_position_with_stop())
             # Opened by hand since the last sync: rotor's books do not know them.
             await by_hand(sim, symbol="ETHUSDT", side="Sell", orderType="Market", qty="2")
-            btc = await last_price(sim, "BTCUSDT")
+            btc = await ticker_price(sim, "BTCUSDT", "lastPrice")
             hand = await by_hand(
                 sim,
                 symbol="BTCUSDT",
@@ -93,7 +77,7 @@ async def test_s29_s30_kill_switch_flattens_what_the_venue_holds(
             assert cancelled["orderStatus"] == "Cancelled", "cancelled by its venue id"
             stored = await d.repo.get_order(f"venue:{hand['orderId']}")
             assert stored is not None and stored.status.value == "CANCELED"
-        assert_nothing_lost(await books_without_hand_fills(sim, migrated_url))
+        assert_nothing_lost(without_hand_fills(await read_books(sim, migrated_url)))
 
 
 async def test_s29_s31_closes_fail_stops_stay_and_the_venue_is_reread(
@@ -136,4 +120,4 @@ async def test_s29_s31_closes_fail_stops_stay_and_the_venue_is_reread(
             assert any("close SOLUSDT" in e["problem"] for e in failed)
             final = await sim.state()
             assert venue_positions(final) == {} and open_orders(final) == []
-        assert_nothing_lost(await books_without_hand_fills(sim, migrated_url))
+        assert_nothing_lost(without_hand_fills(await read_books(sim, migrated_url)))

@@ -6,7 +6,6 @@ ccxt, with a real database."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 from structlog.testing import capture_logs
@@ -16,17 +15,10 @@ from tests.reliability.daemon_rig import (
     bars_until,
     has_position_with_stop,
     running_daemon,
+    ticker_price,
     trading_sim,
 )
 from tests.reliability.invariants import assert_nothing_lost, read_books
-from tests.simserver import SimHandle
-
-
-async def mark_price(sim: SimHandle, symbol: str) -> Decimal:
-    _s, body = await sim.bybit(
-        "GET", "/v5/market/tickers", {"category": "linear", "symbol": symbol}
-    )
-    return Decimal(body["result"]["list"][0]["markPrice"])
 
 
 async def test_s36_stop_crossed_while_off_the_venue_closes_at_market_and_alerts(
@@ -47,7 +39,7 @@ async def test_s36_stop_crossed_while_off_the_venue_closes_at_market_and_alerts(
             )
             assert status == 200 and body["retCode"] == 0, body
             for _ in range(400):
-                if sign * (await mark_price(sim, "SOLUSDT") - pos.stop_price) < 0:
+                if sign * (await ticker_price(sim, "SOLUSDT") - pos.stop_price) < 0:
                     break
                 await sim.advance(1)
             else:

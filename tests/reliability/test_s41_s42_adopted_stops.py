@@ -19,17 +19,10 @@ from tests.reliability.daemon_rig import (
     bars_until,
     has_position_with_stop,
     running_daemon,
+    ticker_price,
     trading_sim,
 )
-from tests.reliability.invariants import assert_nothing_lost, read_books
-from tests.simserver import SimHandle
-
-
-async def mark_price(sim: SimHandle, symbol: str) -> Decimal:
-    _s, body = await sim.bybit(
-        "GET", "/v5/market/tickers", {"category": "linear", "symbol": symbol}
-    )
-    return Decimal(body["result"]["list"][0]["markPrice"])
+from tests.reliability.invariants import assert_nothing_lost, read_books, without_hand_fills
 
 
 def stops_on_venue(state: dict[str, Any], symbol: str) -> list[dict[str, Any]]:
@@ -69,7 +62,7 @@ async def test_s41_s42_position_found_while_halted_gets_a_policy_stop(
                 await bar(sim, d)
             pos = d.portfolio.positions["SOLUSDT"]
             assert d.state.state is TradingState.HALTED
-            mark = await mark_price(sim, "SOLUSDT")
+            mark = await ticker_price(sim, "SOLUSDT")
             tick = d.instruments["SOLUSDT"].tick_size
             want = stop_price_for(PositionSide.LONG, mark, Decimal("0.09"), tick)
             assert pos.stop_price == want, (pos.stop_price, want, old_stop)
@@ -78,8 +71,4 @@ async def test_s41_s42_position_found_while_halted_gets_a_policy_stop(
             assert Decimal(stop["triggerPrice"]) == want and Decimal(stop["qty"]) == Decimal(3)
             assert not [e for e in logs if e["event"] in ("stop_refused_by_risk", "stop_rejected")]
             assert [e for e in logs if e["event"] == "adopted_stop_from_policy"]
-        books = await read_books(sim, migrated_url)
-        for key, o in list(books.venue_orders.items()):
-            if key.startswith("venue:") and o["orderType"] == "Market":
-                del books.venue_orders[key]  # the hand order filled at once: only its fill
-        assert_nothing_lost(books)
+        assert_nothing_lost(without_hand_fills(await read_books(sim, migrated_url)))

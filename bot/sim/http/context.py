@@ -71,7 +71,8 @@ class SimContext:
         if lag <= 0:
             return len(seq)
         self.stamp()
-        return bisect_right(self.walls[name], wall_ms() - lag)
+        # No list yet: the account had no event at all when it was last stamped.
+        return bisect_right(self.walls.get(name, []), wall_ms() - lag)
 
     def freeze_tickers_if_stale(self) -> None:
         """Take the stale_tickers snapshot now if such a fault is in effect."""

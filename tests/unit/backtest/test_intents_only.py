@@ -1,5 +1,5 @@
 """``evaluate_at(records=False)`` (the backtest's path) yields exactly the full evaluation's
-entries, exits and hedge, for every preset, with and without shorts and the hedge."""
+entries and exits, for every preset, with and without shorts."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def panel():  # type: ignore[no-untyped-def]
 def test_intents_only_equal_the_full_evaluation(panel, preset: str, extras: bool) -> None:  # type: ignore[no-untyped-def]
     over = {"strategy.preset": preset}
     if extras:
-        over |= {"strategy.shorts.enabled": True, "strategy.hedge.enabled": True}
+        over |= {"strategy.shorts.enabled": True}
     engine = SignalEngine.from_settings(load_settings(None, over, environ={}))
     engine.precompute(panel)
     rnd = random.Random(7)
@@ -44,7 +44,7 @@ def test_intents_only_equal_the_full_evaluation(panel, preset: str, extras: bool
         pred = {sym: rnd.uniform(-0.001, 0.001) for sym in rnd.sample(panel.symbols, 8)}
         full = engine.evaluate_at(j, held, pred)
         lean = engine.evaluate_at(j, held, pred, records=False)
-        assert (lean.entries, lean.exits, lean.hedge) == (full.entries, full.exits, full.hedge)
+        assert (lean.entries, lean.exits) == (full.entries, full.exits)
         assert lean.regime == full.regime
         acted += bool(full.entries or full.exits)
     assert acted > 10

@@ -1,4 +1,4 @@
-"""Presets, resolution order, exits, shorts and the hedge on constructed data."""
+"""Presets, resolution order, exits and shorts on constructed data (the perp hedge is refused)."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def test_exit_rules_time_stop_rotation_and_take_profit(panel) -> None:
     assert held.entries == [] and dec["LAGAUSDT"].action is Action.ENTER_LONG
 
 
-def test_shorts_and_hedge_are_off_by_default_and_work_when_enabled() -> None:
+def test_shorts_are_off_by_default_and_work_when_enabled() -> None:
     p = C.build(c_recent_mu=0.0003)
     off = engine().evaluate(p)
     assert all(e.side is PositionSide.LONG for e in off.entries)
@@ -149,18 +149,10 @@ def test_shorts_and_hedge_are_off_by_default_and_work_when_enabled() -> None:
     assert cc.overheated and cc.accel is not None and cc.accel < 0
     shorts = [e.symbol for e in ev.entries if e.side is PositionSide.SHORT]
     assert shorts == ["C2USDT"]
-    # hedge: risk-off with a long open -> short BTC for ratio x long notional
-    risk_off = C.build(btc_mu1=0.003)
-    cfg = StrategyConfig(params=SignalParams(**LOOSE))  # type: ignore[arg-type]
-    cfg.hedge.enabled = True
-    eng = SignalEngine(resolve(cfg))
-    t = risk_off.close_time(C.T - 1)
-    pos = [PositionView("A2USDT", PositionSide.LONG, t - HOUR_MS, 100.0)]
-    ev = eng.evaluate(risk_off, positions=pos)
-    assert ev.hedge is not None and ev.hedge.symbol == "BTCUSDT" and ev.hedge.ratio == 0.10
-    assert next(d for d in ev.decisions if d.symbol == "BTCUSDT").action is Action.ENTER_SHORT
-    # back in risk-on the hedge short is closed
-    hedge_pos = [*pos, PositionView("BTCUSDT", PositionSide.SHORT, t, 1.0, hedge=True)]
-    ev = eng.evaluate(C.build(), positions=hedge_pos)
-    assert ev.hedge is None
-    assert ("BTCUSDT", ("hedge_off",)) in [(x.symbol, x.reasons) for x in ev.exits]
+
+
+def test_the_perp_hedge_is_refused_with_its_key_named() -> None:
+    # strategy.hedge was journaled but never executed: it is a configuration error now.
+    with pytest.raises(ConfigError, match=r"strategy\.hedge: removed") as info:
+        load_settings(None, {"strategy.hedge.enabled": True}, environ={})
+    assert "portfolio.hedge" in str(info.value)

@@ -145,7 +145,7 @@ def symbol_row(inst: Instrument, closed: bool) -> dict[str, Any]:
             {
                 "filterType": "MARKET_LOT_SIZE",
                 "stepSize": str(inst.qty_step.normalize()),
-                "maxQty": qty(inst, max_qty),
+                "maxQty": qty(inst, inst.max_mkt_qty or max_qty),
                 "minQty": qty(inst, inst.min_qty),
             },
             {"filterType": "MAX_NUM_ORDERS", "limit": 200},

@@ -52,7 +52,7 @@ def instrument(inst: Instrument, closed: bool) -> dict[str, Any]:
             "minOrderQty": dec(inst.min_qty),
             "qtyStep": dec(inst.qty_step),
             "postOnlyMaxOrderQty": dec(max_qty),
-            "maxMktOrderQty": dec(max_qty),
+            "maxMktOrderQty": dec(inst.max_mkt_qty or max_qty),
             "minNotionalValue": dec(inst.min_notional),
         },
         "unifiedMarginTrade": True,
