@@ -37,6 +37,7 @@ from bot.risk import (
 )
 from bot.risk import TradingStateMachine as StateMachine
 from bot.runtime.account import EquityMarks, OrderRate, build_view
+from bot.runtime.cashflows import CashFlowTracker
 from bot.runtime.journal import Journal
 from bot.runtime.market import MarketSnapshots, PredictedFunding
 from bot.runtime.protection import ProtectiveStops
@@ -117,6 +118,7 @@ class TradingCore:
         self.balance: BalanceReport | None = None
         self.last_report: CycleReport | None = None
         self.kill_requested = False
+        self.cash_flows: CashFlowTracker | None = None  # set by the daemon (RELIABILITY.md #35)
 
     # ------------------------------------------------------------------ the cycle
 
@@ -194,6 +196,8 @@ class TradingCore:
         """Reconcile orders, fills, positions and balance with the venue."""
         rec = await self.reconciler.run()
         self.balance = await self.venue.fetch_balance()
+        if self.cash_flows is not None:  # the flows the balance just read reflects
+            await self.cash_flows.refresh(self.balance.ts)
         await self.stops.restore(self.portfolio.positions)
         return rec
 
@@ -400,6 +404,7 @@ class TradingCore:
             wallet=balance.wallet_balance,
             upnl=balance.equity - balance.wallet_balance,
             exposure=sum((p.qty * p.entry_price for p in positions), Decimal(0)),
+            net_flows=self.marks.flows,
             open_risk=sum(
                 (
                     abs(p.entry_price - p.stop_price) * p.qty
