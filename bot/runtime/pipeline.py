@@ -18,6 +18,7 @@ from bot.domain import (
     Instrument,
     OrderIntent,
     OrderType,
+    PositionSide,
     Ticker,
     TradingState,
 )
@@ -114,6 +115,8 @@ class TradingCore:
             clock,
             settings.execution.stop_trigger_by,
         )
+        # Leverage set for an entry whose position has not taken it over yet (checked against
+        # the venue meanwhile); a position's own ``leverage`` is the plan after that.
         self.leverage: dict[str, Decimal] = {}
         self.balance: BalanceReport | None = None
         self.last_report: CycleReport | None = None
@@ -198,6 +201,7 @@ class TradingCore:
         self.balance = await self.venue.fetch_balance()
         if self.cash_flows is not None:  # the flows the balance just read reflects
             await self.cash_flows.refresh(self.balance.ts)
+        await self.check_leverage()
         await self.stops.restore(self.portfolio.positions)
         return rec
 
@@ -291,9 +295,12 @@ class TradingCore:
         pos = self.portfolio.positions.get(ok.symbol)
         if pos is not None and intent.kind in ("entry", "hedge"):
             pos.leverage = ok.leverage_used
+            self.leverage.pop(ok.symbol, None)
             pos.stop_price = ok.stop_for(pos, self.instruments.get(ok.symbol))
             self.stops.plan(ok.symbol, pos.stop_price)
-            pos.liquidation_price = ok.liquidation_price
+            if pos.liquidation_price is None:  # the venue's own, read by the sync, wins
+                pos.liquidation_price = ok.liquidation_price
+            await self.check_leverage(ok.symbol)  # the venue's leverage and liq vs the stop
             await self.journal.save_position(pos, self.clock())
             await self.stops.ensure(self.portfolio.positions)
         if pos is None:
@@ -301,10 +308,34 @@ class TradingCore:
         return True
 
     async def _set_leverage(self, symbol: str, leverage: Decimal) -> None:
-        if self.leverage.get(symbol) == leverage:
-            return
+        """Before every entry, never cached: the leverage may have been changed by hand on the
+        venue since rotor last set it (RELIABILITY.md #32); "not modified" is success."""
         await self.venue.set_leverage(symbol, leverage)
-        self.leverage[symbol] = leverage
+        self.leverage[symbol] = leverage  # the plan of the entry in flight
+
+    async def check_leverage(self, only: str | None = None) -> None:
+        """The venue's leverage and liquidation price of each open position against rotor's
+        plan (RELIABILITY.md #32): a leverage changed by hand, or a liquidation price on the
+        wrong side of the stop, alerts; the leverage is set back at once, so the position is
+        as planned before the next cycle."""
+        for symbol, vp in self.reconciler.venue_positions.items():
+            pos = self.portfolio.positions.get(symbol)
+            if (only is not None and symbol != only) or pos is None:
+                continue
+            planned = self.leverage.get(symbol, pos.leverage)
+            problems = []
+            if vp.leverage != planned:
+                problems.append(f"leverage {vp.leverage} on the venue, {planned} planned")
+            liq, stop = vp.liquidation_price, pos.stop_price
+            long = pos.side is PositionSide.LONG
+            if liq is not None and stop is not None and (liq >= stop if long else liq <= stop):
+                problems.append(f"liquidation price {liq} is not beyond the stop {stop}")
+            if not problems:
+                continue
+            log.error("venue_position_mismatch", symbol=symbol, problems=problems, alert=True)
+            if vp.leverage != planned:
+                await self.venue.set_leverage(symbol, planned)
+                log.warning("venue_leverage_corrected", symbol=symbol, leverage=str(planned))
 
     # ------------------------------------------------------------------ closing
 
