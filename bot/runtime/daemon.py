@@ -27,7 +27,7 @@ from bot.execution.client_ids import new_run_id
 from bot.execution.orders import OrderManager
 from bot.execution.portfolio import Portfolio
 from bot.execution.reconcile import Reconciler
-from bot.observability.logging import configure_logging, get_logger
+from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.risk import RiskManager, Source, StateRequest, TradingStateMachine
 from bot.runtime import lifecycle
@@ -328,7 +328,11 @@ class Daemon:
         task.add_done_callback(self.tasks.discard)
 
     def reload(self) -> None:
-        """SIGHUP: re-read the config; an invalid one is rejected and the old one kept."""
+        """SIGHUP: re-read the config. An invalid one, or one changing a setting that cannot
+        be applied live (the exchange, the database, ...), is refused with a message and the old
+        one kept; otherwise every setting takes effect at once (``bot.runtime.reload``)."""
+        from bot.runtime import reload
+
         try:
             fresh = load_settings(self.config_path)
             from bot.risk import validate_risk
@@ -337,13 +341,20 @@ class Daemon:
             if problems:
                 raise ConfigError(problems)
         except ConfigError as exc:
-            log.error("config_reload_rejected", errors=exc.errors)
+            log.error("config_reload_rejected", errors=exc.errors, alert=True)
             return
-        self.settings = fresh
-        self.risk = RiskManager.from_settings(fresh)
-        self.core.risk = self.risk
-        configure_logging(fresh.logging.level, fresh.logging.format, fresh.secrets())
-        log.warning("config_reloaded")
+        changed = reload.changed_keys(self.settings, fresh)
+        refused = reload.refusals(self, fresh, changed)
+        if refused:
+            log.error(
+                "config_reload_refused",
+                errors=refused,
+                note="the old configuration stays in force",
+                alert=True,
+            )
+            return
+        reload.apply(self, fresh)
+        log.warning("config_reloaded", changed=changed)
 
 
 def latest_intervals(panel: Panel) -> dict[str, float]:

@@ -22,6 +22,7 @@ from bot import __version__
 from bot.config import Settings
 from bot.data.datadir import DataFileError
 from bot.data.freshness import FreshnessTracker
+from bot.data.quality import QualityFilter, QualityLimits
 from bot.data.sectors import SectorMapError
 from bot.data.store import PanelStore
 from bot.domain import TradingState
@@ -110,7 +111,13 @@ async def start(d: Daemon) -> None:
     await reconcile_at_start(d)
     capacity = d.signals.window_hours + 48
     d.freshness = FreshnessTracker()
-    d.store = PanelStore(symbols, tags, capacity=capacity, freshness=d.freshness)
+    d.store = PanelStore(
+        symbols,
+        tags,
+        capacity=capacity,
+        freshness=d.freshness,
+        quality=QualityFilter(QualityLimits.from_config(s.data)),
+    )
     d.feed = MarketFeed(
         d.venue,
         symbols,
