@@ -51,6 +51,7 @@ class Instrument:
     status: str = "Trading"
     max_qty: Decimal | None = None
     launch_ms: int | None = None
+    delivery_ms: int | None = None  # a delisting's delivery (settlement) time
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property

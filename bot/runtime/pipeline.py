@@ -122,6 +122,8 @@ class TradingCore:
         self.last_report: CycleReport | None = None
         self.kill_requested = False
         self.cash_flows: CashFlowTracker | None = None  # set by the daemon (RELIABILITY.md #35)
+        # Symbols being delisted or settling (RELIABILITY.md #43): no entry, positions closed.
+        self.closing: dict[str, str] = {}
 
     # ------------------------------------------------------------------ the cycle
 
@@ -210,30 +212,36 @@ class TradingCore:
     async def _exits(
         self, evaluation: Evaluation, market: Mapping[str, MarketSnapshot], report: CycleReport
     ) -> None:
-        for ex in evaluation.exits:
-            pos = self.portfolio.positions.get(ex.symbol)
+        targets = {ex.symbol: ",".join(ex.reasons) for ex in evaluation.exits}
+        for symbol, why in self.closing.items():  # delisting: out before the delivery
+            targets.setdefault(symbol, f"DELISTING: {why}")
+        for symbol, reason in targets.items():
+            pos = self.portfolio.positions.get(symbol)
             if pos is None:
                 continue
-            snap = market.get(ex.symbol)
+            snap = market.get(symbol)
             ref = (snap.mark if snap and snap.mark else None) or pos.entry_price
             intent = OrderIntent(
-                symbol=ex.symbol,
+                symbol=symbol,
                 side=pos.side,
                 kind="exit",
                 reference_price=ref,
                 qty=pos.qty,
                 reduce_only=True,
                 sector=pos.sector,
-                reason=",".join(ex.reasons),
+                reason=reason,
             )
             if await self._send(intent, market, report):
-                report.exits.append(ex.symbol)
+                report.exits.append(symbol)
 
     async def _entries(
         self, evaluation: Evaluation, market: Mapping[str, MarketSnapshot], report: CycleReport
     ) -> None:
         for entry in evaluation.entries:
             if entry.symbol in self.portfolio.positions:
+                continue
+            if entry.symbol in self.closing:
+                log.info("entry_skipped", symbol=entry.symbol, why=self.closing[entry.symbol])
                 continue
             if await self._send(entry.to_order_intent(), market, report):
                 report.entries.append(entry.symbol)

@@ -190,6 +190,7 @@ def to_instrument(
         status=status,
         max_qty=dec((limits.get("amount") or {}).get("max")),
         launch_ms=market.get("created"),
+        delivery_ms=int(delivery) if (delivery := dec(info.get("deliveryTime"))) else None,
     )
 
 
