@@ -63,11 +63,11 @@ EPISODES = {
     "stale_tickers": [{"kind": "stale_tickers"}],
     "clock_skew": [{"kind": "clock_skew", "offset_ms": 20_000}],
     "rate_limit": [{"kind": "rate_limit", "requests": 10, "window_ms": 1000}],
-    # The account's lists show changes 10 simulated minutes late (RELIABILITY.md #35, #37).
+    # The account's lists show changes 1.5 s (wall) late (RELIABILITY.md #35, #37).
     "account_lag": [
-        {"kind": "consistency_lag", "endpoint": "/v5/execution/list", "ms": 600_000},
-        {"kind": "consistency_lag", "endpoint": "/v5/position/list", "ms": 600_000},
-        {"kind": "consistency_lag", "endpoint": "/v5/account/transaction-log", "ms": 600_000},
+        {"kind": "consistency_lag", "endpoint": "/v5/execution/list", "ms": 1500},
+        {"kind": "consistency_lag", "endpoint": "/v5/position/list", "ms": 1500},
+        {"kind": "consistency_lag", "endpoint": "/v5/account/transaction-log", "ms": 1500},
     ],
 }
 EPISODE_BARS = {

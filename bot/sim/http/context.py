@@ -70,7 +70,7 @@ class SimContext:
         if lag <= 0:
             return len(seq)
         self.stamp()
-        return bisect_right(self.walls[name], wall_ms() - lag)
+        return bisect_right(self.walls.get(name, ()), wall_ms() - lag)  # none yet: 0
 
     def freeze_tickers_if_stale(self) -> None:
         """Take the stale_tickers snapshot now if such a fault is in effect."""
