@@ -4,6 +4,12 @@ simulated days; then the nothing-lost invariants and a report.
 
     .venv/bin/python bench/chaos.py [--days 90] [--symbols 8] [--seed 7] [--out chaos.json]
 
+Account events, drawn per simulated day (RELIABILITY.md #35, #43): a deposit or a withdrawal
+(5-15 % of the starting equity; ``/sim/transfer``) on about one day in five, and an instrument
+change on one day in six (a funding interval switching between 8 h and 1 h, or a finer tick;
+``/sim/instrument``). The report counts the transfers made against the rows rotor stored in
+``cash_flows`` (a missing or extra row is a discrepancy).
+
 Faults, always on: latency (20% of requests, 5-25 ms), HTTP 502 (3%) and Bybit 10016 (2%) on
 every endpoint, lost acknowledgements (10% of order creates, 5% of cancels), requests held past
 the client's timeout (0.3%). Episodes, drawn per simulated day: a maintenance window (every
@@ -65,8 +71,20 @@ EPISODES = {
     "stale_tickers": [{"kind": "stale_tickers"}],
     "clock_skew": [{"kind": "clock_skew", "offset_ms": 20_000}],
     "rate_limit": [{"kind": "rate_limit", "requests": 10, "window_ms": 1000}],
+    # The account's lists show changes 1.5 s (wall) late (RELIABILITY.md #35, #37).
+    "account_lag": [
+        {"kind": "consistency_lag", "endpoint": "/v5/execution/list", "ms": 1500},
+        {"kind": "consistency_lag", "endpoint": "/v5/position/list", "ms": 1500},
+        {"kind": "consistency_lag", "endpoint": "/v5/account/transaction-log", "ms": 1500},
+    ],
 }
-EPISODE_BARS = {"maintenance": 1, "stale_tickers": 3, "clock_skew": 4, "rate_limit": 3}
+EPISODE_BARS = {
+    "maintenance": 1,
+    "stale_tickers": 3,
+    "clock_skew": 4,
+    "rate_limit": 3,
+    "account_lag": 2,
+}
 # What a person does in the venue's web UI (no client id on anything they place).
 MANUAL = ("hand_order", "hand_stop_cancel", "hand_position")
 METRIC = re.compile(r"^(rotor_asyncio_tasks|rotor_resident_memory_bytes) ([0-9.e+]+)$", re.M)
@@ -107,6 +125,8 @@ class Chaos:
         self.active: dict[str, int] = {}  # episode -> bars left
         self.install = 0
         self.manual: Counter[str] = Counter()
+        self.transfers: list[str] = []
+        self.instrument_changes: Counter[str] = Counter()
         self.symbols: list[str] = []
 
     async def faults(self, sim: SimHandle) -> None:
@@ -212,6 +232,11 @@ class Chaos:
             requests = await sim.requests()
         wall = time.monotonic() - started
         problems = nothing_lost(without_hand_fills(books))
+        stored_flows = await stored_cash_flows(self.db_url)
+        if sorted(stored_flows) != sorted(self.transfers):
+            problems.append(
+                f"cash flows: {len(self.transfers)} transfers made, {len(stored_flows)} stored"
+            )
         logs = [e.get("event") for e in Rotor.logs(rotor)]
         return {
             "days": a.days,
@@ -229,6 +254,9 @@ class Chaos:
             "episodes": dict(sorted(self.episodes.items())),
             "restarts": dict(sorted(self.restarts.items())),
             "manual_actions": dict(sorted(self.manual.items())),
+            "transfers_made": len(self.transfers),
+            "cash_flows_stored": len(stored_flows),
+            "instrument_changes": dict(sorted(self.instrument_changes.items())),
             "stalled_bars": self.stalls,
             "final_exit_code": exit_code,
             "discrepancies": len(problems),
@@ -254,7 +282,25 @@ class Chaos:
                 self.restarts["operator_resume_after_kill"] += 1
 
     async def day_start(self, sim: SimHandle, day: int) -> None:
-        """Draw the day's episodes (each kind on about one day in four)."""
+        """Draw the day's episodes (each kind on about one day in four) and account events."""
+        if self.rng.random() < 0.2:
+            amount = self.rng.choice((-1, 1)) * self.rng.randint(500, 1500)
+            with contextlib.suppress(Exception):
+                reply = await sim.admin(
+                    "POST", "/sim/transfer", {"coin": "USDT", "amount": str(amount)}
+                )
+                if "walletBalance" in reply:
+                    self.transfers.append(str(amount))
+        if self.rng.random() < 1 / 6:
+            symbol = self.rng.choice(self.symbols)
+            if self.rng.random() < 0.5:
+                change: dict[str, Any] = {"fundingInterval": self.rng.choice((60, 480))}
+                self.instrument_changes["funding_interval"] += 1
+            else:
+                change = {"tickSize": "0.000001"}
+                self.instrument_changes["tick_size"] += 1
+            with contextlib.suppress(Exception):
+                await sim.admin("POST", "/sim/instrument", {"symbol": symbol, **change})
         started = [n for n in EPISODES if n not in self.active and self.rng.random() < 0.25]
         for name in started:
             self.active[name] = EPISODE_BARS[name] + self.rng.randint(0, 2)
@@ -327,6 +373,19 @@ def _fmt(x: float, step: float) -> str:
     return f"{x:.{decimals}f}"
 
 
+async def stored_cash_flows(db_url: str) -> list[str]:
+    """The amounts rotor stored in ``cash_flows``, as decimal strings."""
+    from bot.storage import Repository, create_engine
+
+    engine = create_engine(db_url)
+    try:
+        return [
+            format(f.amount.normalize(), "f") for f in await Repository(engine).list_cash_flows()
+        ]
+    finally:
+        await engine.dispose()
+
+
 def _first_ts(data: Path) -> int:
     from bot.data.datadir import read_ohlcv
 
@@ -347,6 +406,8 @@ def summarize(r: dict[str, Any]) -> str:
         f"{r['closed_positions']} ({r['liquidations']} liquidations)",
         f"  requests {r['requests']}, faults injected {r['faults_injected']}",
         f"  episodes {r['episodes']}",
+        f"  transfers made {r['transfers_made']}, cash flows stored {r['cash_flows_stored']}, "
+        f"instrument changes {r['instrument_changes']}",
         f"  restarts {r['restarts']}, stalled bars {r['stalled_bars']}",
         f"  manual actions {r.get('manual_actions', {})}",
         f"  DISCREPANCIES {r['discrepancies']} {r['discrepancy_detail'][:5]}",

@@ -58,8 +58,9 @@ class LazyTickers(Mapping[str, Ticker]):
 def latest_interval_table(panel: Panel) -> F64:
     """[S, T] each symbol's most recent funding interval (hours) at every bar, NaN before any.
 
-    The daemon reads the last known interval of its window every cycle (``latest_intervals``);
-    forward-filling once gives the same value at every bar.
+    Historical data carries no instrument listing, so the backtest reads the interval from the
+    settlements; the daemon uses the venue's current interval (``Daemon.funding_intervals``),
+    which the data's last interval equals once a settlement on the new grid has happened.
     """
     x = panel.funding_interval_h
     n_t = x.shape[1]

@@ -20,6 +20,7 @@ from bot.domain.orders import (
 )
 from bot.domain.records import (
     Action,
+    CashFlow,
     Decision,
     FundingPayment,
     OrderIntent,
@@ -34,6 +35,7 @@ __all__ = [
     "Action",
     "BalanceReport",
     "Bar",
+    "CashFlow",
     "Decision",
     "ExecutionReport",
     "FundingPayment",

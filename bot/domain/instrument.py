@@ -54,6 +54,7 @@ class Instrument:
     # often far below max_qty; None: max_qty applies.
     max_mkt_qty: Decimal | None = None
     launch_ms: int | None = None
+    delivery_ms: int | None = None  # a delisting's delivery (settlement) time
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -81,6 +81,18 @@ class FundingPayment:
 
 
 @dataclass(frozen=True, slots=True)
+class CashFlow:
+    """Money moved into or out of the trading account (a deposit, a withdrawal, a transfer
+    between wallets): ``amount`` is signed (negative = out). Never profit or loss."""
+
+    venue_id: str
+    ts: int
+    coin: str
+    amount: Decimal
+    kind: str  # the venue's own type, e.g. Bybit's TRANSFER_IN / TRANSFER_OUT
+
+
+@dataclass(frozen=True, slots=True)
 class OrderIntent:
     """What the strategy (or an operator) wants; the risk manager turns it into an order.
 

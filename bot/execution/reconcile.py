@@ -114,6 +114,7 @@ class Reconciler:
         # The newest fill/funding time already stored (the first pass reads from there).
         self.resume_from_ms = resume_from_ms
         self.last_sync_ms: int | None = None
+        self.venue_positions: dict[str, PositionReport] = {}
 
     async def run(self, *, since_ms: int | None = None) -> ReconcileReport:
         """One full pass; raises ``ReconcileRefused`` under the ``refuse`` policy."""
@@ -232,6 +233,7 @@ class Reconciler:
 
     async def _positions(self, report: ReconcileReport) -> None:
         venue_positions = {p.symbol: p for p in await self.venue.fetch_positions() if p.qty > 0}
+        self.venue_positions = venue_positions  # the venue's own view, for the leverage check
         ours = self.portfolio.positions
         for symbol, vp in venue_positions.items():
             mine = ours.get(symbol)

@@ -36,32 +36,66 @@ def snapshot(
 
 
 class EquityMarks:
-    """Start-of-day and peak equity, carried across restarts from the stored snapshots."""
+    """Start-of-day and peak equity for the breakers, carried across restarts, net of cash flows.
+
+    Kept as "equity net of flows" (equity minus the deposits and withdrawals known then) and
+    shown shifted by the flows known now: a deposit or a withdrawal moves the equity and both
+    marks by the same amount, so it is never counted as profit or loss (RELIABILITY.md #35).
+    """
 
     def __init__(
-        self, day_start: Decimal | None = None, peak: Decimal | None = None, day: int = -1
+        self,
+        day_start: Decimal | None = None,
+        peak: Decimal | None = None,
+        day: int = -1,
+        flows: Decimal = Decimal(0),
     ):
-        self.day_start = day_start
-        self.peak = peak
+        self.flows = flows  # net cash flows known so far
+        self._day_start = day_start  # net of the flows known at the day's first snapshot
+        self._peak = peak  # net of the flows known when it was reached
         self.day = day
 
+    @property
+    def peak(self) -> Decimal | None:
+        return None if self._peak is None else self._peak + self.flows
+
+    @property
+    def day_start(self) -> Decimal | None:
+        return None if self._day_start is None else self._day_start + self.flows
+
     def update(self, equity: Decimal, now_ms: int) -> None:
+        net = equity - self.flows
         day = now_ms // DAY_MS
-        if day != self.day or self.day_start is None:
-            self.day, self.day_start = day, equity
-        if self.peak is None or equity > self.peak:
-            self.peak = equity
+        if day != self.day or self._day_start is None:
+            self.day, self._day_start = day, net
+        if self._peak is None or net > self._peak:
+            self._peak = net
+
+    def add_flow(self, amount: Decimal) -> None:
+        """Money moved in (+) or out (-) of the account: the marks move with it."""
+        self.flows += amount
+
+    def reset(
+        self, peak: Decimal | None, day_start: Decimal | None, flows: Decimal, now_ms: int
+    ) -> None:
+        """Take the database's marks (net values, ``Repository.equity_marks``) after a cash
+        flow was stored; a mark the database does not have yet is kept."""
+        self.flows = flows
+        if peak is not None:
+            self._peak = peak
+        if day_start is not None:
+            self._day_start, self.day = day_start, now_ms // DAY_MS
 
     def rebase(self) -> None:
         """Forget the peak (an operator resumed out of HALTED): the next equity is the new one."""
-        self.peak = None
+        self._peak = None
 
     @classmethod
     def from_stored(
-        cls, peak: Decimal | None, day_start: Decimal | None, now_ms: int
+        cls, peak: Decimal | None, day_start: Decimal | None, flows: Decimal, now_ms: int
     ) -> EquityMarks:
-        """The marks as the database computed them (``Repository.equity_marks``)."""
-        return cls(day_start, peak, now_ms // DAY_MS if day_start is not None else -1)
+        """The marks as the database computed them (``Repository.equity_marks``, net values)."""
+        return cls(day_start, peak, now_ms // DAY_MS if day_start is not None else -1, flows)
 
 
 class OrderRate:

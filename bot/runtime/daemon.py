@@ -9,25 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.data.freshness import FreshnessTracker
-from bot.data.panel import HOUR_MS, Panel
+from bot.data.panel import HOUR_MS
 from bot.data.store import PanelStore
 from bot.domain import Instrument, TradingState
 from bot.execution.client_ids import new_run_id
 from bot.execution.orders import OrderManager
 from bot.execution.portfolio import Portfolio
 from bot.execution.reconcile import Reconciler
-from bot.observability.logging import configure_logging, get_logger
+from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.risk import RiskManager, Source, StateRequest, TradingStateMachine
 from bot.runtime import lifecycle
@@ -42,6 +42,18 @@ from bot.venues.base import Venue, VenueError
 from bot.venues.feed import MarketFeed
 
 log = get_logger("rotor.daemon")
+
+# What an instrument refresh compares (and logs when it changed).
+INSTRUMENT_FIELDS = (
+    "tick_size",
+    "qty_step",
+    "min_qty",
+    "min_notional",
+    "max_qty",
+    "funding_interval_h",
+    "status",
+    "delivery_ms",
+)
 
 # The loop backs off up to this long while the venue or the database fails.
 MAX_LOOP_BACKOFF_S = 30.0
@@ -242,6 +254,7 @@ class Daemon:
         if panel.n_bars == 0:
             self.last_bar_ts = newest
             return False
+        await self.refresh_instruments()
         j = panel.n_bars - 1
         missing = frozenset(s for s, ts in self.feed.last_bar_ts.items() if ts < newest)
         # The bar counts as done only once its cycle completed: a cycle that failed (venue or
@@ -252,11 +265,50 @@ class Daemon:
             j,
             self.feed.tickers,
             missing_bars=missing,
-            funding_interval_h=latest_intervals(panel),
+            funding_interval_h=self.funding_intervals(),
             ticker_ms=self._ticker_time(newest + self.feed.tf_ms),
         )
         self.last_bar_ts = newest
         return True
+
+    def funding_intervals(self) -> dict[str, float]:
+        """Each symbol's funding interval as the venue lists it now (F8h normalisation uses the
+        current interval, not the gap between the last two settlements: RELIABILITY.md #43)."""
+        return {s: float(i.funding_interval_h) for s, i in self.instruments.items()}
+
+    async def refresh_instruments(self) -> None:
+        """Re-read the instruments at each bar close (RELIABILITY.md #43): tick, lot and
+        funding-interval changes take effect without a restart; a symbol no longer listed as
+        trading, settling or with a delivery time is closing (no entry; its position is
+        closed before the delivery)."""
+        try:
+            fresh = await self.venue.load_instruments()
+        except VenueError as exc:
+            log.warning("instruments_refresh_failed", error=str(exc)[:300])
+            return
+        closing: dict[str, str] = {}
+        for sym in self.symbols:
+            old = self.instruments[sym]
+            new = fresh.get(sym)
+            if new is None:
+                closing[sym] = "no longer listed as trading"
+                continue
+            if new.status not in ("Trading", ""):
+                closing[sym] = f"status {new.status}"
+            elif new.delivery_ms:
+                closing[sym] = f"delivery at {new.delivery_ms}"
+            new = dataclasses.replace(new, sector=old.sector)
+            changed = {
+                f: [str(getattr(old, f)), str(getattr(new, f))]
+                for f in INSTRUMENT_FIELDS
+                if getattr(old, f) != getattr(new, f)
+            }
+            if changed:
+                log.warning("instrument_changed", symbol=sym, changed=changed)
+            self.instruments[sym] = self.core.instruments[sym] = new
+        for sym in closing.keys() - self.core.closing.keys():
+            log.error("symbol_closing", symbol=sym, why=closing[sym], alert=True)
+        self.core.closing = closing
 
     def _ticker_time(self, bar_close_ms: int) -> int:
         """When the market data was current: now, or when tickers froze (#13), so the risk
@@ -364,7 +416,11 @@ class Daemon:
         task.add_done_callback(self.tasks.discard)
 
     def reload(self) -> None:
-        """SIGHUP: re-read the config; an invalid one is rejected and the old one kept."""
+        """SIGHUP: re-read the config. An invalid one, or one changing a setting that cannot
+        be applied live (the exchange, the database, ...), is refused with a message and the old
+        one kept; otherwise every setting takes effect at once (``bot.runtime.reload``)."""
+        from bot.runtime import reload
+
         try:
             fresh = load_settings(self.config_path)
             from bot.risk import validate_risk
@@ -373,20 +429,17 @@ class Daemon:
             if problems:
                 raise ConfigError(problems)
         except ConfigError as exc:
-            log.error("config_reload_rejected", errors=exc.errors)
+            log.error("config_reload_rejected", errors=exc.errors, alert=True)
             return
-        self.settings = fresh
-        self.risk = RiskManager.from_settings(fresh)
-        self.core.risk = self.risk
-        configure_logging(fresh.logging.level, fresh.logging.format, fresh.secrets())
-        log.warning("config_reloaded")
-
-
-def latest_intervals(panel: Panel) -> dict[str, float]:
-    """Each symbol's most recent funding interval in hours (for F8h normalisation)."""
-    out: dict[str, float] = {}
-    for i, symbol in enumerate(panel.symbols):
-        known = np.flatnonzero(~np.isnan(panel.funding_interval_h[i]))
-        if known.size:
-            out[symbol] = float(panel.funding_interval_h[i, known[-1]])
-    return out
+        changed = reload.changed_keys(self.settings, fresh)
+        refused = reload.refusals(self, fresh, changed)
+        if refused:
+            log.error(
+                "config_reload_refused",
+                errors=refused,
+                note="the old configuration stays in force",
+                alert=True,
+            )
+            return
+        reload.apply(self, fresh)
+        log.warning("config_reloaded", changed=changed)

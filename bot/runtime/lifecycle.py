@@ -22,6 +22,7 @@ from bot import __version__
 from bot.config import Settings
 from bot.data.datadir import DataFileError
 from bot.data.freshness import FreshnessTracker
+from bot.data.quality import QualityFilter, QualityLimits
 from bot.data.sectors import SectorMapError
 from bot.data.store import PanelStore
 from bot.domain import TradingState
@@ -30,6 +31,8 @@ from bot.risk import Source, TradingStateMachine, from_stored
 from bot.runtime.account import DAY_MS, EquityMarks
 from bot.runtime.assembly import assemble_core, with_sectors
 from bot.runtime.build import build_venue, universe
+from bot.runtime.cashflows import CashFlowTracker
+from bot.runtime.cashflows import start_point as cash_start
 from bot.runtime.control import ControlServer
 from bot.runtime.journal import DbJournal
 from bot.runtime.killswitch import KILL_REASON
@@ -108,7 +111,13 @@ async def start(d: Daemon) -> None:
     await reconcile_at_start(d)
     capacity = d.signals.window_hours + 48
     d.freshness = FreshnessTracker()
-    d.store = PanelStore(symbols, tags, capacity=capacity, freshness=d.freshness)
+    d.store = PanelStore(
+        symbols,
+        tags,
+        capacity=capacity,
+        freshness=d.freshness,
+        quality=QualityFilter(QualityLimits.from_config(s.data)),
+    )
     d.feed = MarketFeed(
         d.venue,
         symbols,
@@ -220,13 +229,16 @@ async def build_core(d: Daemon) -> None:
         parts.reconciler,
     )
     d.risk, d.core, d.killswitch = parts.risk, parts.core, parts.killswitch
+    d.core.cash_flows = CashFlowTracker(
+        d.venue, d.repo, d.core.marks, d.now, since_ms=await cash_start(d.repo, d.now())
+    )
 
 
 async def restore_marks(d: Daemon) -> EquityMarks:
     """The drawdown peak and today's starting equity, exactly as before the restart (#33)."""
     now = d.now()
     stored = await d.repo.equity_marks(now // DAY_MS * DAY_MS)
-    return EquityMarks.from_stored(stored.peak, stored.day_start, now)
+    return EquityMarks.from_stored(stored.peak, stored.day_start, stored.net_flows, now)
 
 
 async def reconcile_at_start(d: Daemon) -> None:

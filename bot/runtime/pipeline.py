@@ -22,6 +22,7 @@ from bot.domain import (
     OrderType,
     Position,
     PositionReport,
+    PositionSide,
     Ticker,
     TradingState,
 )
@@ -41,6 +42,7 @@ from bot.risk import (
 )
 from bot.risk import TradingStateMachine as StateMachine
 from bot.runtime.account import EquityMarks, OrderRate, build_view
+from bot.runtime.cashflows import CashFlowTracker
 from bot.runtime.journal import Journal
 from bot.runtime.market import MarketSnapshots, PredictedFunding
 from bot.runtime.protection import ProtectiveStops, market_close
@@ -128,10 +130,15 @@ class TradingCore:
                 )
             ),
         )
+        # Leverage set for an entry whose position has not taken it over yet (checked against
+        # the venue meanwhile); a position's own ``leverage`` is the plan after that.
         self.leverage: dict[str, Decimal] = {}
         self.balance: BalanceReport | None = None
         self.last_report: CycleReport | None = None
         self.kill_requested = False
+        self.cash_flows: CashFlowTracker | None = None  # set by the daemon (RELIABILITY.md #35)
+        # Symbols being delisted or settling (RELIABILITY.md #43): no entry, positions closed.
+        self.closing: dict[str, str] = {}
 
     # ------------------------------------------------------------------ the cycle
 
@@ -209,6 +216,9 @@ class TradingCore:
         """Reconcile orders, fills, positions and balance with the venue."""
         rec = await self.reconciler.run()
         self.balance = await self.venue.fetch_balance()
+        if self.cash_flows is not None:  # the flows the balance just read reflects
+            await self.cash_flows.refresh(self.balance.ts)
+        await self.check_leverage()
         await self.stops.restore(self.portfolio.positions)
         return rec
 
@@ -225,30 +235,36 @@ class TradingCore:
     async def _exits(
         self, evaluation: Evaluation, market: Mapping[str, MarketSnapshot], report: CycleReport
     ) -> None:
-        for ex in evaluation.exits:
-            pos = self.portfolio.positions.get(ex.symbol)
+        targets = {ex.symbol: ",".join(ex.reasons) for ex in evaluation.exits}
+        for symbol, why in self.closing.items():  # delisting: out before the delivery
+            targets.setdefault(symbol, f"DELISTING: {why}")
+        for symbol, reason in targets.items():
+            pos = self.portfolio.positions.get(symbol)
             if pos is None:
                 continue
-            snap = market.get(ex.symbol)
+            snap = market.get(symbol)
             ref = (snap.mark if snap and snap.mark else None) or pos.entry_price
             intent = OrderIntent(
-                symbol=ex.symbol,
+                symbol=symbol,
                 side=pos.side,
                 kind="exit",
                 reference_price=ref,
                 qty=pos.qty,
                 reduce_only=True,
                 sector=pos.sector,
-                reason=",".join(ex.reasons),
+                reason=reason,
             )
             if await self._send(intent, market, report):
-                report.exits.append(ex.symbol)
+                report.exits.append(symbol)
 
     async def _entries(
         self, evaluation: Evaluation, market: Mapping[str, MarketSnapshot], report: CycleReport
     ) -> None:
         for entry in evaluation.entries:
             if entry.symbol in self.portfolio.positions:
+                continue
+            if entry.symbol in self.closing:
+                log.info("entry_skipped", symbol=entry.symbol, why=self.closing[entry.symbol])
                 continue
             unsettled = self.unsettled_entries(entry.symbol)
             if unsettled:
@@ -321,9 +337,12 @@ class TradingCore:
         pos = self.portfolio.positions.get(ok.symbol)
         if pos is not None and intent.kind in ENTRY_INTENTS:
             pos.leverage = ok.leverage_used
+            self.leverage.pop(ok.symbol, None)
             pos.stop_price = ok.stop_for(pos, self.instruments.get(ok.symbol))
             self.stops.plan(ok.symbol, pos.stop_price)
-            pos.liquidation_price = ok.liquidation_price
+            if pos.liquidation_price is None:  # the venue's own, read by the sync, wins
+                pos.liquidation_price = ok.liquidation_price
+            await self.check_leverage(ok.symbol)  # the venue's leverage and liq vs the stop
             await self.journal.save_position(pos, self.clock())
             await self.stops.ensure(self.portfolio.positions)
         if pos is None:
@@ -331,10 +350,34 @@ class TradingCore:
         return True
 
     async def _set_leverage(self, symbol: str, leverage: Decimal) -> None:
-        if self.leverage.get(symbol) == leverage:
-            return
+        """Before every entry, never cached: the leverage may have been changed by hand on the
+        venue since rotor last set it (RELIABILITY.md #32); "not modified" is success."""
         await self.venue.set_leverage(symbol, leverage)
-        self.leverage[symbol] = leverage
+        self.leverage[symbol] = leverage  # the plan of the entry in flight
+
+    async def check_leverage(self, only: str | None = None) -> None:
+        """The venue's leverage and liquidation price of each open position against rotor's
+        plan (RELIABILITY.md #32): a leverage changed by hand, or a liquidation price on the
+        wrong side of the stop, alerts; the leverage is set back at once, so the position is
+        as planned before the next cycle."""
+        for symbol, vp in self.reconciler.venue_positions.items():
+            pos = self.portfolio.positions.get(symbol)
+            if (only is not None and symbol != only) or pos is None:
+                continue
+            planned = self.leverage.get(symbol, pos.leverage)
+            problems = []
+            if vp.leverage != planned:
+                problems.append(f"leverage {vp.leverage} on the venue, {planned} planned")
+            liq, stop = vp.liquidation_price, pos.stop_price
+            long = pos.side is PositionSide.LONG
+            if liq is not None and stop is not None and (liq >= stop if long else liq <= stop):
+                problems.append(f"liquidation price {liq} is not beyond the stop {stop}")
+            if not problems:
+                continue
+            log.error("venue_position_mismatch", symbol=symbol, problems=problems, alert=True)
+            if vp.leverage != planned:
+                await self.venue.set_leverage(symbol, planned)
+                log.warning("venue_leverage_corrected", symbol=symbol, leverage=str(planned))
 
     def unsettled_entries(self, symbol: str) -> list[Order]:
         """Entry orders in ``symbol`` not settled yet (sent, unknown, resting, part-filled)."""
@@ -455,6 +498,7 @@ class TradingCore:
             wallet=balance.wallet_balance,
             upnl=balance.equity - balance.wallet_balance,
             exposure=sum((p.qty * p.entry_price for p in positions), Decimal(0)),
+            net_flows=self.marks.flows,
             open_risk=sum(
                 (
                     abs(p.entry_price - p.stop_price) * p.qty

@@ -14,6 +14,7 @@ from bot.data.panel import HOUR_MS
 from bot.domain import (
     BalanceReport,
     Bar,
+    CashFlow,
     ExecutionReport,
     FundingPayment,
     FundingRate,
@@ -208,6 +209,14 @@ class EngineVenue:
         paid = self.engine.funding_payments
         start = bisect_left(paid, since_ms, key=lambda f: f.ts)
         return [funding_payment(f) for f in paid[start:]]
+
+    async def fetch_cash_flows(self, since_ms: int, until_ms: int) -> list[CashFlow]:
+        """Transfers in and out of the simulated account (its transaction log)."""
+        return [
+            CashFlow(f"transfer-{n}", t.ts, "USDT", t.change, t.kind)
+            for n, t in enumerate(self.engine.account.transactions)
+            if t.kind in ("TRANSFER_IN", "TRANSFER_OUT") and since_ms <= t.ts <= until_ms
+        ]
 
     async def fetch_positions(self) -> list[PositionReport]:
         eng = self.engine

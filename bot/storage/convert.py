@@ -267,6 +267,7 @@ def equity_values(s: EquitySnapshot, run_id: str | None) -> dict[str, Any]:
         "upnl": s.upnl,
         "exposure": s.exposure,
         "open_risk": s.open_risk,
+        "net_flows": s.net_flows,
         "run_id": run_id,
     }
 
@@ -279,6 +280,7 @@ def equity_from_row(row: Row) -> EquitySnapshot:
         upnl=_dec(row["upnl"]),
         exposure=_dec(row["exposure"]),
         open_risk=_dec(row["open_risk"]),
+        net_flows=_dec(row["net_flows"]),
     )
 
 

@@ -9,23 +9,32 @@ from decimal import Decimal
 from sqlalchemy import Float, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain import Decision, TradingState
+from bot.domain import CashFlow, Decision, TradingState
 from bot.storage import convert
 from bot.storage.base import RepositoryBase
 from bot.storage.errors import UnknownRunError
 from bot.storage.records import EquitySnapshot, RunRecord, TradingStateEvent
-from bot.storage.tables import decisions, equity_snapshots, runs, trading_state_events
+from bot.storage.tables import (
+    cash_flows,
+    decisions,
+    equity_snapshots,
+    runs,
+    trading_state_events,
+)
 
 DEFAULT_TRADING_STATE = TradingState.ACTIVE
+LATE_FLOW_MS = 60_000
 
 
 @dataclass(frozen=True, slots=True)
 class StoredMarks:
     """The breakers' equity marks as the snapshots give them (see ``equity_marks``)."""
 
-    peak: Decimal | None  # highest equity since the peak was last re-based
-    day_start: Decimal | None  # the first equity of the UTC day asked for
+    # All in "equity net of cash flows" (``equity - net_flows`` of each snapshot):
+    peak: Decimal | None  # highest since the peak was last re-based
+    day_start: Decimal | None  # the first of the UTC day asked for
     rebased_ms: int | None  # when the peak was last re-based (a resume out of HALTED)
+    net_flows: Decimal  # every stored cash flow, summed
 
 
 class JournalRepository(RepositoryBase):
@@ -132,15 +141,16 @@ class JournalRepository(RepositoryBase):
 
     async def equity_marks(self, day_start_ms: int) -> StoredMarks:
         """The drawdown peak and the day's starting equity, computed by the database over all
-        snapshots (any history length, a few indexed queries).
+        snapshots (any history length, a few indexed queries), net of cash flows.
 
-        The peak is the highest equity since the last resume out of HALTED (the operator's
-        resume re-bases it, RELIABILITY.md #34), or over all snapshots if there was none. The
-        day's start is the first snapshot at or after ``day_start_ms``. Values are exact: on
-        SQLite (decimal text) the candidates for the maximum are found through their float
-        value and the exact maximum is taken among them.
+        The peak is the highest ``equity - net_flows`` since the last resume out of HALTED (the
+        operator's resume re-bases it, RELIABILITY.md #34), or over all snapshots if there was
+        none. The day's start is the first snapshot at or after ``day_start_ms``. Values are
+        exact: on SQLite (decimal text) the candidates for the maximum are found through their
+        float value and the exact maximum is taken among them.
         """
         e, t = equity_snapshots.c, trading_state_events.c
+        net = e.equity - e.net_flows
         async with self._read() as conn:
             rebased = (
                 await conn.execute(
@@ -152,28 +162,91 @@ class JournalRepository(RepositoryBase):
             ).scalar()
             since = e.ts >= (rebased if rebased is not None else -(2**62))
             if self.dialect == "postgresql":
-                peak = (await conn.execute(select(func.max(e.equity)).where(since))).scalar()
+                peak = (await conn.execute(select(func.max(net)).where(since))).scalar()
             else:
-                as_float = cast(e.equity, Float)
+                as_float = cast(e.equity, Float) - cast(e.net_flows, Float)
                 top = (await conn.execute(select(func.max(as_float)).where(since))).scalar()
-                candidates: Sequence[Decimal] = (
+                candidates: Sequence[tuple[Decimal, Decimal]] = (
                     []
                     if top is None
-                    else (await conn.execute(select(e.equity).where(since, as_float >= top)))
-                    .scalars()
-                    .all()
+                    else [
+                        (r[0], r[1])
+                        for r in await conn.execute(
+                            select(e.equity, e.net_flows).where(since, as_float >= top - 1e-6)
+                        )
+                    ]
                 )
-                peak = max(candidates, default=None)
-            day_start = (
+                peak = max((a - b for a, b in candidates), default=None)
+            first = (
                 await conn.execute(
-                    select(e.equity).where(e.ts >= day_start_ms).order_by(e.ts, e.id).limit(1)
+                    select(e.equity, e.net_flows)
+                    .where(e.ts >= day_start_ms)
+                    .order_by(e.ts, e.id)
+                    .limit(1)
                 )
-            ).scalar()
+            ).first()
+            flows: list[Decimal] = list((await conn.execute(select(cash_flows.c.amount))).scalars())
         return StoredMarks(
             peak=None if peak is None else Decimal(peak),
-            day_start=None if day_start is None else Decimal(day_start),
+            day_start=None if first is None else Decimal(first[0]) - Decimal(first[1]),
             rebased_ms=None if rebased is None else int(rebased),
+            net_flows=sum(flows, Decimal(0)),
         )
+
+    # ------------------------------------------------------------------ cash flows
+
+    async def record_cash_flows(self, flows: Iterable[CashFlow], *, seen_ms: int) -> list[CashFlow]:
+        """Store each flow once (by the venue's id); return the ones that were new."""
+        new: list[CashFlow] = []
+        async with self._write() as conn:
+            for f in flows:
+                stmt = self._insert_ignore(
+                    cash_flows,
+                    {
+                        "venue_id": f.venue_id,
+                        "ts": f.ts,
+                        "coin": f.coin,
+                        "amount": f.amount,
+                        "kind": f.kind,
+                        "seen_ms": seen_ms,
+                    },
+                    ["venue_id"],
+                )
+                if (await conn.execute(stmt)).rowcount != 1:
+                    continue
+                new.append(f)
+                # A flow found late (the log lagged a cycle): the snapshots taken since, whose
+                # balance already showed it, are netted of it too. Within ``LATE_FLOW_MS`` of
+                # the flow a snapshot may predate it (clocks differ): those are left as taken.
+                e = equity_snapshots.c
+                later = await conn.execute(
+                    select(e.id, e.net_flows).where(e.ts > f.ts + LATE_FLOW_MS)
+                )
+                for row_id, net in later.all():
+                    await conn.execute(
+                        update(equity_snapshots)
+                        .where(e.id == row_id)
+                        .values(net_flows=Decimal(str(net)) + f.amount)
+                    )
+        return new
+
+    async def list_cash_flows(self, *, since_ms: int | None = None) -> list[CashFlow]:
+        """Stored cash flows, oldest first."""
+        c = cash_flows.c
+        stmt = select(c.venue_id, c.ts, c.coin, c.amount, c.kind).order_by(c.ts, c.id)
+        if since_ms is not None:
+            stmt = stmt.where(c.ts >= since_ms)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [CashFlow(r[0], int(r[1]), r[2], Decimal(r[3]), r[4]) for r in rows]
+
+    async def latest_account_history_ms(self) -> int | None:
+        """The newest stored cash flow or equity snapshot: flows before it are in the books."""
+        async with self._read() as conn:
+            flow = (await conn.execute(select(func.max(cash_flows.c.ts)))).scalar()
+            snap = (await conn.execute(select(func.max(equity_snapshots.c.ts)))).scalar()
+        known = [int(t) for t in (flow, snap) if t is not None]
+        return max(known) if known else None
 
     # ----------------------------------------------------------- trading state
 

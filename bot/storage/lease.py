@@ -186,11 +186,7 @@ class Lease:
             },
             where=(leases.c.expires_ms <= now) | mine,
         )
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                await conn.execute(stmt)
-                info = await self._read(conn)
+        _, info = await self._write_then_read(stmt)
         if info is None or info.holder.run_id != h.run_id:
             if info is None:  # pragma: no cover - the upsert always leaves a row
                 raise StorageError(f"lease {self.name!r} vanished while acquiring it")
@@ -231,11 +227,7 @@ class Lease:
                 expires_ms=now + self.ttl_ms,
             )
         )
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                await conn.execute(stmt)
-                info = await self._read(conn)
+        _, info = await self._write_then_read(stmt)
         if info is None or info.holder.run_id != h.run_id:
             if info is None:  # pragma: no cover - the row is never deleted by a take-over
                 raise StorageError(f"lease {self.name!r} vanished while taking it over")
@@ -259,12 +251,8 @@ class Lease:
             .where(leases.c.name == self.name, leases.c.holder == self.holder.run_id)
             .values(renewed_ms=now, expires_ms=now + self.ttl_ms)
         )
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                result = await conn.execute(stmt)
-                info = await self._read(conn)
-        if result.rowcount != 1 or info is None:
+        rowcount, info = await self._write_then_read(stmt)
+        if rowcount != 1 or info is None:
             who = "nobody" if info is None else f"run {info.holder.run_id} on {info.holder.host}"
             raise LeaseLostError(
                 f"lost the '{self.name}' lease on {self.where} (now held by {who}); "
@@ -309,6 +297,14 @@ class Lease:
                         f"expired: {type(exc).__name__}: {exc}"
                     ) from exc
                 log.warning("lease_renew_failed", lease=self.name, error=str(exc))
+
+    async def _write_then_read(self, stmt: Any) -> tuple[int, LeaseInfo | None]:
+        """Run ``stmt`` and read the row back in one write transaction: (rows changed, row)."""
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**WRITE)
+            async with conn.begin():
+                result = await conn.execute(stmt)
+                return result.rowcount, await self._read(conn)
 
     async def _read(self, conn: AsyncConnection) -> LeaseInfo | None:
         row = (await conn.execute(select(leases).where(leases.c.name == self.name))).first()

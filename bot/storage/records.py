@@ -19,6 +19,7 @@ class EquitySnapshot:
     upnl: Decimal
     exposure: Decimal
     open_risk: Decimal
+    net_flows: Decimal = Decimal(0)  # deposits minus withdrawals known at ``ts``
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,6 +194,23 @@ equity_snapshots = Table(
     Column("exposure", Money, nullable=False),
     Column("open_risk", Money, nullable=False),
     Column("run_id", String(64), ForeignKey("runs.run_id"), nullable=True),
+    # Net deposits minus withdrawals known when the snapshot was taken: ``equity - net_flows``
+    # is the equity the breakers compare (cash flows are never profit or loss).
+    Column("net_flows", Money, nullable=False, server_default="0"),
+    Index(None, "ts"),
+)
+
+cash_flows = Table(
+    "cash_flows",
+    metadata,
+    _id(),
+    Column("venue_id", String(64), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("coin", String(16), nullable=False),
+    Column("amount", Money, nullable=False),  # signed: negative = out of the account
+    Column("kind", String(32), nullable=False),
+    Column("seen_ms", BigInteger, nullable=False),
+    UniqueConstraint("venue_id"),
     Index(None, "ts"),
 )
 

@@ -22,6 +22,7 @@ from typing import Literal, Protocol, runtime_checkable
 from bot.domain import (
     BalanceReport,
     Bar,
+    CashFlow,
     ExecutionReport,
     FundingPayment,
     FundingRate,
@@ -169,6 +170,11 @@ class Venue(Protocol):
 
     async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
         """Funding settled on the account's positions since ``since_ms``, oldest first."""
+        ...
+
+    async def fetch_cash_flows(self, since_ms: int, until_ms: int) -> list[CashFlow]:
+        """Deposits, withdrawals and transfers in or out of the trading account in
+        [since_ms, until_ms] (the venue's transaction log), oldest first."""
         ...
 
     async def fetch_positions(self) -> list[PositionReport]: ...

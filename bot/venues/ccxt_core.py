@@ -296,9 +296,16 @@ class CcxtMarketData:
 
     async def load_instruments(self) -> dict[str, Instrument]:
         """Every USDT linear perpetual, with tiers (Bybit: public risk-limit endpoint)."""
+        known = dict(self.ex.markets or {})
         markets = await self._read(
             "load_markets", lambda: self.ex.load_markets(reload=True), bound=10
         )
+        gone = {k: m for k, m in known.items() if k not in markets}
+        if gone:
+            # A delisted (settling) symbol drops out of the listing while rotor may still hold
+            # its position, orders and fills: ccxt keeps its market so they still parse. It is
+            # not returned as an instrument (RELIABILITY.md #43: the caller closes it).
+            self.ex.set_markets({**markets, **gone})
         tiers: dict[str, Any] = {}
         if self.name == "bybit" or self.spec.has_keys:
             try:

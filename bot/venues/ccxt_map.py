@@ -215,6 +215,7 @@ def to_instrument(
         max_qty=dec((limits.get("amount") or {}).get("max")),
         max_mkt_qty=_max_market_qty(info),
         launch_ms=market.get("created"),
+        delivery_ms=int(delivery) if (delivery := dec(info.get("deliveryTime"))) else None,
     )
 
 

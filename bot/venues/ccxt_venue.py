@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.domain import (
     BalanceReport,
+    CashFlow,
     ExecutionReport,
     FundingPayment,
     OrderReport,
@@ -358,6 +359,36 @@ class CcxtVenue(CcxtMarketData):
             return await ccxt_binance.funding_payments(self, since_ms)
         return sorted(out.values(), key=lambda p: (p.ts, p.symbol))
 
+    async def fetch_cash_flows(self, since_ms: int, until_ms: int) -> list[CashFlow]:
+        """Transfers in and out of the trading account through ccxt's ``fetch_ledger``:
+        Bybit's ``/v5/account/transaction-log`` (TRANSFER_IN / TRANSFER_OUT; the log answers
+        at most 7 days per request, so the range is read week by week, each page by cursor),
+        Binance's income history (TRANSFER)."""
+        await self._ensure_markets()
+        out: dict[str, CashFlow] = {}
+        start = since_ms
+        while start <= until_ms:
+            end = min(start + CASH_FLOW_WINDOW_MS - 1, until_ms)
+            if self.name == "bybit":
+                kinds: tuple[dict[str, Any], ...] = (
+                    {"type": "TRANSFER_IN"},
+                    {"type": "TRANSFER_OUT"},
+                )
+            else:
+                kinds = ({"incomeType": "TRANSFER"},)
+            for extra in kinds:
+                params = {"endTime": end, "paginate": True, **extra}
+                rows = await self._read(
+                    "cash_flows",
+                    functools.partial(self.ex.fetch_ledger, "USDT", start, 50, params),
+                )
+                for r in rows:
+                    flow = _cash_flow(r)
+                    if since_ms <= flow.ts <= until_ms:
+                        out.setdefault(flow.venue_id, flow)
+            start = end + 1
+        return sorted(out.values(), key=lambda f: (f.ts, f.venue_id))
+
     async def _execution_rows(
         self, since_ms: int, symbol: str | None, exec_type: str | None
     ) -> list[dict[str, Any]]:
@@ -496,3 +527,22 @@ class CcxtVenue(CcxtMarketData):
 def _conforms(v: CcxtVenue) -> Venue:
     """Static proof (mypy) that ``CcxtVenue`` implements the ``Venue`` protocol."""
     return v
+
+
+CASH_FLOW_WINDOW_MS = 7 * 86_400_000  # Bybit's transaction log spans at most 7 days a request
+
+
+def _cash_flow(row: dict[str, Any]) -> CashFlow:
+    """One ccxt ledger entry as a signed cash flow (the venue's own signed change first)."""
+    info = row.get("info") or {}
+    change = info.get("change", info.get("cashFlow", info.get("income")))
+    if change is not None and str(change) != "":
+        amount = dec0(change)
+    else:
+        amount = dec0(row.get("amount"))
+        if row.get("direction") == "out":
+            amount = -abs(amount)
+    kind = str(info.get("type") or info.get("incomeType") or row.get("type") or "")
+    ts = int(row.get("timestamp") or info.get("transactionTime") or info.get("time") or 0)
+    venue_id = str(row.get("id") or info.get("id") or info.get("tranId") or f"{kind}-{ts}")
+    return CashFlow(venue_id=venue_id, ts=ts, coin="USDT", amount=amount, kind=kind)

@@ -231,3 +231,18 @@ async def test_an_endpoint_that_is_not_served_is_refused(sim: SimHandle, data_di
     with pytest.raises(FaultConfigError, match="not served"):
         async with sim_server(data_dir, start_ms=START, faults=typo):
             pass
+
+
+async def test_consistency_lag_before_any_account_event_lists_nothing(
+    ex: Any, sim: SimHandle
+) -> None:
+    """A lag fault on an account list that has no event yet: an empty list, not a 10016
+    (it raised KeyError inside the simulator; found by bench/chaos.py's lag episode)."""
+    await sim.set_faults(
+        [
+            {"kind": "consistency_lag", "endpoint": "/v5/execution/list", "ms": 1500},
+            {"kind": "consistency_lag", "endpoint": "/v5/account/transaction-log", "ms": 1500},
+        ]
+    )
+    assert await ex.fetch_my_trades("BTC/USDT:USDT") == []
+    assert await ex.fetch_ledger("USDT") == []
