@@ -9,7 +9,8 @@ simulated hour (manual mode, speed 0). The figures come from ``GET /sim/requests
         [--venue bybit|binanceusdm]
 
 ``--venue binanceusdm`` serves the Binance USDⓈ-M face and drives ``ccxt.binanceusdm``: a poll
-there is three bulk requests (last prices, premium index, book tops) instead of Bybit's one.
+there is four bulk requests (server time, last prices, premium index, book tops) instead of
+Bybit's one.
 
 A last step times one closed-bar poll with ccxt's own rate limiter (Bybit market endpoints
 cost 5 × 20 ms in ccxt), which bounds how fast the klines of a new bar can arrive.
