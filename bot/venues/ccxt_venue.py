@@ -368,7 +368,8 @@ class CcxtVenue(CcxtMarketData):
         return to_balance(bal, self.now_ms())
 
     async def ensure_account_modes(self, margin_mode: MarginMode) -> None:
-        """Bybit: read the unified account's margin mode and switch it when it differs
+        """Every mode change is idempotent ("set to X"), so it is retried like a cancel: a 5xx
+        at start-up does not refuse the start. Bybit: read the unified account's margin mode and switch it when it differs
         (``/v5/account/set-margin-mode``), switch USDT perpetuals to one-way mode
         (``/v5/position/switch-mode``; "not modified" is success) and check no position is
         still held in hedge mode. Binance: one-way position mode, and the margin type per symbol
@@ -384,7 +385,7 @@ class CcxtVenue(CcxtMarketData):
         have = str((info.get("result") or {}).get("marginMode") or "")
         if have != want:
             try:
-                await self._call(
+                await self._retrying(
                     "cancel",
                     "set_margin_mode",
                     lambda: self.ex.privatePostV5AccountSetMarginMode({"setMarginMode": want}),
@@ -401,7 +402,7 @@ class CcxtVenue(CcxtMarketData):
                     ) from exc
         req = {"category": "linear", "coin": "USDT", "mode": 0}
         try:
-            await self._call(
+            await self._retrying(
                 "cancel",
                 "switch_position_mode",
                 lambda: self.ex.privatePostV5PositionSwitchMode(req),
@@ -433,7 +434,7 @@ class CcxtVenue(CcxtMarketData):
 
     async def _binance_one_way(self) -> None:
         try:
-            await self._call(
+            await self._retrying(
                 "cancel",
                 "set_position_mode",
                 lambda: self.ex.set_position_mode(False),

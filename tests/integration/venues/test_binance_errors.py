@@ -158,3 +158,40 @@ async def test_wrong_secret_is_fatal(bsim: SimHandle) -> None:
         assert bad.value.code == "-1022"
     finally:
         await v.close()
+
+
+async def test_account_modes_at_start_survive_a_5xx(bsim: SimHandle, bvenue: CcxtVenue) -> None:
+    """Setting one-way mode is idempotent: a 502 is retried, not a refused start (seed 1: the
+    first attempt is refused, the second goes through)."""
+    fault = {"kind": "error_rate", "endpoint": "POST /fapi/v1/positionSide/dual"}
+    await bsim.set_faults([fault | {"probability": 0.5, "status": 502}], seed=1)
+    await bvenue.ensure_account_modes("isolated")
+    assert (await bsim.requests())["calls"]["POST /fapi/v1/positionSide/dual"] == 2
+
+
+async def test_cross_position_refuses_the_start_and_entries_switch_to_isolated(
+    bsim: SimHandle, bvenue: CcxtVenue
+) -> None:
+    """Binance's margin type is per symbol: a position held cross stops the start (Binance
+    cannot switch it); a symbol without one is switched before its first risk-adding order."""
+    status, body, _h = await bsim.binance(
+        "POST",
+        "/fapi/v1/order",
+        {"symbol": "ETHUSDT", "side": "BUY", "type": "MARKET", "quantity": "1"},
+    )
+    assert status == 200, body
+    with pytest.raises(FatalError, match="ETHUSDT"):
+        await bvenue.ensure_account_modes("isolated")
+    await bsim.binance(
+        "POST",
+        "/fapi/v1/order",
+        {"symbol": "ETHUSDT", "side": "SELL", "type": "MARKET", "quantity": "1"},
+    )
+    await bvenue.ensure_account_modes("isolated")
+    await bvenue.create_order(market("rtr-iso", "0.01"))
+    modes = (await bsim.state())["symbolMarginModes"]
+    assert modes.get("BTCUSDT") == "ISOLATED_MARGIN", modes
+    # The balance carries the position's unrealised P&L (the venue's marginBalance).
+    bal, usdt = await bvenue.fetch_balance(), (await bsim.state())["balances"]["USDT"]
+    assert bal.wallet_balance == D(usdt["walletBalance"]) and bal.equity == D(usdt["equity"])
+    assert bal.equity != bal.wallet_balance, "an open position's P&L is in the equity"
