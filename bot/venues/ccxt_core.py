@@ -38,6 +38,7 @@ from bot.domain import (
 )
 from bot.observability.logging import get_logger
 from bot.venues.base import (
+    FatalError,
     RateLimitedError,
     RejectedError,
     TransientError,
@@ -257,6 +258,23 @@ class CcxtMarketData:
 
     async def _read(self, endpoint: str, fn: Callable[[], Awaitable[T]], bound: float = 3.0) -> T:
         return await self._retrying("read", endpoint, fn, bound)
+
+    async def _set_mode(
+        self,
+        endpoint: str,
+        fn: Callable[[], Awaitable[Any]],
+        unchanged: str,
+        refused: Callable[[RejectedError], str],
+        error: type[VenueError] = FatalError,
+    ) -> None:
+        """An idempotent "set to X" (margin mode, position mode, margin type): retried like a
+        cancel; the venue's "not modified" code ``unchanged`` is success; any other refusal
+        raises ``error`` with the message ``refused(exc)``."""
+        try:
+            await self._retrying("cancel", endpoint, fn, quiet_codes=frozenset({unchanged}))
+        except RejectedError as exc:
+            if exc.code != unchanged:
+                raise error(refused(exc), code=exc.code, endpoint=endpoint) from exc
 
     # ------------------------------------------------------------------ helpers
 

@@ -23,28 +23,13 @@ from bot.venues.base import (
     TransientError,
     UnknownOutcomeError,
 )
-from bot.venues.ccxt_client import ClientSpec, Endpoint
 from bot.venues.ccxt_guard import MAX_COOLDOWN_S
 from bot.venues.ccxt_venue import CcxtVenue
-from tests.integration.venues.conftest import START
+from tests.integration.venues.conftest import START, venue_for
 from tests.simserver import SimHandle, sim_server
 
 D = Decimal
 ORDER = "/fapi/v1/order"
-
-
-def binance_venue(sim: SimHandle, *, secret: str | None = None, retries: int = 1) -> CcxtVenue:
-    spec = ClientSpec(
-        exchange="binanceusdm",
-        endpoint=Endpoint.CUSTOM,
-        api_url=sim.url,
-        api_key=sim.api_key,
-        api_secret=secret or sim.api_secret,
-        timeout_ms=5_000,
-        max_read_retries=retries,
-        rate_limit_ms=1,
-    )
-    return CcxtVenue(spec, backoff_base_s=0.01)
 
 
 @pytest.fixture
@@ -55,7 +40,7 @@ async def bsim(data_dir: Path) -> AsyncIterator[SimHandle]:
 
 @pytest.fixture
 async def bvenue(bsim: SimHandle) -> AsyncIterator[CcxtVenue]:
-    v = binance_venue(bsim)
+    v = venue_for(bsim)
     await v.load_instruments()
     await v.server_time()
     try:
@@ -151,7 +136,7 @@ async def test_timestamp_outside_recv_window_resyncs_the_clock(
 
 
 async def test_wrong_secret_is_fatal(bsim: SimHandle) -> None:
-    v = binance_venue(bsim, secret="not-the-secret")
+    v = venue_for(bsim, secret="not-the-secret")
     try:
         with pytest.raises(FatalError) as bad:
             await v.verify_credentials()
