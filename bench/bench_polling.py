@@ -6,6 +6,11 @@ one poll every ``--poll-s`` seconds of simulated time, the sim clock advanced on
 simulated hour (manual mode, speed 0). The figures come from ``GET /sim/requests``.
 
     .venv/bin/python bench/bench_polling.py [--symbols 300] [--hours 6] [--poll-s 15]
+        [--venue bybit|binanceusdm]
+
+``--venue binanceusdm`` serves the Binance USDⓈ-M face and drives ``ccxt.binanceusdm``: a poll
+there is four bulk requests (server time, last prices, premium index, book tops) instead of
+Bybit's one.
 
 A last step times one closed-bar poll with ccxt's own rate limiter (Bybit market endpoints
 cost 5 × 20 ms in ccxt), which bounds how fast the klines of a new bar can arrive.
@@ -24,7 +29,7 @@ import aiohttp
 from bot.data.store import PanelStore
 from bot.data.synthetic import DEFAULT_START_MS, generate
 from bot.sim.http.server import SimServer, SimServerConfig, build_context
-from bot.venues.ccxt_client import ClientSpec, Endpoint
+from bot.venues.ccxt_client import ClientSpec, Endpoint, ExchangeName
 from bot.venues.ccxt_venue import CcxtVenue
 from bot.venues.feed import MarketFeed, PanelStoreSink
 
@@ -37,9 +42,9 @@ async def admin(session: aiohttp.ClientSession, url: str, method: str, path: str
         return dict(await r.json())
 
 
-def venue(url: str, rate_limit_ms: int | None) -> CcxtVenue:
+def venue(url: str, rate_limit_ms: int | None, exchange: ExchangeName = "bybit") -> CcxtVenue:
     spec = ClientSpec(
-        exchange="bybit",
+        exchange=exchange,
         endpoint=Endpoint.CUSTOM,
         api_url=url,
         api_key=KEY,
@@ -50,7 +55,9 @@ def venue(url: str, rate_limit_ms: int | None) -> CcxtVenue:
     return CcxtVenue(spec)
 
 
-async def run(n_symbols: int, hours: int, poll_s: float, backfill_h: int) -> None:
+async def run(
+    n_symbols: int, hours: int, poll_s: float, backfill_h: int, exchange: ExchangeName
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         uni = generate(
@@ -60,10 +67,12 @@ async def run(n_symbols: int, hours: int, poll_s: float, backfill_h: int) -> Non
         print(f"synthetic data: {len(symbols)} symbols in {time.perf_counter() - t0:.1f} s")
         start = DEFAULT_START_MS + (backfill_h // 24 + 1) * 24 * HOUR
         ctx = build_context(
-            SimServerConfig(Path(tmp) / "data", KEY, SECRET, start_ms=start, speed=0.0)
+            SimServerConfig(
+                Path(tmp) / "data", KEY, SECRET, start_ms=start, speed=0.0, venue=exchange
+            )
         )
         async with SimServer(ctx) as srv, aiohttp.ClientSession() as http:
-            v = venue(srv.url, rate_limit_ms=1)
+            v = venue(srv.url, rate_limit_ms=1, exchange=exchange)
             feed = MarketFeed(
                 v,
                 symbols,
@@ -84,10 +93,14 @@ async def run(n_symbols: int, hours: int, poll_s: float, backfill_h: int) -> Non
                 await admin(http, srv.url, "POST", "/sim/requests/reset")
                 polls_per_hour = max(1, round(3600 / poll_s))
                 t0 = time.perf_counter()
+                per_poll: list[int] = []  # requests of each poll, the closed-bar one first
                 for _ in range(hours):
                     await admin(http, srv.url, "POST", "/sim/advance")
                     for _ in range(polls_per_hour):
+                        before = (await admin(http, srv.url, "GET", "/sim/requests"))["total"]
                         await feed.poll()
+                        after = (await admin(http, srv.url, "GET", "/sim/requests"))["total"]
+                        per_poll.append(after - before)
                 wall = time.perf_counter() - t0
                 counts = await admin(http, srv.url, "GET", "/sim/requests")
             finally:
@@ -98,14 +111,22 @@ async def run(n_symbols: int, hours: int, poll_s: float, backfill_h: int) -> Non
                 f"(poll every {poll_s:g} s): {counts['total']} requests {counts['endpoints']}"
             )
             print(
-                f"REQUESTS PER SIMULATED HOUR ({len(symbols)} symbols): {per_hour:.0f} "
-                f"= {polls_per_hour} tickers + {len(symbols)} klines; "
+                f"REQUESTS PER SIMULATED HOUR ({len(symbols)} symbols, {exchange}): "
+                f"{per_hour:.0f} = {polls_per_hour} tickers polls + {len(symbols)} klines; "
                 f"per-symbol polling would need {len(symbols) * (polls_per_hour + 1)}"
+            )
+            bar_polls = per_poll[::polls_per_hour]
+            quiet = [n for i, n in enumerate(per_poll) if i % polls_per_hour]
+            print(
+                f"REQUESTS PER POLL ({exchange}): {min(quiet) if quiet else '-'}-"
+                f"{max(quiet) if quiet else '-'} without a closed bar; "
+                f"{min(bar_polls)}-{max(bar_polls)} on the poll after a bar closes "
+                f"(tickers + one kline request per symbol)"
             )
             print(f"wall time: {wall / hours / polls_per_hour * 1000:.1f} ms per poll (incl. sim)")
 
             # One closed bar with ccxt's default limiter: how long until all klines are in.
-            v2 = venue(srv.url, rate_limit_ms=None)
+            v2 = venue(srv.url, rate_limit_ms=None, exchange=exchange)
             feed2 = MarketFeed(
                 v2, symbols, PanelStoreSink(PanelStore(symbols, capacity=16)), concurrency=16
             )
@@ -129,8 +150,9 @@ def main() -> None:
     ap.add_argument("--hours", type=int, default=6)
     ap.add_argument("--poll-s", type=float, default=15.0)
     ap.add_argument("--backfill-h", type=int, default=200)
+    ap.add_argument("--venue", choices=("bybit", "binanceusdm"), default="bybit")
     a = ap.parse_args()
-    asyncio.run(run(a.symbols, a.hours, a.poll_s, a.backfill_h))
+    asyncio.run(run(a.symbols, a.hours, a.poll_s, a.backfill_h, a.venue))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 simulated days; then the nothing-lost invariants and a report.
 
     .venv/bin/python bench/chaos.py [--days 90] [--symbols 8] [--seed 7] [--out chaos.json]
+        [--venue bybit|binanceusdm]
 
 Account events, drawn per simulated day (RELIABILITY.md #35, #43): a deposit or a withdrawal
 (5-15 % of the starting equity; ``/sim/transfer``) on about one day in five, and an instrument
@@ -10,8 +11,9 @@ change on one day in six (a funding interval switching between 8 h and 1 h, or a
 ``/sim/instrument``). The report counts the transfers made against the rows rotor stored in
 ``cash_flows`` (a missing or extra row is a discrepancy).
 
-Faults, always on: latency (20% of requests, 5-25 ms), HTTP 502 (3%) and Bybit 10016 (2%) on
-every endpoint, lost acknowledgements (10% of order creates, 5% of cancels), requests held past
+Faults, always on: latency (20% of requests, 5-25 ms), HTTP 502 (3%) and the venue's "system
+error" (Bybit 10016, Binance -1001; 2%) on every endpoint, lost acknowledgements (10% of order
+creates, 5% of cancels; Binance: plain and algo orders), requests held past
 the client's timeout (0.3%). Episodes, drawn per simulated day: a maintenance window (every
 endpoint 503 for ~1.5 s of wall time), frozen tickers (a few bars), clock skew beyond the
 recvWindow (+20 s, a few bars) and a 429 storm (10 requests/s for a few bars). Restarts: a
@@ -58,14 +60,30 @@ from tests.simserver import SimHandle, sim_subprocess  # noqa: E402
 HOUR_MS = 3_600_000
 WARMUP_DAYS = 12
 LEASE_TTL_S = 2.0
-ALWAYS = [
-    {"kind": "latency", "probability": 0.2, "ms": 5, "jitter_ms": 20},
-    {"kind": "error_rate", "probability": 0.03, "status": 502},
-    {"kind": "error_rate", "probability": 0.02, "ret_code": 10016},
-    {"kind": "drop_response", "endpoint": "/v5/order/create", "probability": 0.10},
-    {"kind": "drop_response", "endpoint": "/v5/order/cancel", "probability": 0.05},
-    {"kind": "timeout", "probability": 0.003, "ms": 3000},
-]
+# Per venue: its system-error code, and its order create and cancel endpoints.
+VENUE_FAULTS: dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]] = {
+    "bybit": (10016, ("POST /v5/order/create",), ("POST /v5/order/cancel",)),
+    "binanceusdm": (
+        -1001,
+        ("POST /fapi/v1/order", "POST /fapi/v1/algoOrder"),
+        ("DELETE /fapi/v1/order", "DELETE /fapi/v1/algoOrder"),
+    ),
+}
+
+
+def always(venue: str) -> list[dict[str, Any]]:
+    """The faults on for the whole run, in ``venue``'s words."""
+    code, creates, cancels = VENUE_FAULTS[venue]
+    return [
+        {"kind": "latency", "probability": 0.2, "ms": 5, "jitter_ms": 20},
+        {"kind": "error_rate", "probability": 0.03, "status": 502},
+        {"kind": "error_rate", "probability": 0.02, "ret_code": code},
+        *({"kind": "drop_response", "endpoint": e, "probability": 0.10} for e in creates),
+        *({"kind": "drop_response", "endpoint": e, "probability": 0.05} for e in cancels),
+        {"kind": "timeout", "probability": 0.003, "ms": 3000},
+    ]
+
+
 EPISODES = {
     "maintenance": [{"kind": "maintenance", "duration_ms": 1500}],
     "stale_tickers": [{"kind": "stale_tickers"}],
@@ -132,7 +150,9 @@ class Chaos:
     async def faults(self, sim: SimHandle) -> None:
         self.install += 1
         extra = [f for name in self.active for f in EPISODES[name]]
-        await sim.set_faults(ALWAYS + extra, seed=self.args.seed * 1000 + self.install)
+        await sim.set_faults(
+            always(self.args.venue) + extra, seed=self.args.seed * 1000 + self.install
+        )
 
     async def step(self, sim: SimHandle, rotor: Rotor) -> None:
         now = int((await sim.advance(1))["time"])
@@ -184,7 +204,7 @@ class Chaos:
             time.gmtime((_first_ts(data) + WARMUP_DAYS * 24 * HOUR_MS) / 1000),
         )
         env = daemon_env(data, symbols)
-        args = ["--data", str(data), "--speed", "0", "--start", start]
+        args = ["--data", str(data), "--speed", "0", "--start", start, "--venue", a.venue]
         started = time.monotonic()
         async with sim_subprocess(args) as sim:
             await self.faults(sim)
@@ -239,6 +259,7 @@ class Chaos:
             )
         logs = [e.get("event") for e in Rotor.logs(rotor)]
         return {
+            "venue": a.venue,
             "days": a.days,
             "symbols": a.symbols,
             "wall_s": round(wall, 1),
@@ -426,6 +447,7 @@ def summarize(r: dict[str, Any]) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--days", type=int, default=90)
+    p.add_argument("--venue", choices=tuple(VENUE_FAULTS), default="bybit")
     p.add_argument("--symbols", type=int, default=8)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")

@@ -48,6 +48,7 @@ from bot.runtime.assembly import assemble_core, with_sectors
 from bot.runtime.build import MAX_REPLAY_WARMUP_H, universe
 from bot.runtime.killswitch import flatten_and_halt
 from bot.sim.engine import SimEngine
+from bot.sim.rules import rules_for
 from bot.sim.venue import SimVenue
 
 log = get_logger("rotor.backtest")
@@ -130,6 +131,7 @@ class BacktestRunner:
             slippage=Decimal(repr(bt.slippage)),
             partial_fills=settings.sim.partial_fills,
             start_ms=self.start_ms,
+            rules=rules_for(settings.exchange.name),  # the venue traded: its account rules
         )
         self.venue = SimVenue(self.engine)
         self.kill_pending = False

@@ -62,6 +62,7 @@ def build_venue(settings: Settings, warmup_hours: int) -> VenueBundle:
     if mode == "replay":
         from bot.sim.engine import SimEngine
         from bot.sim.market import SimMarket
+        from bot.sim.rules import rules_for
         from bot.sim.venue import SimVenue
 
         market = SimMarket.load(replay_data_dir(settings))
@@ -79,6 +80,7 @@ def build_venue(settings: Settings, warmup_hours: int) -> VenueBundle:
             slippage=Decimal(repr(settings.sim.slippage)),
             partial_fills=settings.sim.partial_fills,
             start_ms=start,
+            rules=rules_for(settings.exchange.name),  # the venue traded: its account rules
         )
         return VenueBundle(SimVenue(engine), engine)
     if mode == "paper":

@@ -164,17 +164,10 @@ async def ensure_margin_type(v: CcxtMarketData, symbol: str, mode: MarginMode) -
     """Switch one symbol to ``mode`` ("no need to change" is success); a refusal (orders or a
     position open in the other type) is a ``RejectedError`` that names the symbol."""
     cs = v.symbol_of(symbol)
-    try:
-        await v._retrying(
-            "cancel",
-            "set_margin_type",
-            lambda: v.ex.set_margin_mode(mode, cs),
-            quiet_codes=frozenset({MARGIN_TYPE_ALREADY_SET}),
-        )
-    except RejectedError as exc:
-        if exc.code != MARGIN_TYPE_ALREADY_SET:
-            raise RejectedError(
-                f"{symbol}: the venue refused {MARGIN_TYPE[mode]} margin ({exc})",
-                code=exc.code,
-                endpoint="set_margin_type",
-            ) from exc
+    await v._set_mode(
+        "set_margin_type",
+        lambda: v.ex.set_margin_mode(mode, cs),
+        MARGIN_TYPE_ALREADY_SET,
+        lambda exc: f"{symbol}: the venue refused {MARGIN_TYPE[mode]} margin ({exc})",
+        RejectedError,
+    )

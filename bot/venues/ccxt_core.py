@@ -38,6 +38,7 @@ from bot.domain import (
 )
 from bot.observability.logging import get_logger
 from bot.venues.base import (
+    FatalError,
     RateLimitedError,
     RejectedError,
     TransientError,
@@ -258,6 +259,23 @@ class CcxtMarketData:
     async def _read(self, endpoint: str, fn: Callable[[], Awaitable[T]], bound: float = 3.0) -> T:
         return await self._retrying("read", endpoint, fn, bound)
 
+    async def _set_mode(
+        self,
+        endpoint: str,
+        fn: Callable[[], Awaitable[Any]],
+        unchanged: str,
+        refused: Callable[[RejectedError], str],
+        error: type[VenueError] = FatalError,
+    ) -> None:
+        """An idempotent "set to X" (margin mode, position mode, margin type): retried like a
+        cancel; the venue's "not modified" code ``unchanged`` is success; any other refusal
+        raises ``error`` with the message ``refused(exc)``."""
+        try:
+            await self._retrying("cancel", endpoint, fn, quiet_codes=frozenset({unchanged}))
+        except RejectedError as exc:
+            if exc.code != unchanged:
+                raise error(refused(exc), code=exc.code, endpoint=endpoint) from exc
+
     # ------------------------------------------------------------------ helpers
 
     def now_ms(self) -> int:
@@ -350,30 +368,27 @@ class CcxtMarketData:
                 for r in rows
                 if r.get("symbol") in self._instruments
             }
-        # Binance splits these: last prices, premium index (mark/index/funding), book tops.
-        # The last prices come from /fapi/v2/ticker/price (request weight 2 for every symbol)
-        # rather than the 24h statistics (weight 40), which rotor does not read.
-        prices, fund, book = await asyncio.gather(
+        # Binance splits these: last prices, premium index (mark/index/funding), book tops,
+        # and none of them says what time the venue answered at (the premium index rows carry
+        # their data's time, which a frozen feed freezes too): the server time is read beside
+        # them (weight 1), so bars close and frozen tickers are seen on the venue's clock as on
+        # Bybit. The last prices come from /fapi/v2/ticker/price (weight 2 for every symbol),
+        # not the 24h statistics (weight 40), which rotor does not read.
+        server, prices, fund, book = await asyncio.gather(
+            self._read("fetch_time", lambda: self.ex.fetch_time()),
             self._read("tickers", lambda: self.ex.fetch_last_prices()),
             self._read("funding_rates", lambda: self.ex.fetch_funding_rates()),
             self._read("bids_asks", lambda: self.ex.fetch_bids_asks()),
         )
-        # The premium index carries the venue's time of the reply (Binance's klines do not): it
-        # keeps ``now_ms`` on the venue's clock, which decides which bar has closed.
-        stamps = [num(f.get("timestamp")) for f in fund.values()]
-        stamps = [t for t in stamps if t == t]  # not NaN
-        if stamps:
-            self._saw_server_time(max(stamps))
-        tick = {
-            cs: {"last": p.get("price"), "timestamp": p.get("timestamp")}
-            for cs, p in prices.items()
-        }
-        now = self.now_ms()
+        self._saw_server_time(server)
+        tick = {cs: {"last": p.get("price")} for cs, p in prices.items()}
         out: dict[str, Ticker] = {}
         for sym_id, inst in self._instruments.items():
             cs = self._ccxt_symbol[sym_id]
             if cs in tick:
-                out[sym_id] = unified_ticker(inst.symbol, tick[cs], fund.get(cs), book.get(cs), now)
+                out[sym_id] = unified_ticker(
+                    inst.symbol, tick[cs], fund.get(cs), book.get(cs), int(server)
+                )
         return out
 
     async def fetch_bars(

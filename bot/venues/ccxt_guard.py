@@ -82,7 +82,10 @@ class RequestPacer:
         now = time.monotonic()
         self.hits += 1
         self._last_429 = now
-        self.pace_s = min(PACE_MAX_S, max(PACE_MIN_S, self.pace_s * 2))
+        if now >= self._cooldown_until:
+            # Requests already in flight when the first refusal came back (Binance polls four
+            # at once) are refused in the same window: one event, one doubling of the pace.
+            self.pace_s = min(PACE_MAX_S, max(PACE_MIN_S, self.pace_s * 2))
         cool = RATE_LIMIT_COOLDOWN_S if reset_in_s is None else reset_in_s
         cool = min(max(cool, 0.0), MAX_BAN_COOLDOWN_S if ban else MAX_COOLDOWN_S)
         self._cooldown_until = max(self._cooldown_until, now + cool)

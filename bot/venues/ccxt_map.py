@@ -245,12 +245,11 @@ def unified_ticker(
     book: dict[str, Any] | None,
     now_ms: int,
 ) -> Ticker:
-    """Ticker from ccxt's unified ticker + funding-rate (+ bid/ask) structures (Binance)."""
+    """Ticker from ccxt's unified ticker + funding-rate (+ bid/ask) structures (Binance),
+    stamped ``now_ms``: the venue's time of the reply."""
     funding = funding or {}
     book = book or {}
-    # The premium index's ``time`` is the venue's clock at the reply; the 24h ticker's is its
-    # window's close (1 ms before a bar boundary), which would hold a closed bar back a poll.
-    ts = funding.get("timestamp") or ticker.get("timestamp") or now_ms
+    ts = now_ms
     bid = ticker.get("bid") if ticker.get("bid") is not None else book.get("bid")
     ask = ticker.get("ask") if ticker.get("ask") is not None else book.get("ask")
     return Ticker(

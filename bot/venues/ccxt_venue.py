@@ -444,7 +444,8 @@ class CcxtVenue(CcxtMarketData):
         return to_balance(bal, self.now_ms())
 
     async def ensure_account_modes(self, margin_mode: MarginMode) -> None:
-        """Bybit: read the unified account's margin mode and switch it when it differs
+        """Every mode change is idempotent ("set to X"), so it is retried like a cancel: a 5xx
+        at start-up does not refuse the start. Bybit: read the unified account's margin mode and switch it when it differs
         (``/v5/account/set-margin-mode``), switch USDT perpetuals to one-way mode
         (``/v5/position/switch-mode``; "not modified" is success) and check no position is
         still held in hedge mode. Binance: one-way position mode, and the margin type per symbol
@@ -459,38 +460,26 @@ class CcxtVenue(CcxtMarketData):
         info = await self._read("account_info", lambda: self.ex.privateGetV5AccountInfo())
         have = str((info.get("result") or {}).get("marginMode") or "")
         if have != want:
-            try:
-                await self._call(
-                    "cancel",
-                    "set_margin_mode",
-                    lambda: self.ex.privatePostV5AccountSetMarginMode({"setMarginMode": want}),
-                    quiet_codes=frozenset({BYBIT_MARGIN_MODE_NOT_MODIFIED}),
-                )
-            except RejectedError as exc:
-                if exc.code != BYBIT_MARGIN_MODE_NOT_MODIFIED:
-                    raise FatalError(
-                        f"the account is {have or 'unknown'} and the venue refused {want} "
-                        f"({exc}); close every position and order, or set "
-                        f"execution.margin_mode to match the account",
-                        code=exc.code,
-                        endpoint="set_margin_mode",
-                    ) from exc
-        req = {"category": "linear", "coin": "USDT", "mode": 0}
-        try:
-            await self._call(
-                "cancel",
-                "switch_position_mode",
-                lambda: self.ex.privatePostV5PositionSwitchMode(req),
-                quiet_codes=frozenset({BYBIT_POSITION_MODE_NOT_MODIFIED}),
+            await self._set_mode(
+                "set_margin_mode",
+                lambda: self.ex.privatePostV5AccountSetMarginMode({"setMarginMode": want}),
+                BYBIT_MARGIN_MODE_NOT_MODIFIED,
+                lambda exc: (
+                    f"the account is {have or 'unknown'} and the venue refused {want} ({exc}); "
+                    "close every position and order, or set execution.margin_mode to match "
+                    "the account"
+                ),
             )
-        except RejectedError as exc:
-            if exc.code != BYBIT_POSITION_MODE_NOT_MODIFIED:
-                raise FatalError(
-                    f"the venue refused one-way position mode ({exc}); close the hedge-mode "
-                    "positions and orders first",
-                    code=exc.code,
-                    endpoint="switch_position_mode",
-                ) from exc
+        req = {"category": "linear", "coin": "USDT", "mode": 0}
+        await self._set_mode(
+            "switch_position_mode",
+            lambda: self.ex.privatePostV5PositionSwitchMode(req),
+            BYBIT_POSITION_MODE_NOT_MODIFIED,
+            lambda exc: (
+                f"the venue refused one-way position mode ({exc}); close the hedge-mode "
+                "positions and orders first"
+            ),
+        )
         resp = await self._read(
             "positions",
             lambda: self.ex.privateGetV5PositionList({"category": "linear", "settleCoin": "USDT"}),
@@ -508,20 +497,12 @@ class CcxtVenue(CcxtMarketData):
             )
 
     async def _binance_one_way(self) -> None:
-        try:
-            await self._call(
-                "cancel",
-                "set_position_mode",
-                lambda: self.ex.set_position_mode(False),
-                quiet_codes=frozenset({BINANCE_POSITION_MODE_NOT_MODIFIED}),
-            )
-        except RejectedError as exc:
-            if exc.code != BINANCE_POSITION_MODE_NOT_MODIFIED:
-                raise FatalError(
-                    f"the venue refused one-way position mode ({exc})",
-                    code=exc.code,
-                    endpoint="set_position_mode",
-                ) from exc
+        await self._set_mode(
+            "set_position_mode",
+            lambda: self.ex.set_position_mode(False),
+            BINANCE_POSITION_MODE_NOT_MODIFIED,
+            lambda exc: f"the venue refused one-way position mode ({exc})",
+        )
 
 
 def _conforms(v: CcxtVenue) -> Venue:

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 log = get_logger("rotor.venues.feed")
 
 HOUR_MS = 3_600_000
+MAX_POLL_BARS = 1000
 MIN_ENTRY_BARS = 200
 ENTRY_TF_HOURS = {"1h": 1, "4h": 4, "1d": 24}
 
@@ -424,9 +425,12 @@ class MarketFeed:
             async with self._sem:
                 last = self.last_bar_ts.get(symbol)
                 since = last + self.tf_ms if last is not None else venue_ms - 2 * self.tf_ms
+                # Ask for the bars that can have closed, not a full page: Binance weighs a
+                # klines request by its limit (1 below 100, 5 up to 1000).
+                limit = min(MAX_POLL_BARS, max(1, (venue_ms - since) // self.tf_ms + 1))
                 self._count("klines")
                 try:
-                    bars = await self.venue.fetch_bars(symbol, self.timeframe, since, 1000)
+                    bars = await self.venue.fetch_bars(symbol, self.timeframe, since, limit)
                 except VenueError as exc:
                     self.stats.errors["klines"] += 1
                     log.warning("klines_failed", symbol=symbol, error=str(exc)[:300])

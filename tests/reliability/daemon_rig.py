@@ -32,6 +32,7 @@ def trading_data(root: Path, bars: int = 600) -> Path:
 def daemon_settings(sim: SimHandle, db_url: str, **overrides: Any) -> Any:
     base: dict[str, Any] = {
         "mode": "testnet",
+        "exchange.name": sim.venue,
         "exchange.api_url": sim.url,
         "exchange.api_key": sim.api_key,
         "exchange.api_secret": sim.api_secret,

@@ -37,6 +37,9 @@ VENUE_STATUS = {
     "Rejected": {OrderStatus.REJECTED},
 }
 FILL_TYPES = ("Trade", "BustTrade", "AdlTrade")
+# Where the Binance face words a status differently: a stop the system deactivated (its
+# position closed) is an EXPIRED algo order there, one cancelled by a user CANCELED.
+BINANCE_STATUS = VENUE_STATUS | {"Deactivated": {OrderStatus.CANCELED, OrderStatus.EXPIRED}}
 
 
 async def venue_executions(sim: SimHandle, exec_type: str | None = None) -> list[dict[str, Any]]:
@@ -112,6 +115,7 @@ class Books:
     db_positions: dict[str, tuple[str, Decimal]]
     db_closed: list[Any]
     liquidation_orders: list[dict[str, Any]] = field(default_factory=list)
+    venue: str = "bybit"
 
 
 async def read_books(sim: SimHandle, db_url: str) -> Books:
@@ -165,6 +169,7 @@ async def read_books(sim: SimHandle, db_url: str) -> Books:
         db_positions,
         db_closed,
         liq,
+        sim.venue,
     )
 
 
@@ -200,7 +205,7 @@ def nothing_lost(books: Books, *, foreign_prefixes: Iterable[str] = ()) -> list[
             continue
         if row.venue_order_id != vo["orderId"]:
             problems.append(f"{link}: venue id {vo['orderId']} stored as {row.venue_order_id}")
-        want = VENUE_STATUS[vo["orderStatus"]]
+        want = (BINANCE_STATUS if books.venue == "binanceusdm" else VENUE_STATUS)[vo["orderStatus"]]
         if row.status not in want:
             problems.append(f"{link}: venue {vo['orderStatus']}, database {row.status.value}")
         if Decimal(vo["cumExecQty"]) != row.filled_qty:

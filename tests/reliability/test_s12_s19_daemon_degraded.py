@@ -49,9 +49,9 @@ async def venue_orders(sim: SimHandle) -> list[dict[str, Any]]:
 
 
 async def test_s12_maintenance_takes_no_risk_keeps_stops_and_recovers(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, sqlite_url: str, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path / "d") as sim:
+    async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(sim, sqlite_url) as d:
             await bars_until(sim, d, has_position_with_stop())
             before = await venue_orders(sim)
@@ -109,9 +109,9 @@ async def test_s12_intermittent_5xx_keep_trading_safely(tmp_path: Path, sqlite_u
 
 
 async def test_s13_stale_tickers_block_entries_until_data_flows(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, sqlite_url: str, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path / "d") as sim:
+    async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(sim, sqlite_url) as d:
             await bar(sim, d, 9)  # the next bar's close is an rsi-reversion entry on SOLUSDT
             assert not d.portfolio.positions and metric(d.metrics.data_stale) == 0
@@ -135,9 +135,9 @@ async def test_s13_stale_tickers_block_entries_until_data_flows(
 
 
 async def test_s15_kill_switch_retries_while_unreachable_and_never_lies(
-    tmp_path: Path, migrated_url: str
+    tmp_path: Path, migrated_url: str, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path / "d") as sim:
+    async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bars_until(sim, d, has_position_with_stop())
             with capture_logs() as logs:

@@ -20,9 +20,10 @@ START = T0 + 35 * DAY  # the sim's clock: 35 days of history behind it
 
 
 def venue_for(sim: SimHandle, *, secret: str | None = None, retries: int = 1) -> CcxtVenue:
-    """A CcxtVenue pointed at the sim the way ``exchange.api_url`` does it."""
+    """A CcxtVenue pointed at the sim the way ``exchange.api_url`` does it (the exchange its
+    face serves)."""
     spec = ClientSpec(
-        exchange="bybit",
+        exchange="binanceusdm" if sim.venue == "binanceusdm" else "bybit",
         endpoint=Endpoint.CUSTOM,
         api_url=sim.url,
         api_key=sim.api_key,

@@ -23,28 +23,13 @@ from bot.venues.base import (
     TransientError,
     UnknownOutcomeError,
 )
-from bot.venues.ccxt_client import ClientSpec, Endpoint
 from bot.venues.ccxt_guard import MAX_COOLDOWN_S
 from bot.venues.ccxt_venue import CcxtVenue
-from tests.integration.venues.conftest import START
+from tests.integration.venues.conftest import START, venue_for
 from tests.simserver import SimHandle, sim_server
 
 D = Decimal
 ORDER = "/fapi/v1/order"
-
-
-def binance_venue(sim: SimHandle, *, secret: str | None = None, retries: int = 1) -> CcxtVenue:
-    spec = ClientSpec(
-        exchange="binanceusdm",
-        endpoint=Endpoint.CUSTOM,
-        api_url=sim.url,
-        api_key=sim.api_key,
-        api_secret=secret or sim.api_secret,
-        timeout_ms=5_000,
-        max_read_retries=retries,
-        rate_limit_ms=1,
-    )
-    return CcxtVenue(spec, backoff_base_s=0.01)
 
 
 @pytest.fixture
@@ -55,7 +40,7 @@ async def bsim(data_dir: Path) -> AsyncIterator[SimHandle]:
 
 @pytest.fixture
 async def bvenue(bsim: SimHandle) -> AsyncIterator[CcxtVenue]:
-    v = binance_venue(bsim)
+    v = venue_for(bsim)
     await v.load_instruments()
     await v.server_time()
     try:
@@ -151,10 +136,47 @@ async def test_timestamp_outside_recv_window_resyncs_the_clock(
 
 
 async def test_wrong_secret_is_fatal(bsim: SimHandle) -> None:
-    v = binance_venue(bsim, secret="not-the-secret")
+    v = venue_for(bsim, secret="not-the-secret")
     try:
         with pytest.raises(FatalError) as bad:
             await v.verify_credentials()
         assert bad.value.code == "-1022"
     finally:
         await v.close()
+
+
+async def test_account_modes_at_start_survive_a_5xx(bsim: SimHandle, bvenue: CcxtVenue) -> None:
+    """Setting one-way mode is idempotent: a 502 is retried, not a refused start (seed 1: the
+    first attempt is refused, the second goes through)."""
+    fault = {"kind": "error_rate", "endpoint": "POST /fapi/v1/positionSide/dual"}
+    await bsim.set_faults([fault | {"probability": 0.5, "status": 502}], seed=1)
+    await bvenue.ensure_account_modes("isolated")
+    assert (await bsim.requests())["calls"]["POST /fapi/v1/positionSide/dual"] == 2
+
+
+async def test_cross_position_refuses_the_start_and_entries_switch_to_isolated(
+    bsim: SimHandle, bvenue: CcxtVenue
+) -> None:
+    """Binance's margin type is per symbol: a position held cross stops the start (Binance
+    cannot switch it); a symbol without one is switched before its first risk-adding order."""
+    status, body, _h = await bsim.binance(
+        "POST",
+        "/fapi/v1/order",
+        {"symbol": "ETHUSDT", "side": "BUY", "type": "MARKET", "quantity": "1"},
+    )
+    assert status == 200, body
+    with pytest.raises(FatalError, match="ETHUSDT"):
+        await bvenue.ensure_account_modes("isolated")
+    await bsim.binance(
+        "POST",
+        "/fapi/v1/order",
+        {"symbol": "ETHUSDT", "side": "SELL", "type": "MARKET", "quantity": "1"},
+    )
+    await bvenue.ensure_account_modes("isolated")
+    await bvenue.create_order(market("rtr-iso", "0.01"))
+    modes = (await bsim.state())["symbolMarginModes"]
+    assert modes.get("BTCUSDT") == "ISOLATED_MARGIN", modes
+    # The balance carries the position's unrealised P&L (the venue's marginBalance).
+    bal, usdt = await bvenue.fetch_balance(), (await bsim.state())["balances"]["USDT"]
+    assert bal.wallet_balance == D(usdt["walletBalance"]) and bal.equity == D(usdt["equity"])
+    assert bal.equity != bal.wallet_balance, "an open position's P&L is in the equity"

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.data.datadir import read_funding, read_ohlcv, read_open_interest, write_ohlcv
 from tests.integration.venues.conftest import DAY, HOUR, START, SYMBOLS
-from tests.simserver import SimHandle
+from tests.simserver import SimHandle, sim_server
 
 runner = CliRunner()
 
@@ -51,15 +53,23 @@ def assert_matches_source(out: Path, src: Path, start: int, end: int) -> None:
         np.testing.assert_allclose(og.oi, ow.oi[om], rtol=1e-12)
 
 
+@pytest.fixture
+async def face_sim(data_dir: Path, venue_name: str) -> AsyncIterator[SimHandle]:
+    """The simulator serving ``venue_name``'s face (both venues, issue #16)."""
+    async with sim_server(data_dir, start_ms=START, venue=venue_name) as handle:
+        yield handle
+
+
 async def test_download_30_days_equals_source_and_is_idempotent(
-    sim: SimHandle, data_dir: Path, tmp_path: Path
+    face_sim: SimHandle, data_dir: Path, tmp_path: Path
 ) -> None:
+    sim = face_sim
     out = tmp_path / "dl"
     args = [
         "data",
         "download",
         "--exchange",
-        "bybit",
+        sim.venue,
         "--api-url",
         sim.url,
         "--symbols",

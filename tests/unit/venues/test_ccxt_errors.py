@@ -138,3 +138,39 @@ def test_table_lists_every_row_by_name() -> None:
         "InsufficientFundsError",
     ) in rows
     assert ("RequestTimeout", "TransientError", "UnknownOutcomeError", "TransientError") in rows
+
+
+def binance(code: int, msg: str = "x") -> str:
+    return f'binanceusdm {{"code":{code},"msg":"{msg}"}}'
+
+
+# What ccxt raises against a base URL that is not fapi.binance.com (its host-keyed table does
+# not apply): the code in the body decides (issue #16). (exception, read, create, cancel)
+BINANCE_CASES = [
+    (ccxt.ExchangeError(binance(-1007)), TransientError, UnknownOutcomeError, TransientError),
+    (ccxt.ExchangeError(binance(-1008)), TransientError, UnknownOutcomeError, TransientError),
+    (ccxt.OperationFailed(binance(-1001)), TransientError, UnknownOutcomeError, TransientError),
+    (ccxt.ExchangeError(binance(-2019)), *(InsufficientFundsError,) * 3),
+    (ccxt.ExchangeError(binance(-2018)), *(InsufficientFundsError,) * 3),
+    (ccxt.ExchangeError(binance(-4116)), *(DuplicateClientIdError,) * 3),
+    (ccxt.OrderNotFound(binance(-2011)), *(OrderNotFoundError,) * 3),
+    (ccxt.ExchangeError(binance(-2022)), *(RejectedError,) * 3),
+    (ccxt.ExchangeError(binance(-4164)), *(RejectedError,) * 3),
+    (ccxt.RateLimitExceeded(binance(-1015)), *(RateLimitedError,) * 3),
+    (
+        ccxt.DDoSProtection("binanceusdm 418 I'm a teapot " + binance(-1003)),
+        *(RateLimitedError,) * 3,
+    ),
+    (ccxt.InvalidNonce(binance(-1021)), TransientError, TransientError, TransientError),
+    (ccxt.AuthenticationError(binance(-2015)), *(FatalError,) * 3),
+    (ccxt.ExchangeError(binance(-1022)), *(FatalError,) * 3),
+]
+
+
+@pytest.mark.parametrize(("exc", "read", "create", "cancel"), BINANCE_CASES)
+def test_binance_replies_classified_by_code(
+    exc: BaseException, read: type, create: type, cancel: type
+) -> None:
+    assert classify(exc, "read") is read
+    assert classify(exc, "create") is create
+    assert classify(exc, "cancel") is cancel
