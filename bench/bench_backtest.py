@@ -70,6 +70,20 @@ def run_once(data: Path, config: Path, out: Path) -> tuple[float, float, float]:
     return wall, cpu, max(r1.ru_maxrss, before) / 1024
 
 
+def workload(base: Path, symbols: int, days: int) -> tuple[Path, Path]:
+    """The benchmark's data directory and config file, written under ``base``."""
+    data = base / "data"
+    gen = subprocess.run(
+        [*ROTOR, "sim", "generate", "--symbols", str(symbols), "--days", str(days),
+         "--seed", "7", "--sectors", "6", "--out", str(data)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    print("data:", gen.stdout.strip())
+    config = base / "bench.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    return data, config
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--symbols", type=int, default=50)
@@ -78,15 +92,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        data = base / "data"
-        gen = subprocess.run(
-            [*ROTOR, "sim", "generate", "--symbols", str(args.symbols), "--days", str(args.days),
-             "--seed", "7", "--sectors", "6", "--out", str(data)],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        print("data:", gen.stdout.strip())
-        config = base / "bench.toml"
-        config.write_text(CONFIG, encoding="utf-8")
+        data, config = workload(base, args.symbols, args.days)
         walls, cpus, peaks = [], [], []
         print(f"load average before: {os.getloadavg()[0]:.2f}")
         for k in range(args.repeat):
