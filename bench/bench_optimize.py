@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_backtest import CONFIG, ROOT, ROTOR
+from bench_backtest import ROOT, ROTOR, workload
 
 
 def _cpu() -> float:
@@ -89,14 +89,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        data = base / "data"
-        subprocess.run(
-            [*ROTOR, "sim", "generate", "--symbols", str(args.symbols), "--days", str(args.days),
-             "--seed", "7", "--sectors", "6", "--out", str(data)],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        config = base / "bench.toml"
-        config.write_text(CONFIG, encoding="utf-8")
+        data, config = workload(base, args.symbols, args.days)
         storage = args.storage or f"sqlite:///{base / 'study.db'}"
         print(f"load before: {os.getloadavg()[0]:.2f}")
         for workers, url in ((1, None), (2, storage)):

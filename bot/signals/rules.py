@@ -57,13 +57,14 @@ def tp_at_entry(tables: Tables, i: int, entry_ms: int, b: int) -> float:
     return float(tables.confirm.tp_level[i, be]) if 0 <= be < b else float("nan")
 
 
-def entry_reasons(spec: StrategySpec, s: SymView, sec_row: SectorRow | None) -> list[str]:
+def entry_reasons(spec: StrategySpec, s: SymView, leader: bool) -> list[str]:
+    """Why a long enters; ``leader``: its sector leads."""
     p = spec.params
     out = {"laggard": ["laggard"], "momentum": ["strongest_member"], "rsi": ["rsi_reversion"]}[
         p.entry_mode
     ]
     out = list(out)
-    if sec_row is not None and sec_row.leader:
+    if leader:
         out.append("leader_sector")
     if p.confirm:
         out += [f"rsi_{p.entry_trigger}", "adx_range"]

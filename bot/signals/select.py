@@ -66,15 +66,14 @@ def active_rows(
     if p.confirm:
         if b >= 0:
 
-            def confirmed_by_bar() -> list[list[int]]:
-                # Per entry-timeframe bar, the rows with the confirmation every entry needs.
+            def confirmed_by_bar() -> np.ndarray:
+                # [B, S]: the confirmation every entry needs, one contiguous row per bar.
                 m = cf.long_trigger & (cf.adx < p.adx_max)
                 if p.require_lower_low:
                     m &= cf.lower_low
-                by_bar = np.ascontiguousarray(m.T)
-                return [np.flatnonzero(r).tolist() for r in by_bar]
+                return np.ascontiguousarray(m.T)
 
-            rows.update(tables.lookup("confirmed_rows", confirmed_by_bar)[b])
+            rows.update(np.flatnonzero(tables.lookup("confirmed", confirmed_by_bar)[b]).tolist())
     elif p.entry_mode == "rsi":
         rows.update(np.flatnonzero(np.isfinite(lay.close[:, col])).tolist())
     elif p.entry_mode == "laggard":
