@@ -96,6 +96,9 @@ class PortfolioCore(TradingCore):
         self.usdt = _ZERO  # the USDT wallet at the last refresh
         self._panel: Panel | None = None
         self._j = 0
+        self._live = False
+        self._missing: frozenset[str] = frozenset()
+        self._intervals: dict[str, float] = {}
 
     # ------------------------------------------------------------------ hooks into the cycle
 
@@ -103,7 +106,22 @@ class PortfolioCore(TradingCore):
         self, panel: Panel, j: int, tickers: Mapping[str, Ticker], **kw: Any
     ) -> CycleReport:
         self._panel, self._j = panel, j
+        ticker_ms = kw.get("ticker_ms")
+        poll_ms = self.settings.exchange.poll_interval_s * 1000
+        # Tickers that moved this poll may be read again during the rebalance; frozen ones
+        # (the daemon passes when they last changed) may not: the risk manager refuses them.
+        self._live = ticker_ms is None or self.clock() - ticker_ms <= poll_ms
+        self._missing = frozenset(kw.get("missing_bars") or ())
+        self._intervals = dict(kw.get("funding_interval_h") or {})
         return await super().on_bar(panel, j, tickers, **kw)
+
+    async def _fresh(self, market: Mapping[str, MarketSnapshot]) -> Mapping[str, MarketSnapshot]:
+        """The market with the venue's tickers now (a rebalance sends many orders; each perp
+        intent is checked against current prices), unless the tickers were frozen."""
+        if not self._live:
+            return market
+        tickers = await self.venue.fetch_tickers()
+        return self.market_snapshots(tickers, self._missing, self._intervals, self.clock())
 
     async def sync(self) -> Any:
         """The core's reconciliation and the coins (``refresh``); after a kill, the spot side
@@ -121,8 +139,13 @@ class PortfolioCore(TradingCore):
         coins = sum((c.value for c in self.coins), _ZERO)
         if self.balance is not None and coins:
             b = self.balance
+            # Coins are collateral on a unified account: the free margin the risk manager
+            # sees counts them as the backtest does (no haircut: Bybit's are not modelled).
             self.balance = dataclasses.replace(
-                b, wallet_balance=b.wallet_balance + coins, equity=b.equity + coins
+                b,
+                wallet_balance=b.wallet_balance + coins,
+                equity=b.equity + coins,
+                available=b.available + coins,
             )
         return rec
 
@@ -164,6 +187,21 @@ class PortfolioCore(TradingCore):
             log.warning("rebalance_skipped", t=report.t, why=str(exc))
             return
         active = self.state.state is TradingState.ACTIVE
+        # The roles first, closes first: checked against this bar's market data while it is
+        # fresh (the risk manager refuses stale tickers), and a transition short is on before
+        # the sale it hedges.
+        actions = sorted(alloc.roles.actions, key=lambda a: 0 if a.intent.reduce_only else 1)
+        perps: list[str] = []
+        for a in actions:
+            if not a.intent.reduce_only and not active:
+                continue
+            market = await self._fresh(market)
+            if await self._send(a.intent, market, report):
+                perps.append(f"{a.role.value}:{a.intent.symbol}")
+                if a.intent.reduce_only:
+                    self.roles.pop(a.intent.symbol, None)
+                else:
+                    self.roles[a.intent.symbol] = a.role
         sells = [o for o in alloc.spot.orders if o.side is Side.SELL]
         buys = [o for o in alloc.spot.orders if o.side is Side.BUY] if active else []
         sent = [await self._spot(o, legs[o.symbol], "rebalance") for o in sells]
@@ -180,17 +218,6 @@ class PortfolioCore(TradingCore):
                     continue
                 sent.append(await self._spot(o, legs[o.symbol], "rebalance"))
                 cash -= o.notional + o.fee
-        actions = sorted(alloc.roles.actions, key=lambda a: 0 if a.intent.reduce_only else 1)
-        perps: list[str] = []
-        for a in actions:
-            if not a.intent.reduce_only and not active:
-                continue
-            if await self._send(a.intent, market, report):
-                perps.append(f"{a.role.value}:{a.intent.symbol}")
-                if a.intent.reduce_only:
-                    self.roles.pop(a.intent.symbol, None)
-                else:
-                    self.roles[a.intent.symbol] = a.role
         await self.sync()
         await self._journal(alloc.records(), holdings, report.t)
         log.info(

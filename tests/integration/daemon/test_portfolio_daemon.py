@@ -19,19 +19,22 @@ from tests.integration.daemon.harness import rotor_process, step
 from tests.simserver import sim_subprocess
 
 CORE = {"BTC", "ETH", "SOL"}
-# Two months into the bundled sample: every sector has members with the history the signals
-# need (earlier, the rotation has no eligible member and only the core is bought).
-START = "2026-01-20T00:00:00Z"
+# Ten weeks into the bundled sample: every sector has members with the history the signals
+# need (earlier, the rotation has no eligible member and only the core is bought), and in the
+# first hours the rotation sells lagging sectors, so the transition role shorts their leaders.
+START = "2026-02-01T00:00:00Z"
 
 
-async def stored(db_url: str) -> tuple[dict[str, Any], list[Any]]:
-    """Orders by client id and the portfolio's records, as the database has them."""
+async def stored(db_url: str) -> tuple[dict[str, Any], list[Any], dict[str, Any]]:
+    """Orders by client id, the portfolio's records and the positions, as the database has
+    them."""
     engine = create_engine(db_url)
     try:
         repo = Repository(engine)
         orders = {o.client_order_id: o for o in await repo.list_orders(limit=100_000)}
         records = [d for d in await repo.list_decisions() if d.action is Action.PORTFOLIO]
-        return orders, records
+        positions = {p.symbol: p for p in await repo.list_positions()}
+        return orders, records, positions
     finally:
         await engine.dispose()
 
@@ -51,6 +54,9 @@ def env() -> dict[str, str]:
         "ROTOR__PORTFOLIO__REBALANCE__INTERVAL_H": "1",
         "ROTOR__UNIVERSE__SYMBOLS": "[]",
         "ROTOR__EXECUTION__KILL_RETRY_MAX_BACKOFF_S": "1",
+        # The risk manager refuses tickers older than 3 polls: a rebalance sends dozens of
+        # orders, which takes longer than 3 × the harness's 50 ms.
+        "ROTOR__EXCHANGE__POLL_INTERVAL_S": "0.5",
     }
 
 
@@ -67,7 +73,7 @@ async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(tmp_path
         assert set(coins) >= CORE, f"the core is bought: {coins}"
         assert len(coins) > len(CORE), "rotational/speculative coins are bought too"
 
-        orders, records = await stored(db_url)
+        orders, records, positions = await stored(db_url)
         db_spot = {k: o for k, o in orders.items() if o.symbol.startswith("spot:")}
         assert set(db_spot) == set(spot), "every spot order is in `orders` and vice versa"
         for cid, vo in spot.items():
@@ -79,6 +85,21 @@ async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(tmp_path
         perp = {o["orderLinkId"]: o for o in state["orders"]}
         db_perp = {k for k, o in orders.items() if not o.symbol.startswith("spot:")}
         assert set(perp) == db_perp, "perp orders: the database is the venue's"
+        for cid, vo in perp.items():
+            assert orders[cid].venue_order_id == vo["orderId"]
+            assert orders[cid].filled_qty == Decimal(vo["cumExecQty"])
+        roles = [
+            o
+            for o in orders.values()
+            if o.reason == "portfolio:transition" and o.filled_qty > 0 and not o.reduce_only
+        ]
+        assert roles, "the transition role shorted a lagging sector's leaders"
+        stops = [o for o in orders.values() if o.type.value == "stop_market"]
+        assert {o.symbol for o in stops} >= {o.symbol for o in roles if o.symbol in positions}
+        venue_pos = {
+            p["symbol"]: Decimal(p["size"]) for p in state["positions"] if Decimal(p["size"]) > 0
+        }
+        assert venue_pos == {s: p.qty for s, p in positions.items()}, "positions: the venue's"
 
         # The last holdings journaled are the venue's coins.
         last_t = max(r.t for r in records if r.reasons == ("holding",))
