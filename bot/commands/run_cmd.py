@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.commands.common import ConfigOption, load_config_or_exit, perp_mode_only
+from bot.commands.common import EXIT_CONFIG, ConfigOption, fail, load_config_or_exit
 from bot.config import DatabaseConfig
 from bot.observability.logging import get_logger, scrub_text
 
@@ -60,7 +60,13 @@ def run(
         "control.port": control_port,
     }
     settings = load_config_or_exit(config, overrides, log=False)
-    perp_mode_only(settings, "run")
+    if settings.strategy.mode == "portfolio" and settings.mode not in ("testnet", "live"):
+        fail(
+            f'strategy.mode "portfolio": `rotor run` trades it in testnet and live mode (Bybit, '
+            f"unified account), not in {settings.mode} mode; `rotor backtest --mode portfolio` "
+            "replays it",
+            EXIT_CONFIG,
+        )
     if settings.mode == "replay" and db is None and settings.database.url == DEFAULT_DB_URL:
         # Each replay starts a fresh simulated account, so it gets a fresh database too; the
         # live/testnet database (var/rotor.db) is never touched by a replay.

@@ -42,6 +42,7 @@ class Action(StrEnum):
     ENTER_SHORT = "enter_short"
     EXIT = "exit"
     NONE = "none"
+    PORTFOLIO = "portfolio"  # a portfolio-mode record (holding, target, order, role)
 
 
 @dataclass(slots=True)

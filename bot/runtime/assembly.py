@@ -98,7 +98,7 @@ def assemble_core(
         resume_from_ms=resume_from_ms,
     )
     risk = RiskManager.from_settings(settings)
-    core = TradingCore(
+    core = core_type(settings)(
         settings,
         venue,
         instruments,
@@ -115,6 +115,8 @@ def assemble_core(
         metrics=metrics,
         marks=marks,
     )
+    if hasattr(core, "history") and hasattr(store, "list_orders"):
+        core.history = store  # the portfolio finds its perps' roles in the stored orders
     killswitch = KillSwitch(
         venue,
         orders,
@@ -124,6 +126,15 @@ def assemble_core(
         sleep=kill_sleep,
     )
     return CoreParts(portfolio, orders, reconciler, risk, core, killswitch)
+
+
+def core_type(settings: Settings) -> type[TradingCore]:
+    """The core for ``strategy.mode``: the presets' (perp) or the portfolio's."""
+    if settings.strategy.mode == "portfolio":
+        from bot.runtime.portfolio_core import PortfolioCore
+
+        return PortfolioCore
+    return TradingCore
 
 
 def with_sectors(

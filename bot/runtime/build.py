@@ -89,6 +89,10 @@ def build_venue(settings: Settings, warmup_hours: int) -> VenueBundle:
         return VenueBundle(PaperVenue.from_settings(settings))
     from bot.venues.ccxt_venue import CcxtVenue
 
+    if settings.strategy.mode == "portfolio":
+        from bot.venues.ccxt_spot import SpotCcxtVenue
+
+        return VenueBundle(SpotCcxtVenue.from_settings(settings))
     return VenueBundle(CcxtVenue.from_settings(settings))
 
 

@@ -3,10 +3,11 @@ runs) and the database journal that batches decisions, equity and positions in o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from bot.domain import Position
+from bot.domain import Decision, Position
 from bot.signals.evaluation import Evaluation
 from bot.storage.records import EquitySnapshot
 
@@ -21,6 +22,10 @@ class Journal:
         return None
 
     async def save_position(self, position: Position, now_ms: int) -> None:
+        return None
+
+    async def write_records(self, records: Sequence[Decision]) -> None:
+        """Decision rows outside a cycle's evaluation (the portfolio's records)."""
         return None
 
     async def planned_stop(self, symbol: str, opened_ms: int) -> Decimal | None:
@@ -44,6 +49,9 @@ class DbJournal(Journal):
 
     async def save_position(self, position: Position, now_ms: int) -> None:
         await self.repo.upsert_position(position, updated_ms=now_ms)
+
+    async def write_records(self, records: Sequence[Decision]) -> None:
+        await self.repo.insert_decisions(records, run_id=self.run_id)
 
     async def planned_stop(self, symbol: str, opened_ms: int) -> Decimal | None:
         return await self.repo.planned_stop(symbol, opened_ms)

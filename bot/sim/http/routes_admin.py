@@ -27,7 +27,7 @@ from bot.sim.clock import wall_ms
 from bot.sim.faults import FaultConfigError
 from bot.sim.http.bybit import views
 from bot.sim.http.context import CTX, SimContext, ctx_of
-from bot.sim.http.numbers import amt
+from bot.sim.http.numbers import amt, dec
 from bot.sim.instruments import InstrumentEventError, parse_event
 from bot.sim.types import SimError
 
@@ -86,6 +86,8 @@ def state(ctx: SimContext) -> dict[str, Any]:
             views.position_row(ctx, p.symbol, p) for _, p in sorted(eng.positions.items())
         ],
         "orders": [views.order_row(o) for o in eng.orders],
+        "spotOrders": [views.order_row(o) for o in eng.spot_orders],
+        "coins": {c: dec(q) for c, q in sorted(eng.coin_balances().items())},
         "executionCount": len(eng.executions),
         "fundingCount": len(eng.funding_payments),
     }

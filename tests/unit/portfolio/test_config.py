@@ -92,12 +92,29 @@ def test_core_assets_from_the_environment(tmp_path: Path) -> None:
     assert s.portfolio.core.assets == {"BTCUSDT": D("0.7"), "ETHUSDT": D("0.3")}
 
 
-def test_the_daemon_refuses_portfolio_mode_until_part_two(tmp_path: Path) -> None:
+def test_the_daemon_runs_portfolio_mode_only_on_an_exchange(tmp_path: Path) -> None:
+    """Replay and paper have no spot venue: refused (exit 2) naming the mode, before any
+    work; testnet/live run it (tests/integration/daemon/test_portfolio_daemon.py)."""
     f = tmp_path / "rotor.toml"
     f.write_text('[strategy]\nmode = "portfolio"\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROTOR")}
-    out = subprocess.run(
-        [str(ROTOR), "run", "--config", str(f)], capture_output=True, text=True, timeout=60, env=env
-    )
-    assert out.returncode == 2
-    assert 'strategy.mode: "portfolio" is not run by `rotor run` yet' in out.stderr
+    for mode in ("replay", "paper"):
+        out = subprocess.run(
+            [str(ROTOR), "run", "--config", str(f), "--mode", mode],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert out.returncode == 2
+        assert f"testnet and live mode (Bybit, unified account), not in {mode} mode" in out.stderr
+
+
+def test_the_portfolio_venue_is_bybit_unified_only() -> None:
+    from bot.venues.ccxt_client import ClientSpec
+    from bot.venues.ccxt_spot import SpotCcxtVenue
+
+    with pytest.raises(ValueError, match="exchange binanceusdm is not supported"):
+        SpotCcxtVenue(ClientSpec.public("binanceusdm"))
+    venue = SpotCcxtVenue(ClientSpec.public("bybit"))
+    assert venue.ex.options["fetchMarkets"]["types"] == ["linear", "spot"]

@@ -1,0 +1,410 @@
+"""The daemon's portfolio mode (``strategy.mode = "portfolio"``, issue #20): the trading core
+with the portfolio's rebalance in place of the perpetual presets' entries and exits.
+
+Everything else is ``TradingCore``'s, unchanged: each bar reconciles with the venue, runs the
+breakers, evaluates the signals, keeps the protective stops and persists equity; every order
+goes through the one ``OrderManager`` (persisted before it is sent, idempotent client id,
+Unknown resolved by a targeted query) and every perp intent through the risk manager.
+
+What this adds:
+- **Holdings from the venue.** Spot coins come from the wallet (Bybit's wallet-balance coin
+  rows) at their spot prices; they count in the equity the breakers, marks and equity
+  snapshots see (one unified account: USDT + coins + the perps' PnL).
+- **The rebalance** every ``portfolio.rebalance.interval_h`` hours (at the close of a bar that
+  ends on a multiple of it, UTC): ``allocate`` on the holdings the venue shows, the spot sells,
+  then the buys (held to the USDT left, fee included), then the roles' perp intents, closes
+  first. REDUCING only sells and closes; HALTED does not rebalance.
+- **Records**: the holdings read and every allocation decision (trades and holds) are journaled
+  as ``decisions`` rows with action ``portfolio``.
+- **The kill switch over both sleeves**: once the kill switch has closed the perps and the
+  state is HALTED by it, the spot sells of ``kill_plan`` (``portfolio.kill_spot``) are sent and
+  "flat" is checked against the venue's coins.
+
+The sleeves are bookkeeping on one unified wallet: the futures sleeve's collateral is the USDT
+the spot sleeve leaves for it, ``min(USDT wallet, (1 − spot_share) × NAV)``, read afresh from the
+venue at each rebalance (nothing rotor remembers can disagree with the venue).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Protocol, cast
+
+from bot.data.panel import HOUR_MS, Panel
+from bot.domain import Action, Decision, OrderType, Side, Ticker, TradingState
+from bot.execution.orders import NewOrder
+from bot.observability.logging import get_logger
+from bot.portfolio.allocate import allocate, prices_of
+from bot.portfolio.explain import AllocationRecord, Rule
+from bot.portfolio.flat import kill_plan
+from bot.portfolio.holdings import Holdings, MissingPrice, PerpHolding, Role
+from bot.portfolio.rebalance import SpotMarket, SpotOrder
+from bot.portfolio.selection import market_stats
+from bot.risk import MarketSnapshot
+from bot.runtime.killswitch import KILL_REASON
+from bot.runtime.pipeline import CycleReport, TradingCore
+from bot.signals.evaluation import Evaluation
+from bot.sim.spot import spot_symbol_of
+from bot.venues.ccxt_spot import SpotHolding, SpotInfo, spot_id
+
+log = get_logger("rotor.portfolio")
+
+ROLE_REASON = "portfolio:"  # the reason the roles' intents carry: ``portfolio:<role>``
+_ZERO = Decimal(0)
+
+
+class SpotVenue(Protocol):
+    """What the portfolio reads from the venue besides the perpetuals (``SpotCcxtVenue``)."""
+
+    async def spot_markets(self) -> dict[str, SpotInfo]: ...
+
+    async def fetch_spot_holdings(self) -> list[SpotHolding]: ...
+
+
+class OrderHistory(Protocol):
+    """Stored orders (the repository): where a perp's role is found after a restart."""
+
+    async def list_orders(self, *, symbol: str | None = None) -> list[Any]: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SpotLeg:
+    """A universe perpetual's spot market: the venue's market and coins per perp unit."""
+
+    market: SpotInfo
+    multiplier: Decimal
+
+    def planner_market(self, perp: str) -> SpotMarket:
+        """The market in the planner's units (the perpetual's: 1000PEPEUSDT = 1000 coins)."""
+        m, k = self.market, self.multiplier
+        return SpotMarket(perp, m.qty_step / k, m.min_qty / k, m.min_notional)
+
+
+class PortfolioCore(TradingCore):
+    """``TradingCore`` whose decisions are the portfolio's (see the module docstring)."""
+
+    history: OrderHistory | None = None
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.pf = self.settings.portfolio
+        self.spot_venue = cast(SpotVenue, self.venue)
+        self.roles: dict[str, Role] = {}
+        self.coins: list[SpotHolding] = []
+        self.usdt = _ZERO  # the USDT wallet at the last refresh
+        self._panel: Panel | None = None
+        self._j = 0
+        self._live = False
+        self._missing: frozenset[str] = frozenset()
+        self._intervals: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ hooks into the cycle
+
+    async def on_bar(
+        self, panel: Panel, j: int, tickers: Mapping[str, Ticker], **kw: Any
+    ) -> CycleReport:
+        self._panel, self._j = panel, j
+        ticker_ms = kw.get("ticker_ms")
+        poll_ms = self.settings.exchange.poll_interval_s * 1000
+        # Tickers that moved this poll may be read again during the rebalance; frozen ones
+        # (the daemon passes when they last changed) may not: the risk manager refuses them.
+        self._live = ticker_ms is None or self.clock() - ticker_ms <= poll_ms
+        self._missing = frozenset(kw.get("missing_bars") or ())
+        self._intervals = dict(kw.get("funding_interval_h") or {})
+        return await super().on_bar(panel, j, tickers, **kw)
+
+    async def _fresh(self, market: Mapping[str, MarketSnapshot]) -> Mapping[str, MarketSnapshot]:
+        """The market with the venue's tickers now (a rebalance sends many orders; each perp
+        intent is checked against current prices), unless the tickers were frozen."""
+        if not self._live:
+            return market
+        tickers = await self.venue.fetch_tickers()
+        return self.market_snapshots(tickers, self._missing, self._intervals, self.clock())
+
+    async def sync(self) -> Any:
+        """The core's reconciliation and the coins (``refresh``); after a kill, the spot side
+        of "flat"."""
+        rec = await self.refresh()
+        if self._killed():
+            await self._kill_spot()
+        return rec
+
+    async def refresh(self) -> Any:
+        """Reconcile, then read the coins (the venue's) and count them in the equity."""
+        rec = await super().sync()
+        self.usdt = self.balance.wallet_balance if self.balance is not None else _ZERO
+        self.coins = await self.spot_venue.fetch_spot_holdings()
+        coins = sum((c.value for c in self.coins), _ZERO)
+        if self.balance is not None and coins:
+            b = self.balance
+            # Coins are collateral on a unified account: the free margin the risk manager
+            # sees counts them as the backtest does (no haircut: Bybit's are not modelled).
+            self.balance = dataclasses.replace(
+                b,
+                wallet_balance=b.wallet_balance + coins,
+                equity=b.equity + coins,
+                available=b.available + coins,
+            )
+        return rec
+
+    async def _exits(
+        self, evaluation: Evaluation, market: Mapping[str, MarketSnapshot], report: CycleReport
+    ) -> None:
+        """The presets' exits do not run: the roles close their own perps."""
+        return None
+
+    async def _entries(
+        self, evaluation: Evaluation, market: Mapping[str, MarketSnapshot], report: CycleReport
+    ) -> None:
+        """The rebalance, when one is due at this bar's close."""
+        interval = self.pf.rebalance.interval_h * HOUR_MS
+        if report.t % interval != 0 or self._panel is None:
+            return
+        if self.state.state is TradingState.HALTED:
+            return
+        await self.rebalance(evaluation, self._panel, self._j, market, report)
+
+    # ------------------------------------------------------------------ the rebalance
+
+    async def rebalance(
+        self,
+        ev: Evaluation,
+        panel: Panel,
+        j: int,
+        market: Mapping[str, MarketSnapshot],
+        report: CycleReport,
+    ) -> None:
+        rc = self.pf.rotation
+        stats = market_stats(panel, j, rc.liquidity_lookback_h, rc.momentum_lookback_h)
+        legs = await self._legs()
+        holdings = await self.holdings(legs, prices_of(ev))
+        markets = {p: leg.planner_market(p) for p, leg in legs.items()}
+        try:
+            alloc = allocate(self.pf, ev, stats, holdings, markets)
+        except (MissingPrice, ValueError) as exc:
+            log.warning("rebalance_skipped", t=report.t, why=str(exc))
+            return
+        active = self.state.state is TradingState.ACTIVE
+        # The roles first, closes first: checked against this bar's market data while it is
+        # fresh (the risk manager refuses stale tickers), and a transition short is on before
+        # the sale it hedges.
+        actions = sorted(alloc.roles.actions, key=lambda a: 0 if a.intent.reduce_only else 1)
+        perps: list[str] = []
+        for a in actions:
+            if not a.intent.reduce_only and not active:
+                continue
+            market = await self._fresh(market)
+            if await self._send(a.intent, market, report):
+                perps.append(f"{a.role.value}:{a.intent.symbol}")
+                if a.intent.reduce_only:
+                    self.roles.pop(a.intent.symbol, None)
+                else:
+                    self.roles[a.intent.symbol] = a.role
+        sells = [o for o in alloc.spot.orders if o.side is Side.SELL]
+        buys = [o for o in alloc.spot.orders if o.side is Side.BUY] if active else []
+        sent = [await self._spot(o, legs[o.symbol], "rebalance") for o in sells]
+        if buys:
+            await self.refresh()  # the USDT the sells brought, as the venue has it
+            cash = max(_ZERO, self.usdt - holdings.futures_collateral)
+            for planned in buys:
+                o = (
+                    planned
+                    if planned.notional + planned.fee <= cash
+                    else self._scaled(planned, cash, markets[planned.symbol])
+                )
+                if o is None:
+                    continue
+                sent.append(await self._spot(o, legs[o.symbol], "rebalance"))
+                cash -= o.notional + o.fee
+        await self.sync()
+        await self._journal(alloc.records(), holdings, report.t)
+        log.info(
+            "rebalance_done",
+            t=report.t,
+            state=self.state.state.value,
+            nav=str(alloc.valuation.nav),
+            spot_orders=[s for s in sent if s],
+            perp_orders=perps,
+        )
+
+    async def _legs(self) -> dict[str, SpotLeg]:
+        """The universe's perpetuals that have a spot market on the venue."""
+        markets = await self.spot_venue.spot_markets()
+        out: dict[str, SpotLeg] = {}
+        for perp in self.instruments:
+            sym, mult = spot_symbol_of(perp)
+            if sym in markets:
+                out[perp] = SpotLeg(markets[sym], mult)
+        return out
+
+    async def holdings(
+        self, legs: Mapping[str, SpotLeg], prices: Mapping[str, Decimal]
+    ) -> Holdings:
+        """What the venue holds now, in the planner's units: coins of the universe's spot
+        markets, USDT split between the spot cash and the futures sleeve, the perps."""
+        by_spot = {leg.market.symbol: (perp, leg) for perp, leg in legs.items()}
+        spot: dict[str, Decimal] = {}
+        for c in self.coins:
+            hit = by_spot.get(c.market.symbol)
+            if hit is not None:
+                spot[hit[0]] = c.qty / hit[1].multiplier
+        perps = []
+        for p in self.portfolio.positions.values():
+            perps.append(
+                PerpHolding(
+                    p.symbol, p.side, p.qty, p.entry_price, p.leverage, await self._role(p.symbol)
+                )
+            )
+        usdt = self.usdt
+        upnl = self.balance.equity - self.balance.wallet_balance if self.balance else _ZERO
+        coins = sum((q * prices.get(s, _ZERO) for s, q in spot.items()), _ZERO)
+        nav = usdt + coins + upnl
+        collateral = max(_ZERO, min(usdt, (1 - self.pf.spot_share) * nav))
+        return Holdings(usdt - collateral, spot, collateral, tuple(perps))
+
+    @staticmethod
+    def _scaled(o: SpotOrder, cash: Decimal, m: SpotMarket) -> SpotOrder | None:
+        """``o`` cut to what ``cash`` pays, fee included; None below the market's minimum."""
+        if o.notional <= 0:
+            return None
+        q = m.floor(o.qty * cash / (o.notional + o.fee))
+        if q < m.min_qty or q * o.price < m.min_notional:
+            return None
+        return dataclasses.replace(o, qty=q, fee=o.fee * q / o.qty)
+
+    async def _spot(self, o: SpotOrder, leg: SpotLeg, why: str) -> str:
+        """Send one spot market order through the order manager; its client id, or "" when
+        the venue refused it."""
+        coins = (o.qty * leg.multiplier / leg.market.qty_step).to_integral_value() * (
+            leg.market.qty_step
+        )
+        if coins <= 0:
+            return ""
+        new = NewOrder(
+            symbol=spot_id(leg.market.symbol),
+            side=o.side,
+            type=OrderType.MARKET,
+            qty=coins,
+            intent="spot",
+            reason=f"{why}:{o.bucket}:{o.explanation.rule.value}"[:200],
+        )
+        self.order_rate.record(self.clock())
+        result = await self.orders.submit(new)
+        log.info(
+            "spot_order",
+            client_order_id=result.order.client_order_id,
+            symbol=new.symbol,
+            side=o.side.value,
+            qty=str(coins),
+            outcome=result.outcome,
+            status=result.order.status.value,
+        )
+        return "" if result.outcome == "rejected" else result.order.client_order_id
+
+    async def _role(self, symbol: str) -> Role | None:
+        """The role that opened the perp on ``symbol``: remembered, else the reason of the
+        last opening order stored for it (``portfolio:<role>``); None: not the portfolio's."""
+        if symbol in self.roles:
+            return self.roles[symbol]
+        if self.history is None:
+            return None
+        for order in reversed(await self.history.list_orders(symbol=symbol)):
+            reason = str(getattr(order, "reason", ""))
+            if not order.reduce_only and order.filled_qty > 0 and reason.startswith(ROLE_REASON):
+                try:
+                    self.roles[symbol] = Role(reason.removeprefix(ROLE_REASON))
+                except ValueError:
+                    return None
+                return self.roles[symbol]
+        return None
+
+    # ------------------------------------------------------------------ records
+
+    async def _journal(self, records: list[AllocationRecord], h: Holdings, t: int) -> None:
+        rows = [_decision(r) for r in records if r.explanation.rule is not Rule.HOLD_IN_BAND]
+        rows += [
+            Decision(
+                t,
+                spot_id(c.market.symbol),
+                None,
+                Action.PORTFOLIO,
+                ("holding",),
+                {
+                    "kind": "holding",
+                    "qty": str(c.qty),
+                    "price": str(c.price),
+                    "value": str(c.value),
+                },
+            )
+            for c in self.coins
+        ]
+        rows.append(
+            Decision(
+                t,
+                "USDT",
+                None,
+                Action.PORTFOLIO,
+                ("holding",),
+                {"kind": "holding", "cash": str(h.cash), "collateral": str(h.futures_collateral)},
+            )
+        )
+        await self.journal.write_records(rows)
+
+    # ------------------------------------------------------------------ kill switch
+
+    def _killed(self) -> bool:
+        """HALTED by the kill switch (it closed the perps and cancelled the orders)."""
+        cur = self.state.current
+        return cur.new is TradingState.HALTED and cur.reason.startswith(KILL_REASON)
+
+    async def _kill_spot(self) -> None:
+        """Sell what ``kill_plan`` says (``portfolio.kill_spot``), then check flat on the
+        venue: no perp, and outside the kept coins only dust below a market's minimum."""
+        legs = await self._legs()
+        prices = {
+            perp: c.price * leg.multiplier
+            for c in self.coins
+            for perp, leg in legs.items()
+            if leg.market.symbol == c.market.symbol
+        }
+        holdings = await self.holdings(legs, prices)
+        markets = {p: leg.planner_market(p) for p, leg in legs.items()}
+        sectors = {s: i.sector for s, i in self.instruments.items()}
+        plan = kill_plan(holdings, prices, markets, self.pf, sectors, source="kill")
+        if not plan.spot:
+            return
+        sold = [await self._spot(o, legs[o.symbol], "kill") for o in plan.spot]
+        await self.refresh()
+        kept = {s for s, _ in plan.kept}
+        left = sorted(
+            spot_id(c.market.symbol)
+            for c in self.coins
+            for perp, leg in legs.items()
+            if leg.market.symbol == c.market.symbol
+            and perp not in kept
+            and c.qty >= c.market.min_qty
+            and c.value >= c.market.min_notional
+        )
+        flat = not self.portfolio.positions and not left
+        (log.warning if flat else log.error)(
+            "kill_switch_spot",
+            sold=[s for s in sold if s],
+            kept=sorted(kept),
+            left=left,
+            flat=flat,
+            alert=not flat,
+        )
+
+
+def _decision(r: AllocationRecord) -> Decision:
+    j = r.to_json()
+    return Decision(
+        r.t,
+        r.subject[:32],
+        None,
+        Action.PORTFOLIO,
+        (str(j.get("rule", "")), str(j.get("text", ""))[:500]),
+        {"kind": r.kind, "inputs": j.get("inputs", {}), "numbers": j.get("numbers", {})},
+    )

@@ -1,0 +1,213 @@
+"""Spot orders and coin balances on the same ccxt client (the portfolio mode, issue #20).
+
+rotor names a spot market ``spot:<exchange id>`` (``spot:BTCUSDT``): Bybit gives the spot
+and the perpetual market the same id, so the prefix is what tells the order manager, the
+database and this adapter which one an order is for. Everything else — persistence before
+sending, client ids, Unknown resolved by a targeted query — is the order manager's, unchanged:
+``create_order``, ``cancel_order`` and ``fetch_order`` route a ``spot:`` symbol to the spot
+market and every other symbol to the perpetuals as before.
+
+Bybit only (a unified account: spot coins and perpetuals share one wallet). Binance keeps
+spot on another API and another wallet; the portfolio daemon refuses it at start-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from decimal import Decimal
+from typing import Any
+
+from bot.domain import OrderReport, OrderStatus, OrderType
+from bot.venues.base import OrderNotFoundError, OrderRequest, RejectedError
+from bot.venues.ccxt_map import dec, to_order_report
+from bot.venues.ccxt_venue import CcxtVenue
+
+SPOT_PREFIX = "spot:"
+QUOTE = "USDT"
+
+
+def spot_id(market_id: str) -> str:
+    """rotor's name of a spot market (``BTCUSDT`` → ``spot:BTCUSDT``)."""
+    return SPOT_PREFIX + market_id
+
+
+def is_spot(symbol: str) -> bool:
+    return symbol.startswith(SPOT_PREFIX)
+
+
+def market_id(symbol: str) -> str:
+    """The exchange's id of a rotor spot name (``spot:BTCUSDT`` → ``BTCUSDT``)."""
+    return symbol.removeprefix(SPOT_PREFIX)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SpotInfo:
+    """One spot market as the venue lists it."""
+
+    symbol: str  # BTCUSDT
+    base: str  # BTC
+    qty_step: Decimal
+    min_qty: Decimal
+    min_notional: Decimal
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SpotHolding:
+    """Coins of one spot market in the wallet, and the market's last price."""
+
+    market: SpotInfo
+    qty: Decimal
+    price: Decimal
+
+    @property
+    def value(self) -> Decimal:
+        return self.qty * self.price
+
+
+class SpotCcxtVenue(CcxtVenue):
+    """``CcxtVenue`` that also trades the spot markets of a Bybit unified account."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        if self.name != "bybit" or not self.spec.unified_account:
+            raise ValueError(
+                f'strategy.mode "portfolio": exchange {self.name} is not supported by the '
+                'daemon (Bybit\'s unified account only, risk.account_type = "unified": spot '
+                "and perpetuals in one wallet)"
+            )
+        fm = dict(self.ex.options.get("fetchMarkets") or {})
+        fm["types"] = ["linear", "spot"]
+        self.ex.options["fetchMarkets"] = fm
+        self._spot: dict[str, SpotInfo] = {}
+        self._spot_ccxt: dict[str, str] = {}  # BTCUSDT -> BTC/USDT
+
+    # ------------------------------------------------------------------ markets
+
+    async def spot_markets(self) -> dict[str, SpotInfo]:
+        """Every trading USDT spot market, keyed by exchange id (``BTCUSDT``)."""
+        await self._ensure_markets()
+        if not self._spot:
+            for m in self.ex.markets.values():
+                if not m.get("spot") or m.get("quote") != QUOTE or m.get("active") is False:
+                    continue
+                lim = m.get("limits") or {}
+                step = dec((m.get("precision") or {}).get("amount")) or Decimal(0)
+                info = SpotInfo(
+                    symbol=str(m["id"]),
+                    base=str(m["base"]),
+                    qty_step=step,
+                    min_qty=dec((lim.get("amount") or {}).get("min")) or step,
+                    min_notional=dec((lim.get("cost") or {}).get("min")) or Decimal(0),
+                )
+                self._spot[info.symbol] = info
+                self._spot_ccxt[info.symbol] = str(m["symbol"])
+        return dict(self._spot)
+
+    def _spot_symbol(self, symbol: str) -> str:
+        cs = self._spot_ccxt.get(market_id(symbol))
+        if cs is None:
+            raise RejectedError(f"{symbol}: no such spot market on {self.name}", endpoint="symbol")
+        return cs
+
+    async def fetch_coins(self) -> dict[str, Decimal]:
+        """Every coin the wallet holds but USDT (the venue's wallet-balance rows), by coin."""
+        await self._ensure_markets()
+        bal = await self._read("coin_balance", lambda: self.ex.fetch_balance())
+        out: dict[str, Decimal] = {}
+        for coin, row in (bal.get("total") or {}).items():
+            qty = dec(row)
+            if coin != QUOTE and qty is not None and qty > 0:
+                out[str(coin)] = qty
+        return out
+
+    async def fetch_spot_holdings(self) -> list[SpotHolding]:
+        """The coins held that have a USDT spot market, each with its last spot price (one
+        balance read, one tickers read); coins without a market are left out."""
+        markets = await self.spot_markets()
+        by_base = {m.base: m for m in markets.values()}
+        held = [(by_base[c], q) for c, q in (await self.fetch_coins()).items() if c in by_base]
+        if not held:
+            return []
+        symbols = [self._spot_ccxt[m.symbol] for m, _ in held]
+        tickers = await self._read(
+            "spot_tickers", lambda: self.ex.fetch_tickers(symbols, {"type": "spot"})
+        )
+        out = []
+        for (m, qty), cs in zip(held, symbols, strict=True):
+            t = tickers.get(cs) or {}
+            price = dec(t.get("last")) or dec(t.get("close")) or Decimal(0)
+            out.append(SpotHolding(m, qty, price))
+        return out
+
+    # ------------------------------------------------------------------ orders
+
+    async def create_order(self, request: OrderRequest) -> OrderReport:
+        if not is_spot(request.symbol):
+            return await super().create_order(request)
+        await self.spot_markets()
+        if request.type is not OrderType.MARKET or request.reduce_only:
+            raise RejectedError(f"{request.client_order_id}: spot orders are plain market orders")
+        cs = self._spot_symbol(request.symbol)
+        cid = request.client_order_id
+        # In the base coin on both sides: ccxt sends marketUnit=baseCoin for a unified
+        # account's market order without a price (Bybit's own default for a buy is USDT).
+        params = {"orderLinkId": cid}
+        res = await self._call(
+            "create",
+            "create_spot_order",
+            lambda: self.ex.create_order(
+                cs, "market", str(request.side), float(request.qty), None, params
+            ),
+        )
+        now = int(res.get("timestamp") or self.now_ms())
+        return OrderReport(
+            symbol=request.symbol,
+            client_order_id=cid,
+            venue_order_id=str(res.get("id") or ""),
+            side=request.side,
+            type=OrderType.MARKET,
+            status=OrderStatus.ACCEPTED,
+            qty=request.qty,
+            filled_qty=Decimal(0),
+            price=None,
+            avg_fill_price=None,
+            trigger_price=None,
+            trigger_by=None,
+            reduce_only=False,
+            created_ms=now,
+            updated_ms=now,
+        )
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        if not is_spot(symbol):
+            return await super().cancel_order(symbol, client_order_id)
+        await self.spot_markets()
+        cs = self._spot_symbol(symbol)
+        await self._retrying(
+            "cancel",
+            "cancel_spot_order",
+            lambda: self.ex.cancel_order(None, cs, {"orderLinkId": client_order_id}),
+        )
+        report = await self.fetch_order(symbol, client_order_id)
+        if report is None:
+            raise OrderNotFoundError(f"{symbol} {client_order_id}: cancelled but not found")
+        return report
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> OrderReport | None:
+        """By client id on the spot market: open or recent, then history; None if absent."""
+        if not is_spot(symbol):
+            return await super().fetch_order(symbol, client_order_id)
+        await self.spot_markets()
+        cs = self._spot_symbol(symbol)
+        q = {"category": "spot", "symbol": market_id(symbol), "orderLinkId": client_order_id}
+        for name, method in (
+            ("spot_order_realtime", self.ex.privateGetV5OrderRealtime),
+            ("spot_order_history", self.ex.privateGetV5OrderHistory),
+        ):
+            resp = await self._read(name, functools.partial(method, dict(q)))
+            for raw in (resp.get("result") or {}).get("list") or []:
+                if raw.get("orderLinkId") == client_order_id:
+                    parsed = self.ex.parse_order(raw, self.ex.market(cs))
+                    return dataclasses.replace(to_order_report(parsed, None), symbol=symbol)
+        return None
