@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from bot.domain import Order, PositionReport
+from bot.domain import BalanceReport, Order, PositionReport
 from bot.execution.client_ids import is_own, order_key
 from bot.execution.ledger import Ledger, LedgerStore, store_closed
 from bot.execution.orders import OrderManager
@@ -68,7 +68,11 @@ class ReconcileReport:
     corrected_positions: list[str] = field(default_factory=list)
     awaiting_executions: list[str] = field(default_factory=list)
     funding_payments: int = 0
-    equity: Decimal | None = None
+    balance: BalanceReport | None = None  # read at the end of the pass
+
+    @property
+    def equity(self) -> Decimal | None:
+        return self.balance.equity if self.balance is not None else None
 
     @property
     def discrepancies(self) -> int:
@@ -130,8 +134,7 @@ class Reconciler:
         report.funding_payments += applied.funding_payments
         report.liquidations += applied.liquidations
         await self._positions(report)
-        balance = await self.venue.fetch_balance()
-        report.equity = balance.equity
+        report.balance = await self.venue.fetch_balance()
         self.last_sync_ms = started
         for kind, n in (
             ("adopted_order", len(report.adopted_orders)),

@@ -215,7 +215,8 @@ class TradingCore:
     async def sync(self) -> ReconcileReport:
         """Reconcile orders, fills, positions and balance with the venue."""
         rec = await self.reconciler.run()
-        self.balance = await self.venue.fetch_balance()
+        # The pass ends by reading the balance: one read serves both (a venue call fewer).
+        self.balance = rec.balance or await self.venue.fetch_balance()
         if self.cash_flows is not None:  # the flows the balance just read reflects
             await self.cash_flows.refresh(self.balance.ts)
         await self.check_leverage()
