@@ -106,22 +106,23 @@ class Ledger:
         events += [(event_key(e.ts, FILL, e.exec_id), e) for e in executions]
         for _key, item in sorted(events, key=lambda x: x[0]):
             sym = item.symbol
-            trial = self.portfolio.trial(sym)
-            effect: FillEffect | None = None
-            if isinstance(item, FundingPayment):
-                trial.apply_funding(item)
-            else:
-                effect = trial.apply_fill(
-                    item, leverage=self._leverage(sym), sector=self.sector_of(sym)
-                )
-            closed = self._closed_record(effect, item)
             async with self._transaction() as st:
                 if isinstance(item, FundingPayment):
                     new = await st.record_funding(item)
                 else:
                     new = await st.record_execution(item)
                 if not new:
-                    continue  # already applied
+                    continue  # already applied (a re-read overlap): nothing to compute
+                # What it does, on a copy of the position, stored with it in this transaction.
+                trial = self.portfolio.trial(sym)
+                effect: FillEffect | None = None
+                if isinstance(item, FundingPayment):
+                    trial.apply_funding(item)
+                else:
+                    effect = trial.apply_fill(
+                        item, leverage=self._leverage(sym), sector=self.sector_of(sym)
+                    )
+                closed = self._closed_record(effect, item)
                 pos = trial.positions.get(sym)
                 if pos is None:
                     await st.delete_position(sym)
