@@ -14,12 +14,15 @@ before trading.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.domain import CashFlow
 from bot.observability.logging import get_logger
 from bot.runtime.account import DAY_MS, EquityMarks
-from bot.storage import Repository
 from bot.venues.base import Venue
+
+if TYPE_CHECKING:  # SQLAlchemy is not imported by storage-free runs (the backtest)
+    from bot.storage import Repository
 
 log = get_logger("rotor.cashflows")
 
