@@ -227,6 +227,7 @@ class PortfolioCore(TradingCore):
             nav=str(alloc.valuation.nav),
             spot_orders=[s for s in sent if s],
             perp_orders=perps,
+            roles={s: r.value for s, r in self.roles.items() if s in self.portfolio.positions},
         )
 
     async def _legs(self) -> dict[str, SpotLeg]:
