@@ -42,6 +42,12 @@ async def admin(session: aiohttp.ClientSession, url: str, method: str, path: str
         return dict(await r.json())
 
 
+def used_weight(srv: SimServer) -> tuple[int, int] | None:
+    """The Binance face's IP-weight window (start, used), None on the Bybit face."""
+    counters = getattr(srv.ctx.face, "counters", None)
+    return counters.windows.get("weight", (0, 0)) if counters is not None else None
+
+
 def venue(url: str, rate_limit_ms: int | None, exchange: ExchangeName = "bybit") -> CcxtVenue:
     spec = ClientSpec(
         exchange=exchange,
@@ -94,13 +100,18 @@ async def run(
                 polls_per_hour = max(1, round(3600 / poll_s))
                 t0 = time.perf_counter()
                 per_poll: list[int] = []  # requests of each poll, the closed-bar one first
+                weights: list[tuple[bool, int]] = []  # (closed-bar poll, Binance IP weight)
                 for _ in range(hours):
                     await admin(http, srv.url, "POST", "/sim/advance")
-                    for _ in range(polls_per_hour):
+                    for k in range(polls_per_hour):
                         before = (await admin(http, srv.url, "GET", "/sim/requests"))["total"]
+                        w0 = used_weight(srv)
                         await feed.poll()
+                        w1 = used_weight(srv)
                         after = (await admin(http, srv.url, "GET", "/sim/requests"))["total"]
                         per_poll.append(after - before)
+                        if w0 is not None and w1 is not None and w0[0] == w1[0]:
+                            weights.append((k == 0, w1[1] - w0[1]))
                 wall = time.perf_counter() - t0
                 counts = await admin(http, srv.url, "GET", "/sim/requests")
             finally:
@@ -123,6 +134,14 @@ async def run(
                 f"{min(bar_polls)}-{max(bar_polls)} on the poll after a bar closes "
                 f"(tickers + one kline request per symbol)"
             )
+            if weights:
+                quiet_w = sorted({w for bar, w in weights if not bar})
+                bar_w = sorted({w for bar, w in weights if bar})
+                print(
+                    f"BINANCE IP WEIGHT PER POLL (the face's X-MBX-USED-WEIGHT-1M counter): "
+                    f"{quiet_w} without a closed bar; {bar_w} on a closed-bar poll "
+                    "(limit 2400 per minute)"
+                )
             print(f"wall time: {wall / hours / polls_per_hour * 1000:.1f} ms per poll (incl. sim)")
 
             # One closed bar with ccxt's default limiter: how long until all klines are in.

@@ -47,6 +47,48 @@ def _holdings(path: Path | None, cash: str | None, settings: Settings) -> Holdin
     return Holdings.from_cash(amount)
 
 
+def _venue_holdings(settings: Settings, prices: dict[str, Decimal]) -> Holdings:
+    """The holdings a Bybit unified account shows now (coins, USDT, perps; exits 2 when the
+    venue cannot be read). The perps have no role: the roles leave them alone."""
+    import asyncio
+
+    from bot.portfolio.holdings import PerpHolding
+    from bot.runtime.portfolio_core import legs_of, venue_holdings
+    from bot.venues.base import VenueError
+    from bot.venues.ccxt_client import ClientConfigError
+    from bot.venues.ccxt_spot import SpotCcxtVenue
+
+    try:
+        venue = SpotCcxtVenue.from_settings(settings)
+    except (ValueError, ClientConfigError) as exc:
+        fail(f"--exchange: {exc}", EXIT_CONFIG)
+    if venue.public_only:
+        fail(
+            "--exchange reads the account's holdings: it needs API keys and --mode testnet|live "
+            "(or --holdings FILE / --cash USDT)",
+            EXIT_CONFIG,
+        )
+
+    async def read() -> Holdings:
+        try:
+            legs = legs_of(prices, await venue.spot_markets())
+            coins = await venue.fetch_spot_holdings()
+            balance = await venue.fetch_balance()
+            positions = await venue.fetch_positions()
+        finally:
+            await venue.close()
+        perps = [PerpHolding(p.symbol, p.side, p.qty, p.entry_price, p.leverage) for p in positions]
+        upnl = balance.equity - balance.wallet_balance
+        return venue_holdings(
+            balance.wallet_balance, upnl, coins, legs, perps, settings.portfolio.spot_share, prices
+        )
+
+    try:
+        return asyncio.run(read())
+    except VenueError as exc:
+        fail(f"{settings.exchange.name} ({venue.api_host}): {exc}", EXIT_CONFIG)
+
+
 def _instruments(
     root: Path | None, symbols: set[str], prices: dict[str, Decimal], qv_h: dict[str, float]
 ) -> dict[str, Instrument]:
@@ -83,18 +125,39 @@ def allocate(
             "--cash", help="Start from this much USDT (default: backtest.starting_equity)."
         ),
     ] = None,
+    exchange: Annotated[
+        str | None,
+        typer.Option(
+            "--exchange",
+            help="bybit: the venue's latest data, and (without --holdings/--cash) the "
+            "account's holdings (API keys, --mode testnet|live).",
+        ),
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option("--api-url", help="REST base URL with --exchange (e.g. `rotor sim serve`)."),
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="testnet | live: which keys and endpoint.")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     config: Path | None = ConfigOption,
 ) -> None:
     """Target weights per bucket and sector, the signals behind them, and the orders a
     rebalance would send (spot and perp)."""
-    settings = load_config_or_exit(config)
+    if exchange is not None and (data is not None or at is not None):
+        fail("--exchange allocates on the venue's latest data: drop --data/--at", EXIT_CONFIG)
+    if (api_url is not None or mode is not None) and exchange is None:
+        fail("--api-url and --mode need --exchange", EXIT_CONFIG)
+    overrides = {"exchange.name": exchange, "exchange.api_url": api_url, "mode": mode}
+    settings = load_config_or_exit(config, overrides if exchange is not None else None)
     from bot.portfolio.config import portfolio_problems
 
     problems = portfolio_problems(settings)
     if problems:
         fail("impossible portfolio settings\n  " + "\n  ".join(problems), EXIT_CONFIG)
-    holdings = _holdings(holdings_file, cash, settings)
+    from_venue = exchange is not None and holdings_file is None and cash is None
+    holdings = None if from_venue else _holdings(holdings_file, cash, settings)
     at_ms = parse_at(at) if at else None
     from bot.portfolio.account import account_view, check_perps
     from bot.portfolio.allocate import allocate as run_allocation
@@ -111,8 +174,18 @@ def allocate(
         engine = SignalEngine.from_settings(settings)
     except PresetError as exc:
         fail(str(exc), EXIT_CONFIG)
-    panel, j = panel_as_of(data, at_ms, engine.window_hours)
+    if exchange is not None:
+        from bot.commands.scan_exchange import panel_from_exchange
+
+        panel = panel_from_exchange(settings, engine.min_history_hours, exchange, api_url)
+        j = panel.n_bars - 1
+    else:
+        panel, j = panel_as_of(data, at_ms, engine.window_hours)
     ev = scan_panel(engine, panel, j)
+    if holdings is None:
+        from bot.portfolio.allocate import prices_of
+
+        holdings = _venue_holdings(settings, prices_of(ev))
     hours = pf.rotation.liquidity_lookback_h
     stats = market_stats(panel, j, hours, pf.rotation.momentum_lookback_h)
     try:

@@ -53,7 +53,7 @@ class Allocation:
     roles: RolePlan
 
     def records(self) -> list[AllocationRecord]:
-        """Every decision as a journal row (part 2 persists these)."""
+        """Every decision as a journal row (the daemon persists them)."""
         t, tg = self.t, self.targets
         out = [AllocationRecord(t, "bucket", b.name, b.explanation) for b in tg.buckets.values()]
         out += [

@@ -21,7 +21,7 @@ from bot.observability.logging import get_logger
 from bot.runtime.account import DAY_MS, EquityMarks
 from bot.venues.base import Venue
 
-if TYPE_CHECKING:  # SQLAlchemy stays out of a backtest (tests/unit/backtest/test_imports.py)
+if TYPE_CHECKING:  # SQLAlchemy is not imported by storage-free runs (the backtest)
     from bot.storage import Repository
 
 log = get_logger("rotor.cashflows")
@@ -47,14 +47,18 @@ class CashFlowTracker:
         self.clock = clock
         self._since = since_ms
 
-    async def refresh(self, until_ms: int) -> list[CashFlow]:
-        """Read, store and apply the flows since the last read up to ``until_ms`` (the time of
-        the balance just read: a later flow is not in that balance yet and waits for the next
-        read); returns the new ones."""
+    async def fetch(self) -> list[CashFlow]:
+        """The venue's transfers since the last read (run beside the balance read)."""
+        return await self.venue.fetch_cash_flows(max(0, self._since - OVERLAP_MS), self.clock())
+
+    async def apply(self, flows: list[CashFlow], until_ms: int) -> list[CashFlow]:
+        """Store and apply ``flows`` up to ``until_ms`` (the time of the balance read beside
+        them: a later flow is not in that balance yet and is applied at the next read);
+        returns the new ones."""
         now = self.clock()
         until = min(until_ms, now) if until_ms > 0 else now
-        flows = await self.venue.fetch_cash_flows(max(0, self._since - OVERLAP_MS), until)
-        new = await self.repo.record_cash_flows(flows, seen_ms=now) if flows else []
+        due = [f for f in flows if f.ts <= until]
+        new = await self.repo.record_cash_flows(due, seen_ms=now) if due else []
         self._since = max(self._since, until)
         if not new:
             return []

@@ -254,7 +254,6 @@ class Daemon:
         if panel.n_bars == 0:
             self.last_bar_ts = newest
             return False
-        await self.refresh_instruments()
         j = panel.n_bars - 1
         missing = frozenset(s for s, ts in self.feed.last_bar_ts.items() if ts < newest)
         # The bar counts as done only once its cycle completed: a cycle that failed (venue or
@@ -269,6 +268,8 @@ class Daemon:
             ticker_ms=self._ticker_time(newest + self.feed.tf_ms),
         )
         self.last_bar_ts = newest
+        # After the cycle (off the path from tickers to orders): the next cycle trades on them.
+        await self.refresh_instruments()
         return True
 
     def funding_intervals(self) -> dict[str, float]:
@@ -277,8 +278,8 @@ class Daemon:
         return {s: float(i.funding_interval_h) for s, i in self.instruments.items()}
 
     async def refresh_instruments(self) -> None:
-        """Re-read the instruments at each bar close (RELIABILITY.md #43): tick, lot and
-        funding-interval changes take effect without a restart; a symbol no longer listed as
+        """Re-read the instruments after each bar's cycle (RELIABILITY.md #43): tick, lot and
+        funding-interval changes take effect from the next cycle, without a restart; a symbol no longer listed as
         trading, settling or with a delivery time is closing (no entry; its position is
         closed before the delivery)."""
         try:

@@ -28,7 +28,7 @@ venue at each rebalance (nothing rotor remembers can disagree with the venue).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol, cast
 
@@ -227,42 +227,26 @@ class PortfolioCore(TradingCore):
             nav=str(alloc.valuation.nav),
             spot_orders=[s for s in sent if s],
             perp_orders=perps,
+            roles={s: r.value for s, r in self.roles.items() if s in self.portfolio.positions},
         )
 
     async def _legs(self) -> dict[str, SpotLeg]:
         """The universe's perpetuals that have a spot market on the venue."""
-        markets = await self.spot_venue.spot_markets()
-        out: dict[str, SpotLeg] = {}
-        for perp in self.instruments:
-            sym, mult = spot_symbol_of(perp)
-            if sym in markets:
-                out[perp] = SpotLeg(markets[sym], mult)
-        return out
+        return legs_of(self.instruments, await self.spot_venue.spot_markets())
 
     async def holdings(
         self, legs: Mapping[str, SpotLeg], prices: Mapping[str, Decimal]
     ) -> Holdings:
-        """What the venue holds now, in the planner's units: coins of the universe's spot
-        markets, USDT split between the spot cash and the futures sleeve, the perps."""
-        by_spot = {leg.market.symbol: (perp, leg) for perp, leg in legs.items()}
-        spot: dict[str, Decimal] = {}
-        for c in self.coins:
-            hit = by_spot.get(c.market.symbol)
-            if hit is not None:
-                spot[hit[0]] = c.qty / hit[1].multiplier
-        perps = []
-        for p in self.portfolio.positions.values():
-            perps.append(
-                PerpHolding(
-                    p.symbol, p.side, p.qty, p.entry_price, p.leverage, await self._role(p.symbol)
-                )
+        """What the venue holds now, in the planner's units (``venue_holdings``), with the
+        role of each perp."""
+        perps = [
+            PerpHolding(
+                p.symbol, p.side, p.qty, p.entry_price, p.leverage, await self._role(p.symbol)
             )
-        usdt = self.usdt
+            for p in self.portfolio.positions.values()
+        ]
         upnl = self.balance.equity - self.balance.wallet_balance if self.balance else _ZERO
-        coins = sum((q * prices.get(s, _ZERO) for s, q in spot.items()), _ZERO)
-        nav = usdt + coins + upnl
-        collateral = max(_ZERO, min(usdt, (1 - self.pf.spot_share) * nav))
-        return Holdings(usdt - collateral, spot, collateral, tuple(perps))
+        return venue_holdings(self.usdt, upnl, self.coins, legs, perps, self.pf.spot_share, prices)
 
     @staticmethod
     def _scaled(o: SpotOrder, cash: Decimal, m: SpotMarket) -> SpotOrder | None:
@@ -408,3 +392,37 @@ def _decision(r: AllocationRecord) -> Decision:
         (str(j.get("rule", "")), str(j.get("text", ""))[:500]),
         {"kind": r.kind, "inputs": j.get("inputs", {}), "numbers": j.get("numbers", {})},
     )
+
+
+def legs_of(perps: Iterable[str], markets: Mapping[str, SpotInfo]) -> dict[str, SpotLeg]:
+    """Each perpetual's spot market on the venue (``1000PEPEUSDT`` → ``PEPEUSDT`` × 1000)."""
+    out: dict[str, SpotLeg] = {}
+    for perp in perps:
+        sym, mult = spot_symbol_of(perp)
+        if sym in markets:
+            out[perp] = SpotLeg(markets[sym], mult)
+    return out
+
+
+def venue_holdings(
+    usdt: Decimal,
+    upnl: Decimal,
+    coins: Iterable[SpotHolding],
+    legs: Mapping[str, SpotLeg],
+    perps: Iterable[PerpHolding],
+    spot_share: Decimal,
+    prices: Mapping[str, Decimal],
+) -> Holdings:
+    """The planner's holdings from what the venue shows: the coins of the legs' spot markets
+    in perpetual units (others are left out), and the USDT wallet split between the futures
+    sleeve's collateral, ``min(USDT, (1 − spot_share) × NAV)``, and the spot cash (the rest)."""
+    by_spot = {leg.market.symbol: (perp, leg) for perp, leg in legs.items()}
+    spot: dict[str, Decimal] = {}
+    for c in coins:
+        hit = by_spot.get(c.market.symbol)
+        if hit is not None:
+            spot[hit[0]] = c.qty / hit[1].multiplier
+    worth = sum((q * prices.get(s, _ZERO) for s, q in spot.items()), _ZERO)
+    nav = usdt + worth + upnl
+    collateral = max(_ZERO, min(usdt, (1 - spot_share) * nav))
+    return Holdings(usdt - collateral, spot, collateral, tuple(perps))

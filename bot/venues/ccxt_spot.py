@@ -18,8 +18,8 @@ import functools
 from decimal import Decimal
 from typing import Any
 
-from bot.domain import OrderReport, OrderStatus, OrderType
-from bot.venues.base import OrderNotFoundError, OrderRequest, RejectedError
+from bot.domain import OrderReport, OrderType
+from bot.venues.base import OrderRequest, RejectedError
 from bot.venues.ccxt_map import dec, to_order_report
 from bot.venues.ccxt_venue import CcxtVenue
 
@@ -142,57 +142,32 @@ class SpotCcxtVenue(CcxtVenue):
 
     # ------------------------------------------------------------------ orders
 
+    def symbol_of(self, symbol: str) -> str:
+        """ccxt's symbol: ``spot:BTCUSDT`` → ``BTC/USDT``, a perpetual as before."""
+        return self._spot_symbol(symbol) if is_spot(symbol) else super().symbol_of(symbol)
+
+    def _order_params(self, req: OrderRequest) -> dict[str, Any]:
+        if not is_spot(req.symbol):
+            return super()._order_params(req)
+        # The base coin on both sides: ccxt sends marketUnit=baseCoin for a unified account's
+        # market order without a price (Bybit's own default for a buy is USDT).
+        return {"orderLinkId": req.client_order_id}
+
     async def create_order(self, request: OrderRequest) -> OrderReport:
-        if not is_spot(request.symbol):
-            return await super().create_order(request)
-        await self.spot_markets()
-        if request.type is not OrderType.MARKET or request.reduce_only:
-            raise RejectedError(f"{request.client_order_id}: spot orders are plain market orders")
-        cs = self._spot_symbol(request.symbol)
-        cid = request.client_order_id
-        # In the base coin on both sides: ccxt sends marketUnit=baseCoin for a unified
-        # account's market order without a price (Bybit's own default for a buy is USDT).
-        params = {"orderLinkId": cid}
-        res = await self._call(
-            "create",
-            "create_spot_order",
-            lambda: self.ex.create_order(
-                cs, "market", str(request.side), float(request.qty), None, params
-            ),
-        )
-        now = int(res.get("timestamp") or self.now_ms())
-        return OrderReport(
-            symbol=request.symbol,
-            client_order_id=cid,
-            venue_order_id=str(res.get("id") or ""),
-            side=request.side,
-            type=OrderType.MARKET,
-            status=OrderStatus.ACCEPTED,
-            qty=request.qty,
-            filled_qty=Decimal(0),
-            price=None,
-            avg_fill_price=None,
-            trigger_price=None,
-            trigger_by=None,
-            reduce_only=False,
-            created_ms=now,
-            updated_ms=now,
-        )
+        """The perpetuals' ``create_order`` (placed once, never retried); a spot order is a
+        plain market order."""
+        if is_spot(request.symbol):
+            await self.spot_markets()
+            if request.type is not OrderType.MARKET or request.reduce_only:
+                raise RejectedError(
+                    f"{request.client_order_id}: spot orders are plain market orders"
+                )
+        return await super().create_order(request)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
-        if not is_spot(symbol):
-            return await super().cancel_order(symbol, client_order_id)
-        await self.spot_markets()
-        cs = self._spot_symbol(symbol)
-        await self._retrying(
-            "cancel",
-            "cancel_spot_order",
-            lambda: self.ex.cancel_order(None, cs, {"orderLinkId": client_order_id}),
-        )
-        report = await self.fetch_order(symbol, client_order_id)
-        if report is None:
-            raise OrderNotFoundError(f"{symbol} {client_order_id}: cancelled but not found")
-        return report
+        if is_spot(symbol):
+            await self.spot_markets()
+        return await super().cancel_order(symbol, client_order_id)
 
     async def fetch_order(self, symbol: str, client_order_id: str) -> OrderReport | None:
         """By client id on the spot market: open or recent, then history; None if absent."""

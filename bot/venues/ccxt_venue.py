@@ -361,31 +361,26 @@ class CcxtVenue(CcxtMarketData):
 
     async def fetch_cash_flows(self, since_ms: int, until_ms: int) -> list[CashFlow]:
         """Transfers in and out of the trading account through ccxt's ``fetch_ledger``:
-        Bybit's ``/v5/account/transaction-log`` (TRANSFER_IN / TRANSFER_OUT; the log answers
-        at most 7 days per request, so the range is read week by week, each page by cursor),
-        Binance's income history (TRANSFER)."""
+        Bybit's ``/v5/account/transaction-log`` (TRANSFER_IN / TRANSFER_OUT rows; the log
+        answers at most 7 days per request, so the range is read week by week, each page by
+        cursor), Binance's income history (TRANSFER)."""
         await self._ensure_markets()
         out: dict[str, CashFlow] = {}
         start = since_ms
         while start <= until_ms:
             end = min(start + CASH_FLOW_WINDOW_MS - 1, until_ms)
-            if self.name == "bybit":
-                kinds: tuple[dict[str, Any], ...] = (
-                    {"type": "TRANSFER_IN"},
-                    {"type": "TRANSFER_OUT"},
-                )
-            else:
-                kinds = ({"incomeType": "TRANSFER"},)
-            for extra in kinds:
-                params = {"endTime": end, "paginate": True, **extra}
-                rows = await self._read(
-                    "cash_flows",
-                    functools.partial(self.ex.fetch_ledger, "USDT", start, 50, params),
-                )
-                for r in rows:
-                    flow = _cash_flow(r)
-                    if since_ms <= flow.ts <= until_ms:
-                        out.setdefault(flow.venue_id, flow)
+            # One request a window (Bybit's log filters one type at a time: read all, keep
+            # the transfers; Binance filters by income type).
+            extra = {} if self.name == "bybit" else {"incomeType": "TRANSFER"}
+            params = {"endTime": end, "paginate": True, **extra}
+            rows = await self._read(
+                "cash_flows",
+                functools.partial(self.ex.fetch_ledger, "USDT", start, 50, params),
+            )
+            for r in rows:
+                flow = _cash_flow(r)
+                if flow.kind in TRANSFER_KINDS and since_ms <= flow.ts <= until_ms:
+                    out.setdefault(flow.venue_id, flow)
             start = end + 1
         return sorted(out.values(), key=lambda f: (f.ts, f.venue_id))
 
@@ -511,6 +506,8 @@ def _conforms(v: CcxtVenue) -> Venue:
 
 
 CASH_FLOW_WINDOW_MS = 7 * 86_400_000  # Bybit's transaction log spans at most 7 days a request
+# Money moved in or out: Bybit's transaction-log types, Binance's income type.
+TRANSFER_KINDS = frozenset({"TRANSFER_IN", "TRANSFER_OUT", "TRANSFER"})
 
 
 def _cash_flow(row: dict[str, Any]) -> CashFlow:

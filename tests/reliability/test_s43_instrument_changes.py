@@ -1,6 +1,6 @@
 """#43: instrument changes on a running daemon (``POST /sim/instrument``). A symbol's funding
 interval switches 8h -> 1h, another's tick and lot step change, and the symbol rotor holds is
-delisted: at the next bar close the instruments are re-read (no restart), funding is
+delisted: after the next bar's cycle the instruments are re-read (no restart), funding is
 normalised by the current interval, the delisted position is closed before the delivery and
 no entry is made in it. The daemon in-process against the simulator through ccxt."""
 
@@ -33,13 +33,14 @@ async def test_s43_funding_interval_tick_lot_and_delisting_without_restart(
         ):
             await sim.admin("POST", "/sim/instrument", change)
 
-        await bar(sim, d)
+        await bar(sim, d)  # its cycle, then the instruments are re-read for the next one
         assert d.funding_intervals()["BTCUSDT"] == 1.0
         eth = d.instruments["ETHUSDT"]
         assert (eth.tick_size, eth.qty_step) == (Decimal("0.05"), Decimal("0.01"))
         assert d.core.instruments["ETHUSDT"] is eth, "the trading core uses the new steps"
         assert "SOLUSDT" in d.core.closing
-        assert "SOLUSDT" not in d.portfolio.positions, "closed at the first bar after"
+        await bar(sim, d)
+        assert "SOLUSDT" not in d.portfolio.positions, "closed at the next cycle"
         venue = [p for p in await d.venue.fetch_positions() if p.symbol == "SOLUSDT"]
         assert venue == [], "flat on the venue, before the delivery"
         assert int((await sim.state())["time"]) < now + 6 * HOUR

@@ -5,11 +5,14 @@ lease is waited out) and #48 (``rotor status`` during start-up, bars kept across
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
 import time
 from pathlib import Path
+
+import aiohttp
 
 from bot.domain import TradingState
 from bot.storage import Lease, LeaseHolder, Repository, create_engine, upgrade
@@ -119,14 +122,14 @@ async def _rotor_status(env: dict[str, str]) -> tuple[int, str]:
 async def test_s48_status_reports_the_persisted_state_from_its_first_answer(
     tmp_path: Path, db_url: str
 ) -> None:
-    """The venue takes 20 s to answer its first request: `rotor status` already answers,
+    """The venue takes 40 s to answer its first request: `rotor status` already answers,
     with the persisted HALTED, and it stays HALTED once the start-up is done."""
     data = process_data(tmp_path / "data")
     await _persist_halted(db_url)
     async with sim_process(data) as sim:
-        await sim.set_faults([{"kind": "latency", "endpoint": "/v5/market/time", "ms": 20_000}])
+        await sim.set_faults([{"kind": "latency", "endpoint": "/v5/market/time", "ms": 40_000}])
         env = rotor_env(
-            sim.url, db_url, free_port(), {**base_env(), "ROTOR__EXCHANGE__TIMEOUT_MS": "30000"}
+            sim.url, db_url, free_port(), {**base_env(), "ROTOR__EXCHANGE__TIMEOUT_MS": "60000"}
         )
         log = tmp_path / "rotor.log"
         with log.open("ab") as out:
@@ -135,16 +138,24 @@ async def test_s48_status_reports_the_persisted_state_from_its_first_answer(
             )
         try:
             started = time.monotonic()
-            answers: list[dict[str, object]] = []
-            while not answers and time.monotonic() - started < 16.0:
-                code, text = await _rotor_status(env)
-                if code == 0:
-                    answers.append(json.loads(text))
-                assert proc.returncode is None, log.read_text()
-            assert answers, f"`rotor status` never answered during start-up:\n{log.read_text()}"
-            first = answers[0]
+            url = f"http://127.0.0.1:{env['ROTOR__CONTROL__PORT']}/status"
+            headers = {"Authorization": f"Bearer {env['ROTOR__CONTROL__TOKEN']}"}
+            first: dict[str, object] = {}
+            async with aiohttp.ClientSession() as http:
+                while not first and time.monotonic() - started < 35.0:
+                    with contextlib.suppress(aiohttp.ClientError):
+                        async with http.get(url, headers=headers) as reply:
+                            if reply.status == 200:
+                                first = await reply.json()
+                    assert proc.returncode is None, log.read_text()
+                    await asyncio.sleep(0.05)
+            assert first, f"the control API never answered during start-up:\n{log.read_text()}"
             assert first["state"] == "HALTED" and first["phase"] == "starting", first
             assert first["positions"] is None, "the books are not loaded yet: not 'no positions'"
+            code, text = await _rotor_status(env)  # the real CLI, still during start-up
+            assert code == 0, text
+            again = json.loads(text)
+            assert (again["state"], again["phase"]) == ("HALTED", "starting"), again
             assert (await sim.requests())["endpoints"].get("/v5/order/create", 0) == 0
             # Once the venue answers the start-up completes, still HALTED.
             for _ in range(600):

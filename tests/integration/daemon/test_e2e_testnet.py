@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.data.sample import sample_dir
 from bot.storage import Repository, create_engine
 from tests.integration.daemon.harness import START, SYMBOLS, rotor_process, step
@@ -40,6 +42,8 @@ def venue_positions(state: dict[str, Any]) -> dict[str, tuple[str, Decimal]]:
     }
 
 
+# 30 simulated days through two processes: ~140 s alone, over 300 s on a machine at load ~12.
+@pytest.mark.timeout(900)
 async def test_thirty_days_kill_stop_restart(tmp_path: Path, venue_name: str) -> None:
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'rotor.db'}"
     log = tmp_path / "rotor.log"

@@ -64,73 +64,134 @@ async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(tmp_path
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'rotor.db'}"
     log = tmp_path / "rotor.log"
     args = ["--data", str(sample_dir()), "--speed", "0", "--start", START]
-    async with sim_subprocess(args) as sim, rotor_process(sim, db_url, log, env()) as rotor:
-        await step(sim, rotor, 3)
-        state = await sim.state()
-        spot = {o["orderLinkId"]: o for o in state["spotOrders"]}
-        assert len([o for o in spot.values() if o["orderStatus"] == "Filled"]) >= 5
-        coins = {c: Decimal(q) for c, q in state["coins"].items()}
-        assert set(coins) >= CORE, f"the core is bought: {coins}"
-        assert len(coins) > len(CORE), "rotational/speculative coins are bought too"
+    async with sim_subprocess(args) as sim:
+        async with rotor_process(sim, db_url, log, env()) as rotor:
+            await step(sim, rotor, 3)
+            state = await sim.state()
+            spot = {o["orderLinkId"]: o for o in state["spotOrders"]}
+            assert len([o for o in spot.values() if o["orderStatus"] == "Filled"]) >= 5
+            coins = {c: Decimal(q) for c, q in state["coins"].items()}
+            assert set(coins) >= CORE, f"the core is bought: {coins}"
+            assert len(coins) > len(CORE), "rotational/speculative coins are bought too"
 
-        orders, records, positions = await stored(db_url)
-        db_spot = {k: o for k, o in orders.items() if o.symbol.startswith("spot:")}
-        assert set(db_spot) == set(spot), "every spot order is in `orders` and vice versa"
-        for cid, vo in spot.items():
-            o = db_spot[cid]
-            assert o.venue_order_id == vo["orderId"]
-            assert o.symbol == "spot:" + vo["symbol"]
-            assert o.status.value == "FILLED" and o.filled_qty == Decimal(vo["cumExecQty"])
-            assert o.side.value == vo["side"].lower()
-        perp = {o["orderLinkId"]: o for o in state["orders"]}
-        db_perp = {k for k, o in orders.items() if not o.symbol.startswith("spot:")}
-        assert set(perp) == db_perp, "perp orders: the database is the venue's"
-        for cid, vo in perp.items():
-            assert orders[cid].venue_order_id == vo["orderId"]
-            assert orders[cid].filled_qty == Decimal(vo["cumExecQty"])
-        roles = [
-            o
-            for o in orders.values()
-            if o.reason == "portfolio:transition" and o.filled_qty > 0 and not o.reduce_only
-        ]
-        assert roles, "the transition role shorted a lagging sector's leaders"
-        stops = [o for o in orders.values() if o.type.value == "stop_market"]
-        assert {o.symbol for o in stops} >= {o.symbol for o in roles if o.symbol in positions}
-        venue_pos = {
-            p["symbol"]: Decimal(p["size"]) for p in state["positions"] if Decimal(p["size"]) > 0
-        }
-        assert venue_pos == {s: p.qty for s, p in positions.items()}, "positions: the venue's"
+            orders, records, positions = await stored(db_url)
+            db_spot = {k: o for k, o in orders.items() if o.symbol.startswith("spot:")}
+            assert set(db_spot) == set(spot), "every spot order is in `orders` and vice versa"
+            for cid, vo in spot.items():
+                o = db_spot[cid]
+                assert o.venue_order_id == vo["orderId"]
+                assert o.symbol == "spot:" + vo["symbol"]
+                assert o.status.value == "FILLED" and o.filled_qty == Decimal(vo["cumExecQty"])
+                assert o.side.value == vo["side"].lower()
+            perp = {o["orderLinkId"]: o for o in state["orders"]}
+            db_perp = {k for k, o in orders.items() if not o.symbol.startswith("spot:")}
+            assert set(perp) == db_perp, "perp orders: the database is the venue's"
+            for cid, vo in perp.items():
+                assert orders[cid].venue_order_id == vo["orderId"]
+                assert orders[cid].filled_qty == Decimal(vo["cumExecQty"])
+            roles = [
+                o
+                for o in orders.values()
+                if o.reason == "portfolio:transition" and o.filled_qty > 0 and not o.reduce_only
+            ]
+            assert roles, "the transition role shorted a lagging sector's leaders"
+            stops = [o for o in orders.values() if o.type.value == "stop_market"]
+            assert {o.symbol for o in stops} >= {o.symbol for o in roles if o.symbol in positions}
+            venue_pos = {
+                p["symbol"]: Decimal(p["size"])
+                for p in state["positions"]
+                if Decimal(p["size"]) > 0
+            }
+            assert venue_pos == {s: p.qty for s, p in positions.items()}, "positions: the venue's"
 
-        # The last holdings journaled are the venue's coins.
-        last_t = max(r.t for r in records if r.reasons == ("holding",))
-        held = {
-            r.symbol.removeprefix("spot:").removesuffix("USDT"): Decimal(r.scores["qty"])
-            for r in records
-            if r.t == last_t and r.reasons == ("holding",) and r.symbol != "USDT"
-        }
-        after = await sim.state()
-        assert held == {c: Decimal(q) for c, q in after["coins"].items()}
-        assert any(r.scores.get("kind") == "bucket" for r in records)
+            # The last holdings journaled are the venue's coins.
+            last_t = max(r.t for r in records if r.reasons == ("holding",))
+            held = {
+                r.symbol.removeprefix("spot:").removesuffix("USDT"): Decimal(r.scores["qty"])
+                for r in records
+                if r.t == last_t and r.reasons == ("holding",) and r.symbol != "USDT"
+            }
+            after = await sim.state()
+            assert held == {c: Decimal(q) for c, q in after["coins"].items()}
+            assert any(r.scores.get("kind") == "bucket" for r in records)
 
-        rotor.signal(signal.SIGUSR2)  # the kill switch
-        await rotor.wait_for(lambda s: s["state"] == "HALTED", limit_s=60, what="HALTED")
-        await step(sim, rotor, 1)
-        state = await sim.state()
-        assert [p for p in state["positions"] if Decimal(p["size"]) > 0] == []
-        assert set(state["coins"]) >= CORE, "keep_core: the core stays"
-        prices = await spot_prices(sim.url)
-        dust = {
-            c: Decimal(q) * prices[c + "USDT"] for c, q in state["coins"].items() if c not in CORE
-        }
-        # What the kill leaves outside the core is the fee's sub-step remainder of a buy.
-        assert all(v < 5 for v in dust.values()), f"only dust outside the core: {dust}"
-        n_spot = len(state["spotOrders"])
-        await step(sim, rotor, 2)
-        assert len((await sim.state())["spotOrders"]) == n_spot, "no trade while HALTED"
-        rotor.signal(signal.SIGTERM)
-        assert await rotor.wait_exit(30) == 0
+            # A restart: the roles of the open perps are read back from the stored orders.
+            assert positions, "the scenario leaves role perps open at the restart"
+            rotor.signal(signal.SIGTERM)
+            assert await rotor.wait_exit(30) == 0
+        async with rotor_process(sim, db_url, log, env()) as rotor:
+            await step(sim, rotor, 1)
+            done = [e for e in rotor.logs() if e["event"] == "rebalance_done"][-1]
+            held = {p["symbol"] for p in (await sim.state())["positions"] if Decimal(p["size"]) > 0}
+            assert set(done["roles"]) == held, "every open perp is managed by its role"
+
+            rotor.signal(signal.SIGUSR2)  # the kill switch
+            await rotor.wait_for(lambda s: s["state"] == "HALTED", limit_s=60, what="HALTED")
+            await step(sim, rotor, 1)
+            state = await sim.state()
+            assert [p for p in state["positions"] if Decimal(p["size"]) > 0] == []
+            assert set(state["coins"]) >= CORE, "keep_core: the core stays"
+            prices = await spot_prices(sim.url)
+            dust = {
+                c: Decimal(q) * prices[c + "USDT"]
+                for c, q in state["coins"].items()
+                if c not in CORE
+            }
+            # What the kill leaves outside the core is the fee's sub-step remainder of a buy.
+            assert all(v < 5 for v in dust.values()), f"only dust outside the core: {dust}"
+            n_spot = len(state["spotOrders"])
+            await step(sim, rotor, 2)
+            assert len((await sim.state())["spotOrders"]) == n_spot, "no trade while HALTED"
+            rotor.signal(signal.SIGTERM)
+            assert await rotor.wait_exit(30) == 0
     events = [e["event"] for e in rotor.logs()]
     assert "rebalance_done" in events
     kill = [e for e in rotor.logs() if e["event"] == "kill_switch_spot"]
     assert kill and kill[0]["flat"] is True and kill[0]["left"] == []
     assert set(kill[0]["kept"]) == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
+
+
+async def test_allocate_exchange_reads_the_holdings_from_the_venue(tmp_path: Path) -> None:
+    """`rotor allocate --exchange bybit --api-url URL --mode testnet` allocates on the coins,
+    USDT and perps the venue shows (bought here with an unmodified ccxt)."""
+    import asyncio
+    import json
+    import os
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.simserver import DEFAULT_KEY, DEFAULT_SECRET
+
+    args = ["--data", str(sample_dir()), "--speed", "0", "--start", START]
+    async with sim_subprocess(args) as sim:
+        spot = sim.ccxt(
+            options={"defaultType": "spot", "fetchMarkets": {"types": ["spot", "linear"]}}
+        )
+        try:
+            await spot.load_markets()
+            await spot.create_order("ETH/USDT", "market", "buy", 0.5)
+            await spot.create_order("DOGE/USDT", "market", "buy", 2000)
+        finally:
+            await spot.close()
+        coins = (await sim.state())["coins"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ROTOR")}
+        env |= {
+            "ROTOR__EXCHANGE__API_KEY": DEFAULT_KEY,
+            "ROTOR__EXCHANGE__API_SECRET": DEFAULT_SECRET,
+            # A few symbols: the command downloads their recent history from the venue.
+            "ROTOR__UNIVERSE__SYMBOLS": json.dumps(
+                ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "1000PEPEUSDT", "ADAUSDT"]
+            ),
+        }
+        cmd = [sys.executable, "-m", "bot.cli", "allocate", "--exchange", "bybit"]
+        cmd += ["--api-url", sim.url, "--mode", "testnet", "--json"]
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+            cwd=str(ROOT),
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 300)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        report = json.loads(out)
+        held = {t["symbol"]: Decimal(t["qty"]) for t in report["tokens"] if Decimal(t["qty"]) > 0}
+        assert held == {"ETHUSDT": Decimal(coins["ETH"]), "DOGEUSDT": Decimal(coins["DOGE"])}
+        assert Decimal(report["nav"]) > 0
