@@ -13,7 +13,7 @@ import pytest
 
 from bot.domain import OrderStatus
 from tests.conftest import VENUES
-from tests.reliability.conftest import Rig
+from tests.reliability.conftest import Rig, hand_order
 from tests.reliability.invariants import assert_nothing_lost
 
 D = Decimal
@@ -21,42 +21,14 @@ D = Decimal
 pytestmark = pytest.mark.parametrize("face", VENUES)
 
 
-async def hand_order(rig: Rig, kind: str, side: str, price: str) -> tuple[str, str]:
-    """An order placed in the venue's web UI without a client id (``kind`` limit or stop);
-    returns its venue order id and the key rotor tracks it under: Bybit leaves it without
-    one (``orderLinkId: ""``: keyed by venue order id), Binance makes one up (``web_…``)."""
-    sim = rig.sim
-    if sim.venue == "binanceusdm":
-        q: dict[str, Any] = {"symbol": "BTCUSDT", "side": side.upper(), "quantity": "1"}
-        if kind == "stop":
-            q |= {"algoType": "CONDITIONAL", "type": "STOP_MARKET", "triggerPrice": price}
-            status, reply, _h = await sim.binance("POST", "/fapi/v1/algoOrder", q)
-            assert status == 200, reply
-            return str(reply["algoId"]), str(reply["clientAlgoId"])
-        q |= {"type": "LIMIT", "timeInForce": "GTC", "price": price}
-        status, reply, _h = await sim.binance("POST", "/fapi/v1/order", q)
-        assert status == 200, reply
-        assert str(reply["clientOrderId"]).startswith("web_"), reply
-        return str(reply["orderId"]), str(reply["clientOrderId"])
-    body: dict[str, Any] = {"category": "linear", "symbol": "BTCUSDT", "side": side, "qty": "1"}
-    if kind == "stop":
-        body |= {"orderType": "Market", "triggerPrice": price, "triggerDirection": 1}
-    else:
-        body |= {"orderType": "Limit", "price": price}
-    status, reply = await sim.bybit("POST", "/v5/order/create", body)
-    assert status == 200 and reply["retCode"] == 0, reply
-    assert reply["result"]["orderLinkId"] == ""
-    venue_id = str(reply["result"]["orderId"])
-    return venue_id, f"venue:{venue_id}"
-
-
 def open_on_venue(state: dict[str, Any]) -> list[dict[str, Any]]:
     return [o for o in state["orders"] if o["orderStatus"] in ("New", "Untriggered")]
 
 
 async def test_s30_hand_orders_are_tracked_once_by_venue_id_and_cancelled_by_it(rig: Rig) -> None:
-    limit_id, limit_key = await hand_order(rig, "limit", "Buy", "80")
-    stop_id, stop_key = await hand_order(rig, "stop", "Buy", "130")
+    limit_id, limit_key = await hand_order(rig.sim, "BTCUSDT", "Buy", "1", price="80")
+    stop_id, stop_key = await hand_order(rig.sim, "BTCUSDT", "Buy", "1", trigger="130")
+    assert limit_key != limit_id and stop_key != stop_id, "no client id given"
     first = await rig.reconcile()
     second = await rig.reconcile()  # the same orders again: no second insert
     await rig.reconcile()
@@ -80,7 +52,7 @@ async def test_s30_hand_orders_are_tracked_once_by_venue_id_and_cancelled_by_it(
 
 
 async def test_s30_hand_order_that_fills_settles_by_venue_id(rig: Rig) -> None:
-    _limit_id, limit_key = await hand_order(rig, "limit", "Buy", "99.5")
+    _limit_id, limit_key = await hand_order(rig.sim, "BTCUSDT", "Buy", "1", price="99.5")
     await rig.reconcile()
     await rig.advance(1)  # the bar's low (99) fills it
     report = await rig.reconcile()
