@@ -112,6 +112,19 @@ async def hand_market(sim: SimHandle, symbol: str, side: str, qty: str, link: st
     await hand_order(sim, symbol, side, qty, link=link)
 
 
+async def hand_leverage(sim: SimHandle, symbol: str, leverage: int) -> None:
+    """The symbol's leverage changed by hand through ``sim``'s own face."""
+    if sim.venue == "binanceusdm":
+        q = {"symbol": symbol, "leverage": leverage}
+        status, reply, _h = await sim.binance("POST", "/fapi/v1/leverage", q)
+        assert status == 200, reply
+        return
+    lev = str(leverage)
+    q2 = {"category": "linear", "symbol": symbol, "buyLeverage": lev, "sellLeverage": lev}
+    _, body = await sim.bybit("POST", "/v5/position/set-leverage", q2)
+    assert body["retCode"] == 0, body
+
+
 async def hand_cancel_stop(sim: SimHandle, symbol: str, link: str) -> None:
     """Cancel a stop by hand on ``sim``'s face (Binance keeps it among algo orders)."""
     if sim.venue == "binanceusdm":

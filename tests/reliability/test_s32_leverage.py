@@ -9,26 +9,13 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
+from tests.reliability.conftest import hand_leverage
 from tests.reliability.daemon_rig import (
     bars_until,
     has_position_with_stop,
     running_daemon,
     trading_sim,
 )
-from tests.simserver import SimHandle
-
-
-async def hand_leverage(sim: SimHandle, symbol: str, leverage: int) -> None:
-    """The symbol's leverage changed by hand through ``sim``'s own face."""
-    if sim.venue == "binanceusdm":
-        q = {"symbol": symbol, "leverage": leverage}
-        status, reply, _h = await sim.binance("POST", "/fapi/v1/leverage", q)
-        assert status == 200, reply
-        return
-    lev = str(leverage)
-    q2 = {"category": "linear", "symbol": symbol, "buyLeverage": lev, "sellLeverage": lev}
-    _, body = await sim.bybit("POST", "/v5/position/set-leverage", q2)
-    assert body["retCode"] == 0, body
 
 
 async def test_s32_leverage_changed_by_hand_alerts_and_is_set_back(
