@@ -12,6 +12,9 @@ Binance differs from Bybit where rotor reads the account:
   clearance (the margin left beyond the loss at the liquidation mark) is booked as the fill's
   fee, so rotor's books add up to the wallet.
 - **Funding** exists only in the income history (FUNDING_FEE rows), never as an execution.
+- **Leverage** is not in ``/fapi/v3/positionRisk`` (what ccxt's ``fetch_positions`` reads);
+  it is per symbol in ``/fapi/v1/symbolConfig``, read once per position read that found a
+  position (``with_leverage``).
 - **Margin type** is per symbol (a new account is cross on every symbol). At start-up one
   ``/fapi/v1/symbolConfig`` read shows every symbol's type: a symbol holding a position in the
   other type stops the start (Binance refuses the change, -4048); the others are switched by
@@ -25,7 +28,7 @@ import functools
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from bot.domain import ExecutionReport, FundingPayment
+from bot.domain import ExecutionReport, FundingPayment, PositionReport
 from bot.venues.base import FatalError, MarginMode, RejectedError
 from bot.venues.ccxt_map import dec0, to_execution
 
@@ -136,6 +139,20 @@ async def funding_payments(v: CcxtMarketData, since_ms: int) -> list[FundingPaym
         )
         out.setdefault(pay.venue_id or f"{pay.symbol}-{pay.ts}", pay)
     return sorted(out.values(), key=lambda p: (p.ts, p.symbol))
+
+
+async def with_leverage(v: CcxtMarketData, positions: list[PositionReport]) -> list[PositionReport]:
+    """``positions`` with each symbol's leverage from ``/fapi/v1/symbolConfig`` (one read for
+    one position, else one for all symbols); a symbol the venue does not list keeps its own."""
+    if not positions:
+        return positions
+    q = {"symbol": positions[0].symbol} if len(positions) == 1 else {}
+    config = await v._read("symbol_config", lambda: v.ex.fapiPrivateGetSymbolConfig(q))
+    lev = {str(r.get("symbol")): dec0(r.get("leverage")) for r in config or []}
+    return [
+        dataclasses.replace(p, leverage=lev[p.symbol]) if lev.get(p.symbol) else p
+        for p in positions
+    ]
 
 
 async def check_margin_types(v: CcxtMarketData, mode: MarginMode) -> set[str]:

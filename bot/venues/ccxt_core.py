@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import time
 from collections import Counter
@@ -332,6 +333,7 @@ class CcxtMarketData:
                 )
             except RejectedError as exc:
                 log.warning("leverage_tiers_unavailable", venue=self.name, error=str(exc)[:200])
+        intervals = await self._binance_funding_intervals()
         out: dict[str, Instrument] = {}
         fallback = 0
         for m in markets.values():
@@ -340,12 +342,29 @@ class CcxtMarketData:
             t = tiers.get(m["symbol"])
             fallback += 0 if t else 1
             inst = to_instrument(m, t, self.ex.precisionMode)
+            if inst.symbol in intervals:
+                inst = dataclasses.replace(inst, funding_interval_h=intervals[inst.symbol])
             out[inst.symbol] = inst
             self._ccxt_symbol[inst.symbol] = m["symbol"]
         if fallback:
             log.info("leverage_tiers_fallback", venue=self.name, symbols=fallback)
         self._instruments = out
         return dict(out)
+
+    async def _binance_funding_intervals(self) -> dict[str, int]:
+        """Binance's funding interval per symbol, in hours: its exchangeInfo has none, so
+        ``/fapi/v1/fundingInfo`` (which lists the symbols whose interval is not the default
+        8 h); empty on other venues (Bybit's instruments carry ``fundingInterval``)."""
+        if self.name != "binanceusdm":
+            return {}
+        rows = await self._read(
+            "funding_info", lambda: self.ex.fapiPublicGetFundingInfo({}), bound=10
+        )
+        return {
+            str(r["symbol"]): max(int(r["fundingIntervalHours"]), 1)
+            for r in rows or []
+            if r.get("symbol") and r.get("fundingIntervalHours") is not None
+        }
 
     async def server_time(self) -> int:
         t = int(await self._read("fetch_time", lambda: self.ex.fetch_time()))

@@ -431,6 +431,8 @@ class CcxtVenue(CcxtMarketData):
             rep = to_position(p, self._instruments.get(sym), now)
             if rep is not None:
                 out.append(rep)
+        if self.name != "bybit":
+            return await ccxt_binance.with_leverage(self, out)
         return out
 
     async def fetch_balance(self) -> BalanceReport:

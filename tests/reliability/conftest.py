@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.execution.client_ids import ClientIdFactory
+from bot.execution.client_ids import ClientIdFactory, order_key
 from bot.execution.orders import OrderManager
 from bot.execution.portfolio import Portfolio
 from bot.execution.reconcile import Reconciler
@@ -57,33 +57,72 @@ def faults_on(sim: SimHandle, what: str, **fault: Any) -> list[dict[str, Any]]:
     return [{**fault, "endpoint": e} for e in endpoints(sim, what)]
 
 
-async def hand_market(sim: SimHandle, symbol: str, side: str, qty: str, link: str) -> None:
-    """A market order placed by hand on ``sim``'s face (``side`` Buy/Sell), as from the
-    exchange's web page, on the account rotor set up (isolated: on Binance the operator picks
-    the symbol's margin type first, which Bybit's account-wide mode does for them)."""
+async def hand_order(
+    sim: SimHandle,
+    symbol: str,
+    side: str,
+    qty: str,
+    *,
+    price: str | None = None,
+    trigger: str | None = None,
+    link: str | None = None,
+) -> tuple[str, str]:
+    """An order placed by hand through ``sim``'s own face, as from the exchange's web page:
+    market, limit (``price``) or a stop-market (``trigger``, firing as the price moves
+    against ``side``); ``side`` Buy/Sell. Returns its venue order id and the key rotor tracks
+    it under: the client id ``link``, or without one what the venue shows (Bybit none, so
+    ``venue:<orderId>``; Binance the ``web_…`` one it makes up). On Binance the operator
+    picks the symbol's margin type first, which Bybit's account-wide mode does for them."""
     if sim.venue == "binanceusdm":
         mt = {"symbol": symbol, "marginType": "ISOLATED"}
         status, body, _h = await sim.binance("POST", "/fapi/v1/marginType", mt)
         assert status == 200 or body.get("code") == -4046, body
-        q = {"symbol": symbol, "side": side.upper(), "type": "MARKET", "quantity": qty}
-        status, body, _h = await sim.binance(
-            "POST", "/fapi/v1/order", q | {"newClientOrderId": link}
-        )
+        q: dict[str, Any] = {"symbol": symbol, "side": side.upper(), "quantity": qty}
+        if trigger is not None:
+            q |= {"algoType": "CONDITIONAL", "type": "STOP_MARKET", "triggerPrice": trigger}
+            q |= {"clientAlgoId": link} if link else {}
+            status, body, _h = await sim.binance("POST", "/fapi/v1/algoOrder", q)
+            assert status == 200, body
+            return str(body["algoId"]), str(body["clientAlgoId"])
+        if price is not None:
+            q |= {"type": "LIMIT", "timeInForce": "GTC", "price": price}
+        else:
+            q |= {"type": "MARKET"}
+        q |= {"newClientOrderId": link} if link else {}
+        status, body, _h = await sim.binance("POST", "/fapi/v1/order", q)
         assert status == 200, body
+        return str(body["orderId"]), str(body["clientOrderId"])
+    b: dict[str, Any] = {"category": "linear", "symbol": symbol, "side": side, "qty": qty}
+    if trigger is not None:
+        direction = 1 if side == "Buy" else 2
+        b |= {"orderType": "Market", "triggerPrice": trigger, "triggerDirection": direction}
+    elif price is not None:
+        b |= {"orderType": "Limit", "price": price}
+    else:
+        b |= {"orderType": "Market"}
+    b |= {"orderLinkId": link} if link else {}
+    status, reply = await sim.bybit("POST", "/v5/order/create", b)
+    assert status == 200 and reply["retCode"] == 0, reply
+    venue_id = str(reply["result"]["orderId"])
+    return venue_id, reply["result"]["orderLinkId"] or order_key("", venue_id)
+
+
+async def hand_market(sim: SimHandle, symbol: str, side: str, qty: str, link: str) -> None:
+    """A market order placed by hand on ``sim``'s face with client id ``link``."""
+    await hand_order(sim, symbol, side, qty, link=link)
+
+
+async def hand_leverage(sim: SimHandle, symbol: str, leverage: int) -> None:
+    """The symbol's leverage changed by hand through ``sim``'s own face."""
+    if sim.venue == "binanceusdm":
+        q = {"symbol": symbol, "leverage": leverage}
+        status, reply, _h = await sim.binance("POST", "/fapi/v1/leverage", q)
+        assert status == 200, reply
         return
-    status, body = await sim.bybit(
-        "POST",
-        "/v5/order/create",
-        {
-            "category": "linear",
-            "symbol": symbol,
-            "side": side,
-            "orderType": "Market",
-            "qty": qty,
-            "orderLinkId": link,
-        },
-    )
-    assert status == 200 and body["retCode"] == 0, body
+    lev = str(leverage)
+    q2 = {"category": "linear", "symbol": symbol, "buyLeverage": lev, "sellLeverage": lev}
+    _, body = await sim.bybit("POST", "/v5/position/set-leverage", q2)
+    assert body["retCode"] == 0, body
 
 
 async def hand_cancel_stop(sim: SimHandle, symbol: str, link: str) -> None:

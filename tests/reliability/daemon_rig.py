@@ -132,8 +132,33 @@ def has_position_with_stop(symbol: str = "SOLUSDT") -> Any:
 
 
 async def ticker_price(sim: SimHandle, symbol: str, field: str = "markPrice") -> Decimal:
-    """``field`` of ``symbol``'s ticker on the venue (a signed-free public read)."""
+    """``field`` (``markPrice`` or ``lastPrice``) of ``symbol``'s ticker, read from the
+    public market data of ``sim``'s own face."""
+    if sim.venue == "binanceusdm":
+        path, key = {
+            "markPrice": ("/fapi/v1/premiumIndex", "markPrice"),
+            "lastPrice": ("/fapi/v1/ticker/price", "price"),
+        }[field]
+        status, body, _h = await sim.binance("GET", path, {"symbol": symbol}, sign=False)
+        assert status == 200, body
+        return Decimal(body[key])
     _s, body = await sim.bybit(
         "GET", "/v5/market/tickers", {"category": "linear", "symbol": symbol}
     )
     return Decimal(body["result"]["list"][0][field])
+
+
+async def hand_cancel(sim: SimHandle, symbol: str, order: dict[str, Any]) -> None:
+    """Cancel ``order`` (a ``/sim/state`` row) by hand through ``sim``'s own face, by its venue
+    order id, as from the exchange's web page (Binance keeps stops among algo orders)."""
+    if sim.venue == "binanceusdm":
+        algo = order["triggerPrice"] not in ("", "0")
+        path = "/fapi/v1/algoOrder" if algo else "/fapi/v1/order"
+        key = "algoId" if algo else "orderId"
+        q = {"symbol": symbol, key: sim.face_order_id(order["orderId"])}
+        status, body, _h = await sim.binance("DELETE", path, q)
+        assert status == 200, body
+        return
+    q = {"category": "linear", "symbol": symbol, "orderId": order["orderId"]}
+    status, body = await sim.bybit("POST", "/v5/order/cancel", q)
+    assert status == 200 and body["retCode"] == 0, body

@@ -100,11 +100,27 @@ async def binance_books(
     return fills, funding
 
 
+# The client id Binance makes up for an order placed without one (in its web UI).
+BINANCE_HAND_PREFIX = "web_"
+
+
+def hand_key(venue: str, order_id: str) -> str:
+    """The key rotor tracks an order placed by hand without a client id under: Bybit shows
+    none (``"venue:<orderId>"``), Binance shows the one it made up (``web_<orderId>``)."""
+    if venue == "binanceusdm":
+        return f"{BINANCE_HAND_PREFIX}{order_id}"
+    return order_key("", order_id)
+
+
+def is_hand_key(key: str) -> bool:
+    return key.startswith(("venue:", BINANCE_HAND_PREFIX))
+
+
 @dataclass
 class Books:
     """Both sides at one moment."""
 
-    # By orderLinkId; an order placed by hand without one by "venue:<orderId>" (rotor's key).
+    # By orderLinkId; an order placed by hand without one by ``hand_key`` (rotor's key).
     venue_orders: dict[str, dict[str, Any]]
     venue_fills: dict[str, dict[str, Any]]  # by execId
     venue_funding: dict[str, dict[str, Any]]
@@ -128,7 +144,7 @@ async def read_books(sim: SimHandle, db_url: str) -> Books:
             assert o["orderLinkId"] not in venue_orders, f"duplicate link id {o['orderLinkId']}"
             venue_orders[o["orderLinkId"]] = o
         elif o.get("createType", "CreateByUser") == "CreateByUser":
-            venue_orders[order_key("", str(o["orderId"]))] = o
+            venue_orders[hand_key(sim.venue, str(o["orderId"]))] = o
         else:
             liq.append(o)
     if sim.venue == "binanceusdm":
@@ -255,6 +271,6 @@ def without_hand_fills(books: Books) -> Books:
     """The books less the market orders placed by hand (no client id) that filled at once:
     rotor never saw them open, only their fills, which are checked like every fill."""
     for key, o in list(books.venue_orders.items()):
-        if key.startswith("venue:") and o["orderType"] == "Market" and key not in books.db_orders:
+        if is_hand_key(key) and o["orderType"] == "Market" and key not in books.db_orders:
             del books.venue_orders[key]
     return books

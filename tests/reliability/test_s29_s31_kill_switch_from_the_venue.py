@@ -15,6 +15,7 @@ from structlog.testing import capture_logs
 
 from bot.domain import TradingState
 from bot.risk import Source
+from tests.reliability.conftest import faults_on, hand_order
 from tests.reliability.daemon_rig import (
     bars_until,
     has_position_with_stop,
@@ -25,16 +26,10 @@ from tests.reliability.daemon_rig import (
     wait_until,
 )
 from tests.reliability.invariants import assert_nothing_lost, read_books, without_hand_fills
-from tests.simserver import SimHandle
 
 OPEN = ("New", "Untriggered", "PartiallyFilled")
-
-
-async def by_hand(sim: SimHandle, **fields: Any) -> dict[str, Any]:
-    """An order placed in the venue's web UI (no orderLinkId)."""
-    status, body = await sim.bybit("POST", "/v5/order/create", {"category": "linear", **fields})
-    assert status == 200 and body["retCode"] == 0, body
-    return dict(body["result"])
+# A parameter error on each face (Bybit's retCode, Binance's code): a refusal, not an outage.
+PARAMETER_ERROR = {"bybit": 10001, "binanceusdm": -1102}
 
 
 def venue_positions(state: dict[str, Any]) -> dict[str, str]:
@@ -46,22 +41,16 @@ def open_orders(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def test_s29_s30_kill_switch_flattens_what_the_venue_holds(
-    tmp_path: Path, migrated_url: str
+    tmp_path: Path, migrated_url: str, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path / "d") as sim:
+    async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bars_until(sim, d, has_position_with_stop())
             # Opened by hand since the last sync: rotor's books do not know them.
-            await by_hand(sim, symbol="ETHUSDT", side="Sell", orderType="Market", qty="2")
+            await hand_order(sim, "ETHUSDT", "Sell", "2")
             btc = await ticker_price(sim, "BTCUSDT", "lastPrice")
-            hand = await by_hand(
-                sim,
-                symbol="BTCUSDT",
-                side="Buy",
-                orderType="Limit",
-                qty="0.01",
-                price=str((btc * Decimal("0.5")).quantize(Decimal("1"))),
-            )
+            low = str((btc * Decimal("0.5")).quantize(Decimal("1")))
+            hand_id, hand_key = await hand_order(sim, "BTCUSDT", "Buy", "0.01", price=low)
             assert "ETHUSDT" not in d.portfolio.positions
             before = await sim.state()
             assert set(venue_positions(before)) == {"SOLUSDT", "ETHUSDT"}
@@ -73,31 +62,23 @@ async def test_s29_s30_kill_switch_flattens_what_the_venue_holds(
             after = await sim.state()
             assert venue_positions(after) == {}
             assert open_orders(after) == []
-            [cancelled] = [o for o in after["orders"] if o["orderId"] == hand["orderId"]]
-            assert cancelled["orderStatus"] == "Cancelled", "cancelled by its venue id"
-            stored = await d.repo.get_order(f"venue:{hand['orderId']}")
+            [cancelled] = [o for o in after["orders"] if sim.face_order_id(o["orderId"]) == hand_id]
+            assert cancelled["orderStatus"] == "Cancelled", "cancelled without a client id of ours"
+            stored = await d.repo.get_order(hand_key)
             assert stored is not None and stored.status.value == "CANCELED"
         assert_nothing_lost(without_hand_fills(await read_books(sim, migrated_url)))
 
 
 async def test_s29_s31_closes_fail_stops_stay_and_the_venue_is_reread(
-    tmp_path: Path, migrated_url: str
+    tmp_path: Path, migrated_url: str, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path / "d") as sim:
+    async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bars_until(sim, d, has_position_with_stop())
             [stop] = [o for o in open_orders(await sim.state()) if o["triggerPrice"] != "0"]
             # Every order placement is refused (a parameter error); cancels still work.
-            await sim.set_faults(
-                [
-                    {
-                        "kind": "error_rate",
-                        "endpoint": "/v5/order/create",
-                        "probability": 1.0,
-                        "ret_code": 10001,
-                    }
-                ]
-            )
+            code = PARAMETER_ERROR[venue_name]
+            await sim.set_faults(faults_on(sim, "create", kind="error_rate", ret_code=code))
             with capture_logs() as logs:
                 async with live(d):
                     d.request_kill(Source.API)
@@ -113,7 +94,7 @@ async def test_s29_s31_closes_fail_stops_stay_and_the_venue_is_reread(
                     assert d.state.state is TradingState.REDUCING
                     # A position opened by hand meanwhile: the next attempt reads it too.
                     await sim.set_faults([])
-                    await by_hand(sim, symbol="ETHUSDT", side="Buy", orderType="Market", qty="1")
+                    await hand_order(sim, "ETHUSDT", "Buy", "1")
                     await wait_until(lambda: d.state.state is TradingState.HALTED, 30, "HALTED")
             failed = [e for e in logs if e["event"] == "kill_switch_attempt_failed"]
             assert all(e["alert"] for e in failed)

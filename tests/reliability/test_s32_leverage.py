@@ -9,6 +9,7 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
+from tests.reliability.conftest import hand_leverage
 from tests.reliability.daemon_rig import (
     bars_until,
     has_position_with_stop,
@@ -18,9 +19,9 @@ from tests.reliability.daemon_rig import (
 
 
 async def test_s32_leverage_changed_by_hand_alerts_and_is_set_back(
-    tmp_path: Path, db_url: str
+    tmp_path: Path, db_url: str, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path) as sim, running_daemon(sim, db_url) as d:
+    async with trading_sim(tmp_path, venue=venue_name) as sim, running_daemon(sim, db_url) as d:
         await bars_until(sim, d, has_position_with_stop("SOLUSDT"))
         pos = d.portfolio.positions["SOLUSDT"]
         planned, stop = pos.leverage, pos.stop_price
@@ -31,12 +32,7 @@ async def test_s32_leverage_changed_by_hand_alerts_and_is_set_back(
             return vp
 
         assert (await venue_position()).leverage == planned
-        _, body = await sim.bybit(
-            "POST",
-            "/v5/position/set-leverage",
-            {"category": "linear", "symbol": "SOLUSDT", "buyLeverage": "50", "sellLeverage": "50"},
-        )
-        assert body["retCode"] == 0, body
+        await hand_leverage(sim, "SOLUSDT", 50)
         by_hand = await venue_position()
         assert by_hand.leverage == 50
         assert by_hand.liquidation_price is not None and by_hand.liquidation_price > stop

@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 from bot.domain import PositionSide
 from tests.reliability.daemon_rig import (
     bars_until,
+    hand_cancel,
     has_position_with_stop,
     running_daemon,
     ticker_price,
@@ -22,9 +23,9 @@ from tests.reliability.invariants import assert_nothing_lost, read_books
 
 
 async def test_s36_stop_crossed_while_off_the_venue_closes_at_market_and_alerts(
-    tmp_path: Path, migrated_url: str
+    tmp_path: Path, migrated_url: str, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path / "d") as sim:
+    async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bars_until(sim, d, has_position_with_stop())
             pos = d.portfolio.positions["SOLUSDT"]
@@ -32,12 +33,7 @@ async def test_s36_stop_crossed_while_off_the_venue_closes_at_market_and_alerts(
             sign = 1 if pos.side is PositionSide.LONG else -1
             [stop] = [o for o in (await sim.state())["orders"] if o["orderStatus"] == "Untriggered"]
             # Cancelled by hand; then the price runs through where the stop was.
-            status, body = await sim.bybit(
-                "POST",
-                "/v5/order/cancel",
-                {"category": "linear", "symbol": "SOLUSDT", "orderId": stop["orderId"]},
-            )
-            assert status == 200 and body["retCode"] == 0, body
+            await hand_cancel(sim, "SOLUSDT", stop)
             for _ in range(400):
                 if sign * (await ticker_price(sim, "SOLUSDT") - pos.stop_price) < 0:
                     break

@@ -17,19 +17,20 @@ from tests.reliability.daemon_rig import bar, running_daemon, trading_sim
 from tests.reliability.invariants import assert_nothing_lost, read_books
 
 LAG_MS = 1500
+# Where each face lists executions (Bybit's execution list, Binance's account trade list).
+EXECUTIONS = {"bybit": "/v5/execution/list", "binanceusdm": "/fapi/v1/userTrades"}
 
 
 async def test_s37_fill_in_positions_before_executions_is_ours_once(
-    tmp_path: Path, migrated_url: str
+    tmp_path: Path, migrated_url: str, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path / "d") as sim:
+    async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(
             sim, migrated_url, **{"execution.unknown_position_policy": "refuse"}
         ) as d:
             await bar(sim, d, 9)  # the next bar's close is an rsi-reversion entry on SOLUSDT
-            await sim.set_faults(
-                [{"kind": "consistency_lag", "endpoint": "/v5/execution/list", "ms": LAG_MS}]
-            )
+            lag = {"kind": "consistency_lag", "endpoint": EXECUTIONS[venue_name], "ms": LAG_MS}
+            await sim.set_faults([lag])
             with capture_logs() as logs:
                 await bar(sim, d)  # the entry fills; its execution is not listed yet
                 venue = {p["symbol"]: p["size"] for p in (await sim.state())["positions"]}
@@ -52,11 +53,16 @@ async def test_s37_fill_in_positions_before_executions_is_ours_once(
         assert_nothing_lost(await read_books(sim, migrated_url))
 
 
-async def test_s37_lagged_lists_answer_before_the_account_has_any_event(tmp_path: Path) -> None:
-    async with trading_sim(tmp_path / "d") as sim:
-        await sim.set_faults(
-            [{"kind": "consistency_lag", "endpoint": "/v5/execution/list", "ms": LAG_MS}]
-        )
-        status, body = await sim.bybit("GET", "/v5/execution/list", {"category": "linear"})
+async def test_s37_lagged_lists_answer_before_the_account_has_any_event(
+    tmp_path: Path, venue_name: str
+) -> None:
+    async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
+        path = EXECUTIONS[venue_name]
+        await sim.set_faults([{"kind": "consistency_lag", "endpoint": path, "ms": LAG_MS}])
+        if venue_name == "binanceusdm":
+            status, rows, _h = await sim.binance("GET", path, {"symbol": "SOLUSDT"})
+            assert status == 200 and rows == [], rows
+            return
+        status, body = await sim.bybit("GET", path, {"category": "linear"})
         assert status == 200 and body["retCode"] == 0, body
         assert body["result"]["list"] == []

@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.reliability.daemon_rig import (
     bars_until,
+    hand_cancel,
     has_position_with_stop,
     live,
     running_daemon,
@@ -27,9 +28,9 @@ async def venue_stops(sim: SimHandle) -> list[dict[str, Any]]:
 
 
 async def test_s38_stop_cancelled_by_hand_is_back_within_one_interval(
-    tmp_path: Path, migrated_url: str
+    tmp_path: Path, migrated_url: str, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path / "d") as sim:
+    async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(
             sim, migrated_url, **{"execution.reconcile_interval_s": INTERVAL_S}
         ) as d:
@@ -37,12 +38,7 @@ async def test_s38_stop_cancelled_by_hand_is_back_within_one_interval(
             [stop] = await venue_stops(sim)
             async with live(d):
                 await asyncio.sleep(0.2)
-                status, body = await sim.bybit(
-                    "POST",
-                    "/v5/order/cancel",
-                    {"category": "linear", "symbol": "SOLUSDT", "orderId": stop["orderId"]},
-                )
-                assert status == 200 and body["retCode"] == 0, body
+                await hand_cancel(sim, "SOLUSDT", stop)
                 cancelled = time.monotonic()
                 back: list[dict[str, Any]] = []
                 while not back and time.monotonic() - cancelled < 3 * INTERVAL_S + 2:

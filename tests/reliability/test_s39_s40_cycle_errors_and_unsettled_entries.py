@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 from bot.domain import OrderStatus, Position, TradingState
 from bot.venues import ccxt_map
 from bot.venues.base import TransientError
+from tests.reliability.conftest import calls, faults_on
 from tests.reliability.daemon_rig import (
     bar,
     bars_until,
@@ -56,14 +57,14 @@ async def test_s39_unexpected_error_in_a_cycle_reduces_alerts_and_keeps_running(
 
 
 async def test_s40_no_second_entry_while_the_first_is_unsettled(
-    tmp_path: Path, migrated_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_url: str, monkeypatch: pytest.MonkeyPatch, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path / "d") as sim:
+    async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bar(sim, d, 9)  # the next bar's close is an rsi-reversion entry on SOLUSDT
             # The entry's request is held past the client timeout (and never applied): its
             # outcome is unknown and the venue does not list it yet.
-            await sim.set_faults([{"kind": "timeout", "endpoint": "/v5/order/create", "ms": 2500}])
+            await sim.set_faults(faults_on(sim, "create", kind="timeout", ms=2500))
             # Later in that cycle a read fails, so the loop runs the bar again at the next
             # poll (Daemon.cycle_if_new_bar), well inside the order's grace period.
             ensure = d.core.stops.ensure
@@ -88,8 +89,7 @@ async def test_s40_no_second_entry_while_the_first_is_unsettled(
             assert "ENTRY_UNSETTLED" in report.rejections["SOLUSDT"]
             assert [e for e in logs if e["event"] == "entry_unsettled"]
             assert not [e for e in logs if e["event"] == "order_submit"], "no second entry"
-            creates = (await sim.requests())["endpoints"].get("/v5/order/create", 0)
-            assert creates == 1
+            assert await calls(sim, "create") == 1
             # Once the grace period has passed the venue's silence settles it: never sent.
             await sim.set_faults([])
             await bar(sim, d)

@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 from bot.domain import PositionSide, TradingState
 from bot.risk import Source
 from bot.risk.sizing import stop_price_for
+from tests.reliability.conftest import hand_order
 from tests.reliability.daemon_rig import (
     bar,
     bars_until,
@@ -34,9 +35,9 @@ def stops_on_venue(state: dict[str, Any], symbol: str) -> list[dict[str, Any]]:
 
 
 async def test_s41_s42_position_found_while_halted_gets_a_policy_stop(
-    tmp_path: Path, migrated_url: str
+    tmp_path: Path, migrated_url: str, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path / "d") as sim:
+    async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bars_until(sim, d, has_position_with_stop())
             old_stop = d.portfolio.positions["SOLUSDT"].stop_price
@@ -46,18 +47,7 @@ async def test_s41_s42_position_found_while_halted_gets_a_policy_stop(
             assert d.state.state is TradingState.HALTED and not d.portfolio.positions
             await bar(sim, d)
             # A position opened by hand in the same symbol, while HALTED.
-            status, body = await sim.bybit(
-                "POST",
-                "/v5/order/create",
-                {
-                    "category": "linear",
-                    "symbol": "SOLUSDT",
-                    "side": "Buy",
-                    "orderType": "Market",
-                    "qty": "3",
-                },
-            )
-            assert status == 200 and body["retCode"] == 0, body
+            await hand_order(sim, "SOLUSDT", "Buy", "3")
             with capture_logs() as logs:
                 await bar(sim, d)
             pos = d.portfolio.positions["SOLUSDT"]

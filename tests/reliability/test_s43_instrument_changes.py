@@ -20,9 +20,9 @@ from tests.reliability.daemon_rig import (
 
 
 async def test_s43_funding_interval_tick_lot_and_delisting_without_restart(
-    tmp_path: Path, db_url: str
+    tmp_path: Path, db_url: str, venue_name: str
 ) -> None:
-    async with trading_sim(tmp_path) as sim, running_daemon(sim, db_url) as d:
+    async with trading_sim(tmp_path, venue=venue_name) as sim, running_daemon(sim, db_url) as d:
         await bars_until(sim, d, has_position_with_stop("SOLUSDT"))
         assert d.funding_intervals()["BTCUSDT"] == 8.0
         now = int((await sim.state())["time"])

@@ -20,11 +20,11 @@ from tests.simserver import sim_server
 
 
 async def test_s45_thin_book_entry_refused_by_the_slippage_guard(
-    tmp_path: Path, migrated_url: str
+    tmp_path: Path, migrated_url: str, venue_name: str
 ) -> None:
     data = trading_data(tmp_path / "d")
     spread = {"half_spread": Decimal("0.02")}  # the touch is 2 % from the last price
-    async with sim_server(data, start_ms=START, engine_kwargs=spread) as sim:
+    async with sim_server(data, start_ms=START, engine_kwargs=spread, venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bar(sim, d, 10)  # the 10th bar's close is an rsi-reversion entry on SOLUSDT
             report = d.core.last_report
@@ -35,11 +35,12 @@ async def test_s45_thin_book_entry_refused_by_the_slippage_guard(
 
 
 async def test_s45_entry_capped_at_the_market_order_limit(
-    tmp_path: Path, migrated_url: str
+    tmp_path: Path, migrated_url: str, venue_name: str
 ) -> None:
     data = trading_data(tmp_path / "d")
+    # Bybit shows it as lotSizeFilter.maxMktOrderQty, Binance as the MARKET_LOT_SIZE filter.
     (data / "instruments.json").write_text(json.dumps({"SOLUSDT": {"maxMktOrderQty": "25"}}))
-    async with sim_server(data, start_ms=START) as sim:
+    async with sim_server(data, start_ms=START, venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bar(sim, d, 10)
             report = d.core.last_report
