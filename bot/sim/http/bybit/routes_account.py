@@ -50,8 +50,6 @@ async def wallet_balance(request: web.Request) -> web.Response:
 async def execution_list(request: web.Request) -> web.Response:
     """GET /v5/execution/list: fills (Trade, BustTrade, Delivery) and Funding, newest first."""
     ctx, p = ctx_of(request), params_of(request)
-    if spot.is_spot(p):
-        return await spot.execution_list(request)
     require_linear(p)
     limit = limit_param(p, 50, 100)
     sym = symbol_of(ctx, p, required=False)
@@ -185,4 +183,4 @@ def register(app: web.Application) -> None:
     app.router.add_get("/v5/account/info", account_info)
     app.router.add_get("/v5/account/fee-rate", fee_rate)
     app.router.add_get("/v5/user/query-api", query_api)
-    app.router.add_get("/v5/execution/list", execution_list)
+    app.router.add_get("/v5/execution/list", spot.or_spot(execution_list, spot.execution_list))

@@ -67,8 +67,6 @@ async def server_time(request: web.Request) -> web.Response:
 async def instruments_info(request: web.Request) -> web.Response:
     """GET /v5/market/instruments-info."""
     ctx, p = ctx_of(request), params_of(request)
-    if spot.is_spot(p):
-        return await spot.instruments_info(request)
     linear = _linear(p)
     limit = limit_param(p, 500, 1000)
     # Bybit lists only Trading symbols unless a status is asked for (or a symbol is named).
@@ -96,8 +94,6 @@ async def instruments_info(request: web.Request) -> web.Response:
 async def tickers(request: web.Request) -> web.Response:
     """GET /v5/market/tickers (frozen while a stale_tickers fault is active)."""
     ctx, p = ctx_of(request), params_of(request)
-    if spot.is_spot(p):
-        return await spot.tickers(request)
     linear = _linear(p)
     sym = symbol_of(ctx, p, required=False)
     rows: list[dict[str, Any]] = []
@@ -222,8 +218,10 @@ async def risk_limit(request: web.Request) -> web.Response:
 def register(app: web.Application) -> None:
     """Add the market routes."""
     app.router.add_get("/v5/market/time", server_time)
-    app.router.add_get("/v5/market/instruments-info", instruments_info)
-    app.router.add_get("/v5/market/tickers", tickers)
+    app.router.add_get(
+        "/v5/market/instruments-info", spot.or_spot(instruments_info, spot.instruments_info)
+    )
+    app.router.add_get("/v5/market/tickers", spot.or_spot(tickers, spot.tickers))
     app.router.add_get("/v5/market/kline", kline)
     app.router.add_get("/v5/market/mark-price-kline", kline)
     app.router.add_get("/v5/market/orderbook", orderbook)

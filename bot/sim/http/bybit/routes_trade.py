@@ -103,8 +103,6 @@ def _place(ctx: SimContext, p: dict[str, Any]) -> SimOrder:
 async def create(request: web.Request) -> web.Response:
     """POST /v5/order/create."""
     ctx, p = ctx_of(request), params_of(request)
-    if spot.is_spot(p):
-        return await spot.create(request)
     require_linear(p)
     o = _place(ctx, p)
     return ok(request, {"orderId": o.order_id, "orderLinkId": o.order_link_id})
@@ -210,8 +208,6 @@ async def cancel_batch(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     """POST /v5/order/cancel (by orderId or orderLinkId)."""
     ctx, p = ctx_of(request), params_of(request)
-    if spot.is_spot(p):
-        return await spot.cancel(request)
     require_linear(p)
     o = _cancel_one(ctx, p)
     return ok(request, {"orderId": o.order_id, "orderLinkId": o.order_link_id})
@@ -228,8 +224,6 @@ def _filter_kind(orders: list[SimOrder], order_filter: str | None) -> list[SimOr
 async def cancel_all(request: web.Request) -> web.Response:
     """POST /v5/order/cancel-all (a symbol, or every symbol settled in USDT)."""
     ctx, p = ctx_of(request), params_of(request)
-    if spot.is_spot(p):
-        return await spot.cancel_all(request)
     require_linear(p)
     sym = symbol_of(ctx, p, required=False)
     if sym is None and not (p.get("settleCoin") or p.get("baseCoin")):
@@ -267,8 +261,6 @@ def _newest_first(orders: list[SimOrder]) -> list[SimOrder]:
 async def realtime(request: web.Request) -> web.Response:
     """GET /v5/order/realtime: open orders; with an id (or openOnly) also recent closed ones."""
     ctx, p = ctx_of(request), params_of(request)
-    if spot.is_spot(p):
-        return await spot.realtime(request)
     require_linear(p)
     limit = limit_param(p, 20, 50)
     if not (
@@ -297,8 +289,6 @@ async def realtime(request: web.Request) -> web.Response:
 async def history(request: web.Request) -> web.Response:
     """GET /v5/order/history: orders in a final status, newest first."""
     ctx, p = ctx_of(request), params_of(request)
-    if spot.is_spot(p):
-        return await spot.history(request)
     require_linear(p)
     limit = limit_param(p, 20, 50)
     seen = ctx.engine.orders[: ctx.visible(request.path, "order")]
@@ -320,12 +310,12 @@ async def history(request: web.Request) -> web.Response:
 
 def register(app: web.Application) -> None:
     """Add the order routes."""
-    app.router.add_post("/v5/order/create", create)
-    app.router.add_post("/v5/order/cancel", cancel)
-    app.router.add_post("/v5/order/cancel-all", cancel_all)
+    app.router.add_post("/v5/order/create", spot.or_spot(create, spot.create))
+    app.router.add_post("/v5/order/cancel", spot.or_spot(cancel, spot.cancel))
+    app.router.add_post("/v5/order/cancel-all", spot.or_spot(cancel_all, spot.cancel_all))
     app.router.add_post("/v5/order/amend", amend)
     app.router.add_post("/v5/order/create-batch", create_batch)
     app.router.add_post("/v5/order/amend-batch", amend_batch)
     app.router.add_post("/v5/order/cancel-batch", cancel_batch)
-    app.router.add_get("/v5/order/realtime", realtime)
-    app.router.add_get("/v5/order/history", history)
+    app.router.add_get("/v5/order/realtime", spot.or_spot(realtime, spot.realtime))
+    app.router.add_get("/v5/order/history", spot.or_spot(history, spot.history))

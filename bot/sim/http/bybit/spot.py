@@ -11,6 +11,7 @@ to spot views.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -39,9 +40,22 @@ RECENT_CLOSED = 500
 _MAX_ORDER_AMT = "2000000"
 
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
 def is_spot(p: dict[str, Any]) -> bool:
     """Whether a request names ``category=spot``."""
     return p.get("category") == SPOT
+
+
+def or_spot(linear: Handler, spot: Handler) -> Handler:
+    """One route for both categories: ``category=spot`` goes to ``spot``, any other to
+    ``linear`` (which checks it)."""
+
+    async def route(request: web.Request) -> web.Response:
+        return await (spot if is_spot(params_of(request)) else linear)(request)
+
+    return route
 
 
 def spot_symbol(ctx: SimContext, p: dict[str, Any], *, required: bool = True) -> str | None:
