@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain import ExecutionReport, FundingPayment, PositionReport
 from bot.venues.base import FatalError, MarginMode, RejectedError
-from bot.venues.ccxt_map import dec0, to_execution
+from bot.venues.ccxt_map import dec0
+from bot.venues.ccxt_reports import to_execution
 
 if TYPE_CHECKING:
     from bot.venues.ccxt_core import CcxtMarketData

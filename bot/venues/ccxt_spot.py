@@ -20,7 +20,8 @@ from typing import Any
 
 from bot.domain import OrderReport, OrderType
 from bot.venues.base import OrderRequest, RejectedError
-from bot.venues.ccxt_map import dec, to_order_report
+from bot.venues.ccxt_map import dec
+from bot.venues.ccxt_reports import to_order_report
 from bot.venues.ccxt_venue import CcxtVenue
 
 SPOT_PREFIX = "spot:"

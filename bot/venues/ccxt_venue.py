@@ -2,8 +2,9 @@
 
 Bybit linear USDT perpetuals by default; ``binanceusdm`` through the same class. How the
 client is built (mode, host, keys) is in ``ccxt_client``; how ccxt errors become rotor
-outcomes is in ``ccxt_errors``; how structures become reports is in ``ccxt_map``; the call
-policy and market data are in ``ccxt_core``. This module adds trading.
+outcomes is in ``ccxt_errors``; how structures become reports is in ``ccxt_map`` (market
+structures) and ``ccxt_reports`` (orders, fills, positions, balance); the call policy and
+market data are in ``ccxt_core``. This module adds trading.
 
 Client order ids go out as Bybit ``orderLinkId`` / Binance ``newClientOrderId`` (≤ 36 chars).
 Stops are reduce-only stop-market orders with ``triggerPrice``, ``triggerBy=MarkPrice`` and
@@ -41,13 +42,8 @@ from bot.venues.base import (
 from bot.venues.ccxt_client import Endpoint
 from bot.venues.ccxt_core import CcxtMarketData
 from bot.venues.ccxt_errors import BYBIT_LEVERAGE_NOT_MODIFIED
-from bot.venues.ccxt_map import (
-    dec0,
-    to_balance,
-    to_execution,
-    to_order_report,
-    to_position,
-)
+from bot.venues.ccxt_map import dec0
+from bot.venues.ccxt_reports import to_balance, to_execution, to_order_report, to_position
 
 DAY_MS = 86_400_000
 BYBIT_MARGIN_MODE_NOT_MODIFIED = "110026"

@@ -11,7 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from bot.domain import OrderStatus, Position, TradingState
-from bot.venues import ccxt_map
+from bot.venues import ccxt_reports
 from bot.venues.base import TransientError
 from tests.reliability.conftest import calls, faults_on
 from tests.reliability.daemon_rig import (
@@ -37,8 +37,8 @@ async def test_s39_unexpected_error_in_a_cycle_reduces_alerts_and_keeps_running(
             with capture_logs() as logs:
                 async with live(d) as task:
                     # Tomorrow the venue reports the stop in a status rotor has never seen.
-                    monkeypatch.delitem(ccxt_map._BYBIT_STATUS, "Untriggered")
-                    monkeypatch.delitem(ccxt_map._CCXT_STATUS, "open")
+                    monkeypatch.delitem(ccxt_reports._BYBIT_STATUS, "Untriggered")
+                    monkeypatch.delitem(ccxt_reports._CCXT_STATUS, "open")
                     await sim.advance(1)
                     await wait_until(
                         lambda: any(e["event"] == "cycle_failed" for e in logs), 20, "an alert"

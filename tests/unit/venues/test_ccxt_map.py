@@ -9,15 +9,13 @@ from typing import Any
 import pytest
 
 from bot.domain import OrderStatus, OrderType, PositionSide, Side
-from bot.venues.ccxt_map import (
-    bybit_ticker,
-    dec,
+from bot.venues.ccxt_map import bybit_ticker, dec, to_tiers
+from bot.venues.ccxt_reports import (
     order_status,
     to_balance,
     to_execution,
     to_order_report,
     to_position,
-    to_tiers,
 )
 from tests.conftest import FIXTURES as BYBIT_FIXTURES
 
