@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import time
 from collections.abc import Mapping
@@ -34,6 +33,7 @@ from bot.runtime import lifecycle
 from bot.runtime.build import VenueBundle
 from bot.runtime.control import ControlServer
 from bot.runtime.degraded import STORAGE_ERRORS, Degradation
+from bot.runtime.instruments import refresh_instruments
 from bot.runtime.killswitch import KillInterrupted, KillSwitch, flatten_and_halt
 from bot.runtime.pipeline import TradingCore
 from bot.signals.engine import SignalEngine
@@ -42,18 +42,6 @@ from bot.venues.base import Venue, VenueError
 from bot.venues.feed import MarketFeed
 
 log = get_logger("rotor.daemon")
-
-# What an instrument refresh compares (and logs when it changed).
-INSTRUMENT_FIELDS = (
-    "tick_size",
-    "qty_step",
-    "min_qty",
-    "min_notional",
-    "max_qty",
-    "funding_interval_h",
-    "status",
-    "delivery_ms",
-)
 
 # The loop backs off up to this long while the venue or the database fails.
 MAX_LOOP_BACKOFF_S = 30.0
@@ -269,47 +257,13 @@ class Daemon:
         )
         self.last_bar_ts = newest
         # After the cycle (off the path from tickers to orders): the next cycle trades on them.
-        await self.refresh_instruments()
+        await refresh_instruments(self)
         return True
 
     def funding_intervals(self) -> dict[str, float]:
         """Each symbol's funding interval as the venue lists it now (F8h normalisation uses the
         current interval, not the gap between the last two settlements: RELIABILITY.md #43)."""
         return {s: float(i.funding_interval_h) for s, i in self.instruments.items()}
-
-    async def refresh_instruments(self) -> None:
-        """Re-read the instruments after each bar's cycle (RELIABILITY.md #43): tick, lot and
-        funding-interval changes take effect from the next cycle, without a restart; a symbol no longer listed as
-        trading, settling or with a delivery time is closing (no entry; its position is
-        closed before the delivery)."""
-        try:
-            fresh = await self.venue.load_instruments()
-        except VenueError as exc:
-            log.warning("instruments_refresh_failed", error=str(exc)[:300])
-            return
-        closing: dict[str, str] = {}
-        for sym in self.symbols:
-            old = self.instruments[sym]
-            new = fresh.get(sym)
-            if new is None:
-                closing[sym] = "no longer listed as trading"
-                continue
-            if new.status not in ("Trading", ""):
-                closing[sym] = f"status {new.status}"
-            elif new.delivery_ms:
-                closing[sym] = f"delivery at {new.delivery_ms}"
-            new = dataclasses.replace(new, sector=old.sector)
-            changed = {
-                f: [str(getattr(old, f)), str(getattr(new, f))]
-                for f in INSTRUMENT_FIELDS
-                if getattr(old, f) != getattr(new, f)
-            }
-            if changed:
-                log.warning("instrument_changed", symbol=sym, changed=changed)
-            self.instruments[sym] = self.core.instruments[sym] = new
-        for sym in closing.keys() - self.core.closing.keys():
-            log.error("symbol_closing", symbol=sym, why=closing[sym], alert=True)
-        self.core.closing = closing
 
     def _ticker_time(self, bar_close_ms: int) -> int:
         """When the market data was current: now, or when tickers froze (#13), so the risk

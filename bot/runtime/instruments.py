@@ -1,0 +1,61 @@
+"""The instrument refresh after each bar's cycle: changed contract specs and closing symbols."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from bot.observability.logging import get_logger
+from bot.venues.base import VenueError
+
+if TYPE_CHECKING:
+    from bot.runtime.daemon import Daemon
+
+log = get_logger("rotor.daemon")
+
+# What an instrument refresh compares (and logs when it changed).
+INSTRUMENT_FIELDS = (
+    "tick_size",
+    "qty_step",
+    "min_qty",
+    "min_notional",
+    "max_qty",
+    "funding_interval_h",
+    "status",
+    "delivery_ms",
+)
+
+
+async def refresh_instruments(daemon: Daemon) -> None:
+    """Re-read the instruments after each bar's cycle (RELIABILITY.md #43): tick, lot and
+    funding-interval changes take effect from the next cycle, without a restart; a symbol no longer listed as
+    trading, settling or with a delivery time is closing (no entry; its position is
+    closed before the delivery)."""
+    try:
+        fresh = await daemon.venue.load_instruments()
+    except VenueError as exc:
+        log.warning("instruments_refresh_failed", error=str(exc)[:300])
+        return
+    closing: dict[str, str] = {}
+    for sym in daemon.symbols:
+        old = daemon.instruments[sym]
+        new = fresh.get(sym)
+        if new is None:
+            closing[sym] = "no longer listed as trading"
+            continue
+        if new.status not in ("Trading", ""):
+            closing[sym] = f"status {new.status}"
+        elif new.delivery_ms:
+            closing[sym] = f"delivery at {new.delivery_ms}"
+        new = dataclasses.replace(new, sector=old.sector)
+        changed = {
+            f: [str(getattr(old, f)), str(getattr(new, f))]
+            for f in INSTRUMENT_FIELDS
+            if getattr(old, f) != getattr(new, f)
+        }
+        if changed:
+            log.warning("instrument_changed", symbol=sym, changed=changed)
+        daemon.instruments[sym] = daemon.core.instruments[sym] = new
+    for sym in closing.keys() - daemon.core.closing.keys():
+        log.error("symbol_closing", symbol=sym, why=closing[sym], alert=True)
+    daemon.core.closing = closing
