@@ -53,7 +53,7 @@ def _venue_holdings(settings: Settings, prices: dict[str, Decimal]) -> Holdings:
     import asyncio
 
     from bot.portfolio.holdings import PerpHolding
-    from bot.runtime.portfolio_core import legs_of, venue_holdings
+    from bot.runtime.portfolio_holdings import legs_of, venue_holdings
     from bot.venues.base import VenueError
     from bot.venues.ccxt_client import ClientConfigError
     from bot.venues.ccxt_spot import SpotCcxtVenue

@@ -28,7 +28,7 @@ venue at each rebalance (nothing rotor remembers can disagree with the venue).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Protocol, cast
 
@@ -45,8 +45,8 @@ from bot.portfolio.selection import market_stats
 from bot.risk import MarketSnapshot
 from bot.runtime.killswitch import KILL_REASON
 from bot.runtime.pipeline import CycleReport, TradingCore
+from bot.runtime.portfolio_holdings import SpotLeg, legs_of, venue_holdings
 from bot.signals.evaluation import Evaluation
-from bot.sim.spot import spot_symbol_of
 from bot.venues.ccxt_spot import SpotHolding, SpotInfo, spot_id
 
 log = get_logger("rotor.portfolio")
@@ -67,19 +67,6 @@ class OrderHistory(Protocol):
     """Stored orders (the repository): where a perp's role is found after a restart."""
 
     async def list_orders(self, *, symbol: str | None = None) -> list[Any]: ...
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SpotLeg:
-    """A universe perpetual's spot market: the venue's market and coins per perp unit."""
-
-    market: SpotInfo
-    multiplier: Decimal
-
-    def planner_market(self, perp: str) -> SpotMarket:
-        """The market in the planner's units (the perpetual's: 1000PEPEUSDT = 1000 coins)."""
-        m, k = self.market, self.multiplier
-        return SpotMarket(perp, m.qty_step / k, m.min_qty / k, m.min_notional)
 
 
 class PortfolioCore(TradingCore):
@@ -392,37 +379,3 @@ def _decision(r: AllocationRecord) -> Decision:
         (str(j.get("rule", "")), str(j.get("text", ""))[:500]),
         {"kind": r.kind, "inputs": j.get("inputs", {}), "numbers": j.get("numbers", {})},
     )
-
-
-def legs_of(perps: Iterable[str], markets: Mapping[str, SpotInfo]) -> dict[str, SpotLeg]:
-    """Each perpetual's spot market on the venue (``1000PEPEUSDT`` → ``PEPEUSDT`` × 1000)."""
-    out: dict[str, SpotLeg] = {}
-    for perp in perps:
-        sym, mult = spot_symbol_of(perp)
-        if sym in markets:
-            out[perp] = SpotLeg(markets[sym], mult)
-    return out
-
-
-def venue_holdings(
-    usdt: Decimal,
-    upnl: Decimal,
-    coins: Iterable[SpotHolding],
-    legs: Mapping[str, SpotLeg],
-    perps: Iterable[PerpHolding],
-    spot_share: Decimal,
-    prices: Mapping[str, Decimal],
-) -> Holdings:
-    """The planner's holdings from what the venue shows: the coins of the legs' spot markets
-    in perpetual units (others are left out), and the USDT wallet split between the futures
-    sleeve's collateral, ``min(USDT, (1 − spot_share) × NAV)``, and the spot cash (the rest)."""
-    by_spot = {leg.market.symbol: (perp, leg) for perp, leg in legs.items()}
-    spot: dict[str, Decimal] = {}
-    for c in coins:
-        hit = by_spot.get(c.market.symbol)
-        if hit is not None:
-            spot[hit[0]] = c.qty / hit[1].multiplier
-    worth = sum((q * prices.get(s, _ZERO) for s, q in spot.items()), _ZERO)
-    nav = usdt + worth + upnl
-    collateral = max(_ZERO, min(usdt, (1 - spot_share) * nav))
-    return Holdings(usdt - collateral, spot, collateral, tuple(perps))

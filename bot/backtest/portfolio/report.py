@@ -22,7 +22,8 @@ import numpy as np
 
 from bot.backtest.metrics import EquityCurve, config_hash, iso, summarise
 from bot.backtest.portfolio.book import Book
-from bot.backtest.portfolio.runner import PortfolioRun, Weights
+from bot.backtest.portfolio.runner import PortfolioRun
+from bot.backtest.portfolio.weights import Weights
 from bot.portfolio.holdings import Role
 
 STRATEGY = "portfolio"

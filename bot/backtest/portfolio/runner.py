@@ -35,6 +35,7 @@ import numpy as np
 from bot.backtest.data import BacktestData, bar_of
 from bot.backtest.portfolio.baselines import Baseline, baselines_for
 from bot.backtest.portfolio.book import Book
+from bot.backtest.portfolio.weights import Weights, weights_of
 from bot.backtest.runner import default_start
 from bot.config import Settings
 from bot.domain import Instrument, TradingState
@@ -42,10 +43,9 @@ from bot.portfolio.account import account_view
 from bot.portfolio.allocate import Allocation, allocate, funding_of
 from bot.portfolio.explain import AllocationRecord, Rule
 from bot.portfolio.flat import kill_plan
-from bot.portfolio.holdings import Holdings, MissingPrice, value
-from bot.portfolio.rebalance import bucket_of
+from bot.portfolio.holdings import MissingPrice, value
 from bot.portfolio.selection import MarketStats, market_stats
-from bot.portfolio.targets import CORE, ROTATIONAL, SPECULATIVE, Targets, compute_targets
+from bot.portfolio.targets import Targets, compute_targets
 from bot.risk import Rejected, Source, StateRequest, TradingStateMachine, Transition
 from bot.risk.account import AccountView
 from bot.risk.decision import Approved
@@ -57,7 +57,6 @@ from bot.sim.engine import SimEngine
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
-BUCKETS = (CORE, ROTATIONAL, SPECULATIVE)
 ProgressHook = Callable[[int, int], None]
 
 
@@ -66,18 +65,6 @@ def _worth_keeping(r: AllocationRecord) -> bool:
     every other record (targets, trades, waits, transfers, roles) is written."""
     rule = r.explanation.rule
     return rule is not Rule.HOLD_IN_BAND and not (r.subject == "hedge" and rule is Rule.HEDGE_CLOSE)
-
-
-@dataclass(frozen=True, slots=True)
-class Weights:
-    """The portfolio after one rebalance: weights (fractions of NAV) by bucket, sector and
-    token; ``cash`` is the spot sleeve's USDT, ``futures`` the collateral plus uPnL."""
-
-    t: int
-    nav: Decimal
-    buckets: dict[str, Decimal]
-    sectors: dict[str, Decimal]
-    tokens: dict[str, Decimal]
 
 
 @dataclass(slots=True)
@@ -374,33 +361,6 @@ class PortfolioRunner:
                 "nav": str(eng.equity()),
             }
         )
-
-
-def weights_of(
-    h: Holdings,
-    prices: dict[str, Decimal],
-    targets: Targets,
-    cfg: Any,
-    ev: Evaluation,
-    t: int,
-) -> Weights:
-    """The holdings' weights by bucket, sector and token at ``prices``."""
-    val = value(h, prices)
-    nav = val.nav
-    sectors = {r.symbol: r.sector for r in ev.symbols}
-    buckets = dict.fromkeys((*BUCKETS, "cash", "futures"), Decimal(0))
-    by_sector: dict[str, Decimal] = {}
-    tokens: dict[str, Decimal] = {}
-    for s, v in val.spot.items():
-        w = v / nav
-        tokens[s] = w
-        b = bucket_of(s, sectors.get(s), targets, cfg)
-        buckets[b] += w
-        key = "core" if b == CORE else str(sectors.get(s) or "other")
-        by_sector[key] = by_sector.get(key, Decimal(0)) + w
-    buckets["cash"] = val.cash / nav
-    buckets["futures"] = val.futures_value / nav
-    return Weights(t, nav, buckets, by_sector, tokens)
 
 
 def run_portfolio(

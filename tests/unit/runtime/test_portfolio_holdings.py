@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.runtime.portfolio_core import legs_of, venue_holdings
+from bot.runtime.portfolio_holdings import legs_of, venue_holdings
 from bot.venues.ccxt_spot import SpotHolding, SpotInfo
 
 BTC = SpotInfo("BTCUSDT", "BTC", D("0.000001"), D("0.000001"), D(5))
