@@ -28,7 +28,7 @@ from bot.sim.http.binance.errors import (
 )
 from bot.sim.http.binance.routes_market import ok
 from bot.sim.http.binance.routes_spot_market import (
-    _symbol,
+    spot_symbol,
     book_ticker,
     exchange_info,
     ping,
@@ -162,7 +162,7 @@ def _fills(ctx: SimContext, o: SimOrder) -> list[dict[str, Any]]:
 async def new_order(request: web.Request) -> web.Response:
     """POST /api/v3/order: MARKET (``quantity`` or ``quoteOrderQty``) or a marketable LIMIT."""
     ctx, p = ctx_of(request), params_of(request)
-    sym = _symbol(ctx, p)
+    sym = spot_symbol(ctx, p)
     assert sym is not None
     side = _SIDES.get(str(prm.text(p, "side", required=True)))
     if side is None:
@@ -219,7 +219,7 @@ def _find(ctx: SimContext, p: prm.Params, sym: str) -> SimOrder | None:
 async def get_order(request: web.Request) -> web.Response:
     """GET /api/v3/order by orderId or origClientOrderId."""
     ctx, p = ctx_of(request), params_of(request)
-    sym = _symbol(ctx, p)
+    sym = spot_symbol(ctx, p)
     assert sym is not None
     o = _find(ctx, p, sym)
     if o is None:
@@ -230,7 +230,7 @@ async def get_order(request: web.Request) -> web.Response:
 async def cancel_order(request: web.Request) -> web.Response:
     """DELETE /api/v3/order: every spot order is already final."""
     ctx, p = ctx_of(request), params_of(request)
-    sym = _symbol(ctx, p)
+    sym = spot_symbol(ctx, p)
     assert sym is not None
     _find(ctx, p, sym)
     raise BinanceError(CANCEL_REJECTED, "Unknown order sent.")
@@ -239,14 +239,14 @@ async def cancel_order(request: web.Request) -> web.Response:
 async def open_orders(request: web.Request) -> web.Response:
     """GET /api/v3/openOrders: none (spot orders fill on arrival)."""
     ctx, p = ctx_of(request), params_of(request)
-    _symbol(ctx, p, required=False)
+    spot_symbol(ctx, p, required=False)
     return ok([])
 
 
 async def all_orders(request: web.Request) -> web.Response:
     """GET /api/v3/allOrders (symbol required), oldest first."""
     ctx, p = ctx_of(request), params_of(request)
-    sym = _symbol(ctx, p)
+    sym = spot_symbol(ctx, p)
     start, end = prm.integer(p, "startTime"), prm.integer(p, "endTime")
     rows = [
         order_row(ctx, o)
@@ -261,7 +261,7 @@ async def all_orders(request: web.Request) -> web.Response:
 async def my_trades(request: web.Request) -> web.Response:
     """GET /api/v3/myTrades (symbol required), oldest first."""
     ctx, p = ctx_of(request), params_of(request)
-    sym = _symbol(ctx, p)
+    sym = spot_symbol(ctx, p)
     oid = prm.integer(p, "orderId")
     start, end = prm.integer(p, "startTime"), prm.integer(p, "endTime")
     rows = [

@@ -15,7 +15,7 @@ from bot.sim.http.spotdata import spot_quotes
 from bot.sim.spot import SpotSpec
 
 
-def _symbol(ctx: SimContext, p: prm.Params, *, required: bool = True) -> str | None:
+def spot_symbol(ctx: SimContext, p: prm.Params, *, required: bool = True) -> str | None:
     sym = prm.text(p, "symbol", required=required)
     if sym is None:
         return None
@@ -94,7 +94,7 @@ def symbol_row(spec: SpotSpec) -> dict[str, Any]:
 async def exchange_info(request: web.Request) -> web.Response:
     """GET /api/v3/exchangeInfo: every spot market whose perpetual trades now."""
     ctx, p = ctx_of(request), params_of(request)
-    sym = _symbol(ctx, p, required=False)
+    sym = spot_symbol(ctx, p, required=False)
     listed = {q.spec.symbol: q.spec for q in spot_quotes(ctx, sym)}
     return ok(
         {
@@ -122,7 +122,7 @@ def _one_or_all(rows: list[dict[str, Any]], sym: str | None) -> web.Response:
 async def ticker_24hr(request: web.Request) -> web.Response:
     """GET /api/v3/ticker/24hr (one symbol: an object)."""
     ctx, p = ctx_of(request), params_of(request)
-    sym = _symbol(ctx, p, required=False)
+    sym = spot_symbol(ctx, p, required=False)
     now = ctx.engine.now_ms
     rows = []
     for q in spot_quotes(ctx, sym):
@@ -147,7 +147,7 @@ async def ticker_24hr(request: web.Request) -> web.Response:
 async def ticker_price(request: web.Request) -> web.Response:
     """GET /api/v3/ticker/price."""
     ctx, p = ctx_of(request), params_of(request)
-    sym = _symbol(ctx, p, required=False)
+    sym = spot_symbol(ctx, p, required=False)
     rows = [{"symbol": q.spec.symbol, "price": dec(q.last)} for q in spot_quotes(ctx, sym)]
     return _one_or_all(rows, sym)
 
@@ -155,7 +155,7 @@ async def ticker_price(request: web.Request) -> web.Response:
 async def book_ticker(request: web.Request) -> web.Response:
     """GET /api/v3/ticker/bookTicker."""
     ctx, p = ctx_of(request), params_of(request)
-    sym = _symbol(ctx, p, required=False)
+    sym = spot_symbol(ctx, p, required=False)
     rows = [
         {"symbol": q.spec.symbol, "bidPrice": dec(q.bid), "bidQty": dec(q.book_size),
          "askPrice": dec(q.ask), "askQty": dec(q.book_size)}
