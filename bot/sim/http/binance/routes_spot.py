@@ -28,11 +28,11 @@ from bot.sim.http.binance.errors import (
 )
 from bot.sim.http.binance.routes_market import ok
 from bot.sim.http.binance.routes_spot_market import (
-    spot_symbol,
     book_ticker,
     exchange_info,
     ping,
     server_time,
+    spot_symbol,
     ticker_24hr,
     ticker_price,
 )
