@@ -6,6 +6,7 @@ only the venue and the clock differ.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -215,10 +216,15 @@ class TradingCore:
     async def sync(self) -> ReconcileReport:
         """Reconcile orders, fills, positions and balance with the venue."""
         rec = await self.reconciler.run()
-        # The pass ends by reading the balance: one read serves the books and the cash flows.
-        self.balance = rec.balance or await self.venue.fetch_balance()
-        if self.cash_flows is not None:  # the transfers the balance reflects are applied
-            await self.cash_flows.apply(await self.cash_flows.fetch(), self.balance.ts)
+        if self.cash_flows is None:
+            # The pass ended by reading the balance: that read serves (a venue call fewer).
+            self.balance = rec.balance or await self.venue.fetch_balance()
+        else:  # the transfers read beside the balance; those it reflects are applied
+            balance, flows = await asyncio.gather(
+                self.venue.fetch_balance(), self.cash_flows.fetch()
+            )
+            self.balance = balance
+            await self.cash_flows.apply(flows, balance.ts)
         await self.check_leverage()
         await self.stops.restore(self.portfolio.positions)
         return rec
