@@ -86,8 +86,6 @@ class Ledger:
         self.clock = clock
         self.sector_of = sector_of
         self.metrics = metrics
-        # Fill quantity applied per order key in this run (against ``reported_fills``).
-        self.applied_qty: dict[str, Decimal] = {}
 
     async def apply(
         self, executions: list[ExecutionReport], payments: list[FundingPayment]
@@ -163,7 +161,6 @@ class Ledger:
 
     def _apply_fill(self, e: ExecutionReport) -> None:
         key = order_key(e.client_order_id, e.venue_order_id)
-        self.applied_qty[key] = self.applied_qty.get(key, Decimal(0)) + e.qty
         order = self.orders.orders.get(key)
         self.portfolio.apply_fill(
             e, leverage=self._leverage(e.symbol), sector=self.sector_of(e.symbol)

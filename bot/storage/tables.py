@@ -108,6 +108,7 @@ executions = Table(
     Column("is_liquidation", Boolean, nullable=False),
     UniqueConstraint("exec_id"),
     Index(None, "client_order_id"),
+    Index(None, "venue_order_id"),
     Index(None, "symbol", "ts"),
 )
 
