@@ -6,9 +6,13 @@ since the last sync, positions and balance with what rotor has stored:
   row for them (e.g. after a SIGKILL between send and store); foreign orders are tracked too;
 - tracked orders that are no longer open on the venue are settled by a targeted query;
 - executions are applied once each (``bot.execution.ledger``), interleaved in time with the funding
-  settled on the account (both read from the venue since the last sync, so funding paid while
-  rotor was down is booked too, #10); liquidations (BustTrade/ADL fills) are recorded with
-  their loss, fees and funding and raise an alert (#9);
+  settled on the account (both read from the venue since the last sync, less ``OVERLAP_MS``,
+  so funding paid while rotor was down is booked too, #10); liquidations (BustTrade/ADL fills)
+  are recorded with their loss, fees and funding and raise an alert (#9);
+- an order the venue reported filled beyond its stored executions (the execution list lags,
+  #37) has its executions read by its venue order id, with no time window, until they add up;
+  meanwhile its symbol's position is neither adopted nor corrected (within a grace period),
+  and no new entry is sent there. Both figures are in the database, so a restart keeps this;
 - every closed position is stored with its PnL, fees and funding (``closed_positions``);
 - an unknown position follows ``execution.unknown_position_policy``: ``adopt`` (with an alert)
   or ``refuse`` (the daemon must not trade).

@@ -89,6 +89,7 @@ orders = Table(
     Index(None, "venue_order_id"),
     Index(None, "status"),
     Index(None, "symbol", "created_ms"),
+    Index(None, "updated_ms"),
 )
 
 executions = Table(
