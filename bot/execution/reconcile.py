@@ -292,6 +292,7 @@ class Reconciler:
                     alert=True,
                 )
                 mine.side, mine.qty, mine.entry_price = vp.side, vp.qty, vp.entry_price
+                mine.synced_ms = vp.ts
                 report.corrected_positions.append(symbol)
                 await self._persist_position(symbol)
             else:

@@ -130,6 +130,8 @@ positions = Table(
     Column("funding", Money, nullable=False),
     Column("entry_bar", Integer, nullable=True),
     Column("opened_ms", BigInteger, nullable=False),
+    # The venue report reconciliation last took the size from (fills up to it are in qty).
+    Column("synced_ms", BigInteger, nullable=False, server_default="0"),
     Column("updated_ms", BigInteger, nullable=False),
 )
 

@@ -15,6 +15,7 @@ from structlog.testing import capture_logs
 
 from bot.domain import TradingState
 from bot.execution.reconcile import OVERLAP_MS
+from tests.reliability.conftest import hand_order
 from tests.reliability.daemon_rig import bar, running_daemon, trading_sim
 from tests.reliability.invariants import assert_nothing_lost, read_books
 
@@ -116,3 +117,39 @@ async def test_s37_late_fill_across_a_restart_and_beyond_the_read_window(
         assert "late_fills_settled" in events
         assert not events & {"reconcile_position_adopted", "reconcile_position_corrected"}
         assert_nothing_lost(await read_books(sim, migrated_url))
+
+
+async def test_s37_hand_fill_listed_after_its_position_was_adopted(
+    tmp_path: Path, migrated_url: str, venue_name: str
+) -> None:
+    """A position opened by hand shows up before its execution and is adopted at the
+    venue's size; the execution, listed later, is stored but not added again (the adopted
+    size already holds it), so the books never differ from the venue and nothing is
+    corrected."""
+    async with (
+        trading_sim(tmp_path / "d", venue=venue_name) as sim,
+        running_daemon(sim, migrated_url) as d,
+    ):
+        await bar(sim, d, 2)
+        lag = {"kind": "consistency_lag", "endpoint": EXECUTIONS[venue_name], "ms": LAG_MS}
+        await sim.set_faults([lag])
+        with capture_logs() as logs:
+            await hand_order(sim, "ETHUSDT", "Buy", "3")
+            await d.core.resync()  # the position is listed, its execution is not
+            assert d.portfolio.positions["ETHUSDT"].qty == Decimal(3)
+            await asyncio.sleep(LAG_MS / 1000 + 0.3)
+            for _ in range(10):  # bounded: a pass may fail on a loaded machine
+                await d.core.resync()
+                if await d.repo.list_executions(symbol="ETHUSDT"):
+                    break
+                await asyncio.sleep(0.5)
+            await d.core.resync()
+            assert d.portfolio.positions["ETHUSDT"].qty == Decimal(3), "counted once"
+            stored = await d.repo.list_executions(symbol="ETHUSDT")
+            assert [e.qty for e in stored] == [Decimal(3)]
+        events = [e["event"] for e in logs]
+        assert "reconcile_position_adopted" in events
+        assert "reconcile_position_corrected" not in events, "the late fill was added again"
+        assert "fill_in_venue_size" in events
+        held = await d.repo.get_position("ETHUSDT")
+        assert held is not None and held.qty == Decimal(3) and held.synced_ms > 0
