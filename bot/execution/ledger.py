@@ -86,8 +86,6 @@ class Ledger:
         self.clock = clock
         self.sector_of = sector_of
         self.metrics = metrics
-        # Fill quantity applied per order key in this run (against ``reported_fills``).
-        self.applied_qty: dict[str, Decimal] = {}
 
     async def apply(
         self, executions: list[ExecutionReport], payments: list[FundingPayment]
@@ -106,6 +104,7 @@ class Ledger:
         events += [(event_key(e.ts, FILL, e.exec_id), e) for e in executions]
         for _key, item in sorted(events, key=lambda x: x[0]):
             sym = item.symbol
+            in_size = isinstance(item, ExecutionReport) and self._in_synced_size(item)
             async with self._transaction() as st:
                 if isinstance(item, FundingPayment):
                     new = await st.record_funding(item)
@@ -118,6 +117,8 @@ class Ledger:
                 effect: FillEffect | None = None
                 if isinstance(item, FundingPayment):
                     trial.apply_funding(item)
+                elif in_size:
+                    pass  # stored only: the size taken from the venue already holds it
                 else:
                     effect = trial.apply_fill(
                         item, leverage=self._leverage(sym), sector=self.sector_of(sym)
@@ -142,6 +143,16 @@ class Ledger:
                     rate=str(item.rate),
                 )
                 continue
+            if in_size:
+                log.info(
+                    "fill_in_venue_size",
+                    exec_id=item.exec_id,
+                    symbol=sym,
+                    qty=str(item.qty),
+                    ts=item.ts,
+                    note="listed after reconciliation took the position's size from the venue",
+                )
+                continue
             applied.fills += 1
             self._apply_fill(item)
             if item.is_liquidation and closed is not None:
@@ -157,13 +168,19 @@ class Ledger:
         cm: AbstractAsyncContextManager[LedgerStore] = batch()
         return cm
 
+    def _in_synced_size(self, e: ExecutionReport) -> bool:
+        """Whether ``e`` is already in its position's size: reconciliation took that size
+        from a venue report stamped at or after the fill (an adoption or a correction made
+        while the execution list lagged, RELIABILITY.md #37)."""
+        pos = self.portfolio.positions.get(e.symbol)
+        return pos is not None and e.ts <= pos.synced_ms
+
     def _leverage(self, symbol: str) -> Decimal:
         pos = self.portfolio.positions.get(symbol)
         return pos.leverage if pos is not None else Decimal(1)
 
     def _apply_fill(self, e: ExecutionReport) -> None:
         key = order_key(e.client_order_id, e.venue_order_id)
-        self.applied_qty[key] = self.applied_qty.get(key, Decimal(0)) + e.qty
         order = self.orders.orders.get(key)
         self.portfolio.apply_fill(
             e, leverage=self._leverage(e.symbol), sector=self.sector_of(e.symbol)

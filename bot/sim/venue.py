@@ -204,6 +204,16 @@ class EngineVenue:
             if e.ts >= since_ms and (symbol is None or e.symbol == symbol)
         ]
 
+    async def fetch_order_executions(
+        self, symbol: str, venue_order_id: str
+    ) -> list[ExecutionReport]:
+        """The fills of one order, in the order they happened."""
+        return [
+            execution_report(e)
+            for e in self.engine.executions
+            if e.order_id == venue_order_id and e.symbol == symbol
+        ]
+
     async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
         """Funding settled on the account at or after ``since_ms`` (settlements are in time order)."""
         paid = self.engine.funding_payments

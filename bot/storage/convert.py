@@ -154,6 +154,7 @@ def position_values(p: Position, updated_ms: int) -> dict[str, Any]:
         "funding": p.funding,
         "entry_bar": p.entry_bar,
         "opened_ms": p.opened_ms,
+        "synced_ms": p.synced_ms,
         "updated_ms": updated_ms,
     }
 
@@ -174,6 +175,7 @@ def position_from_row(row: Row) -> Position:
         fees=_dec(row["fees"]),
         funding=_dec(row["funding"]),
         entry_bar=row["entry_bar"],
+        synced_ms=int(row["synced_ms"]),
     )
 
 
