@@ -92,11 +92,12 @@ def test_core_assets_from_the_environment(tmp_path: Path) -> None:
     assert s.portfolio.core.assets == {"BTCUSDT": D("0.7"), "ETHUSDT": D("0.3")}
 
 
-def test_the_daemon_runs_portfolio_mode_only_on_an_exchange(tmp_path: Path) -> None:
-    """Replay and paper have no spot venue: refused (exit 2) naming the mode, before any
-    work; testnet/live run it (tests/integration/daemon/test_portfolio_daemon.py)."""
+def test_the_daemon_runs_portfolio_mode_on_bybit_only(tmp_path: Path) -> None:
+    """Every mode runs the portfolio on Bybit's unified account (replay and paper too:
+    tests/integration/daemon/test_portfolio_replay_paper.py); another exchange is refused
+    (exit 2) naming it, before any work."""
     f = tmp_path / "rotor.toml"
-    f.write_text('[strategy]\nmode = "portfolio"\n', encoding="utf-8")
+    f.write_text('[strategy]\nmode = "portfolio"\n[exchange]\nname = "binanceusdm"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROTOR")}
     for mode in ("replay", "paper"):
         out = subprocess.run(
@@ -107,7 +108,7 @@ def test_the_daemon_runs_portfolio_mode_only_on_an_exchange(tmp_path: Path) -> N
             env=env,
         )
         assert out.returncode == 2
-        assert f"testnet and live mode (Bybit, unified account), not in {mode} mode" in out.stderr
+        assert "exchange binanceusdm is not supported by `rotor run`" in out.stderr
 
 
 def test_the_portfolio_venue_is_bybit_unified_only() -> None:
