@@ -120,6 +120,45 @@ async def test_replay_rebalances_and_the_books_are_the_venues(tmp_path: Path, db
     assert held == coins
 
 
+async def test_replay_kill_switch_sells_the_non_core_coins(tmp_path: Path) -> None:
+    """The drawdown limit fires inside the window: the kill switch closes the perps, the
+    next sync sells every coin but the core (``portfolio.kill_spot = "keep_core"``) on the
+    engine's spot book, and nothing trades after."""
+    data = copy_until(sample_dir(), tmp_path / "data", END_MS, n_symbols=1000)
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'rotor.db'}"
+    settings = load_settings(
+        None,
+        {
+            "mode": "replay",
+            "strategy.mode": "portfolio",
+            "sim.data_dir": str(data),
+            "sim.start": iso(START_MS),
+            "universe.sector_map": str(data / "sectors.csv"),
+            "database.url": db_url,
+            "control.enabled": False,
+            "logging.level": "WARNING",
+            "risk.max_drawdown": 0.04,
+        },
+        environ={},
+    )
+    daemon = Daemon(settings, environ={})
+    await daemon.start()
+    await asyncio.wait_for(daemon.run(), timeout=600)
+    eng: Any = daemon.bundle.engine
+    assert daemon.state.state.value == "HALTED"
+    kill_ms = daemon.state.current.ts_ms
+    assert eng.positions == {}
+    sold = [o for o in eng.spot_orders if o.created_ms >= kill_ms]
+    assert sold and all(o.side.value == "sell" for o in sold), "only the kill's sales"
+    left = {c: q * eng.spot_price(c + "USDT") for c, q in eng.coin_balances().items()}
+    assert set(left) >= CORE
+    assert all(v < 5 for c, v in left.items() if c not in CORE), f"dust only: {left}"
+    _, execs, _, _ = await _books(db_url)
+    assert {e.exec_id for e in execs if e.symbol.startswith("spot:")} == {
+        e.exec_id for e in eng.spot_executions
+    }, "the kill's sales are in the books"
+
+
 def _coins_from_fills(execs: list[Any]) -> dict[str, Decimal]:
     """The coins the recorded spot fills leave: a buy adds its quantity less a fee paid in
     the coin, a sell takes its quantity (its fee is USDT)."""
