@@ -60,10 +60,14 @@ def run(
         "control.port": control_port,
     }
     settings = load_config_or_exit(config, overrides, log=False)
-    if settings.strategy.mode == "portfolio" and settings.exchange.name != "bybit":
+    if settings.strategy.mode == "portfolio" and (
+        settings.exchange.name != "bybit" or settings.risk.account_type != "unified"
+    ):
         fail(
-            f'strategy.mode "portfolio": exchange {settings.exchange.name} is not supported '
-            "by `rotor run` (Bybit's unified account only: spot and perpetuals in one wallet)",
+            f'strategy.mode "portfolio": exchange {settings.exchange.name} '
+            f"({settings.risk.account_type} account) is not supported by `rotor run` (Bybit's "
+            'unified account only, risk.account_type = "unified": spot and perpetuals in one '
+            "wallet)",
             EXIT_CONFIG,
         )
     if settings.mode == "replay" and db is None and settings.database.url == DEFAULT_DB_URL:

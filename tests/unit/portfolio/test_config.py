@@ -97,18 +97,23 @@ def test_the_daemon_runs_portfolio_mode_on_bybit_only(tmp_path: Path) -> None:
     tests/integration/daemon/test_portfolio_replay_paper.py); another exchange is refused
     (exit 2) naming it, before any work."""
     f = tmp_path / "rotor.toml"
-    f.write_text('[strategy]\nmode = "portfolio"\n[exchange]\nname = "binanceusdm"\n')
+    f.write_text('[strategy]\nmode = "portfolio"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROTOR")}
-    for mode in ("replay", "paper"):
+    cases = [
+        ("replay", {"ROTOR__EXCHANGE__NAME": "binanceusdm"}, "binanceusdm (unified account)"),
+        ("paper", {"ROTOR__EXCHANGE__NAME": "binanceusdm"}, "binanceusdm (unified account)"),
+        ("replay", {"ROTOR__RISK__ACCOUNT_TYPE": "classic"}, "bybit (classic account)"),
+    ]
+    for mode, extra, named in cases:
         out = subprocess.run(
             [str(ROTOR), "run", "--config", str(f), "--mode", mode],
             capture_output=True,
             text=True,
             timeout=60,
-            env=env,
+            env=env | extra,
         )
-        assert out.returncode == 2
-        assert "exchange binanceusdm is not supported by `rotor run`" in out.stderr
+        assert out.returncode == 2, out.stderr
+        assert f"exchange {named} is not supported by `rotor run`" in out.stderr
 
 
 def test_the_portfolio_venue_is_bybit_unified_only() -> None:
