@@ -371,6 +371,12 @@ class PortfolioCore(TradingCore):
             return
         sold = [await self._spot(o, legs[o.symbol], "kill") for o in plan.spot]
         await self.refresh()
+        # The kill's decisions and the coins it leaves, journaled as a rebalance's are.
+        t = self.clock()
+        records = [AllocationRecord(t, "kill", o.symbol, o.explanation) for o in plan.spot]
+        records += [AllocationRecord(t, "kill", sym, why) for sym, why in plan.kept]
+        after = await self.holdings(legs, prices)
+        await self._journal(records, after, t)
         kept = {s for s, _ in plan.kept}
         left = sorted(
             spot_id(c.market.symbol)

@@ -153,10 +153,21 @@ async def test_replay_kill_switch_sells_the_non_core_coins(tmp_path: Path) -> No
     left = {c: q * eng.spot_price(c + "USDT") for c, q in eng.coin_balances().items()}
     assert set(left) >= CORE
     assert all(v < 5 for c, v in left.items() if c not in CORE), f"dust only: {left}"
-    _, execs, _, _ = await _books(db_url)
+    _, execs, records, _ = await _books(db_url)
     assert {e.exec_id for e in execs if e.symbol.startswith("spot:")} == {
         e.exec_id for e in eng.spot_executions
     }, "the kill's sales are in the books"
+    # The kill's decisions and the coins it left are journaled: the venue's coins.
+    kill = [r for r in records if r.scores.get("kind") == "kill"]
+    assert {r.reasons[0] for r in kill} >= {"kill.sell", "kill.keep_core"}
+    last_t = max(r.t for r in records if r.reasons == ("holding",))
+    assert last_t >= kill_ms
+    held = {
+        r.symbol.removeprefix("spot:").removesuffix("USDT"): Decimal(r.scores["qty"])
+        for r in records
+        if r.t == last_t and r.reasons == ("holding",) and r.symbol != "USDT"
+    }
+    assert held == eng.coin_balances()
 
 
 def _coins_from_fills(execs: list[Any]) -> dict[str, Decimal]:
