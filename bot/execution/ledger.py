@@ -23,6 +23,7 @@ from bot.execution.portfolio import FillEffect, Portfolio
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.storage.records import ClosedPosition
+from bot.venues.spot import is_spot
 
 log = get_logger("rotor.reconcile")
 
@@ -159,6 +160,39 @@ class Ledger:
                 applied.liquidations.append(sym)
                 self._alert_liquidation(closed, item)
         return applied
+
+    async def apply_spot(self, executions: list[ExecutionReport]) -> int:
+        """Record spot fills (``spot:`` symbols, the portfolio mode) once each, by exec id, in
+        time order; how many were new.
+
+        A spot fill is cash-settled: it moves coins and USDT, which the venue holds and rotor
+        reads back (``fetch_spot_holdings``), and opens no position, so it never reaches the
+        perpetuals' portfolio. It is stored with the venue's fee in the venue's currency
+        (Bybit: the base coin on a buy, USDT on a sell), so the books are the venue's list.
+        """
+        new = 0
+        for e in sorted(executions, key=lambda x: event_key(x.ts, FILL, x.exec_id)):
+            if not is_spot(e.symbol):
+                raise ValueError(f"{e.exec_id}: {e.symbol} is not a spot market")
+            if not await self.store.record_execution(e):
+                continue  # already recorded (a re-read overlap)
+            new += 1
+            key = order_key(e.client_order_id, e.venue_order_id)
+            if self.metrics:
+                self.metrics.fills.inc()
+            log.info(
+                "spot_fill_recorded",
+                exec_id=e.exec_id,
+                symbol=e.symbol,
+                side=e.side.value,
+                qty=str(e.qty),
+                price=str(e.price),
+                fee=str(e.fee),
+                fee_currency=e.fee_currency,
+                client_order_id=e.client_order_id,
+                tracked=key in self.orders.orders,
+            )
+        return new
 
     def _transaction(self) -> AbstractAsyncContextManager[LedgerStore]:
         """One transaction on stores that batch (the repository); the store itself otherwise."""

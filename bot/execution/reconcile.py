@@ -36,6 +36,7 @@ from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.storage.records import ClosedPosition, UnbookedOrder
 from bot.venues.base import Venue
+from bot.venues.spot import is_spot
 
 log = get_logger("rotor.reconcile")
 
@@ -238,7 +239,7 @@ class Reconciler:
         order's executions are read by its venue id, with no time window. Persisted on both
         sides, so this holds across restarts (RELIABILITY.md #37)."""
         now = self.clock()
-        unbooked = await self.store.unbooked_orders(max(0, now - FIRST_LOOKBACK_MS))
+        unbooked = await self._unbooked(now)
         waiting = [u for u in unbooked if self._within_grace(u, now)]
         fetched = []
         for u in waiting:
@@ -249,11 +250,17 @@ class Reconciler:
             report.liquidations += applied.liquidations
             if applied.fills:
                 log.info("late_fills_settled", fills=applied.fills, orders=len(waiting))
-                unbooked = await self.store.unbooked_orders(max(0, now - FIRST_LOOKBACK_MS))
+                unbooked = await self._unbooked(now)
                 waiting = [u for u in unbooked if self._within_grace(u, now)]
         keys = {u.key for u in unbooked}
         self._missing_since = {k: t for k, t in self._missing_since.items() if k in keys}
         self._awaiting = {u.symbol for u in waiting}
+
+    async def _unbooked(self, now_ms: int) -> list[UnbookedOrder]:
+        """The perpetuals' orders with fills missing from their executions (spot fills are
+        the portfolio core's: they open no position)."""
+        found = await self.store.unbooked_orders(max(0, now_ms - FIRST_LOOKBACK_MS))
+        return [u for u in found if not is_spot(u.symbol)]
 
     def _within_grace(self, u: UnbookedOrder, now_ms: int) -> bool:
         """Whether ``u``'s missing fills may still be late rather than never coming."""

@@ -119,6 +119,7 @@ def execution_values(e: ExecutionReport) -> dict[str, Any]:
         "ts": e.ts,
         "is_maker": e.is_maker,
         "is_liquidation": e.is_liquidation,
+        "fee_currency": e.fee_currency,
     }
 
 
@@ -135,6 +136,7 @@ def execution_from_row(row: Row) -> ExecutionReport:
         ts=int(row["ts"]),
         is_maker=bool(row["is_maker"]),
         is_liquidation=bool(row["is_liquidation"]),
+        fee_currency=str(row["fee_currency"]),
     )
 
 

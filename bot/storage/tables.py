@@ -107,6 +107,8 @@ executions = Table(
     Column("ts", BigInteger, nullable=False),
     Column("is_maker", Boolean, nullable=False),
     Column("is_liquidation", Boolean, nullable=False),
+    # The currency of ``fee``: USDT for perpetuals; a spot buy's fee is in the coin bought.
+    Column("fee_currency", String(16), nullable=False, server_default="USDT"),
     UniqueConstraint("exec_id"),
     Index(None, "client_order_id"),
     Index(None, "venue_order_id"),

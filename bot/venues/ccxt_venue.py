@@ -416,9 +416,14 @@ class CcxtVenue(CcxtMarketData):
         return sorted(out.values(), key=lambda f: (f.ts, f.venue_id))
 
     async def _execution_rows(
-        self, since_ms: int, symbol: str | None, exec_type: str | None
+        self,
+        since_ms: int,
+        symbol: str | None,
+        exec_type: str | None,
+        category: str = "linear",
     ) -> list[dict[str, Any]]:
-        """Raw Bybit execution-list rows since ``since_ms``: 7-day windows, cursor paging."""
+        """Raw Bybit execution-list rows of ``category`` since ``since_ms``: 7-day windows,
+        cursor paging."""
         if self._server_offset_ms is None:
             await self.server_time()
         now = self.now_ms()
@@ -430,7 +435,7 @@ class CcxtVenue(CcxtMarketData):
             cursor: str | None = None
             for _ in range(MAX_EXEC_PAGES):
                 q: dict[str, Any] = {
-                    "category": "linear",
+                    "category": category,
                     "startTime": start,
                     "endTime": end,
                     "limit": EXEC_PAGE,
