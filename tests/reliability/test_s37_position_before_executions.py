@@ -35,20 +35,20 @@ async def test_s37_fill_in_positions_before_executions_is_ours_once(
                 await bar(sim, d)  # the entry fills; its execution is not listed yet
                 venue = {p["symbol"]: p["size"] for p in (await sim.state())["positions"]}
                 assert list(venue) == ["SOLUSDT"]
-                assert "SOLUSDT" not in d.portfolio.positions
+                assert "SOLUSDT" not in d.services.portfolio.positions
                 await asyncio.sleep(LAG_MS / 1000 + 0.3)
-                await d.core.resync()  # the execution is listed now
+                await d.services.core.resync()  # the execution is listed now
             events = {e["event"] for e in logs}
             assert "reconcile_position_adopted" not in events
             assert "reconcile_position_corrected" not in events
             assert "position_awaits_executions" in events
             assert d.state.state is TradingState.ACTIVE
-            pos = d.portfolio.positions["SOLUSDT"]
+            pos = d.services.portfolio.positions["SOLUSDT"]
             assert pos.qty == Decimal(venue["SOLUSDT"]), "counted once"
             assert pos.stop_price is not None
             stops = [o for o in (await sim.state())["orders"] if o["orderStatus"] == "Untriggered"]
             assert [Decimal(o["triggerPrice"]) for o in stops] == [pos.stop_price]
-            stored = await d.repo.list_executions(symbol="SOLUSDT")
+            stored = await d.storage.repo.list_executions(symbol="SOLUSDT")
             assert sum((e.qty for e in stored), Decimal(0)) == pos.qty
         assert_nothing_lost(await read_books(sim, migrated_url))
 
