@@ -4,8 +4,8 @@ Every bar goes through the same objects as ``rotor run`` in replay mode: ``SimEn
 ``SimVenue`` (fills, fees, slippage, funding, stops, liquidation), ``Reconciler`` and
 ``OrderManager`` (orders, fills applied once), ``TradingCore.on_bar`` (signals → risk →
 orders → stops) and the ``KillSwitch``. Only storage is in memory and the signal engine uses
-its precompute path. The loop mirrors ``bot.runtime.replay.replay_loop`` step for step:
-operator requests (a pending kill) → cycle on the bar that just closed → advance one bar;
+its precompute path. The loop mirrors ``Daemon._replay_loop`` (``bot.runtime.daemon``) step
+for step: operator requests (a pending kill) → cycle on the bar that just closed → advance one bar;
 at the end of the data every position is closed at the last close.
 
 Quiet bars. A cycle whose venue state has not changed since the last full cycle, whose

@@ -47,8 +47,9 @@ from bot.portfolio.rebalance import SpotMarket, SpotOrder
 from bot.portfolio.selection import market_stats
 from bot.risk import MarketSnapshot
 from bot.runtime.killswitch import KILL_REASON
-from bot.runtime.pipeline import CycleReport, TradingCore
+from bot.runtime.pipeline import TradingCore
 from bot.runtime.portfolio_holdings import SpotLeg, legs_of, venue_holdings
+from bot.runtime.views import CycleReport
 from bot.signals.evaluation import Evaluation
 from bot.venues.spot import SpotHolding, SpotInfo, spot_id
 

@@ -41,20 +41,20 @@ async def test_s37_fill_in_positions_before_executions_is_ours_once(
                     if venue:
                         break
                 assert list(venue) == ["SOLUSDT"]
-                assert "SOLUSDT" not in d.portfolio.positions
+                assert "SOLUSDT" not in d.services.portfolio.positions
                 await asyncio.sleep(LAG_MS / 1000 + 0.3)
-                await d.core.resync()  # the execution is listed now
+                await d.services.core.resync()  # the execution is listed now
             events = {e["event"] for e in logs}
             assert "reconcile_position_adopted" not in events
             assert "reconcile_position_corrected" not in events
             assert "position_awaits_executions" in events
             assert d.state.state is TradingState.ACTIVE
-            pos = d.portfolio.positions["SOLUSDT"]
+            pos = d.services.portfolio.positions["SOLUSDT"]
             assert pos.qty == Decimal(venue["SOLUSDT"]), "counted once"
             assert pos.stop_price is not None
             stops = [o for o in (await sim.state())["orders"] if o["orderStatus"] == "Untriggered"]
             assert [Decimal(o["triggerPrice"]) for o in stops] == [pos.stop_price]
-            stored = await d.repo.list_executions(symbol="SOLUSDT")
+            stored = await d.storage.repo.list_executions(symbol="SOLUSDT")
             assert sum((e.qty for e in stored), Decimal(0)) == pos.qty
         assert_nothing_lost(await read_books(sim, migrated_url))
 
@@ -95,24 +95,26 @@ async def test_s37_late_fill_across_a_restart_and_beyond_the_read_window(
             await sim.set_faults([lag])
             lagging_from = time.monotonic()
             await bar(sim, d)  # the entry fills; its execution is not listed
-            assert "SOLUSDT" not in d.portfolio.positions
+            assert "SOLUSDT" not in d.services.portfolio.positions
         with capture_logs() as logs:
             async with running_daemon(sim, migrated_url, **refuse) as d:
                 await bar(sim, d, WINDOW_BARS)
-                assert "SOLUSDT" not in d.portfolio.positions, "listed too early for this test"
+                assert "SOLUSDT" not in d.services.portfolio.positions, (
+                    "listed too early for this test"
+                )
                 await asyncio.sleep(
                     max(0.0, lagging_from + LONG_LAG_MS / 1000 + 0.3 - time.monotonic())
                 )
                 for _ in range(20):  # the execution is listed now, hours behind the window
-                    await d.core.resync()  # (bounded: a pass may fail on a loaded machine)
-                    if "SOLUSDT" in d.portfolio.positions:
+                    await d.services.core.resync()  # (bounded: a pass may fail on a loaded machine)
+                    if "SOLUSDT" in d.services.portfolio.positions:
                         break
                     await asyncio.sleep(0.5)
                 venue = {p["symbol"]: p["size"] for p in (await sim.state())["positions"]}
-                pos = d.portfolio.positions["SOLUSDT"]
+                pos = d.services.portfolio.positions["SOLUSDT"]
                 assert pos.qty == Decimal(venue["SOLUSDT"]), "counted once"
                 assert pos.stop_price is not None
-                stored = await d.repo.list_executions(symbol="SOLUSDT")
+                stored = await d.storage.repo.list_executions(symbol="SOLUSDT")
                 assert sum((e.qty for e in stored), Decimal(0)) == pos.qty
                 assert d.state.state is TradingState.ACTIVE
         events = {e["event"] for e in logs}
@@ -138,21 +140,21 @@ async def test_s37_hand_fill_listed_after_its_position_was_adopted(
         await sim.set_faults([lag])
         with capture_logs() as logs:
             await hand_order(sim, "ETHUSDT", "Buy", "3")
-            await d.core.resync()  # the position is listed, its execution is not
-            assert d.portfolio.positions["ETHUSDT"].qty == Decimal(3)
+            await d.services.core.resync()  # the position is listed, its execution is not
+            assert d.services.portfolio.positions["ETHUSDT"].qty == Decimal(3)
             await asyncio.sleep(LAG_MS / 1000 + 0.3)
             for _ in range(10):  # bounded: a pass may fail on a loaded machine
-                await d.core.resync()
-                if await d.repo.list_executions(symbol="ETHUSDT"):
+                await d.services.core.resync()
+                if await d.storage.repo.list_executions(symbol="ETHUSDT"):
                     break
                 await asyncio.sleep(0.5)
-            await d.core.resync()
-            assert d.portfolio.positions["ETHUSDT"].qty == Decimal(3), "counted once"
-            stored = await d.repo.list_executions(symbol="ETHUSDT")
+            await d.services.core.resync()
+            assert d.services.portfolio.positions["ETHUSDT"].qty == Decimal(3), "counted once"
+            stored = await d.storage.repo.list_executions(symbol="ETHUSDT")
             assert [e.qty for e in stored] == [Decimal(3)]
         events = [e["event"] for e in logs]
         assert "reconcile_position_adopted" in events
         assert "reconcile_position_corrected" not in events, "the late fill was added again"
         assert "fill_in_venue_size" in events
-        held = await d.repo.get_position("ETHUSDT")
+        held = await d.storage.repo.get_position("ETHUSDT")
         assert held is not None and held.qty == Decimal(3) and held.synced_ms > 0

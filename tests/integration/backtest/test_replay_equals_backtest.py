@@ -93,7 +93,7 @@ async def _replay(settings: Settings) -> Any:
     daemon = Daemon(settings, environ={})
     await daemon.start()
     await asyncio.wait_for(daemon.run(), timeout=240)
-    return daemon.bundle.engine
+    return daemon.services.bundle.engine
 
 
 def _fills(engine: Any) -> list[tuple[Any, ...]]:

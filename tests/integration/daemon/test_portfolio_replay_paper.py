@@ -67,7 +67,7 @@ async def test_replay_rebalances_and_the_books_are_the_venues(tmp_path: Path, db
     daemon = Daemon(settings, environ={})
     await daemon.start()
     await asyncio.wait_for(daemon.run(), timeout=600)
-    eng: Any = daemon.bundle.engine
+    eng: Any = daemon.services.bundle.engine
     assert eng.at_end
 
     # It rebalanced: the core and rotational/speculative coins were bought.
@@ -144,7 +144,7 @@ async def test_replay_kill_switch_sells_the_non_core_coins(tmp_path: Path) -> No
     daemon = Daemon(settings, environ={})
     await daemon.start()
     await asyncio.wait_for(daemon.run(), timeout=600)
-    eng: Any = daemon.bundle.engine
+    eng: Any = daemon.services.bundle.engine
     assert daemon.state.state.value == "HALTED"
     kill_ms = daemon.state.current.ts_ms
     assert eng.positions == {}
