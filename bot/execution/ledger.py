@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Protocol
 
 from bot.domain import ExecutionReport, FundingPayment, Position
-from bot.execution.client_ids import order_key
+from bot.execution.client_ids import is_venue_keyed, order_key
 from bot.execution.orders import OrderManager
 from bot.execution.portfolio import FillEffect, Portfolio
 from bot.observability.logging import get_logger
@@ -31,6 +31,8 @@ log = get_logger("rotor.reconcile")
 # instant (the simulator charges it as its clock arrives there; Bybit stamps the settlement at
 # the instant itself). The backtest's trade report sorts with the same key.
 FUNDING, FILL = 0, 1
+# Venue order id -> client id of the orders fills were attributed to (bounded: cleared when full).
+MAX_ATTRIBUTED = 10_000
 
 
 def event_key(ts: int, kind: int, tie: str | int) -> tuple[int, int, str | int]:
@@ -88,6 +90,7 @@ class Ledger:
         self.metrics = metrics
         # Fill quantity applied per order key in this run (against ``reported_fills``).
         self.applied_qty: dict[str, Decimal] = {}
+        self._client_ids: dict[str, str] = {}  # venue order id -> client id (``_attributed``)
 
     async def apply(
         self, executions: list[ExecutionReport], payments: list[FundingPayment]
@@ -103,7 +106,9 @@ class Ledger:
         events: list[tuple[tuple[int, int, str | int], ExecutionReport | FundingPayment]] = [
             (event_key(p.ts, FUNDING, p.venue_id), p) for p in payments
         ]
-        events += [(event_key(e.ts, FILL, e.exec_id), e) for e in executions]
+        events += [
+            (event_key(e.ts, FILL, e.exec_id), await self._attributed(e)) for e in executions
+        ]
         for _key, item in sorted(events, key=lambda x: x[0]):
             sym = item.symbol
             async with self._transaction() as st:
@@ -148,6 +153,33 @@ class Ledger:
                 applied.liquidations.append(sym)
                 self._alert_liquidation(closed, item)
         return applied
+
+    async def _attributed(self, e: ExecutionReport) -> ExecutionReport:
+        """``e`` with the client id of the order it filled. Binance's fill list
+        (``/fapi/v1/userTrades``) names the venue's order id only: the order rotor tracks, or
+        stored, under that id gives the client id, so a fill is linked to its order on every
+        venue (the stop its entry was approved with, the fills reported against applied)."""
+        if e.client_order_id or not e.venue_order_id:
+            return e
+        cid = self._client_ids.get(e.venue_order_id)
+        if cid is None:
+            tracked = [
+                o for o in self.orders.orders.values() if o.venue_order_id == e.venue_order_id
+            ]
+            if tracked:
+                cid = tracked[0].client_order_id
+            else:
+                find = getattr(self.store, "get_order_by_venue_id", None)
+                stored = await find(e.venue_order_id) if find is not None else None
+                cid = stored.client_order_id if stored is not None else None
+            if cid is None:
+                return e  # an order rotor never stored (placed by hand and filled at once)
+            if len(self._client_ids) >= MAX_ATTRIBUTED:
+                self._client_ids.clear()
+            self._client_ids[e.venue_order_id] = cid
+        if is_venue_keyed(cid):
+            return e  # the venue knows the order by its own id only: the fill names none
+        return replace(e, client_order_id=cid)
 
     def _transaction(self) -> AbstractAsyncContextManager[LedgerStore]:
         """One transaction on stores that batch (the repository); the store itself otherwise."""

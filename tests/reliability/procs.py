@@ -53,9 +53,10 @@ def env(symbols: tuple[str, ...] = SYMBOLS[:3], **extra: str) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def sim_process(data: Path, *extra: str) -> AsyncIterator[SimHandle]:
-    """``rotor sim serve`` in manual mode (the test moves the clock)."""
-    args = ["--data", str(data), "--speed", "0", "--start", START_ISO, *extra]
+async def sim_process(data: Path, *extra: str, venue: str = "bybit") -> AsyncIterator[SimHandle]:
+    """``rotor sim serve`` in manual mode (the test moves the clock), serving ``venue``'s face
+    (the daemon started by ``daemon`` trades on the face its simulator serves)."""
+    args = ["--data", str(data), "--speed", "0", "--start", START_ISO, "--venue", venue, *extra]
     async with sim_subprocess(args) as sim:
         yield sim
 
@@ -105,10 +106,12 @@ async def advance_until(
 
 
 async def wait_requests(sim: SimHandle, path: str, n: int = 1, limit_s: float = 30.0) -> None:
-    """Wait until the venue has received ``n`` requests to ``path`` (counted on arrival)."""
+    """Wait until the venue has received ``n`` requests to ``path`` (counted on arrival;
+    ``"METHOD /path"`` counts one method: Binance creates and queries on one path)."""
+    kind = "calls" if " " in path else "endpoints"
     deadline = asyncio.get_running_loop().time() + limit_s
     while asyncio.get_running_loop().time() < deadline:
-        if int((await sim.requests())["endpoints"].get(path, 0)) >= n:
+        if int((await sim.requests())[kind].get(path, 0)) >= n:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"the venue never received {n} x {path}")
