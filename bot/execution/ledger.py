@@ -67,6 +67,9 @@ class Applied:
     fills: int = 0
     funding_payments: int = 0
     liquidations: list[str] = field(default_factory=list)
+    # Symbols whose position a fill opened (or flipped): at leverage 1 until the entry's plan
+    # or the venue's leverage is known (``Reconciler`` takes the venue's).
+    opened: set[str] = field(default_factory=set)
 
 
 class Ledger:
@@ -149,6 +152,10 @@ class Ledger:
                 continue
             applied.fills += 1
             self._apply_fill(item)
+            if effect is not None and effect.kind in ("open", "flip"):
+                applied.opened.add(sym)
+            elif sym not in self.portfolio.positions:
+                applied.opened.discard(sym)
             if item.is_liquidation and closed is not None:
                 applied.liquidations.append(sym)
                 self._alert_liquidation(closed, item)

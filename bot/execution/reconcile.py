@@ -133,7 +133,7 @@ class Reconciler:
         report.new_fills += applied.fills
         report.funding_payments += applied.funding_payments
         report.liquidations += applied.liquidations
-        await self._positions(report)
+        await self._positions(report, applied.opened)
         report.balance = await self.venue.fetch_balance()
         self.last_sync_ms = started
         for kind, n in (
@@ -234,7 +234,7 @@ class Reconciler:
         log.info("position_awaits_executions", symbol=symbol)
         return True
 
-    async def _positions(self, report: ReconcileReport) -> None:
+    async def _positions(self, report: ReconcileReport, opened: set[str]) -> None:
         venue_positions = {p.symbol: p for p in await self.venue.fetch_positions() if p.qty > 0}
         self.venue_positions = venue_positions  # the venue's own view, for the leverage check
         ours = self.portfolio.positions
@@ -261,6 +261,11 @@ class Reconciler:
             else:
                 mine.liquidation_price = vp.liquidation_price
                 mine.margin = vp.margin
+                if symbol in opened and mine.leverage != vp.leverage:
+                    # Opened by a fill just read: its leverage is the one rotor set on the
+                    # venue before the entry (the plan itself is lost after a restart).
+                    mine.leverage = vp.leverage
+                    await self._persist_position(symbol)
         for symbol in [s for s in ours if s not in venue_positions]:
             if self._await_executions(symbol, report):
                 continue
