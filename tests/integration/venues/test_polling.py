@@ -122,3 +122,26 @@ async def test_funding_and_open_interest_come_from_the_tickers(tmp_path: Path) -
     # One OI sample per new hour, from the tickers, on the bar that ends at that hour.
     oi = panel.oi[0]
     assert np.isfinite(oi[panel.ts >= START - HOUR]).sum() == 10
+
+
+async def test_binance_instrument_refresh_reads_futures_endpoints_only(tmp_path: Path) -> None:
+    """Binance's instrument refresh (every closed bar, RELIABILITY.md #43): the futures
+    ``exchangeInfo`` (weight 1), ``fundingInfo`` (0) and the margin tiers (1), never ccxt's
+    wallet reads (``/sapi``: the currency list weighs 10 and needs a spot permission a
+    futures key may lack)."""
+    data = make_data_dir(tmp_path / "d", synthetic_symbols(3), n_bars=40 * 24)
+    async with sim_server(data, start_ms=START, venue="binanceusdm") as sim:
+        venue = venue_for(sim)
+        try:
+            await venue.load_instruments()
+            await sim.admin("POST", "/sim/requests/reset")
+            await venue.load_instruments()
+            got = await sim.requests()
+        finally:
+            await venue.close()
+    assert got["calls"] == {
+        "GET /fapi/v1/exchangeInfo": 1,
+        "GET /fapi/v1/fundingInfo": 1,
+        "GET /fapi/v1/leverageBracket": 1,
+    }
+    assert got["totalWeight"] == 2
