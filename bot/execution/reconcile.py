@@ -127,9 +127,7 @@ class Reconciler:
         await self._flush()
         await self._orders(report)
         since = since_ms if since_ms is not None else self._since()
-        applied = await self.ledger.apply(
-            await self.venue.fetch_executions(since), await self.venue.fetch_funding_payments(since)
-        )
+        applied = await self.ledger.apply(*await self.venue.fetch_account_events(since))
         report.new_fills += applied.fills
         report.funding_payments += applied.funding_payments
         report.liquidations += applied.liquidations
