@@ -112,10 +112,14 @@ class BacktestRunner:
         signals: PrecomputedSignals | None = None,
     ) -> None:
         self.settings = settings
-        self.quiet_bars = quiet_bars
+        # The quiet-bar shortcut models the perpetual presets' cycle (entries, exits, stops;
+        # the USDT wallet as the equity). A portfolio cycle reads the coins and the spot fills
+        # at every sync and rebalances on its own clock: every bar runs in full.
+        self.quiet_bars = quiet_bars and settings.strategy.mode != "portfolio"
         self.data = data
         self.progress = progress
         self.signals = signals or PrecomputedSignals.from_settings(settings)
+        self.signals.records = settings.strategy.mode == "portfolio"
         market = data.market
         self.start_ms = (
             start_ms
@@ -132,6 +136,7 @@ class BacktestRunner:
             partial_fills=settings.sim.partial_fills,
             start_ms=self.start_ms,
             rules=rules_for(settings.exchange.name),  # the venue traded: its account rules
+            spot_fee=settings.portfolio.rebalance.spot_fee,
         )
         self.venue = SimVenue(self.engine)
         self.kill_pending = False

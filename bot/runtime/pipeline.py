@@ -270,6 +270,12 @@ class TradingCore:
         for entry in evaluation.entries:
             if entry.symbol in self.portfolio.positions:
                 continue
+            if entry.symbol in self.reconciler.venue_positions:
+                # The venue holds a position rotor has not booked (its fills are late, or it
+                # is not ours): a second entry could double it (RELIABILITY.md #37, #40).
+                report.rejections.setdefault(entry.symbol, []).append(ENTRY_UNSETTLED)
+                log.warning("entry_unsettled", symbol=entry.symbol, orders=["venue position"])
+                continue
             if entry.symbol in self.closing:
                 log.info("entry_skipped", symbol=entry.symbol, why=self.closing[entry.symbol])
                 continue

@@ -45,6 +45,10 @@ def summarise(d: Daemon, start_equity: Decimal, bars: int) -> None:
     entries = sum(1 for e in fills if not e.closed_size)
     fees = sum((e.fee for e in fills), Decimal(0))
     funding = sum((f.amount for f in engine.funding_payments), Decimal(0))
+    spot = engine.spot_executions  # the portfolio mode's; a buy's fee is in the coin bought
+    spot_fees = sum(
+        (e.fee * (1 if e.fee_currency == "USDT" else e.price) for e in spot), Decimal(0)
+    )
     ret = (end_equity / start_equity - 1) if start_equity else Decimal(0)
     log.info(
         "replay_summary",
@@ -56,5 +60,7 @@ def summarise(d: Daemon, start_equity: Decimal, bars: int) -> None:
         fills=len(fills),
         fees=str(fees.quantize(Decimal("0.01"))),
         funding=str(funding.quantize(Decimal("0.01"))),
+        spot_fills=len(spot),
+        spot_fees_usdt=str(spot_fees.quantize(Decimal("0.01"))),
         state=d.state.state.value,
     )
