@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Protocol
 
 from bot.domain import ExecutionReport, FundingPayment, Position
-from bot.execution.client_ids import order_key
+from bot.execution.client_ids import is_venue_keyed, order_key
 from bot.execution.orders import OrderManager
 from bot.execution.portfolio import FillEffect, Portfolio
 from bot.observability.logging import get_logger
@@ -32,6 +32,8 @@ log = get_logger("rotor.reconcile")
 # instant (the simulator charges it as its clock arrives there; Bybit stamps the settlement at
 # the instant itself). The backtest's trade report sorts with the same key.
 FUNDING, FILL = 0, 1
+# Venue order id -> client id of the orders fills were attributed to (bounded: cleared when full).
+MAX_ATTRIBUTED = 10_000
 
 
 def event_key(ts: int, kind: int, tie: str | int) -> tuple[int, int, str | int]:
@@ -66,6 +68,9 @@ class Applied:
     fills: int = 0
     funding_payments: int = 0
     liquidations: list[str] = field(default_factory=list)
+    # Symbols whose position a fill opened (or flipped): at leverage 1 until the entry's plan
+    # or the venue's leverage is known (``Reconciler`` takes the venue's).
+    opened: set[str] = field(default_factory=set)
 
 
 class Ledger:
@@ -87,6 +92,7 @@ class Ledger:
         self.clock = clock
         self.sector_of = sector_of
         self.metrics = metrics
+        self._client_ids: dict[str, str] = {}  # venue order id -> client id (``_attributed``)
 
     async def apply(
         self, executions: list[ExecutionReport], payments: list[FundingPayment]
@@ -102,7 +108,9 @@ class Ledger:
         events: list[tuple[tuple[int, int, str | int], ExecutionReport | FundingPayment]] = [
             (event_key(p.ts, FUNDING, p.venue_id), p) for p in payments
         ]
-        events += [(event_key(e.ts, FILL, e.exec_id), e) for e in executions]
+        events += [
+            (event_key(e.ts, FILL, e.exec_id), await self._attributed(e)) for e in executions
+        ]
         for _key, item in sorted(events, key=lambda x: x[0]):
             sym = item.symbol
             in_size = isinstance(item, ExecutionReport) and self._in_synced_size(item)
@@ -156,10 +164,41 @@ class Ledger:
                 continue
             applied.fills += 1
             self._apply_fill(item)
+            if effect is not None and effect.kind in ("open", "flip"):
+                applied.opened.add(sym)
+            elif sym not in self.portfolio.positions:
+                applied.opened.discard(sym)
             if item.is_liquidation and closed is not None:
                 applied.liquidations.append(sym)
                 self._alert_liquidation(closed, item)
         return applied
+
+    async def _attributed(self, e: ExecutionReport) -> ExecutionReport:
+        """``e`` with the client id of the order it filled. Binance's fill list
+        (``/fapi/v1/userTrades``) names the venue's order id only: the order rotor tracks, or
+        stored, under that id gives the client id, so a fill is linked to its order on every
+        venue (the stop its entry was approved with, the fills reported against applied)."""
+        if e.client_order_id or not e.venue_order_id:
+            return e
+        cid = self._client_ids.get(e.venue_order_id)
+        if cid is None:
+            tracked = [
+                o for o in self.orders.orders.values() if o.venue_order_id == e.venue_order_id
+            ]
+            if tracked:
+                cid = tracked[0].client_order_id
+            else:
+                find = getattr(self.store, "get_order_by_venue_id", None)
+                stored = await find(e.venue_order_id) if find is not None else None
+                cid = stored.client_order_id if stored is not None else None
+            if cid is None:
+                return e  # an order rotor never stored (placed by hand and filled at once)
+            if len(self._client_ids) >= MAX_ATTRIBUTED:
+                self._client_ids.clear()
+            self._client_ids[e.venue_order_id] = cid
+        if is_venue_keyed(cid):
+            return e  # the venue knows the order by its own id only: the fill names none
+        return replace(e, client_order_id=cid)
 
     async def apply_spot(self, executions: list[ExecutionReport]) -> int:
         """Record spot fills (``spot:`` symbols, the portfolio mode) once each, by exec id, in

@@ -146,14 +146,12 @@ class Reconciler:
         await self._flush()
         await self._orders(report)
         since = since_ms if since_ms is not None else self._since()
-        applied = await self.ledger.apply(
-            await self.venue.fetch_executions(since), await self.venue.fetch_funding_payments(since)
-        )
+        applied = await self.ledger.apply(*await self.venue.fetch_account_events(since))
         report.new_fills += applied.fills
         report.funding_payments += applied.funding_payments
         report.liquidations += applied.liquidations
-        await self._late_fills(report)
-        await self._positions(report)
+        opened = applied.opened | await self._late_fills(report)
+        await self._positions(report, opened)
         report.balance = await self.venue.fetch_balance()
         self.last_sync_ms = started
         for kind, n in (
@@ -232,20 +230,23 @@ class Reconciler:
         for symbol in sorted(self._dirty):
             await self._persist_position(symbol)
 
-    async def _late_fills(self, report: ReconcileReport) -> None:
+    async def _late_fills(self, report: ReconcileReport) -> set[str]:
         """Settle fills the venue reported on an order (its filled quantity, stored with the
         order) that its stored executions do not add up to: the execution list was behind
         when it was read, and its rows may now be older than the read window. Each such
         order's executions are read by its venue id, with no time window. Persisted on both
-        sides, so this holds across restarts (RELIABILITY.md #37)."""
+        sides, so this holds across restarts (RELIABILITY.md #37). Returns the symbols whose
+        position such a fill opened."""
         now = self.clock()
         unbooked = await self._unbooked(now)
         waiting = [u for u in unbooked if self._within_grace(u, now)]
         fetched = []
+        opened: set[str] = set()
         for u in waiting:
             fetched += await self.venue.fetch_order_executions(u.symbol, u.venue_order_id)
         if fetched:
             applied = await self.ledger.apply(fetched, [])
+            opened = applied.opened
             report.new_fills += applied.fills
             report.liquidations += applied.liquidations
             if applied.fills:
@@ -255,6 +256,7 @@ class Reconciler:
         keys = {u.key for u in unbooked}
         self._missing_since = {k: t for k, t in self._missing_since.items() if k in keys}
         self._awaiting = {u.symbol for u in waiting}
+        return opened
 
     async def _unbooked(self, now_ms: int) -> list[UnbookedOrder]:
         """The perpetuals' orders with fills missing from their executions (spot fills are
@@ -277,7 +279,7 @@ class Reconciler:
         log.info("position_awaits_executions", symbol=symbol)
         return True
 
-    async def _positions(self, report: ReconcileReport) -> None:
+    async def _positions(self, report: ReconcileReport, opened: set[str]) -> None:
         venue_positions = {p.symbol: p for p in await self.venue.fetch_positions() if p.qty > 0}
         self.venue_positions = venue_positions  # the venue's own view, for the leverage check
         ours = self.portfolio.positions
@@ -305,6 +307,11 @@ class Reconciler:
             else:
                 mine.liquidation_price = vp.liquidation_price
                 mine.margin = vp.margin
+                if symbol in opened and mine.leverage != vp.leverage:
+                    # Opened by a fill just read: its leverage is the one rotor set on the
+                    # venue before the entry (the plan itself is lost after a restart).
+                    mine.leverage = vp.leverage
+                    await self._persist_position(symbol)
         for symbol in [s for s in ours if s not in venue_positions]:
             if self._await_executions(symbol, report):
                 continue

@@ -3,9 +3,11 @@
 One ``FundingSchedule`` per symbol, built from the data directory's settlements and never
 reading a row later than the time it is asked about (SIM-VENUE.md "Strictness"):
 
-- the interval in effect after settlement j is the spacing to settlement j−1 when that is a
-  real interval (1..8 h); after a hole in the data, or before two settlements are known, the
-  previous interval (or the instrument's configured one) stays;
+- the interval in effect after settlement j is the spacing to settlement j−1 when that is an
+  interval the venue offers (1, 2, 4 or 8 h) and either the interval already in effect, the
+  data's first one, or confirmed (the spacing before it was the same). Anything else is a
+  hole in the data (missing settlements: 1 h settlements 3 h or 4 h apart once), not an
+  instrument change: the previous interval (or the instrument's configured one) stays;
 - the predicted rate shown at ``now`` is the rate of the last settlement at or before ``now``
   (the data has no live premium index to predict from), and the next settlement is one
   interval after it. When that time has passed with no settlement in the data (a funding gap,
@@ -25,7 +27,23 @@ import numpy as np
 
 from bot.data.panel import F64, HOUR_MS, I64
 
-MAX_INTERVAL_H = 8
+# The funding intervals the venues offer (hours).
+OFFERED_H = frozenset({1, 2, 4, 8})
+
+
+def _intervals(ts: list[int], default_h: int) -> list[int]:
+    """The interval in effect after each settlement (module docstring): a spacing the venue
+    offers becomes the interval once confirmed, so a hole never reads as a change."""
+    out: list[int] = []
+    current, seen, before = default_h, False, 0
+    for j, t in enumerate(ts):
+        gap = t - ts[j - 1] if j else 0
+        hours = gap // HOUR_MS if gap % HOUR_MS == 0 else 0
+        if hours in OFFERED_H and (hours == current or not seen or gap == before):
+            current, seen = hours, True
+        before = gap
+        out.append(current)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +62,7 @@ class FundingSchedule:
         self.ts: list[int] = ts.tolist()
         self.rate: list[float] = rate.tolist()
         self._by_hour = dict(zip((ts // HOUR_MS).tolist(), self.rate, strict=True))
-        # The interval after each settlement: the spacing to the previous one when it is a
-        # real interval (a whole 1..8 h), else the one before it (carried forward).
-        gap = np.diff(ts)
-        real = (gap % HOUR_MS == 0) & (gap >= HOUR_MS) & (gap <= MAX_INTERVAL_H * HOUR_MS)
-        known = np.concatenate(([False], real))
-        hours = np.concatenate(([default_h], gap // HOUR_MS)).astype(np.int64)
-        last = np.maximum.accumulate(np.where(known, np.arange(len(ts)), 0))
-        iv = np.where(last > 0, hours[last], default_h) if len(ts) else hours[:0]
-        self.interval: list[int] = iv.tolist()
+        self.interval: list[int] = _intervals(self.ts, default_h)
         self.default_h = default_h
         self._overrides: list[tuple[int, int]] = []  # (from_ms, hours), ascending
 

@@ -235,6 +235,12 @@ class EngineVenue(SpotEngineVenue):
         start = bisect_left(paid, since_ms, key=lambda f: f.ts)
         return [funding_payment(f) for f in paid[start:]]
 
+    async def fetch_account_events(
+        self, since_ms: int
+    ) -> tuple[list[ExecutionReport], list[FundingPayment]]:
+        """Fills and funding since ``since_ms``."""
+        return await self.fetch_executions(since_ms), await self.fetch_funding_payments(since_ms)
+
     async def fetch_cash_flows(self, since_ms: int, until_ms: int) -> list[CashFlow]:
         """Transfers in and out of the simulated account (its transaction log)."""
         return [

@@ -179,6 +179,13 @@ class Venue(Protocol):
         """Funding settled on the account's positions since ``since_ms``, oldest first."""
         ...
 
+    async def fetch_account_events(
+        self, since_ms: int
+    ) -> tuple[list[ExecutionReport], list[FundingPayment]]:
+        """Fills and funding since ``since_ms``: what one reconciliation pass reads (Binance
+        finds both in one income-history read)."""
+        ...
+
     async def fetch_cash_flows(self, since_ms: int, until_ms: int) -> list[CashFlow]:
         """Deposits, withdrawals and transfers in or out of the trading account in
         [since_ms, until_ms] (the venue's transaction log), oldest first."""

@@ -78,7 +78,25 @@ async def executions(v: CcxtMarketData, since_ms: int, symbol: str | None) -> li
     """Own fills since ``since_ms``, oldest first, unique by exec id (see the module doc)."""
     if v._server_offset_ms is None:
         await v.server_time()
-    rows = await income_rows(v, since_ms, symbol=symbol)
+    return await _executions(v, await income_rows(v, since_ms, symbol=symbol), since_ms, symbol)
+
+
+async def account_events(
+    v: CcxtMarketData, since_ms: int
+) -> tuple[list[ExecutionReport], list[FundingPayment]]:
+    """Fills and funding since ``since_ms`` from one income read (every type): the fills'
+    symbols and the FUNDING_FEE rows are in the same history (weight 30 a read)."""
+    if v._server_offset_ms is None:
+        await v.server_time()
+    rows = await income_rows(v, since_ms)
+    funding = _funding([r for r in rows if r.get("incomeType") == "FUNDING_FEE"])
+    return await _executions(v, rows, since_ms, None), funding
+
+
+async def _executions(
+    v: CcxtMarketData, rows: list[dict[str, Any]], since_ms: int, symbol: str | None
+) -> list[ExecutionReport]:
+    """The fills of the symbols ``rows`` (income history) names, or of ``symbol``."""
     if symbol is not None:
         symbols = [symbol]
     else:
@@ -145,8 +163,13 @@ async def _symbol_trades(v: CcxtMarketData, symbol: str, since_ms: int) -> list[
 
 async def funding_payments(v: CcxtMarketData, since_ms: int) -> list[FundingPayment]:
     """FUNDING_FEE income since ``since_ms`` (``income`` is the signed cash: negative paid)."""
+    return _funding(await income_rows(v, since_ms, "FUNDING_FEE"))
+
+
+def _funding(rows: list[dict[str, Any]]) -> list[FundingPayment]:
+    """Funding payments of FUNDING_FEE income rows, oldest first, once each."""
     out: dict[str, FundingPayment] = {}
-    for r in await income_rows(v, since_ms, "FUNDING_FEE"):
+    for r in rows:
         pay = FundingPayment(
             symbol=str(r.get("symbol") or ""),
             ts=int(r.get("time") or 0),

@@ -164,6 +164,10 @@ def build_exchange(spec: ClientSpec) -> Any:
             "adjustForTimeDifference": spec.endpoint is not Endpoint.CUSTOM,
             "recvWindow": spec.recv_window_ms,
             "warnOnFetchOpenOrdersWithoutSymbol": False,
+            # No wallet reads (/sapi) with every market load: a futures daemon needs no
+            # currency list or margin pairs (weight 10, and a spot permission).
+            "fetchCurrencies": False,
+            "fetchMargins": False,
         }
         ex = ccxt_async.binanceusdm(config)
     if spec.endpoint is Endpoint.CUSTOM:

@@ -390,6 +390,17 @@ class CcxtVenue(CcxtMarketData):
             return await ccxt_binance.funding_payments(self, since_ms)
         return sorted(out.values(), key=lambda p: (p.ts, p.symbol))
 
+    async def fetch_account_events(
+        self, since_ms: int
+    ) -> tuple[list[ExecutionReport], list[FundingPayment]]:
+        """Fills and funding since ``since_ms`` (Binance: from one income-history read)."""
+        if self.name == "bybit":
+            return await self.fetch_executions(since_ms), await self.fetch_funding_payments(
+                since_ms
+            )
+        await self._ensure_markets()
+        return await ccxt_binance.account_events(self, since_ms)
+
     async def fetch_cash_flows(self, since_ms: int, until_ms: int) -> list[CashFlow]:
         """Transfers in and out of the trading account through ccxt's ``fetch_ledger``:
         Bybit's ``/v5/account/transaction-log`` (TRANSFER_IN / TRANSFER_OUT rows; the log

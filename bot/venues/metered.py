@@ -34,6 +34,7 @@ _CALLS = frozenset(
         "fetch_positions",
         "fetch_balance",
         "fetch_funding_payments",
+        "fetch_account_events",
         "fetch_cash_flows",
     }
 )

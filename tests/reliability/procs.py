@@ -53,9 +53,10 @@ def env(symbols: tuple[str, ...] = SYMBOLS[:3], **extra: str) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def sim_process(data: Path, *extra: str) -> AsyncIterator[SimHandle]:
-    """``rotor sim serve`` in manual mode (the test moves the clock)."""
-    args = ["--data", str(data), "--speed", "0", "--start", START_ISO, *extra]
+async def sim_process(data: Path, *extra: str, venue: str = "bybit") -> AsyncIterator[SimHandle]:
+    """``rotor sim serve`` in manual mode (the test moves the clock), serving ``venue``'s face
+    (the daemon started by ``daemon`` trades on the face its simulator serves)."""
+    args = ["--data", str(data), "--speed", "0", "--start", START_ISO, "--venue", venue, *extra]
     async with sim_subprocess(args) as sim:
         yield sim
 
@@ -104,11 +105,40 @@ async def advance_until(
     raise AssertionError(f"not reached within {limit_bars} bars:\n{rotor.tail()}")
 
 
+async def step_until_log(
+    sim: SimHandle, rotor: Rotor, event: str, limit_bars: int = 30, cycle_s: float = 30.0
+) -> dict[str, Any]:
+    """Advance bar by bar until the daemon logs a new ``event``, returned as soon as it is
+    written (mid-cycle: the test can act on it, e.g. kill -9 as an order goes out). Each bar
+    waits for the daemon's cycle on it (bounded), never for wall time, so a daemon slowed by
+    faults or load is not stepped past."""
+    seen = len(log_events(rotor, event))
+    loop = asyncio.get_running_loop()
+    for _ in range(limit_bars):
+        now = int((await sim.advance(1))["time"])
+        deadline = loop.time() + cycle_s
+        while True:
+            found = log_events(rotor, event)
+            if len(found) > seen:
+                return found[seen]
+            if ((await rotor.status()).get("last_cycle") or 0) >= now:
+                found = log_events(rotor, event)  # written before the cycle ended
+                if len(found) > seen:
+                    return found[seen]
+                break
+            if loop.time() > deadline:
+                raise AssertionError(f"no cycle at {now} within {cycle_s}s:\n{rotor.tail()}")
+            await asyncio.sleep(0.01)
+    raise AssertionError(f"no {event!r} within {limit_bars} bars:\n{rotor.tail()}")
+
+
 async def wait_requests(sim: SimHandle, path: str, n: int = 1, limit_s: float = 30.0) -> None:
-    """Wait until the venue has received ``n`` requests to ``path`` (counted on arrival)."""
+    """Wait until the venue has received ``n`` requests to ``path`` (counted on arrival;
+    ``"METHOD /path"`` counts one method: Binance creates and queries on one path)."""
+    kind = "calls" if " " in path else "endpoints"
     deadline = asyncio.get_running_loop().time() + limit_s
     while asyncio.get_running_loop().time() < deadline:
-        if int((await sim.requests())["endpoints"].get(path, 0)) >= n:
+        if int((await sim.requests())[kind].get(path, 0)) >= n:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"the venue never received {n} x {path}")

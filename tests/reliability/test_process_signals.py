@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.domain import OrderStatus
 from bot.storage import Lease, LeaseHolder, Repository, create_engine
 from tests.integration.daemon.harness import TOKEN, free_port, rotor_env, run_to_exit, step
+from tests.reliability.conftest import endpoints, hand_order
 from tests.reliability.invariants import assert_no_secrets, assert_nothing_lost, read_books
 from tests.reliability.procs import (
     LEASE_TTL_S,
@@ -38,19 +39,20 @@ async def stored_order(db_url: str, cid: str):  # type: ignore[no-untyped-def]
 
 
 async def test_s03_sigkill_between_send_and_store_is_recovered_at_restart(
-    tmp_path: Path, db_url: str
+    tmp_path: Path, db_url: str, venue_name: str
 ) -> None:
     data = process_data(tmp_path / "data")
     log = tmp_path / "rotor.log"
-    async with sim_process(data) as sim:
+    async with sim_process(data, venue=venue_name) as sim:
+        create = endpoints(sim, "create")[0]  # the entry's (not the stop's) create
         async with daemon(sim, db_url, log) as rotor:
             await step(sim, rotor, ENTRY_BAR - 1)
             assert (await sim.state())["orders"] == []
             # The entry reaches the venue but its reply takes 1.5 s: kill -9 meanwhile.
-            await sim.set_faults([{"kind": "latency", "endpoint": CREATE, "ms": 1500}])
+            await sim.set_faults([{"kind": "latency", "endpoint": create, "ms": 1500}])
             await sim.advance(1)
             submit = await wait_log(rotor, "order_submit")
-            await wait_requests(sim, CREATE)  # the request is at the venue, its reply pending
+            await wait_requests(sim, create)  # the request is at the venue, its reply pending
             rotor.proc.kill()
             await rotor.proc.wait()
         cid = submit["client_order_id"]
@@ -65,20 +67,7 @@ async def test_s03_sigkill_between_send_and_store_is_recovered_at_restart(
         assert venue_order["orderLinkId"] == cid and venue_order["orderStatus"] == "Filled"
         await sim.set_faults([])
         # Also on the venue: an open order of rotor's prefix whose row this database never got.
-        _, body = await sim.bybit(
-            "POST",
-            CREATE,
-            {
-                "category": "linear",
-                "symbol": "ETHUSDT",
-                "side": "Buy",
-                "orderType": "Limit",
-                "qty": "0.1",
-                "price": "1000",
-                "orderLinkId": "rtr-lostrow1-1",
-            },
-        )
-        assert body["retCode"] == 0, body
+        await hand_order(sim, "ETHUSDT", "Buy", "0.1", price="1000", link="rtr-lostrow1-1")
         await asyncio.sleep(LEASE_TTL_S + 0.2)  # the killed instance's lease lapses
         async with daemon(sim, db_url, log) as rotor:
             status = await rotor.status()
@@ -86,7 +75,7 @@ async def test_s03_sigkill_between_send_and_store_is_recovered_at_restart(
             await step(sim, rotor)  # the next cycle protects the position with its stop
             books = await read_books(sim, db_url)
             assert books.db_orders[cid].status is OrderStatus.FILLED
-            assert books.db_orders[cid].venue_order_id == venue_order["orderId"]
+            assert books.db_orders[cid].venue_order_id == books.venue_orders[cid]["orderId"]
             adopted = books.db_orders["rtr-lostrow1-1"]
             assert adopted.intent == "adopted" and adopted.status is OrderStatus.ACCEPTED
             [stop] = [o for o in books.venue_orders.values() if o["orderStatus"] == "Untriggered"]
@@ -95,6 +84,9 @@ async def test_s03_sigkill_between_send_and_store_is_recovered_at_restart(
             assert len(entries) == 2  # the entry (once) and the adopted limit order
             assert_nothing_lost(books)
             assert log_events(rotor, "order_adopted")
+            # The position opened by the fill found at restart has the leverage rotor set on
+            # the venue before the entry: nothing to "correct" (it once set it back to 1).
+            assert not log_events(rotor, "venue_position_mismatch"), rotor.tail()
             rotor.signal(signal.SIGTERM)
             assert await rotor.wait_exit(30) == 0
 

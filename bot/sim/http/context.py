@@ -32,6 +32,8 @@ class SimContext:
     faults: FaultInjector
     requests: Counter[str] = field(default_factory=Counter)
     calls: Counter[str] = field(default_factory=Counter)  # by "METHOD /path"
+    # The venue's request weight served, by "METHOD /path" (Binance's IP weight; Bybit has none).
+    weights: Counter[str] = field(default_factory=Counter)
     # Static instrument rows by symbol (they change only with an instrument event).
     instrument_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Every ticker endpoint's payload frozen while a stale_tickers fault is active.

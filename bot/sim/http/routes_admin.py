@@ -4,7 +4,9 @@
   Bybit's field names whatever the face (the admin view is the simulator's, not a venue's),
   with the face's ``venue``, the account's margin modes and position modes.
 - ``GET /sim/requests``: request counts per API endpoint (``endpoints``; ``calls`` by method
-  and path, since Binance creates, queries and cancels on one path) and injected-fault counts;
+  and path, since Binance creates, queries and cancels on one path), the venue's request
+  weight served (``weight`` by method and path, ``totalWeight``: Binance's IP weight, as its
+  documentation weighs each request; none on Bybit) and injected-fault counts;
   ``POST /sim/requests/reset`` zeroes them.
 - ``POST /sim/advance {"bars": n}``: step the clock.
 - ``GET /sim/faults``, ``POST /sim/faults {"seed": .., "faults": [..]}``: read / replace faults.
@@ -106,6 +108,8 @@ async def get_requests(request: web.Request) -> web.Response:
             "total": sum(ctx.requests.values()),
             "endpoints": dict(sorted(ctx.requests.items())),
             "calls": dict(sorted(ctx.calls.items())),
+            "weight": dict(sorted(ctx.weights.items())),
+            "totalWeight": sum(ctx.weights.values()),
             "faults": dict(sorted(ctx.faults.counts.items())),
             "faultsByEndpoint": dict(sorted(ctx.faults.counts_by_endpoint.items())),
         }
@@ -117,6 +121,7 @@ async def reset_requests(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     ctx.requests.clear()
     ctx.calls.clear()
+    ctx.weights.clear()
     ctx.faults.counts.clear()
     ctx.faults.counts_by_endpoint.clear()
     return _json({"total": 0})

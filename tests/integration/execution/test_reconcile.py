@@ -64,6 +64,21 @@ async def test_order_sent_but_never_stored_is_adopted(make_rig: Any) -> None:
     assert again.new_fills == 0 and again.discrepancies == 0, "fills apply once"
 
 
+async def test_a_position_a_pass_opens_takes_the_venues_leverage(make_rig: Any) -> None:
+    """SIGKILL before the entry's reply: the fill found at the restart opens the position at
+    the leverage rotor set on the venue before the entry, not at 1 (which the leverage check
+    would then "restore" on the venue; Binance refuses that, -2019)."""
+    rig = await make_rig()
+    await rig.venue.set_leverage("BTCUSDT", D(5))
+    cid = rig.ids.make(7)
+    rig.engine.place_order("BTCUSDT", Side.BUY, OrderType.MARKET, D("3"), order_link_id=cid)
+    report = await reconciler(rig).run()
+    assert report.new_fills == 1 and report.discrepancies == 0
+    assert rig.portfolio.positions["BTCUSDT"].leverage == D(5)
+    stored = await rig.repo.get_position("BTCUSDT")
+    assert stored is not None and stored.leverage == D(5)
+
+
 async def test_unknown_position_policies(make_rig: Any) -> None:
     """A position opened before rotor's sync window (its fills are not visible) is unknown."""
     rig = await make_rig()

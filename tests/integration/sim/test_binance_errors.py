@@ -127,3 +127,29 @@ async def test_faults_look_like_binance(bsim: SimHandle) -> None:
     fresh = (await bsim.binance("GET", "/fapi/v1/premiumIndex", {"symbol": "BTCUSDT"},
                                 sign=False))[1]  # fmt: skip
     assert fresh["time"] > before["time"]
+
+
+async def test_request_weight_is_counted_as_binance_documents_it(bsim: SimHandle) -> None:
+    """``/sim/requests`` sums the IP weight served per method and path: a symbol-less read
+    costs more than one symbol's, new orders weigh 0 on the IP limit (they count on the order
+    limits) and the funding reads 0 (they have a limit of their own)."""
+    await bsim.admin("POST", "/sim/requests/reset")
+    await bsim.binance("GET", "/fapi/v1/premiumIndex", sign=False)
+    await bsim.binance("GET", "/fapi/v1/premiumIndex", {"symbol": "BTCUSDT"}, sign=False)
+    await bsim.binance("GET", "/fapi/v1/klines", {"symbol": "BTCUSDT", "interval": "1h",
+                                                  "limit": 2}, sign=False)  # fmt: skip
+    await bsim.binance("GET", "/fapi/v1/fundingInfo", sign=False)
+    await bsim.binance("GET", "/fapi/v1/income", {"limit": 10})
+    _, _, headers = await bsim.binance("POST", "/fapi/v1/order", {**ORDER, "quantity": "1",
+                                                                 "type": "LIMIT", "price": "90",
+                                                                 "timeInForce": "GTC"})  # fmt: skip
+    assert headers["X-MBX-ORDER-COUNT-10S"] == "1"
+    got = await bsim.requests()
+    assert got["weight"] == {
+        "GET /fapi/v1/premiumIndex": 10 + 1,
+        "GET /fapi/v1/klines": 1,
+        "GET /fapi/v1/fundingInfo": 0,
+        "GET /fapi/v1/income": 30,
+        "POST /fapi/v1/order": 0,
+    }
+    assert got["totalWeight"] == 42

@@ -1,6 +1,7 @@
 """Market history kept in the database (RELIABILITY.md #48): a restart delivers the stored
 bars, funding and open interest and downloads only the gap, and the result is exactly what a
-cold download gives. Counted by the simulator (``/sim/requests``), on SQLite and PostgreSQL."""
+cold download gives. Counted by the simulator (``/sim/requests``), on SQLite and PostgreSQL,
+on both venues' faces."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bot.venues.feed import MarketFeed, PanelStoreSink
 from tests.integration.venues.conftest import START, venue_for
 from tests.simserver import SimHandle, make_data_dir, sim_server
 
-KLINE = "/v5/market/kline"
+KLINE = {"bybit": "/v5/market/kline", "binanceusdm": "/fapi/v1/klines"}
 HOURS = 1500  # two kline pages per symbol when cold
 SYMBOLS = ["AAAUSDT", "BBBUSDT", "CCCUSDT"]
 
@@ -40,25 +41,27 @@ def _same(a: PanelStore, b: PanelStore) -> None:
 
 
 async def test_restart_downloads_only_the_gap_and_sees_what_a_cold_start_sees(
-    tmp_path: Path, migrated_url: str
+    tmp_path: Path, migrated_url: str, venue_name: str
 ) -> None:
     data = make_data_dir(tmp_path / "d", SYMBOLS, n_bars=80 * 24)
     engine = create_engine(migrated_url)
     repo = Repository(engine)
+    start = START + 30 * 24 * 3_600_000
+    kline = KLINE[venue_name]
     try:
-        async with sim_server(data, start_ms=START + 30 * 24 * 3_600_000) as sim:
+        async with sim_server(data, start_ms=start, venue=venue_name) as sim:
             _cold, counts = await _backfill(sim, repo)
-            assert counts[KLINE] == 2 * len(SYMBOLS)
+            assert counts[kline] == 2 * len(SYMBOLS), counts
 
             # Restarted at once: no bar closed meanwhile, so no kline request at all.
             warm, counts = await _backfill(sim, repo)
-            assert counts.get(KLINE, 0) == 0, counts
+            assert counts.get(kline, 0) == 0, counts
             _same(warm, (await _backfill(sim, None))[0])
 
             # Down for 7 hours: one kline request per symbol (the gap), the same panel.
             await sim.advance(7)
             warm, counts = await _backfill(sim, repo)
-            assert counts[KLINE] == len(SYMBOLS), counts
+            assert counts[kline] == len(SYMBOLS), counts
             cold, _ = await _backfill(sim, None)
             _same(warm, cold)
             assert warm.panel().n_bars >= HOURS

@@ -3,6 +3,7 @@ per poll whatever the universe size, and one kline request per symbol per closed
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 
 from bot.data.datadir import read_funding, read_ohlcv
 from bot.data.store import PanelStore
+from bot.domain import OrderType, Side
+from bot.venues.base import OrderRequest
 from bot.venues.feed import MarketFeed, PanelStoreSink, bars_needed
 from tests.integration.venues.conftest import HOUR, START, venue_for
 from tests.simserver import make_data_dir, sim_server
@@ -122,3 +125,49 @@ async def test_funding_and_open_interest_come_from_the_tickers(tmp_path: Path) -
     # One OI sample per new hour, from the tickers, on the bar that ends at that hour.
     oi = panel.oi[0]
     assert np.isfinite(oi[panel.ts >= START - HOUR]).sum() == 10
+
+
+async def test_binance_instrument_refresh_reads_futures_endpoints_only(tmp_path: Path) -> None:
+    """Binance's instrument refresh (every closed bar, RELIABILITY.md #43): the futures
+    ``exchangeInfo`` (weight 1), ``fundingInfo`` (0) and the margin tiers (1), never ccxt's
+    wallet reads (``/sapi``: the currency list weighs 10 and needs a spot permission a
+    futures key may lack)."""
+    data = make_data_dir(tmp_path / "d", synthetic_symbols(3), n_bars=40 * 24)
+    async with sim_server(data, start_ms=START, venue="binanceusdm") as sim:
+        venue = venue_for(sim)
+        try:
+            await venue.load_instruments()
+            await sim.admin("POST", "/sim/requests/reset")
+            await venue.load_instruments()
+            got = await sim.requests()
+        finally:
+            await venue.close()
+    assert got["calls"] == {
+        "GET /fapi/v1/exchangeInfo": 1,
+        "GET /fapi/v1/fundingInfo": 1,
+        "GET /fapi/v1/leverageBracket": 1,
+    }
+    assert got["totalWeight"] == 2
+
+
+async def test_binance_fills_and_funding_are_one_income_read(tmp_path: Path) -> None:
+    """A reconciliation pass reads the fills and the funding since its last one: on Binance
+    both come from one income-history read (weight 30), not one each."""
+    symbols = synthetic_symbols(2)
+    data = make_data_dir(tmp_path / "d", symbols, n_bars=40 * 24)
+    async with sim_server(data, start_ms=START, venue="binanceusdm") as sim:
+        venue = venue_for(sim)
+        try:
+            await venue.load_instruments()
+            await venue.ensure_account_modes("isolated")
+            buy = OrderRequest("f-1", symbols[0], Side.BUY, OrderType.MARKET, Decimal("0.01"))
+            await venue.create_order(buy)
+            await sim.advance(9)  # at least one funding settlement (every 8 h)
+            fills, funding = await venue.fetch_executions(0), await venue.fetch_funding_payments(0)
+            assert fills and funding
+            await sim.admin("POST", "/sim/requests/reset")
+            assert await venue.fetch_account_events(0) == (fills, funding)
+            calls = (await sim.requests())["calls"]
+        finally:
+            await venue.close()
+    assert calls["GET /fapi/v1/income"] == 1, calls

@@ -30,6 +30,22 @@ def test_interval_comes_from_settlements_up_to_now_not_the_whole_file() -> None:
     assert s.interval_at(T0 + 105 * H) == 1
 
 
+def test_a_hole_in_hourly_settlements_is_not_an_interval_change() -> None:
+    # Hourly funding with settlements missing (3 h and then 4 h apart once): the venue still
+    # settles hourly. The old schedule showed 3 h (no venue offers it), then 4 h, then 1 h.
+    hours = [0, 1, 2, 3, 6, 7, 8, 12, 13, 14]
+    s = _sched(hours, [0.0001] * len(hours))
+    assert [s.interval_at(T0 + h * H) for h in hours] == [8] + [1] * 9
+    assert s.now(T0 + 6 * H).interval_h == 1  # type: ignore[union-attr]
+
+
+def test_an_interval_change_is_taken_once_confirmed_never_an_unoffered_one() -> None:
+    # Like PIPPINUSDT: hourly, then one 3 h step onto the 4 h grid, then every 4 h.
+    hours = [0, 1, 2, 3, 6, 10, 14, 18]
+    s = _sched(hours, [0.0001] * len(hours), default_h=1)
+    assert [s.interval_at(T0 + h * H) for h in hours] == [1, 1, 1, 1, 1, 1, 4, 4]
+
+
 def test_no_funding_across_a_gap_in_the_data() -> None:
     # Settlements until 16h, then nothing until 100h (a hole of months in real data).
     s = _sched([0, 8, 16, 100, 108], [0.0001, 0.0002, 0.0003, 0.009, 0.0001])

@@ -84,6 +84,16 @@ BINANCE_FAULTS = FaultProfile(
     default_error_code=DISCONNECTED,
 )
 # Request weights (Binance's documented ones); (with a symbol, without one) where they differ.
+# New orders weigh 0 on the IP limit (they count on the order-count limits instead); the funding
+# reads weigh 0 on it too (they share a limit of their own: 500 per 5 minutes).
+_ZERO_IP_WEIGHT = frozenset(
+    {
+        ("POST", "/fapi/v1/order"),
+        ("POST", "/fapi/v1/algoOrder"),
+        ("GET", "/fapi/v1/fundingInfo"),
+        ("GET", "/fapi/v1/fundingRate"),
+    }
+)
 _WEIGHTS: dict[str, int | tuple[int, int]] = {
     "/fapi/v1/ticker/24hr": (1, 40),
     "/fapi/v1/ticker/price": (1, 2),
@@ -114,6 +124,8 @@ def _limit(query: Mapping[str, str]) -> int:
 
 def weight(path: str, method: str, query: Mapping[str, str]) -> int:
     """The IP weight of one request."""
+    if (method, path) in _ZERO_IP_WEIGHT:
+        return 0
     if path.endswith(("klines", "Klines")):
         n = _limit(query)
         return 1 if n < 100 else 2 if n < 500 else 5 if n <= 1000 else 10
@@ -237,6 +249,7 @@ class BinanceFace(Face):
         now = wall_ms()
         response.headers["Date"] = formatdate(ctx.server_wall_ms(request.path) / 1000, usegmt=True)
         w = weight(request.path, request.method, request.query)
+        ctx.weights[f"{request.method} {request.path}"] += w
         used = self.counters.add("weight", 60_000, w, now)
         if d.limit is not None:  # a rate_limit fault's budget: report it as used weight
             limit, remaining, _ = d.limit
