@@ -241,11 +241,9 @@ class EngineVenue:
 
     async def fetch_balance(self) -> BalanceReport:
         eng = self.engine
+        equity, available = eng.equity_and_available()
         return BalanceReport(
-            wallet_balance=eng.wallet_balance,
-            equity=eng.equity(),
-            available=eng.available(),
-            ts=eng.now_ms,
+            wallet_balance=eng.wallet_balance, equity=equity, available=available, ts=eng.now_ms
         )
 
     async def ensure_account_modes(self, margin_mode: MarginMode) -> None:
