@@ -58,7 +58,7 @@ async def replay(data: Path, work: Path, args: argparse.Namespace, url: str | No
     daemon = Daemon(settings)
     await daemon.start()
     cycles: list[float] = []
-    orig = daemon.core.on_bar
+    orig = daemon.services.core.on_bar
 
     async def timed(*a: Any, **kw: Any) -> Any:
         t0 = time.perf_counter()
@@ -67,7 +67,7 @@ async def replay(data: Path, work: Path, args: argparse.Namespace, url: str | No
         cycles.append(time.perf_counter() - t0)
         return report
 
-    daemon.core.on_bar = timed  # type: ignore[method-assign]
+    daemon.services.core.on_bar = timed  # type: ignore[method-assign]
     await daemon.run()
     ALERTS.close()
     return cycles

@@ -66,7 +66,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     await daemon.start()
     latencies: list[float] = []
     samples: list[tuple[int, float, int]] = []  # (day, rss MB, asyncio tasks)
-    orig = daemon.core.on_bar
+    orig = daemon.services.core.on_bar
 
     async def timed(*a: Any, **kw: Any) -> Any:
         report = await orig(*a, **kw)
@@ -77,7 +77,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             samples.append((n // 24, rss_mb(), len(asyncio.all_tasks())))
         return report
 
-    daemon.core.on_bar = timed  # type: ignore[method-assign]
+    daemon.services.core.on_bar = timed  # type: ignore[method-assign]
     t1 = time.perf_counter()
     await daemon.run()
     wall = time.perf_counter() - t1
@@ -89,7 +89,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "symbols": args.symbols,
         "preset": args.preset,
         "overrides": args.set,
-        "window_hours": daemon.signals.window_hours,
+        "window_hours": daemon.services.core.signals.window_hours,
         "cycles": len(lat),
         "generate_s": round(gen_s, 2),
         "replay_wall_s": round(wall, 1),

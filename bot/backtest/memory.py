@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.domain import ExecutionReport, FundingPayment, Order, Position
+from bot.execution.client_ids import order_key
 from bot.runtime.journal import Journal
 from bot.signals.evaluation import Evaluation
-from bot.storage.records import EquitySnapshot
+from bot.storage.records import EquitySnapshot, UnbookedOrder
+
+ZERO = Decimal(0)
 
 
 class MemoryStore:
@@ -27,6 +30,9 @@ class MemoryStore:
         self.exec_ids: set[str] = set()
         self.positions: dict[str, Position] = {}
         self.funding: list[FundingPayment] = []
+        # Fill quantity booked per order key, and the orders reported filled beyond it.
+        self._booked: dict[str, Decimal] = {}
+        self._unbooked: set[str] = set()
 
     # --- OrderJournal
     async def insert_order(self, order: Order, *, run_id: str | None = None) -> None:
@@ -41,6 +47,11 @@ class MemoryStore:
         return None
 
     def _track(self, order: Order) -> None:
+        key = order.client_order_id
+        if order.filled_qty > self._booked.get(key, ZERO):
+            self._unbooked.add(key)
+        else:
+            self._unbooked.discard(key)
         if order.is_terminal:
             self._open.pop(order.client_order_id, None)
         else:
@@ -58,7 +69,26 @@ class MemoryStore:
         if execution.exec_id in self.exec_ids:
             return False
         self.exec_ids.add(execution.exec_id)
+        key = order_key(execution.client_order_id, execution.venue_order_id)
+        self._booked[key] = booked = self._booked.get(key, ZERO) + execution.qty
+        order = self.orders.get(key)
+        if order is not None and order.filled_qty <= booked:
+            self._unbooked.discard(key)
         return True
+
+    async def unbooked_orders(self, since_ms: int) -> list[UnbookedOrder]:
+        """Orders reported filled beyond their recorded executions (as the repository)."""
+        out = []
+        for key in sorted(self._unbooked):
+            o = self.orders[key]
+            if o.updated_ms >= since_ms and o.venue_order_id:
+                booked = self._booked.get(key, ZERO)
+                out.append(
+                    UnbookedOrder(
+                        key, o.symbol, o.venue_order_id, o.filled_qty, booked, o.updated_ms
+                    )
+                )
+        return out
 
     async def upsert_position(self, position: Position, *, updated_ms: int) -> None:
         self.positions[position.symbol] = position

@@ -4,8 +4,8 @@ Every bar goes through the same objects as ``rotor run`` in replay mode: ``SimEn
 ``SimVenue`` (fills, fees, slippage, funding, stops, liquidation), ``Reconciler`` and
 ``OrderManager`` (orders, fills applied once), ``TradingCore.on_bar`` (signals → risk →
 orders → stops) and the ``KillSwitch``. Only storage is in memory and the signal engine uses
-its precompute path. The loop mirrors ``bot.runtime.replay.replay_loop`` step for step:
-operator requests (a pending kill) → cycle on the bar that just closed → advance one bar;
+its precompute path. The loop mirrors ``Daemon._replay_loop`` (``bot.runtime.daemon``) step
+for step: operator requests (a pending kill) → cycle on the bar that just closed → advance one bar;
 at the end of the data every position is closed at the last close.
 
 Quiet bars. A cycle whose venue state has not changed since the last full cycle, whose
@@ -112,10 +112,14 @@ class BacktestRunner:
         signals: PrecomputedSignals | None = None,
     ) -> None:
         self.settings = settings
-        self.quiet_bars = quiet_bars
+        # The quiet-bar shortcut models the perpetual presets' cycle (entries, exits, stops;
+        # the USDT wallet as the equity). A portfolio cycle reads the coins and the spot fills
+        # at every sync and rebalances on its own clock: every bar runs in full.
+        self.quiet_bars = quiet_bars and settings.strategy.mode != "portfolio"
         self.data = data
         self.progress = progress
         self.signals = signals or PrecomputedSignals.from_settings(settings)
+        self.signals.records = settings.strategy.mode == "portfolio"
         market = data.market
         self.start_ms = (
             start_ms
@@ -132,6 +136,7 @@ class BacktestRunner:
             partial_fills=settings.sim.partial_fills,
             start_ms=self.start_ms,
             rules=rules_for(settings.exchange.name),  # the venue traded: its account rules
+            spot_fee=settings.portfolio.rebalance.spot_fee,
         )
         self.venue = SimVenue(self.engine)
         self.kill_pending = False

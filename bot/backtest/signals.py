@@ -18,6 +18,9 @@ class PrecomputedSignals(SignalEngine):
     """
 
     _memo: tuple[int, tuple[PositionView, ...], Evaluation] | None = None
+    # Every symbol's record, as the live path keeps: the portfolio mode reads them all (its
+    # targets, leaders and prices come from the whole universe, not only what can act).
+    records: bool = False
 
     def evaluate(
         self,
@@ -32,6 +35,6 @@ class PrecomputedSignals(SignalEngine):
         memo = self._memo
         if memo is not None and memo[0] == jj and memo[1] == key:
             return memo[2]
-        ev = self.evaluate_at(jj, positions, predicted_f8h, records=False)
+        ev = self.evaluate_at(jj, positions, predicted_f8h, records=self.records)
         self._memo = (jj, key, ev)
         return ev

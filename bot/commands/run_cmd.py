@@ -60,11 +60,14 @@ def run(
         "control.port": control_port,
     }
     settings = load_config_or_exit(config, overrides, log=False)
-    if settings.strategy.mode == "portfolio" and settings.mode not in ("testnet", "live"):
+    if settings.strategy.mode == "portfolio" and (
+        settings.exchange.name != "bybit" or settings.risk.account_type != "unified"
+    ):
         fail(
-            f'strategy.mode "portfolio": `rotor run` trades it in testnet and live mode (Bybit, '
-            f"unified account), not in {settings.mode} mode; `rotor backtest --mode portfolio` "
-            "replays it",
+            f'strategy.mode "portfolio": exchange {settings.exchange.name} '
+            f"({settings.risk.account_type} account) is not supported by `rotor run` (Bybit's "
+            'unified account only, risk.account_type = "unified": spot and perpetuals in one '
+            "wallet)",
             EXIT_CONFIG,
         )
     if settings.mode == "replay" and db is None and settings.database.url == DEFAULT_DB_URL:

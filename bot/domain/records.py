@@ -63,6 +63,9 @@ class Position:
     fees: Decimal = Decimal(0)
     funding: Decimal = Decimal(0)
     entry_bar: int | None = None  # index of the entry bar on the entry timeframe
+    # The venue's time of the position report reconciliation last took its size from (an
+    # adoption or a correction): every fill stamped at or before it is already in ``qty``.
+    synced_ms: int = 0
 
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
         return self.side.sign * self.qty * (mark - self.entry_price)

@@ -49,6 +49,7 @@ class ExecutionReport:
     ts: int
     is_maker: bool = False
     is_liquidation: bool = False
+    fee_currency: str = "USDT"  # spot: the coin received (Bybit: the base coin on a buy)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from bot.execution.portfolio import FillEffect, Portfolio
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.storage.records import ClosedPosition
+from bot.venues.spot import is_spot
 
 log = get_logger("rotor.reconcile")
 
@@ -86,8 +87,6 @@ class Ledger:
         self.clock = clock
         self.sector_of = sector_of
         self.metrics = metrics
-        # Fill quantity applied per order key in this run (against ``reported_fills``).
-        self.applied_qty: dict[str, Decimal] = {}
 
     async def apply(
         self, executions: list[ExecutionReport], payments: list[FundingPayment]
@@ -106,6 +105,7 @@ class Ledger:
         events += [(event_key(e.ts, FILL, e.exec_id), e) for e in executions]
         for _key, item in sorted(events, key=lambda x: x[0]):
             sym = item.symbol
+            in_size = isinstance(item, ExecutionReport) and self._in_synced_size(item)
             async with self._transaction() as st:
                 if isinstance(item, FundingPayment):
                     new = await st.record_funding(item)
@@ -118,6 +118,8 @@ class Ledger:
                 effect: FillEffect | None = None
                 if isinstance(item, FundingPayment):
                     trial.apply_funding(item)
+                elif in_size:
+                    pass  # stored only: the size taken from the venue already holds it
                 else:
                     effect = trial.apply_fill(
                         item, leverage=self._leverage(sym), sector=self.sector_of(sym)
@@ -142,12 +144,55 @@ class Ledger:
                     rate=str(item.rate),
                 )
                 continue
+            if in_size:
+                log.info(
+                    "fill_in_venue_size",
+                    exec_id=item.exec_id,
+                    symbol=sym,
+                    qty=str(item.qty),
+                    ts=item.ts,
+                    note="listed after reconciliation took the position's size from the venue",
+                )
+                continue
             applied.fills += 1
             self._apply_fill(item)
             if item.is_liquidation and closed is not None:
                 applied.liquidations.append(sym)
                 self._alert_liquidation(closed, item)
         return applied
+
+    async def apply_spot(self, executions: list[ExecutionReport]) -> int:
+        """Record spot fills (``spot:`` symbols, the portfolio mode) once each, by exec id, in
+        time order; how many were new.
+
+        A spot fill is cash-settled: it moves coins and USDT, which the venue holds and rotor
+        reads back (``fetch_spot_holdings``), and opens no position, so it never reaches the
+        perpetuals' portfolio. It is stored with the venue's fee in the venue's currency
+        (Bybit: the base coin on a buy, USDT on a sell), so the books are the venue's list.
+        """
+        new = 0
+        for e in sorted(executions, key=lambda x: event_key(x.ts, FILL, x.exec_id)):
+            if not is_spot(e.symbol):
+                raise ValueError(f"{e.exec_id}: {e.symbol} is not a spot market")
+            if not await self.store.record_execution(e):
+                continue  # already recorded (a re-read overlap)
+            new += 1
+            key = order_key(e.client_order_id, e.venue_order_id)
+            if self.metrics:
+                self.metrics.fills.inc()
+            log.info(
+                "spot_fill_recorded",
+                exec_id=e.exec_id,
+                symbol=e.symbol,
+                side=e.side.value,
+                qty=str(e.qty),
+                price=str(e.price),
+                fee=str(e.fee),
+                fee_currency=e.fee_currency,
+                client_order_id=e.client_order_id,
+                tracked=key in self.orders.orders,
+            )
+        return new
 
     def _transaction(self) -> AbstractAsyncContextManager[LedgerStore]:
         """One transaction on stores that batch (the repository); the store itself otherwise."""
@@ -157,13 +202,19 @@ class Ledger:
         cm: AbstractAsyncContextManager[LedgerStore] = batch()
         return cm
 
+    def _in_synced_size(self, e: ExecutionReport) -> bool:
+        """Whether ``e`` is already in its position's size: reconciliation took that size
+        from a venue report stamped at or after the fill (an adoption or a correction made
+        while the execution list lagged, RELIABILITY.md #37)."""
+        pos = self.portfolio.positions.get(e.symbol)
+        return pos is not None and e.ts <= pos.synced_ms
+
     def _leverage(self, symbol: str) -> Decimal:
         pos = self.portfolio.positions.get(symbol)
         return pos.leverage if pos is not None else Decimal(1)
 
     def _apply_fill(self, e: ExecutionReport) -> None:
         key = order_key(e.client_order_id, e.venue_order_id)
-        self.applied_qty[key] = self.applied_qty.get(key, Decimal(0)) + e.qty
         order = self.orders.orders.get(key)
         self.portfolio.apply_fill(
             e, leverage=self._leverage(e.symbol), sector=self.sector_of(e.symbol)

@@ -55,15 +55,6 @@ class CommandResult:
 
 
 @dataclass(frozen=True, slots=True)
-class ReportedFill:
-    """An order's filled quantity as the venue reported it, and when rotor saw it."""
-
-    symbol: str
-    filled_qty: Decimal
-    seen_ms: int
-
-
-@dataclass(frozen=True, slots=True)
 class NewOrder:
     """What to send; built from a risk-approved intent (or the kill switch / stop upkeep)."""
 
@@ -104,10 +95,6 @@ class OrderManager:
         self.query_attempts = query_attempts
         self.query_delay_s = query_delay_s
         self.orders: dict[str, Order] = {}
-        # Fills the venue reported on an order (its filled qty), by order key: reconciliation
-        # compares them with the fills applied, so a position that shows up before its
-        # executions is recognised as ours (RELIABILITY.md #37).
-        self.reported_fills: dict[str, ReportedFill] = {}
         # Orders whose latest state could not be written (database down): retried by
         # ``flush_unsaved`` so a storage outage never leaves a stale row behind for good.
         self.unsaved: dict[str, Order] = {}
@@ -251,9 +238,6 @@ class OrderManager:
         if report.filled_qty != order.filled_qty:
             order.filled_qty = report.filled_qty
             order.avg_fill_price = report.avg_fill_price
-            self.reported_fills[order.client_order_id] = ReportedFill(
-                order.symbol, report.filled_qty, self.clock()
-            )
             changed = True
         target = report.status
         if target != order.status:

@@ -122,4 +122,5 @@ def position_from_report(report: PositionReport, ts_ms: int, sector: str | None 
         liquidation_price=report.liquidation_price,
         margin=report.margin,
         sector=sector,
+        synced_ms=report.ts,
     )

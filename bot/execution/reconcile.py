@@ -6,9 +6,13 @@ since the last sync, positions and balance with what rotor has stored:
   row for them (e.g. after a SIGKILL between send and store); foreign orders are tracked too;
 - tracked orders that are no longer open on the venue are settled by a targeted query;
 - executions are applied once each (``bot.execution.ledger``), interleaved in time with the funding
-  settled on the account (both read from the venue since the last sync, so funding paid while
-  rotor was down is booked too, #10); liquidations (BustTrade/ADL fills) are recorded with
-  their loss, fees and funding and raise an alert (#9);
+  settled on the account (both read from the venue since the last sync, less ``OVERLAP_MS``,
+  so funding paid while rotor was down is booked too, #10); liquidations (BustTrade/ADL fills)
+  are recorded with their loss, fees and funding and raise an alert (#9);
+- an order the venue reported filled beyond its stored executions (the execution list lags,
+  #37) has its executions read by its venue order id, with no time window, until they add up;
+  meanwhile its symbol's position is neither adopted nor corrected (within a grace period),
+  and no new entry is sent there. Both figures are in the database, so a restart keeps this;
 - every closed position is stored with its PnL, fees and funding (``closed_positions``);
 - an unknown position follows ``execution.unknown_position_policy``: ``adopt`` (with an alert)
   or ``refuse`` (the daemon must not trade).
@@ -17,6 +21,7 @@ If reconciliation fails, the caller must not trade.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,17 +34,23 @@ from bot.execution.orders import OrderManager
 from bot.execution.portfolio import Portfolio
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
-from bot.storage.records import ClosedPosition
+from bot.storage.records import ClosedPosition, UnbookedOrder
 from bot.venues.base import Venue
+from bot.venues.spot import is_spot
 
 log = get_logger("rotor.reconcile")
 
-# Executions are re-read with this overlap so a fill stamped just before the last sync is seen.
-OVERLAP_MS = 10 * 60_000
-# How long a fill the venue reported on an order may stay missing from the execution list
-# before the position is taken as the venue shows it (RELIABILITY.md #37).
-EXECUTION_LAG_GRACE_MS = OVERLAP_MS
-# With nothing recorded yet, the first pass reads this far back.
+# The account's lists (executions, funding) are re-read this far behind the last sync: a row
+# the venue lists late, stamped with its own earlier time, is still found. Fills of rotor's
+# orders do not depend on it: they are settled per order (``_late_fills``), with no window.
+OVERLAP_MS = 6 * 3_600_000
+# How long a fill the venue reported on an order may stay missing from its executions before
+# the position is taken as the venue shows it (RELIABILITY.md #37): this much venue time since
+# the fill report was stored, and this much wall time since this process first saw it missing.
+EXECUTION_LAG_GRACE_MS = 10 * 60_000
+EXECUTION_LAG_GRACE_WALL_S = 60.0
+# With nothing recorded yet, the first pass reads this far back; orders filled within it are
+# checked for fills their stored executions lack.
 FIRST_LOOKBACK_MS = 7 * 86_400_000
 
 
@@ -49,6 +60,8 @@ class ReconcileStore(LedgerStore, Protocol):
     async def get_order(self, client_order_id: str) -> Order | None: ...
 
     async def list_open_orders(self, symbol: str | None = None) -> list[Order]: ...
+
+    async def unbooked_orders(self, since_ms: int) -> list[UnbookedOrder]: ...
 
 
 class ReconcileRefused(Exception):
@@ -100,6 +113,7 @@ class Reconciler:
         sector_of: Callable[[str], str | None] = lambda _s: None,
         metrics: Metrics | None = None,
         resume_from_ms: int | None = None,
+        wall: Callable[[], float] = time.monotonic,
     ) -> None:
         self.venue = venue
         self.store = store
@@ -119,6 +133,11 @@ class Reconciler:
         self.resume_from_ms = resume_from_ms
         self.last_sync_ms: int | None = None
         self.venue_positions: dict[str, PositionReport] = {}
+        self.wall = wall
+        # Orders with fills missing from their executions: when this process first saw each
+        # (wall time), and the symbols whose position may be ahead of its executions.
+        self._missing_since: dict[str, float] = {}
+        self._awaiting: set[str] = set()
 
     async def run(self, *, since_ms: int | None = None) -> ReconcileReport:
         """One full pass; raises ``ReconcileRefused`` under the ``refuse`` policy."""
@@ -133,6 +152,7 @@ class Reconciler:
         report.new_fills += applied.fills
         report.funding_payments += applied.funding_payments
         report.liquidations += applied.liquidations
+        await self._late_fills(report)
         await self._positions(report)
         report.balance = await self.venue.fetch_balance()
         self.last_sync_ms = started
@@ -212,23 +232,46 @@ class Reconciler:
         for symbol in sorted(self._dirty):
             await self._persist_position(symbol)
 
-    def _fills_pending(self, symbol: str) -> bool:
-        """Whether the venue reported fills on one of our orders in ``symbol`` that the
-        execution list has not shown yet (it lags the positions): the position differs from
-        our books for now, and is neither adopted, corrected nor taken as vanished."""
+    async def _late_fills(self, report: ReconcileReport) -> None:
+        """Settle fills the venue reported on an order (its filled quantity, stored with the
+        order) that its stored executions do not add up to: the execution list was behind
+        when it was read, and its rows may now be older than the read window. Each such
+        order's executions are read by its venue id, with no time window. Persisted on both
+        sides, so this holds across restarts (RELIABILITY.md #37)."""
         now = self.clock()
-        reported = self.orders.reported_fills
-        for key, fill in list(reported.items()):
-            if now - fill.seen_ms > EXECUTION_LAG_GRACE_MS:
-                del reported[key]
-                continue
-            applied = self.ledger.applied_qty.get(key, Decimal(0))
-            if fill.symbol == symbol and fill.filled_qty > applied:
-                return True
-        return False
+        unbooked = await self._unbooked(now)
+        waiting = [u for u in unbooked if self._within_grace(u, now)]
+        fetched = []
+        for u in waiting:
+            fetched += await self.venue.fetch_order_executions(u.symbol, u.venue_order_id)
+        if fetched:
+            applied = await self.ledger.apply(fetched, [])
+            report.new_fills += applied.fills
+            report.liquidations += applied.liquidations
+            if applied.fills:
+                log.info("late_fills_settled", fills=applied.fills, orders=len(waiting))
+                unbooked = await self._unbooked(now)
+                waiting = [u for u in unbooked if self._within_grace(u, now)]
+        keys = {u.key for u in unbooked}
+        self._missing_since = {k: t for k, t in self._missing_since.items() if k in keys}
+        self._awaiting = {u.symbol for u in waiting}
+
+    async def _unbooked(self, now_ms: int) -> list[UnbookedOrder]:
+        """The perpetuals' orders with fills missing from their executions (spot fills are
+        the portfolio core's: they open no position)."""
+        found = await self.store.unbooked_orders(max(0, now_ms - FIRST_LOOKBACK_MS))
+        return [u for u in found if not is_spot(u.symbol)]
+
+    def _within_grace(self, u: UnbookedOrder, now_ms: int) -> bool:
+        """Whether ``u``'s missing fills may still be late rather than never coming."""
+        first = self._missing_since.setdefault(u.key, self.wall())
+        return (
+            now_ms - u.updated_ms <= EXECUTION_LAG_GRACE_MS
+            or self.wall() - first <= EXECUTION_LAG_GRACE_WALL_S
+        )
 
     def _await_executions(self, symbol: str, report: ReconcileReport) -> bool:
-        if not self._fills_pending(symbol):
+        if symbol not in self._awaiting:
             return False
         report.awaiting_executions.append(symbol)
         log.info("position_awaits_executions", symbol=symbol)
@@ -256,6 +299,7 @@ class Reconciler:
                     alert=True,
                 )
                 mine.side, mine.qty, mine.entry_price = vp.side, vp.qty, vp.entry_price
+                mine.synced_ms = vp.ts
                 report.corrected_positions.append(symbol)
                 await self._persist_position(symbol)
             else:

@@ -25,7 +25,8 @@ from bot.risk import RiskManager, TradingStateMachine
 from bot.runtime.account import EquityMarks
 from bot.runtime.journal import Journal
 from bot.runtime.killswitch import KillSwitch
-from bot.runtime.pipeline import StatePersister, TradingCore, TransitionPersister
+from bot.runtime.pipeline import TradingCore
+from bot.runtime.views import StatePersister, TransitionPersister
 from bot.signals.engine import SignalEngine
 from bot.venues.base import Venue
 

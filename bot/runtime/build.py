@@ -81,6 +81,7 @@ def build_venue(settings: Settings, warmup_hours: int) -> VenueBundle:
             partial_fills=settings.sim.partial_fills,
             start_ms=start,
             rules=rules_for(settings.exchange.name),  # the venue traded: its account rules
+            spot_fee=settings.portfolio.rebalance.spot_fee,
         )
         return VenueBundle(SimVenue(engine), engine)
     if mode == "paper":

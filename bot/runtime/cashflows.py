@@ -6,7 +6,7 @@ Each sync reads the transfers since the last read (ccxt ``fetch_ledger``; Bybit'
 marks by the same amount (``EquityMarks``: a withdrawal lowers the equity and the peak and the
 day's start alike). Only flows up to the time of the balance just read are applied, so the
 balance and the flows always agree. A flow found late (the log lagged by more than a minute)
-is applied by its venue time: the stored snapshots from then on are corrected and the marks
+is applied by its venue time (the log is re-read as far back as the executions are): the stored snapshots from then on are corrected and the marks
 are re-read from the database. A flow that happened while rotor was down is read at start-up,
 before trading.
 """
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.domain import CashFlow
+from bot.execution.reconcile import OVERLAP_MS  # the log lists rows late as the other lists
 from bot.observability.logging import get_logger
 from bot.runtime.account import DAY_MS, EquityMarks
 from bot.venues.base import Venue
@@ -25,8 +26,6 @@ if TYPE_CHECKING:  # SQLAlchemy is not imported by storage-free runs (the backte
     from bot.storage import Repository
 
 log = get_logger("rotor.cashflows")
-
-OVERLAP_MS = 10 * 60_000  # re-read this much before the last read (late rows in the log)
 
 
 class CashFlowTracker:

@@ -1,8 +1,10 @@
 """The daemon: one running rotor, for every mode.
 
-It owns the venue, the database, the trading state, the bar-close loop (live polling, or
-replay driving the simulator's clock), the kill switch and operator requests. Start-up and
-shutdown live in ``bot.runtime.lifecycle``.
+It runs the start-up (``bot.runtime.lifecycle`` builds the products of
+``bot.runtime.services``: storage, then the trading services, then the market data), owns the
+trading state and every loop: the bar-close loop (live polling, or replay driving the
+simulator's clock), the lease keeper, the kill-file watcher and the control API, which carries
+the operator's requests here.
 """
 
 from __future__ import annotations
@@ -12,34 +14,28 @@ import contextlib
 import os
 import time
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from bot.config import ConfigError, Settings, load_settings
-from bot.data.freshness import FreshnessTracker
+from bot import __version__
+from bot.config import Settings
 from bot.data.panel import HOUR_MS
-from bot.data.store import PanelStore
-from bot.domain import Instrument, TradingState
+from bot.domain import TradingState
 from bot.execution.client_ids import new_run_id
-from bot.execution.orders import OrderManager
-from bot.execution.portfolio import Portfolio
-from bot.execution.reconcile import Reconciler
-from bot.observability.logging import get_logger
+from bot.observability.logging import get_logger, set_context
 from bot.observability.metrics import Metrics
-from bot.risk import RiskManager, Source, StateRequest, TradingStateMachine
-from bot.runtime import lifecycle
-from bot.runtime.build import VenueBundle
+from bot.risk import Source, StateRequest, TradingStateMachine
+from bot.runtime import lifecycle, reload, replay
 from bot.runtime.control import ControlServer
 from bot.runtime.degraded import STORAGE_ERRORS, Degradation
 from bot.runtime.instruments import refresh_instruments
-from bot.runtime.killswitch import KillInterrupted, KillSwitch, flatten_and_halt
-from bot.runtime.pipeline import TradingCore
+from bot.runtime.killswitch import KILL_REASON, KillInterrupted, flatten_and_halt
+from bot.runtime.ossignals import KillFile
+from bot.runtime.services import Market, Services, Storage
+from bot.runtime.supervisor import ControlAdapter
 from bot.signals.engine import SignalEngine
-from bot.storage import Lease, Repository
-from bot.venues.base import Venue, VenueError
-from bot.venues.feed import MarketFeed
+from bot.venues.base import VenueError
 
 log = get_logger("rotor.daemon")
 
@@ -50,28 +46,9 @@ KILL_FILE_CHECK_S = 0.25
 
 
 class Daemon:
-    """One running rotor: owns the venue, the database, the loop and the control API."""
+    """One running rotor: runs the start-up, owns the trading state and the loops."""
 
-    # Set by the start-up (``lifecycle.start``), in this order.
-    signals: SignalEngine
-    db: AsyncEngine
-    repo: Repository
-    lease: Lease
-    state: TradingStateMachine
-    bundle: VenueBundle
-    venue: Venue
-    symbols: list[str]
-    instruments: dict[str, Instrument]
-    portfolio: Portfolio
-    orders: OrderManager
-    reconciler: Reconciler
-    risk: RiskManager
-    core: TradingCore
-    killswitch: KillSwitch
-    freshness: FreshnessTracker
-    store: PanelStore
-    feed: MarketFeed
-    last_bar_ts: int
+    state: TradingStateMachine  # restored from storage by ``start``
 
     def __init__(
         self,
@@ -87,13 +64,24 @@ class Daemon:
         self.environ = dict(os.environ if environ is None else environ)
         self.run_id = new_run_id()
         self.metrics = Metrics()
+        # The start-up's products, in the order it builds them (None until then).
+        self.storage: Storage | None = None
+        self.services: Services | None = None
+        self.market: Market | None = None
+        self.engine: Any = None  # the simulator engine when rotor drives its clock (replay)
+        self.last_bar_ts = 0
         self.stop_event = asyncio.Event()
         self.kill_event = asyncio.Event()
         self.kill_source = Source.SIGNAL
         self.kill_reason = "operator"
         self._kill_lock = asyncio.Lock()
+        self.kill_file = KillFile(
+            lambda: self.settings.execution.kill_file,
+            lambda: not self.kill_event.is_set() and self.state.state is not TradingState.HALTED,
+            lambda: self.request_kill(Source.FILE),
+        )
         self.tasks: set[asyncio.Task[Any]] = set()
-        self.degraded = Degradation(self)
+        self.degraded = Degradation(self.metrics, self.change_state)
         self.tickers_stale = False
         self.control: ControlServer | None = None
         self.running = False  # True once start-up (reconcile, backfill) is complete
@@ -105,8 +93,8 @@ class Daemon:
 
     def now(self) -> int:
         """Venue time when rotor drives the clock (replay), wall time otherwise."""
-        if self.bundle.engine is not None:
-            return int(self.bundle.engine.now_ms)  # type: ignore[attr-defined]
+        if self.engine is not None:
+            return int(self.engine.now_ms)
         # Venue time, advanced by the wall clock since it was read: against a replaying
         # simulator (testnet mode) this is simulated time, on a real exchange it is ~wall time.
         return self._venue_ms + int((time.monotonic() - self._venue_read) * 1000)
@@ -120,15 +108,79 @@ class Daemon:
 
     async def start(self) -> None:
         """Everything before the first trading cycle; raises ``StartupError`` on refusal."""
-        await lifecycle.start(self)
+        s = self.settings
+        set_context(run_id=self.run_id, mode=s.mode)
+        lifecycle.check_start(s, live_flag=self.live_flag, environ=self.environ)
+        signals = SignalEngine.from_settings(s)
+        storage = self.storage = await lifecycle.open_storage(s, self.run_id)
+        lease = self.degraded.keep_lease(storage.lease, self.stop_event, lambda: self.state.state)
+        self.spawn(lease, "lease")
+        self.state = await lifecycle.restore_state(storage.repo)
+        self.metrics.set_state(self.state.state)
+        if s.control.enabled:
+            # Serve health and status from the persisted state on, while the venue is reached,
+            # reconciled and the bars are loaded (RELIABILITY.md #48): /readyz says "not yet".
+            self.control = ControlServer(s.control, ControlAdapter(self), self.metrics)
+            await self.control.start()
+        bundle = lifecycle.open_venue(s, signals)
+        self.engine = bundle.engine
+        services = self.services = await lifecycle.build_services(
+            s,
+            bundle,
+            signals,
+            storage,
+            self.state,
+            run_id=self.run_id,
+            metrics=self.metrics,
+            clock=self.now,
+            observe_time=self.observe_venue_time,
+            change_state=self.change_state,
+            commit=self.commit,
+            live_flag=self.live_flag,
+            environ=self.environ,
+        )
+        await lifecycle.reconcile_at_start(services.core)
+        current = self.state.current
+        if current.reason.startswith(KILL_REASON) and self.state.state is not TradingState.HALTED:
+            log.warning("kill_switch_resuming", reason=current.reason)
+            await self.run_kill(Source(current.source))
+        self.market = await lifecycle.open_market(s, services, signals, storage.repo, self.now())
+        self.last_bar_ts = max(self.market.feed.last_bar_ts.values(), default=0)
+        self.running = True
+        log.info(
+            "daemon_started",
+            version=__version__,
+            symbols=len(services.symbols),
+            state=self.state.state.value,
+            db=s.database.masked_url(),
+        )
 
     async def shutdown_partial(self) -> None:
         """Release whatever an interrupted or refused start-up had taken (lease, venue, DB)."""
-        await lifecycle.shutdown_partial(self)
+        await self._release("start-up interrupted")
 
     async def shutdown(self) -> None:
         """Graceful stop: cancel open entry orders, keep positions and stops, flush, release."""
-        await lifecycle.shutdown(self)
+        if self.services is not None:
+            await lifecycle.cancel_entries(self.services.orders)
+        await self._release("stopped")
+        log.info("daemon_stopped", state=self.state.state.value)
+
+    async def _release(self, reason: str) -> None:
+        """Stop the control API and the background tasks, then release what start-up took."""
+        if self.control is not None:
+            with contextlib.suppress(Exception):
+                await self.control.stop()
+        for task in list(self.tasks):
+            task.cancel()
+        venue = None if self.services is None else self.services.venue
+        await lifecycle.release(self.storage, venue, self.run_id, reason)
+
+    def _built(self) -> Services:
+        """The trading services (start-up built them before anything below runs)."""
+        if self.services is None:
+            raise RuntimeError("the daemon has not started")
+        return self.services
 
     # ------------------------------------------------------------------ state
 
@@ -149,15 +201,17 @@ class Daemon:
         transition = self.state.propose_resume(self.now(), "RESUME: operator", source)
         await self.commit(transition)
         if was_halted and self.state.state is not TradingState.HALTED:
-            self.core.marks.rebase()
+            self._built().core.marks.rebase()
             log.warning("drawdown_peak_rebased", state=self.state.state.value)
 
     async def commit(self, transition: Any) -> None:
         if transition is None:
             return
+        storage = self.storage
+        assert storage is not None  # the state is restored from storage
 
         async def write(t: Any) -> None:
-            await self.repo.record_trading_state(
+            await storage.repo.record_trading_state(
                 t.new, ts_ms=t.ts_ms, reason=t.reason, source=t.source.value, old_state=t.old
             )
 
@@ -166,7 +220,7 @@ class Daemon:
         except STORAGE_ERRORS as exc:
             # The database is down: the state still moves (stricter is always safe) and the
             # transition is stored once it is back (RELIABILITY.md #19).
-            self.degraded.defer(transition, exc)
+            self.degraded.defer(self.state, transition, exc)
             return
         self.metrics.set_state(self.state.state)
         log.warning(
@@ -184,12 +238,13 @@ class Daemon:
 
     async def run_kill(self, source: Source) -> None:
         """Flatten and verify, then HALTED; the state shows the kill in progress meanwhile."""
+        svc = self._built()
         async with self._kill_lock:
             if self.state.state is TradingState.HALTED and not self.kill_event.is_set():
                 return
             try:
                 result = await flatten_and_halt(
-                    self.killswitch,
+                    svc.killswitch,
                     self.state,
                     self.commit,
                     self.now,
@@ -202,8 +257,8 @@ class Daemon:
                 log.error("kill_switch_interrupted", problem=str(exc), alert=True)
                 return
             self.kill_event.clear()
-            self.core.kill_requested = False  # flat and HALTED; a later resume may trade again
-            await self.core.sync()
+            svc.core.kill_requested = False  # flat and HALTED; a later resume may trade again
+            await svc.core.sync()
             log.warning(
                 "kill_switch_done",
                 attempts=result.attempts,
@@ -217,10 +272,8 @@ class Daemon:
     async def run(self) -> int:
         """Run until stopped (or, in replay, until the data ends); returns the exit code."""
         try:
-            if self.bundle.drives_clock:
-                from bot.runtime.replay import replay_loop
-
-                await replay_loop(self)
+            if self.engine is not None:
+                await self._replay_loop()
             else:
                 await self._live_loop()
         finally:
@@ -229,64 +282,71 @@ class Daemon:
 
     async def cycle_if_new_bar(self) -> bool:
         """Poll the feed; run one cycle when a new bar has closed. Returns True if it did."""
-        await self.feed.poll()
-        if self.bundle.engine is None:
-            self.observe_venue_time(self.feed.venue_ms)
-        newest = max(self.feed.last_bar_ts.values(), default=0)
+        svc, market = self._built(), self.market
+        assert market is not None
+        feed = market.feed
+        await feed.poll()
+        if self.engine is None:
+            self.observe_venue_time(feed.venue_ms)
+        newest = max(feed.last_bar_ts.values(), default=0)
         if newest:
             closed_age_s = (self.now() - (newest + HOUR_MS)) / 1000
             self.metrics.data_age.labels(feed="klines").set(max(0.0, closed_age_s))
         if newest <= self.last_bar_ts:
             return False
-        panel = self.store.panel(end_ts=newest)
+        panel = market.store.panel(end_ts=newest)
         if panel.n_bars == 0:
             self.last_bar_ts = newest
             return False
         j = panel.n_bars - 1
-        missing = frozenset(s for s, ts in self.feed.last_bar_ts.items() if ts < newest)
+        missing = frozenset(s for s, ts in feed.last_bar_ts.items() if ts < newest)
         # The bar counts as done only once its cycle completed: a cycle that failed (venue or
         # database) is run again at the next poll. That is safe because every cycle starts by
         # reconciling, so what a failed attempt already did is known before it decides again.
-        await self.core.on_bar(
+        await svc.core.on_bar(
             panel,
             j,
-            self.feed.tickers,
+            feed.tickers,
             missing_bars=missing,
             funding_interval_h=self.funding_intervals(),
-            ticker_ms=self._ticker_time(newest + self.feed.tf_ms),
+            ticker_ms=self._ticker_time(newest + feed.tf_ms),
         )
         self.last_bar_ts = newest
         # After the cycle (off the path from tickers to orders): the next cycle trades on them.
-        await refresh_instruments(self)
+        await refresh_instruments(svc)
         return True
 
     def funding_intervals(self) -> dict[str, float]:
         """Each symbol's funding interval as the venue lists it now (F8h normalisation uses the
         current interval, not the gap between the last two settlements: RELIABILITY.md #43)."""
-        return {s: float(i.funding_interval_h) for s, i in self.instruments.items()}
+        return {s: float(i.funding_interval_h) for s, i in self._built().instruments.items()}
 
     def _ticker_time(self, bar_close_ms: int) -> int:
         """When the market data was current: now, or when tickers froze (#13), so the risk
         manager's stale-data guard blocks entries while prices do not move."""
-        frozen = self.feed.tickers_frozen(bar_close_ms)
+        assert self.market is not None
+        feed = self.market.feed
+        frozen = feed.tickers_frozen(bar_close_ms)
         if frozen != self.tickers_stale:
             self.tickers_stale = frozen
             self.metrics.data_stale.set(1 if frozen else 0)
             (log.error if frozen else log.warning)(
                 "tickers_stale" if frozen else "tickers_fresh",
-                last_change_ms=self.feed.content_changed_ms,
+                last_change_ms=feed.content_changed_ms,
                 bar_close_ms=bar_close_ms,
                 alert=frozen,
             )
-        age_s = max(0, bar_close_ms - self.feed.content_changed_ms) / 1000
+        age_s = max(0, bar_close_ms - feed.content_changed_ms) / 1000
         self.metrics.data_age.labels(feed="tickers").set(age_s if frozen else 0.0)
-        return self.feed.content_changed_ms if frozen else self.now()
+        return feed.content_changed_ms if frozen else self.now()
 
     async def _live_loop(self) -> None:
         s = self.settings
+        svc, storage = self._built(), self.storage
+        assert storage is not None
         last_sync = time.monotonic()
         backoff = 0.0
-        watcher = asyncio.create_task(self._watch_kill_file(), name="kill-file")
+        watcher = asyncio.create_task(self.kill_file.watch(KILL_FILE_CHECK_S), name="kill-file")
         try:
             while not self.stop_event.is_set():
                 try:
@@ -296,11 +356,11 @@ class Daemon:
                         not cycled
                         and time.monotonic() - last_sync > s.execution.reconcile_interval_s
                     ):
-                        await self.core.resync()
+                        await svc.core.resync()
                         cycled = True
                     if cycled:
                         last_sync = time.monotonic()
-                    await self.degraded.storage_recovered()
+                    await self.degraded.storage_recovered(storage.repo, svc.orders, self.state)
                     backoff = 0.0
                 except VenueError as exc:
                     backoff = min(MAX_LOOP_BACKOFF_S, max(s.exchange.poll_interval_s, backoff * 2))
@@ -323,31 +383,34 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
 
+    async def _replay_loop(self) -> None:
+        """Cycle on every closed bar until the data ends (or a stop), then close out and
+        summarise."""
+        engine = self.engine
+        speed = self.settings.sim.speed
+        start_equity: Decimal = engine.equity()
+        bars = 0
+        while not self.stop_event.is_set():
+            await self.handle_operator_requests()
+            if await self.cycle_if_new_bar():
+                bars += 1
+                if bars % 24 == 0:
+                    self.degraded.sample()
+            if engine.at_end:
+                break
+            engine.advance(1)
+            if speed > 0:
+                await self._sleep(3600.0 / speed)
+            elif bars % 50 == 0:
+                await asyncio.sleep(0)  # let the control API and signals breathe
+        if engine.at_end:
+            await self._built().core.close_out("end of data")
+            replay.summarise(engine, start_equity, bars, self.state.state)
+
     async def handle_operator_requests(self) -> None:
-        await self.check_kill_file()
+        await self.kill_file.check()
         if self.kill_event.is_set():
             await self.run_kill(self.kill_source)
-
-    async def check_kill_file(self) -> None:
-        """Request the kill switch when the kill file exists (and the account is not HALTED)."""
-        kill_file = self.settings.execution.kill_file
-        if (
-            kill_file is not None
-            and not self.kill_event.is_set()
-            and self.state.state is not TradingState.HALTED
-            and await asyncio.to_thread(Path(kill_file).exists)
-        ):
-            log.warning("kill_file_found", path=str(kill_file))
-            self.request_kill(Source.FILE)
-
-    async def _watch_kill_file(self) -> None:
-        """Look for the kill file between polls, so it acts within a second (#46)."""
-        while True:
-            await asyncio.sleep(KILL_FILE_CHECK_S)
-            try:
-                await self.check_kill_file()
-            except OSError as exc:  # an unreadable directory: the loop's own check reports
-                log.warning("kill_file_unreadable", error=str(exc))
 
     async def _sleep(self, seconds: float) -> None:
         """Wait until the next poll; a stop or a kill request ends the wait at once (#46)."""
@@ -361,40 +424,12 @@ class Daemon:
             for task in waits:
                 task.cancel()
 
-    def sector_of(self, symbol: str) -> str | None:
-        inst = self.instruments.get(symbol)
-        return None if inst is None else inst.sector
-
     def spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
     def reload(self) -> None:
-        """SIGHUP: re-read the config. An invalid one, or one changing a setting that cannot
-        be applied live (the exchange, the database, ...), is refused with a message and the old
-        one kept; otherwise every setting takes effect at once (``bot.runtime.reload``)."""
-        from bot.runtime import reload
-
-        try:
-            fresh = load_settings(self.config_path)
-            from bot.risk import validate_risk
-
-            problems = validate_risk(fresh)
-            if problems:
-                raise ConfigError(problems)
-        except ConfigError as exc:
-            log.error("config_reload_rejected", errors=exc.errors, alert=True)
-            return
-        changed = reload.changed_keys(self.settings, fresh)
-        refused = reload.refusals(self, fresh, changed)
-        if refused:
-            log.error(
-                "config_reload_refused",
-                errors=refused,
-                note="the old configuration stays in force",
-                alert=True,
-            )
-            return
-        reload.apply(self, fresh)
-        log.warning("config_reloaded", changed=changed)
+        """SIGHUP: re-read the config and apply it live, or keep the old one with a message
+        (``bot.runtime.reload``)."""
+        self.settings = reload.reload(self.settings, self.config_path, self.services, self.market)

@@ -24,18 +24,17 @@ import asyncio
 import os
 import resource
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.domain import TradingState
+from bot.execution.orders import OrderManager
 from bot.observability.logging import get_logger
-from bot.risk import Source, StateRequest, Transition
-from bot.storage import LeaseHeldError
+from bot.observability.metrics import Metrics
+from bot.risk import Source, StateRequest, TradingStateMachine, Transition
+from bot.storage import Lease, LeaseHeldError, Repository
 from bot.storage.errors import StorageError
-
-if TYPE_CHECKING:
-    from bot.runtime.daemon import Daemon
 
 log = get_logger("rotor.degraded")
 
@@ -63,10 +62,16 @@ def rss_bytes() -> int:
 
 
 class Degradation:
-    """The daemon's degraded-mode bookkeeping: unsaved transitions, outages, the lease."""
+    """The daemon's degraded-mode bookkeeping: unsaved transitions, outages, the lease.
 
-    def __init__(self, daemon: Daemon) -> None:
-        self.d = daemon
+    It moves the trading state only through ``change_state`` (the daemon's), and works on the
+    objects each call names; it holds none of them."""
+
+    def __init__(
+        self, metrics: Metrics, change_state: Callable[[StateRequest], Awaitable[None]]
+    ) -> None:
+        self.metrics = metrics
+        self.change_state = change_state
         self.pending: list[Transition] = []  # committed in memory, not stored yet
         self.storage_down_since: float | None = None
         self.storage_failures = 0
@@ -77,11 +82,11 @@ class Degradation:
 
     # ------------------------------------------------------------------ state changes
 
-    def defer(self, transition: Transition, exc: BaseException) -> None:
+    def defer(self, state: TradingStateMachine, transition: Transition, exc: BaseException) -> None:
         """Commit a transition the database refused; it is stored once storage is back."""
-        self.d.state.commit(transition)
+        state.commit(transition)
         self.pending.append(transition)
-        self.d.metrics.set_state(self.d.state.state)
+        self.metrics.set_state(state.state)
         log.warning(
             "trading_state",
             old=transition.old.value,
@@ -94,9 +99,8 @@ class Degradation:
 
     async def reduce(self, code: str, detail: str) -> None:
         """Move to REDUCING (stored when possible) with an alert."""
-        d = self.d
-        d.metrics.alerts.labels(kind=code.lower()).inc()
-        await d.change_state(
+        self.metrics.alerts.labels(kind=code.lower()).inc()
+        await self.change_state(
             StateRequest(TradingState.REDUCING, f"{code}: {detail}"[:250], Source.LIMIT)
         )
 
@@ -117,12 +121,14 @@ class Degradation:
         )
         await self.reduce(STORAGE, f"database unavailable ({type(exc).__name__})")
 
-    async def storage_recovered(self) -> None:
+    async def storage_recovered(
+        self, repo: Repository, orders: OrderManager, state: TradingStateMachine
+    ) -> None:
         """After a loop pass: store what waited (this write doubles as the probe)."""
         if self.storage_down_since is None and not self.pending:
             return
         for transition in list(self.pending):
-            await self.d.repo.record_trading_state(
+            await repo.record_trading_state(
                 transition.new,
                 ts_ms=transition.ts_ms,
                 reason=transition.reason,
@@ -130,13 +136,13 @@ class Degradation:
                 old_state=transition.old,
             )
             self.pending.remove(transition)
-        await self.d.orders.flush_unsaved()
+        await orders.flush_unsaved()
         if self.storage_down_since is not None:
             log.warning(
                 "storage_recovered",
                 down_s=round(time.monotonic() - self.storage_down_since, 1),
                 failures=self.storage_failures,
-                state=self.d.state.state.value,
+                state=state.state.value,
             )
         self.storage_down_since = None
         self.storage_failures = 0
@@ -162,13 +168,14 @@ class Degradation:
 
     # ------------------------------------------------------------------ lease
 
-    async def keep_lease(self) -> None:
-        """Renew the lease; when it lapses go REDUCING and take it back, or stop if another
-        instance holds it now."""
-        d = self.d
+    async def keep_lease(
+        self, lease: Lease, stop: asyncio.Event, state: Callable[[], TradingState]
+    ) -> None:
+        """Renew the lease; when it lapses go REDUCING and take it back, or stop (set ``stop``)
+        if another instance holds it now."""
         while True:
             try:
-                await d.lease.keep_alive()
+                await lease.keep_alive()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -178,15 +185,15 @@ class Degradation:
             while True:
                 await asyncio.sleep(LEASE_RETRY_S)
                 try:
-                    await d.lease.acquire()
+                    await lease.acquire()
                 except LeaseHeldError as exc:
                     log.error("lease_taken_over", error=str(exc)[:400], alert=True)
-                    d.stop_event.set()
+                    stop.set()
                     return
                 except Exception as exc:
                     log.warning("lease_reacquire_failed", error=str(exc)[:200])
                     continue
-                log.warning("lease_reacquired", state=d.state.state.value)
+                log.warning("lease_reacquired", state=state().value)
                 break
 
     # ------------------------------------------------------------------ process figures
@@ -194,6 +201,6 @@ class Degradation:
     def sample(self) -> tuple[int, int]:
         """Update the task-count and memory gauges; return ``(tasks, rss_bytes)``."""
         tasks, rss = asyncio_tasks(), rss_bytes()
-        self.d.metrics.asyncio_tasks.set(tasks)
-        self.d.metrics.resident_memory.set(rss)
+        self.metrics.asyncio_tasks.set(tasks)
+        self.metrics.resident_memory.set(rss)
         return tasks, rss

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 from bot.observability.logging import get_logger
+from bot.runtime.services import Services
 from bot.venues.base import VenueError
-
-if TYPE_CHECKING:
-    from bot.runtime.daemon import Daemon
 
 log = get_logger("rotor.daemon")
 
@@ -26,19 +23,19 @@ INSTRUMENT_FIELDS = (
 )
 
 
-async def refresh_instruments(daemon: Daemon) -> None:
+async def refresh_instruments(services: Services) -> None:
     """Re-read the instruments after each bar's cycle (RELIABILITY.md #43): tick, lot and
     funding-interval changes take effect from the next cycle, without a restart; a symbol no longer listed as
     trading, settling or with a delivery time is closing (no entry; its position is
     closed before the delivery)."""
     try:
-        fresh = await daemon.venue.load_instruments()
+        fresh = await services.venue.load_instruments()
     except VenueError as exc:
         log.warning("instruments_refresh_failed", error=str(exc)[:300])
         return
     closing: dict[str, str] = {}
-    for sym in daemon.symbols:
-        old = daemon.instruments[sym]
+    for sym in services.symbols:
+        old = services.instruments[sym]
         new = fresh.get(sym)
         if new is None:
             closing[sym] = "no longer listed as trading"
@@ -55,7 +52,7 @@ async def refresh_instruments(daemon: Daemon) -> None:
         }
         if changed:
             log.warning("instrument_changed", symbol=sym, changed=changed)
-        daemon.instruments[sym] = daemon.core.instruments[sym] = new
-    for sym in closing.keys() - daemon.core.closing.keys():
+        services.instruments[sym] = services.core.instruments[sym] = new
+    for sym in closing.keys() - services.core.closing.keys():
         log.error("symbol_closing", symbol=sym, why=closing[sym], alert=True)
-    daemon.core.closing = closing
+    services.core.closing = closing

@@ -14,6 +14,8 @@ What this adds:
   ends on a multiple of it, UTC): ``allocate`` on the holdings the venue shows, the spot sells,
   then the buys (held to the USDT left, fee included), then the roles' perp intents, closes
   first. REDUCING only sells and closes; HALTED does not rebalance.
+- **Spot fills in the books**: each sync records the venue's spot executions once each
+  (``Ledger.apply_spot``: the ``executions`` table, the fee in the venue's currency).
 - **Records**: the holdings read and every allocation decision (trades and holds) are journaled
   as ``decisions`` rows with action ``portfolio``.
 - **The kill switch over both sleeves**: once the kill switch has closed the perps and the
@@ -33,8 +35,9 @@ from decimal import Decimal
 from typing import Any, Protocol, cast
 
 from bot.data.panel import HOUR_MS, Panel
-from bot.domain import Action, Decision, OrderType, Side, Ticker, TradingState
+from bot.domain import Action, Decision, ExecutionReport, OrderType, Side, Ticker, TradingState
 from bot.execution.orders import NewOrder
+from bot.execution.reconcile import FIRST_LOOKBACK_MS, OVERLAP_MS
 from bot.observability.logging import get_logger
 from bot.portfolio.allocate import allocate, prices_of
 from bot.portfolio.explain import AllocationRecord, Rule
@@ -44,10 +47,11 @@ from bot.portfolio.rebalance import SpotMarket, SpotOrder
 from bot.portfolio.selection import market_stats
 from bot.risk import MarketSnapshot
 from bot.runtime.killswitch import KILL_REASON
-from bot.runtime.pipeline import CycleReport, TradingCore
+from bot.runtime.pipeline import TradingCore
 from bot.runtime.portfolio_holdings import SpotLeg, legs_of, venue_holdings
+from bot.runtime.views import CycleReport
 from bot.signals.evaluation import Evaluation
-from bot.venues.ccxt_spot import SpotHolding, SpotInfo, spot_id
+from bot.venues.spot import SpotHolding, SpotInfo, spot_id
 
 log = get_logger("rotor.portfolio")
 
@@ -61,6 +65,8 @@ class SpotVenue(Protocol):
     async def spot_markets(self) -> dict[str, SpotInfo]: ...
 
     async def fetch_spot_holdings(self) -> list[SpotHolding]: ...
+
+    async def fetch_spot_executions(self, since_ms: int) -> list[ExecutionReport]: ...
 
 
 class OrderHistory(Protocol):
@@ -86,6 +92,7 @@ class PortfolioCore(TradingCore):
         self._live = False
         self._missing: frozenset[str] = frozenset()
         self._intervals: dict[str, float] = {}
+        self._spot_sync_ms: int | None = None
 
     # ------------------------------------------------------------------ hooks into the cycle
 
@@ -119,8 +126,11 @@ class PortfolioCore(TradingCore):
         return rec
 
     async def refresh(self) -> Any:
-        """Reconcile, then read the coins (the venue's) and count them in the equity."""
+        """Reconcile, record the spot fills, then read the coins (the venue's) and count them
+        in the equity."""
+        started = self.clock()
         rec = await super().sync()
+        await self._spot_fills(started)
         self.usdt = self.balance.wallet_balance if self.balance is not None else _ZERO
         self.coins = await self.spot_venue.fetch_spot_holdings()
         coins = sum((c.value for c in self.coins), _ZERO)
@@ -135,6 +145,20 @@ class PortfolioCore(TradingCore):
                 available=b.available + coins,
             )
         return rec
+
+    async def _spot_fills(self, started: int) -> None:
+        """The venue's spot fills since the last pass (with the reconciler's overlap; the
+        first pass from where the stored fills end), recorded once each by the ledger."""
+        rc = self.reconciler
+        if self._spot_sync_ms is not None:
+            since = self._spot_sync_ms - OVERLAP_MS
+        elif rc.resume_from_ms is not None:
+            since = min(rc.resume_from_ms, started) - OVERLAP_MS
+        else:
+            since = started - FIRST_LOOKBACK_MS
+        fills = await self.spot_venue.fetch_spot_executions(max(0, since))
+        await rc.ledger.apply_spot(fills)
+        self._spot_sync_ms = started
 
     async def _exits(
         self, evaluation: Evaluation, market: Mapping[str, MarketSnapshot], report: CycleReport
@@ -348,6 +372,12 @@ class PortfolioCore(TradingCore):
             return
         sold = [await self._spot(o, legs[o.symbol], "kill") for o in plan.spot]
         await self.refresh()
+        # The kill's decisions and the coins it leaves, journaled as a rebalance's are.
+        t = self.clock()
+        records = [AllocationRecord(t, "kill", o.symbol, o.explanation) for o in plan.spot]
+        records += [AllocationRecord(t, "kill", sym, why) for sym, why in plan.kept]
+        after = await self.holdings(legs, prices)
+        await self._journal(records, after, t)
         kept = {s for s, _ in plan.kept}
         left = sorted(
             spot_id(c.market.symbol)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from bot.portfolio.holdings import Holdings, PerpHolding
 from bot.portfolio.rebalance import SpotMarket
 from bot.sim.spot import spot_symbol_of
-from bot.venues.ccxt_spot import SpotHolding, SpotInfo
+from bot.venues.spot import SpotHolding, SpotInfo
 
 _ZERO = Decimal(0)
 

@@ -1,24 +1,44 @@
-"""The daemon as the control API and the operator signals see it."""
+"""The daemon as the control API sees it: ``ControlAdapter`` reads an ``Operated`` (what the
+daemon exposes: its state, its start-up products, the operator's commands)."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from bot.config import Settings
 from bot.domain import TradingState
-from bot.risk import Source, StateRequest
-from bot.runtime.degraded import asyncio_tasks, rss_bytes
+from bot.risk import Source, StateRequest, TradingStateMachine
+from bot.runtime.degraded import Degradation, asyncio_tasks, rss_bytes
+from bot.runtime.services import Market, Services
 
-if TYPE_CHECKING:
-    from bot.runtime.daemon import Daemon
+
+class Operated(Protocol):
+    """What the control API reads and commands (``Daemon``). The products are None until
+    start-up has built them; the state is there from the first answer."""
+
+    settings: Settings
+    run_id: str
+    running: bool
+    tickers_stale: bool
+    state: TradingStateMachine
+    degraded: Degradation
+    services: Services | None
+    market: Market | None
+
+    async def change_state(self, request: StateRequest) -> None: ...
+
+    async def resume(self, source: Source) -> None: ...
+
+    def request_kill(self, source: Source, reason: str = ...) -> None: ...
 
 
 class ControlAdapter:
     """Implements ``ControlTarget`` over a running daemon."""
 
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self, daemon: Operated) -> None:
         self.d = daemon
 
     def status(self) -> dict[str, Any]:
@@ -26,7 +46,7 @@ class ControlAdapter:
         restored, before the venue has answered anything: until the books are loaded from the
         database and reconciled, ``positions``, ``open_orders`` and ``equity`` are null."""
         d = self.d
-        core = getattr(d, "core", None)
+        core = None if d.services is None else d.services.core
         report = None if core is None else core.last_report
         balance = None if core is None else core.balance
         return {
@@ -36,7 +56,7 @@ class ControlAdapter:
             "run_id": d.run_id,
             "equity": None if balance is None else str(balance.equity),
             "positions": None if core is None else self.positions(),
-            "open_orders": None if core is None else len(d.orders.open_orders()),
+            "open_orders": None if core is None else len(core.orders.open_orders()),
             "last_cycle": None if report is None else report.t,
             "data_age_s": self.data_age_s(),
             "data_stale": d.tickers_stale,
@@ -47,10 +67,10 @@ class ControlAdapter:
 
     def positions(self) -> list[dict[str, Any]]:
         d = self.d
-        feed = getattr(d, "feed", None)
-        ticks = feed.tickers if feed is not None else {}
+        ticks = d.market.feed.tickers if d.market is not None else {}
         positions = []
-        for p in d.portfolio.positions.values():
+        portfolio = d.services.portfolio if d.services is not None else None
+        for p in () if portfolio is None else portfolio.positions.values():
             t = ticks.get(p.symbol)
             mark = t.mark if t is not None and math.isfinite(t.mark) else None
             upnl = (
@@ -73,11 +93,11 @@ class ControlAdapter:
 
     def data_age_s(self) -> float | None:
         d = self.d
-        if not hasattr(d, "feed"):
+        if d.market is None or d.services is None:
             return None
-        if d.bundle.drives_clock:
+        if d.services.bundle.drives_clock:
             return 0.0
-        age = d.feed.stats.age_s("tickers", int(time.time() * 1000))
+        age = d.market.feed.stats.age_s("tickers", int(time.time() * 1000))
         return None if math.isinf(age) else round(age, 3)
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
@@ -85,7 +105,7 @@ class ControlAdapter:
         age = self.data_age_s()
         limit = d.settings.exchange.poll_interval_s * d.settings.risk.stale_after_polls
         fresh = age is not None and age <= limit and not d.tickers_stale
-        core = getattr(d, "core", None)
+        core = None if d.services is None else d.services.core
         synced = core is not None and core.balance is not None
         storage = d.degraded.storage_ok
         ready = fresh and synced and storage

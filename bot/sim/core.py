@@ -114,16 +114,14 @@ class EngineCore(SpotBook, PathWalker):
     def equity(self) -> Decimal:
         """Wallet balance plus unrealised PnL at the current mark, plus the spot coins at
         the spot price (the unified account's total equity)."""
-        return self._equity(self.unrealised_pnl())
-
-    def _equity(self, upnl: Decimal) -> Decimal:
-        eq = self.wallet_balance + upnl
+        eq = self.wallet_balance + self.unrealised_pnl()
         return eq + self.spot_value() if self.account.coins and self.rules.unified_spot else eq
 
-    def equity_and_available(self) -> tuple[Decimal, Decimal]:
-        """``equity()`` and ``available()`` from one pass over the positions (a balance read)."""
+    def wallet_equity_and_available(self) -> tuple[Decimal, Decimal]:
+        """``wallet_balance + unrealised_pnl()`` (the USDT row, coins apart) and
+        ``available()``, from one pass over the positions (a balance read)."""
         if not self.positions:
-            return self._equity(ZERO), self._available(None)
+            return self.wallet_balance + ZERO, self._available(None)
         upnl = cross = ZERO
         is_cross = self.account.is_cross
         for pos in self.positions.values():
@@ -131,7 +129,7 @@ class EngineCore(SpotBook, PathWalker):
             upnl += u
             if is_cross(pos):
                 cross += u
-        return self._equity(upnl), self._available(cross)
+        return self.wallet_balance + upnl, self._available(cross)
 
     def order_margin(self) -> Decimal:
         """Margin reserved by resting limit orders for the exposure they would open."""

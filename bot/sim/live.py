@@ -17,6 +17,7 @@ from decimal import Decimal
 from bot.domain import Instrument, Ticker
 from bot.sim.account import CROSS, pkey
 from bot.sim.core import EngineCore
+from bot.sim.spot import DEFAULT_SPOT_FEE
 from bot.sim.types import SimError
 
 
@@ -32,6 +33,7 @@ class LiveEngine(EngineCore):
         slippage: Decimal,
         half_spread: Decimal = Decimal(0),
         margin_mode: str = CROSS,
+        spot_fee: Decimal = DEFAULT_SPOT_FEE,
     ) -> None:
         super().__init__(
             {},
@@ -43,6 +45,7 @@ class LiveEngine(EngineCore):
             partial_fills=False,
             participation=Decimal(1),
             margin_mode=margin_mode,
+            spot_fee=spot_fee,
         )
         self.tickers: dict[str, Ticker] = {}
         self._now = 0

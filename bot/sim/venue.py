@@ -29,6 +29,7 @@ from bot.domain import (
 from bot.sim.account import CROSS, ISOLATED
 from bot.sim.core import EngineCore
 from bot.sim.engine import SimEngine
+from bot.sim.spot_venue import SpotEngineVenue
 from bot.sim.types import SimError, SimExecution, SimFunding, SimOrder, SimStatus
 from bot.venues.base import (
     DuplicateClientIdError,
@@ -41,6 +42,7 @@ from bot.venues.base import (
     StopCrossedError,
     stop_trigger_direction,
 )
+from bot.venues.spot import is_spot
 
 _STATUS = {
     SimStatus.NEW: OrderStatus.ACCEPTED,
@@ -51,6 +53,7 @@ _STATUS = {
     SimStatus.CANCELLED: OrderStatus.CANCELED,
     SimStatus.DEACTIVATED: OrderStatus.CANCELED,
     SimStatus.REJECTED: OrderStatus.REJECTED,
+    SimStatus.PARTIALLY_FILLED_CANCELED: OrderStatus.CANCELED,
 }
 
 
@@ -59,10 +62,11 @@ def order_status(status: SimStatus) -> OrderStatus:
     return _STATUS[status]
 
 
-def order_report(o: SimOrder) -> OrderReport:
-    """A sim order as the venue-neutral ``OrderReport``."""
+def order_report(o: SimOrder, symbol: str | None = None) -> OrderReport:
+    """A sim order as the venue-neutral ``OrderReport`` (``symbol``: rotor's name of its
+    market when it is not the engine's, ``spot:BTCUSDT``)."""
     return OrderReport(
-        symbol=o.symbol,
+        symbol=symbol or o.symbol,
         client_order_id=o.order_link_id,
         venue_order_id=o.order_id,
         side=o.side,
@@ -114,11 +118,11 @@ def funding_payment(f: SimFunding) -> FundingPayment:
 def venue_error(exc: SimError, endpoint: str) -> RejectedError:
     """Map an engine refusal to the venue error class of the same meaning."""
     cls: type[RejectedError]
-    if exc.code == SimError.INSUFFICIENT_BALANCE:
+    if exc.code in (SimError.INSUFFICIENT_BALANCE, SimError.SPOT_INSUFFICIENT_BALANCE):
         cls = InsufficientFundsError
-    elif exc.code == SimError.DUPLICATE_LINK_ID:
+    elif exc.code in (SimError.DUPLICATE_LINK_ID, SimError.SPOT_DUPLICATE_LINK_ID):
         cls = DuplicateClientIdError
-    elif exc.code == SimError.ORDER_NOT_FOUND:
+    elif exc.code in (SimError.ORDER_NOT_FOUND, SimError.SPOT_ORDER_NOT_FOUND):
         cls = OrderNotFoundError
     elif exc.code in (SimError.TRIGGER_RISING, SimError.TRIGGER_FALLING):
         cls = StopCrossedError
@@ -127,9 +131,10 @@ def venue_error(exc: SimError, endpoint: str) -> RejectedError:
     return cls(exc.msg, code=str(exc.code), endpoint=endpoint)
 
 
-class EngineVenue:
+class EngineVenue(SpotEngineVenue):
     """The trading half of ``Venue`` over any ``EngineCore`` (the one fill model): the
-    replay's ``SimVenue`` and the paper venue share it."""
+    replay's ``SimVenue`` and the paper venue share it. A ``spot:`` symbol is an order on the
+    engine's spot book (``bot.sim.spot_venue``)."""
 
     engine: EngineCore
 
@@ -142,6 +147,11 @@ class EngineVenue:
                 raise venue_error(exc, "set_leverage") from exc
 
     async def create_order(self, request: OrderRequest) -> OrderReport:
+        if is_spot(request.symbol):
+            try:
+                return order_report(self._spot_order(request), request.symbol)
+            except SimError as exc:
+                raise venue_error(exc, "create_order") from exc
         try:
             o = self.engine.place_order(
                 request.symbol,
@@ -175,6 +185,8 @@ class EngineVenue:
 
     def _cancel(self, symbol: str, **by: str) -> OrderReport:
         """Cancel one open order by ``order_id`` or ``order_link_id``."""
+        if is_spot(symbol):
+            self._spot_cancel(symbol, **by)
         try:
             o = self.engine.cancel_order(symbol, **by)
         except SimError as exc:
@@ -183,6 +195,9 @@ class EngineVenue:
 
     def _get(self, symbol: str, **by: str) -> OrderReport | None:
         """One order (open or closed) by ``order_id`` or ``order_link_id``, in ``symbol``."""
+        if is_spot(symbol):
+            spot = self._spot_get(symbol, **by)
+            return None if spot is None else order_report(spot, symbol)
         o = self.engine.get_order(**by)
         if o is None or o.symbol != symbol:
             return None
@@ -202,6 +217,16 @@ class EngineVenue:
             execution_report(e)
             for e in execs[start:]
             if e.ts >= since_ms and (symbol is None or e.symbol == symbol)
+        ]
+
+    async def fetch_order_executions(
+        self, symbol: str, venue_order_id: str
+    ) -> list[ExecutionReport]:
+        """The fills of one order, in the order they happened."""
+        return [
+            execution_report(e)
+            for e in self.engine.executions
+            if e.order_id == venue_order_id and e.symbol == symbol
         ]
 
     async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
@@ -240,8 +265,10 @@ class EngineVenue:
         return out
 
     async def fetch_balance(self) -> BalanceReport:
+        """The USDT wallet, as the venues' coin row shows it: wallet balance, wallet plus the
+        perpetuals' unrealised PnL, free margin. Coins are apart (``fetch_spot_holdings``)."""
         eng = self.engine
-        equity, available = eng.equity_and_available()
+        equity, available = eng.wallet_equity_and_available()
         return BalanceReport(
             wallet_balance=eng.wallet_balance, equity=equity, available=available, ts=eng.now_ms
         )

@@ -119,6 +119,7 @@ def execution_values(e: ExecutionReport) -> dict[str, Any]:
         "ts": e.ts,
         "is_maker": e.is_maker,
         "is_liquidation": e.is_liquidation,
+        "fee_currency": e.fee_currency,
     }
 
 
@@ -135,6 +136,7 @@ def execution_from_row(row: Row) -> ExecutionReport:
         ts=int(row["ts"]),
         is_maker=bool(row["is_maker"]),
         is_liquidation=bool(row["is_liquidation"]),
+        fee_currency=str(row["fee_currency"]),
     )
 
 
@@ -154,6 +156,7 @@ def position_values(p: Position, updated_ms: int) -> dict[str, Any]:
         "funding": p.funding,
         "entry_bar": p.entry_bar,
         "opened_ms": p.opened_ms,
+        "synced_ms": p.synced_ms,
         "updated_ms": updated_ms,
     }
 
@@ -174,6 +177,7 @@ def position_from_row(row: Row) -> Position:
         fees=_dec(row["fees"]),
         funding=_dec(row["funding"]),
         entry_bar=row["entry_bar"],
+        synced_ms=int(row["synced_ms"]),
     )
 
 

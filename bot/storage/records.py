@@ -71,3 +71,16 @@ class ClosedPosition:
     opened_ms: int
     closed_ms: int
     exec_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnbookedOrder:
+    """An order the venue reported fills on (``filled_qty``) that the stored executions do
+    not add up to yet (``booked_qty``): its executions are late (RELIABILITY.md #37)."""
+
+    key: str  # the order's key (client id, or ``venue:<orderId>``)
+    symbol: str
+    venue_order_id: str
+    filled_qty: Decimal
+    booked_qty: Decimal
+    updated_ms: int  # when the venue's fill report was stored

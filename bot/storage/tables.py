@@ -89,6 +89,7 @@ orders = Table(
     Index(None, "venue_order_id"),
     Index(None, "status"),
     Index(None, "symbol", "created_ms"),
+    Index(None, "updated_ms"),
 )
 
 executions = Table(
@@ -106,8 +107,11 @@ executions = Table(
     Column("ts", BigInteger, nullable=False),
     Column("is_maker", Boolean, nullable=False),
     Column("is_liquidation", Boolean, nullable=False),
+    # The currency of ``fee``: USDT for perpetuals; a spot buy's fee is in the coin bought.
+    Column("fee_currency", String(16), nullable=False, server_default="USDT"),
     UniqueConstraint("exec_id"),
     Index(None, "client_order_id"),
+    Index(None, "venue_order_id"),
     Index(None, "symbol", "ts"),
 )
 
@@ -128,6 +132,8 @@ positions = Table(
     Column("funding", Money, nullable=False),
     Column("entry_bar", Integer, nullable=True),
     Column("opened_ms", BigInteger, nullable=False),
+    # The venue report reconciliation last took the size from (fills up to it are in qty).
+    Column("synced_ms", BigInteger, nullable=False, server_default="0"),
     Column("updated_ms", BigInteger, nullable=False),
 )
 

@@ -18,9 +18,10 @@ from bot.domain import (
 from bot.storage import convert
 from bot.storage.base import RepositoryBase
 from bot.storage.errors import DuplicateOrderError, OrderNotFoundError, UnknownRunError
-from bot.storage.records import ClosedPosition
+from bot.storage.records import ClosedPosition, UnbookedOrder
 from bot.storage.tables import closed_positions, executions, funding_payments, orders, positions
 
+ZERO = Decimal(0)
 _TERMINAL = sorted(s.value for s in TERMINAL_STATUSES)
 
 
@@ -153,6 +154,67 @@ class TradingRepository(RepositoryBase):
         async with self._read() as conn:
             stop = (await conn.execute(stmt)).scalar_one_or_none()
         return None if stop is None else Decimal(str(stop))
+
+    async def unbooked_orders(self, since_ms: int) -> list[UnbookedOrder]:
+        """Orders updated since ``since_ms`` whose reported filled quantity is more than the
+        stored executions add up to (their fills are late on the venue's execution list).
+
+        An execution belongs to an order by its client id or, when it has none (Binance's
+        trade rows, a hand order on Bybit), by the venue's order id."""
+        async with self._read() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        orders.c.client_order_id,
+                        orders.c.venue_order_id,
+                        orders.c.symbol,
+                        orders.c.filled_qty,
+                        orders.c.updated_ms,
+                    ).where(orders.c.updated_ms >= since_ms, orders.c.venue_order_id.is_not(None))
+                )
+            ).all()
+            filled = [r for r in rows if r.filled_qty > 0]
+            if not filled:
+                return []
+            by_cid = {r.client_order_id for r in filled}
+            by_vid = {r.venue_order_id for r in filled}
+            fills = (
+                await conn.execute(
+                    select(
+                        executions.c.client_order_id, executions.c.venue_order_id, executions.c.qty
+                    ).where(
+                        executions.c.client_order_id.in_(by_cid)
+                        | (
+                            executions.c.client_order_id.is_(None)
+                            & executions.c.venue_order_id.in_(by_vid)
+                        )
+                    )
+                )
+            ).all()
+        booked_cid: dict[str, Decimal] = {}
+        booked_vid: dict[str, Decimal] = {}
+        for f in fills:
+            if f.client_order_id is not None:
+                booked_cid[f.client_order_id] = booked_cid.get(f.client_order_id, ZERO) + f.qty
+            else:
+                booked_vid[f.venue_order_id] = booked_vid.get(f.venue_order_id, ZERO) + f.qty
+        out = []
+        for r in filled:
+            booked = booked_cid.get(r.client_order_id, ZERO) + booked_vid.get(
+                r.venue_order_id, ZERO
+            )
+            if r.filled_qty > booked:
+                out.append(
+                    UnbookedOrder(
+                        key=r.client_order_id,
+                        symbol=r.symbol,
+                        venue_order_id=r.venue_order_id,
+                        filled_qty=r.filled_qty,
+                        booked_qty=booked,
+                        updated_ms=r.updated_ms,
+                    )
+                )
+        return out
 
     # -------------------------------------------------------------- executions
 

@@ -168,6 +168,13 @@ class Venue(Protocol):
         """Own fills since ``since_ms``, liquidations (``is_liquidation``) included."""
         ...
 
+    async def fetch_order_executions(
+        self, symbol: str, venue_order_id: str
+    ) -> list[ExecutionReport]:
+        """The fills of one order (by the venue's order id), with no time window: what
+        reconciliation reads for an order whose reported fills are not all booked yet."""
+        ...
+
     async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
         """Funding settled on the account's positions since ``since_ms``, oldest first."""
         ...

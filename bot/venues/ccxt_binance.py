@@ -102,6 +102,24 @@ async def executions(v: CcxtMarketData, since_ms: int, symbol: str | None) -> li
     return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
 
 
+async def order_executions(
+    v: CcxtMarketData, symbol: str, venue_order_id: str
+) -> list[ExecutionReport]:
+    """One order's fills (``/fapi/v1/userTrades`` by ``orderId``), oldest first."""
+    if v._server_offset_ms is None:
+        await v.server_time()
+    cs = v.symbol_of(symbol)
+    trades = await v._read(
+        "executions",
+        functools.partial(v.ex.fetch_my_trades, cs, None, TRADES_PAGE, {"orderId": venue_order_id}),
+    )
+    seen: dict[str, ExecutionReport] = {}
+    for trade in trades:
+        rep = to_execution(trade, v.instrument(symbol))
+        seen.setdefault(rep.exec_id, rep)
+    return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
+
+
 async def _symbol_trades(v: CcxtMarketData, symbol: str, since_ms: int) -> list[dict[str, Any]]:
     """ccxt trades of one symbol since ``since_ms``: 7-day windows, paged by time."""
     cs = v.symbol_of(symbol)

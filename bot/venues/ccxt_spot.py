@@ -1,9 +1,8 @@
 """Spot orders and coin balances on the same ccxt client (the portfolio mode, issue #20).
 
-rotor names a spot market ``spot:<exchange id>`` (``spot:BTCUSDT``): Bybit gives the spot
-and the perpetual market the same id, so the prefix is what tells the order manager, the
-database and this adapter which one an order is for. Everything else — persistence before
-sending, client ids, Unknown resolved by a targeted query — is the order manager's, unchanged:
+rotor names a spot market ``spot:<exchange id>`` (``spot:BTCUSDT``, ``bot.venues.spot``).
+Everything else — persistence before sending, client ids, Unknown resolved by a targeted
+query — is the order manager's, unchanged:
 ``create_order``, ``cancel_order`` and ``fetch_order`` route a ``spot:`` symbol to the spot
 market and every other symbol to the perpetuals as before.
 
@@ -18,52 +17,12 @@ import functools
 from decimal import Decimal
 from typing import Any
 
-from bot.domain import OrderReport, OrderType
+from bot.domain import ExecutionReport, OrderReport, OrderType
 from bot.venues.base import OrderRequest, RejectedError
 from bot.venues.ccxt_map import dec
-from bot.venues.ccxt_reports import to_order_report
-from bot.venues.ccxt_venue import CcxtVenue
-
-SPOT_PREFIX = "spot:"
-QUOTE = "USDT"
-
-
-def spot_id(market_id: str) -> str:
-    """rotor's name of a spot market (``BTCUSDT`` → ``spot:BTCUSDT``)."""
-    return SPOT_PREFIX + market_id
-
-
-def is_spot(symbol: str) -> bool:
-    return symbol.startswith(SPOT_PREFIX)
-
-
-def market_id(symbol: str) -> str:
-    """The exchange's id of a rotor spot name (``spot:BTCUSDT`` → ``BTCUSDT``)."""
-    return symbol.removeprefix(SPOT_PREFIX)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SpotInfo:
-    """One spot market as the venue lists it."""
-
-    symbol: str  # BTCUSDT
-    base: str  # BTC
-    qty_step: Decimal
-    min_qty: Decimal
-    min_notional: Decimal
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SpotHolding:
-    """Coins of one spot market in the wallet, and the market's last price."""
-
-    market: SpotInfo
-    qty: Decimal
-    price: Decimal
-
-    @property
-    def value(self) -> Decimal:
-        return self.qty * self.price
+from bot.venues.ccxt_reports import to_execution, to_order_report
+from bot.venues.ccxt_venue import FILL_TYPES, CcxtVenue
+from bot.venues.spot import QUOTE, SpotHolding, SpotInfo, is_spot, market_id, spot_id
 
 
 class SpotCcxtVenue(CcxtVenue):
@@ -140,6 +99,25 @@ class SpotCcxtVenue(CcxtVenue):
             price = dec(t.get("last")) or dec(t.get("close")) or Decimal(0)
             out.append(SpotHolding(m, qty, price))
         return out
+
+    async def fetch_spot_executions(self, since_ms: int) -> list[ExecutionReport]:
+        """Own spot fills since ``since_ms`` (Bybit ``execution/list``, ``category=spot``),
+        oldest first, by exec id; the fee as the venue charged it, in ``feeCurrency`` (the
+        base coin on a buy)."""
+        await self.spot_markets()
+        seen: dict[str, ExecutionReport] = {}
+        for raw in await self._execution_rows(since_ms, None, None, category="spot"):
+            if raw.get("execType") not in FILL_TYPES:
+                continue
+            sym = str(raw.get("symbol") or "")
+            cs = self._spot_ccxt.get(sym)
+            if cs is None:
+                continue  # a market that is not USDT-quoted: not the portfolio's
+            rep = to_execution(self.ex.parse_trade(raw, self.ex.market(cs)), None)
+            fee_ccy = str(raw.get("feeCurrency") or QUOTE)
+            rep = dataclasses.replace(rep, symbol=spot_id(sym), fee_currency=fee_ccy)
+            seen.setdefault(rep.exec_id, rep)
+        return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
 
     # ------------------------------------------------------------------ orders
 

@@ -332,6 +332,41 @@ class CcxtVenue(CcxtMarketData):
             return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
         return await ccxt_binance.executions(self, since_ms, symbol)
 
+    async def fetch_order_executions(
+        self, symbol: str, venue_order_id: str
+    ) -> list[ExecutionReport]:
+        """One order's fills, oldest first: Bybit's execution list by ``orderId`` (no time
+        window: the last 7 days), Binance's ``userTrades`` by ``orderId``."""
+        await self._ensure_markets()
+        if self.name != "bybit":
+            return await ccxt_binance.order_executions(self, symbol, venue_order_id)
+        seen: dict[str, ExecutionReport] = {}
+        market = self.ex.market(self.symbol_of(symbol))
+        cursor: str | None = None
+        for _ in range(MAX_EXEC_PAGES):
+            q: dict[str, Any] = {
+                "category": "linear",
+                "symbol": symbol,
+                "orderId": venue_order_id,
+                "limit": EXEC_PAGE,
+            }
+            if cursor:
+                q["cursor"] = cursor
+            resp = await self._read(
+                "executions", functools.partial(self.ex.privateGetV5ExecutionList, q)
+            )
+            result = resp.get("result") or {}
+            for raw in result.get("list") or []:
+                if raw.get("execType") in FILL_TYPES:
+                    rep = to_execution(
+                        self.ex.parse_trade(raw, market), self._instruments.get(symbol)
+                    )
+                    seen.setdefault(rep.exec_id, rep)
+            cursor = result.get("nextPageCursor") or None
+            if not cursor:
+                break
+        return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
+
     async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
         """Funding settled on the account's positions since ``since_ms``, oldest first."""
         await self._ensure_markets()
@@ -381,9 +416,14 @@ class CcxtVenue(CcxtMarketData):
         return sorted(out.values(), key=lambda f: (f.ts, f.venue_id))
 
     async def _execution_rows(
-        self, since_ms: int, symbol: str | None, exec_type: str | None
+        self,
+        since_ms: int,
+        symbol: str | None,
+        exec_type: str | None,
+        category: str = "linear",
     ) -> list[dict[str, Any]]:
-        """Raw Bybit execution-list rows since ``since_ms``: 7-day windows, cursor paging."""
+        """Raw Bybit execution-list rows of ``category`` since ``since_ms``: 7-day windows,
+        cursor paging."""
         if self._server_offset_ms is None:
             await self.server_time()
         now = self.now_ms()
@@ -395,7 +435,7 @@ class CcxtVenue(CcxtMarketData):
             cursor: str | None = None
             for _ in range(MAX_EXEC_PAGES):
                 q: dict[str, Any] = {
-                    "category": "linear",
+                    "category": category,
                     "startTime": start,
                     "endTime": end,
                     "limit": EXEC_PAGE,

@@ -30,6 +30,7 @@ _CALLS = frozenset(
         "fetch_order_by_venue_id",
         "fetch_open_orders",
         "fetch_executions",
+        "fetch_order_executions",
         "fetch_positions",
         "fetch_balance",
         "fetch_funding_payments",

@@ -15,7 +15,10 @@ sim serve``:
 - reduce-only orders never increase a position (110017);
 - funding settles when a ticker's ``next_funding_ms`` rolls over, at the venue's published
   rate for that settlement (its funding history; the rate shown before it if that fails);
-- the account starts cross margin like a new Bybit account; rotor sets its modes at start-up.
+- the account starts cross margin like a new Bybit account; rotor sets its modes at start-up;
+- spot orders (``spot:BTCUSDT``, the portfolio mode) fill on the engine's spot book at the
+  perpetual's polled mark (``bot.sim.spot``: the spot market follows its perpetual), fee in
+  the coin received.
 
 Resting orders are checked on every ``fetch_tickers`` (the feed polls it), so stops react at
 the polling cadence, as they would be seen by rotor on a real venue.
@@ -30,10 +33,12 @@ from bot.config import Settings
 from bot.domain import Bar, FundingRate, Instrument, OpenInterest, OrderReport, Ticker
 from bot.observability.logging import get_logger
 from bot.sim.live import LiveEngine
+from bot.sim.spot import DEFAULT_SPOT_FEE
 from bot.sim.venue import EngineVenue
 from bot.venues.base import OrderRequest, RejectedError, Venue, VenueError
 from bot.venues.ccxt_client import ClientSpec
 from bot.venues.ccxt_core import CcxtMarketData
+from bot.venues.spot import SpotInfo, is_spot
 
 log = get_logger("rotor.venues.paper")
 
@@ -43,6 +48,7 @@ class PaperCosts:
     fee_taker: Decimal = Decimal("0.00055")
     fee_maker: Decimal = Decimal("0.0002")
     slippage: Decimal = Decimal("0.0005")
+    spot_fee: Decimal = DEFAULT_SPOT_FEE
 
 
 class PaperVenue(EngineVenue):
@@ -59,6 +65,7 @@ class PaperVenue(EngineVenue):
             fee_taker=self.costs.fee_taker,
             fee_maker=self.costs.fee_maker,
             slippage=self.costs.slippage,
+            spot_fee=self.costs.spot_fee,
         )
 
     @classmethod
@@ -69,6 +76,7 @@ class PaperVenue(EngineVenue):
             Decimal(str(settings.sim.fee_taker)),
             Decimal(str(settings.sim.fee_maker)),
             Decimal(str(settings.sim.slippage)),
+            settings.portfolio.rebalance.spot_fee,
         )
         return cls(CcxtMarketData(spec), Decimal(str(settings.sim.equity)), costs)
 
@@ -121,8 +129,18 @@ class PaperVenue(EngineVenue):
 
     # ------------------------------------------------------------------ trading
 
+    async def spot_markets(self) -> dict[str, SpotInfo]:
+        """The engine's spot markets, each following its perpetual's polled mark; fixed from
+        the first tickers (polled now if there are none yet)."""
+        if not self.engine.tickers:
+            await self.fetch_tickers()
+        return await super().spot_markets()
+
     async def create_order(self, request: OrderRequest) -> OrderReport:
         """Place an order with the engine (priced by the latest tickers, polled if none)."""
+        if is_spot(request.symbol):
+            await self.spot_markets()
+            return await super().create_order(request)
         if request.symbol not in self.engine.tickers:
             await self.fetch_tickers()
             if request.symbol not in self.engine.tickers:

@@ -115,7 +115,9 @@ async def step_live(sim: SimHandle, d: Daemon, n: int = 1, limit_s: float = 20.0
     for _ in range(n):
         now = int((await sim.advance(1))["time"])
         await wait_until(
-            lambda now=now: d.core.last_report is not None and d.core.last_report.t >= now,
+            lambda now=now: (
+                d.services.core.last_report is not None and d.services.core.last_report.t >= now
+            ),
             limit_s,
             f"a cycle at {now}",
         )
@@ -124,8 +126,8 @@ async def step_live(sim: SimHandle, d: Daemon, n: int = 1, limit_s: float = 20.0
 
 def has_position_with_stop(symbol: str = "SOLUSDT") -> Any:
     def pred(d: Daemon) -> bool:
-        return symbol in d.portfolio.positions and any(
-            o.intent == "stop" and o.symbol == symbol for o in d.orders.open_orders()
+        return symbol in d.services.portfolio.positions and any(
+            o.intent == "stop" and o.symbol == symbol for o in d.services.orders.open_orders()
         )
 
     return pred

@@ -114,11 +114,11 @@ async def test_s13_stale_tickers_block_entries_until_data_flows(
     async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(sim, sqlite_url) as d:
             await bar(sim, d, 9)  # the next bar's close is an rsi-reversion entry on SOLUSDT
-            assert not d.portfolio.positions and metric(d.metrics.data_stale) == 0
+            assert not d.services.portfolio.positions and metric(d.metrics.data_stale) == 0
             await sim.set_faults([{"kind": "stale_tickers"}])
             with capture_logs() as logs:
                 await bar(sim, d)
-            report = d.core.last_report
+            report = d.services.core.last_report
             assert report is not None and report.entries == []
             assert "STALE_DATA" in report.rejections.get("SOLUSDT", []), report.rejections
             assert d.tickers_stale and metric(d.metrics.data_stale) == 1
@@ -128,7 +128,7 @@ async def test_s13_stale_tickers_block_entries_until_data_flows(
             await sim.set_faults([])
             await bar(sim, d)
             assert not d.tickers_stale and metric(d.metrics.data_stale) == 0
-            report = d.core.last_report
+            report = d.services.core.last_report
             assert report is not None and "STALE_DATA" not in report.rejections.get("SOLUSDT", [])
             assert "SOLUSDT" in report.entries, "trading resumes once prices move again"
         assert_nothing_lost(await read_books(sim, sqlite_url))
@@ -197,13 +197,13 @@ async def storage_outage(d: Daemon, db_url: str) -> AsyncIterator[str]:
             cur.execute(f"PRAGMA max_page_count = {pages}")
             cur.close()
 
-        event.listen(d.db.sync_engine, "connect", full)
-        await d.db.dispose()
+        event.listen(d.storage.db.sync_engine, "connect", full)
+        await d.storage.db.dispose()
         try:
             yield "disk full"
         finally:
-            event.remove(d.db.sync_engine, "connect", full)
-            await d.db.dispose()
+            event.remove(d.storage.db.sync_engine, "connect", full)
+            await d.storage.db.dispose()
         return
     name = make_url(db_url).database
     admin = await _pg_admin(make_url(db_url).set(database="postgres").render_as_string(False))
@@ -275,7 +275,7 @@ async def test_s16_graceful_stop_cancels_open_entry_orders_and_keeps_stops(
     async with trading_sim(tmp_path / "d") as sim:
         async with running_daemon(sim, sqlite_url) as d:
             await bars_until(sim, d, has_position_with_stop())
-            resting = await d.orders.submit(
+            resting = await d.services.orders.submit(
                 NewOrder(
                     "BTCUSDT",
                     Side.BUY,

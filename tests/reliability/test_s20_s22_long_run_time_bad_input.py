@@ -147,7 +147,7 @@ async def test_s22_bad_bars_from_the_venue_are_rejected_and_never_traded(tmp_pat
     async with sim_server(data, start_ms=START) as sim, running_daemon(sim, url) as d:
         with capture_logs() as logs:
             await bar(sim, d, 20)
-        panel = d.store.panel()
+        panel = d.market.store.panel()
         rejected = {
             (e["symbol"], e["ts"], e["reason"])
             for e in logs

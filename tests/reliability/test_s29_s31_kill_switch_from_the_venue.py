@@ -51,7 +51,7 @@ async def test_s29_s30_kill_switch_flattens_what_the_venue_holds(
             btc = await ticker_price(sim, "BTCUSDT", "lastPrice")
             low = str((btc * Decimal("0.5")).quantize(Decimal("1")))
             hand_id, hand_key = await hand_order(sim, "BTCUSDT", "Buy", "0.01", price=low)
-            assert "ETHUSDT" not in d.portfolio.positions
+            assert "ETHUSDT" not in d.services.portfolio.positions
             before = await sim.state()
             assert set(venue_positions(before)) == {"SOLUSDT", "ETHUSDT"}
             with capture_logs() as logs:
@@ -64,7 +64,7 @@ async def test_s29_s30_kill_switch_flattens_what_the_venue_holds(
             assert open_orders(after) == []
             [cancelled] = [o for o in after["orders"] if sim.face_order_id(o["orderId"]) == hand_id]
             assert cancelled["orderStatus"] == "Cancelled", "cancelled without a client id of ours"
-            stored = await d.repo.get_order(hand_key)
+            stored = await d.storage.repo.get_order(hand_key)
             assert stored is not None and stored.status.value == "CANCELED"
         assert_nothing_lost(without_hand_fills(await read_books(sim, migrated_url)))
 

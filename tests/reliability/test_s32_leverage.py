@@ -23,12 +23,12 @@ async def test_s32_leverage_changed_by_hand_alerts_and_is_set_back(
 ) -> None:
     async with trading_sim(tmp_path, venue=venue_name) as sim, running_daemon(sim, db_url) as d:
         await bars_until(sim, d, has_position_with_stop("SOLUSDT"))
-        pos = d.portfolio.positions["SOLUSDT"]
+        pos = d.services.portfolio.positions["SOLUSDT"]
         planned, stop = pos.leverage, pos.stop_price
         assert stop is not None
 
         async def venue_position():  # type: ignore[no-untyped-def]
-            [vp] = [p for p in await d.venue.fetch_positions() if p.symbol == "SOLUSDT"]
+            [vp] = [p for p in await d.services.venue.fetch_positions() if p.symbol == "SOLUSDT"]
             return vp
 
         assert (await venue_position()).leverage == planned
@@ -38,7 +38,7 @@ async def test_s32_leverage_changed_by_hand_alerts_and_is_set_back(
         assert by_hand.liquidation_price is not None and by_hand.liquidation_price > stop
 
         with capture_logs() as logs:
-            await d.core.sync()  # the reconciliation between bars
+            await d.services.core.sync()  # the reconciliation between bars
         [alert] = [e for e in logs if e["event"] == "venue_position_mismatch"]
         assert alert["symbol"] == "SOLUSDT" and alert.get("alert") is True
         assert any("leverage 50" in p for p in alert["problems"])

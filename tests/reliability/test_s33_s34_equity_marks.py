@@ -80,11 +80,11 @@ async def test_s33_restart_after_a_year_of_hourly_snapshots_keeps_peak_and_day_s
         assert before.day_start == next(s.equity for s in snaps if s.ts >= day)
 
         async with running_daemon(sim, db_url) as d:
-            marks = d.core.marks
+            marks = d.services.core.marks
             assert (marks.peak, marks.day_start) == (before.peak, before.day_start)
             # The peak and the row one unit below it are the same float: exact decimals only.
             assert marks.peak is not None and float(marks.peak) == float(marks.peak - ULP)
-            stored = await d.repo.equity_marks(day)
+            stored = await d.storage.repo.equity_marks(day)
             assert stored.rebased_ms is None
 
 
@@ -103,10 +103,10 @@ async def test_s34_resume_after_max_drawdown_rebases_the_peak_and_a_restart_keep
             assert d.state.state is TradingState.ACTIVE
             await bar(sim, d, 3)
             assert d.state.state is TradingState.ACTIVE, d.state.current.reason
-            peak = d.core.marks.peak
+            peak = d.services.core.marks.peak
             assert peak is not None and peak < Decimal("11000")
         async with running_daemon(sim, db_url) as d:
             assert d.state.state is TradingState.ACTIVE
-            assert d.core.marks.peak == peak, "the re-based peak survives the restart"
+            assert d.services.core.marks.peak == peak, "the re-based peak survives the restart"
             await bar(sim, d, 2)
             assert d.state.state is TradingState.ACTIVE, d.state.current.reason

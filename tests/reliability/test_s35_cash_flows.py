@@ -24,7 +24,7 @@ async def test_s35_withdrawals_and_deposits_are_not_profit_or_loss(
         async with running_daemon(sim, db_url) as d:
             await bar(sim, d, 2)
             assert d.state.state is TradingState.ACTIVE
-            peak, day_start = d.core.marks.peak, d.core.marks.day_start
+            peak, day_start = d.services.core.marks.peak, d.services.core.marks.day_start
             assert peak is not None and day_start is not None
 
             # 25 % out: beyond the 5 % daily loss and the 15 % max drawdown.
@@ -32,8 +32,10 @@ async def test_s35_withdrawals_and_deposits_are_not_profit_or_loss(
             await bar(sim, d, 2)
             await d.handle_operator_requests()
             assert d.state.state is TradingState.ACTIVE, d.state.current.reason
-            assert d.core.marks.peak is not None and d.core.marks.peak <= peak - 2500
-            [flow] = await d.repo.list_cash_flows()
+            assert (
+                d.services.core.marks.peak is not None and d.services.core.marks.peak <= peak - 2500
+            )
+            [flow] = await d.storage.repo.list_cash_flows()
             # The venue's own type: Bybit says which way, Binance only TRANSFER (by sign).
             out = {"bybit": "TRANSFER_OUT", "binanceusdm": "TRANSFER"}[venue_name]
             assert (flow.amount, flow.kind) == (Decimal(-2500), out)
@@ -41,7 +43,7 @@ async def test_s35_withdrawals_and_deposits_are_not_profit_or_loss(
             # A deposit is not a gain: the marks move with it, the drawdown does not shrink;
             # taking it out again is not a loss.
             def gap() -> Decimal:
-                m, b = d.core.marks, d.core.balance
+                m, b = d.services.core.marks, d.services.core.balance
                 assert m.peak is not None and m.day_start is not None and b is not None
                 return m.peak - b.equity
 
@@ -54,16 +56,16 @@ async def test_s35_withdrawals_and_deposits_are_not_profit_or_loss(
             await d.handle_operator_requests()
             assert d.state.state is TradingState.ACTIVE, d.state.current.reason
             assert abs(gap() - before) < 100, (before, gap())
-            assert len(await d.repo.list_cash_flows()) == 3
+            assert len(await d.storage.repo.list_cash_flows()) == 3
 
         # While rotor is down: 20 % out. The restart reads it before trading.
         await _transfer(sim, "-2300")
         async with running_daemon(sim, db_url) as d:
-            assert len(await d.repo.list_cash_flows()) == 4
+            assert len(await d.storage.repo.list_cash_flows()) == 4
             await bar(sim, d, 2)
             await d.handle_operator_requests()
             assert d.state.state is TradingState.ACTIVE, d.state.current.reason
-            marks, balance = d.core.marks, d.core.balance
+            marks, balance = d.services.core.marks, d.services.core.balance
             assert balance is not None and marks.peak is not None
             # The drawdown the breaker sees is the trading loss only (none worth 15 %).
             assert (marks.peak - balance.equity) / marks.peak < Decimal("0.05")

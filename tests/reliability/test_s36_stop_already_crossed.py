@@ -28,7 +28,7 @@ async def test_s36_stop_crossed_while_off_the_venue_closes_at_market_and_alerts(
     async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bars_until(sim, d, has_position_with_stop())
-            pos = d.portfolio.positions["SOLUSDT"]
+            pos = d.services.portfolio.positions["SOLUSDT"]
             assert pos.stop_price is not None
             sign = 1 if pos.side is PositionSide.LONG else -1
             [stop] = [o for o in (await sim.state())["orders"] if o["orderStatus"] == "Untriggered"]
@@ -42,17 +42,17 @@ async def test_s36_stop_crossed_while_off_the_venue_closes_at_market_and_alerts(
                 raise AssertionError("the price never crossed the stop")
             assert [p["symbol"] for p in (await sim.state())["positions"]] == ["SOLUSDT"]
             # The loop's next poll (venue time), then its periodic reconciliation.
-            await d.feed.poll()
-            d.observe_venue_time(d.feed.venue_ms)
+            await d.market.feed.poll()
+            d.observe_venue_time(d.market.feed.venue_ms)
             with capture_logs() as logs:
-                await d.core.resync()
+                await d.services.core.resync()
             [refused] = [e for e in logs if e["event"] == "stop_rejected_by_venue"]
             assert refused["alert"] is True and refused["crossed"] is True
             [closed] = [e for e in logs if e["event"] == "stop_crossed_closed"]
             assert closed["alert"] is True and closed["outcome"] == "confirmed"
-            await d.core.sync()
+            await d.services.core.sync()
             assert (await sim.state())["positions"] == []
-            assert "SOLUSDT" not in d.portfolio.positions
+            assert "SOLUSDT" not in d.services.portfolio.positions
             assert not [
                 o for o in (await sim.state())["orders"] if o["orderStatus"] == "Untriggered"
             ]

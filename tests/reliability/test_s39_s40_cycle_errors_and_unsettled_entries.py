@@ -52,7 +52,7 @@ async def test_s39_unexpected_error_in_a_cycle_reduces_alerts_and_keeps_running(
             assert first["alert"] is True and "MappingError" in first["error"]
             assert d.state.current.reason.startswith("CYCLE_ERROR: MappingError")
             assert d.metrics.alerts.labels(kind="cycle_error")._value.get() >= 1
-            assert await d.repo.current_trading_state() is TradingState.REDUCING
+            assert await d.storage.repo.current_trading_state() is TradingState.REDUCING
         assert_nothing_lost(await read_books(sim, migrated_url))
 
 
@@ -67,7 +67,7 @@ async def test_s40_no_second_entry_while_the_first_is_unsettled(
             await sim.set_faults(faults_on(sim, "create", kind="timeout", ms=2500))
             # Later in that cycle a read fails, so the loop runs the bar again at the next
             # poll (Daemon.cycle_if_new_bar), well inside the order's grace period.
-            ensure = d.core.stops.ensure
+            ensure = d.services.core.stops.ensure
             failed: list[bool] = []
 
             async def ensure_once(positions: dict[str, Position]) -> None:
@@ -76,15 +76,15 @@ async def test_s40_no_second_entry_while_the_first_is_unsettled(
                     raise TransientError("open orders: HTTP 502", endpoint="open_orders")
                 await ensure(positions)
 
-            monkeypatch.setattr(d.core.stops, "ensure", ensure_once)
+            monkeypatch.setattr(d.services.core.stops, "ensure", ensure_once)
             await sim.advance(1)
             with pytest.raises(TransientError):
                 await d.cycle_if_new_bar()
-            [first] = [o for o in d.orders.open_orders("SOLUSDT") if o.intent == "entry"]
+            [first] = [o for o in d.services.orders.open_orders("SOLUSDT") if o.intent == "entry"]
             assert first.status is OrderStatus.UNKNOWN
             with capture_logs() as logs:
                 assert await d.cycle_if_new_bar(), "the same bar runs again"
-            report = d.core.last_report
+            report = d.services.core.last_report
             assert report is not None and report.entries == []
             assert "ENTRY_UNSETTLED" in report.rejections["SOLUSDT"]
             assert [e for e in logs if e["event"] == "entry_unsettled"]
@@ -93,7 +93,7 @@ async def test_s40_no_second_entry_while_the_first_is_unsettled(
             # Once the grace period has passed the venue's silence settles it: never sent.
             await sim.set_faults([])
             await bar(sim, d)
-            stored = await d.repo.get_order(first.client_order_id)
+            stored = await d.storage.repo.get_order(first.client_order_id)
             assert stored is not None and stored.status is OrderStatus.REJECTED
-            assert not [o for o in d.orders.open_orders("SOLUSDT") if o.intent == "entry"]
+            assert not [o for o in d.services.orders.open_orders("SOLUSDT") if o.intent == "entry"]
         assert_nothing_lost(await read_books(sim, migrated_url))

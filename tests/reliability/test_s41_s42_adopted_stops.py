@@ -40,20 +40,20 @@ async def test_s41_s42_position_found_while_halted_gets_a_policy_stop(
     async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bars_until(sim, d, has_position_with_stop())
-            old_stop = d.portfolio.positions["SOLUSDT"].stop_price
+            old_stop = d.services.portfolio.positions["SOLUSDT"].stop_price
             assert old_stop is not None
             d.request_kill(Source.API)
             await d.handle_operator_requests()
-            assert d.state.state is TradingState.HALTED and not d.portfolio.positions
+            assert d.state.state is TradingState.HALTED and not d.services.portfolio.positions
             await bar(sim, d)
             # A position opened by hand in the same symbol, while HALTED.
             await hand_order(sim, "SOLUSDT", "Buy", "3")
             with capture_logs() as logs:
                 await bar(sim, d)
-            pos = d.portfolio.positions["SOLUSDT"]
+            pos = d.services.portfolio.positions["SOLUSDT"]
             assert d.state.state is TradingState.HALTED
             mark = await ticker_price(sim, "SOLUSDT")
-            tick = d.instruments["SOLUSDT"].tick_size
+            tick = d.services.instruments["SOLUSDT"].tick_size
             want = stop_price_for(PositionSide.LONG, mark, Decimal("0.09"), tick)
             assert pos.stop_price == want, (pos.stop_price, want, old_stop)
             assert pos.stop_price != old_stop

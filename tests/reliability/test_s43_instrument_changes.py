@@ -35,17 +35,17 @@ async def test_s43_funding_interval_tick_lot_and_delisting_without_restart(
 
         await bar(sim, d)  # its cycle, then the instruments are re-read for the next one
         assert d.funding_intervals()["BTCUSDT"] == 1.0
-        eth = d.instruments["ETHUSDT"]
+        eth = d.services.instruments["ETHUSDT"]
         assert (eth.tick_size, eth.qty_step) == (Decimal("0.05"), Decimal("0.01"))
-        assert d.core.instruments["ETHUSDT"] is eth, "the trading core uses the new steps"
-        assert "SOLUSDT" in d.core.closing
+        assert d.services.core.instruments["ETHUSDT"] is eth, "the trading core uses the new steps"
+        assert "SOLUSDT" in d.services.core.closing
         await bar(sim, d)
-        assert "SOLUSDT" not in d.portfolio.positions, "closed at the next cycle"
-        venue = [p for p in await d.venue.fetch_positions() if p.symbol == "SOLUSDT"]
+        assert "SOLUSDT" not in d.services.portfolio.positions, "closed at the next cycle"
+        venue = [p for p in await d.services.venue.fetch_positions() if p.symbol == "SOLUSDT"]
         assert venue == [], "flat on the venue, before the delivery"
         assert int((await sim.state())["time"]) < now + 6 * HOUR
 
         await bar(sim, d, 8)  # past the delivery: never entered again
-        assert "SOLUSDT" not in d.portfolio.positions
-        sol = [o for o in await d.repo.list_orders(symbol="SOLUSDT") if o.intent == "entry"]
+        assert "SOLUSDT" not in d.services.portfolio.positions
+        sol = [o for o in await d.storage.repo.list_orders(symbol="SOLUSDT") if o.intent == "entry"]
         assert len(sol) == 1, "the one entry before the delisting"

@@ -64,7 +64,7 @@ async def test_s44_reload_applies_every_reloadable_setting_and_refuses_the_rest(
         d = Daemon(load_settings(path, environ={}), config_path=path, environ={})
         try:
             await d.start()
-            assert d.core.stops.trigger_by is TriggerBy.MARK
+            assert d.services.core.stops.trigger_by is TriggerBy.MARK
 
             changed = _config(
                 sim,
@@ -76,10 +76,10 @@ async def test_s44_reload_applies_every_reloadable_setting_and_refuses_the_rest(
             )
             path.write_text('mode = "testnet"\n' + _toml(changed))
             d.reload()  # (it reconfigures logging: checked by what it changed)
-            assert d.risk.params.max_drawdown == Decimal("0.2") and d.core.risk is d.risk
-            assert d.core.stops.trigger_by is TriggerBy.LAST
-            assert d.reconciler.policy == "refuse"
-            assert d.store.quality.limits.max_jump == 2.0
+            assert d.services.core.risk.params.max_drawdown == Decimal("0.2")
+            assert d.services.core.stops.trigger_by is TriggerBy.LAST
+            assert d.services.reconciler.policy == "refuse"
+            assert d.market.store.quality.limits.max_jump == 2.0
             assert d.settings.exchange.poll_interval_s == 0.5
 
             # The database (and a risk change with it): refused as a whole, nothing applied.
@@ -99,8 +99,8 @@ async def test_s44_reload_applies_every_reloadable_setting_and_refuses_the_rest(
             )
             assert not [e for e in logs if e["event"] == "config_reloaded"]
             assert d.settings.database.url == db_url
-            assert d.risk.params.max_drawdown == Decimal("0.2")
-            assert d.core.stops.trigger_by is TriggerBy.LAST
+            assert d.services.core.risk.params.max_drawdown == Decimal("0.2")
+            assert d.services.core.stops.trigger_by is TriggerBy.LAST
         finally:
             await d.shutdown()
 

@@ -27,7 +27,7 @@ async def test_s45_thin_book_entry_refused_by_the_slippage_guard(
     async with sim_server(data, start_ms=START, engine_kwargs=spread, venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bar(sim, d, 10)  # the 10th bar's close is an rsi-reversion entry on SOLUSDT
-            report = d.core.last_report
+            report = d.services.core.last_report
             assert report is not None and report.entries == []
             assert "SLIPPAGE" in report.rejections["SOLUSDT"], report.rejections
             assert not (await sim.state())["orders"], "nothing was sent"
@@ -43,11 +43,11 @@ async def test_s45_entry_capped_at_the_market_order_limit(
     async with sim_server(data, start_ms=START, venue=venue_name) as sim:
         async with running_daemon(sim, migrated_url) as d:
             await bar(sim, d, 10)
-            report = d.core.last_report
+            report = d.services.core.last_report
             assert report is not None and report.entries == ["SOLUSDT"], report.rejections
             [entry] = [o for o in (await sim.state())["orders"] if not o["reduceOnly"]]
             assert Decimal(entry["qty"]) == Decimal(25) and entry["orderStatus"] == "Filled"
-            assert d.portfolio.positions["SOLUSDT"].qty == Decimal(25)
+            assert d.services.portfolio.positions["SOLUSDT"].qty == Decimal(25)
         assert_nothing_lost(await read_books(sim, migrated_url))
 
 

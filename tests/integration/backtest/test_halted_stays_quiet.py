@@ -36,14 +36,14 @@ async def _replay(settings: Settings) -> tuple[Daemon, int]:
     daemon = Daemon(settings, environ={})
     await daemon.start()
     runs = 0
-    original = daemon.killswitch.run
+    original = daemon.services.killswitch.run
 
     async def counted(*args: Any, **kw: Any) -> Any:
         nonlocal runs
         runs += 1
         return await original(*args, **kw)
 
-    daemon.killswitch.run = counted  # type: ignore[method-assign]
+    daemon.services.killswitch.run = counted  # type: ignore[method-assign]
     await asyncio.wait_for(daemon.run(), timeout=240)
     return daemon, runs
 
@@ -56,8 +56,8 @@ def test_max_drawdown_kill_runs_once_then_stays_halted(tmp_path: Path) -> None:
     assert daemon.state.state is TradingState.HALTED
     assert "MAX_DRAWDOWN" in daemon.state.current.reason
     assert runs == 1
-    assert not daemon.core.kill_requested
-    assert daemon.core.halted_and_flat()
+    assert not daemon.services.core.kill_requested
+    assert daemon.services.core.halted_and_flat()
 
     effective, loaded = prepare(settings, data)
     runner = BacktestRunner(effective, loaded, start_ms=START_MS, quiet_bars=False)
@@ -67,5 +67,5 @@ def test_max_drawdown_kill_runs_once_then_stays_halted(tmp_path: Path) -> None:
     # Both paths traded the same way up to the kill and nothing after it.
     assert [(e.symbol, e.ts, e.qty) for e in out.engine.executions] == [
         (e.symbol, e.ts, e.qty)
-        for e in daemon.bundle.engine.executions  # type: ignore[attr-defined]
+        for e in daemon.services.bundle.engine.executions  # type: ignore[attr-defined]
     ]

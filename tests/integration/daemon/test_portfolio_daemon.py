@@ -1,7 +1,8 @@
 """Issue #20, the daemon in portfolio mode: the real ``rotor run --mode testnet`` with
 ``strategy.mode = "portfolio"`` against ``rotor sim serve`` through unmodified ccxt rebalances
 with spot (and, when a role asks, perp) orders; the orders in the database are the venue's,
-the coins it journals are the venue's, and the kill switch sells the non-core coins."""
+the spot executions and their fees are the venue's execution list, the coins it journals are
+the venue's, and the kill switch sells the non-core coins. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -25,18 +26,49 @@ CORE = {"BTC", "ETH", "SOL"}
 START = "2026-02-01T00:00:00Z"
 
 
-async def stored(db_url: str) -> tuple[dict[str, Any], list[Any], dict[str, Any]]:
-    """Orders by client id, the portfolio's records and the positions, as the database has
-    them."""
+async def stored(db_url: str) -> tuple[dict[str, Any], list[Any], dict[str, Any], list[Any]]:
+    """Orders by client id, the portfolio's records, the positions and the spot executions,
+    as the database has them."""
     engine = create_engine(db_url)
     try:
         repo = Repository(engine)
         orders = {o.client_order_id: o for o in await repo.list_orders(limit=100_000)}
         records = [d for d in await repo.list_decisions() if d.action is Action.PORTFOLIO]
         positions = {p.symbol: p for p in await repo.list_positions()}
-        return orders, records, positions
+        spot = [e for e in await repo.list_executions() if e.symbol.startswith("spot:")]
+        return orders, records, positions, spot
     finally:
         await engine.dispose()
+
+
+async def venue_spot_fills(sim: Any) -> list[tuple[Any, ...]]:
+    """The venue's spot execution list (Bybit ``execution/list``, ``category=spot``, every
+    page), read with an unmodified ccxt: exec id, symbol, side, qty, price, fee, fee coin."""
+    ex = sim.ccxt()
+    rows: list[dict[str, Any]] = []
+    try:
+        cursor = ""
+        for _ in range(100):
+            q = {"category": "spot", "limit": 100} | ({"cursor": cursor} if cursor else {})
+            result = (await ex.privateGetV5ExecutionList(q))["result"]
+            rows += result["list"]
+            cursor = result.get("nextPageCursor") or ""
+            if not cursor:
+                break
+    finally:
+        await ex.close()
+    return sorted(
+        (
+            r["execId"],
+            "spot:" + r["symbol"],
+            r["side"].lower(),
+            Decimal(r["execQty"]),
+            Decimal(r["execPrice"]),
+            Decimal(r["execFee"]),
+            r["feeCurrency"],
+        )
+        for r in rows
+    )
 
 
 async def spot_prices(url: str) -> dict[str, Decimal]:
@@ -60,8 +92,9 @@ def env() -> dict[str, str]:
     }
 
 
-async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(tmp_path: Path) -> None:
-    db_url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'rotor.db'}"
+async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(
+    tmp_path: Path, db_url: str
+) -> None:
     log = tmp_path / "rotor.log"
     args = ["--data", str(sample_dir()), "--speed", "0", "--start", START]
     async with sim_subprocess(args) as sim:
@@ -74,7 +107,7 @@ async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(tmp_path
             assert set(coins) >= CORE, f"the core is bought: {coins}"
             assert len(coins) > len(CORE), "rotational/speculative coins are bought too"
 
-            orders, records, positions = await stored(db_url)
+            orders, records, positions, db_fills = await stored(db_url)
             db_spot = {k: o for k, o in orders.items() if o.symbol.startswith("spot:")}
             assert set(db_spot) == set(spot), "every spot order is in `orders` and vice versa"
             for cid, vo in spot.items():
@@ -83,6 +116,15 @@ async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(tmp_path
                 assert o.symbol == "spot:" + vo["symbol"]
                 assert o.status.value == "FILLED" and o.filled_qty == Decimal(vo["cumExecQty"])
                 assert o.side.value == vo["side"].lower()
+            # Spot executions: the books are the venue's list, fee and fee coin included
+            # (a buy pays its fee in the coin bought).
+            venue_fills = await venue_spot_fills(sim)
+            assert len(venue_fills) >= 5
+            assert venue_fills == sorted(
+                (e.exec_id, e.symbol, e.side.value, e.qty, e.price, e.fee, e.fee_currency)
+                for e in db_fills
+            )
+            assert {f[6] for f in venue_fills if f[2] == "buy"} - {"USDT"}, "fees in coins"
             perp = {o["orderLinkId"]: o for o in state["orders"]}
             db_perp = {k for k, o in orders.items() if not o.symbol.startswith("spot:")}
             assert set(perp) == db_perp, "perp orders: the database is the venue's"

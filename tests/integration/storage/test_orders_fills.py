@@ -212,3 +212,54 @@ async def test_random_decimals_round_trip_exactly(repo: Repository) -> None:
     assert len(got) == len(values)
     for v, e in zip(values, got, strict=True):
         assert (e.qty, e.price, e.fee) == (v, -v, v), v
+
+
+async def test_unbooked_orders_add_up_executions_by_client_id_or_venue_id(repo: Repository) -> None:
+    """RELIABILITY.md #37: an order reported filled beyond its stored executions is listed
+    with both figures; an execution belongs to its order by client id or, with none (a
+    Binance trade row, a hand order), by the venue's order id."""
+    await repo.start_run(RunRecord("run1", "testnet", T0))
+
+    def fill(eid: str, cid: str, vid: str, qty: str) -> ExecutionReport:
+        return ExecutionReport(
+            exec_id=eid,
+            symbol="BTCUSDT",
+            client_order_id=cid,
+            venue_order_id=vid,
+            side=Side.BUY,
+            qty=Decimal(qty),
+            price=Decimal(100),
+            fee=Decimal("0.1"),
+            ts=T0 + 1,
+        )
+
+    filled = {"status": OrderStatus.FILLED, "type": OrderType.MARKET, "intent": "entry"}
+    orders = {
+        "rtr-a": _order("rtr-a", venue_order_id="1", filled_qty=Decimal(2), **filled),
+        "rtr-b": _order("rtr-b", venue_order_id="2", filled_qty=Decimal(3), **filled),
+        "venue:3": _order("venue:3", venue_order_id="3", filled_qty=Decimal(1), **filled),
+        "rtr-old": _order("rtr-old", venue_order_id="4", filled_qty=Decimal(1), updated_ms=T0 - 10),
+        "rtr-open": _order("rtr-open", venue_order_id="5"),
+    }
+    for o in orders.values():
+        await repo.insert_order(o, run_id="run1")
+    for e in (
+        fill("e1", "rtr-a", "1", "1.5"),  # by client id (Bybit): 0.5 missing
+        fill("e2", "", "2", "1"),  # by venue id (Binance): 2 missing
+        fill("e3", "", "2", "2"),
+        fill("e4", "", "3", "1"),  # a hand order, booked in full
+    ):
+        assert await repo.record_execution(e)
+
+    got = {u.key: u for u in await repo.unbooked_orders(T0)}
+    assert set(got) == {"rtr-a"}, "rtr-b adds up by venue id; rtr-old is before the horizon"
+    a = got["rtr-a"]
+    assert (a.symbol, a.venue_order_id, a.filled_qty, a.booked_qty) == (
+        "BTCUSDT",
+        "1",
+        Decimal(2),
+        Decimal("1.5"),
+    )
+    await repo.update_order(replace(orders["rtr-b"], filled_qty=Decimal(4), updated_ms=T0 + 5))
+    got = {u.key: u.booked_qty for u in await repo.unbooked_orders(T0)}
+    assert got == {"rtr-a": Decimal("1.5"), "rtr-b": Decimal(3)}

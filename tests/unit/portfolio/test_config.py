@@ -92,22 +92,28 @@ def test_core_assets_from_the_environment(tmp_path: Path) -> None:
     assert s.portfolio.core.assets == {"BTCUSDT": D("0.7"), "ETHUSDT": D("0.3")}
 
 
-def test_the_daemon_runs_portfolio_mode_only_on_an_exchange(tmp_path: Path) -> None:
-    """Replay and paper have no spot venue: refused (exit 2) naming the mode, before any
-    work; testnet/live run it (tests/integration/daemon/test_portfolio_daemon.py)."""
+def test_the_daemon_runs_portfolio_mode_on_bybit_only(tmp_path: Path) -> None:
+    """Every mode runs the portfolio on Bybit's unified account (replay and paper too:
+    tests/integration/daemon/test_portfolio_replay_paper.py); another exchange is refused
+    (exit 2) naming it, before any work."""
     f = tmp_path / "rotor.toml"
-    f.write_text('[strategy]\nmode = "portfolio"\n', encoding="utf-8")
+    f.write_text('[strategy]\nmode = "portfolio"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROTOR")}
-    for mode in ("replay", "paper"):
+    cases = [
+        ("replay", {"ROTOR__EXCHANGE__NAME": "binanceusdm"}, "binanceusdm (unified account)"),
+        ("paper", {"ROTOR__EXCHANGE__NAME": "binanceusdm"}, "binanceusdm (unified account)"),
+        ("replay", {"ROTOR__RISK__ACCOUNT_TYPE": "classic"}, "bybit (classic account)"),
+    ]
+    for mode, extra, named in cases:
         out = subprocess.run(
             [str(ROTOR), "run", "--config", str(f), "--mode", mode],
             capture_output=True,
             text=True,
             timeout=60,
-            env=env,
+            env=env | extra,
         )
-        assert out.returncode == 2
-        assert f"testnet and live mode (Bybit, unified account), not in {mode} mode" in out.stderr
+        assert out.returncode == 2, out.stderr
+        assert f"exchange {named} is not supported by `rotor run`" in out.stderr
 
 
 def test_the_portfolio_venue_is_bybit_unified_only() -> None:

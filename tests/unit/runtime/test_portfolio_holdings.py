@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.runtime.portfolio_holdings import legs_of, venue_holdings
-from bot.venues.ccxt_spot import SpotHolding, SpotInfo
+from bot.venues.spot import SpotHolding, SpotInfo
 
 BTC = SpotInfo("BTCUSDT", "BTC", D("0.000001"), D("0.000001"), D(5))
 PEPE = SpotInfo("PEPEUSDT", "PEPE", D(1), D(1), D(5))

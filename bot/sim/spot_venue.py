@@ -1,0 +1,110 @@
+"""The spot half of the engine's venues (replay's ``SimVenue``, paper's ``PaperVenue``).
+
+The portfolio daemon reads and trades spot the same way on every face: ``spot_markets``,
+``fetch_spot_holdings``, ``fetch_spot_executions`` and orders on a ``spot:`` symbol
+(``bot.venues.spot``). Against ``rotor sim serve`` or a real venue ccxt does it
+(``bot.venues.ccxt_spot``); here the engine's spot book does (``bot.sim.spot``: one fill
+model, the perpetuals' taker price, the fee in the coin received). A spot order fills whole on
+arrival or is refused, so it is never open and never cancellable.
+
+Only a unified account (Bybit's rules) is served: coins and perpetuals share one wallet.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import NoReturn
+
+from bot.domain import ExecutionReport, OrderType
+from bot.sim.core import EngineCore
+from bot.sim.types import SimError, SimExecution, SimOrder
+from bot.venues.base import OrderNotFoundError, OrderRequest, RejectedError
+from bot.venues.spot import SpotHolding, SpotInfo, market_id, spot_id
+
+
+def spot_execution_report(e: SimExecution) -> ExecutionReport:
+    """A spot fill as the venue-neutral ``ExecutionReport`` (rotor's ``spot:`` symbol, the fee
+    in the currency it was paid in)."""
+    return ExecutionReport(
+        exec_id=e.exec_id,
+        symbol=spot_id(e.symbol),
+        client_order_id=e.order_link_id,
+        venue_order_id=e.order_id,
+        side=e.side,
+        qty=e.qty,
+        price=e.price,
+        fee=e.fee,
+        ts=e.ts,
+        is_maker=e.is_maker,
+        fee_currency=e.fee_currency,
+    )
+
+
+class SpotEngineVenue:
+    """Mixin of ``bot.sim.venue.EngineVenue``: spot markets, coins, orders and fills."""
+
+    engine: EngineCore
+
+    def _unified(self) -> None:
+        if not self.engine.rules.unified_spot:
+            raise RejectedError(
+                f"spot on {self.engine.rules.name}: the engine's venues serve a unified "
+                "account only (Bybit's rules)",
+                endpoint="spot",
+            )
+
+    async def spot_markets(self) -> dict[str, SpotInfo]:
+        """Every spot market of the engine, keyed by exchange id (``BTCUSDT``)."""
+        self._unified()
+        return {
+            s: SpotInfo(s, m.base, m.qty_step, m.min_qty, m.min_notional)
+            for s, m in self.engine.spot_markets().items()
+        }
+
+    async def fetch_spot_holdings(self) -> list[SpotHolding]:
+        """The coins held, each with its spot price now (0 when its market has none)."""
+        markets = await self.spot_markets()
+        by_base = {m.base: m for m in markets.values()}
+        out: list[SpotHolding] = []
+        for coin, qty in sorted(self.engine.coin_balances().items()):
+            m = by_base.get(coin)
+            if m is None:
+                continue
+            try:
+                price = self.engine.spot_price(m.symbol)
+            except SimError:
+                price = Decimal(0)
+            out.append(SpotHolding(m, qty, price))
+        return out
+
+    async def fetch_spot_executions(self, since_ms: int) -> list[ExecutionReport]:
+        """Spot fills at or after ``since_ms``, oldest first."""
+        return [spot_execution_report(e) for e in self.engine.spot_executions if e.ts >= since_ms]
+
+    def _spot_order(self, request: OrderRequest) -> SimOrder:
+        """Fill a ``spot:`` market order on the engine's spot book (coins, base unit)."""
+        self._unified()
+        if request.type is not OrderType.MARKET or request.reduce_only:
+            raise RejectedError(f"{request.client_order_id}: spot orders are plain market orders")
+        return self.engine.place_spot_order(
+            market_id(request.symbol),
+            request.side,
+            request.qty,
+            order_link_id=request.client_order_id,
+        )
+
+    def _spot_get(self, symbol: str, **by: str) -> SimOrder | None:
+        o = self.engine.get_spot_order(**by)
+        if o is None or spot_id(o.symbol) != symbol:
+            return None
+        return o
+
+    def _spot_cancel(self, symbol: str, **by: str) -> NoReturn:
+        """A spot order is never open (filled or refused on arrival): nothing to cancel."""
+        o = self._spot_get(symbol, **by)
+        state = "no such order" if o is None else f"the order is {o.status.value}"
+        raise OrderNotFoundError(
+            f"{symbol}: {state}; too late to cancel",
+            code=str(SimError.SPOT_ORDER_NOT_FOUND),
+            endpoint="cancel_order",
+        )
