@@ -15,49 +15,30 @@ from typing import Any
 
 import numpy as np
 
+from bot.backtest import plotly_page
 from bot.backtest.metrics import iso
+from bot.backtest.plotly_page import EXTRA_HINT
+from bot.backtest.plotly_page import ReportExtraMissing as ReportExtraMissing  # re-exported
 from bot.backtest.result import BacktestResult
 
-# Figures are plain plotly specs ({"data": [...], "layout": {...}}) rendered without
-# graph_objects' validation: the same page, without deep-copying every 4,000-point trace.
+# Figures are plain plotly specs ({"data": [...], "layout": {...}}), drawn in the page by
+# plotly.js itself (``bot.backtest.plotly_page``: the plotly package is read, not imported).
 Fig = dict[str, Any]
 
 PALETTE = ("#1f5fbf", "#d9822b", "#2e9e5b", "#b03a8c", "#6b6f76", "#c23b3b", "#17becf", "#8c564b")
 POS = "#2e9e5b"
 NEG = "#c23b3b"
-EXTRA_HINT = "pip install 'rotor-bot[report]'"
 _CONFIG = {"displaylogo": False, "responsive": True}
-
-
-class ReportExtraMissing(RuntimeError):
-    """plotly or Pillow is not installed; the message says how to get them."""
-
-
-def _plotly_io() -> Any:
-    try:
-        import plotly.io as pio
-    except ImportError as exc:
-        raise ReportExtraMissing(
-            f"report.html and equity.png need plotly and Pillow: {EXTRA_HINT}"
-        ) from exc
-    return pio
 
 
 def plotly_js() -> str:
     """plotly.js itself, to inline in a ``<script>`` (no CDN: the page works offline)."""
-    _plotly_io()
-    from plotly.offline import get_plotlyjs
-
-    js: str = get_plotlyjs()
-    return js
+    return plotly_page.plotly_js()
 
 
 def div(fig: Fig) -> str:
     """The figure as an HTML ``<div>`` plus its inline script (plotly.js loaded once per page)."""
-    html: str = _plotly_io().to_html(
-        fig, full_html=False, include_plotlyjs=False, config=_CONFIG, validate=False
-    )
-    return html
+    return plotly_page.div(fig, _CONFIG)
 
 
 def _dates(ts: np.ndarray) -> list[str]:
@@ -70,7 +51,7 @@ def _layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
         "title": {"text": title, "x": 0.01, "font": {"size": 15}},
         "height": height,
         "margin": {"l": 60, "r": 20, "t": 48, "b": 36},
-        "template": _plotly_io().templates["plotly_white"].to_plotly_json(),
+        "template": plotly_page.template("plotly_white"),
         "hovermode": "x unified",
         "legend": {"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
         **extra,

@@ -209,15 +209,7 @@ class _BarEvaluation:
     def _scalar_view(self, i: int, k: int, f8h: Callable[[int, float], float]) -> SymView:
         """Row ``i``'s view read value by value (the same values ``symbols`` converts)."""
         lay, cf, col, b = self.lay, self.cf, self.col, self.b
-        nan = float("nan")
-
-        def h(a: np.ndarray) -> float:
-            return float(a.item(i, b)) if b >= 0 else nan
-
-        def flag(a: np.ndarray) -> bool:
-            return bool(a.item(i, b)) if b >= 0 else False
-
-        return SymView(
+        head = (
             i,
             self.u.sector_of[i],
             k,
@@ -228,17 +220,24 @@ class _BarEvaluation:
             f8h(i, float(lay.f8h_last.item(i, col))),
             float(lay.f8h_mean.item(i, col)),
             float(lay.oi_flow.item(i, col)),
-            h(cf.rsi),
-            h(cf.adx),
-            h(cf.atr),
-            h(cf.ema),
-            h(cf.htf.close),
-            flag(cf.long_trigger),
-            flag(cf.lower_low),
-            flag(cf.divergence),
-            flag(cf.short_setup),
-            h(cf.tp_level),
-            h(cf.htf.high),
+        )
+        if b < 0:
+            nan = float("nan")
+            return SymView(*head, nan, nan, nan, nan, nan, False, False, False, False, nan, nan)
+        htf = cf.htf
+        return SymView(
+            *head,
+            float(cf.rsi.item(i, b)),
+            float(cf.adx.item(i, b)),
+            float(cf.atr.item(i, b)),
+            float(cf.ema.item(i, b)),
+            float(htf.close.item(i, b)),
+            bool(cf.long_trigger.item(i, b)),
+            bool(cf.lower_low.item(i, b)),
+            bool(cf.divergence.item(i, b)),
+            bool(cf.short_setup.item(i, b)),
+            float(cf.tp_level.item(i, b)),
+            float(htf.high.item(i, b)),
         )
 
     def _rank_members(self) -> None:

@@ -50,7 +50,11 @@ class Tables:
 
     def htf_bar(self, j: int) -> int:
         """Entry-timeframe bar completed at or before panel index ``j`` (−1 if none)."""
-        return int(np.searchsorted(self.confirm.htf.end_index, j - self.ta_base, side="right")) - 1
+        htf = self.confirm.htf
+        w = j - self.ta_base
+        if 0 <= w < len(htf.last_complete):  # the same search, done once per window
+            return int(htf.last_complete.item(w))
+        return int(np.searchsorted(htf.end_index, w, side="right")) - 1
 
     def close_time(self, j: int) -> int:
         return int(self.ts[j - self.base]) + HOUR_MS

@@ -117,6 +117,20 @@ class EngineCore(SpotBook, PathWalker):
         eq = self.wallet_balance + self.unrealised_pnl()
         return eq + self.spot_value() if self.account.coins and self.rules.unified_spot else eq
 
+    def wallet_equity_and_available(self) -> tuple[Decimal, Decimal]:
+        """``wallet_balance + unrealised_pnl()`` (the USDT row, coins apart) and
+        ``available()``, from one pass over the positions (a balance read)."""
+        if not self.positions:
+            return self.wallet_balance + ZERO, self._available(None)
+        upnl = cross = ZERO
+        is_cross = self.account.is_cross
+        for pos in self.positions.values():
+            u = pos.unrealised_pnl(Decimal(repr(self.price_float(pos.symbol))))
+            upnl += u
+            if is_cross(pos):
+                cross += u
+        return self.wallet_balance + upnl, self._available(cross)
+
     def order_margin(self) -> Decimal:
         """Margin reserved by resting limit orders for the exposure they would open."""
         total = ZERO
@@ -130,9 +144,12 @@ class EngineCore(SpotBook, PathWalker):
     def available(self) -> Decimal:
         """Free margin: wallet plus the cross positions' unrealised PnL, less position and
         order margin."""
+        return self._available(self.unrealised_pnl(cross_only=True) if self.positions else None)
+
+    def _available(self, cross_upnl: Decimal | None) -> Decimal:
         base = self.wallet_balance
-        if self.positions:
-            base += self.unrealised_pnl(cross_only=True)
+        if cross_upnl is not None:
+            base += cross_upnl
         return base - self.account.position_margin() - self.order_margin()
 
     def liq_price(self, key: str) -> Decimal:

@@ -231,6 +231,7 @@ class SimMarket:
     events: list[InstrumentEvent] = field(default_factory=list)  # instrument_events.json
     _fast: dict[str, FastSeries] = field(default_factory=dict, repr=False)
     _settle_hours: set[int] = field(default_factory=set, repr=False)
+    _times: list[int] = field(default_factory=list, init=False, repr=False)  # ``time_at``
 
     def __post_init__(self) -> None:
         self.index.update({s: i for i, s in enumerate(self.symbols)})
@@ -238,6 +239,15 @@ class SimMarket:
     @property
     def n_bars(self) -> int:
         return len(self.ts)
+
+    def time_at(self, k: int) -> int:
+        """The sim time at bar ``k``: its open; from the end of the data on, the last close.
+        (The clock reads it on every call: a list of ints, built once.)"""
+        times = self._times
+        if not times:
+            times.extend(self.ts.tolist())
+            times.append(int(self.ts[-1]) + HOUR_MS if len(self.ts) else HOUR_MS)
+        return times[k] if k < len(times) else times[-1]
 
     @classmethod
     def load(cls, root: Path | str, symbols: list[str] | None = None) -> SimMarket:
@@ -334,7 +344,7 @@ class SimMarket:
         """Price of symbol row ``i`` at the open of bar ``k`` (k == T means after the last
         bar): the open when present, else the last close before it (NaN before listing)."""
         if k < len(self.ts):
-            p = float(self.open[i, k])
+            p: float = self.open.item(i, k)
             if p == p:  # not NaN
                 return p
         return self.close_before(i, k)

@@ -12,7 +12,6 @@ from decimal import Decimal
 
 import numpy as np
 
-from bot.data.panel import HOUR_MS
 from bot.domain import Bar, FundingRate, OpenInterest, Ticker
 from bot.sim.funding import FundingSchedule
 from bot.sim.market import SimMarket
@@ -47,10 +46,7 @@ class Quotes:
     @property
     def now_ms(self) -> int:
         """Sim time: the open of the current bar (after the last bar: its close)."""
-        m = self.market
-        if self._k < m.n_bars:
-            return int(m.ts[self._k])
-        return int(m.ts[-1]) + HOUR_MS
+        return self.market.time_at(self._k)
 
     @property
     def at_end(self) -> bool:

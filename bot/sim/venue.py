@@ -274,11 +274,9 @@ class EngineVenue(SpotEngineVenue):
         """The USDT wallet, as the venues' coin row shows it: wallet balance, wallet plus the
         perpetuals' unrealised PnL, free margin. Coins are apart (``fetch_spot_holdings``)."""
         eng = self.engine
+        equity, available = eng.wallet_equity_and_available()
         return BalanceReport(
-            wallet_balance=eng.wallet_balance,
-            equity=eng.wallet_balance + eng.unrealised_pnl(),
-            available=eng.available(),
-            ts=eng.now_ms,
+            wallet_balance=eng.wallet_balance, equity=equity, available=available, ts=eng.now_ms
         )
 
     async def ensure_account_modes(self, margin_mode: MarginMode) -> None:

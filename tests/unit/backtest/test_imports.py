@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,61 @@ def test_backtest_modules_import_no_database_exchange_or_report_stack() -> None:
     loaded = set(proc.stdout.split())
     assert "numpy" in loaded  # the probe ran
     assert not loaded & NOT_NEEDED, sorted(loaded & NOT_NEEDED)
+
+
+LOAD_PROBE = """
+import sys
+import numpy as np
+from pathlib import Path
+from bot.data.datadir import Ohlcv, read_ohlcv, write_ohlcv
+path = Path(sys.argv[1])
+ts = 1_704_067_200_000 + np.arange(48, dtype=np.int64) * 3_600_000
+px = 100.0 + np.arange(48, dtype=np.float64)
+write_ohlcv(path, Ohlcv(ts, px, px + 1, px - 1, px, np.ones(48)))
+back = read_ohlcv(path)
+assert back.ts.tolist() == ts.tolist() and back.close.tolist() == px.tolist()
+print("pyarrow.dataset" in sys.modules)
+"""
+
+
+def test_reading_a_data_file_needs_no_dataset_layer(tmp_path: Path) -> None:
+    """One parquet file is read as a file, not through pyarrow's dataset layer (which costs
+    ~50 ms of imports and twice the CPU per file on a 150-file directory)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD_PROBE, str(tmp_path / "X.parquet")],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert proc.stdout.split() == ["False"]
+
+
+CHART_PROBE = """
+import json, sys
+import numpy as np
+from bot.backtest import charts
+fig = {"data": [{"type": "scatter", "x": ["a", "b", "c"], "y": np.array([1.0, np.nan, 2.5])}],
+       "layout": charts._layout("t", 300)}
+html = charts.div(fig)
+js = charts.plotly_js()
+args = html.split("Plotly.newPlot(", 1)[1]
+dec = json.JSONDecoder()
+_, i = dec.raw_decode(args)
+data, k = dec.raw_decode(args[i + 1:])
+layout, _ = dec.raw_decode(args[i + 1 + k + 1:])
+print(json.dumps({"plotly": "plotly" in sys.modules, "y": data[0]["y"], "height": layout["height"],
+                  "box": 'style="height:300px' in html, "js": len(js) > 1_000_000,
+                  "template": layout["template"]["layout"]["plot_bgcolor"]}))
+"""
+
+
+def test_report_charts_read_plotly_as_data_without_importing_it() -> None:
+    """A report page needs plotly.js and a template's JSON, not the plotly package's graph
+    objects (importing them cost ~0.1 s CPU per report): the figures are drawn in the page."""
+    proc = subprocess.run(
+        [sys.executable, "-c", CHART_PROBE], capture_output=True, text=True, check=True, timeout=60
+    )
+    got = json.loads(proc.stdout)
+    assert got == {"plotly": False, "y": [1.0, None, 2.5], "height": 300, "box": True,
+                   "js": True, "template": "white"}  # fmt: skip
 
 
 PNG_PROBE = """
