@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.data.datadir import DataFileError
 from bot.data.freshness import FreshnessTracker
 from bot.data.quality import QualityFilter, QualityLimits
+from bot.data.schema import preflight
 from bot.data.sectors import SectorMapError
 from bot.data.store import PanelStore
 from bot.execution.orders import OrderManager
@@ -32,7 +33,7 @@ from bot.observability.metrics import Metrics
 from bot.risk import StateRequest, TradingStateMachine, Transition, from_stored
 from bot.runtime.account import DAY_MS, EquityMarks
 from bot.runtime.assembly import assemble_core, with_sectors
-from bot.runtime.build import VenueBundle, build_venue, universe
+from bot.runtime.build import VenueBundle, build_venue, replay_data_dir, universe
 from bot.runtime.cashflows import CashFlowTracker
 from bot.runtime.cashflows import start_point as cash_start
 from bot.runtime.journal import DbJournal
@@ -78,6 +79,16 @@ def check_start(settings: Settings, *, live_flag: bool, environ: Mapping[str, st
     problems = validate_risk(s)
     if problems:
         raise StartupError("invalid risk configuration:\n  " + "\n  ".join(problems), 2)
+    if s.mode == "replay":
+        # A bad data file is named before the database, the lease or the control port are
+        # touched (footers only: about half a millisecond a file).
+        root = replay_data_dir(s)
+        if not root.is_dir():
+            raise StartupError(f"{root}: data directory not found", 2)
+        try:
+            preflight(root)
+        except (DataFileError, ValueError, OSError) as exc:
+            raise StartupError(str(exc), 2) from exc
 
 
 # ---------------------------------------------------------------------- 1. storage

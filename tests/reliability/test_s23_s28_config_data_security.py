@@ -93,6 +93,8 @@ def test_s24_corrupt_or_partial_data_files_name_the_file(tmp_path: Path) -> None
     )
     assert code == 2, out
     assert str(victim) in out and "corrupt or unreadable parquet" in out, out
+    # Named before any work: no database created, no lease taken, no port bound.
+    assert not (tmp_path / "a.db").exists()
 
     data = trading_data(tmp_path / "columns", bars=300)
     import pyarrow as pa
@@ -112,6 +114,7 @@ def test_s24_corrupt_or_partial_data_files_name_the_file(tmp_path: Path) -> None
     )
     assert code == 2, out
     assert str(victim) in out and "missing column(s): high, low" in out, out
+    assert not (tmp_path / "b.db").exists()
 
 
 # --------------------------------------------------------------------------- #25, #28
