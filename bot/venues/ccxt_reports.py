@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.domain import (
     BalanceReport,
+    CashFlow,
     ExecutionReport,
     Instrument,
     OrderReport,
@@ -191,3 +192,23 @@ def to_balance(balance: dict[str, Any], now_ms: int, coin: str = "USDT") -> Bala
     available = first_dec(raw_coin.get("availableToWithdraw"), unified.get("free"), wallet)
     assert available is not None
     return BalanceReport(wallet_balance=wallet, equity=equity, available=available, ts=ts)
+
+
+# Money moved in or out: Bybit's transaction-log types, Binance's income type.
+TRANSFER_KINDS = frozenset({"TRANSFER_IN", "TRANSFER_OUT", "TRANSFER"})
+
+
+def to_cash_flow(row: dict[str, Any]) -> CashFlow:
+    """One ccxt ledger entry as a signed cash flow (the venue's own signed change first)."""
+    info = row.get("info") or {}
+    change = info.get("change", info.get("cashFlow", info.get("income")))
+    if change is not None and str(change) != "":
+        amount = dec0(change)
+    else:
+        amount = dec0(row.get("amount"))
+        if row.get("direction") == "out":
+            amount = -abs(amount)
+    kind = str(info.get("type") or info.get("incomeType") or row.get("type") or "")
+    ts = int(row.get("timestamp") or info.get("transactionTime") or info.get("time") or 0)
+    venue_id = str(row.get("id") or info.get("id") or info.get("tranId") or f"{kind}-{ts}")
+    return CashFlow(venue_id=venue_id, ts=ts, coin="USDT", amount=amount, kind=kind)

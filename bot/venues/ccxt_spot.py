@@ -19,9 +19,10 @@ from typing import Any
 
 from bot.domain import ExecutionReport, OrderReport, OrderType
 from bot.venues.base import OrderRequest, RejectedError
+from bot.venues.ccxt_bybit import FILL_TYPES, execution_rows
 from bot.venues.ccxt_map import dec
 from bot.venues.ccxt_reports import to_execution, to_order_report
-from bot.venues.ccxt_venue import FILL_TYPES, CcxtVenue
+from bot.venues.ccxt_venue import CcxtVenue
 from bot.venues.spot import QUOTE, SpotHolding, SpotInfo, is_spot, market_id, spot_id
 
 
@@ -106,7 +107,7 @@ class SpotCcxtVenue(CcxtVenue):
         base coin on a buy)."""
         await self.spot_markets()
         seen: dict[str, ExecutionReport] = {}
-        for raw in await self._execution_rows(since_ms, None, None, category="spot"):
+        for raw in await execution_rows(self, since_ms, None, None, category="spot"):
             if raw.get("execType") not in FILL_TYPES:
                 continue
             sym = str(raw.get("symbol") or "")

@@ -2,7 +2,8 @@
 
 Bybit linear USDT perpetuals by default; ``binanceusdm`` through the same class. How the
 client is built (mode, host, keys) is in ``ccxt_client``; how ccxt errors become rotor
-outcomes is in ``ccxt_errors``; how structures become reports is in ``ccxt_map`` (market
+outcomes is in ``ccxt_errors``; the account reads that differ by venue are in
+``ccxt_bybit`` and ``ccxt_binance``; how structures become reports is in ``ccxt_map`` (market
 structures) and ``ccxt_reports`` (orders, fills, positions, balance); the call policy and
 market data are in ``ccxt_core``. This module adds trading.
 
@@ -29,7 +30,7 @@ from bot.domain import (
     TriggerBy,
 )
 from bot.observability.logging import get_logger
-from bot.venues import ccxt_binance
+from bot.venues import ccxt_binance, ccxt_bybit
 from bot.venues.base import (
     FatalError,
     MarginMode,
@@ -42,26 +43,19 @@ from bot.venues.base import (
 from bot.venues.ccxt_client import Endpoint
 from bot.venues.ccxt_core import CcxtMarketData
 from bot.venues.ccxt_errors import BYBIT_LEVERAGE_NOT_MODIFIED
-from bot.venues.ccxt_map import dec0
-from bot.venues.ccxt_reports import to_balance, to_execution, to_order_report, to_position
+from bot.venues.ccxt_reports import (
+    TRANSFER_KINDS,
+    to_balance,
+    to_cash_flow,
+    to_order_report,
+    to_position,
+)
 
-DAY_MS = 86_400_000
-BYBIT_MARGIN_MODE_NOT_MODIFIED = "110026"
-BYBIT_POSITION_MODE_NOT_MODIFIED = "110025"
 BINANCE_POSITION_MODE_NOT_MODIFIED = "-4059"  # "No need to change position side."
 # "Unknown order sent." / "Order does not exist.": expected while looking for a stop, which
 # Binance keeps among algo orders, by its client id among plain orders first.
 BINANCE_NOT_A_PLAIN_ORDER = frozenset({"-2011", "-2013"})
-# Bybit's execution list answers at most 7 days per request (startTime..endTime).
-EXEC_WINDOW_MS = 7 * DAY_MS
-# How far back a reconciliation looks at most (a longer outage is settled by the positions).
-MAX_EXEC_LOOKBACK_MS = 30 * DAY_MS
-EXEC_PAGE = 100
-MAX_EXEC_PAGES = 50
-# Fills that change a position; ccxt's fetch_my_trades asks for "Trade" only, so a liquidation
-# (BustTrade), auto-deleveraging (AdlTrade) or the settlement of a delisted contract (Delivery)
-# would otherwise show up only as a vanished position.
-FILL_TYPES = frozenset({"Trade", "BustTrade", "AdlTrade", "Delivery"})
+CASH_FLOW_WINDOW_MS = 7 * 86_400_000  # Bybit's transaction log spans at most 7 days a request
 
 log = get_logger("rotor.venues.ccxt")
 
@@ -320,75 +314,26 @@ class CcxtVenue(CcxtMarketData):
     ) -> list[ExecutionReport]:
         """Own fills since ``since_ms`` (liquidations included), oldest first, by exec id."""
         await self._ensure_markets()
-        seen: dict[str, ExecutionReport] = {}
         if self.name == "bybit":
-            for raw in await self._execution_rows(since_ms, symbol, None):
-                if raw.get("execType") not in FILL_TYPES:
-                    continue
-                sym = str(raw.get("symbol") or "")
-                market = self.ex.market(self.symbol_of(sym))
-                rep = to_execution(self.ex.parse_trade(raw, market), self._instruments.get(sym))
-                seen.setdefault(rep.exec_id, rep)
-            return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
+            return await ccxt_bybit.executions(self, since_ms, symbol)
         return await ccxt_binance.executions(self, since_ms, symbol)
 
     async def fetch_order_executions(
         self, symbol: str, venue_order_id: str
     ) -> list[ExecutionReport]:
-        """One order's fills, oldest first: Bybit's execution list by ``orderId`` (no time
-        window: the last 7 days), Binance's ``userTrades`` by ``orderId``."""
+        """One order's fills, oldest first, with no time window (Bybit's execution list and
+        Binance's ``userTrades`` by ``orderId``)."""
         await self._ensure_markets()
-        if self.name != "bybit":
-            return await ccxt_binance.order_executions(self, symbol, venue_order_id)
-        seen: dict[str, ExecutionReport] = {}
-        market = self.ex.market(self.symbol_of(symbol))
-        cursor: str | None = None
-        for _ in range(MAX_EXEC_PAGES):
-            q: dict[str, Any] = {
-                "category": "linear",
-                "symbol": symbol,
-                "orderId": venue_order_id,
-                "limit": EXEC_PAGE,
-            }
-            if cursor:
-                q["cursor"] = cursor
-            resp = await self._read(
-                "executions", functools.partial(self.ex.privateGetV5ExecutionList, q)
-            )
-            result = resp.get("result") or {}
-            for raw in result.get("list") or []:
-                if raw.get("execType") in FILL_TYPES:
-                    rep = to_execution(
-                        self.ex.parse_trade(raw, market), self._instruments.get(symbol)
-                    )
-                    seen.setdefault(rep.exec_id, rep)
-            cursor = result.get("nextPageCursor") or None
-            if not cursor:
-                break
-        return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
+        if self.name == "bybit":
+            return await ccxt_bybit.order_executions(self, symbol, venue_order_id)
+        return await ccxt_binance.order_executions(self, symbol, venue_order_id)
 
     async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
         """Funding settled on the account's positions since ``since_ms``, oldest first."""
         await self._ensure_markets()
-        out: dict[str, FundingPayment] = {}
         if self.name == "bybit":
-            for raw in await self._execution_rows(since_ms, None, "Funding"):
-                fee = dec0(raw.get("execFee"))
-                mark = dec0(raw.get("execPrice") or raw.get("markPrice"))
-                value = dec0(raw.get("execValue"))
-                pay = FundingPayment(
-                    symbol=str(raw.get("symbol") or ""),
-                    ts=int(raw.get("execTime") or 0),
-                    rate=dec0(raw.get("feeRate")),
-                    qty=dec0(raw.get("execQty")) or ((value / mark) if mark else Decimal(0)),
-                    mark=mark,
-                    amount=-fee,  # Bybit books funding paid as a positive fee
-                    venue_id=str(raw.get("execId") or ""),
-                )
-                out.setdefault(pay.venue_id or f"{pay.symbol}-{pay.ts}", pay)
-        else:
-            return await ccxt_binance.funding_payments(self, since_ms)
-        return sorted(out.values(), key=lambda p: (p.ts, p.symbol))
+            return await ccxt_bybit.funding_payments(self, since_ms)
+        return await ccxt_binance.funding_payments(self, since_ms)
 
     async def fetch_account_events(
         self, since_ms: int
@@ -420,53 +365,11 @@ class CcxtVenue(CcxtMarketData):
                 functools.partial(self.ex.fetch_ledger, "USDT", start, 50, params),
             )
             for r in rows:
-                flow = _cash_flow(r)
+                flow = to_cash_flow(r)
                 if flow.kind in TRANSFER_KINDS and since_ms <= flow.ts <= until_ms:
                     out.setdefault(flow.venue_id, flow)
             start = end + 1
         return sorted(out.values(), key=lambda f: (f.ts, f.venue_id))
-
-    async def _execution_rows(
-        self,
-        since_ms: int,
-        symbol: str | None,
-        exec_type: str | None,
-        category: str = "linear",
-    ) -> list[dict[str, Any]]:
-        """Raw Bybit execution-list rows of ``category`` since ``since_ms``: 7-day windows,
-        cursor paging."""
-        if self._server_offset_ms is None:
-            await self.server_time()
-        now = self.now_ms()
-        start = max(since_ms, now - MAX_EXEC_LOOKBACK_MS, 0)
-        rows: list[dict[str, Any]] = []
-        while start <= now:
-            # The last window reaches past ``now`` so a slightly stale clock misses nothing.
-            end = start + EXEC_WINDOW_MS - 1
-            cursor: str | None = None
-            for _ in range(MAX_EXEC_PAGES):
-                q: dict[str, Any] = {
-                    "category": category,
-                    "startTime": start,
-                    "endTime": end,
-                    "limit": EXEC_PAGE,
-                }
-                if symbol:
-                    q["symbol"] = symbol
-                if exec_type:
-                    q["execType"] = exec_type
-                if cursor:
-                    q["cursor"] = cursor
-                resp = await self._read(
-                    "executions", functools.partial(self.ex.privateGetV5ExecutionList, q)
-                )
-                result = resp.get("result") or {}
-                rows.extend(result.get("list") or [])
-                cursor = result.get("nextPageCursor") or None
-                if not cursor:
-                    break
-            start = end + 1
-        return rows
 
     async def fetch_positions(self) -> list[PositionReport]:
         await self._ensure_markets()
@@ -489,56 +392,16 @@ class CcxtVenue(CcxtMarketData):
 
     async def ensure_account_modes(self, margin_mode: MarginMode) -> None:
         """Every mode change is idempotent ("set to X"), so it is retried like a cancel: a 5xx
-        at start-up does not refuse the start. Bybit: read the unified account's margin mode and switch it when it differs
-        (``/v5/account/set-margin-mode``), switch USDT perpetuals to one-way mode
-        (``/v5/position/switch-mode``; "not modified" is success) and check no position is
-        still held in hedge mode. Binance: one-way position mode, and the margin type per symbol
-        (``ccxt_binance``: checked now, switched before a symbol's first entry). A refusal is
-        a ``FatalError`` saying what to change."""
+        at start-up does not refuse the start. Bybit: ``ccxt_bybit.ensure_account_modes``.
+        Binance: one-way position mode, and the margin type per symbol (``ccxt_binance``:
+        checked now, switched before a symbol's first entry). A refusal is a ``FatalError``
+        saying what to change."""
         if self.name != "bybit":
             await self._binance_one_way()
             self._margin_ok = frozenset(await ccxt_binance.check_margin_types(self, margin_mode))
             self._margin_mode = margin_mode
             return
-        want = "ISOLATED_MARGIN" if margin_mode == "isolated" else "REGULAR_MARGIN"
-        info = await self._read("account_info", lambda: self.ex.privateGetV5AccountInfo())
-        have = str((info.get("result") or {}).get("marginMode") or "")
-        if have != want:
-            await self._set_mode(
-                "set_margin_mode",
-                lambda: self.ex.privatePostV5AccountSetMarginMode({"setMarginMode": want}),
-                BYBIT_MARGIN_MODE_NOT_MODIFIED,
-                lambda exc: (
-                    f"the account is {have or 'unknown'} and the venue refused {want} ({exc}); "
-                    "close every position and order, or set execution.margin_mode to match "
-                    "the account"
-                ),
-            )
-        req = {"category": "linear", "coin": "USDT", "mode": 0}
-        await self._set_mode(
-            "switch_position_mode",
-            lambda: self.ex.privatePostV5PositionSwitchMode(req),
-            BYBIT_POSITION_MODE_NOT_MODIFIED,
-            lambda exc: (
-                f"the venue refused one-way position mode ({exc}); close the hedge-mode "
-                "positions and orders first"
-            ),
-        )
-        resp = await self._read(
-            "positions",
-            lambda: self.ex.privateGetV5PositionList({"category": "linear", "settleCoin": "USDT"}),
-        )
-        hedged = sorted(
-            str(r.get("symbol"))
-            for r in (resp.get("result") or {}).get("list") or []
-            if int(r.get("positionIdx") or 0) != 0
-        )
-        if hedged:
-            raise FatalError(
-                f"positions held in hedge mode on {', '.join(hedged)}: close them (one-way "
-                "mode could not be set for those symbols)",
-                endpoint="switch_position_mode",
-            )
+        await ccxt_bybit.ensure_account_modes(self, margin_mode)
 
     async def _binance_one_way(self) -> None:
         await self._set_mode(
@@ -552,24 +415,3 @@ class CcxtVenue(CcxtMarketData):
 def _conforms(v: CcxtVenue) -> Venue:
     """Static proof (mypy) that ``CcxtVenue`` implements the ``Venue`` protocol."""
     return v
-
-
-CASH_FLOW_WINDOW_MS = 7 * 86_400_000  # Bybit's transaction log spans at most 7 days a request
-# Money moved in or out: Bybit's transaction-log types, Binance's income type.
-TRANSFER_KINDS = frozenset({"TRANSFER_IN", "TRANSFER_OUT", "TRANSFER"})
-
-
-def _cash_flow(row: dict[str, Any]) -> CashFlow:
-    """One ccxt ledger entry as a signed cash flow (the venue's own signed change first)."""
-    info = row.get("info") or {}
-    change = info.get("change", info.get("cashFlow", info.get("income")))
-    if change is not None and str(change) != "":
-        amount = dec0(change)
-    else:
-        amount = dec0(row.get("amount"))
-        if row.get("direction") == "out":
-            amount = -abs(amount)
-    kind = str(info.get("type") or info.get("incomeType") or row.get("type") or "")
-    ts = int(row.get("timestamp") or info.get("transactionTime") or info.get("time") or 0)
-    venue_id = str(row.get("id") or info.get("id") or info.get("tranId") or f"{kind}-{ts}")
-    return CashFlow(venue_id=venue_id, ts=ts, coin="USDT", amount=amount, kind=kind)
