@@ -12,11 +12,13 @@ Only a unified account (Bybit's rules) is served: coins and perpetuals share one
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import NoReturn
 
 from bot.domain import ExecutionReport, OrderType
 from bot.sim.core import EngineCore
+from bot.sim.reports import execution_report
 from bot.sim.types import SimError, SimExecution, SimOrder
 from bot.venues.base import OrderNotFoundError, OrderRequest, RejectedError
 from bot.venues.spot import SpotHolding, SpotInfo, market_id, spot_id
@@ -25,19 +27,7 @@ from bot.venues.spot import SpotHolding, SpotInfo, market_id, spot_id
 def spot_execution_report(e: SimExecution) -> ExecutionReport:
     """A spot fill as the venue-neutral ``ExecutionReport`` (rotor's ``spot:`` symbol, the fee
     in the currency it was paid in)."""
-    return ExecutionReport(
-        exec_id=e.exec_id,
-        symbol=spot_id(e.symbol),
-        client_order_id=e.order_link_id,
-        venue_order_id=e.order_id,
-        side=e.side,
-        qty=e.qty,
-        price=e.price,
-        fee=e.fee,
-        ts=e.ts,
-        is_maker=e.is_maker,
-        fee_currency=e.fee_currency,
-    )
+    return replace(execution_report(e), symbol=spot_id(e.symbol), fee_currency=e.fee_currency)
 
 
 class SpotEngineVenue:
