@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "allocate": ("allocate_cmd", "allocate", False),
     "run": ("run_cmd", "run", False),
     "backtest": ("backtest_cmd", "backtest", False),
-    "optimize": ("backtest_cmd", "optimize", False),
+    "optimize": ("optimize_cmd", "optimize", False),
     "status": ("control_cmd", "status", False),
     "pause": ("control_cmd", "pause", False),
     "resume": ("control_cmd", "resume", False),
