@@ -20,16 +20,15 @@ from typing import Any
 
 from bot import __version__
 from bot.config import Settings
-from bot.data.panel import HOUR_MS
 from bot.domain import TradingState
 from bot.execution.client_ids import new_run_id
 from bot.observability.logging import get_logger, set_context
 from bot.observability.metrics import Metrics
 from bot.risk import Source, StateRequest, TradingStateMachine
 from bot.runtime import lifecycle, reload, replay
+from bot.runtime.barstep import BarStep
 from bot.runtime.control import ControlServer
 from bot.runtime.degraded import STORAGE_ERRORS, Degradation
-from bot.runtime.instruments import refresh_instruments
 from bot.runtime.killswitch import KILL_REASON, KillInterrupted, flatten_and_halt
 from bot.runtime.ossignals import KillFile
 from bot.runtime.services import Market, Services, Storage
@@ -69,7 +68,7 @@ class Daemon:
         self.services: Services | None = None
         self.market: Market | None = None
         self.engine: Any = None  # the simulator engine when rotor drives its clock (replay)
-        self.last_bar_ts = 0
+        self.bar: BarStep | None = None  # the bar step, once the market data is built
         self.stop_event = asyncio.Event()
         self.kill_event = asyncio.Event()
         self.kill_source = Source.SIGNAL
@@ -82,7 +81,6 @@ class Daemon:
         )
         self.tasks: set[asyncio.Task[Any]] = set()
         self.degraded = Degradation(self.metrics, self.change_state)
-        self.tickers_stale = False
         self.control: ControlServer | None = None
         self.running = False  # True once start-up (reconcile, backfill) is complete
         self.started_ms = int(time.time() * 1000)
@@ -145,7 +143,13 @@ class Daemon:
             log.warning("kill_switch_resuming", reason=current.reason)
             await self.run_kill(Source(current.source))
         self.market = await lifecycle.open_market(s, services, signals, storage.repo, self.now())
-        self.last_bar_ts = max(self.market.feed.last_bar_ts.values(), default=0)
+        self.bar = BarStep(
+            services,
+            self.market,
+            self.metrics,
+            now=self.now,
+            observe_venue_time=self.observe_venue_time if self.engine is None else None,
+        )
         self.running = True
         log.info(
             "daemon_started",
@@ -281,64 +285,18 @@ class Daemon:
         return 0
 
     async def cycle_if_new_bar(self) -> bool:
-        """Poll the feed; run one cycle when a new bar has closed. Returns True if it did."""
-        svc, market = self._built(), self.market
-        assert market is not None
-        feed = market.feed
-        await feed.poll()
-        if self.engine is None:
-            self.observe_venue_time(feed.venue_ms)
-        newest = max(feed.last_bar_ts.values(), default=0)
-        if newest:
-            closed_age_s = (self.now() - (newest + HOUR_MS)) / 1000
-            self.metrics.data_age.labels(feed="klines").set(max(0.0, closed_age_s))
-        if newest <= self.last_bar_ts:
-            return False
-        panel = market.store.panel(end_ts=newest)
-        if panel.n_bars == 0:
-            self.last_bar_ts = newest
-            return False
-        j = panel.n_bars - 1
-        missing = frozenset(s for s, ts in feed.last_bar_ts.items() if ts < newest)
-        # The bar counts as done only once its cycle completed: a cycle that failed (venue or
-        # database) is run again at the next poll. That is safe because every cycle starts by
-        # reconciling, so what a failed attempt already did is known before it decides again.
-        await svc.core.on_bar(
-            panel,
-            j,
-            feed.tickers,
-            missing_bars=missing,
-            funding_interval_h=self.funding_intervals(),
-            ticker_ms=self._ticker_time(newest + feed.tf_ms),
-        )
-        self.last_bar_ts = newest
-        # After the cycle (off the path from tickers to orders): the next cycle trades on them.
-        await refresh_instruments(svc)
-        return True
+        """Poll the feed; run one cycle when a new bar has closed (``BarStep``)."""
+        assert self.bar is not None, "the bar step exists once start-up has built the market"
+        return await self.bar.cycle_if_new_bar()
+
+    @property
+    def tickers_stale(self) -> bool:
+        return self.bar is not None and self.bar.tickers_stale
 
     def funding_intervals(self) -> dict[str, float]:
-        """Each symbol's funding interval as the venue lists it now (F8h normalisation uses the
-        current interval, not the gap between the last two settlements: RELIABILITY.md #43)."""
-        return {s: float(i.funding_interval_h) for s, i in self._built().instruments.items()}
-
-    def _ticker_time(self, bar_close_ms: int) -> int:
-        """When the market data was current: now, or when tickers froze (#13), so the risk
-        manager's stale-data guard blocks entries while prices do not move."""
-        assert self.market is not None
-        feed = self.market.feed
-        frozen = feed.tickers_frozen(bar_close_ms)
-        if frozen != self.tickers_stale:
-            self.tickers_stale = frozen
-            self.metrics.data_stale.set(1 if frozen else 0)
-            (log.error if frozen else log.warning)(
-                "tickers_stale" if frozen else "tickers_fresh",
-                last_change_ms=feed.content_changed_ms,
-                bar_close_ms=bar_close_ms,
-                alert=frozen,
-            )
-        age_s = max(0, bar_close_ms - feed.content_changed_ms) / 1000
-        self.metrics.data_age.labels(feed="tickers").set(age_s if frozen else 0.0)
-        return feed.content_changed_ms if frozen else self.now()
+        """Each symbol's funding interval as the venue lists it now (``BarStep``)."""
+        assert self.bar is not None
+        return self.bar.funding_intervals()
 
     async def _live_loop(self) -> None:
         s = self.settings

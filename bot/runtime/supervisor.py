@@ -22,11 +22,13 @@ class Operated(Protocol):
     settings: Settings
     run_id: str
     running: bool
-    tickers_stale: bool
     state: TradingStateMachine
     degraded: Degradation
     services: Services | None
     market: Market | None
+
+    @property
+    def tickers_stale(self) -> bool: ...
 
     async def change_state(self, request: StateRequest) -> None: ...
 
