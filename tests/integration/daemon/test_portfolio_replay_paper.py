@@ -48,25 +48,27 @@ async def _books(db_url: str) -> tuple[dict[str, Any], list[Any], list[Any], dic
         await engine.dispose()
 
 
-async def test_replay_rebalances_and_the_books_are_the_venues(tmp_path: Path, db_url: str) -> None:
+async def replayed(tmp_path: Path, db_url: str, **overrides: Any) -> Daemon:
+    """The portfolio mode replayed over the sample's window, run to the end of the data."""
     data = copy_until(sample_dir(), tmp_path / "data", END_MS, n_symbols=1000)
-    settings = load_settings(
-        None,
-        {
-            "mode": "replay",
-            "strategy.mode": "portfolio",
-            "sim.data_dir": str(data),
-            "sim.start": iso(START_MS),
-            "universe.sector_map": str(data / "sectors.csv"),
-            "database.url": db_url,
-            "control.enabled": False,
-            "logging.level": "WARNING",
-        },
-        environ={},
-    )
-    daemon = Daemon(settings, environ={})
+    base: dict[str, Any] = {
+        "mode": "replay",
+        "strategy.mode": "portfolio",
+        "sim.data_dir": str(data),
+        "sim.start": iso(START_MS),
+        "universe.sector_map": str(data / "sectors.csv"),
+        "database.url": db_url,
+        "control.enabled": False,
+        "logging.level": "WARNING",
+    }
+    daemon = Daemon(load_settings(None, base | overrides, environ={}), environ={})
     await daemon.start()
     await asyncio.wait_for(daemon.run(), timeout=600)
+    return daemon
+
+
+async def test_replay_rebalances_and_the_books_are_the_venues(tmp_path: Path, db_url: str) -> None:
+    daemon = await replayed(tmp_path, db_url)
     eng: Any = daemon.services.bundle.engine
     assert eng.at_end
 
@@ -124,26 +126,8 @@ async def test_replay_kill_switch_sells_the_non_core_coins(tmp_path: Path) -> No
     """The drawdown limit fires inside the window: the kill switch closes the perps, the
     next sync sells every coin but the core (``portfolio.kill_spot = "keep_core"``) on the
     engine's spot book, and nothing trades after."""
-    data = copy_until(sample_dir(), tmp_path / "data", END_MS, n_symbols=1000)
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'rotor.db'}"
-    settings = load_settings(
-        None,
-        {
-            "mode": "replay",
-            "strategy.mode": "portfolio",
-            "sim.data_dir": str(data),
-            "sim.start": iso(START_MS),
-            "universe.sector_map": str(data / "sectors.csv"),
-            "database.url": db_url,
-            "control.enabled": False,
-            "logging.level": "WARNING",
-            "risk.max_drawdown": 0.04,
-        },
-        environ={},
-    )
-    daemon = Daemon(settings, environ={})
-    await daemon.start()
-    await asyncio.wait_for(daemon.run(), timeout=600)
+    daemon = await replayed(tmp_path, db_url, **{"risk.max_drawdown": 0.04})
     eng: Any = daemon.services.bundle.engine
     assert daemon.state.state.value == "HALTED"
     kill_ms = daemon.state.current.ts_ms
