@@ -46,7 +46,7 @@ from bot.storage.records import RunRecord
 from bot.venues.base import Venue, VenueError
 from bot.venues.feed import MarketFeed, PanelStoreSink
 from bot.venues.metered import MeteredVenue
-from bot.venues.modes import prepare_account
+from bot.venues.modes import AccountModesError, prepare_account
 
 log = get_logger("rotor.daemon")
 
@@ -196,7 +196,10 @@ async def build_services(
         check_host(venue, s, live_flag=live_flag, environ=environ)
         if bundle.engine is None:
             observe_time(await venue.server_time())
-        await prepare_account(venue, s)
+        try:
+            await prepare_account(venue, s)
+        except AccountModesError as exc:
+            raise StartupError(str(exc), 4) from exc
         listed = await venue.load_instruments()
         try:
             symbols, tags, _resolution = universe(s, listed)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.config import load_settings
-from bot.runtime.lifecycle import StartupError
 from bot.venues.base import FatalError
-from bot.venues.modes import prepare_account
+from bot.venues.modes import AccountModesError, prepare_account
 from tests.integration.venues.conftest import venue_for
 from tests.simserver import SimHandle
 
@@ -37,9 +36,8 @@ async def test_start_up_refuses_when_the_mode_cannot_be_set(sim: SimHandle) -> N
         with pytest.raises(FatalError, match="close every position"):
             await venue.ensure_account_modes("isolated")
         settings = load_settings(None, {"execution.margin_mode": "isolated"}, environ={})
-        with pytest.raises(StartupError) as err:
+        with pytest.raises(AccountModesError, match="isolated margin"):
             await prepare_account(venue, settings)
-        assert err.value.code == 4 and "isolated margin" in str(err.value)
         cross = load_settings(None, {"execution.margin_mode": "cross"}, environ={})
         await prepare_account(venue, cross)  # matches the account: starts
     finally:
