@@ -51,3 +51,34 @@ def test_the_runtime_has_no_import_cycle() -> None:
     graph = runtime_imports()
     cycles = {m: c for m in graph if (c := cycle_from(graph, m)) is not None}
     assert cycles == {}
+
+
+def test_the_layers_below_the_runtime_never_import_it() -> None:
+    """Venues, execution, risk, signals, the simulator, storage, data and the portfolio layer
+    are used by the runtime and never reach up into it or the commands, not even lazily."""
+    below = (
+        "venues",
+        "execution",
+        "risk",
+        "signals",
+        "sim",
+        "storage",
+        "domain",
+        "data",
+        "portfolio",
+    )
+    upward: list[str] = []
+    for pkg in below:
+        for path in sorted((RUNTIME.parent / pkg).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names: list[str] = []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                upward += [
+                    f"{path.relative_to(RUNTIME.parent)}: {n}"
+                    for n in names
+                    if n.startswith(("bot.runtime", "bot.commands", "bot.cli"))
+                ]
+    assert upward == []
