@@ -29,6 +29,11 @@ def trading_data(root: Path, bars: int = 600) -> Path:
     return make_data_dir(root, SYMBOLS, n_bars=bars)
 
 
+# For a test that steps bars by hand (``bar``) and asserts an entry: the poll interval then only
+# sets the stale-data guard's window (3 polls), and 3 s outlasts a cycle on a loaded machine.
+SLOW_POLL: dict[str, Any] = {"exchange.poll_interval_s": 1.0}
+
+
 def daemon_settings(sim: SimHandle, db_url: str, **overrides: Any) -> Any:
     base: dict[str, Any] = {
         "mode": "testnet",

@@ -22,6 +22,7 @@ from bot.runtime.daemon import Daemon
 from bot.storage import Repository, create_engine
 from tests.dbfixtures import _pg_admin
 from tests.reliability.daemon_rig import (
+    SLOW_POLL,
     bar,
     bars_until,
     has_position_with_stop,
@@ -112,7 +113,10 @@ async def test_s13_stale_tickers_block_entries_until_data_flows(
     tmp_path: Path, sqlite_url: str, venue_name: str
 ) -> None:
     async with trading_sim(tmp_path / "d", venue=venue_name) as sim:
-        async with running_daemon(sim, sqlite_url) as d:
+        # Bars are stepped by hand, so the poll interval only sets the stale-data guard's
+        # window (3 polls): 3 s, not the rig's 150 ms, which a cycle on a loaded machine
+        # outlasts (fresh tickers refused as stale).
+        async with running_daemon(sim, sqlite_url, **SLOW_POLL) as d:
             await bar(sim, d, 9)  # the next bar's close is an rsi-reversion entry on SOLUSDT
             assert not d.services.portfolio.positions and metric(d.metrics.data_stale) == 0
             await sim.set_faults([{"kind": "stale_tickers"}])

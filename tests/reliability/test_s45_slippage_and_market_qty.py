@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.risk.params import RiskParams
-from tests.reliability.daemon_rig import START, bar, running_daemon, trading_data
+from tests.reliability.daemon_rig import SLOW_POLL, START, bar, running_daemon, trading_data
 from tests.reliability.invariants import assert_nothing_lost, read_books
 from tests.simserver import sim_server
 
@@ -25,7 +25,7 @@ async def test_s45_thin_book_entry_refused_by_the_slippage_guard(
     data = trading_data(tmp_path / "d")
     spread = {"half_spread": Decimal("0.02")}  # the touch is 2 % from the last price
     async with sim_server(data, start_ms=START, engine_kwargs=spread, venue=venue_name) as sim:
-        async with running_daemon(sim, migrated_url) as d:
+        async with running_daemon(sim, migrated_url, **SLOW_POLL) as d:
             await bar(sim, d, 10)  # the 10th bar's close is an rsi-reversion entry on SOLUSDT
             report = d.services.core.last_report
             assert report is not None and report.entries == []
@@ -41,7 +41,7 @@ async def test_s45_entry_capped_at_the_market_order_limit(
     # Bybit shows it as lotSizeFilter.maxMktOrderQty, Binance as the MARKET_LOT_SIZE filter.
     (data / "instruments.json").write_text(json.dumps({"SOLUSDT": {"maxMktOrderQty": "25"}}))
     async with sim_server(data, start_ms=START, venue=venue_name) as sim:
-        async with running_daemon(sim, migrated_url) as d:
+        async with running_daemon(sim, migrated_url, **SLOW_POLL) as d:
             await bar(sim, d, 10)
             report = d.services.core.last_report
             assert report is not None and report.entries == ["SOLUSDT"], report.rejections
