@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import time
 from typing import Any, TypeVar
 
 from bot.domain import (
@@ -44,6 +45,10 @@ BYBIT_INTERVAL = {"1m": "1", "5m": "5", "15m": "15", "1h": "60", "4h": "240", "1
 MAX_KLINE_LIMIT = 1000
 MAX_FUNDING_LIMIT = 200
 MAX_OI_LIMIT = 200
+# Leverage tiers change by the venue's announcement, not by the bar: the instruments are
+# re-read after every bar (RELIABILITY.md #43), their tiers at most this often (Bybit's
+# risk-limit list is 13 pages for 300 symbols) or when a market is new since the last read.
+TIERS_MAX_AGE_S = 4 * 3600.0
 
 
 def timeframe_ms(timeframe: str) -> int:
@@ -63,6 +68,8 @@ class CcxtMarketData(CcxtClient):
         super().__init__(spec, **kw)
         self._instruments: dict[str, Instrument] = {}
         self._ccxt_symbol: dict[str, str] = {}  # BTCUSDT -> BTC/USDT:USDT
+        self._tiers: dict[str, Any] = {}
+        self._tiers_read: tuple[float, frozenset[str]] | None = None  # monotonic s, markets
 
     def symbol_of(self, symbol: str) -> str:
         """ccxt unified symbol for an exchange id (``BTCUSDT`` → ``BTC/USDT:USDT``)."""
@@ -100,14 +107,7 @@ class CcxtMarketData(CcxtClient):
             # its position, orders and fills: ccxt keeps its market so they still parse. It is
             # not returned as an instrument (RELIABILITY.md #43: the caller closes it).
             self.ex.set_markets({**markets, **gone})
-        tiers: dict[str, Any] = {}
-        if self.name == "bybit" or self.spec.has_keys:
-            try:
-                tiers = await self._read(
-                    "fetch_leverage_tiers", lambda: self.ex.fetch_leverage_tiers(), bound=10
-                )
-            except RejectedError as exc:
-                log.warning("leverage_tiers_unavailable", venue=self.name, error=str(exc)[:200])
+        tiers = await self._leverage_tiers(markets)
         intervals = await self._binance_funding_intervals()
         out: dict[str, Instrument] = {}
         fallback = 0
@@ -125,6 +125,26 @@ class CcxtMarketData(CcxtClient):
             log.info("leverage_tiers_fallback", venue=self.name, symbols=fallback)
         self._instruments = out
         return dict(out)
+
+    async def _leverage_tiers(self, markets: dict[str, Any]) -> dict[str, Any]:
+        """The leverage tiers by ccxt symbol: read again when ``TIERS_MAX_AGE_S`` has passed
+        or a perpetual is listed that the last read did not know (Binance's are signed, so
+        none without keys)."""
+        if not (self.name == "bybit" or self.spec.has_keys):
+            return {}
+        listed = frozenset(s for s, m in markets.items() if is_usdt_linear_perp(m))
+        if self._tiers_read is not None:
+            at, known = self._tiers_read
+            if time.monotonic() - at < TIERS_MAX_AGE_S and listed <= known:
+                return self._tiers
+        try:
+            self._tiers = await self._read(
+                "fetch_leverage_tiers", lambda: self.ex.fetch_leverage_tiers(), bound=10
+            )
+            self._tiers_read = (time.monotonic(), listed)
+        except RejectedError as exc:
+            log.warning("leverage_tiers_unavailable", venue=self.name, error=str(exc)[:200])
+        return self._tiers
 
     async def _binance_funding_intervals(self) -> dict[str, int]:
         """Binance's funding interval per symbol, in hours: its exchangeInfo has none, so

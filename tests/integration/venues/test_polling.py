@@ -129,9 +129,9 @@ async def test_funding_and_open_interest_come_from_the_tickers(tmp_path: Path) -
 
 async def test_binance_instrument_refresh_reads_futures_endpoints_only(tmp_path: Path) -> None:
     """Binance's instrument refresh (every closed bar, RELIABILITY.md #43): the futures
-    ``exchangeInfo`` (weight 1), ``fundingInfo`` (0) and the margin tiers (1), never ccxt's
-    wallet reads (``/sapi``: the currency list weighs 10 and needs a spot permission a
-    futures key may lack)."""
+    ``exchangeInfo`` (weight 1) and ``fundingInfo`` (0), the margin tiers only at start-up and
+    every few hours (``test_instrument_refresh.py``), never ccxt's wallet reads (``/sapi``:
+    the currency list weighs 10 and needs a spot permission a futures key may lack)."""
     data = make_data_dir(tmp_path / "d", synthetic_symbols(3), n_bars=40 * 24)
     async with sim_server(data, start_ms=START, venue="binanceusdm") as sim:
         venue = venue_for(sim)
@@ -145,9 +145,8 @@ async def test_binance_instrument_refresh_reads_futures_endpoints_only(tmp_path:
     assert got["calls"] == {
         "GET /fapi/v1/exchangeInfo": 1,
         "GET /fapi/v1/fundingInfo": 1,
-        "GET /fapi/v1/leverageBracket": 1,
     }
-    assert got["totalWeight"] == 2
+    assert got["totalWeight"] == 1
 
 
 async def test_binance_fills_and_funding_are_one_income_read(tmp_path: Path) -> None:
