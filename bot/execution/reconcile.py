@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from bot.domain import BalanceReport, Order, PositionReport
+from bot.domain import BalanceReport, Order, OrderReport, PositionReport
 from bot.execution.client_ids import is_own, order_key
 from bot.execution.ledger import Ledger, LedgerStore, store_closed
 from bot.execution.orders import OrderManager
@@ -82,6 +82,9 @@ class ReconcileReport:
     awaiting_executions: list[str] = field(default_factory=list)
     funding_payments: int = 0
     balance: BalanceReport | None = None  # read at the end of the pass
+    # The venue's open orders as the pass read them: what the stop keeper checks right after
+    # (an order sent since is asked about by itself, not by listing every order again).
+    open_orders: list[OrderReport] = field(default_factory=list)
 
     @property
     def equity(self) -> Decimal | None:
@@ -185,7 +188,7 @@ class Reconciler:
         return max(0, self.clock() - FIRST_LOOKBACK_MS)
 
     async def _orders(self, report: ReconcileReport) -> None:
-        venue_open = await self.venue.fetch_open_orders()
+        venue_open = report.open_orders = await self.venue.fetch_open_orders()
         seen: set[str] = set()
         for vo in venue_open:
             # An order without a client id (placed in the venue's web UI) is tracked under

@@ -142,7 +142,7 @@ class Intents(Closing):
         )
         if result.outcome != "confirmed":
             return False
-        await self.sync()  # apply the fill now so the next check sees the new position
+        rec = await self.sync()  # apply the fill now so the next check sees the new position
         pos = self.portfolio.positions.get(ok.symbol)
         if pos is not None and intent.kind in ENTRY_INTENTS:
             pos.leverage = ok.leverage_used
@@ -153,7 +153,7 @@ class Intents(Closing):
                 pos.liquidation_price = ok.liquidation_price
             await self.check_leverage(ok.symbol)  # the venue's leverage and liq vs the stop
             await self.journal.save_position(pos, self.clock())
-            await self.stops.ensure(self.portfolio.positions)
+            await self.stops.ensure(self.portfolio.positions, rec.open_orders)
         if pos is None:
             self.stops.forget(ok.symbol)
         return True

@@ -125,7 +125,7 @@ class TradingCore(Intents):
         started = time.perf_counter()
         now = self.clock()
         report = CycleReport(t=panel.close_time(j), state=self.state.state)
-        report.reconcile = await self.sync()
+        rec = report.reconcile = await self.sync()
         market = self.market_snapshots(
             tickers, missing_bars, funding_interval_h or {}, ticker_ms or now
         )
@@ -150,7 +150,7 @@ class TradingCore(Intents):
             report.decisions = len(evaluation.decisions)
             await self._exits(evaluation, market, report)
             await self._entries(evaluation, market, report)
-            await self.stops.ensure(self.portfolio.positions)
+            await self.stops.ensure(self.portfolio.positions, rec.open_orders)
         report.state = self.state.state
         await self._persist(evaluation, report)
         report.latency_s = time.perf_counter() - started

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
-from bot.domain import Instrument, OrderIntent, OrderType, Position, TriggerBy
+from bot.domain import Instrument, OrderIntent, OrderReport, OrderType, Position, TriggerBy
 from bot.execution.orders import ENTRY_INTENTS, NewOrder, OrderManager
 from bot.execution.stops import STOP_INTENT, StopKeeper
 from bot.observability.logging import get_logger
@@ -125,9 +125,11 @@ class ProtectiveStops:
         )
         return stop
 
-    async def ensure(self, positions: dict[str, Position]) -> None:
-        """One stop order per position on the venue, of the right size and side."""
-        await self.keeper.ensure(positions, await self.venue.fetch_open_orders())
+    async def ensure(self, positions: dict[str, Position], venue_open: list[OrderReport]) -> None:
+        """One stop order per position on the venue, of the right size and side, against the
+        open orders the reconciliation that just ran read (``ReconcileReport.open_orders``);
+        a stop sent since that read is asked about by itself."""
+        await self.keeper.ensure(positions, venue_open)
 
     def order_for(self, pos: Position) -> NewOrder | None:
         """The protective stop order for ``pos``, through the risk manager like every order."""

@@ -6,8 +6,6 @@ the protective stops. Every cycle, every fill and the periodic reconciliation go
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.domain import (
     PositionSide,
 )
@@ -24,15 +22,12 @@ class VenueSync(CoreViews):
     async def sync(self) -> ReconcileReport:
         """Reconcile orders, fills, positions and balance with the venue."""
         rec = await self.reconciler.run()
-        if self.cash_flows is None:
-            # The pass ended by reading the balance: that read serves (a venue call fewer).
-            self.balance = rec.balance or await self.venue.fetch_balance()
-        else:  # the transfers read beside the balance; those it reflects are applied
-            balance, flows = await asyncio.gather(
-                self.venue.fetch_balance(), self.cash_flows.fetch()
-            )
-            self.balance = balance
-            await self.cash_flows.apply(flows, balance.ts)
+        # The pass ended by reading the balance: that read serves (a venue call fewer).
+        self.balance = rec.balance or await self.venue.fetch_balance()
+        if self.cash_flows is not None:
+            # The transfers, read after that balance: those at or before its time are in it
+            # and applied now, a later one at the next pass (``CashFlowTracker.apply``).
+            await self.cash_flows.apply(await self.cash_flows.fetch(), self.balance.ts)
         await self.check_leverage()
         await self.stops.restore(self.portfolio.positions)
         return rec
@@ -42,7 +37,7 @@ class VenueSync(CoreViews):
         that went missing (cancelled by hand) at once, not at the next bar (#38)."""
         rec = await self.sync()
         if not self.kill_requested:
-            await self.stops.ensure(self.portfolio.positions)
+            await self.stops.ensure(self.portfolio.positions, rec.open_orders)
         return rec
 
     async def check_leverage(self, only: str | None = None) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from bot.domain import OrderStatus, Position, TradingState
+from bot.domain import OrderReport, OrderStatus, Position, TradingState
 from bot.venues import ccxt_reports
 from bot.venues.base import TransientError
 from tests.reliability.conftest import calls, faults_on
@@ -70,11 +70,13 @@ async def test_s40_no_second_entry_while_the_first_is_unsettled(
             ensure = d.services.core.stops.ensure
             failed: list[bool] = []
 
-            async def ensure_once(positions: dict[str, Position]) -> None:
+            async def ensure_once(
+                positions: dict[str, Position], venue_open: list[OrderReport]
+            ) -> None:
                 if not failed:
                     failed.append(True)
-                    raise TransientError("open orders: HTTP 502", endpoint="open_orders")
-                await ensure(positions)
+                    raise TransientError("order query: HTTP 502", endpoint="query")
+                await ensure(positions, venue_open)
 
             monkeypatch.setattr(d.services.core.stops, "ensure", ensure_once)
             await sim.advance(1)
