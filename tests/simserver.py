@@ -60,6 +60,7 @@ from bot.data.datadir import (
 )
 from bot.data.panel import HOUR_MS
 from bot.sim.http.binance.auth import sign as binance_sign
+from bot.sim.http.binance.views import ACTUAL_ID_OFFSET
 from bot.sim.http.binance.wire import num as binance_num
 from bot.sim.http.bybit.auth import sign as auth_sign
 from bot.sim.http.context import SimContext
@@ -243,6 +244,19 @@ class SimHandle:
         """The id this face shows for an engine order id (``/sim/state``'s ``orderId``):
         Bybit shows it as is, Binance as an integer."""
         return str(binance_num(engine_id)) if self.venue == "binanceusdm" else engine_id
+
+    def filled_order_id(self, row: dict[str, Any]) -> str:
+        """The id a ``/sim/state`` order's fills carry and rotor keeps for it: on Binance a
+        triggered conditional order fills as an actual order with an id of its own."""
+        triggered = row["triggerPrice"] not in ("", "0") and row["orderStatus"] in (
+            "Triggered",
+            "PartiallyFilled",
+            "Filled",
+            "PartiallyFilledCanceled",
+        )
+        if self.venue == "binanceusdm" and triggered:
+            return str(binance_num(row["orderId"]) + ACTUAL_ID_OFFSET)
+        return self.face_order_id(row["orderId"])
 
     def ccxt(self, **extra: Any) -> Any:
         """An unmodified ccxt client of this face (``bybit`` or ``binanceusdm``)."""

@@ -94,7 +94,9 @@ def to_order_report(order: dict[str, Any], inst: Instrument | None) -> OrderRepo
     return OrderReport(
         symbol=symbol_id,
         client_order_id=str(order.get("clientOrderId") or ""),
-        venue_order_id=str(order.get("id") or ""),
+        # A triggered Binance conditional (algo) order fills as an actual order with an id of
+        # its own: its fills carry that id, so it is the one rotor keeps from then on.
+        venue_order_id=str(info.get("actualOrderId") or order.get("id") or ""),
         side=Side(side),
         type=otype,
         status=order_status(order),

@@ -139,7 +139,7 @@ async def read_books(sim: SimHandle, db_url: str) -> Books:
     venue_orders: dict[str, dict[str, Any]] = {}
     liq: list[dict[str, Any]] = []
     for o in state["orders"]:
-        o = {**o, "orderId": sim.face_order_id(o["orderId"])}  # the id rotor was given
+        o = {**o, "orderId": sim.filled_order_id(o)}  # the id rotor keeps and fills carry
         if o["orderLinkId"]:
             assert o["orderLinkId"] not in venue_orders, f"duplicate link id {o['orderLinkId']}"
             venue_orders[o["orderLinkId"]] = o

@@ -74,7 +74,7 @@ async def test_thirty_days_kill_stop_restart(tmp_path: Path, venue_name: str) ->
                 "every venue order is in `orders` and vice versa"
             )
             for cid, vo in venue_orders.items():
-                assert orders[cid].venue_order_id == sim.face_order_id(vo["orderId"])
+                assert orders[cid].venue_order_id == sim.filled_order_id(vo)
             assert venue_positions(state) == {
                 s: (
                     p.side.value.capitalize().replace("Long", "Buy").replace("Short", "Sell"),

@@ -7,7 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from ccxt.base.errors import ArgumentsRequired, ExchangeError, MarginModeAlreadySet
+from ccxt.base.errors import (
+    ArgumentsRequired,
+    ExchangeError,
+    MarginModeAlreadySet,
+    OrderNotFound,
+)
 
 from bot.data.panel import HOUR_MS
 from tests.integration.sim.conftest import START
@@ -101,11 +106,21 @@ async def test_a_triggered_stop_fills_as_its_actual_order(bex: Any, bsim: SimHan
         if not eng.open_orders("BTCUSDT"):
             break
     algo = await bex.fetch_order(stop["id"], BTC, {"trigger": True})
-    assert algo["status"] == "closed" and algo["info"]["actualOrderId"] == stop["id"]
-    actual = await bex.fetch_order(algo["info"]["actualOrderId"], BTC)
+    # Forwarded to the matching engine as an order of its own ("ai" on Binance): a new id.
+    actual_id = algo["info"]["actualOrderId"]
+    assert algo["status"] == "closed" and actual_id not in ("", stop["id"])
+    actual = await bex.fetch_order(actual_id, BTC)
+    assert actual["id"] == actual_id
     assert actual["status"] == "closed" and actual["filled"] == 0.01
     assert actual["clientOrderId"] == stop["clientOrderId"]
     assert await bex.fetch_positions([BTC]) == []
+    # Its fills carry the actual order's id; asked by the algo id, Binance finds no fills.
+    fills = await bex.fetch_my_trades(BTC, params={"orderId": actual_id})
+    assert [(t["order"], t["amount"]) for t in fills] == [(actual_id, 0.01)]
+    assert {t["order"] for t in await bex.fetch_my_trades(BTC)} >= {actual_id}
+    assert await bex.fetch_my_trades(BTC, params={"orderId": stop["id"]}) == []
+    with pytest.raises(OrderNotFound):  # nor is the algo id a plain order's
+        await bex.fetch_order(stop["id"], BTC)
 
 
 async def test_balance_reports_unrealised_pnl(bex: Any, bsim: SimHandle) -> None:

@@ -122,3 +122,27 @@ def test_tiers_derive_deductions_when_the_venue_gives_none() -> None:
     [fallback] = to_tiers(None, 25)
     assert fallback.max_leverage == 25 and fallback.mmr == Decimal("0.02")
     assert dec(float("nan")) is None and dec("") is None and dec(0.1) == Decimal("0.1")
+
+
+def test_a_triggered_binance_algo_order_reports_its_actual_order_id() -> None:
+    """Binance forwards a triggered conditional order to the matching engine as an order of
+    its own; the fills carry that id (``actualOrderId``), so rotor keeps it, not ``algoId``."""
+    import ccxt
+
+    ex = ccxt.binanceusdm()
+    ex.set_markets([{**ex.safe_market("BTCUSDT"), "id": "BTCUSDT", "symbol": "BTC/USDT:USDT",
+                     "base": "BTC", "quote": "USDT", "settle": "USDT", "type": "swap",
+                     "swap": True, "linear": True, "contract": True, "active": True}])  # fmt: skip
+    row = {
+        "algoId": 2148719, "clientAlgoId": "rtr-1-stop", "algoType": "CONDITIONAL",
+        "orderType": "STOP_MARKET", "symbol": "BTCUSDT", "side": "SELL",
+        "positionSide": "BOTH", "timeInForce": "GTC", "quantity": "0.010",
+        "algoStatus": "FINISHED", "actualOrderId": "8886774", "actualPrice": "29990.0",
+        "triggerPrice": "30000.0", "price": "0.0", "workingType": "MARK_PRICE",
+        "reduceOnly": True, "createTime": 1750485492076, "updateTime": 1750514545091,
+        "triggerTime": 1750514545091,
+    }  # fmt: skip
+    rep = to_order_report(ex.parse_order(row), None)
+    assert rep.venue_order_id == "8886774" and rep.client_order_id == "rtr-1-stop"
+    untriggered = {**row, "algoStatus": "NEW", "actualOrderId": "", "triggerTime": 0}
+    assert to_order_report(ex.parse_order(untriggered), None).venue_order_id == "2148719"

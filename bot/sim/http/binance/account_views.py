@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.domain import PositionSide, Side
 from bot.sim.account import pkey
-from bot.sim.http.binance.views import position_side, side_word
+from bot.sim.http.binance.views import plain_id, position_side, side_word
 from bot.sim.http.binance.wire import amount, fixed, num, px, qty
 from bot.sim.http.context import SimContext
 from bot.sim.types import ZERO, SimExecution, SimPosition, SimTransaction
@@ -223,7 +223,7 @@ def trade_row(ctx: SimContext, e: SimExecution) -> dict[str, Any]:
     return {
         "symbol": e.symbol,
         "id": num(e.exec_id),
-        "orderId": num(e.order_id),
+        "orderId": plain_id(o) if o is not None else num(e.order_id),
         "side": side_word(e.side),
         "price": px(inst, price),
         "qty": qty(inst, e.qty),

@@ -134,7 +134,10 @@ def find(
         raise mandatory(f"{id_key}' or '{client_key}")
     eng = ctx.engine
     if n is not None:
-        o = eng.get_order(order_id=order_uuid(n))
+        plain = id_key == "orderId"  # a plain (or actual) order's id, not an algoId
+        o = eng.get_order(order_id=views.engine_id_of_plain(n) if plain else order_uuid(n))
+        if o is not None and plain and views.plain_id(o) != n:
+            o = None  # an algo order's own number is not an order id
         if o is not None and client is not None and views.client_id(o) != client:
             o = None
     else:
@@ -244,12 +247,13 @@ def order_history(
     from_id = prm.integer(p, id_key)
     shown = ctx.engine.orders[: ctx.visible(request.path, "order")]
     pool = [o for o in shown if o.symbol == sym and keep(o)]
+    id_of = views.plain_id if id_key == "orderId" else (lambda o: num(o.order_id))
     if from_id is not None:
-        pool = [o for o in pool if num(o.order_id) >= from_id]
+        pool = [o for o in pool if id_of(o) >= from_id]
     else:
         lo, hi = window(p, ctx.engine.now_ms)
         pool = [o for o in pool if lo <= o.created_ms <= hi]
-    pool.sort(key=lambda o: num(o.order_id))
+    pool.sort(key=id_of)
     return pool[:limit]
 
 
@@ -271,8 +275,12 @@ async def user_trades(request: web.Request) -> web.Response:
     oid = prm.integer(p, "orderId")
     execs = ctx.engine.executions[: ctx.visible(request.path, "exec")]
     pool = [e for e in execs if e.symbol == sym]
-    if oid is not None:
-        pool = [e for e in pool if num(e.order_id) == oid]
+    if oid is not None:  # an actual order's fills by its own id; an algoId finds none
+        engine_id = views.engine_id_of_plain(oid)
+        o = ctx.engine.get_order(order_id=engine_id)
+        if o is not None and views.plain_id(o) != oid:
+            engine_id = ""
+        pool = [e for e in pool if e.order_id == engine_id]
     if from_id is not None:
         pool = [e for e in pool if num(e.exec_id) >= from_id]
     elif oid is None:

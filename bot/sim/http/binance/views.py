@@ -3,8 +3,11 @@
 - Plain orders (``/fapi/v1/order`` and its lists) are the engine's market and limit orders and
   the *actual* orders of triggered conditional orders; conditional orders before they trigger
   are algo orders only (``/fapi/v1/algoOrder``), as on Binance since conditional orders moved
-  to its algo service. An algo order's ``actualOrderId`` is its own number (the engine order
-  both triggers and fills), and the actual order carries ``clientAlgoId`` as its client id.
+  to its algo service. A triggered algo order is forwarded to the matching engine as an
+  *actual* order with an id of its own (the algo row's ``actualOrderId``, Binance's "ai"):
+  the actual order's rows, its fills (``userTrades``) and ``orderId`` look-ups use that id,
+  never the ``algoId``. The engine keeps one order for both; ``plain_id`` derives the
+  actual id from it. The actual order carries ``clientAlgoId`` as its client id.
 - Orders without a client id (a liquidation, a delivery) get Binance-style generated ones
   (``autoclose-<id>``, ``delivery-<id>``); the face finds them by these too.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import OrderType, Side, TriggerBy
-from bot.sim.http.binance.wire import fixed, num, px, qty
+from bot.sim.http.binance.wire import fixed, num, order_uuid, px, qty
 from bot.sim.http.context import SimContext
 from bot.sim.types import ZERO, SimOrder, SimStatus
 from bot.sim.validation import FALLING, RISING
@@ -44,6 +47,23 @@ def client_id(o: SimOrder) -> str:
 def is_algo(o: SimOrder) -> bool:
     """Whether ``o`` is a conditional (algo) order."""
     return o.order_type is OrderType.STOP_MARKET
+
+
+# The actual order of a triggered algo order: its Binance id is the algo order's number plus
+# this (ids of plain orders stay below it).
+ACTUAL_ID_OFFSET = 1 << 40
+
+
+def plain_id(o: SimOrder) -> int:
+    """The id the plain order endpoints and the fills give ``o``: a conditional order's
+    actual order has its own."""
+    n = num(o.order_id)
+    return n + ACTUAL_ID_OFFSET if is_algo(o) else n
+
+
+def engine_id_of_plain(n: int) -> str:
+    """The engine order behind plain order id ``n`` (an actual order's algo order)."""
+    return order_uuid(n - ACTUAL_ID_OFFSET if n >= ACTUAL_ID_OFFSET else n)
 
 
 def shows_as_plain(o: SimOrder) -> bool:
@@ -109,7 +129,7 @@ def order_row(ctx: SimContext, o: SimOrder) -> dict[str, Any]:
     created = o.updated_ms if algo else o.created_ms  # an actual order exists from its trigger
     otype = "MARKET" if o.order_type is not OrderType.LIMIT else "LIMIT"
     return {
-        "orderId": num(o.order_id),
+        "orderId": plain_id(o),
         "symbol": o.symbol,
         "status": order_status(o),
         "clientOrderId": client_id(o),
@@ -152,7 +172,7 @@ def algo_row(ctx: SimContext, o: SimOrder) -> dict[str, Any]:
         "timeInForce": "GTC",
         "quantity": qty(inst, o.qty),
         "algoStatus": algo_status(o),
-        "actualOrderId": str(num(o.order_id)) if triggered else "",
+        "actualOrderId": str(plain_id(o)) if triggered else "",
         "actualPrice": px(inst, o.avg_price) if o.avg_price is not None else "",
         "actualType": "MARKET" if triggered else "",
         "actualQty": qty(inst, o.cum_exec_qty) if triggered else "",
