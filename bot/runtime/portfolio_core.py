@@ -112,7 +112,7 @@ class PortfolioCore(TradingCore):
         self._j = 0
         self._live = False
         self._missing: frozenset[str] = frozenset()
-        self._intervals: dict[str, float] = {}
+        self._intervals: Mapping[str, float] = {}
         self._spot_sync_ms: int | None = None
         self.policy: Policy = allocate
         self.observer: Observer | None = None
@@ -129,7 +129,8 @@ class PortfolioCore(TradingCore):
         # (the daemon passes when they last changed) may not: the risk manager refuses them.
         self._live = ticker_ms is None or self.clock() - ticker_ms <= poll_ms
         self._missing = frozenset(kw.get("missing_bars") or ())
-        self._intervals = dict(kw.get("funding_interval_h") or {})
+        # Kept as given (read only by a rebalance's fresh tickers): no copy every bar.
+        self._intervals = kw.get("funding_interval_h") or {}
         return await super().on_bar(panel, j, tickers, **kw)
 
     def _evaluate(

@@ -73,7 +73,7 @@ def summary(run: PortfolioRun) -> dict[str, Any]:
         "state_changes": [
             {"t": iso(t.ts_ms), "state": t.new.value, "reason": t.reason} for t in run.transitions
         ],
-        "kills": [k | {"t": iso(k["t"])} for k in rec.kills],
+        "kills": [k | {"t": iso(k["t"]), "last_t": iso(k["last_t"])} for k in rec.kills],
         "baselines": {
             name: _curve_stats(run, run.baselines[name], flows)
             for name, flows in run.baseline_flows.items()

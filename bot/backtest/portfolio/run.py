@@ -80,11 +80,20 @@ class Recorder:
     def killed(
         self, t: int, reason: str, sold: list[str], kept: list[str], left: list[str]
     ) -> None:
+        """One record per kill: the core sells a coin the kill kept for want of a price at a
+        later sync, which adds to the same kill's record (``last_t``)."""
         eng = self.engine
+        flat = not left and not eng.positions
+        last = self.kills[-1] if self.kills else None
+        if last is not None and last["reason"] == reason:
+            last["sold"] = sorted({*last["sold"], *sold})
+            last["kept"] = [k for k in last["kept"] if k not in sold]
+            last |= {"last_t": t, "flat": flat, "left": left, "nav": str(eng.equity())}
+            return
         closed = sorted({x.symbol for x in eng.executions if x.ts == t and x.closed_size > 0})
         self.kills.append(
             {"t": t, "reason": reason, "sold": sold, "closed": closed, "kept": kept,
-             "flat": not left and not eng.positions, "left": left, "nav": str(eng.equity())}
+             "flat": flat, "left": left, "nav": str(eng.equity()), "last_t": t}
         )  # fmt: skip
 
 
