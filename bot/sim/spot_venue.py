@@ -67,7 +67,7 @@ class SpotEngineVenue:
 
     async def fetch_spot_holdings(self) -> list[SpotHolding]:
         """The coins held, each with its spot price now (0 when its market has none)."""
-        self._unified()
+        await self.spot_markets()  # a face may first fix its markets (paper: from tickers)
         by_base = self._spot_infos()[1]
         out: list[SpotHolding] = []
         for coin, qty in sorted(self.engine.coin_balances().items()):
