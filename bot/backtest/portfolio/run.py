@@ -25,6 +25,7 @@ from bot.backtest.data import BacktestData, prepare
 from bot.backtest.portfolio.baselines import baseline_settings, baselines
 from bot.backtest.portfolio.flows import Flows, flows_of
 from bot.backtest.portfolio.weights import Weights, weights_of
+from bot.backtest.result import warmup_begin
 from bot.backtest.runner import BacktestRunner, ProgressHook, RunOutput
 from bot.backtest.signals import PrecomputedSignals
 from bot.config import Settings
@@ -34,7 +35,7 @@ from bot.portfolio.explain import AllocationRecord, Rule
 from bot.portfolio.holdings import Holdings, MissingPrice
 from bot.risk import Transition
 from bot.runtime.portfolio_core import Policy, PortfolioCore
-from bot.signals.engine import LayerMemo, SignalEngine
+from bot.signals.engine import LayerMemo
 from bot.signals.evaluation import Evaluation
 from bot.sim.engine import SimEngine
 
@@ -220,14 +221,10 @@ def run_portfolio(
 ) -> PortfolioRun:
     """Load ``data_dir`` (with the history the signals and the leaders' windows need before
     ``start_ms``) and backtest the portfolio over ``[start_ms, end_ms)``."""
-    begin = None
-    if start_ms is not None:
+    begin = warmup_begin([settings], start_ms)  # the signals' history
+    if begin is not None and start_ms is not None:  # and the leaders' windows
         rc = settings.portfolio.rotation
-        hours = max(
-            SignalEngine.from_settings(settings).window_hours,
-            rc.liquidity_lookback_h,
-            rc.momentum_lookback_h,
-        )
-        begin = start_ms - (hours + 48) * HOUR_MS
+        lookback = max(rc.liquidity_lookback_h, rc.momentum_lookback_h) + 48
+        begin = min(begin, start_ms - lookback * HOUR_MS)
     effective, data = prepare(settings, data_dir, end_ms, begin_ms=begin)
     return run_prepared(effective, data, start_ms=start_ms, progress=progress)
