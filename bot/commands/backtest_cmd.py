@@ -200,7 +200,7 @@ def _portfolio(
         fail("impossible portfolio settings\n  " + "\n  ".join(problems), EXIT_CONFIG)
     from bot.backtest.charts import ReportExtraMissing
     from bot.backtest.portfolio.report import table_rows, write_outputs
-    from bot.backtest.portfolio.runner import run_portfolio
+    from bot.backtest.portfolio.run import run_portfolio
 
     with _Bar("portfolio") as hook:
         run = run_portfolio(settings, data, start_ms=start_ms, end_ms=end_ms, progress=hook)

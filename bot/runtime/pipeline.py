@@ -28,6 +28,7 @@ from bot.execution.reconcile import Reconciler
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.risk import (
+    MarketSnapshot,
     RiskManager,
 )
 from bot.risk import TradingStateMachine as StateMachine
@@ -144,12 +145,11 @@ class TradingCore(Intents):
         await self.commit_transition(self.state.propose_tick(now))
         evaluation: Evaluation | None = None
         if not self.kill_requested and not settled:
-            evaluation = self.signals.evaluate(
-                panel, j, self.position_views(), self.predicted_f8h(market)
-            )
-            report.decisions = len(evaluation.decisions)
-            await self._exits(evaluation, market, report)
-            await self._entries(evaluation, market, report)
+            evaluation = self._evaluate(panel, j, market)
+            if evaluation is not None:
+                report.decisions = len(evaluation.decisions)
+                await self._exits(evaluation, market, report)
+                await self._entries(evaluation, market, report)
             await self.stops.ensure(self.portfolio.positions, rec.open_orders)
         report.state = self.state.state
         await self._persist(evaluation, report)
@@ -172,6 +172,13 @@ class TradingCore(Intents):
             latency_ms=round(report.latency_s * 1000, 2),
         )
         return report
+
+    def _evaluate(
+        self, panel: Panel, j: int, market: Mapping[str, MarketSnapshot]
+    ) -> Evaluation | None:
+        """The signals at bar ``j``'s close; None: this cycle takes no decision from them
+        (the entries and exits do not run; the breakers and the stops still do)."""
+        return self.signals.evaluate(panel, j, self.position_views(), self.predicted_f8h(market))
 
     def halted_and_flat(self) -> bool:
         """HALTED with no position and no open order: nothing can trade until a resume."""

@@ -30,7 +30,7 @@ venue at each rebalance (nothing rotor remembers can disagree with the venue).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol, cast
 
@@ -39,12 +39,13 @@ from bot.domain import Action, Decision, ExecutionReport, OrderType, Side, Ticke
 from bot.execution.orders import NewOrder
 from bot.execution.reconcile import FIRST_LOOKBACK_MS, OVERLAP_MS
 from bot.observability.logging import get_logger
-from bot.portfolio.allocate import allocate, prices_of
+from bot.portfolio.allocate import Allocation, allocate, prices_of
+from bot.portfolio.config import PortfolioConfig
 from bot.portfolio.explain import AllocationRecord, Rule
 from bot.portfolio.flat import kill_plan
 from bot.portfolio.holdings import Holdings, MissingPrice, PerpHolding, Role
 from bot.portfolio.rebalance import SpotMarket, SpotOrder
-from bot.portfolio.selection import market_stats
+from bot.portfolio.selection import MarketStats, market_stats
 from bot.risk import MarketSnapshot
 from bot.runtime.killswitch import KILL_REASON
 from bot.runtime.pipeline import TradingCore
@@ -69,6 +70,26 @@ class SpotVenue(Protocol):
     async def fetch_spot_executions(self, since_ms: int) -> list[ExecutionReport]: ...
 
 
+# What a rebalance trades toward: ``allocate`` (the portfolio), or a baseline's fixed rule.
+Policy = Callable[
+    [PortfolioConfig, Evaluation, MarketStats, Holdings, Mapping[str, SpotMarket]], Allocation
+]
+
+
+class Observer(Protocol):
+    """A report's view of the core (the backtest's): each rebalance, skip and kill."""
+
+    def rebalanced(
+        self, ev: Evaluation, alloc: Allocation, after: Holdings, prices: Mapping[str, Decimal]
+    ) -> None: ...
+
+    def skipped(self, t: int, why: str) -> None: ...
+
+    def killed(
+        self, t: int, reason: str, sold: list[str], kept: list[str], left: list[str]
+    ) -> None: ...
+
+
 class OrderHistory(Protocol):
     """Stored orders (the repository): where a perp's role is found after a restart."""
 
@@ -91,8 +112,10 @@ class PortfolioCore(TradingCore):
         self._j = 0
         self._live = False
         self._missing: frozenset[str] = frozenset()
-        self._intervals: dict[str, float] = {}
+        self._intervals: Mapping[str, float] = {}
         self._spot_sync_ms: int | None = None
+        self.policy: Policy = allocate
+        self.observer: Observer | None = None
 
     # ------------------------------------------------------------------ hooks into the cycle
 
@@ -106,8 +129,21 @@ class PortfolioCore(TradingCore):
         # (the daemon passes when they last changed) may not: the risk manager refuses them.
         self._live = ticker_ms is None or self.clock() - ticker_ms <= poll_ms
         self._missing = frozenset(kw.get("missing_bars") or ())
-        self._intervals = dict(kw.get("funding_interval_h") or {})
+        # Kept as given (read only by a rebalance's fresh tickers): no copy every bar.
+        self._intervals = kw.get("funding_interval_h") or {}
         return await super().on_bar(panel, j, tickers, **kw)
+
+    def _evaluate(
+        self, panel: Panel, j: int, market: Mapping[str, MarketSnapshot]
+    ) -> Evaluation | None:
+        """A portfolio decides only at a rebalance (the roles' stops and the breakers run every
+        bar without the signals): the other bars skip the evaluation of the universe."""
+        if not self._due(panel.close_time(j)) or self.state.state is TradingState.HALTED:
+            return None
+        return super()._evaluate(panel, j, market)
+
+    def _due(self, t: int) -> bool:
+        return t % (self.pf.rebalance.interval_h * HOUR_MS) == 0
 
     async def _fresh(self, market: Mapping[str, MarketSnapshot]) -> Mapping[str, MarketSnapshot]:
         """The market with the venue's tickers now (a rebalance sends many orders; each perp
@@ -170,8 +206,7 @@ class PortfolioCore(TradingCore):
         self, evaluation: Evaluation, market: Mapping[str, MarketSnapshot], report: CycleReport
     ) -> None:
         """The rebalance, when one is due at this bar's close."""
-        interval = self.pf.rebalance.interval_h * HOUR_MS
-        if report.t % interval != 0 or self._panel is None:
+        if not self._due(report.t) or self._panel is None:
             return
         if self.state.state is TradingState.HALTED:
             return
@@ -193,9 +228,11 @@ class PortfolioCore(TradingCore):
         holdings = await self.holdings(legs, prices_of(ev))
         markets = {p: leg.planner_market(p) for p, leg in legs.items()}
         try:
-            alloc = allocate(self.pf, ev, stats, holdings, markets)
+            alloc = self.policy(self.pf, ev, stats, holdings, markets)
         except (MissingPrice, ValueError) as exc:
             log.warning("rebalance_skipped", t=report.t, why=str(exc))
+            if self.observer is not None:
+                self.observer.skipped(report.t, type(exc).__name__)
             return
         active = self.state.state is TradingState.ACTIVE
         # The roles first, closes first: checked against this bar's market data while it is
@@ -231,6 +268,9 @@ class PortfolioCore(TradingCore):
                 cash -= o.notional + o.fee
         await self.sync()
         await self._journal(alloc.records(), holdings, report.t)
+        if self.observer is not None:
+            prices = prices_of(ev)
+            self.observer.rebalanced(ev, alloc, await self.holdings(legs, prices), prices)
         log.info(
             "rebalance_done",
             t=report.t,
@@ -389,6 +429,9 @@ class PortfolioCore(TradingCore):
             and c.value >= c.market.min_notional
         )
         flat = not self.portfolio.positions and not left
+        if self.observer is not None:
+            sold_syms = sorted({o.symbol for o in plan.spot})
+            self.observer.killed(t, self.state.current.reason, sold_syms, sorted(kept), left)
         (log.warning if flat else log.error)(
             "kill_switch_spot",
             sold=[s for s in sold if s],

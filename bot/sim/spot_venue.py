@@ -12,6 +12,7 @@ Only a unified account (Bybit's rules) is served: coins and perpetuals share one
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import replace
 from decimal import Decimal
 from typing import NoReturn
@@ -46,15 +47,28 @@ class SpotEngineVenue:
     async def spot_markets(self) -> dict[str, SpotInfo]:
         """Every spot market of the engine, keyed by exchange id (``BTCUSDT``)."""
         self._unified()
-        return {
-            s: SpotInfo(s, m.base, m.qty_step, m.min_qty, m.min_notional)
-            for s, m in self.engine.spot_markets().items()
-        }
+        return dict(self._spot_infos()[0])
+
+    def _spot_infos(self) -> tuple[dict[str, SpotInfo], dict[str, SpotInfo]]:
+        """The engine's spot markets as ``SpotInfo`` by symbol and by coin, built once (the
+        engine builds its markets once; every sync reads the coins)."""
+        specs = self.engine.spot_markets()
+        cached: tuple[object, dict[str, SpotInfo], dict[str, SpotInfo]] | None = getattr(
+            self, "_spot_info_cache", None
+        )
+        if cached is None or cached[0] is not specs:
+            infos = {
+                s: SpotInfo(s, m.base, m.qty_step, m.min_qty, m.min_notional)
+                for s, m in specs.items()
+            }
+            cached = (specs, infos, {m.base: m for m in infos.values()})
+            self._spot_info_cache = cached
+        return cached[1], cached[2]
 
     async def fetch_spot_holdings(self) -> list[SpotHolding]:
         """The coins held, each with its spot price now (0 when its market has none)."""
-        markets = await self.spot_markets()
-        by_base = {m.base: m for m in markets.values()}
+        await self.spot_markets()  # a face may first fix its markets (paper: from tickers)
+        by_base = self._spot_infos()[1]
         out: list[SpotHolding] = []
         for coin, qty in sorted(self.engine.coin_balances().items()):
             m = by_base.get(coin)
@@ -69,7 +83,9 @@ class SpotEngineVenue:
 
     async def fetch_spot_executions(self, since_ms: int) -> list[ExecutionReport]:
         """Spot fills at or after ``since_ms``, oldest first."""
-        return [spot_execution_report(e) for e in self.engine.spot_executions if e.ts >= since_ms]
+        fills = self.engine.spot_executions  # in time order: start where ``since_ms`` does
+        first = bisect_left(fills, since_ms, key=lambda e: e.ts)
+        return [spot_execution_report(e) for e in fills[first:]]
 
     def _spot_order(self, request: OrderRequest) -> SimOrder:
         """Fill a ``spot:`` market order on the engine's spot book (coins, base unit)."""

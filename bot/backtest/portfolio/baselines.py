@@ -1,5 +1,6 @@
-"""What the portfolio is measured against, traded on their own engines over the same bars with
-the same planner, fees and slippage (no futures sleeve: all the capital is spot):
+"""What the portfolio is measured against: target policies for the same ``PortfolioCore``,
+each run on its own engine over the same bars with the same planner, fees and slippage (no
+futures sleeve: all the capital is spot, and no breaker stops them):
 
 - ``hold_core``: buy-and-hold of the core, the core assets in their ``portfolio.core``
   shares of the whole capital, bought at the first rebalance and never traded again;
@@ -12,49 +13,52 @@ the same planner, fees and slippage (no futures sleeve: all the capital is spot)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from bot.backtest.portfolio.book import Book
 from bot.config import Settings
-from bot.domain import Side
-from bot.portfolio.allocate import prices_of
+from bot.portfolio.allocate import Allocation, prices_of
 from bot.portfolio.config import PortfolioConfig
 from bot.portfolio.explain import Explanation, Rule
-from bot.portfolio.holdings import MissingPrice, value
-from bot.portfolio.rebalance import SpotPlanner
+from bot.portfolio.holdings import Holdings, value
+from bot.portfolio.rebalance import SpotMarket, SpotPlan, SpotPlanner
+from bot.portfolio.roles import RolePlan
 from bot.portfolio.selection import MarketStats
-from bot.portfolio.targets import CORE, ROTATIONAL, Targets, TokenTarget, q
+from bot.portfolio.targets import CORE, ROTATIONAL, TokenTarget, compute_targets, q
 from bot.signals.evaluation import Evaluation
 
 EQUAL_WEIGHT_TOKENS = 10
 _ZERO, _ONE = Decimal(0), Decimal(1)
+Weights = Callable[[Evaluation, MarketStats, PortfolioConfig], dict[str, tuple[str, Decimal]]]
 
 
 @dataclass(slots=True)
 class Baseline:
-    """A spot-only strategy with fixed rules; ``weights`` picks its targets."""
+    """A spot-only target policy with a fixed rule (``PortfolioCore.policy``): the planner's
+    orders toward ``weights``, no futures role; ``once``: trade the first time only."""
 
     name: str
-    book: Book
-    weights: Callable[[Evaluation, MarketStats, PortfolioConfig], dict[str, tuple[str, Decimal]]]
+    weights: Weights
     once: bool = False
     done: bool = False
 
-    def rebalance(
-        self, ev: Evaluation, stats: MarketStats, template: Targets, cfg: PortfolioConfig
-    ) -> None:
-        """Trade toward the baseline's weights with the portfolio's planner."""
-        if self.once and self.done:
-            return
+    def __call__(
+        self,
+        cfg: PortfolioConfig,
+        ev: Evaluation,
+        stats: MarketStats,
+        holdings: Holdings,
+        markets: Mapping[str, SpotMarket],
+    ) -> Allocation:
         prices = prices_of(ev)
+        val = value(holdings, prices)
+        if val.nav <= 0:
+            raise ValueError(f"the portfolio is worth {val.nav} USDT: nothing to allocate")
         wanted = self.weights(ev, stats, cfg)
         # A token without a price at this close waits in cash (a one-off purchase waits for
         # every price).
         want = {s: bw for s, bw in wanted.items() if s in prices}
-        if self.once and len(want) < len(wanted):
-            return
         sectors = {r.symbol: r.sector for r in ev.symbols}
         tokens = {
             s: TokenTarget(s, bucket, sectors.get(s), w, Explanation(Rule.TARGET_CORE, self.name))
@@ -62,22 +66,16 @@ class Baseline:
         }
         invested = sum((w for _, w in want.values()), _ZERO)
         targets = replace(
-            template, tokens=tokens, futures_weight=_ZERO, spot_share=_ONE,
-            cash_weight=_ONE - invested,
+            compute_targets(cfg, ev, stats), tokens=tokens, futures_weight=_ZERO,
+            spot_share=_ONE, cash_weight=_ONE - invested,
         )  # fmt: skip
-        h = self.book.holdings()
-        try:
-            val = value(h, prices)
-        except MissingPrice:
-            return
-        plan = SpotPlanner(targets, h, val, prices, self.book.markets(), cfg, sectors).run()
-        for o in plan.orders:
-            if o.side is Side.SELL:
-                self.book.spot(o)
-        for o in plan.orders:
-            if o.side is Side.BUY:
-                self.book.spot(o, cash_cap=self.book.holdings().cash)
-        self.done = True
+        if self.once and (self.done or len(want) < len(wanted)):
+            c = holdings.cash
+            plan = SpotPlan(val.nav, [], [], _ZERO, None, c, c, _ZERO)
+        else:
+            plan = SpotPlanner(targets, holdings, val, prices, markets, cfg, sectors).run()
+            self.done = True
+        return Allocation(ev.t, holdings, val, prices, targets, plan, RolePlan([]))
 
 
 def core_weights(
@@ -104,9 +102,16 @@ def equal_weights(
     return {s: (ROTATIONAL, w) for s in top}
 
 
-def baselines_for(settings: Settings, make_book: Callable[[], Book]) -> list[Baseline]:
-    """The two baselines, each on a fresh engine of the same settings."""
-    return [
-        Baseline("hold_core", make_book(), core_weights, once=True),
-        Baseline("equal_weight", make_book(), equal_weights),
-    ]
+def baselines() -> list[Baseline]:
+    """The two baselines, fresh (a policy remembers whether it has traded)."""
+    return [Baseline("hold_core", core_weights, once=True), Baseline("equal_weight", equal_weights)]
+
+
+def baseline_settings(settings: Settings) -> Settings:
+    """The portfolio's settings for a baseline: the whole capital in the spot sleeve and
+    breakers that never fire (a baseline is a rule, not a risk-managed strategy)."""
+    s = settings.model_copy(deep=True)
+    s.portfolio.spot_share = _ONE
+    s.risk.max_drawdown = 1.0
+    s.risk.daily_loss_limit = 1.0
+    return s

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from bot.backtest.metrics import EquityCurve, config_hash, iso, summarise
-from bot.backtest.portfolio.book import Book
-from bot.backtest.portfolio.runner import PortfolioRun
+from bot.backtest.portfolio.flows import Flows
+from bot.backtest.portfolio.run import PortfolioRun
 from bot.backtest.portfolio.weights import Weights
 from bot.portfolio.holdings import Role
 
@@ -30,8 +30,7 @@ STRATEGY = "portfolio"
 _BUCKET_ORDER = ("core", "rotational", "speculative", "cash", "futures")
 
 
-def _curve_stats(run: PortfolioRun, nav: np.ndarray, book: Book) -> dict[str, Any]:
-    fl = book.flows
+def _curve_stats(run: PortfolioRun, nav: np.ndarray, fl: Flows) -> dict[str, Any]:
     curve = EquityCurve(run.ts, nav, np.zeros(len(nav)))
     s = summarise(
         curve, [], start_equity=float(run.starting_equity), fees=fl.spot_fees + fl.perp_fees,
@@ -57,30 +56,29 @@ def _curve_stats(run: PortfolioRun, nav: np.ndarray, book: Book) -> dict[str, An
 
 def summary(run: PortfolioRun) -> dict[str, Any]:
     """The ``summary.json`` object."""
-    assert run.book is not None
-    fl = run.book.flows
+    fl, rec = run.flows, run.recorder
     out: dict[str, Any] = {
         "strategy": STRATEGY,
         "start": iso(run.start_ms),
         "end": iso(run.end_ms),
         "bars": len(run.nav),
         "starting_equity": round(float(run.starting_equity), 2),
-        "rebalances": run.rebalances,
+        "rebalances": rec.rebalances,
         "interval_h": run.settings.portfolio.rebalance.interval_h,
-        "portfolio": _curve_stats(run, run.nav, run.book),
+        "portfolio": _curve_stats(run, run.nav, fl),
         # Every role, 0 when it never traded (hedge P&L is a headline figure).
         "role_pnl": {r.value: round(float(fl.role_pnl.get(r.value, 0)), 2) for r in Role},
         "risk_refusals": dict(sorted(run.risk_refusals.items())),
-        "skipped_rebalances": dict(sorted(run.skipped.items())),
+        "skipped_rebalances": dict(sorted(rec.skips.items())),
         "state_changes": [
             {"t": iso(t.ts_ms), "state": t.new.value, "reason": t.reason} for t in run.transitions
         ],
-        "kills": [k | {"t": iso(k["t"])} for k in run.kills],
+        "kills": [k | {"t": iso(k["t"]), "last_t": iso(k["last_t"])} for k in rec.kills],
         "baselines": {
-            name: _curve_stats(run, run.baselines[name], book)
-            for name, book in run.baseline_books.items()
+            name: _curve_stats(run, run.baselines[name], flows)
+            for name, flows in run.baseline_flows.items()
         },
-        "mean_weights": mean_weights(run.weights),
+        "mean_weights": mean_weights(rec.weights),
         "config_hash": config_hash(run.settings),
         "elapsed_s": round(run.elapsed_s, 2),
     }
@@ -117,17 +115,18 @@ def write_outputs(out: Path, run: PortfolioRun, data_label: str) -> dict[str, An
         for k in range(len(run.nav)):
             row = [f"{run.nav[k]:.4f}", *(f"{run.baselines[n][k]:.4f}" for n in names)]
             w.writerow([iso(int(run.ts[k])), *row])
-    sectors = _sector_names(run.weights)
+    weights = run.recorder.weights
+    sectors = _sector_names(weights)
     with (out / "weights.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["time", "nav", *_BUCKET_ORDER, *(f"sector:{s}" for s in sectors)])
-        for x in run.weights:
+        for x in weights:
             w.writerow(
                 [iso(x.t), f"{x.nav:.2f}", *(f"{x.buckets.get(b, 0):.6f}" for b in _BUCKET_ORDER),
                  *(f"{x.sectors.get(sec, 0):.6f}" for sec in sectors)]
             )  # fmt: skip
     with (out / "decisions.jsonl").open("w", encoding="utf-8") as f:
-        for rec in run.records:
+        for rec in run.recorder.records:
             f.write(json.dumps(rec | {"t": iso(rec["t"])}, default=str) + "\n")
     (out / "report.html").write_text(html(run, s, sectors), encoding="utf-8")
     return s
@@ -189,8 +188,10 @@ def html(run: PortfolioRun, s: dict[str, Any], sectors: list[str]) -> str:
     js = charts.plotly_js()
     figs = [
         _nav_figure(run),
-        _stacked(run.weights, _BUCKET_ORDER, "buckets", "Weights by bucket after each rebalance"),
-        _stacked(run.weights, sectors, "sectors", "Spot weights by sector (core apart)"),
+        _stacked(
+            run.recorder.weights, _BUCKET_ORDER, "buckets", "Weights by bucket after each rebalance"
+        ),
+        _stacked(run.recorder.weights, sectors, "sectors", "Spot weights by sector (core apart)"),
     ]
     header, rows = table_rows(s)
     table = "<table><tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -9,7 +10,6 @@ from typing import Any
 from bot.portfolio.holdings import Holdings, value
 from bot.portfolio.rebalance import bucket_of
 from bot.portfolio.targets import CORE, ROTATIONAL, SPECULATIVE, Targets
-from bot.signals.evaluation import Evaluation
 
 BUCKETS = (CORE, ROTATIONAL, SPECULATIVE)
 
@@ -28,16 +28,15 @@ class Weights:
 
 def weights_of(
     h: Holdings,
-    prices: dict[str, Decimal],
+    prices: Mapping[str, Decimal],
     targets: Targets,
     cfg: Any,
-    ev: Evaluation,
+    sectors: Mapping[str, str | None],
     t: int,
 ) -> Weights:
     """The holdings' weights by bucket, sector and token at ``prices``."""
     val = value(h, prices)
     nav = val.nav
-    sectors = {r.symbol: r.sector for r in ev.symbols}
     buckets = dict.fromkeys((*BUCKETS, "cash", "futures"), Decimal(0))
     by_sector: dict[str, Decimal] = {}
     tokens: dict[str, Decimal] = {}

@@ -17,6 +17,7 @@ import numpy as np
 
 from bot.backtest.data import prepare
 from bot.backtest.metrics import iso
+from bot.backtest.portfolio.run import run_prepared
 from bot.backtest.result import collect
 from bot.backtest.runner import BacktestRunner
 from bot.config import Settings, load_settings
@@ -136,12 +137,13 @@ def _spot_fills(engine: Any) -> list[tuple[Any, ...]]:
     ]
 
 
-def test_portfolio_replay_through_the_daemon_equals_the_backtest_of_its_core(
+def test_portfolio_replay_through_the_daemon_equals_the_reported_backtest(
     tmp_path: Path,
 ) -> None:
-    """Issue #20: the portfolio mode's replay (``PortfolioCore`` in the daemon) and the
-    daemon's pipeline on the backtest's virtual clock (``BacktestRunner``, which assembles the
-    same core for ``strategy.mode = "portfolio"``) make the same spot and perp fills."""
+    """Issue #20: the portfolio mode's replay (``PortfolioCore`` in the daemon) and
+    ``rotor backtest --mode portfolio`` (``BacktestRunner``'s run of the same core, with the
+    report's recorder and baselines) make the same spot and perp fills, and the reported
+    figures are those fills and that equity."""
     data = copy_until(sample_dir(), tmp_path / "data", PF_END_MS, n_symbols=1000)
     settings = load_settings(
         None,
@@ -160,13 +162,21 @@ def test_portfolio_replay_through_the_daemon_equals_the_backtest_of_its_core(
     replayed = asyncio.run(_replay(settings))
 
     effective, loaded = prepare(settings, data)
-    out = asyncio.run(BacktestRunner(effective, loaded, start_ms=PF_START_MS).run())
+    run = run_prepared(effective, loaded, start_ms=PF_START_MS)
+    out = run.output.engine
 
     spot = _spot_fills(replayed)
     assert len({t for _s, _d, t, *_ in spot}) >= 3  # three daily rebalances traded
-    assert _spot_fills(out.engine) == spot
+    assert _spot_fills(out) == spot
     assert any(e.exec_type == "Trade" for e in replayed.executions)  # a role's perp
-    assert _fills(out.engine) == _fills(replayed)
-    assert _funding(out.engine) == _funding(replayed)
-    assert out.engine.coin_balances() == replayed.coin_balances()
-    assert out.engine.equity() == replayed.equity()
+    assert _fills(out) == _fills(replayed)
+    assert _funding(out) == _funding(replayed)
+    assert out.coin_balances() == replayed.coin_balances()
+    assert out.equity() == replayed.equity()
+    # The report reads that run: its NAV ends on the replay's equity, its counts and fees are
+    # the replay's fills.
+    assert run.nav[-1] == float(replayed.equity())
+    assert run.flows.spot_orders == len(replayed.spot_orders)
+    assert run.flows.spot_traded == sum(e.qty * e.price for e in replayed.spot_executions)
+    assert run.flows.perp_fees == sum(e.fee for e in replayed.executions)
+    assert run.recorder.rebalances >= 3
