@@ -28,6 +28,8 @@ from bot.signals.evaluation import Evaluation, PositionView
 from bot.signals.features import WindowData
 from bot.signals.layers import Layers, compute_layers
 from bot.signals.params import SignalParams, StrategySpec, resolve
+from bot.signals.rules import exit_bars
+from bot.signals.select import entry_bars
 from bot.signals.tables import Tables, eval_points
 from bot.signals.universe import Universe
 
@@ -91,6 +93,8 @@ class SignalEngine:
         self.tf_hours = TIMEFRAME_HOURS[spec.entry_timeframe]
         self.memo = memo
         self._tables: Tables | None = None
+        # Window indices where each held position's exit rules may fire (``next_intent_at``).
+        self._exit_idx: dict[PositionView, np.ndarray] = {}
 
     @classmethod
     def from_settings(
@@ -178,6 +182,35 @@ class SignalEngine:
             self._tables, j, self.spec, self.stop_max_pct, positions, predicted_f8h, records=records
         )
 
+    def next_intent_at(self, j: int, positions: Sequence[PositionView] = ()) -> int:
+        """The first panel index after ``j`` whose evaluation may hold an intent (an entry
+        passing its rule's vectorised pre-filter, or an exit rule of ``positions`` that may
+        fire); the panel's length when none may. Every index between ``j`` and it evaluates
+        to no entry and no exit (precompute path; the tests of each rule's ``*_bars``)."""
+        t = self._tables
+        if t is None:
+            raise RuntimeError("call precompute(panel) before next_intent_at(j)")
+        end = t.base + len(t.ts)
+        w = j + 1 - t.base
+        if w < 0:
+            return j + 1
+        entries = t.lookup("entry_idx", lambda: np.flatnonzero(entry_bars(t, self.spec)))
+        best = _next(entries, w)
+        index = t.lookup("index", lambda: {s: i for i, s in enumerate(t.universe.symbols)})
+        kept: dict[PositionView, np.ndarray] = {}
+        for pos in positions:
+            i = index.get(pos.symbol)
+            if i is None:
+                continue  # not in the tables: no row decides it (``active_rows``)
+            idx = self._exit_idx.get(pos)
+            if idx is None:
+                k = t.universe.sector_rows[i]
+                idx = np.flatnonzero(exit_bars(t, self.spec, i, k, pos))
+            kept[pos] = idx
+            best = min(best, _next(idx, w))
+        self._exit_idx = kept
+        return t.base + best if best < len(t.ts) else end
+
     # ------------------------------------------------------------------ live path
     def evaluate(
         self,
@@ -249,3 +282,9 @@ class SignalEngine:
             tail=None if at is None else self.params.cross_lookback_bars + 2,
         )
         return Tables(u, ts, start, layers, confirm, ta_start, self.tf_hours)
+
+
+def _next(idx: np.ndarray, w: int) -> int:
+    """The first of the sorted ``idx`` at or after ``w`` (a large number when none)."""
+    at = int(np.searchsorted(idx, w))
+    return int(idx[at]) if at < len(idx) else 1 << 62
