@@ -14,6 +14,7 @@ from bot.backtest.result import collect
 from bot.backtest.runner import BacktestRunner
 from bot.config import load_settings
 from bot.data.sample import sample_dir
+
 from tests.integration.backtest.conftest import DAY_MS, SYNTH_START_MS
 
 
@@ -123,3 +124,12 @@ def test_truncating_the_data_after_t_changes_no_earlier_trade(synth_dir: Path) -
     assert [entry(t) for t in short.trades if t.entry_time < cut] == before
     done = [whole(t) for t in full.trades if t.exit_time is not None and t.exit_time < cut]
     assert [whole(t) for t in short.trades if t.exit_reason != "end_of_data"] == done
+
+
+def test_each_funding_settlement_is_booked_once(synth_dir: Path) -> None:
+    # Every pass re-reads the last ten minutes of account events; a settlement read again
+    # must not be booked again (the repository's unique (symbol, ts), kept by the memory store).
+    out = _run(synth_dir, {"strategy.preset": "rsi-reversion"}, SYNTH_START_MS + 12 * DAY_MS)
+    venue = sorted((f.symbol, f.ts, f.amount) for f in out.engine.funding_payments)
+    assert venue  # positions were held over settlements
+    assert sorted((f.symbol, f.ts, f.amount) for f in out.store.funding) == venue
