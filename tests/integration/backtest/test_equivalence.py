@@ -14,7 +14,6 @@ from bot.backtest.result import collect
 from bot.backtest.runner import BacktestRunner
 from bot.config import load_settings
 from bot.data.sample import sample_dir
-
 from tests.integration.backtest.conftest import DAY_MS, SYNTH_START_MS
 
 
