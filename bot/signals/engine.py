@@ -15,6 +15,7 @@ Both paths run the same code on different point sets and give the same decisions
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, cast
 
@@ -93,8 +94,9 @@ class SignalEngine:
         self.tf_hours = TIMEFRAME_HOURS[spec.entry_timeframe]
         self.memo = memo
         self._tables: Tables | None = None
-        # Window indices where each held position's exit rules may fire (``next_intent_at``).
-        self._exit_idx: dict[PositionView, np.ndarray] = {}
+        # Per held position: the window indices below ``hi`` where its exit rules may fire,
+        # computed a chunk at a time (``next_intent_at``).
+        self._exit_idx: dict[PositionView, tuple[int, list[int]]] = {}
 
     @classmethod
     def from_settings(
@@ -194,20 +196,23 @@ class SignalEngine:
         w = j + 1 - t.base
         if w < 0:
             return j + 1
-        entries = t.lookup("entry_idx", lambda: np.flatnonzero(entry_bars(t, self.spec)))
+        entries = t.lookup("entry_idx", lambda: np.flatnonzero(entry_bars(t, self.spec)).tolist())
         best = _next(entries, w)
         index = t.lookup("index", lambda: {s: i for i, s in enumerate(t.universe.symbols)})
-        kept: dict[PositionView, np.ndarray] = {}
+        kept: dict[PositionView, tuple[int, list[int]]] = {}
         for pos in positions:
             i = index.get(pos.symbol)
             if i is None:
                 continue  # not in the tables: no row decides it (``active_rows``)
-            idx = self._exit_idx.get(pos)
-            if idx is None:
-                k = t.universe.sector_rows[i]
-                idx = np.flatnonzero(exit_bars(t, self.spec, i, k, pos))
-            kept[pos] = idx
-            best = min(best, _next(idx, w))
+            hi, idx = self._exit_idx.get(pos, (w, []))
+            nxt = _next(idx, w)
+            while nxt >= hi and hi < len(t.ts):  # none known below hi: the next chunk
+                lo, hi = max(w, hi), min(len(t.ts), max(w, hi) + _EXIT_CHUNK)
+                k = t.universe.sector_index(i)
+                idx = (lo + np.flatnonzero(exit_bars(t, self.spec, i, k, pos, lo, hi))).tolist()
+                nxt = _next(idx, w)
+            kept[pos] = (hi, idx)
+            best = min(best, nxt)
         self._exit_idx = kept
         return t.base + best if best < len(t.ts) else end
 
@@ -284,7 +289,11 @@ class SignalEngine:
         return Tables(u, ts, start, layers, confirm, ta_start, self.tf_hours)
 
 
-def _next(idx: np.ndarray, w: int) -> int:
+# Bars of a position's exit arrays computed at a time: most positions exit within it.
+_EXIT_CHUNK = 256
+
+
+def _next(idx: list[int], w: int) -> int:
     """The first of the sorted ``idx`` at or after ``w`` (a large number when none)."""
-    at = int(np.searchsorted(idx, w))
-    return int(idx[at]) if at < len(idx) else 1 << 62
+    at = bisect_left(idx, w)
+    return idx[at] if at < len(idx) else 1 << 62

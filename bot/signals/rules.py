@@ -147,14 +147,24 @@ def exit_reasons(
     return tuple(why)
 
 
-def exit_bars(tables: Tables, spec: StrategySpec, i: int, k: int, pos: PositionView) -> np.ndarray:
-    """[W] bool over the tables' window (panel index ``base + w``): where ``exit_reasons``
-    may give the position held in row ``i`` (rotation sector ``k``) a reason, each rule
-    tested on the same values (a superset: the rotation exit only on its latest point)."""
+def exit_bars(
+    tables: Tables,
+    spec: StrategySpec,
+    i: int,
+    k: int,
+    pos: PositionView,
+    lo: int = 0,
+    hi: int | None = None,
+) -> np.ndarray:
+    """[hi - lo] bool over the window indices ``lo ≤ w < hi`` (panel index ``base + w``;
+    default the whole window): where ``exit_reasons`` may give the position held in row ``i``
+    (rotation sector ``k``) a reason, each rule tested on the same values (a superset: the
+    rotation exit only on its latest point)."""
     p = spec.params
     long = pos.side is PositionSide.LONG
     sign = 1.0 if long else -1.0
-    cols, bars = tables.columns(), tables.htf_bars()
+    cols, bars = tables.columns()[lo:hi], tables.htf_bars()[lo:hi]
+    all_cols = tables.columns()
     cf, lay, htf = tables.confirm, tables.layers, tables.confirm.htf
     has_b, b0 = bars >= 0, np.maximum(bars, 0)
 
@@ -171,15 +181,17 @@ def exit_bars(tables: Tables, spec: StrategySpec, i: int, k: int, pos: PositionV
             gap = np.where(cols >= 0, lay.gap[i, np.maximum(cols, 0)], np.inf * sign)
             out |= sign * (gap - sign * p.exit_gap) >= 0
         tf_ms = tables.tf_hours * HOUR_MS
-        close_ms = tables.ts + HOUR_MS
+        close_ms = tables.ts[lo:hi] + HOUR_MS
         if p.time_stop_bars > 0:
             out |= close_ms // tf_ms - pos.entry_ms // tf_ms >= p.time_stop_bars
         if p.rotation_exit and long and k >= 0:
             if p.rotation_out_evals <= 0:
                 out[:] = True
             else:  # rotated out needs "not a leader" at the latest entry-timeframe close
-                w_e = np.arange(len(bars)) - (close_ms - (close_ms // tf_ms) * tf_ms) // HOUR_MS
-                c_e = np.where(w_e >= 0, cols[np.maximum(w_e, 0)], -1)
+                w_e = (
+                    lo + np.arange(len(bars)) - (close_ms - (close_ms // tf_ms) * tf_ms) // HOUR_MS
+                )
+                c_e = np.where(w_e >= 0, all_cols[np.maximum(w_e, 0)], -1)
                 out |= (c_e >= 0) & ~lay.leader[k, np.maximum(c_e, 0)]
         if p.take_profit and long:
             closes = htf.ts + tables.tf_hours * HOUR_MS

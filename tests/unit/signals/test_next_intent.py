@@ -30,6 +30,8 @@ def panel(tmp_path_factory: pytest.TempPathFactory) -> Panel:
 VARIANTS: list[dict[str, Any]] = [
     {"strategy.preset": "rsi-reversion"},
     {"strategy.preset": "rsi-reversion", "strategy.params.take_profit": True},
+    # No exit rule and no time stop: a position's exit arrays extend chunk by chunk to the end.
+    {"strategy.preset": "rsi-reversion", "strategy.params.exit_rule": "none"},
     {"strategy.preset": "rsi-reversion", "strategy.params.confirm": False},
     {"strategy.preset": "laggard-only", "strategy.params.exit_rule": "ema"},
     {"strategy.preset": "laggard-only", "strategy.params.exit_rule": "gap"},
