@@ -30,6 +30,7 @@ class MemoryStore:
         self.exec_ids: set[str] = set()
         self.positions: dict[str, Position] = {}
         self.funding: list[FundingPayment] = []
+        self._funding_keys: set[tuple[str, int]] = set()
         # Fill quantity booked per order key, and the orders reported filled beyond it.
         self._booked: dict[str, Decimal] = {}
         self._unbooked: set[str] = set()
@@ -97,6 +98,12 @@ class MemoryStore:
         return self.positions.pop(symbol, None) is not None
 
     async def record_funding(self, payment: FundingPayment) -> bool:
+        """True the first time a (symbol, ts) settlement is seen, as the repository's unique
+        key: a pass re-reading the overlap window must not book it again."""
+        key = (payment.symbol, payment.ts)
+        if key in self._funding_keys:
+            return False
+        self._funding_keys.add(key)
         self.funding.append(payment)
         return True
 

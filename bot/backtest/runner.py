@@ -16,6 +16,13 @@ would change nothing but the equity record. Such a bar runs exactly those checks
 pipeline's own methods, and records the equity; every other bar runs ``on_bar``. That keeps
 per-bar work proportional to positions and candidates instead of the universe, and the
 replay-equals-backtest test proves the trades do not change.
+
+Skipped bars. After each cycle the signal engine names the next bar whose evaluation may hold
+an intent (``SignalEngine.next_intent_at``: each entry rule's vectorised pre-filter, each held
+position's exit rules as arrays, all next to the rules themselves). The bars before it are
+quiet bars whose evaluation is known to be empty: they keep only the checks that do not come
+from the signals (the venue unchanged, the breakers and state timers silent on this bar's
+equity) and record the equity; any doubt sends the bar down the quiet-bar path above.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from bot.execution.stops import is_stop
 from bot.observability.logging import get_logger
 from bot.risk import (
     AccountView,
+    MarketSnapshot,
     Source,
     StateRequest,
     TradingStateMachine,
@@ -56,6 +64,8 @@ log = get_logger("rotor.backtest")
 RUN_ID = "backtest"
 END_OF_DATA = "end of data"
 HOUR_MS = 3_600_000
+# A skipped bar's account view: the breakers read the equity and its marks, not the market.
+NO_MARKET: Mapping[str, MarketSnapshot] = {}
 
 # Called with (bars done, bars total) every few hundred bars.
 ProgressHook = Callable[[int, int], None]
@@ -70,6 +80,7 @@ class RunStats:
     rejections: dict[str, int] = field(default_factory=dict)
     full_cycles: int = 0
     quiet_cycles: int = 0
+    skipped_cycles: int = 0  # quiet bars whose evaluation the signal engine ruled out
     kills: int = 0
     elapsed_s: float = 0.0
 
@@ -109,6 +120,7 @@ class BacktestRunner:
         start_ms: int | None = None,
         progress: ProgressHook | None = None,
         quiet_bars: bool = True,
+        skip: bool = True,
         signals: PrecomputedSignals | None = None,
     ) -> None:
         self.settings = settings
@@ -116,6 +128,8 @@ class BacktestRunner:
         # the USDT wallet as the equity). A portfolio cycle reads the coins and the spot fills
         # at every sync and rebalances on its own clock: every bar runs in full.
         self.quiet_bars = quiet_bars and settings.strategy.mode != "portfolio"
+        self.skip = skip and self.quiet_bars
+        self._skip_to = 0  # bars before this index have an empty evaluation (``_skipped``)
         self.data = data
         self.progress = progress
         self.signals = signals or PrecomputedSignals.from_settings(settings)
@@ -239,7 +253,11 @@ class BacktestRunner:
                 self._mark = self._venue_state()
             j = eng._k - 1  # the bar that closed at ``now``
             if j >= first_j and self._has_bar(j):
-                await self._cycle(j)
+                if j < self._skip_to and await self._skipped():
+                    self.stats.skipped_cycles += 1
+                else:
+                    await self._cycle(j)
+                    self._skip_to = self._next_intent(j)
                 self.stats.bars += 1
                 if self.progress is not None and self.stats.bars % 250 == 0:
                     self.progress(self.stats.bars, total)
@@ -314,10 +332,9 @@ class BacktestRunner:
             return True
         if core.kill_requested:
             return False
-        core.balance = await self.venue.fetch_balance()
         market = core.market_snapshots(tickers, missing, intervals, now)
-        view = core.account_view(now, market)
-        if self.risk.breakers(view) or self.state.propose_tick(now) is not None:
+        view = await self._silent_account(now, market)
+        if view is None:
             return False
         evaluation = self.signals.evaluate(
             self.data.panel, j, core.position_views(), core.predicted_f8h(market)
@@ -338,6 +355,39 @@ class BacktestRunner:
             return False
         for code in codes:
             self._count_rejection(code)
+        self._record_equity(now)
+        return True
+
+    async def _silent_account(
+        self, now: int, market: Mapping[str, MarketSnapshot]
+    ) -> AccountView | None:
+        """The cycle's balance read and account view (the equity marks move with it), or
+        None when a breaker or a state timer has something to say on this bar."""
+        core = self.core
+        core.balance = await self.venue.fetch_balance()
+        view = core.account_view(now, market)
+        if self.risk.breakers(view) or self.state.propose_tick(now) is not None:
+            return None
+        return view
+
+    def _next_intent(self, j: int) -> int:
+        """The first bar after ``j`` whose evaluation may hold an intent, for the positions
+        the cycle at ``j`` left; ``j + 1`` when the bars between may not be skipped (the
+        protective stops not exactly as ``StopKeeper.ensure`` leaves them, a kill due)."""
+        if not self.skip or self.kill_pending or not self._stops_in_place():
+            return j + 1
+        return self.signals.next_intent_at(j, self.core.position_views())
+
+    async def _skipped(self) -> bool:
+        """A quiet bar without its evaluation, which ``next_intent_at`` ruled out: the venue
+        unchanged since the last cycle (no fill, no order: the stops still in place), no kill,
+        the breakers and state timers silent; records the equity. False when in doubt (the
+        bar then takes the quiet-bar path, which repeats the balance read: idempotent)."""
+        if self._venue_state() != self._mark or self.core.kill_requested or self._halted_flat():
+            return False
+        now = self._now()
+        if await self._silent_account(now, NO_MARKET) is None:
+            return False
         self._record_equity(now)
         return True
 

@@ -127,9 +127,9 @@ class TradingCore(Intents):
         now = self.clock()
         report = CycleReport(t=panel.close_time(j), state=self.state.state)
         rec = report.reconcile = await self.sync()
-        market = self.market_snapshots(
-            tickers, missing_bars, funding_interval_h or {}, ticker_ms or now
-        )
+        # ``is None``, not truthiness: a lazy mapping (the backtest's) would count its symbols.
+        intervals = funding_interval_h if funding_interval_h is not None else {}
+        market = self.market_snapshots(tickers, missing_bars, intervals, ticker_ms or now)
         view = self.account_view(now, market)
         # HALTED and flat is where a kill ends; a breaker that still fires (the drawdown stays
         # below the peak until an operator resumes) has nothing left to flatten, so it must not

@@ -15,6 +15,7 @@ Both paths run the same code on different point sets and give the same decisions
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, cast
 
@@ -28,6 +29,8 @@ from bot.signals.evaluation import Evaluation, PositionView
 from bot.signals.features import WindowData
 from bot.signals.layers import Layers, compute_layers
 from bot.signals.params import SignalParams, StrategySpec, resolve
+from bot.signals.rules import exit_bars
+from bot.signals.select import entry_bars
 from bot.signals.tables import Tables, eval_points
 from bot.signals.universe import Universe
 
@@ -91,6 +94,9 @@ class SignalEngine:
         self.tf_hours = TIMEFRAME_HOURS[spec.entry_timeframe]
         self.memo = memo
         self._tables: Tables | None = None
+        # Per held position: the window indices below ``hi`` where its exit rules may fire,
+        # computed a chunk at a time (``next_intent_at``).
+        self._exit_idx: dict[PositionView, tuple[int, list[int]]] = {}
 
     @classmethod
     def from_settings(
@@ -178,6 +184,38 @@ class SignalEngine:
             self._tables, j, self.spec, self.stop_max_pct, positions, predicted_f8h, records=records
         )
 
+    def next_intent_at(self, j: int, positions: Sequence[PositionView] = ()) -> int:
+        """The first panel index after ``j`` whose evaluation may hold an intent (an entry
+        passing its rule's vectorised pre-filter, or an exit rule of ``positions`` that may
+        fire); the panel's length when none may. Every index between ``j`` and it evaluates
+        to no entry and no exit (precompute path; the tests of each rule's ``*_bars``)."""
+        t = self._tables
+        if t is None:
+            raise RuntimeError("call precompute(panel) before next_intent_at(j)")
+        end = t.base + len(t.ts)
+        w = j + 1 - t.base
+        if w < 0:
+            return j + 1
+        entries = t.lookup("entry_idx", lambda: np.flatnonzero(entry_bars(t, self.spec)).tolist())
+        best = _next(entries, w)
+        index = t.lookup("index", lambda: {s: i for i, s in enumerate(t.universe.symbols)})
+        kept: dict[PositionView, tuple[int, list[int]]] = {}
+        for pos in positions:
+            i = index.get(pos.symbol)
+            if i is None:
+                continue  # not in the tables: no row decides it (``active_rows``)
+            hi, idx = self._exit_idx.get(pos, (w, []))
+            nxt = _next(idx, w)
+            while nxt >= hi and hi < len(t.ts):  # none known below hi: the next chunk
+                lo, hi = max(w, hi), min(len(t.ts), max(w, hi) + _EXIT_CHUNK)
+                k = t.universe.sector_index(i)
+                idx = (lo + np.flatnonzero(exit_bars(t, self.spec, i, k, pos, lo, hi))).tolist()
+                nxt = _next(idx, w)
+            kept[pos] = (hi, idx)
+            best = min(best, nxt)
+        self._exit_idx = kept
+        return t.base + best if best < len(t.ts) else end
+
     # ------------------------------------------------------------------ live path
     def evaluate(
         self,
@@ -249,3 +287,13 @@ class SignalEngine:
             tail=None if at is None else self.params.cross_lookback_bars + 2,
         )
         return Tables(u, ts, start, layers, confirm, ta_start, self.tf_hours)
+
+
+# Bars of a position's exit arrays computed at a time: most positions exit within it.
+_EXIT_CHUNK = 256
+
+
+def _next(idx: list[int], w: int) -> int:
+    """The first of the sorted ``idx`` at or after ``w`` (a large number when none)."""
+    at = bisect_left(idx, w)
+    return idx[at] if at < len(idx) else 1 << 62

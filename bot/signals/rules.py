@@ -145,3 +145,57 @@ def exit_reasons(
     if p.take_profit and long and math.isfinite(tp) and s.tf_high >= tp:
         why.append("take_profit")
     return tuple(why)
+
+
+def exit_bars(
+    tables: Tables,
+    spec: StrategySpec,
+    i: int,
+    k: int,
+    pos: PositionView,
+    lo: int = 0,
+    hi: int | None = None,
+) -> np.ndarray:
+    """[hi - lo] bool over the window indices ``lo ≤ w < hi`` (panel index ``base + w``;
+    default the whole window): where ``exit_reasons`` may give the position held in row ``i``
+    (rotation sector ``k``) a reason, each rule tested on the same values (a superset: the
+    rotation exit only on its latest point)."""
+    p = spec.params
+    long = pos.side is PositionSide.LONG
+    sign = 1.0 if long else -1.0
+    cols, bars = tables.columns()[lo:hi], tables.htf_bars()[lo:hi]
+    all_cols = tables.columns()
+    cf, lay, htf = tables.confirm, tables.layers, tables.confirm.htf
+    has_b, b0 = bars >= 0, np.maximum(bars, 0)
+
+    def at_bar(a: np.ndarray) -> np.ndarray:  # row i at each index's bar; NaN before bar 0
+        return np.where(has_b, a[i, b0], np.nan)
+
+    out = np.zeros(len(bars), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        if p.exit_rule == "rsi":
+            out |= sign * (at_bar(cf.rsi) - (p.exit_rsi if long else 100.0 - p.exit_rsi)) >= 0
+        elif p.exit_rule == "ema":
+            out |= sign * (at_bar(htf.close) - at_bar(cf.ema)) >= 0
+        elif p.exit_rule == "gap":
+            gap = np.where(cols >= 0, lay.gap[i, np.maximum(cols, 0)], np.inf * sign)
+            out |= sign * (gap - sign * p.exit_gap) >= 0
+        tf_ms = tables.tf_hours * HOUR_MS
+        close_ms = tables.ts[lo:hi] + HOUR_MS
+        if p.time_stop_bars > 0:
+            out |= close_ms // tf_ms - pos.entry_ms // tf_ms >= p.time_stop_bars
+        if p.rotation_exit and long and k >= 0:
+            if p.rotation_out_evals <= 0:
+                out[:] = True
+            else:  # rotated out needs "not a leader" at the latest entry-timeframe close
+                w_e = (
+                    lo + np.arange(len(bars)) - (close_ms - (close_ms // tf_ms) * tf_ms) // HOUR_MS
+                )
+                c_e = np.where(w_e >= 0, all_cols[np.maximum(w_e, 0)], -1)
+                out |= (c_e >= 0) & ~lay.leader[k, np.maximum(c_e, 0)]
+        if p.take_profit and long:
+            closes = htf.ts + tables.tf_hours * HOUR_MS
+            be = int(np.searchsorted(closes, pos.entry_ms, side="right")) - 1
+            if be >= 0:
+                out |= (bars > be) & (at_bar(htf.high) >= float(cf.tp_level[i, be]))
+    return out

@@ -8,6 +8,7 @@ symbol only the rows that pass it, plus the held ones.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -92,3 +93,41 @@ def active_rows(
     if spec.shorts_enabled and b >= 0:
         rows.update(np.flatnonzero(cf.short_setup[:, b]).tolist())
     return sorted(rows)
+
+
+def entry_bars(tables: Tables, spec: StrategySpec) -> np.ndarray:
+    """[W] bool over the tables' window (panel index ``base + w``): some symbol passes the
+    necessary condition of ``active_rows`` there, so an entry intent may be born. A superset:
+    a bar left False has no entry whatever the positions; the momentum ranking (no cheap
+    whole-window form) and columns not computed are always True."""
+
+    def build() -> np.ndarray:
+        p = spec.params
+        lay, cf = tables.layers, tables.confirm
+        cols, bars = tables.columns(), tables.htf_bars()
+        n_b = cf.long_trigger.shape[1]
+
+        def per_bar(any_b: Any) -> np.ndarray:  # [B] -> [W] through each index's bar
+            padded = np.append(any_b, False)  # bar -1 (none completed yet): index n_b
+            return padded[np.where(bars >= 0, bars, n_b)]
+
+        def per_col(any_c: Any) -> np.ndarray:  # [C] -> [W]; not computed: True
+            return np.where(cols >= 0, np.append(any_c, True)[cols], True)
+
+        if p.confirm:
+            m = cf.long_trigger & (cf.adx < p.adx_max)
+            if p.require_lower_low:
+                m &= cf.lower_low
+            out = per_bar(m.any(axis=0)) | (cols < 0)
+        elif p.entry_mode == "rsi":
+            out = per_col(np.isfinite(lay.close).any(axis=0))
+        elif p.entry_mode == "laggard":
+            m = (lay.gap <= p.gap_max) & (lay.zgap <= p.zgap_max)
+            out = per_col(m.any(axis=0))
+        else:
+            out = np.ones(len(cols), dtype=bool)
+        if spec.shorts_enabled:
+            out = out | per_bar(cf.short_setup.any(axis=0))
+        return out
+
+    return tables.lookup("entry_bars", build)  # type: ignore[no-any-return]

@@ -59,6 +59,31 @@ class Tables:
     def close_time(self, j: int) -> int:
         return int(self.ts[j - self.base]) + HOUR_MS
 
+    # Whole-window forms of ``column`` and ``htf_bar``, for the vectorised "may act" tests
+    # (``bot.signals.select.entry_bars``, ``bot.signals.rules.exit_bars``): entry ``w`` is
+    # panel index ``base + w``.
+
+    def columns(self) -> np.ndarray:
+        """[W] int: ``column(base + w)`` for every ``w`` of the window."""
+
+        def build() -> np.ndarray:
+            out = np.full(len(self.ts), -1, dtype=np.int64)
+            at = self.layers.at
+            out[at] = np.arange(len(at), dtype=np.int64)
+            return out
+
+        return self.lookup("columns", build)  # type: ignore[no-any-return]
+
+    def htf_bars(self) -> np.ndarray:
+        """[W] int: ``htf_bar(base + w)`` for every ``w`` of the window."""
+
+        def build() -> np.ndarray:
+            w = np.arange(len(self.ts), dtype=np.int64) + (self.base - self.ta_base)
+            end = self.confirm.htf.end_index
+            return np.searchsorted(end, w, side="right").astype(np.int64) - 1
+
+        return self.lookup("htf_bars", build)  # type: ignore[no-any-return]
+
 
 def eval_points(close_ms: int, n: int, tf_hours: int) -> list[int]:
     """Close times (UTC ms) of the last ``n`` entry-timeframe bars completed by ``close_ms``."""

@@ -148,6 +148,12 @@ class ScriptedSignals(PrecomputedSignals):
         regime = RegimeRow(True, None, None)
         return Evaluation(panel.close_time(jj), jj, "scripted", regime, [], [], [], entries, exits)
 
+    def next_intent_at(self, j: int, positions: Sequence[PositionView] = ()) -> int:
+        """The next scripted bar: the bars between are skipped, as the rules' own filters
+        let the backtest skip them (so these hand-checked scenarios run with skipping)."""
+        bars = [at for at, *_ in (*self.script.entries, *self.script.exits) if at > j]
+        return min(bars, default=self._panel.n_bars)
+
 
 def run(root: Path, s: Settings, script: Script, *, start_hour: int = 10) -> BacktestResult:
     """Backtest ``root`` with scripted signals from ``T0 + start_hour``."""
