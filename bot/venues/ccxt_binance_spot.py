@@ -12,7 +12,9 @@ and ``binance`` (``self.spot_ex``: ``/api/v3`` spot, ``/sapi`` wallet).
   added by the core at their spot prices), so the breakers see the whole account.
 - **Spot fills** come from ``/api/v3/myTrades``, which needs a symbol: the markets of the
   coins held and of the spot orders this process placed or looked up (a coin sold out before a
-  restart is read at its next order). The fee is the venue's, in ``commissionAsset``.
+  restart is read at its next order). The fee is the venue's, in ``commissionAsset``. Their
+  id is ``spot:<market>:<trade id>`` (``spot_exec_id``): Binance's trade ids are numbered per
+  market and API, and a bare one would collide with a futures fill's in the books.
 - **Transfers** (``POST /sapi/v1/asset/transfer``, ``MAIN_UMFUTURE`` / ``UMFUTURE_MAIN``)
   move USDT between the sleeves' wallets; sent once, never retried (Binance's transfer takes
   no client id: ``bot.runtime.sleeves`` stores it first and resolves an unclear outcome from
@@ -49,6 +51,12 @@ class VenueTransfer:
     kind: str
     amount: Decimal
     ts: int
+
+
+def spot_exec_id(market: str, trade_id: str) -> str:
+    """rotor's id of a Binance spot fill: ``spot:BTCUSDT:123``. Binance numbers trades per
+    market and API, so a spot trade id also names a futures fill; the books key fills by id."""
+    return f"{spot_id(market)}:{trade_id}"
 
 
 class BinanceSpotVenue(CcxtVenue):
@@ -161,7 +169,10 @@ class BinanceSpotVenue(CcxtVenue):
             for t in trades:
                 rep = to_execution(t, None)
                 fee_ccy = str((t.get("fee") or {}).get("currency") or QUOTE)
-                rep = dataclasses.replace(rep, symbol=spot_id(sym), fee_currency=fee_ccy)
+                rep = dataclasses.replace(
+                    rep, exec_id=spot_exec_id(sym, rep.exec_id), symbol=spot_id(sym),
+                    fee_currency=fee_ccy,
+                )  # fmt: skip
                 seen.setdefault(rep.exec_id, rep)
         return sorted(seen.values(), key=lambda r: (r.ts, r.exec_id))
 

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import ccxt.async_support as ccxt_async
 import pytest
 from ccxt.base.errors import BadRequest, InsufficientFunds, OrderNotFound
 
@@ -16,31 +15,11 @@ from bot.domain import Side
 from tests.simserver import SimHandle
 
 BTC = "BTC/USDT"
-_GROUPS = {"public": "/api/v3", "private": "/api/v3", "sapi": "/sapi/v1"}
-
-
-def binance_spot(sim: SimHandle) -> Any:
-    """ccxt.binance with its spot and wallet URL groups on the face (the rest unserved)."""
-    groups = ccxt_async.binance().urls["api"]
-    urls = {k: sim.url + _GROUPS.get(k, "/unsupported/" + k) for k in groups}
-    return ccxt_async.binance(
-        {
-            "apiKey": sim.api_key,
-            "secret": sim.api_secret,
-            "urls": {"api": urls},
-            "options": {
-                "defaultType": "spot",
-                "fetchMarkets": {"types": ["spot"]},
-                "fetchCurrencies": False,
-                "adjustForTimeDifference": False,
-            },
-        }
-    )
 
 
 @pytest.fixture
 async def spot(bsim: SimHandle) -> AsyncIterator[Any]:
-    client = binance_spot(bsim)
+    client = bsim.binance_spot()
     try:
         await client.load_markets()
         yield client
