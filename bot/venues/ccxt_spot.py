@@ -7,7 +7,7 @@ query — is the order manager's, unchanged:
 market and every other symbol to the perpetuals as before.
 
 Bybit only (a unified account: spot coins and perpetuals share one wallet). Binance keeps
-spot on another API and another wallet; the portfolio daemon refuses it at start-up.
+spot on another API and another wallet: ``bot.venues.ccxt_binance_spot``.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ class SpotCcxtVenue(CcxtVenue):
         super().__init__(*args, **kw)
         if self.name != "bybit" or not self.spec.unified_account:
             raise ValueError(
-                f'strategy.mode "portfolio": exchange {self.name} is not supported by the '
-                'daemon (Bybit\'s unified account only, risk.account_type = "unified": spot '
-                "and perpetuals in one wallet)"
+                f'strategy.mode "portfolio": exchange {self.name} is not supported by '
+                'SpotCcxtVenue (Bybit\'s unified account only, risk.account_type = "unified"; '
+                "Binance: BinanceSpotVenue)"
             )
         fm = dict(self.ex.options.get("fetchMarkets") or {})
         fm["types"] = ["linear", "spot"]
