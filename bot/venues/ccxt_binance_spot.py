@@ -33,10 +33,10 @@ from typing import Any
 from bot.domain import BalanceReport, CashFlow, ExecutionReport, OrderReport, OrderType
 from bot.venues.base import OrderRequest, RejectedError
 from bot.venues.ccxt_client import build_binance_spot
-from bot.venues.ccxt_map import dec
 from bot.venues.ccxt_reports import to_execution, to_order_report
+from bot.venues.ccxt_spot import SpotMarkets, coin_totals, priced
 from bot.venues.ccxt_venue import BINANCE_NOT_A_PLAIN_ORDER, CcxtVenue
-from bot.venues.spot import QUOTE, SpotHolding, SpotInfo, is_spot, market_id, spot_id
+from bot.venues.spot import QUOTE, SpotHolding, is_spot, market_id, spot_id
 
 TO_FUTURES, TO_SPOT = "MAIN_UMFUTURE", "UMFUTURE_MAIN"
 HISTORY_PAGE = 100  # the transfer history's largest page
@@ -59,7 +59,7 @@ def spot_exec_id(market: str, trade_id: str) -> str:
     return f"{spot_id(market)}:{trade_id}"
 
 
-class BinanceSpotVenue(CcxtVenue):
+class BinanceSpotVenue(SpotMarkets, CcxtVenue):
     """``CcxtVenue`` on ``binanceusdm`` that also trades Binance spot from the spot wallet."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
@@ -67,8 +67,8 @@ class BinanceSpotVenue(CcxtVenue):
         if self.name != "binanceusdm":
             raise ValueError(f"BinanceSpotVenue: exchange {self.name} is not binanceusdm")
         self.spot_ex = build_binance_spot(self.spec)
-        self._spot: dict[str, SpotInfo] = {}
-        self._spot_ccxt: dict[str, str] = {}  # BTCUSDT -> BTC/USDT
+        self._spot = {}
+        self._spot_ccxt = {}
         self._traded: set[str] = set()  # spot markets with orders seen by this process
 
     async def close(self) -> None:
@@ -77,42 +77,16 @@ class BinanceSpotVenue(CcxtVenue):
 
     # ------------------------------------------------------------------ markets and wallet
 
-    async def spot_markets(self) -> dict[str, SpotInfo]:
-        """Every trading USDT spot market (Binance spot exchangeInfo), by id (``BTCUSDT``)."""
-        if not self._spot:
+    async def _spot_source(self) -> Any:
+        """The spot client, its markets (Binance spot exchangeInfo) loaded once."""
+        if not self.spot_ex.markets:
             await self._read("spot_markets", lambda: self.spot_ex.load_markets())
-            for m in self.spot_ex.markets.values():
-                if not m.get("spot") or m.get("quote") != QUOTE or m.get("active") is False:
-                    continue
-                lim = m.get("limits") or {}
-                step = dec((m.get("precision") or {}).get("amount")) or Decimal(0)
-                info = SpotInfo(
-                    symbol=str(m["id"]),
-                    base=str(m["base"]),
-                    qty_step=step,
-                    min_qty=dec((lim.get("amount") or {}).get("min")) or step,
-                    min_notional=dec((lim.get("cost") or {}).get("min")) or Decimal(0),
-                )
-                self._spot[info.symbol] = info
-                self._spot_ccxt[info.symbol] = str(m["symbol"])
-        return dict(self._spot)
-
-    def _spot_symbol(self, symbol: str) -> str:
-        cs = self._spot_ccxt.get(market_id(symbol))
-        if cs is None:
-            raise RejectedError(f"{symbol}: no such spot market on {self.name}", endpoint="symbol")
-        return cs
+        return self.spot_ex
 
     async def spot_wallet(self) -> dict[str, Decimal]:
         """The spot wallet's totals by asset (USDT included), from ``/api/v3/account``."""
         await self.spot_markets()
-        bal = await self._read("spot_balance", lambda: self.spot_ex.fetch_balance())
-        out: dict[str, Decimal] = {}
-        for coin, row in (bal.get("total") or {}).items():
-            qty = dec(row)
-            if qty is not None and qty > 0:
-                out[str(coin)] = qty
-        return out
+        return coin_totals(await self._read("spot_balance", lambda: self.spot_ex.fetch_balance()))
 
     async def fetch_coins(self) -> dict[str, Decimal]:
         """Every coin the spot wallet holds but USDT."""
@@ -148,12 +122,7 @@ class BinanceSpotVenue(CcxtVenue):
         self._traded |= {m.symbol for m, _ in held}
         symbols = [self._spot_ccxt[m.symbol] for m, _ in held]
         tickers = await self._read("spot_tickers", lambda: self.spot_ex.fetch_tickers(symbols))
-        out = []
-        for (m, qty), cs in zip(held, symbols, strict=True):
-            t = tickers.get(cs) or {}
-            price = dec(t.get("last")) or dec(t.get("close")) or Decimal(0)
-            out.append(SpotHolding(m, qty, price))
-        return out
+        return priced(held, symbols, tickers)
 
     async def fetch_spot_executions(self, since_ms: int) -> list[ExecutionReport]:
         """Own spot fills since ``since_ms`` (``/api/v3/myTrades`` per market, see the module

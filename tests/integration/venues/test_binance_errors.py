@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -25,17 +24,11 @@ from bot.venues.base import (
 )
 from bot.venues.ccxt_guard import MAX_COOLDOWN_S
 from bot.venues.ccxt_venue import CcxtVenue
-from tests.integration.venues.conftest import START, venue_for
-from tests.simserver import SimHandle, sim_server
+from tests.integration.venues.conftest import venue_for
+from tests.simserver import SimHandle
 
 D = Decimal
 ORDER = "/fapi/v1/order"
-
-
-@pytest.fixture
-async def bsim(data_dir: Path) -> AsyncIterator[SimHandle]:
-    async with sim_server(data_dir, start_ms=START, venue="binanceusdm") as handle:
-        yield handle
 
 
 @pytest.fixture

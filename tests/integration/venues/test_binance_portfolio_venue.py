@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -17,32 +16,15 @@ from bot.runtime.sleeves import Sleeves
 from bot.storage import Repository
 from bot.venues.base import OrderRequest
 from bot.venues.ccxt_binance_spot import TO_FUTURES, TO_SPOT, BinanceSpotVenue
-from bot.venues.ccxt_client import ClientSpec, Endpoint
-from tests.integration.venues.conftest import START
-from tests.simserver import SimHandle, sim_server
+from tests.integration.venues.conftest import START, venue_for
+from tests.simserver import SimHandle
 
 D = Decimal
 
 
 @pytest.fixture
-async def bsim(data_dir: Path) -> AsyncIterator[SimHandle]:
-    async with sim_server(data_dir, start_ms=START, venue="binanceusdm") as handle:
-        yield handle
-
-
-@pytest.fixture
 async def venue(bsim: SimHandle) -> AsyncIterator[BinanceSpotVenue]:
-    spec = ClientSpec(
-        exchange="binanceusdm",
-        endpoint=Endpoint.CUSTOM,
-        api_url=bsim.url,
-        api_key=bsim.api_key,
-        api_secret=bsim.api_secret,
-        timeout_ms=5_000,
-        max_read_retries=1,
-        rate_limit_ms=1,
-    )
-    v = BinanceSpotVenue(spec, backoff_base_s=0.01)
+    v = venue_for(bsim, cls=BinanceSpotVenue)
     await v.load_instruments()
     await v.server_time()
     try:
