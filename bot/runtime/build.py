@@ -90,14 +90,10 @@ def build_venue(settings: Settings, warmup_hours: int) -> VenueBundle:
         return VenueBundle(PaperVenue.from_settings(settings))
     from bot.venues.ccxt_venue import CcxtVenue
 
-    if settings.strategy.mode == "portfolio" and settings.exchange.name == "binanceusdm":
-        from bot.venues.ccxt_binance_spot import BinanceSpotVenue
-
-        return VenueBundle(BinanceSpotVenue.from_settings(settings))
     if settings.strategy.mode == "portfolio":
-        from bot.venues.ccxt_spot import SpotCcxtVenue
+        from bot.venues.factory import portfolio_venue
 
-        return VenueBundle(SpotCcxtVenue.from_settings(settings))
+        return VenueBundle(portfolio_venue(settings))
     return VenueBundle(CcxtVenue.from_settings(settings))
 
 

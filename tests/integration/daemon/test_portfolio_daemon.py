@@ -257,9 +257,13 @@ async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(
     assert set(kill[0]["kept"]) == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
 
 
-async def test_allocate_exchange_reads_the_holdings_from_the_venue(tmp_path: Path) -> None:
-    """`rotor allocate --exchange bybit --api-url URL --mode testnet` allocates on the coins,
-    USDT and perps the venue shows (bought here with an unmodified ccxt)."""
+@pytest.mark.parametrize("venue", ["bybit", "binanceusdm"])
+async def test_allocate_exchange_reads_the_holdings_from_the_venue(
+    tmp_path: Path, venue: str
+) -> None:
+    """`rotor allocate --exchange bybit|binanceusdm --api-url URL --mode testnet` allocates on
+    the coins, USDT and perps the venue shows (bought here with an unmodified ccxt; on
+    Binance from the spot wallet, the USDT of both wallets counted)."""
     import asyncio
     import json
     import os
@@ -268,13 +272,18 @@ async def test_allocate_exchange_reads_the_holdings_from_the_venue(tmp_path: Pat
     from tests.conftest import ROOT
     from tests.simserver import DEFAULT_KEY, DEFAULT_SECRET
 
-    args = ["--data", str(sample_dir()), "--speed", "0", "--start", START]
+    args = ["--data", str(sample_dir()), "--speed", "0", "--start", START, "--venue", venue]
     async with sim_subprocess(args) as sim:
-        spot = sim.ccxt(
-            options={"defaultType": "spot", "fetchMarkets": {"types": ["spot", "linear"]}}
-        )
+        if venue == "binanceusdm":
+            spot = sim.binance_spot()
+        else:
+            spot = sim.ccxt(
+                options={"defaultType": "spot", "fetchMarkets": {"types": ["spot", "linear"]}}
+            )
         try:
             await spot.load_markets()
+            if venue == "binanceusdm":
+                await spot.transfer("USDT", 3000, "linear", "spot")
             await spot.create_order("ETH/USDT", "market", "buy", 0.5)
             await spot.create_order("DOGE/USDT", "market", "buy", 2000)
         finally:
@@ -289,7 +298,7 @@ async def test_allocate_exchange_reads_the_holdings_from_the_venue(tmp_path: Pat
                 ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "1000PEPEUSDT", "ADAUSDT"]
             ),
         }
-        cmd = [sys.executable, "-m", "bot.cli", "allocate", "--exchange", "bybit"]
+        cmd = [sys.executable, "-m", "bot.cli", "allocate", "--exchange", venue]
         cmd += ["--api-url", sim.url, "--mode", "testnet", "--json"]
         proc = await asyncio.create_subprocess_exec(
             *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
@@ -301,3 +310,6 @@ async def test_allocate_exchange_reads_the_holdings_from_the_venue(tmp_path: Pat
         held = {t["symbol"]: Decimal(t["qty"]) for t in report["tokens"] if Decimal(t["qty"]) > 0}
         assert held == {"ETHUSDT": Decimal(coins["ETH"]), "DOGEUSDT": Decimal(coins["DOGE"])}
         assert Decimal(report["nav"]) > 0
+        if venue == "binanceusdm":  # both wallets USDT + the coins: 10 000 less fees, spread
+            spent = 10_000 - Decimal(report["nav"])
+            assert 0 < spent < 100, report["nav"]
