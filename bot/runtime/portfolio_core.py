@@ -100,7 +100,6 @@ class PortfolioCore(TradingCore):
         self._missing: frozenset[str] = frozenset()
         self._intervals: dict[str, float] = {}
         self._spot_sync_ms: int | None = None
-        self._sleeves_checked = False
 
     # ------------------------------------------------------------------ hooks into the cycle
 
@@ -328,21 +327,13 @@ class PortfolioCore(TradingCore):
 
     async def _fund_sleeves(self, collateral: Decimal) -> None:
         """Two wallets (Binance): bring the futures wallet to the futures sleeve's collateral
-        by a stored transfer (transfers left unclear by a previous run resolved first)."""
-        if self.sleeves is None:
-            return
-        if not self._sleeves_checked:
-            await self.sleeves.resolve_pending()
-            self._sleeves_checked = True
-        if await self.sleeves.fund(collateral) is not None:
+        by a stored transfer, then read the account again."""
+        if self.sleeves is not None and await self.sleeves.fund(collateral) is not None:
             await self.refresh()
 
     async def _spot_cash(self, cash: Decimal) -> Decimal:
-        """What the spot buys may spend: ``cash``, and on two wallets no more than the spot
-        wallet's USDT."""
-        if self.sleeves is None:
-            return cash
-        return min(cash, await self.sleeves.venue.fetch_spot_usdt())
+        """What the spot buys may spend: ``cash``, on two wallets at most the spot USDT."""
+        return cash if self.sleeves is None else await self.sleeves.spot_cash(cash)
 
     # ------------------------------------------------------------------ records
 

@@ -66,9 +66,18 @@ class Sleeves:
         self.store = store
         self.clock = clock
         self._n = itertools.count(1)
+        self._checked = False
+
+    async def spot_cash(self, cash: Decimal) -> Decimal:
+        """``cash``, at most the spot wallet's USDT (what a spot buy can spend)."""
+        return min(cash, await self.venue.fetch_spot_usdt())
 
     async def fund(self, collateral: Decimal) -> WalletTransfer | None:
-        """Bring the futures wallet to ``collateral``: the transfer made, or None."""
+        """Bring the futures wallet to ``collateral``: the transfer made, or None (transfers
+        a previous run left unclear are resolved first)."""
+        if not self._checked:
+            await self.resolve_pending()
+            self._checked = True
         fut = await self.venue.fetch_futures_balance()
         gap = collateral - fut.wallet_balance
         if gap > 0:
