@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TypeVar
@@ -37,6 +38,17 @@ def venue_for(
         rate_limit_ms=1,  # ccxt's limiter stays on, spaced for a local server
     )
     return cls(spec, backoff_base_s=0.01)
+
+
+@contextlib.asynccontextmanager
+async def started(v: V) -> AsyncIterator[V]:
+    """``v`` with its instruments and the server clock read, closed at the end."""
+    await v.load_instruments()
+    await v.server_time()
+    try:
+        yield v
+    finally:
+        await v.close()
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from bot.venues.base import (
 )
 from bot.venues.ccxt_guard import MAX_COOLDOWN_S
 from bot.venues.ccxt_venue import CcxtVenue
-from tests.integration.venues.conftest import venue_for
+from tests.integration.venues.conftest import started, venue_for
 from tests.simserver import SimHandle
 
 D = Decimal
@@ -33,13 +33,8 @@ ORDER = "/fapi/v1/order"
 
 @pytest.fixture
 async def bvenue(bsim: SimHandle) -> AsyncIterator[CcxtVenue]:
-    v = venue_for(bsim)
-    await v.load_instruments()
-    await v.server_time()
-    try:
+    async with started(venue_for(bsim)) as v:
         yield v
-    finally:
-        await v.close()
 
 
 def market(cid: str, qty: str, side: Side = Side.BUY, *, reduce_only: bool = False) -> OrderRequest:

@@ -16,7 +16,7 @@ from bot.runtime.sleeves import Sleeves
 from bot.storage import Repository
 from bot.venues.base import OrderRequest
 from bot.venues.ccxt_binance_spot import TO_FUTURES, TO_SPOT, BinanceSpotVenue
-from tests.integration.venues.conftest import START, venue_for
+from tests.integration.venues.conftest import START, started, venue_for
 from tests.simserver import SimHandle
 
 D = Decimal
@@ -24,13 +24,8 @@ D = Decimal
 
 @pytest.fixture
 async def venue(bsim: SimHandle) -> AsyncIterator[BinanceSpotVenue]:
-    v = venue_for(bsim, cls=BinanceSpotVenue)
-    await v.load_instruments()
-    await v.server_time()
-    try:
+    async with started(venue_for(bsim, cls=BinanceSpotVenue)) as v:
         yield v
-    finally:
-        await v.close()
 
 
 def spot_buy(cid: str, qty: str, side: Side = Side.BUY) -> OrderRequest:
