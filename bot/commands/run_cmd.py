@@ -146,20 +146,20 @@ async def _main(settings: Any, config_file: Path | None, live: bool) -> int:
 
 def portfolio_refusal(settings: Any) -> str | None:
     """Why ``rotor run`` cannot run this portfolio configuration, or None. Runs: Bybit's
-    unified account (every mode); Binance spot + USDⓈ-M in testnet and live mode (two
+    unified account (every mode); Binance spot + USDⓈ-M in testnet, live and replay mode (two
     wallets, transfers between them). Refused: Bybit classic accounts (spot in another
-    wallet, not modelled), and Binance in replay and paper mode (the engine's venues have no
-    transfers between a spot and a futures wallet yet)."""
+    wallet, not modelled), and Binance in paper mode (the paper venue's engine is a unified
+    account: it would not model the two wallets)."""
     if settings.strategy.mode != "portfolio":
         return None
     ex = settings.exchange.name
     if ex == "bybit" and settings.risk.account_type == "unified":
         return None
-    if ex == "binanceusdm" and settings.mode in ("testnet", "live"):
+    if ex == "binanceusdm" and settings.mode in ("testnet", "live", "replay"):
         return None
     where = f"{settings.risk.account_type} account" if ex == "bybit" else f"mode {settings.mode}"
     return (
         f'strategy.mode "portfolio": exchange {ex} ({where}) is not supported by `rotor run` '
         '(Bybit\'s unified account, risk.account_type = "unified", in every mode; Binance spot '
-        "+ USDⓈ-M in testnet and live mode)"
+        "+ USDⓈ-M in testnet, live and replay mode)"
     )

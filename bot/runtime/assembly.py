@@ -118,7 +118,7 @@ def assemble_core(
     )
     if hasattr(core, "history") and hasattr(store, "list_orders"):
         core.history = store  # the portfolio finds its perps' roles in the stored orders
-    if hasattr(core, "sleeves") and hasattr(venue, "send_transfer"):
+    if hasattr(core, "sleeves") and getattr(venue, "two_wallets", False):
         from bot.runtime.sleeves import Sleeves
 
         # Two wallets (Binance): the rebalance's transfers, stored before they are sent.

@@ -27,7 +27,7 @@ from typing import Protocol
 from bot.domain import BalanceReport, WalletTransfer
 from bot.observability.logging import get_logger
 from bot.venues.base import RejectedError, VenueError
-from bot.venues.ccxt_binance_spot import TO_FUTURES, TO_SPOT, VenueTransfer
+from bot.venues.spot import TO_FUTURES, TO_SPOT, VenueTransfer
 
 log = get_logger("rotor.sleeves")
 

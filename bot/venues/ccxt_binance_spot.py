@@ -36,21 +36,19 @@ from bot.venues.ccxt_client import build_binance_spot
 from bot.venues.ccxt_reports import to_execution, to_order_report
 from bot.venues.ccxt_spot import SpotMarkets, coin_totals, priced
 from bot.venues.ccxt_venue import BINANCE_NOT_A_PLAIN_ORDER, CcxtVenue
-from bot.venues.spot import QUOTE, SpotHolding, is_spot, market_id, spot_id
+from bot.venues.spot import (
+    QUOTE,
+    TO_FUTURES,
+    TO_SPOT,
+    SpotHolding,
+    VenueTransfer,
+    is_spot,
+    market_id,
+    spot_id,
+)
 
-TO_FUTURES, TO_SPOT = "MAIN_UMFUTURE", "UMFUTURE_MAIN"
 HISTORY_PAGE = 100  # the transfer history's largest page
 _MATCH_MS = 5_000  # an income TRANSFER row is one of our transfers within this of it
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class VenueTransfer:
-    """One row of the venue's transfer history."""
-
-    tran_id: str
-    kind: str
-    amount: Decimal
-    ts: int
 
 
 def spot_exec_id(market: str, trade_id: str) -> str:
@@ -61,6 +59,8 @@ def spot_exec_id(market: str, trade_id: str) -> str:
 
 class BinanceSpotVenue(SpotMarkets, CcxtVenue):
     """``CcxtVenue`` on ``binanceusdm`` that also trades Binance spot from the spot wallet."""
+
+    two_wallets = True  # the sleeves are the spot and the USDⓈ-M wallet (bot.runtime.sleeves)
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)

@@ -15,7 +15,8 @@ from bot.domain import OrderStatus, OrderType, Side
 from bot.runtime.sleeves import Sleeves
 from bot.storage import Repository
 from bot.venues.base import OrderRequest
-from bot.venues.ccxt_binance_spot import TO_FUTURES, TO_SPOT, BinanceSpotVenue
+from bot.venues.ccxt_binance_spot import BinanceSpotVenue
+from bot.venues.spot import TO_FUTURES, TO_SPOT
 from tests.integration.venues.conftest import START, started, venue_for
 from tests.simserver import SimHandle
 
