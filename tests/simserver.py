@@ -258,6 +258,26 @@ class SimHandle:
             return str(binance_num(row["orderId"]) + ACTUAL_ID_OFFSET)
         return self.face_order_id(row["orderId"])
 
+    def binance_spot(self) -> Any:
+        """An unmodified ccxt ``binance`` (spot and the wallet) with its spot and wallet URL
+        groups on the Binance face (the rest unserved)."""
+        groups = ccxt_async.binance().urls["api"]
+        local = {"public": "/api/v3", "private": "/api/v3", "sapi": "/sapi/v1"}
+        urls = {k: self.url + local.get(k, "/unsupported/" + k) for k in groups}
+        return ccxt_async.binance(
+            {
+                "apiKey": self.api_key,
+                "secret": self.api_secret,
+                "urls": {"api": urls},
+                "options": {
+                    "defaultType": "spot",
+                    "fetchMarkets": {"types": ["spot"]},
+                    "fetchCurrencies": False,
+                    "adjustForTimeDifference": False,
+                },
+            }
+        )
+
     def ccxt(self, **extra: Any) -> Any:
         """An unmodified ccxt client of this face (``bybit`` or ``binanceusdm``)."""
         if self.venue == "binanceusdm":

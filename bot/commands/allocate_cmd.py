@@ -48,18 +48,19 @@ def _holdings(path: Path | None, cash: str | None, settings: Settings) -> Holdin
 
 
 def _venue_holdings(settings: Settings, prices: dict[str, Decimal]) -> Holdings:
-    """The holdings a Bybit unified account shows now (coins, USDT, perps; exits 2 when the
-    venue cannot be read). The perps have no role: the roles leave them alone."""
+    """The holdings the account shows now (coins, USDT, perps; exits 2 when the venue cannot
+    be read): a Bybit unified account, or Binance's spot and USDⓈ-M wallets (the USDT of
+    both). The perps have no role: the roles leave them alone."""
     import asyncio
 
     from bot.portfolio.holdings import PerpHolding
     from bot.runtime.portfolio_holdings import legs_of, venue_holdings
     from bot.venues.base import VenueError
     from bot.venues.ccxt_client import ClientConfigError
-    from bot.venues.ccxt_spot import SpotCcxtVenue
+    from bot.venues.factory import portfolio_venue
 
     try:
-        venue = SpotCcxtVenue.from_settings(settings)
+        venue = portfolio_venue(settings)
     except (ValueError, ClientConfigError) as exc:
         fail(f"--exchange: {exc}", EXIT_CONFIG)
     if venue.public_only:
@@ -129,8 +130,8 @@ def allocate(
         str | None,
         typer.Option(
             "--exchange",
-            help="bybit: the venue's latest data, and (without --holdings/--cash) the "
-            "account's holdings (API keys, --mode testnet|live).",
+            help="bybit or binanceusdm: the venue's latest data, and (without "
+            "--holdings/--cash) the account's holdings (API keys, --mode testnet|live).",
         ),
     ] = None,
     api_url: Annotated[

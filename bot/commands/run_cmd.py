@@ -60,16 +60,9 @@ def run(
         "control.port": control_port,
     }
     settings = load_config_or_exit(config, overrides, log=False)
-    if settings.strategy.mode == "portfolio" and (
-        settings.exchange.name != "bybit" or settings.risk.account_type != "unified"
-    ):
-        fail(
-            f'strategy.mode "portfolio": exchange {settings.exchange.name} '
-            f"({settings.risk.account_type} account) is not supported by `rotor run` (Bybit's "
-            'unified account only, risk.account_type = "unified": spot and perpetuals in one '
-            "wallet)",
-            EXIT_CONFIG,
-        )
+    refused = portfolio_refusal(settings)
+    if refused:
+        fail(refused, EXIT_CONFIG)
     if settings.mode == "replay" and db is None and settings.database.url == DEFAULT_DB_URL:
         # Each replay starts a fresh simulated account, so it gets a fresh database too; the
         # live/testnet database (var/rotor.db) is never touched by a replay.
@@ -149,3 +142,24 @@ async def _main(settings: Any, config_file: Path | None, live: bool) -> int:
             return 1
     finally:
         ossignals.uninstall(loop, installed)
+
+
+def portfolio_refusal(settings: Any) -> str | None:
+    """Why ``rotor run`` cannot run this portfolio configuration, or None. Runs: Bybit's
+    unified account (every mode); Binance spot + USDⓈ-M in testnet, live and replay mode (two
+    wallets, transfers between them). Refused: Bybit classic accounts (spot in another
+    wallet, not modelled), and Binance in paper mode (the paper venue's engine is a unified
+    account: it would not model the two wallets)."""
+    if settings.strategy.mode != "portfolio":
+        return None
+    ex = settings.exchange.name
+    if ex == "bybit" and settings.risk.account_type == "unified":
+        return None
+    if ex == "binanceusdm" and settings.mode in ("testnet", "live", "replay"):
+        return None
+    where = f"{settings.risk.account_type} account" if ex == "bybit" else f"mode {settings.mode}"
+    return (
+        f'strategy.mode "portfolio": exchange {ex} ({where}) is not supported by `rotor run` '
+        '(Bybit\'s unified account, risk.account_type = "unified", in every mode; Binance spot '
+        "+ USDⓈ-M in testnet, live and replay mode)"
+    )

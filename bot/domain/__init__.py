@@ -27,6 +27,7 @@ from bot.domain.records import (
     Position,
     PositionSide,
     TradingState,
+    WalletTransfer,
 )
 from bot.domain.reports import BalanceReport, ExecutionReport, OrderReport, PositionReport
 
@@ -56,5 +57,6 @@ __all__ = [
     "Ticker",
     "TradingState",
     "TriggerBy",
+    "WalletTransfer",
     "check_transition",
 ]

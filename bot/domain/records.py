@@ -97,6 +97,24 @@ class CashFlow:
 
 
 @dataclass(frozen=True, slots=True)
+class WalletTransfer:
+    """USDT moved between the account's own wallets (Binance: spot and USDⓈ-M, the
+    portfolio's sleeves). rotor stores it before sending it (``client_id``, its own); the
+    venue's id (Binance ``tranId``) once the venue has answered or its history shows it.
+    ``kind`` is the venue's type (``MAIN_UMFUTURE``: spot → futures; ``UMFUTURE_MAIN``).
+    ``status``: ``pending`` (stored, outcome not known), ``done``, ``failed`` (not made)."""
+
+    client_id: str
+    kind: str
+    coin: str
+    amount: Decimal  # > 0
+    created_ms: int
+    status: str = "pending"
+    tran_id: str | None = None
+    done_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderIntent:
     """What the strategy (or an operator) wants; the risk manager turns it into an order.
 

@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from bot.config import Settings
 from bot.domain import Instrument, Order, Position
@@ -118,6 +118,11 @@ def assemble_core(
     )
     if hasattr(core, "history") and hasattr(store, "list_orders"):
         core.history = store  # the portfolio finds its perps' roles in the stored orders
+    if hasattr(core, "sleeves") and getattr(venue, "two_wallets", False):
+        from bot.runtime.sleeves import Sleeves
+
+        # Two wallets (Binance): the rebalance's transfers, stored before they are sent.
+        core.sleeves = Sleeves(cast(Any, venue), cast(Any, store), clock)
     killswitch = KillSwitch(
         venue,
         orders,

@@ -91,9 +91,9 @@ def build_venue(settings: Settings, warmup_hours: int) -> VenueBundle:
     from bot.venues.ccxt_venue import CcxtVenue
 
     if settings.strategy.mode == "portfolio":
-        from bot.venues.ccxt_spot import SpotCcxtVenue
+        from bot.venues.factory import portfolio_venue
 
-        return VenueBundle(SpotCcxtVenue.from_settings(settings))
+        return VenueBundle(portfolio_venue(settings))
     return VenueBundle(CcxtVenue.from_settings(settings))
 
 

@@ -24,7 +24,10 @@ What this adds:
 
 The sleeves are bookkeeping on one unified wallet: the futures sleeve's collateral is the USDT
 the spot sleeve leaves for it, ``min(USDT wallet, (1 − spot_share) × NAV)``, read afresh from the
-venue at each rebalance (nothing rotor remembers can disagree with the venue).
+venue at each rebalance (nothing rotor remembers can disagree with the venue). On Binance the
+sleeves are two wallets (spot, USDⓈ-M): before the roles' orders a stored transfer brings the
+futures wallet to that collateral (``bot.runtime.sleeves``), and the buys spend no more than
+the spot wallet's USDT.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from bot.risk import MarketSnapshot
 from bot.runtime.killswitch import KILL_REASON
 from bot.runtime.pipeline import TradingCore
 from bot.runtime.portfolio_holdings import SpotLeg, legs_of, venue_holdings
+from bot.runtime.sleeves import Sleeves
 from bot.runtime.views import CycleReport
 from bot.signals.evaluation import Evaluation
 from bot.venues.spot import SpotHolding, SpotInfo, spot_id
@@ -100,6 +104,9 @@ class PortfolioCore(TradingCore):
     """``TradingCore`` whose decisions are the portfolio's (see the module docstring)."""
 
     history: OrderHistory | None = None
+    # Binance: the sleeves are two wallets and a rebalance moves USDT between them
+    # (``bot.runtime.sleeves``); None on a unified account (one wallet).
+    sleeves: Sleeves | None = None
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -239,6 +246,7 @@ class PortfolioCore(TradingCore):
         # fresh (the risk manager refuses stale tickers), and a transition short is on before
         # the sale it hedges.
         actions = sorted(alloc.roles.actions, key=lambda a: 0 if a.intent.reduce_only else 1)
+        await self._fund_sleeves(holdings.futures_collateral)
         perps: list[str] = []
         for a in actions:
             if not a.intent.reduce_only and not active:
@@ -255,7 +263,7 @@ class PortfolioCore(TradingCore):
         sent = [await self._spot(o, legs[o.symbol], "rebalance") for o in sells]
         if buys:
             await self.refresh()  # the USDT the sells brought, as the venue has it
-            cash = max(_ZERO, self.usdt - holdings.futures_collateral)
+            cash = await self._spot_cash(max(_ZERO, self.usdt - holdings.futures_collateral))
             for planned in buys:
                 o = (
                     planned
@@ -354,6 +362,18 @@ class PortfolioCore(TradingCore):
                     return None
                 return self.roles[symbol]
         return None
+
+    # ------------------------------------------------------------------ sleeves (two wallets)
+
+    async def _fund_sleeves(self, collateral: Decimal) -> None:
+        """Two wallets (Binance): bring the futures wallet to the futures sleeve's collateral
+        by a stored transfer, then read the account again."""
+        if self.sleeves is not None and await self.sleeves.fund(collateral) is not None:
+            await self.refresh()
+
+    async def _spot_cash(self, cash: Decimal) -> Decimal:
+        """What the spot buys may spend: ``cash``, on two wallets at most the spot USDT."""
+        return cash if self.sleeves is None else await self.sleeves.spot_cash(cash)
 
     # ------------------------------------------------------------------ records
 

@@ -36,6 +36,7 @@ SPOT_EXEC_ID_PREFIX = 0x5E8C
 DEFAULT_SPOT_FEE = Decimal("0.001")  # Bybit's spot taker fee (VIP 0)
 SPOT_MIN_ORDER_AMT = Decimal(5)
 BASE_COIN, QUOTE_COIN = "baseCoin", "quoteCoin"  # Bybit marketUnit
+SPOT_TRANSFER_ID_BASE = 13_526_853_623  # the first tranId (Binance's are large integers)
 _MULTIPLIED = re.compile(r"^(10+)([A-Z][A-Z0-9]*)USDT$")
 _ONE = Decimal(1)
 
@@ -57,6 +58,16 @@ class SpotSpec:
     def floor(self, qty: Decimal) -> Decimal:
         """``qty`` rounded down to the step."""
         return (qty / self.qty_step).to_integral_value(rounding=ROUND_DOWN) * self.qty_step
+
+
+@dataclass(frozen=True, slots=True)
+class SpotTransfer:
+    """One USDT transfer between the derivatives and the spot wallet; ``amount`` > 0 went
+    into the spot wallet."""
+
+    tran_id: int
+    amount: Decimal
+    ts: int
 
 
 def spot_symbol_of(perp: str) -> tuple[str, Decimal]:
@@ -114,6 +125,7 @@ class SpotBook:
         self.spot_executions: list[SimExecution] = []
         self._spot_by_id: dict[str, SimOrder] = {}
         self._spot_by_link: dict[str, SimOrder] = {}
+        self.spot_transfers: list[SpotTransfer] = []
 
     # --- markets and prices ---
 
@@ -148,9 +160,10 @@ class SpotBook:
         separate spot wallet's USDT."""
         return self.available() if self.rules.unified_spot else self.account.spot_usdt
 
-    def spot_transfer(self, amount: Decimal) -> None:
+    def spot_transfer(self, amount: Decimal) -> SpotTransfer:
         """Move USDT from the derivatives wallet to the separate spot wallet (> 0) or back
-        (< 0), at most what the source has free (Binance's universal transfer)."""
+        (< 0), at most what the source has free (Binance's universal transfer); the transfer
+        as the history lists it."""
         if self.rules.unified_spot:
             raise SimError(SimError.BAD_PARAMS, "a unified account has one wallet: no transfer")
         if not amount.is_finite() or amount == 0:
@@ -164,6 +177,9 @@ class SpotBook:
             )
         acct.transfer(-amount, self.now_ms)
         acct.spot_usdt += amount
+        done = SpotTransfer(SPOT_TRANSFER_ID_BASE + len(self.spot_transfers), amount, self.now_ms)
+        self.spot_transfers.append(done)
+        return done
 
     def coin_balances(self) -> dict[str, Decimal]:
         """Every coin held (USDT is the wallet balance)."""

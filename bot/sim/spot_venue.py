@@ -7,7 +7,10 @@ The portfolio daemon reads and trades spot the same way on every face: ``spot_ma
 model, the perpetuals' taker price, the fee in the coin received). A spot order fills whole on
 arrival or is refused, so it is never open and never cancellable.
 
-Only a unified account (Bybit's rules) is served: coins and perpetuals share one wallet.
+On a unified account (Bybit's rules) coins and perpetuals share one wallet. Under Binance's
+rules (``VenueRules.unified_spot`` false) the spot wallet is apart, as on the Binance face:
+``two_wallets`` is true and the sleeves move USDT by ``send_transfer`` (the engine's
+``spot_transfer``), listed by ``fetch_transfers``, as ``BinanceSpotVenue`` does over HTTP.
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ from bot.sim.core import EngineCore
 from bot.sim.reports import execution_report
 from bot.sim.types import SimError, SimExecution, SimOrder
 from bot.venues.base import OrderNotFoundError, OrderRequest, RejectedError
-from bot.venues.spot import SpotHolding, SpotInfo, market_id, spot_id
+from bot.venues.spot import (
+    TO_FUTURES,
+    TO_SPOT,
+    SpotHolding,
+    SpotInfo,
+    VenueTransfer,
+    market_id,
+    spot_id,
+)
 
 
 def spot_execution_report(e: SimExecution) -> ExecutionReport:
@@ -36,17 +47,36 @@ class SpotEngineVenue:
 
     engine: EngineCore
 
-    def _unified(self) -> None:
-        if not self.engine.rules.unified_spot:
-            raise RejectedError(
-                f"spot on {self.engine.rules.name}: the engine's venues serve a unified "
-                "account only (Bybit's rules)",
-                endpoint="spot",
-            )
+    @property
+    def two_wallets(self) -> bool:
+        """Spot in a wallet of its own (Binance's rules)."""
+        return not self.engine.rules.unified_spot
+
+    async def fetch_spot_usdt(self) -> Decimal:
+        """The separate spot wallet's USDT (0 on a unified account)."""
+        return self.engine.account.spot_usdt
+
+    async def send_transfer(self, kind: str, amount: Decimal) -> str:
+        """USDT between the futures and the spot wallet (``TO_SPOT`` / ``TO_FUTURES``)."""
+        if kind not in (TO_FUTURES, TO_SPOT):
+            raise RejectedError(f"transfer type {kind!r}: not between spot and futures")
+        try:
+            done = self.engine.spot_transfer(amount if kind == TO_SPOT else -amount)
+        except SimError as exc:
+            raise RejectedError(str(exc), code=str(exc.code), endpoint="transfer") from exc
+        return str(done.tran_id)
+
+    async def fetch_transfers(self, kind: str, since_ms: int) -> list[VenueTransfer]:
+        """The engine's transfers of one type since ``since_ms``, oldest first."""
+        into_spot = kind == TO_SPOT
+        return [
+            VenueTransfer(str(t.tran_id), kind, abs(t.amount), t.ts)
+            for t in self.engine.spot_transfers
+            if (t.amount > 0) == into_spot and t.ts >= since_ms
+        ]
 
     async def spot_markets(self) -> dict[str, SpotInfo]:
         """Every spot market of the engine, keyed by exchange id (``BTCUSDT``)."""
-        self._unified()
         return dict(self._spot_infos()[0])
 
     def _spot_infos(self) -> tuple[dict[str, SpotInfo], dict[str, SpotInfo]]:
@@ -89,7 +119,6 @@ class SpotEngineVenue:
 
     def _spot_order(self, request: OrderRequest) -> SimOrder:
         """Fill a ``spot:`` market order on the engine's spot book (coins, base unit)."""
-        self._unified()
         if request.type is not OrderType.MARKET or request.reduce_only:
             raise RejectedError(f"{request.client_order_id}: spot orders are plain market orders")
         return self.engine.place_spot_order(

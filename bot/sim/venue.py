@@ -182,7 +182,19 @@ class EngineVenue(SpotEngineVenue):
 
     async def fetch_balance(self) -> BalanceReport:
         """The USDT wallet, as the venues' coin row shows it: wallet balance, wallet plus the
-        perpetuals' unrealised PnL, free margin. Coins are apart (``fetch_spot_holdings``)."""
+        perpetuals' unrealised PnL, free margin; plus a separate spot wallet's USDT (Binance's
+        rules; 0 on a unified account). Coins are apart (``fetch_spot_holdings``)."""
+        fut = await self.fetch_futures_balance()
+        usdt = self.engine.account.spot_usdt
+        return BalanceReport(
+            wallet_balance=fut.wallet_balance + usdt,
+            equity=fut.equity + usdt,
+            available=fut.available + usdt,
+            ts=fut.ts,
+        )
+
+    async def fetch_futures_balance(self) -> BalanceReport:
+        """The derivatives wallet alone (the futures sleeve's collateral)."""
         eng = self.engine
         equity, available = eng.wallet_equity_and_available()
         return BalanceReport(

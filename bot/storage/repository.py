@@ -10,9 +10,10 @@ from __future__ import annotations
 from bot.storage.journal_repo import DEFAULT_TRADING_STATE, JournalRepository
 from bot.storage.market_repo import MarketHistory, MarketRepository
 from bot.storage.trading_repo import TradingRepository
+from bot.storage.transfer_repo import TransferRepository
 
 
-class Repository(TradingRepository, JournalRepository, MarketRepository):
+class Repository(TradingRepository, JournalRepository, MarketRepository, TransferRepository):
     """Async access to every rotor table except the lease (see ``bot.storage.lease``)."""
 
 

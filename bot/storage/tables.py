@@ -220,6 +220,25 @@ cash_flows = Table(
     Index(None, "ts"),
 )
 
+# USDT moved between the account's own wallets (Binance: spot and USDⓈ-M), stored before it is
+# sent: ``client_id`` is rotor's, ``tran_id`` the venue's once known (migration 0008).
+wallet_transfers = Table(
+    "wallet_transfers",
+    metadata,
+    _id(),
+    Column("client_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("coin", String(16), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("tran_id", String(64), nullable=True),
+    Column("done_ms", BigInteger, nullable=True),
+    UniqueConstraint("client_id"),
+    UniqueConstraint("tran_id"),
+    Index(None, "created_ms"),
+)
+
 trading_state_events = Table(
     "trading_state_events",
     metadata,

@@ -181,6 +181,36 @@ def build_exchange(spec: ClientSpec) -> Any:
     return ex
 
 
+def build_binance_spot(spec: ClientSpec) -> Any:
+    """The ccxt ``binance`` client of the spot wallet (``/api/v3``, ``/sapi``) beside a
+    ``binanceusdm`` spec's futures client: same keys, host (``api_url``) and environment."""
+    config: dict[str, Any] = {
+        "enableRateLimit": True,
+        "timeout": spec.timeout_ms,
+        "options": {
+            "defaultType": "spot",
+            "fetchMarkets": {"types": ["spot"]},
+            "adjustForTimeDifference": spec.endpoint is not Endpoint.CUSTOM,
+            "recvWindow": spec.recv_window_ms,
+            "fetchCurrencies": False,
+            "fetchMargins": False,
+        },
+    }
+    if spec.rate_limit_ms is not None:
+        config["rateLimit"] = spec.rate_limit_ms
+    if spec.has_keys:
+        config["apiKey"] = spec.api_key
+        config["secret"] = spec.api_secret
+    ex = ccxt_async.binance(config)
+    if spec.endpoint is Endpoint.CUSTOM:
+        assert spec.api_url is not None
+        base = spec.api_url
+        ex.urls["api"] = {k: _rebase(v, base) for k, v in ex.urls["api"].items()}
+    elif spec.endpoint in (Endpoint.TESTNET, Endpoint.DEMO):
+        ex.set_sandbox_mode(True)
+    return ex
+
+
 def api_base_url(exchange: Any) -> str:
     """``scheme://host[:port]`` the client sends requests to (after sandbox/demo/api_url)."""
     urls = exchange.urls["api"]

@@ -7,13 +7,14 @@ query — is the order manager's, unchanged:
 market and every other symbol to the perpetuals as before.
 
 Bybit only (a unified account: spot coins and perpetuals share one wallet). Binance keeps
-spot on another API and another wallet; the portfolio daemon refuses it at start-up.
+spot on another API and another wallet: ``bot.venues.ccxt_binance_spot``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -26,43 +27,65 @@ from bot.venues.ccxt_venue import CcxtVenue
 from bot.venues.spot import QUOTE, SpotHolding, SpotInfo, is_spot, market_id, spot_id
 
 
-class SpotCcxtVenue(CcxtVenue):
-    """``CcxtVenue`` that also trades the spot markets of a Bybit unified account."""
+def usdt_spot_markets(markets: Iterable[Mapping[str, Any]]) -> list[tuple[SpotInfo, str]]:
+    """Every trading USDT spot market of a ccxt market list, with its ccxt symbol."""
+    out = []
+    for m in markets:
+        if not m.get("spot") or m.get("quote") != QUOTE or m.get("active") is False:
+            continue
+        lim = m.get("limits") or {}
+        step = dec((m.get("precision") or {}).get("amount")) or Decimal(0)
+        info = SpotInfo(
+            symbol=str(m["id"]),
+            base=str(m["base"]),
+            qty_step=step,
+            min_qty=dec((lim.get("amount") or {}).get("min")) or step,
+            min_notional=dec((lim.get("cost") or {}).get("min")) or Decimal(0),
+        )
+        out.append((info, str(m["symbol"])))
+    return out
 
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        if self.name != "bybit" or not self.spec.unified_account:
-            raise ValueError(
-                f'strategy.mode "portfolio": exchange {self.name} is not supported by the '
-                'daemon (Bybit\'s unified account only, risk.account_type = "unified": spot '
-                "and perpetuals in one wallet)"
-            )
-        fm = dict(self.ex.options.get("fetchMarkets") or {})
-        fm["types"] = ["linear", "spot"]
-        self.ex.options["fetchMarkets"] = fm
-        self._spot: dict[str, SpotInfo] = {}
-        self._spot_ccxt: dict[str, str] = {}  # BTCUSDT -> BTC/USDT
 
-    # ------------------------------------------------------------------ markets
+def coin_totals(balance: Mapping[str, Any]) -> dict[str, Decimal]:
+    """The positive totals of a ccxt balance, by coin."""
+    out: dict[str, Decimal] = {}
+    for coin, row in (balance.get("total") or {}).items():
+        qty = dec(row)
+        if qty is not None and qty > 0:
+            out[str(coin)] = qty
+    return out
+
+
+def priced(
+    held: list[tuple[SpotInfo, Decimal]], symbols: list[str], tickers: Mapping[str, Any]
+) -> list[SpotHolding]:
+    """The coins ``held`` (ccxt ``symbols`` alike) at their tickers' last prices."""
+    out = []
+    for (m, qty), cs in zip(held, symbols, strict=True):
+        t = tickers.get(cs) or {}
+        price = dec(t.get("last")) or dec(t.get("close")) or Decimal(0)
+        out.append(SpotHolding(m, qty, price))
+    return out
+
+
+class SpotMarkets:
+    """The USDT spot markets of the ccxt client ``_spot_source`` gives, by exchange id."""
+
+    name: str
+    _spot: dict[str, SpotInfo]
+    _spot_ccxt: dict[str, str]  # BTCUSDT -> BTC/USDT
+
+    async def _spot_source(self) -> Any:
+        """The ccxt client whose markets list the spot markets (loaded)."""
+        raise NotImplementedError
 
     async def spot_markets(self) -> dict[str, SpotInfo]:
         """Every trading USDT spot market, keyed by exchange id (``BTCUSDT``)."""
-        await self._ensure_markets()
         if not self._spot:
-            for m in self.ex.markets.values():
-                if not m.get("spot") or m.get("quote") != QUOTE or m.get("active") is False:
-                    continue
-                lim = m.get("limits") or {}
-                step = dec((m.get("precision") or {}).get("amount")) or Decimal(0)
-                info = SpotInfo(
-                    symbol=str(m["id"]),
-                    base=str(m["base"]),
-                    qty_step=step,
-                    min_qty=dec((lim.get("amount") or {}).get("min")) or step,
-                    min_notional=dec((lim.get("cost") or {}).get("min")) or Decimal(0),
-                )
+            ex = await self._spot_source()
+            for info, cs in usdt_spot_markets(ex.markets.values()):
                 self._spot[info.symbol] = info
-                self._spot_ccxt[info.symbol] = str(m["symbol"])
+                self._spot_ccxt[info.symbol] = cs
         return dict(self._spot)
 
     def _spot_symbol(self, symbol: str) -> str:
@@ -71,16 +94,35 @@ class SpotCcxtVenue(CcxtVenue):
             raise RejectedError(f"{symbol}: no such spot market on {self.name}", endpoint="symbol")
         return cs
 
+
+class SpotCcxtVenue(SpotMarkets, CcxtVenue):
+    """``CcxtVenue`` that also trades the spot markets of a Bybit unified account."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        if self.name != "bybit" or not self.spec.unified_account:
+            raise ValueError(
+                f'strategy.mode "portfolio": exchange {self.name} is not supported by '
+                'SpotCcxtVenue (Bybit\'s unified account only, risk.account_type = "unified"; '
+                "Binance: BinanceSpotVenue)"
+            )
+        fm = dict(self.ex.options.get("fetchMarkets") or {})
+        fm["types"] = ["linear", "spot"]
+        self.ex.options["fetchMarkets"] = fm
+        self._spot = {}
+        self._spot_ccxt = {}
+
+    # ------------------------------------------------------------------ markets
+
+    async def _spot_source(self) -> Any:
+        await self._ensure_markets()
+        return self.ex
+
     async def fetch_coins(self) -> dict[str, Decimal]:
         """Every coin the wallet holds but USDT (the venue's wallet-balance rows), by coin."""
         await self._ensure_markets()
         bal = await self._read("coin_balance", lambda: self.ex.fetch_balance())
-        out: dict[str, Decimal] = {}
-        for coin, row in (bal.get("total") or {}).items():
-            qty = dec(row)
-            if coin != QUOTE and qty is not None and qty > 0:
-                out[str(coin)] = qty
-        return out
+        return {c: q for c, q in coin_totals(bal).items() if c != QUOTE}
 
     async def fetch_spot_holdings(self) -> list[SpotHolding]:
         """The coins held that have a USDT spot market, each with its last spot price (one
@@ -94,12 +136,7 @@ class SpotCcxtVenue(CcxtVenue):
         tickers = await self._read(
             "spot_tickers", lambda: self.ex.fetch_tickers(symbols, {"type": "spot"})
         )
-        out = []
-        for (m, qty), cs in zip(held, symbols, strict=True):
-            t = tickers.get(cs) or {}
-            price = dec(t.get("last")) or dec(t.get("close")) or Decimal(0)
-            out.append(SpotHolding(m, qty, price))
-        return out
+        return priced(held, symbols, tickers)
 
     async def fetch_spot_executions(self, since_ms: int) -> list[ExecutionReport]:
         """Own spot fills since ``since_ms`` (Bybit ``execution/list``, ``category=spot``),

@@ -52,3 +52,16 @@ class SpotHolding:
     @property
     def value(self) -> Decimal:
         return self.qty * self.price
+
+
+TO_FUTURES, TO_SPOT = "MAIN_UMFUTURE", "UMFUTURE_MAIN"  # Binance's universal transfer types
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VenueTransfer:
+    """One USDT transfer between the spot and the futures wallet, as the venue lists it."""
+
+    tran_id: str
+    kind: str  # TO_FUTURES or TO_SPOT
+    amount: Decimal  # > 0
+    ts: int

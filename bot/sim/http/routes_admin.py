@@ -90,6 +90,11 @@ def state(ctx: SimContext) -> dict[str, Any]:
         "orders": [views.order_row(o) for o in eng.orders],
         "spotOrders": [views.order_row(o) for o in eng.spot_orders],
         "coins": {c: dec(q) for c, q in sorted(eng.coin_balances().items())},
+        # Binance: the spot wallet's USDT and the transfers (> 0 into the spot wallet).
+        "spotUsdt": dec(acct.spot_usdt),
+        "transfers": [
+            {"tranId": t.tran_id, "amount": dec(t.amount), "ts": t.ts} for t in eng.spot_transfers
+        ],
         "executionCount": len(eng.executions),
         "fundingCount": len(eng.funding_payments),
     }

@@ -2,7 +2,9 @@
 ``strategy.mode = "portfolio"`` against ``rotor sim serve`` through unmodified ccxt rebalances
 with spot (and, when a role asks, perp) orders; the orders in the database are the venue's,
 the spot executions and their fees are the venue's execution list, the coins it journals are
-the venue's, and the kill switch sells the non-core coins. On SQLite and PostgreSQL."""
+the venue's, and the kill switch sells the non-core coins. On SQLite and PostgreSQL, on a
+Bybit unified account and on Binance (spot wallet + USDⓈ-M wallet: the sleeves' transfers
+stored are the venue's transfer history)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot.data.sample import sample_dir
 from bot.domain import Action
 from bot.storage import Repository, create_engine
+from bot.venues.ccxt_binance_spot import spot_exec_id
 from tests.integration.daemon.harness import rotor_process, step
 from tests.simserver import sim_subprocess
 
@@ -41,9 +45,12 @@ async def stored(db_url: str) -> tuple[dict[str, Any], list[Any], dict[str, Any]
         await engine.dispose()
 
 
-async def venue_spot_fills(sim: Any) -> list[tuple[Any, ...]]:
-    """The venue's spot execution list (Bybit ``execution/list``, ``category=spot``, every
-    page), read with an unmodified ccxt: exec id, symbol, side, qty, price, fee, fee coin."""
+async def venue_spot_fills(sim: Any, symbols: set[str]) -> list[tuple[Any, ...]]:
+    """The venue's spot fills read with an unmodified ccxt: exec id, symbol, side, qty, price,
+    fee, fee coin (Bybit ``execution/list``, ``category=spot``, every page; Binance
+    ``/api/v3/myTrades`` of each market traded)."""
+    if sim.venue == "binanceusdm":
+        return await binance_spot_fills(sim, symbols)
     ex = sim.ccxt()
     rows: list[dict[str, Any]] = []
     try:
@@ -71,13 +78,60 @@ async def venue_spot_fills(sim: Any) -> list[tuple[Any, ...]]:
     )
 
 
-async def spot_prices(url: str) -> dict[str, Decimal]:
-    async with (
-        aiohttp.ClientSession() as s,
-        s.get(url + "/v5/market/tickers", params={"category": "spot"}) as r,
-    ):
-        rows = (await r.json())["result"]["list"]
-    return {row["symbol"]: Decimal(row["lastPrice"]) for row in rows}
+async def binance_spot_fills(sim: Any, symbols: set[str]) -> list[tuple[Any, ...]]:
+    ex = sim.binance_spot()
+    rows: list[dict[str, Any]] = []
+    try:
+        for sym in sorted(symbols):
+            rows += await ex.privateGetMyTrades({"symbol": sym, "limit": 1000})
+    finally:
+        await ex.close()
+    return sorted(
+        (
+            spot_exec_id(r["symbol"], str(r["id"])),
+            "spot:" + r["symbol"],
+            "buy" if r["isBuyer"] else "sell",
+            Decimal(r["qty"]),
+            Decimal(r["price"]),
+            Decimal(r["commission"]),
+            r["commissionAsset"],
+        )
+        for r in rows
+    )
+
+
+async def venue_transfers(sim: Any) -> list[tuple[str, str, Decimal]]:
+    """Binance's universal transfer history (both directions), read with an unmodified ccxt:
+    tranId, type, amount."""
+    ex = sim.binance_spot()
+    rows: list[dict[str, Any]] = []
+    try:
+        for kind in ("MAIN_UMFUTURE", "UMFUTURE_MAIN"):
+            got = await ex.sapiGetAssetTransfer({"type": kind, "size": 100, "startTime": 0})
+            rows += got.get("rows") or []
+    finally:
+        await ex.close()
+    return sorted((str(r["tranId"]), r["type"], Decimal(r["amount"])) for r in rows)
+
+
+async def spot_prices(sim: Any) -> dict[str, Decimal]:
+    if sim.venue == "binanceusdm":
+        path, params = "/api/v3/ticker/price", {}
+    else:
+        path, params = "/v5/market/tickers", {"category": "spot"}
+    async with aiohttp.ClientSession() as s, s.get(sim.url + path, params=params) as r:
+        body = await r.json()
+    if sim.venue == "binanceusdm":
+        return {row["symbol"]: Decimal(row["price"]) for row in body}
+    return {row["symbol"]: Decimal(row["lastPrice"]) for row in body["result"]["list"]}
+
+
+async def stored_transfers(db_url: str) -> list[Any]:
+    engine = create_engine(db_url)
+    try:
+        return await Repository(engine).list_transfers()
+    finally:
+        await engine.dispose()
 
 
 def env() -> dict[str, str]:
@@ -92,11 +146,12 @@ def env() -> dict[str, str]:
     }
 
 
+@pytest.mark.parametrize("venue", ["bybit", "binanceusdm"])
 async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(
-    tmp_path: Path, db_url: str
+    tmp_path: Path, db_url: str, venue: str
 ) -> None:
     log = tmp_path / "rotor.log"
-    args = ["--data", str(sample_dir()), "--speed", "0", "--start", START]
+    args = ["--data", str(sample_dir()), "--speed", "0", "--start", START, "--venue", venue]
     async with sim_subprocess(args) as sim:
         async with rotor_process(sim, db_url, log, env()) as rotor:
             await step(sim, rotor, 3)
@@ -112,13 +167,13 @@ async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(
             assert set(db_spot) == set(spot), "every spot order is in `orders` and vice versa"
             for cid, vo in spot.items():
                 o = db_spot[cid]
-                assert o.venue_order_id == vo["orderId"]
+                assert o.venue_order_id == sim.face_order_id(vo["orderId"])
                 assert o.symbol == "spot:" + vo["symbol"]
                 assert o.status.value == "FILLED" and o.filled_qty == Decimal(vo["cumExecQty"])
                 assert o.side.value == vo["side"].lower()
             # Spot executions: the books are the venue's list, fee and fee coin included
             # (a buy pays its fee in the coin bought).
-            venue_fills = await venue_spot_fills(sim)
+            venue_fills = await venue_spot_fills(sim, {o["symbol"] for o in spot.values()})
             assert len(venue_fills) >= 5
             assert venue_fills == sorted(
                 (e.exec_id, e.symbol, e.side.value, e.qty, e.price, e.fee, e.fee_currency)
@@ -129,7 +184,7 @@ async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(
             db_perp = {k for k, o in orders.items() if not o.symbol.startswith("spot:")}
             assert set(perp) == db_perp, "perp orders: the database is the venue's"
             for cid, vo in perp.items():
-                assert orders[cid].venue_order_id == vo["orderId"]
+                assert orders[cid].venue_order_id == sim.face_order_id(vo["orderId"])
                 assert orders[cid].filled_qty == Decimal(vo["cumExecQty"])
             roles = [
                 o
@@ -173,7 +228,7 @@ async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(
             state = await sim.state()
             assert [p for p in state["positions"] if Decimal(p["size"]) > 0] == []
             assert set(state["coins"]) >= CORE, "keep_core: the core stays"
-            prices = await spot_prices(sim.url)
+            prices = await spot_prices(sim)
             dust = {
                 c: Decimal(q) * prices[c + "USDT"]
                 for c, q in state["coins"].items()
@@ -186,6 +241,15 @@ async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(
             assert len((await sim.state())["spotOrders"]) == n_spot, "no trade while HALTED"
             rotor.signal(signal.SIGTERM)
             assert await rotor.wait_exit(30) == 0
+            if venue == "binanceusdm":
+                # The sleeves' transfers: stored (before sending) = the venue's history.
+                xfers = await stored_transfers(db_url)
+                assert xfers and {t.status for t in xfers} == {"done"}
+                assert sorted((t.tran_id, t.kind, t.amount) for t in xfers) == (
+                    await venue_transfers(sim)
+                )
+                st = await sim.state()
+                assert len(st["transfers"]) == len(xfers), "no transfer resent"
     events = [e["event"] for e in rotor.logs()]
     assert "rebalance_done" in events
     kill = [e for e in rotor.logs() if e["event"] == "kill_switch_spot"]
@@ -193,9 +257,13 @@ async def test_portfolio_daemon_rebalances_spot_and_kill_sells_non_core(
     assert set(kill[0]["kept"]) == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
 
 
-async def test_allocate_exchange_reads_the_holdings_from_the_venue(tmp_path: Path) -> None:
-    """`rotor allocate --exchange bybit --api-url URL --mode testnet` allocates on the coins,
-    USDT and perps the venue shows (bought here with an unmodified ccxt)."""
+@pytest.mark.parametrize("venue", ["bybit", "binanceusdm"])
+async def test_allocate_exchange_reads_the_holdings_from_the_venue(
+    tmp_path: Path, venue: str
+) -> None:
+    """`rotor allocate --exchange bybit|binanceusdm --api-url URL --mode testnet` allocates on
+    the coins, USDT and perps the venue shows (bought here with an unmodified ccxt; on
+    Binance from the spot wallet, the USDT of both wallets counted)."""
     import asyncio
     import json
     import os
@@ -204,13 +272,18 @@ async def test_allocate_exchange_reads_the_holdings_from_the_venue(tmp_path: Pat
     from tests.conftest import ROOT
     from tests.simserver import DEFAULT_KEY, DEFAULT_SECRET
 
-    args = ["--data", str(sample_dir()), "--speed", "0", "--start", START]
+    args = ["--data", str(sample_dir()), "--speed", "0", "--start", START, "--venue", venue]
     async with sim_subprocess(args) as sim:
-        spot = sim.ccxt(
-            options={"defaultType": "spot", "fetchMarkets": {"types": ["spot", "linear"]}}
-        )
+        if venue == "binanceusdm":
+            spot = sim.binance_spot()
+        else:
+            spot = sim.ccxt(
+                options={"defaultType": "spot", "fetchMarkets": {"types": ["spot", "linear"]}}
+            )
         try:
             await spot.load_markets()
+            if venue == "binanceusdm":
+                await spot.transfer("USDT", 3000, "linear", "spot")
             await spot.create_order("ETH/USDT", "market", "buy", 0.5)
             await spot.create_order("DOGE/USDT", "market", "buy", 2000)
         finally:
@@ -225,7 +298,7 @@ async def test_allocate_exchange_reads_the_holdings_from_the_venue(tmp_path: Pat
                 ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "1000PEPEUSDT", "ADAUSDT"]
             ),
         }
-        cmd = [sys.executable, "-m", "bot.cli", "allocate", "--exchange", "bybit"]
+        cmd = [sys.executable, "-m", "bot.cli", "allocate", "--exchange", venue]
         cmd += ["--api-url", sim.url, "--mode", "testnet", "--json"]
         proc = await asyncio.create_subprocess_exec(
             *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
@@ -237,3 +310,6 @@ async def test_allocate_exchange_reads_the_holdings_from_the_venue(tmp_path: Pat
         held = {t["symbol"]: Decimal(t["qty"]) for t in report["tokens"] if Decimal(t["qty"]) > 0}
         assert held == {"ETHUSDT": Decimal(coins["ETH"]), "DOGEUSDT": Decimal(coins["DOGE"])}
         assert Decimal(report["nav"]) > 0
+        if venue == "binanceusdm":  # both wallets USDT + the coins: 10 000 less fees, spread
+            spent = 10_000 - Decimal(report["nav"])
+            assert 0 < spent < 100, report["nav"]

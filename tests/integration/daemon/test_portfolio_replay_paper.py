@@ -122,6 +122,31 @@ async def test_replay_rebalances_and_the_books_are_the_venues(tmp_path: Path, db
     assert held == coins
 
 
+async def test_replay_on_binance_moves_the_sleeves_by_stored_transfers(tmp_path: Path) -> None:
+    """Binance's rules in replay: spot in a wallet of its own. The rebalance funds the futures
+    sleeve by transfers stored before they are sent, equal to the engine's; the spot books
+    are the engine's."""
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'rotor.db'}"
+    daemon = await replayed(tmp_path, db_url, **{"exchange.name": "binanceusdm"})
+    eng: Any = daemon.services.bundle.engine
+    assert eng.at_end and not eng.rules.unified_spot
+    assert len([o for o in eng.spot_orders if o.status.value == "Filled"]) >= 5
+    assert set(eng.coin_balances()) >= CORE
+    engine = create_engine(db_url)
+    try:
+        stored = await Repository(engine).list_transfers()
+    finally:
+        await engine.dispose()
+    assert stored and {t.status for t in stored} == {"done"}
+    assert [(t.tran_id, t.amount if t.kind == "UMFUTURE_MAIN" else -t.amount) for t in stored] == [
+        (str(t.tran_id), t.amount) for t in eng.spot_transfers
+    ]
+    _, execs, _, _ = await _books(db_url)
+    assert sorted(e.exec_id for e in execs if e.symbol.startswith("spot:")) == sorted(
+        e.exec_id for e in eng.spot_executions
+    )
+
+
 async def test_replay_kill_switch_sells_the_non_core_coins(tmp_path: Path) -> None:
     """The drawdown limit fires inside the window: the kill switch closes the perps, the
     next sync sells every coin but the core (``portfolio.kill_spot = "keep_core"``) on the

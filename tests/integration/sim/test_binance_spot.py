@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import ccxt.async_support as ccxt_async
 import pytest
 from ccxt.base.errors import BadRequest, InsufficientFunds, OrderNotFound
 
@@ -16,31 +15,11 @@ from bot.domain import Side
 from tests.simserver import SimHandle
 
 BTC = "BTC/USDT"
-_GROUPS = {"public": "/api/v3", "private": "/api/v3", "sapi": "/sapi/v1"}
-
-
-def binance_spot(sim: SimHandle) -> Any:
-    """ccxt.binance with its spot and wallet URL groups on the face (the rest unserved)."""
-    groups = ccxt_async.binance().urls["api"]
-    urls = {k: sim.url + _GROUPS.get(k, "/unsupported/" + k) for k in groups}
-    return ccxt_async.binance(
-        {
-            "apiKey": sim.api_key,
-            "secret": sim.api_secret,
-            "urls": {"api": urls},
-            "options": {
-                "defaultType": "spot",
-                "fetchMarkets": {"types": ["spot"]},
-                "fetchCurrencies": False,
-                "adjustForTimeDifference": False,
-            },
-        }
-    )
 
 
 @pytest.fixture
 async def spot(bsim: SimHandle) -> AsyncIterator[Any]:
-    client = binance_spot(bsim)
+    client = bsim.binance_spot()
     try:
         await client.load_markets()
         yield client
@@ -107,3 +86,47 @@ async def test_binance_spot_refusals(spot: Any, bsim: SimHandle) -> None:
     ask = bsim.ctx.engine.spot_fill_price("BTCUSDT", Side.BUY)
     limit = await spot.create_order(BTC, "limit", "buy", 0.0001, float(ask * 2))
     assert limit["status"] == "closed" and limit["average"] == float(ask)
+
+
+async def test_transfer_ids_and_the_transfer_history(spot: Any, bsim: SimHandle) -> None:
+    """Each transfer answers its own ``tranId``; the history (``GET /sapi/v1/asset/transfer``,
+    one type a read, newest first) lists them, as ccxt ``fetch_transfers`` reads it."""
+    assert await spot.fetch_transfers("USDT", None, None, {"fromAccount": "linear"}) == []
+    first = await spot.transfer("USDT", 300, "linear", "spot")
+    second = await spot.transfer("USDT", 200, "linear", "spot")
+    back = await spot.transfer("USDT", 50, "spot", "linear")
+    ids = [first["id"], second["id"], back["id"]]
+    assert len(set(ids)) == 3 and all(i for i in ids)
+    into = await spot.fetch_transfers("USDT", None, None, {"fromAccount": "linear"})
+    assert [(t["id"], t["amount"], t["status"]) for t in into] == [
+        (second["id"], 200, "ok"),
+        (first["id"], 300, "ok"),
+    ]
+    out = await spot.fetch_transfers("USDT", None, None, {"fromAccount": "spot"})
+    assert [(t["id"], t["amount"]) for t in out] == [(back["id"], 50)]
+    page = await spot.sapiGetAssetTransfer({"type": "UMFUTURE_MAIN", "size": 1, "current": 2})
+    assert page["total"] == 2 and [r["tranId"] for r in page["rows"]] == [int(first["id"])]
+    assert bsim.ctx is not None
+    assert [t.tran_id for t in bsim.ctx.engine.spot_transfers] == [int(i) for i in ids]
+    with pytest.raises(InsufficientFunds):  # more than the spot wallet holds
+        await spot.transfer("USDT", 10_000, "spot", "linear")
+
+
+async def test_spot_weights_count_apart_from_the_futures_ones(
+    spot: Any, bex: Any, bsim: SimHandle
+) -> None:
+    """Spot (api.binance.com) has its own IP weight limit: Binance's weights per endpoint,
+    counted apart from ``/fapi``'s; the transfer weighs 900 on the account's limit."""
+    await bex.fetch_balance()
+    futures_used = int(bex.last_response_headers["X-MBX-USED-WEIGHT-1M"])
+    await spot.fetch_balance()  # GET /api/v3/account: 20
+    used = int(spot.last_response_headers["X-MBX-USED-WEIGHT-1M"])
+    await spot.fetch_balance()
+    assert int(spot.last_response_headers["X-MBX-USED-WEIGHT-1M"]) == used + 20
+    await bex.fetch_balance()
+    assert int(bex.last_response_headers["X-MBX-USED-WEIGHT-1M"]) == futures_used + 5
+    await spot.transfer("USDT", 100, "linear", "spot")
+    assert spot.last_response_headers["X-SAPI-USED-UID-WEIGHT-1M"] == "900"
+    await spot.create_order(BTC, "market", "buy", 0.001)
+    assert spot.last_response_headers["X-MBX-ORDER-COUNT-10S"] == "1"
+    assert spot.last_response_headers["X-MBX-ORDER-COUNT-1D"] == "1"

@@ -64,7 +64,7 @@ async def test_cli_upgrade_creates_schema_on_empty_database(db_url: str, tmp_pat
     url = _with_password(db_url, "s3cret-pw-xyz")
     first = _rotor("db", "upgrade", "--url", url, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "upgraded schema from <empty> to revision 0007" in first.stdout
+    assert "upgraded schema from <empty> to revision 0008" in first.stdout
     assert "s3cret-pw-xyz" not in first.stdout + first.stderr
     if "postgresql" in db_url:
         assert ":***@" in first.stdout
@@ -72,11 +72,11 @@ async def test_cli_upgrade_creates_schema_on_empty_database(db_url: str, tmp_pat
     tables = await _tables(db_url)
     assert tables >= OPERATOR_TABLES | {"alembic_version"}
     assert tables - {"alembic_version"} == set(TABLE_NAMES)
-    assert await current_revision(db_url) == head_revision() == "0007"
+    assert await current_revision(db_url) == head_revision() == "0008"
 
     again = _rotor("db", "upgrade", "--url", url, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "already at head revision 0007" in again.stdout
+    assert "already at head revision 0008" in again.stdout
 
 
 async def test_cli_upgrade_reads_database_url_from_config(tmp_path: Path) -> None:
@@ -86,10 +86,10 @@ async def test_cli_upgrade_reads_database_url_from_config(tmp_path: Path) -> Non
     res = _rotor("db", "upgrade", "--config", str(cfg), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert db.is_file()
-    assert await current_revision(f"sqlite+aiosqlite:///{db}") == "0007"
+    assert await current_revision(f"sqlite+aiosqlite:///{db}") == "0008"
     check = _rotor("db", "check", "--config", str(cfg), cwd=tmp_path)
     assert check.returncode == 0, check.stderr
-    assert "schema at head revision 0007; no drift" in check.stdout
+    assert "schema at head revision 0008; no drift" in check.stdout
 
 
 def test_cli_upgrade_unreachable_database_fails_clearly(tmp_path: Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -11,6 +13,7 @@ from bot.venues.ccxt_client import ClientSpec, Endpoint
 from bot.venues.ccxt_venue import CcxtVenue
 from tests.simserver import T0, SimHandle, make_data_dir, sim_server
 
+V = TypeVar("V", bound=CcxtVenue)
 HOUR = 3_600_000
 DAY = 24 * HOUR
 N_DAYS = 40
@@ -19,7 +22,9 @@ PRICES = (40000.0, 2500.0, 100.0, 0.5)
 START = T0 + 35 * DAY  # the sim's clock: 35 days of history behind it
 
 
-def venue_for(sim: SimHandle, *, secret: str | None = None, retries: int = 1) -> CcxtVenue:
+def venue_for(
+    sim: SimHandle, *, secret: str | None = None, retries: int = 1, cls: type[V] = CcxtVenue
+) -> V:
     """A CcxtVenue pointed at the sim the way ``exchange.api_url`` does it (the exchange its
     face serves)."""
     spec = ClientSpec(
@@ -32,7 +37,18 @@ def venue_for(sim: SimHandle, *, secret: str | None = None, retries: int = 1) ->
         max_read_retries=retries,
         rate_limit_ms=1,  # ccxt's limiter stays on, spaced for a local server
     )
-    return CcxtVenue(spec, backoff_base_s=0.01)
+    return cls(spec, backoff_base_s=0.01)
+
+
+@contextlib.asynccontextmanager
+async def started(v: V) -> AsyncIterator[V]:
+    """``v`` with its instruments and the server clock read, closed at the end."""
+    await v.load_instruments()
+    await v.server_time()
+    try:
+        yield v
+    finally:
+        await v.close()
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +61,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 async def sim(data_dir: Path) -> AsyncIterator[SimHandle]:
     async with sim_server(data_dir, start_ms=START) as handle:
+        yield handle
+
+
+@pytest.fixture
+async def bsim(data_dir: Path) -> AsyncIterator[SimHandle]:
+    """The same simulator serving its Binance USDⓈ-M (and spot) face."""
+    async with sim_server(data_dir, start_ms=START, venue="binanceusdm") as handle:
         yield handle
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -25,28 +24,17 @@ from bot.venues.base import (
 )
 from bot.venues.ccxt_guard import MAX_COOLDOWN_S
 from bot.venues.ccxt_venue import CcxtVenue
-from tests.integration.venues.conftest import START, venue_for
-from tests.simserver import SimHandle, sim_server
+from tests.integration.venues.conftest import started, venue_for
+from tests.simserver import SimHandle
 
 D = Decimal
 ORDER = "/fapi/v1/order"
 
 
 @pytest.fixture
-async def bsim(data_dir: Path) -> AsyncIterator[SimHandle]:
-    async with sim_server(data_dir, start_ms=START, venue="binanceusdm") as handle:
-        yield handle
-
-
-@pytest.fixture
 async def bvenue(bsim: SimHandle) -> AsyncIterator[CcxtVenue]:
-    v = venue_for(bsim)
-    await v.load_instruments()
-    await v.server_time()
-    try:
+    async with started(venue_for(bsim)) as v:
         yield v
-    finally:
-        await v.close()
 
 
 def market(cid: str, qty: str, side: Side = Side.BUY, *, reduce_only: bool = False) -> OrderRequest:

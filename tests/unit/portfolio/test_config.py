@@ -92,16 +92,16 @@ def test_core_assets_from_the_environment(tmp_path: Path) -> None:
     assert s.portfolio.core.assets == {"BTCUSDT": D("0.7"), "ETHUSDT": D("0.3")}
 
 
-def test_the_daemon_runs_portfolio_mode_on_bybit_only(tmp_path: Path) -> None:
+def test_the_daemon_refuses_what_it_cannot_run_in_portfolio_mode(tmp_path: Path) -> None:
     """Every mode runs the portfolio on Bybit's unified account (replay and paper too:
-    tests/integration/daemon/test_portfolio_replay_paper.py); another exchange is refused
-    (exit 2) naming it, before any work."""
+    tests/integration/daemon/test_portfolio_replay_paper.py); Binance runs in testnet, live
+    and replay mode (test_portfolio_daemon.py, test_portfolio_replay_paper.py). Binance in
+    paper mode and Bybit classic accounts are refused (exit 2) naming them, before any work."""
     f = tmp_path / "rotor.toml"
     f.write_text('[strategy]\nmode = "portfolio"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROTOR")}
     cases = [
-        ("replay", {"ROTOR__EXCHANGE__NAME": "binanceusdm"}, "binanceusdm (unified account)"),
-        ("paper", {"ROTOR__EXCHANGE__NAME": "binanceusdm"}, "binanceusdm (unified account)"),
+        ("paper", {"ROTOR__EXCHANGE__NAME": "binanceusdm"}, "binanceusdm (mode paper)"),
         ("replay", {"ROTOR__RISK__ACCOUNT_TYPE": "classic"}, "bybit (classic account)"),
     ]
     for mode, extra, named in cases:
@@ -116,9 +116,16 @@ def test_the_daemon_runs_portfolio_mode_on_bybit_only(tmp_path: Path) -> None:
         assert f"exchange {named} is not supported by `rotor run`" in out.stderr
 
 
-def test_the_portfolio_venue_is_bybit_unified_only() -> None:
+def test_the_portfolio_venues_by_exchange() -> None:
+    from bot.venues.ccxt_binance_spot import BinanceSpotVenue
     from bot.venues.ccxt_client import ClientSpec
     from bot.venues.ccxt_spot import SpotCcxtVenue
+
+    with pytest.raises(ValueError, match="exchange bybit is not binanceusdm"):
+        BinanceSpotVenue(ClientSpec.public("bybit"))
+    binance = BinanceSpotVenue(ClientSpec.public("binanceusdm"))
+    assert (binance.ex.id, binance.spot_ex.id) == ("binanceusdm", "binance")
+    assert binance.spot_ex.options["fetchMarkets"]["types"] == ["spot"]
 
     with pytest.raises(ValueError, match="exchange binanceusdm is not supported"):
         SpotCcxtVenue(ClientSpec.public("binanceusdm"))

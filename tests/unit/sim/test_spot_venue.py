@@ -19,6 +19,7 @@ from bot.venues.base import (
     OrderRequest,
     RejectedError,
 )
+from bot.venues.spot import TO_FUTURES, TO_SPOT
 from tests.unit.sim.conftest import MakeMarket, flat
 
 
@@ -85,9 +86,26 @@ async def test_spot_refusals_are_venue_errors(make_market: MakeMarket) -> None:
         await v.create_order(_spot("x1", "1", symbol="spot:ZZZUSDT"))
 
 
-async def test_spot_needs_a_unified_account(make_market: MakeMarket) -> None:
-    v = SimVenue(SimEngine(make_market({"AAAUSDT": flat(3)}), rules=BINANCE))
-    with pytest.raises(RejectedError, match="unified account only"):
-        await v.spot_markets()
-    with pytest.raises(RejectedError, match="unified account only"):
-        await v.create_order(_spot("b1", "1"))
+async def test_binance_rules_keep_spot_in_a_wallet_of_its_own(make_market: MakeMarket) -> None:
+    """Under Binance's rules the engine's venue has two wallets, as the Binance face: spot
+    buys spend the spot USDT, which transfers bring from the futures wallet; the balance is
+    both wallets' USDT and the transfers are listed by type."""
+    eng = SimEngine(make_market({"AAAUSDT": flat(3)}), equity=D(500), rules=BINANCE)
+    v = SimVenue(eng)
+    assert v.two_wallets and "AAAUSDT" in await v.spot_markets()
+    with pytest.raises(InsufficientFundsError):
+        await v.create_order(_spot("b0", "1"))  # the spot wallet is empty
+    tran = await v.send_transfer(TO_SPOT, D(200))
+    assert await v.fetch_spot_usdt() == 200
+    assert (await v.fetch_futures_balance()).wallet_balance == 300
+    assert (await v.fetch_balance()).wallet_balance == 500
+    await v.create_order(_spot("b1", "1"))
+    assert await v.fetch_spot_usdt() < 200 and eng.coin_balances()
+    back = await v.send_transfer(TO_FUTURES, D(50))
+    assert [t.tran_id for t in await v.fetch_transfers(TO_SPOT, 0)] == [tran]
+    assert [(t.tran_id, t.amount) for t in await v.fetch_transfers(TO_FUTURES, 0)] == [
+        (back, D(50))
+    ]
+    with pytest.raises(RejectedError):
+        await v.send_transfer(TO_FUTURES, D(10_000))
+    assert not SimVenue(SimEngine(make_market({"AAAUSDT": flat(3)}))).two_wallets

@@ -7,14 +7,16 @@
 - Rate limits: a ``rate_limit`` fault answers HTTP 429 with ``Retry-After`` (scope ``ip``:
   -1003 for the IP weight limit; ``account``: -1015 for the order count) or, scope ``ban``,
   HTTP 418 with ``Retry-After`` (an IP ban). Every reply carries ``X-MBX-USED-WEIGHT-1M`` (the
-  IP's weight used this minute, from Binance's weights per endpoint; counted, not enforced),
-  and new orders ``X-MBX-ORDER-COUNT-10S`` / ``-1M``.
+  IP's weight used this minute, from Binance's weights per endpoint, ``weights``; counted, not
+  enforced), and new orders ``X-MBX-ORDER-COUNT-10S`` / ``-1M``. Spot (``/api/v3``) and the
+  wallet (``/sapi``) count on a limit of their own (another host on Binance): spot orders
+  report ``X-MBX-ORDER-COUNT-10S`` / ``-1D``, the wallet ``X-SAPI-USED-IP-WEIGHT-1M`` or, for
+  the transfer, ``X-SAPI-USED-UID-WEIGHT-1M``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
@@ -41,6 +43,7 @@ from bot.sim.http.binance.errors import (
     BinanceError,
     from_sim,
 )
+from bot.sim.http.binance.weights import ORDER_PATHS, UID_WEIGHTED, is_spot_api, weight
 from bot.sim.http.context import SimContext
 from bot.sim.http.face import Face
 from bot.sim.http.numbers import json_response
@@ -83,61 +86,6 @@ BINANCE_FAULTS = FaultProfile(
     scopes=("ip", "account", "ban"),
     default_error_code=DISCONNECTED,
 )
-# Request weights (Binance's documented ones); (with a symbol, without one) where they differ.
-# New orders weigh 0 on the IP limit (they count on the order-count limits instead); the funding
-# reads weigh 0 on it too (they share a limit of their own: 500 per 5 minutes).
-_ZERO_IP_WEIGHT = frozenset(
-    {
-        ("POST", "/fapi/v1/order"),
-        ("POST", "/fapi/v1/algoOrder"),
-        ("GET", "/fapi/v1/fundingInfo"),
-        ("GET", "/fapi/v1/fundingRate"),
-    }
-)
-_WEIGHTS: dict[str, int | tuple[int, int]] = {
-    "/fapi/v1/ticker/24hr": (1, 40),
-    "/fapi/v1/ticker/price": (1, 2),
-    "/fapi/v2/ticker/price": (1, 2),
-    "/fapi/v1/ticker/bookTicker": (2, 5),
-    "/fapi/v1/premiumIndex": (1, 10),
-    "/fapi/v1/openOrders": (1, 40),
-    "/fapi/v1/openAlgoOrders": (1, 40),
-    "/fapi/v3/account": 5,
-    "/fapi/v2/account": 5,
-    "/fapi/v2/balance": 5,
-    "/fapi/v3/balance": 5,
-    "/fapi/v3/positionRisk": 5,
-    "/fapi/v1/allOrders": 5,
-    "/fapi/v1/allAlgoOrders": 5,
-    "/fapi/v1/userTrades": 5,
-    "/fapi/v1/symbolConfig": 5,
-    "/fapi/v1/income": 30,
-    "/fapi/v1/commissionRate": 20,
-}
-_ORDER_PATHS = ("/fapi/v1/order", "/fapi/v1/algoOrder")
-
-
-def _limit(query: Mapping[str, str]) -> int:
-    v = query.get("limit", "")
-    return int(v) if v.isdigit() else 500
-
-
-def weight(path: str, method: str, query: Mapping[str, str]) -> int:
-    """The IP weight of one request."""
-    if (method, path) in _ZERO_IP_WEIGHT:
-        return 0
-    if path.endswith(("klines", "Klines")):
-        n = _limit(query)
-        return 1 if n < 100 else 2 if n < 500 else 5 if n <= 1000 else 10
-    if path == "/fapi/v1/depth":
-        n = _limit(query)
-        return 2 if n <= 50 else 5 if n <= 100 else 10 if n <= 500 else 20
-    if path == "/fapi/v1/positionSide/dual" and method == "GET":
-        return 30
-    w = _WEIGHTS.get(path, 1)
-    if isinstance(w, tuple):
-        return w[0] if query.get("symbol") else w[1]
-    return w
 
 
 @dataclass
@@ -250,18 +198,40 @@ class BinanceFace(Face):
         response.headers["Date"] = formatdate(ctx.server_wall_ms(request.path) / 1000, usegmt=True)
         w = weight(request.path, request.method, request.query)
         ctx.weights[f"{request.method} {request.path}"] += w
-        used = self.counters.add("weight", 60_000, w, now)
+        spot = is_spot_api(request.path)  # api.binance.com: a limit of its own
+        used = self.counters.add("spot weight" if spot else "weight", 60_000, w, now)
         if d.limit is not None:  # a rate_limit fault's budget: report it as used weight
             limit, remaining, _ = d.limit
             used = max(used, limit - remaining)
+        if request.path.startswith("/sapi/"):
+            return self._sapi_headers(request, response, w, used, now)
         response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
-        if request.method == "POST" and request.path in _ORDER_PATHS:
+        if request.method == "POST" and request.path == "/api/v3/order":
+            response.headers["X-MBX-ORDER-COUNT-10S"] = str(
+                self.counters.add("spot orders10s", 10_000, 1, now)
+            )
+            response.headers["X-MBX-ORDER-COUNT-1D"] = str(
+                self.counters.add("spot orders1d", 86_400_000, 1, now)
+            )
+        elif request.method == "POST" and request.path in ORDER_PATHS:
             response.headers["X-MBX-ORDER-COUNT-10S"] = str(
                 self.counters.add("orders10s", 10_000, 1, now)
             )
             response.headers["X-MBX-ORDER-COUNT-1M"] = str(
                 self.counters.add("orders1m", 60_000, 1, now)
             )
+        return response
+
+    def _sapi_headers(
+        self, request: web.Request, response: web.StreamResponse, w: int, used: int, now: int
+    ) -> web.StreamResponse:
+        """``/sapi``: IP-weighted reads report ``X-SAPI-USED-IP-WEIGHT-1M``, the transfer
+        (weighed per account) ``X-SAPI-USED-UID-WEIGHT-1M``."""
+        if (request.method, request.path) in UID_WEIGHTED:
+            uid = self.counters.add("sapi uid", 60_000, w, now)
+            response.headers["X-SAPI-USED-UID-WEIGHT-1M"] = str(uid)
+        else:
+            response.headers["X-SAPI-USED-IP-WEIGHT-1M"] = str(used)
         return response
 
     def ticker_snapshot(self, ctx: SimContext) -> dict[str, Any]:

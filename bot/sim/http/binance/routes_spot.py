@@ -6,7 +6,8 @@ Served: ping, time, exchangeInfo (PRICE_FILTER, LOT_SIZE, MARKET_LOT_SIZE, NOTIO
 ticker/24hr, ticker/price, ticker/bookTicker, account, order (POST MARKET or a LIMIT
 marketable on arrival, ``quantity`` or ``quoteOrderQty``; GET; DELETE), openOrders, allOrders,
 myTrades. Spot orders fill on arrival (no resting spot book): openOrders is empty and a cancel
-answers -2011. The commission is paid in the asset received (no BNB discount).
+answers -2011. The commission is paid in the asset received (no BNB discount). The transfer
+and its history are ``routes_wallet``.
 """
 
 from __future__ import annotations
@@ -53,10 +54,9 @@ _STATUS = {
     SimStatus.CANCELLED: "CANCELED",
     SimStatus.REJECTED: "REJECTED",
 }
-_TRANSFERS = {"MAIN_UMFUTURE": -1, "UMFUTURE_MAIN": 1}  # sign: into the spot wallet
 
 
-def _spot_error(exc: SimError) -> BinanceError:
+def spot_error(exc: SimError) -> BinanceError:
     """Engine spot refusals in Binance's spot words."""
     if exc.code == SimError.SPOT_INSUFFICIENT_BALANCE:
         return BinanceError(INSUFFICIENT, "Account has insufficient balance for requested action.")
@@ -97,23 +97,6 @@ async def account(request: web.Request) -> web.Response:
             "permissions": ["SPOT"], "uid": 1,
         }
     )  # fmt: skip
-
-
-async def transfer(request: web.Request) -> web.Response:
-    """POST /sapi/v1/asset/transfer: USDT between the spot and the USDⓈ-M wallets."""
-    ctx, p = ctx_of(request), params_of(request)
-    kind = prm.text(p, "type", required=True)
-    if kind not in _TRANSFERS:
-        raise invalid("type", f"the simulator moves USDT by {' or '.join(_TRANSFERS)}")
-    if prm.text(p, "asset", required=True) != "USDT":
-        raise invalid("asset", "the simulator's wallets hold USDT")
-    amount = prm.decimal(p, "amount", required=True)
-    assert amount is not None and kind is not None
-    try:
-        ctx.engine.spot_transfer(_TRANSFERS[kind] * amount)
-    except SimError as exc:
-        raise _spot_error(exc) from None
-    return ok({"tranId": len(ctx.engine.account.transactions)})
 
 
 # --------------------------------------------------------------------------- orders
@@ -186,7 +169,7 @@ async def new_order(request: web.Request) -> web.Response:
             market_unit=QUOTE_COIN if quote is not None else BASE_COIN,
         )  # fmt: skip
     except SimError as exc:
-        raise _spot_error(exc) from None
+        raise spot_error(exc) from None
     row = order_row(ctx, o)
     kind = prm.text(p, "newOrderRespType") or "FULL"
     if kind == "ACK":
@@ -305,4 +288,3 @@ def register(app: web.Application) -> None:
     r.add_get("/api/v3/openOrders", open_orders)
     r.add_get("/api/v3/allOrders", all_orders)
     r.add_get("/api/v3/myTrades", my_trades)
-    r.add_post("/sapi/v1/asset/transfer", transfer)
