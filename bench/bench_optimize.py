@@ -3,7 +3,8 @@
 Data and config: those of ``bench/bench_backtest.py`` (50 synthetic perpetuals × 8,760 1h
 bars, rsi-reversion with a fixed 8 % stop, 10x, 5 positions, 2 % risk), searched over the
 preset's declared space (``bot.backtest.space``); one fold, 70 % in sample. Each trial is
-two backtests: its train window and (for the diagnostic column) its test piece.
+one backtest of its train window; after the search, the test piece runs for the ten trials the
+report lists (the chosen one among them) and for the untuned config.
 
 Two set-ups, each a real ``rotor optimize`` child process:
 

@@ -101,17 +101,14 @@ def panel_of(market: SimMarket, symbols: list[str], tags: list[str | None]) -> P
     """The signal panel of ``symbols`` (rows in that order) on the market's grid."""
     rows = np.asarray([market.index[s] for s in symbols], dtype=np.intp)
     ts = market.ts
-    panel = Panel.empty(list(symbols), list(tags), ts)
-    if len(rows) == len(market.symbols) and bool(np.all(rows == np.arange(len(rows)))):
-        # Same rows in the same order: share the simulator's arrays (both only read them).
-        panel.open, panel.high, panel.low = market.open, market.high, market.low
-        panel.close, panel.volume = market.close, market.volume
-    else:
-        panel.open = market.open[rows]
-        panel.high = market.high[rows]
-        panel.low = market.low[rows]
-        panel.close = market.close[rows]
-        panel.volume = market.volume[rows]
+    o, h, lo, c, v = market.open, market.high, market.low, market.close, market.volume
+    if not (len(rows) == len(market.symbols) and bool(np.all(rows == np.arange(len(rows))))):
+        o, h, lo, c, v = o[rows], h[rows], lo[rows], c[rows], v[rows]
+    # else the same rows in the same order: share the simulator's arrays (both only read them)
+    shape = (len(symbols), len(ts))
+    funding, interval_h, oi = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+    panel = Panel(list(symbols), list(tags), ts.astype(np.int64), o, h, lo, c, v,
+                  funding, interval_h, oi)  # fmt: skip
     t0 = int(ts[0])
     n_t = len(ts)
     for i, s in enumerate(symbols):

@@ -9,8 +9,11 @@ leverage and stop each entry was approved with, the equity of every cycle).
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from bot.domain import ExecutionReport, FundingPayment, Order, Position
 from bot.execution.client_ids import order_key
@@ -119,11 +122,42 @@ class EntryPlan:
     liquidation_price: Decimal | None
 
 
-class MemoryJournal(Journal):
-    """Keeps every cycle's equity snapshot and the approved parameters of every entry."""
+class EquityPoint(NamedTuple):
+    """One cycle's row of an ``EquityLog``."""
+
+    ts: int
+    equity: Decimal
+    exposure: float
+
+
+class EquityLog:
+    """Every cycle's equity as the report reads it: the time, the equity (the Decimal, exact)
+    and the gross exposure. A snapshot object with its six Decimals is ~700 bytes a cycle, kept
+    for the whole run (7,800 cycles: ~5 MB of a backtest's peak); these columns are ~130."""
 
     def __init__(self) -> None:
-        self.equity: list[EquitySnapshot] = []
+        self.ts = array("q")
+        self.equity: list[Decimal] = []
+        self.exposure = array("d")
+
+    def append(self, snap: EquitySnapshot) -> None:
+        self.ts.append(snap.ts)
+        self.equity.append(snap.equity)
+        self.exposure.append(float(snap.exposure))
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def __iter__(self) -> Iterator[EquityPoint]:
+        for ts, equity, exposure in zip(self.ts, self.equity, self.exposure, strict=True):
+            yield EquityPoint(ts, equity, exposure)
+
+
+class MemoryJournal(Journal):
+    """Keeps every cycle's equity and the approved parameters of every entry."""
+
+    def __init__(self) -> None:
+        self.equity = EquityLog()
         self.plans: dict[tuple[str, int], EntryPlan] = {}
         self.cycles = 0
 

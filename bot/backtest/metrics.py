@@ -38,6 +38,13 @@ def iso(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_all(ts_ms: np.ndarray) -> list[str]:
+    """``iso`` of every stamp, formatted by numpy in one call (a run's 7,800 equity rows cost
+    ~30 ms of ``datetime.strftime`` one by one)."""
+    text = np.datetime_as_string(np.asarray(ts_ms, dtype=np.int64).astype("datetime64[ms]"), "s")
+    return [t + "Z" for t in text.tolist()]
+
+
 @dataclass(frozen=True, slots=True)
 class EquityCurve:
     """Equity after each cycle (floats are fine for statistics; money stays Decimal elsewhere)."""
@@ -140,8 +147,8 @@ def monthly_returns(curve: EquityCurve, start_equity: float) -> list[tuple[str, 
     prev = start_equity
     last_key = ""
     last_eq = start_equity
-    for ts, e in zip(curve.ts.tolist(), curve.equity.tolist(), strict=True):
-        key = datetime.fromtimestamp(ts / 1000, tz=UTC).strftime("%Y-%m")
+    months = np.asarray(curve.ts, dtype=np.int64).astype("datetime64[ms]").astype("datetime64[M]")
+    for key, e in zip(np.datetime_as_string(months).tolist(), curve.equity.tolist(), strict=True):
         if last_key and key != last_key:
             out.append((last_key, last_eq / prev - 1.0 if prev else 0.0))
             prev = last_eq

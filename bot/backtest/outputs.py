@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.backtest.metrics import iso
+from bot.backtest.metrics import iso, iso_all
 from bot.backtest.result import BacktestResult
 
 TRADE_COLUMNS = (
@@ -71,10 +71,15 @@ def write_equity(path: Path, result: BacktestResult) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(("time", "ts_ms", "equity", "drawdown", "exposure"))
-        for ts, e, d, x in zip(
-            c.ts.tolist(), c.equity.tolist(), dd.tolist(), c.exposure.tolist(), strict=True
+        for when, ts, e, d, x in zip(
+            iso_all(c.ts),
+            c.ts.tolist(),
+            c.equity.tolist(),
+            dd.tolist(),
+            c.exposure.tolist(),
+            strict=True,
         ):
-            w.writerow((iso(ts), ts, f"{e:.6f}", f"{d:.6f}", f"{x:.6f}"))
+            w.writerow((when, ts, f"{e:.6f}", f"{d:.6f}", f"{x:.6f}"))
 
 
 def write_all(out: Path, result: BacktestResult, data_label: str) -> list[Path]:

@@ -45,11 +45,11 @@ class BacktestResult:
 def collect(out: RunOutput) -> BacktestResult:
     """Turn the run's records into trades, the equity curve and the summary."""
     eng = out.engine
-    snaps = out.journal.equity
+    log = out.journal.equity
     curve = EquityCurve(
-        ts=np.array([s.ts for s in snaps], dtype=np.int64),
-        equity=np.array([float(s.equity) for s in snaps], dtype=np.float64),
-        exposure=np.array([float(s.exposure) for s in snaps], dtype=np.float64),
+        ts=np.array(log.ts, dtype=np.int64),
+        equity=np.array([float(e) for e in log.equity], dtype=np.float64),
+        exposure=np.array(log.exposure, dtype=np.float64),
     )
     entries = {k: EntryInfo(p.leverage, p.stop_price) for k, p in out.journal.plans.items()}
     sectors = {s: i.sector for s, i in out.instruments.items()}

@@ -136,6 +136,9 @@ def backtest(
     ] = None,
 ) -> None:
     """Backtest a config on a data directory through the daemon's own pipeline."""
+    from bot.backtest.heap import return_large_blocks
+
+    return_large_blocks()  # the precompute's freed temporaries do not stay resident
     start_ms = parse_time(start, "--from")
     end_ms = parse_time(end, "--to")
     if start_ms is not None and end_ms is not None and end_ms <= start_ms:

@@ -71,12 +71,8 @@ def optimize(
     def settings_for(overrides: dict[str, Any]) -> Settings:
         return batch_settings(config, preset, overrides, command="optimize")
 
-    def on_trial(fold: int, number: int, ins: float, oos: float) -> None:
-        typer.echo(
-            f"fold {fold + 1} trial {number}: in-sample {metric} {ins:.3f}  "
-            f"out-of-sample {oos:.3f}",
-            err=True,
-        )
+    def on_trial(fold: int, number: int, ins: float) -> None:
+        typer.echo(f"fold {fold + 1} trial {number}: in-sample {metric} {ins:.3f}", err=True)
 
     try:
         report = run_study(
@@ -113,7 +109,7 @@ def _print_study(report: dict[str, Any]) -> None:
     con = Console(width=200)
     table = Table(
         title=f"study {report['study']} · {report['preset']} · last fold's {report['trials']} "
-        "trials (the out-of-sample column is shown, never chosen on)"
+        "trials, the best first (the out-of-sample column is shown, never chosen on)"
     )
     table.add_column("trial", justify="right")
     table.add_column(f"in-sample {metric}", justify="right")

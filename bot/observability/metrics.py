@@ -8,21 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
-from prometheus_client.registry import Collector
+from typing import TYPE_CHECKING
 
 from bot.domain import Position, TradingState
 from bot.observability.alerts import ALERTS, DROP_REASONS
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.core import CounterMetricFamily
 
 CYCLE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Metrics:
-    """Every metric rotor exposes."""
+    """Every metric rotor exposes.
+
+    prometheus_client is imported when a daemon builds its metrics, not when a module that
+    names this type is imported: a backtest has no metrics and does not load it.
+    """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
         r = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self.registry = r
         self.cycle_latency = Histogram(
@@ -119,13 +126,18 @@ class Metrics:
         self.set_state(state)
 
     def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
         return generate_latest(self.registry)
 
 
-class _AlertDeliveries(Collector):
-    """``rotor_alerts_sent_total`` and ``rotor_alerts_dropped_total{reason}``."""
+class _AlertDeliveries:
+    """``rotor_alerts_sent_total`` and ``rotor_alerts_dropped_total{reason}`` (a prometheus
+    collector: the registry only calls ``collect``)."""
 
     def collect(self) -> Iterable[CounterMetricFamily]:
+        from prometheus_client.core import CounterMetricFamily
+
         sent = CounterMetricFamily(
             "rotor_alerts_sent", "Notifications delivered to the operator's channels."
         )

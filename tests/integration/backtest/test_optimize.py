@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -92,6 +93,39 @@ def test_each_fold_is_chosen_on_its_own_train_window_only(synth_dir: Path, tmp_p
     assert alone["best"]["out_of_sample_run"] == f1["best"]["out_of_sample_run"]
 
 
+def test_a_trial_runs_its_train_window_only(
+    synth_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test piece is run for the trials the report lists (each once), the chosen one and
+    the untuned config, not for every trial: a trial is one backtest, not two."""
+    from bot.backtest import optimize
+    from bot.commands.backtest_cmd import batch_settings
+
+    runs: list[int | None] = []
+    real = optimize.run_prepared
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        runs.append(kwargs.get("start_ms"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optimize, "run_prepared", counted)
+    trials = optimize.TOP + 2
+    report = optimize.run_study(
+        lambda o: batch_settings(None, "rsi-reversion", o, command="optimize"),
+        "rsi-reversion", synth_dir, trials=trials, start_ms=_ms("2024-01-13T00:00:00Z"), seed=5,
+    )  # fmt: skip
+    (fold,) = report["folds"]
+    train_start, test_start = fold["train"][0], fold["test"][0]
+    assert runs.count(train_start) == trials
+    # The listed trials' test pieces (the chosen one among them) and the untuned config's.
+    assert runs.count(test_start) == optimize.TOP + 1
+    assert len(report["top"]) == optimize.TOP
+    assert all(t["out_of_sample"] is not None for t in report["top"])
+    best = report["top"][0]
+    assert best["number"] == fold["best"]["number"]
+    assert best["out_of_sample"] == fold["best"]["out_of_sample"]
+
+
 def _ms(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
@@ -133,6 +167,6 @@ def test_two_workers_share_one_study_in_postgres(synth_dir: Path, pg_study_url: 
     study = optuna.load_study(study_name="shared", storage=pg_study_url)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(done) == 4
-    assert all("oos_value" in t.user_attrs for t in done)
+    assert all("in_sample" in t.user_attrs for t in done)
     # Each worker ran its own two trials and reported on the shared study.
     assert all(err.count("trial ") == 2 and "study shared" in out for out, err in outputs)

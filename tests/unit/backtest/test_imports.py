@@ -119,3 +119,35 @@ def test_equity_png_is_drawn_without_matplotlib(tmp_path: Path) -> None:
     band = "#" + "".join(f"{round(255 - 0.35 * (255 - v)):02x}" for v in
                          (int(NEG[i : i + 2], 16) for i in (1, 3, 5)))  # fmt: skip
     assert near(band)
+
+
+COMMAND_PROBE = """
+import atexit, sys
+from pathlib import Path
+from bot.data.synthetic import generate
+
+data, out = Path(sys.argv[1]), Path(sys.argv[2])
+generate(data, n_symbols=3, days=60, seed=3)
+atexit.register(lambda: print(" ".join(sorted(m for m in sys.modules if "." not in m))))
+sys.argv = ["rotor", "backtest", "--data", str(data), "--out", str(out),
+            "--preset", "rsi-reversion"]
+from bot.cli import main
+main()
+"""
+
+# What the whole ``rotor backtest`` command (parse, load, run, every output file) must not
+# load: rich and pygments (structlog's traceback formatter; rotor renders exceptions itself),
+# prometheus_client (a backtest has no metrics endpoint) and the stacks above.
+COMMAND_NOT_NEEDED = NOT_NEEDED | {"rich", "pygments", "prometheus_client"}
+
+
+def test_the_backtest_command_loads_no_metrics_rich_or_daemon_stack(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", COMMAND_PROBE, str(tmp_path / "data"), str(tmp_path / "out")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "summary.json").is_file()
+    loaded = set(proc.stdout.splitlines()[-1].split())
+    assert {"numpy", "pyarrow", "PIL"} <= loaded  # the probe ran the command to its end
+    assert not loaded & COMMAND_NOT_NEEDED, sorted(loaded & COMMAND_NOT_NEEDED)
