@@ -146,20 +146,17 @@ async def _main(settings: Any, config_file: Path | None, live: bool) -> int:
 
 def portfolio_refusal(settings: Any) -> str | None:
     """Why ``rotor run`` cannot run this portfolio configuration, or None. Runs: Bybit's
-    unified account (every mode); Binance spot + USDⓈ-M in testnet, live and replay mode (two
-    wallets, transfers between them). Refused: Bybit classic accounts (spot in another
-    wallet, not modelled), and Binance in paper mode (the paper venue's engine is a unified
-    account: it would not model the two wallets)."""
+    unified account and Binance spot + USDⓈ-M (two wallets, transfers between them), in every
+    mode. Refused: Bybit classic accounts (spot in another wallet, not modelled)."""
     if settings.strategy.mode != "portfolio":
         return None
     ex = settings.exchange.name
     if ex == "bybit" and settings.risk.account_type == "unified":
         return None
-    if ex == "binanceusdm" and settings.mode in ("testnet", "live", "replay"):
+    if ex == "binanceusdm":
         return None
-    where = f"{settings.risk.account_type} account" if ex == "bybit" else f"mode {settings.mode}"
     return (
-        f'strategy.mode "portfolio": exchange {ex} ({where}) is not supported by `rotor run` '
-        '(Bybit\'s unified account, risk.account_type = "unified", in every mode; Binance spot '
-        "+ USDⓈ-M in testnet, live and replay mode)"
+        f'strategy.mode "portfolio": exchange {ex} ({settings.risk.account_type} account) is '
+        "not supported by `rotor run` (Bybit's unified account, risk.account_type = "
+        '"unified", or Binance spot + USDⓈ-M)'
     )

@@ -17,6 +17,7 @@ from decimal import Decimal
 from bot.domain import Instrument, Ticker
 from bot.sim.account import CROSS, pkey
 from bot.sim.core import EngineCore
+from bot.sim.rules import BYBIT, VenueRules
 from bot.sim.spot import DEFAULT_SPOT_FEE
 from bot.sim.types import SimError
 
@@ -34,9 +35,11 @@ class LiveEngine(EngineCore):
         half_spread: Decimal = Decimal(0),
         margin_mode: str = CROSS,
         spot_fee: Decimal = DEFAULT_SPOT_FEE,
+        rules: VenueRules = BYBIT,
     ) -> None:
         super().__init__(
             {},
+            rules=rules,
             equity=equity,
             fee_taker=fee_taker,
             fee_maker=fee_maker,

@@ -33,6 +33,7 @@ from bot.config import Settings
 from bot.domain import Bar, FundingRate, Instrument, OpenInterest, OrderReport, Ticker
 from bot.observability.logging import get_logger
 from bot.sim.live import LiveEngine
+from bot.sim.rules import rules_for
 from bot.sim.spot import DEFAULT_SPOT_FEE
 from bot.sim.venue import EngineVenue
 from bot.venues.base import OrderRequest, RejectedError, Venue, VenueError
@@ -66,6 +67,9 @@ class PaperVenue(EngineVenue):
             fee_maker=self.costs.fee_maker,
             slippage=self.costs.slippage,
             spot_fee=self.costs.spot_fee,
+            rules=rules_for(
+                data.name
+            ),  # the venue polled: its account rules (Binance: two wallets)
         )
 
     @classmethod

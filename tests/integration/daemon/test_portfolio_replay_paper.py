@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.backtest.metrics import iso
 from bot.config import load_settings
 from bot.data.sample import sample_dir
@@ -190,9 +192,14 @@ def _coins_from_fills(execs: list[Any]) -> dict[str, Decimal]:
     return {c: q for c, q in out.items() if q != 0}
 
 
-async def test_paper_rebalances_locally_and_sends_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("venue", ["bybit", "binanceusdm"])
+async def test_paper_rebalances_locally_and_sends_nothing(tmp_path: Path, venue: str) -> None:
+    """Paper trading polls the venue's public data and fills on a local engine with the
+    venue's account rules: Bybit's unified account, or Binance's two wallets (the sleeves
+    funded by transfers stored before they are made, on the local engine)."""
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'paper.db'}"
     args = ["--data", str(sample_dir()), "--speed", "0", "--start", iso(START_MS)]
+    args += ["--venue", venue]
     env = {
         "ROTOR__MODE": "paper",
         "ROTOR__STRATEGY__MODE": "portfolio",
@@ -229,3 +236,13 @@ async def test_paper_rebalances_locally_and_sends_nothing(tmp_path: Path) -> Non
     }
     assert set(held) >= CORE
     assert held == _coins_from_fills(spot_fills)
+    engine = create_engine(db_url)
+    try:
+        transfers = await Repository(engine).list_transfers()
+    finally:
+        await engine.dispose()
+    if venue == "binanceusdm":  # the futures sleeve funded from the spot wallet, locally
+        assert transfers and {t.status for t in transfers} == {"done"}
+        assert state.get("transfers", []) == [], "no transfer reached the venue"
+    else:
+        assert transfers == []  # one unified wallet: nothing to move

@@ -93,16 +93,15 @@ def test_core_assets_from_the_environment(tmp_path: Path) -> None:
 
 
 def test_the_daemon_refuses_what_it_cannot_run_in_portfolio_mode(tmp_path: Path) -> None:
-    """Every mode runs the portfolio on Bybit's unified account (replay and paper too:
-    tests/integration/daemon/test_portfolio_replay_paper.py); Binance runs in testnet, live
-    and replay mode (test_portfolio_daemon.py, test_portfolio_replay_paper.py). Binance in
-    paper mode and Bybit classic accounts are refused (exit 2) naming them, before any work."""
+    """Every mode runs the portfolio on Bybit's unified account and on Binance's two wallets
+    (tests/integration/daemon/test_portfolio_replay_paper.py, test_portfolio_daemon.py).
+    Bybit classic accounts are refused (exit 2) naming them, before any work."""
     f = tmp_path / "rotor.toml"
     f.write_text('[strategy]\nmode = "portfolio"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROTOR")}
     cases = [
-        ("paper", {"ROTOR__EXCHANGE__NAME": "binanceusdm"}, "binanceusdm (mode paper)"),
         ("replay", {"ROTOR__RISK__ACCOUNT_TYPE": "classic"}, "bybit (classic account)"),
+        ("paper", {"ROTOR__RISK__ACCOUNT_TYPE": "classic"}, "bybit (classic account)"),
     ]
     for mode, extra, named in cases:
         out = subprocess.run(
