@@ -91,14 +91,24 @@ def _venue_holdings(settings: Settings, prices: dict[str, Decimal]) -> Holdings:
 
 
 def _instruments(
-    root: Path | None, symbols: set[str], prices: dict[str, Decimal], qv_h: dict[str, float]
+    root: Path | None,
+    symbols: set[str],
+    prices: dict[str, Decimal],
+    qv_h: dict[str, float],
+    listed: dict[str, Instrument] | None = None,
 ) -> dict[str, Instrument]:
-    """Perp instruments for the roles' symbols: ``instruments.json`` where the data directory
-    has one, else the simulator's defaults for the price and liquidity at the time."""
+    """Perp instruments for the roles' symbols: the venue's (``listed``, with --exchange),
+    else ``instruments.json`` where the data directory has one, else the simulator's
+    defaults for the price and liquidity at the time."""
     from bot.commands.asof import default_data
     from bot.data.datadir import DataDir
     from bot.sim.market import default_instrument, parse_instrument
 
+    if listed is not None:
+        return {
+            s: listed.get(s) or default_instrument(s, float(prices[s]), qv_h.get(s, 0.0))
+            for s in sorted(symbols)
+        }
     dd = DataDir(root if root is not None else default_data())
     raw = dd.instruments() or {}
     path = dd.root / "instruments.json"
@@ -175,10 +185,11 @@ def allocate(
         engine = SignalEngine.from_settings(settings)
     except PresetError as exc:
         fail(str(exc), EXIT_CONFIG)
+    listed: dict[str, Instrument] | None = None
     if exchange is not None:
         from bot.commands.scan_exchange import panel_from_exchange
 
-        panel = panel_from_exchange(settings, engine.min_history_hours, exchange, api_url)
+        panel, listed = panel_from_exchange(settings, engine.min_history_hours, exchange, api_url)
         j = panel.n_bars - 1
     else:
         panel, j = panel_as_of(data, at_ms, engine.window_hours)
@@ -195,7 +206,7 @@ def allocate(
         fail(str(exc))
     symbols = {a.intent.symbol for a in alloc.roles.actions} | {p.symbol for p in holdings.perps}
     insts = _instruments(
-        data, symbols, alloc.prices, {s: v / hours for s, v in stats.quote_volume.items()}
+        data, symbols, alloc.prices, {s: v / hours for s, v in stats.quote_volume.items()}, listed
     )
     sectors = {r.symbol: r.sector for r in ev.symbols}
     insts = {s: replace(i, sector=sectors.get(s)) for s, i in insts.items()}

@@ -57,7 +57,7 @@ def scan(
     if exchange is not None:
         from bot.commands.scan_exchange import panel_from_exchange
 
-        panel = panel_from_exchange(settings, engine.min_history_hours, exchange, api_url)
+        panel, _ = panel_from_exchange(settings, engine.min_history_hours, exchange, api_url)
         _finish(engine, panel, panel.n_bars - 1, json_out)
         return
     # The engine never reads more than window_hours bars behind the decision.

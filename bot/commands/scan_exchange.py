@@ -12,12 +12,14 @@ import typer
 from bot.commands.common import fail
 from bot.config import Settings
 from bot.data.panel import Panel
+from bot.domain import Instrument
 
 
 def panel_from_exchange(
     settings: Settings, history_hours: int, exchange: str, api_url: str | None
-) -> Panel:
-    """Download the mapped universe's recent 1h bars, funding and OI (public endpoints).
+) -> tuple[Panel, dict[str, Instrument]]:
+    """Download the mapped universe's recent 1h bars, funding and OI (public endpoints);
+    returns the panel and the venue's perpetual instruments (specs and leverage tiers).
 
     Only ``history_hours`` (the engine's minimum) are fetched, so the funding-heat
     percentile sees that much history rather than a year; ``--data`` has no such limit.
@@ -38,9 +40,12 @@ def panel_from_exchange(
     days = math.ceil(history_hours / 24) + 1
     uni = settings.universe
 
+    listed: dict[str, Instrument] = {}
+
     async def fetch(out: Path) -> tuple[list[str], dict[str, str]]:
         try:
             instruments = await venue.load_instruments()
+            listed.update(instruments)
             res = smap.resolve(instruments, log=False)
             symbols = [
                 s
@@ -71,7 +76,7 @@ def panel_from_exchange(
             symbols, sectors = asyncio.run(fetch(Path(tmp)))
             if not symbols:
                 fail(f"{exchange}: no symbol could be downloaded")
-            return load_panel(Path(tmp), symbols=symbols, sectors=sectors)
+            return load_panel(Path(tmp), symbols=symbols, sectors=sectors), listed
         except VenueError as exc:
             fail(f"{exchange} ({venue.api_host}): {exc}", 2)
         except (ValueError, DataFileError) as exc:

@@ -76,5 +76,6 @@ async def test_scan_exchange_panel_keeps_only_closed_candles(sim: SimHandle) -> 
     from bot.commands.scan_exchange import panel_from_exchange
 
     settings = load_settings(None, {"universe.symbols": list(SYMBOLS)}, environ={})
-    panel = await asyncio.to_thread(panel_from_exchange, settings, 24, "bybit", sim.url)
+    panel, listed = await asyncio.to_thread(panel_from_exchange, settings, 24, "bybit", sim.url)
     assert int(panel.ts[-1]) == START - HOUR
+    assert set(SYMBOLS) <= set(listed) and all(listed[s].tiers for s in SYMBOLS)

@@ -141,3 +141,20 @@ def test_a_time_before_the_data_is_refused_clearly() -> None:
     assert "sample_data: no bar has closed by 2020-01-01T00:00:00Z" in out.stderr
     out = run("--at", "2025-11-01T00:00:00")
     assert out.returncode == 2 and "has no timezone" in out.stderr
+
+
+def test_the_roles_instruments_are_the_venues_with_exchange() -> None:
+    """With ``--exchange`` the roles' perps are sized and checked on the venue's instruments
+    (lot step, tiers), not the bundled data's; a symbol the venue does not list falls back to
+    the simulator's defaults."""
+    from dataclasses import replace
+
+    from bot.commands.allocate_cmd import _instruments
+
+    prices = {"BTCUSDT": D(60000), "NEWUSDT": D(1)}
+    bundled = _instruments(None, {"BTCUSDT"}, prices, {})
+    venue_btc = replace(bundled["BTCUSDT"], qty_step=D("0.01"), min_qty=D("0.01"))
+    assert venue_btc.qty_step != bundled["BTCUSDT"].qty_step
+    got = _instruments(None, {"BTCUSDT", "NEWUSDT"}, prices, {}, {"BTCUSDT": venue_btc})
+    assert got["BTCUSDT"] == venue_btc
+    assert got["NEWUSDT"].symbol == "NEWUSDT" and got["NEWUSDT"].qty_step > 0
