@@ -38,13 +38,13 @@ from decimal import Decimal
 from typing import Any, Protocol, cast
 
 from bot.data.panel import HOUR_MS, Panel
-from bot.domain import Action, Decision, ExecutionReport, OrderType, Side, Ticker, TradingState
+from bot.domain import ExecutionReport, OrderType, Side, Ticker, TradingState
 from bot.execution.orders import NewOrder
 from bot.execution.reconcile import FIRST_LOOKBACK_MS, OVERLAP_MS
 from bot.observability.logging import get_logger
 from bot.portfolio.allocate import Allocation, allocate, prices_of
 from bot.portfolio.config import PortfolioConfig
-from bot.portfolio.explain import AllocationRecord, Rule
+from bot.portfolio.explain import AllocationRecord
 from bot.portfolio.flat import kill_plan
 from bot.portfolio.holdings import Holdings, MissingPrice, PerpHolding, Role
 from bot.portfolio.rebalance import SpotMarket, SpotOrder
@@ -53,6 +53,7 @@ from bot.risk import MarketSnapshot
 from bot.runtime.killswitch import KILL_REASON
 from bot.runtime.pipeline import TradingCore
 from bot.runtime.portfolio_holdings import SpotLeg, legs_of, venue_holdings
+from bot.runtime.portfolio_records import decision_rows
 from bot.runtime.sleeves import Sleeves
 from bot.runtime.views import CycleReport
 from bot.signals.evaluation import Evaluation
@@ -378,34 +379,7 @@ class PortfolioCore(TradingCore):
     # ------------------------------------------------------------------ records
 
     async def _journal(self, records: list[AllocationRecord], h: Holdings, t: int) -> None:
-        rows = [_decision(r) for r in records if r.explanation.rule is not Rule.HOLD_IN_BAND]
-        rows += [
-            Decision(
-                t,
-                spot_id(c.market.symbol),
-                None,
-                Action.PORTFOLIO,
-                ("holding",),
-                {
-                    "kind": "holding",
-                    "qty": str(c.qty),
-                    "price": str(c.price),
-                    "value": str(c.value),
-                },
-            )
-            for c in self.coins
-        ]
-        rows.append(
-            Decision(
-                t,
-                "USDT",
-                None,
-                Action.PORTFOLIO,
-                ("holding",),
-                {"kind": "holding", "cash": str(h.cash), "collateral": str(h.futures_collateral)},
-            )
-        )
-        await self.journal.write_records(rows)
+        await self.journal.write_records(decision_rows(records, self.coins, h, t))
 
     # ------------------------------------------------------------------ kill switch
 
@@ -460,15 +434,3 @@ class PortfolioCore(TradingCore):
             flat=flat,
             alert=not flat,
         )
-
-
-def _decision(r: AllocationRecord) -> Decision:
-    j = r.to_json()
-    return Decision(
-        r.t,
-        r.subject[:32],
-        None,
-        Action.PORTFOLIO,
-        (str(j.get("rule", "")), str(j.get("text", ""))[:500]),
-        {"kind": r.kind, "inputs": j.get("inputs", {}), "numbers": j.get("numbers", {})},
-    )
