@@ -221,14 +221,8 @@ class Ledger:
                 self.metrics.fills.inc()
             log.info(
                 "spot_fill_recorded",
-                exec_id=e.exec_id,
-                symbol=e.symbol,
-                side=e.side.value,
-                qty=str(e.qty),
-                price=str(e.price),
-                fee=str(e.fee),
+                **_fill_fields(e),
                 fee_currency=e.fee_currency,
-                client_order_id=e.client_order_id,
                 tracked=key in self.orders.orders,
             )
         return new
@@ -262,13 +256,7 @@ class Ledger:
             self.metrics.fills.inc()
         log.info(
             "fill_applied",
-            exec_id=e.exec_id,
-            symbol=e.symbol,
-            side=e.side.value,
-            qty=str(e.qty),
-            price=str(e.price),
-            fee=str(e.fee),
-            client_order_id=e.client_order_id,
+            **_fill_fields(e),
             tracked=order is not None,
             liquidation=e.is_liquidation,
         )
@@ -313,3 +301,16 @@ class Ledger:
             net=str(closed.realized_pnl - closed.fees + closed.funding),
             alert=True,
         )
+
+
+def _fill_fields(e: ExecutionReport) -> dict[str, str]:
+    """What a fill's log line says of it (a perp's and a spot fill's alike)."""
+    return {
+        "exec_id": e.exec_id,
+        "symbol": e.symbol,
+        "side": e.side.value,
+        "qty": str(e.qty),
+        "price": str(e.price),
+        "fee": str(e.fee),
+        "client_order_id": e.client_order_id,
+    }
