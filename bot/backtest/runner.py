@@ -8,27 +8,14 @@ its precompute path. The loop mirrors ``Daemon._replay_loop`` (``bot.runtime.dae
 for step: operator requests (a pending kill) → cycle on the bar that just closed → advance one bar;
 at the end of the data every position is closed at the last close.
 
-Quiet bars. A cycle whose venue state has not changed since the last full cycle, whose
-breakers and state timers are silent, whose evaluation has no exit and whose every entry one
-of the risk manager's gates refuses (without a state request), and whose positions all hold
-their stop,
-would change nothing but the equity record. Such a bar runs exactly those checks, with the
-pipeline's own methods, and records the equity; every other bar runs ``on_bar``. That keeps
-per-bar work proportional to positions and candidates instead of the universe, and the
-replay-equals-backtest test proves the trades do not change.
-
-Skipped bars. After each cycle the signal engine names the next bar whose evaluation may hold
-an intent (``SignalEngine.next_intent_at``: each entry rule's vectorised pre-filter, each held
-position's exit rules as arrays, all next to the rules themselves). The bars before it are
-quiet bars whose evaluation is known to be empty: they keep only the checks that do not come
-from the signals (the venue unchanged, the breakers and state timers silent on this bar's
-equity) and record the equity; any doubt sends the bar down the quiet-bar path above.
+The shortcuts for bars that change nothing (quiet and skipped bars) are
+``bot.backtest.shortcuts``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -36,22 +23,18 @@ import numpy as np
 
 from bot.backtest.data import BacktestData, bar_of
 from bot.backtest.memory import MemoryJournal, MemoryStore
+from bot.backtest.shortcuts import Shortcuts
 from bot.backtest.signals import PrecomputedSignals
 from bot.backtest.views import IntervalsAt, LazyTickers, latest_interval_table
 from bot.config import Settings
-from bot.domain import Instrument, OrderIntent
-from bot.execution.stops import is_stop
+from bot.domain import Instrument
 from bot.observability.logging import get_logger
 from bot.risk import (
-    AccountView,
-    MarketSnapshot,
     Source,
     StateRequest,
     TradingStateMachine,
     Transition,
 )
-from bot.risk.account import UNMAPPED_SECTOR
-from bot.risk.entry import EntryCheck
 from bot.runtime.assembly import assemble_core, with_sectors
 from bot.runtime.build import MAX_REPLAY_WARMUP_H, universe
 from bot.runtime.killswitch import flatten_and_halt
@@ -64,8 +47,6 @@ log = get_logger("rotor.backtest")
 RUN_ID = "backtest"
 END_OF_DATA = "end of data"
 HOUR_MS = 3_600_000
-# A skipped bar's account view: the breakers read the equity and its marks, not the market.
-NO_MARKET: Mapping[str, MarketSnapshot] = {}
 
 # Called with (bars done, bars total) every few hundred bars.
 ProgressHook = Callable[[int, int], None]
@@ -109,7 +90,7 @@ def default_start(market_ts: np.ndarray, warmup_hours: int) -> int:
     return first + min(warm, span // 2)
 
 
-class BacktestRunner:
+class BacktestRunner(Shortcuts):
     """One backtest of one configuration over one data set."""
 
     def __init__(
@@ -311,122 +292,8 @@ class BacktestRunner:
                 self._count_rejection(codes[0])
         self._mark = self._venue_state()
 
-    async def _quiet(
-        self,
-        j: int,
-        now: int,
-        tickers: LazyTickers,
-        missing: frozenset[str],
-        intervals: Mapping[str, float],
-    ) -> bool:
-        """Run the checks of a cycle that would change nothing; False when it might."""
-        core = self.core
-        if not self.quiet_bars or self._venue_state() != self._mark:
-            return False
-        if self._halted_flat():
-            # HALTED is only left by an operator's resume, which a backtest never sends, and the
-            # core neither evaluates nor re-runs the kill switch on a flat HALTED account.
-            self.kill_pending = False
-            core.balance = await self.venue.fetch_balance()
-            self._record_equity(now)
-            return True
-        if core.kill_requested:
-            return False
-        market = core.market_snapshots(tickers, missing, intervals, now)
-        view = await self._silent_account(now, market)
-        if view is None:
-            return False
-        evaluation = self.signals.evaluate(
-            self.data.panel, j, core.position_views(), core.predicted_f8h(market)
-        )
-        if evaluation.exits:
-            return False
-        positions = self.portfolio.positions
-        codes: list[str] = []
-        for entry in evaluation.entries:
-            if entry.symbol in positions:
-                continue
-            intent = entry.to_order_intent()
-            code = self._refused_at_the_gates(intent, view)
-            if not code:  # past every gate (sizing decides) or a state request
-                return False
-            codes.append(code)
-        if not self._stops_in_place():
-            return False
-        for code in codes:
-            self._count_rejection(code)
-        self._record_equity(now)
-        return True
-
-    async def _silent_account(
-        self, now: int, market: Mapping[str, MarketSnapshot]
-    ) -> AccountView | None:
-        """The cycle's balance read and account view (the equity marks move with it), or
-        None when a breaker or a state timer has something to say on this bar."""
-        core = self.core
-        core.balance = await self.venue.fetch_balance()
-        view = core.account_view(now, market)
-        if self.risk.breakers(view) or self.state.propose_tick(now) is not None:
-            return None
-        return view
-
-    def _next_intent(self, j: int) -> int:
-        """The first bar after ``j`` whose evaluation may hold an intent, for the positions
-        the cycle at ``j`` left; ``j + 1`` when the bars between may not be skipped (the
-        protective stops not exactly as ``StopKeeper.ensure`` leaves them, a kill due)."""
-        if not self.skip or self.kill_pending or not self._stops_in_place():
-            return j + 1
-        return self.signals.next_intent_at(j, self.core.position_views())
-
-    async def _skipped(self) -> bool:
-        """A quiet bar without its evaluation, which ``next_intent_at`` ruled out: the venue
-        unchanged since the last cycle (no fill, no order: the stops still in place), no kill,
-        the breakers and state timers silent; records the equity. False when in doubt (the
-        bar then takes the quiet-bar path, which repeats the balance read: idempotent)."""
-        if self._venue_state() != self._mark or self.core.kill_requested or self._halted_flat():
-            return False
-        now = self._now()
-        if await self._silent_account(now, NO_MARKET) is None:
-            return False
-        self._record_equity(now)
-        return True
-
     def _count_rejection(self, code: str) -> None:
         self.stats.rejections[code] = self.stats.rejections.get(code, 0) + 1
-
-    def _refused_at_the_gates(self, intent: OrderIntent, view: AccountView) -> str | None:
-        """The risk manager's first stage for an entry, alone: its gates (state, breakers,
-        stale data, price, funding, order rate, position counts).
-
-        ``EntryCheck.run`` refuses every intent a gate has a reason against, and only the
-        gates raise state requests, so a gate reason settles the decision without sizing:
-        returns its first code; "" when a gate asks for a state change, None when every gate
-        passes (then sizing decides: the bar runs the full cycle, which sizes it once).
-        """
-        check = EntryCheck(self.risk, intent, view)
-        inst = view.instruments.get(intent.symbol)
-        check.gates(inst, intent.sector or (inst.sector if inst else None) or UNMAPPED_SECTOR)
-        if check.requests:
-            return ""
-        return check.reasons[0].code.value if check.reasons else None
-
-    def _halted_flat(self) -> bool:
-        return self.core.halted_and_flat() and not self.engine.positions
-
-    def _stops_in_place(self) -> bool:
-        """Exactly the stops ``StopKeeper.ensure`` would leave: one per position, right size."""
-        positions = self.portfolio.positions
-        seen: set[str] = set()
-        for order in self.orders.open_orders():
-            if not is_stop(order):
-                continue
-            pos = positions.get(order.symbol)
-            if pos is None or order.symbol in seen:
-                return False
-            if order.qty != pos.qty or order.side != pos.side.exit_side:
-                return False
-            seen.add(order.symbol)
-        return len(seen) == len(positions)
 
     def _record_equity(self, now: int) -> None:
         """The equity snapshot ``TradingCore._persist`` writes for a cycle."""
