@@ -29,6 +29,7 @@ from bot.sim.faults import Decision, FaultProfile
 from bot.sim.http.binance import (
     routes_account,
     routes_algo,
+    routes_batch,
     routes_market,
     routes_spot,
     routes_trade,
@@ -125,6 +126,7 @@ class BinanceFace(Face):
     def register(self, app: web.Application) -> None:
         routes_market.register(app)
         routes_trade.register(app)
+        routes_batch.register(app)
         routes_algo.register(app)
         routes_account.register(app)
         routes_wallet.register(app)

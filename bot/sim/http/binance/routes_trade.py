@@ -7,10 +7,8 @@ order names its ``positionSide`` (LONG/SHORT) and may not send ``reduceOnly`` (-
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
 
@@ -26,14 +24,13 @@ from bot.sim.http.binance.errors import (
     PARAM_NOT_REQUIRED,
     POSITION_SIDE_MISMATCH,
     BinanceError,
-    from_sim,
     invalid,
     mandatory,
 )
 from bot.sim.http.binance.routes_market import ok
 from bot.sim.http.binance.wire import num, order_uuid
 from bot.sim.http.context import SimContext, ctx_of, params_of
-from bot.sim.types import SimError, SimOrder
+from bot.sim.types import SimOrder
 
 WEEK_MS = 7 * 86_400_000
 CLIENT_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
@@ -314,89 +311,11 @@ async def order_put(request: web.Request) -> web.Response:
     return ok(views.order_row(ctx, amend(ctx, params_of(request))))
 
 
-def _json_list(p: prm.Params, *names: str, most: int) -> tuple[str, list[Any]]:
-    for name in names:
-        raw = prm.text(p, name)
-        if raw is None:
-            continue
-        try:
-            items = json.loads(raw)
-        except ValueError:
-            raise invalid(name, "not a JSON list") from None
-        if not isinstance(items, list) or not items:
-            raise invalid(name, "not a non-empty JSON list")
-        if len(items) > most:
-            raise invalid(name, f"at most {most} items")
-        return name, items
-    raise mandatory(names[0])
-
-
-def _each(items: list[Any], act: Any) -> list[dict[str, Any]]:
-    """Each item succeeds or fails on its own (an order row, or ``{code, msg}``)."""
-    out = []
-    for item in items:
-        try:
-            out.append(act(item))
-        except SimError as exc:
-            err = from_sim(exc)
-            out.append({"code": err.code, "msg": err.msg})
-        except BinanceError as exc:
-            out.append({"code": exc.code, "msg": exc.msg})
-    return out
-
-
-def _batch_of(request: web.Request, act: Any) -> web.Response:
-    """``batchOrders`` (at most 5 objects), each passed to ``act`` on its own."""
-    ctx, p = ctx_of(request), params_of(request)
-    _, items = _json_list(p, "batchOrders", most=5)
-
-    def one(item: Any) -> dict[str, Any]:
-        if not isinstance(item, dict):
-            raise invalid("batchOrders", "items must be objects")
-        return views.order_row(ctx, act(ctx, {k: str(v) for k, v in item.items()}))
-
-    return ok(_each(items, one))
-
-
-async def batch_post(request: web.Request) -> web.Response:
-    """POST /fapi/v1/batchOrders: up to 5 plain orders."""
-    return _batch_of(request, place_plain)
-
-
-async def batch_put(request: web.Request) -> web.Response:
-    """PUT /fapi/v1/batchOrders: modify up to 5 LIMIT orders."""
-    return _batch_of(request, amend)
-
-
-async def batch_delete(request: web.Request) -> web.Response:
-    """DELETE /fapi/v1/batchOrders: cancel up to 10 plain orders by ``orderIdList`` or
-    ``origClientOrderIdList`` (ccxt sends them lower-case; both spellings work)."""
-    ctx, p = ctx_of(request), params_of(request)
-    sym = prm.symbol(ctx, p)
-    assert sym is not None
-    name, items = _json_list(
-        p, "orderIdList", "orderidlist", "origClientOrderIdList", "origclientorderidlist", most=10
-    )
-    key = "orderId" if name.lower() == "orderidlist" else "origClientOrderId"
-
-    def act(item: Any) -> dict[str, Any]:
-        o = find(ctx, sym, {key: str(item)}, "orderId", "origClientOrderId")
-        if o is None or views.is_algo(o) or not o.is_open:
-            raise BinanceError(CANCEL_REJECTED, "Unknown order sent.")
-        ctx.engine.cancel_order(sym, order_id=o.order_id)
-        return views.order_row(ctx, o)
-
-    return ok(_each(items, act))
-
-
 def register(app: web.Application) -> None:
     """Add the order routes."""
     r = app.router
     r.add_post("/fapi/v1/order", order_post)
     r.add_put("/fapi/v1/order", order_put)
-    r.add_post("/fapi/v1/batchOrders", batch_post)
-    r.add_put("/fapi/v1/batchOrders", batch_put)
-    r.add_delete("/fapi/v1/batchOrders", batch_delete)
     r.add_get("/fapi/v1/order", order_get)
     r.add_delete("/fapi/v1/order", order_delete)
     r.add_get("/fapi/v1/openOrder", open_order_get)
