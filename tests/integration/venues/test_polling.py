@@ -12,8 +12,9 @@ import pytest
 from bot.data.datadir import read_funding, read_ohlcv
 from bot.data.store import PanelStore
 from bot.domain import OrderType, Side
+from bot.venues.backfill import bars_needed
 from bot.venues.base import OrderRequest
-from bot.venues.feed import MarketFeed, PanelStoreSink, bars_needed
+from bot.venues.feed import MarketFeed, PanelStoreSink
 from tests.integration.venues.conftest import HOUR, START, venue_for
 from tests.simserver import make_data_dir, sim_server
 
