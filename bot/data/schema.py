@@ -31,6 +31,7 @@ KIND_COLUMNS: dict[str, tuple[str, ...]] = {
     "ohlcv": ("timestamp", *OHLCV_COLUMNS),
     "funding": ("timestamp", "funding_rate"),
     "open_interest": ("timestamp", "open_interest"),
+    "spot": ("timestamp", *OHLCV_COLUMNS),  # optional: a spot market's own candles
 }
 # Plausible UTC-ms range: the first Bitcoin block (2009-01-03) to 2100. An integer column in
 # seconds (~1.7e9) or microseconds (~1.7e15) falls outside it by orders of magnitude.

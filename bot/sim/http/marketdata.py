@@ -25,6 +25,7 @@ from bot.sim.http.numbers import price_str
 
 if TYPE_CHECKING:
     from bot.sim.http.context import SimContext
+    from bot.sim.market import SimMarket
 
 BOOK_SIZE_STEPS = 10_000  # the depth shown at each book level, in qty steps
 
@@ -52,10 +53,11 @@ def listed(ctx: SimContext, now_ms: int) -> list[Instrument]:
     return out
 
 
-def day_stats(ctx: SimContext) -> dict[str, np.ndarray[Any, Any]]:
+def day_stats(ctx: SimContext, market: SimMarket | None = None) -> dict[str, np.ndarray[Any, Any]]:
     """Rolling 24h open/high/low/volume/turnover, the price an hour ago and the window's
-    first bar time, for every symbol at once ([S] arrays; NaN where a symbol has no bar)."""
-    m = ctx.market
+    first bar time, for every symbol at once ([S] arrays; NaN where a symbol has no bar);
+    of ``market`` (on the same grid: the spot files' ``SimMarket.spot``), else the perpetuals'."""
+    m = ctx.market if market is None else market
     k_end = n_closed(ctx)
     k0 = max(k_end - 24, 0)
     o, h, lo = m.open[:, k0:k_end], m.high[:, k0:k_end], m.low[:, k0:k_end]
