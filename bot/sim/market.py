@@ -411,6 +411,10 @@ class SimMarket:
             self._settle_hours.add(-1)  # built (even when no symbol has funding)
         return self._settle_hours
 
+    def volume_decimals(self, i: int) -> int:
+        """The decimals row ``i``'s volumes are written with (sums print without noise)."""
+        return _decimals(self.volume[i])
+
     def fast(self, symbol: str) -> FastSeries:
         """The symbol's ``FastSeries`` (built on first use)."""
         f = self._fast.get(symbol)

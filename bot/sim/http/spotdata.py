@@ -103,3 +103,43 @@ def spot_quotes(ctx: SimContext, symbol: str | None = None) -> list[SpotQuote]:
             )
         )  # fmt: skip
     return out
+
+
+def spot_candles(
+    ctx: SimContext,
+    spec: SpotSpec,
+    iv_ms: int,
+    start: int | None,
+    end: int | None,
+    limit: int,
+    *,
+    from_containing: bool = True,
+) -> list[md.Candle]:
+    """A spot market's klines (``marketdata.candles``' rules): its spot file's candles where
+    the data has one, else its perpetual's per coin (prices / multiplier, volume in coins)."""
+    spot, j = ctx.market.spot, ctx.market.spot_row(spec.symbol)
+    if spot is not None and j is not None:
+        own = ctx.engine.spot_file_price(spec.symbol)
+        p = own if own is not None else math.nan
+        vd = spot.volume_decimals(j)
+        return md.bar_candles(ctx, spot, j, p, vd, iv_ms, start, end, limit, from_containing)
+    k = spec.multiplier
+    rows = md.candles(ctx, spec.perp, iv_ms, start, end, limit, from_containing=from_containing)
+    vd = ctx.market.fast(spec.perp).vol_decimals
+
+    def per_coin(x: float) -> float:
+        return float(Decimal(repr(x)) / k)
+
+    return [
+        md.Candle(
+            c.open_ms,
+            per_coin(c.open),
+            per_coin(c.high),
+            per_coin(c.low),
+            per_coin(c.close),
+            round(c.volume * float(k), vd),
+            c.turnover,
+            c.bars,
+        )
+        for c in rows
+    ]

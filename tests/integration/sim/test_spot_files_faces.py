@@ -56,6 +56,10 @@ def _expect(root: Path, spot: str, perp: str) -> dict[str, float]:
         "low": float(np.min(s.low[:K])),
         "volume": float(np.sum(s.volume[:K])),
         "turnover": float(np.sum(s.volume[:K] * s.close[:K])),
+        "bar": [
+            float(s.ts[K - 1]),
+            *(float(a[K - 1]) for a in (s.open, s.high, s.low, s.close, s.volume)),
+        ],
     }
 
 
@@ -81,6 +85,9 @@ async def test_both_faces_quote_and_fill_spot_from_the_spot_file(spot_dir: Path)
             assert _same(t["open"], exp["open"], tick)
             assert t["baseVolume"] == pytest.approx(exp["volume"], rel=1e-6)
             assert t["quoteVolume"] == pytest.approx(exp["turnover"], rel=1e-4)
+            bars = await ex.fetch_ohlcv("BTC/USDT", "1h", limit=2)  # category=spot klines
+            assert bars[0] == pytest.approx(exp["bar"], rel=1e-9)
+            assert bars[1] == pytest.approx([exp["t"], *[exp["last"]] * 4, 0.0], rel=1e-12)
             buy = await ex.create_order("BTC/USDT", "market", "buy", 0.01)
             got = await ex.fetch_order(buy["id"], "BTC/USDT")
             assert got["status"] == "closed"
@@ -96,6 +103,8 @@ async def test_both_faces_quote_and_fill_spot_from_the_spot_file(spot_dir: Path)
             assert _same(t["last"], exp["last"], tick), (t["last"], exp)
             assert _same(t["high"], exp["high"], tick) and _same(t["low"], exp["low"], tick)
             assert t["baseVolume"] == pytest.approx(exp["volume"], rel=1e-6)
+            bars = await bx.fetch_ohlcv("BTC/USDT", "1h", limit=2)  # /api/v3/klines
+            assert bars[0] == pytest.approx(exp["bar"], rel=1e-8)
             await bx.transfer("USDT", 1000, "linear", "spot")
             buy = await bx.create_order("BTC/USDT", "market", "buy", 0.01)
             assert buy["status"] == "closed"
