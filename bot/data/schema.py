@@ -25,6 +25,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bot.data.spotmap import orphan_problem
+
 HOUR_MS = 3_600_000
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 KIND_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -226,7 +228,8 @@ def check_grid(root: Path, metas: Iterable[FileMeta]) -> tuple[int | None, int |
 
 
 def preflight(root: Path, kinds: Iterable[str] = tuple(KIND_COLUMNS)) -> DirMeta:
-    """Check every data file's schema and the grid span from footers only (no column data)."""
+    """Check every data file's schema and the grid span from footers only (no column data),
+    and that every spot file has its perpetual (``bot.data.spotmap``)."""
     files: dict[tuple[str, str], FileMeta] = {}
     for kind in kinds:
         sub = root / kind
@@ -234,5 +237,9 @@ def preflight(root: Path, kinds: Iterable[str] = tuple(KIND_COLUMNS)) -> DirMeta
             continue
         for p in sorted(sub.glob("*.parquet")):
             files[(kind, p.stem)] = file_meta(p, kind)
+    perps = [s for k, s in files if k == "ohlcv"]
+    for k, s in files:
+        if k == "spot" and (problem := orphan_problem(files[(k, s)].path, perps)) is not None:
+            raise DataFileError(files[(k, s)].path, problem.split(": ", 1)[1])
     lo, hi = check_grid(root, (m for (k, _), m in files.items() if k == "ohlcv"))
     return DirMeta(root, files, lo, hi)

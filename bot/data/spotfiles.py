@@ -25,7 +25,7 @@ import numpy as np
 from bot.data.check import FileReport, check_candles
 from bot.data.datadir import DataDir, Ohlcv, read_ohlcv, write_ohlcv
 from bot.data.schema import DataFileError
-from bot.data.spotmap import orphan_problem, perps_by_spot, spot_symbol_of
+from bot.data.spotmap import perps_by_spot, spot_symbol_of
 
 
 def spot_path(root: Path, spot: str) -> Path:
@@ -53,18 +53,11 @@ def read_spot(path: Path) -> Ohlcv:
 
 
 def load_spot(dd: DataDir, perps: list[str]) -> dict[str, tuple[str, Ohlcv]]:
-    """{spot symbol: (its perpetual, its candles)} for the spot files of ``perps``' markets.
-
-    Every spot file must belong to some perpetual of the directory (``orphan_problem``),
-    whether or not that perpetual is among ``perps``; only ``perps``' files are read."""
+    """{spot symbol: (its perpetual, its candles)} for the spot files of ``perps``' markets
+    (opening ``dd`` refused a spot file no perpetual of the directory trades)."""
     names = spot_files(dd.root)
     if not names:
         return {}
-    every = dd.symbols()
-    for s in names:
-        problem = orphan_problem(spot_path(dd.root, s), every)
-        if problem is not None:
-            raise DataFileError(spot_path(dd.root, s), problem.split(": ", 1)[1])
     chosen = perps_by_spot(perps)
     return {s: (chosen[s], read_spot(spot_path(dd.root, s))) for s in names if s in chosen}
 
