@@ -64,6 +64,8 @@ def cut_market(market: SimMarket, begin_ms: int | None, end_ms: int | None) -> S
     hi = end_ms if n < market.n_bars else None
     series = {}
     for s in symbols:
+        if s not in market.series:  # the spot candles' rows have no series
+            continue
         ser = market.series[s]
         fk = np.ones(len(ser.funding_ts), dtype=bool)
         ok = np.ones(len(ser.oi_ts), dtype=bool)
@@ -79,7 +81,7 @@ def cut_market(market: SimMarket, begin_ms: int | None, end_ms: int | None) -> S
     rows = np.asarray(keep, dtype=np.intp)
     return SimMarket(
         symbols=symbols,
-        instruments={s: market.instruments[s] for s in symbols},
+        instruments={s: market.instruments[s] for s in symbols if s in market.instruments},
         ts=market.ts[k0:n],
         open=market.open[rows, k0:n],
         high=market.high[rows, k0:n],
@@ -89,6 +91,7 @@ def cut_market(market: SimMarket, begin_ms: int | None, end_ms: int | None) -> S
         series=series,
         first_idx=np.maximum(market.first_idx[rows] - k0, 0),
         last_idx=np.minimum(market.last_idx[rows], n - 1) - k0,
+        spot=None if market.spot is None else cut_market(market.spot, begin_ms, end_ms),
     )
 
 

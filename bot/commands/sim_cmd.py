@@ -187,8 +187,19 @@ def generate(
     sectors: int = typer.Option(6, "--sectors", help="Number of sectors the alts spread over."),
     start: str = typer.Option("2024-01-01T00:00:00Z", "--start", help="First bar, ISO 8601 UTC."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing data directory."),
+    spot_basis: float | None = typer.Option(
+        None,
+        "--spot-basis",
+        help="Also write spot/ price files: each perpetual's prices per coin x (1 + BPS/1e4), "
+        "plus --spot-noise (the simulator then prices spot from them).",
+    ),
+    spot_noise: float = typer.Option(
+        0.0, "--spot-noise", help="With --spot-basis: an AR(1) basis noise of this many bps."
+    ),
 ) -> None:
-    """Write a synthetic data directory (multi-factor random walk, funding, open interest)."""
+    """Write a synthetic data directory (multi-factor random walk, funding, open interest;
+    spot price files with ``--spot-basis``)."""
+    import shutil
     import time
 
     from bot.data.synthetic import generate as synth
@@ -198,7 +209,14 @@ def generate(
     try:
         start_ms = parse_start(start)
         t0 = time.perf_counter()
+        if force and (out / "spot").is_dir():  # stale spot files would price the new perps
+            shutil.rmtree(out / "spot")
         uni = synth(out, n_symbols, days, seed, n_sectors=sectors, start_ms=start_ms)
+        spots: list[str] = []
+        if spot_basis is not None:
+            from bot.data.spotfiles import derive_spot
+
+            spots = derive_spot(out, spot_basis, noise_bps=spot_noise, seed=seed)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
     except OSError as exc:
@@ -208,6 +226,7 @@ def generate(
         "out": str(out),
         "symbols": len(uni.symbols),
         "bars": days * 24,
+        "spot_files": len(spots),
         "seconds": round(time.perf_counter() - t0, 3),
     }
     typer.echo(json.dumps(summary))

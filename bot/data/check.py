@@ -3,10 +3,11 @@
 Every file is read raw (not through the strict readers in ``datadir``) so that one bad row is
 counted and reported instead of aborting the whole file. Three severities:
 
-- ``corrupt``: the file cannot be read, or required columns are missing. Always fatal.
+- ``corrupt``: the file cannot be read, or required columns are missing. Always fatal; so is a
+  ``spot/`` file whose spot market no perpetual of ``ohlcv/`` trades (``bot.data.spotmap``).
 - ``bad rows``: NaN, non-positive prices, high < low, open/close outside [low, high],
   negative volume or OI, duplicate or backwards timestamps, timestamps off the hour grid.
-- ``gaps``: missing hours in OHLCV/OI, funding intervals longer than ``max_funding_gap_h``.
+- ``gaps``: missing hours in OHLCV/spot/OI, funding intervals longer than ``max_funding_gap_h``.
   Real data has gaps, so they are reported but only fail with ``fail_on_gaps``.
 """
 
@@ -32,6 +33,7 @@ from bot.data.schema import (
     fmt_ms,
     to_ms,
 )
+from bot.data.spotmap import orphan_problem
 
 __all__ = ["KIND_COLUMNS", "CheckReport", "FileReport", "check_dir", "check_file", "fmt_ms"]
 MAX_EXAMPLES = 5
@@ -207,27 +209,35 @@ def _check_timestamps(
         rep.gaps.append(Gap(int(uniq[i]), int(uniq[i + 1]), missing))
 
 
+def check_candles(d: dict[str, np.ndarray[Any, Any]], rep: FileReport) -> None:
+    """The candle rules (``ohlcv`` and ``spot`` files): NaN, non-positive prices, high < low,
+    open/close outside [low, high], negative volume, timestamp order and the hour grid."""
+    ts = d["timestamp"]
+    o, h, lo, c, v = (d[k] for k in OHLCV_COLUMNS)
+    prices = np.stack([o, h, lo, c])
+    nan = np.isnan(prices).any(axis=0) | np.isnan(v)
+    rep.add_bad("NaN value", np.asarray(nan), ts)
+    with np.errstate(invalid="ignore"):
+        nonpos = ~nan & (prices <= 0).any(axis=0)
+        rep.add_bad("non-positive price", np.asarray(nonpos), ts)
+        hl = ~nan & ~nonpos & (h < lo)
+        rep.add_bad("high < low", hl, ts)
+        outside = (np.maximum(o, c) > h) | (np.minimum(o, c) < lo)
+        rep.add_bad("open/close outside [low, high]", outside & ~(nan | nonpos | hl), ts)
+        rep.add_bad("negative volume", v < 0, ts)
+    _check_timestamps(ts, rep, hourly=True, max_gap_h=1)
+
+
 def check_file(path: Path, kind: str, *, max_funding_gap_h: float = 8.0) -> FileReport:
-    """Check one parquet file of the given kind (``ohlcv``, ``funding``, ``open_interest``)."""
+    """Check one parquet file of the given kind (``ohlcv``, ``spot``, ``funding``,
+    ``open_interest``)."""
     rep = FileReport(path=str(path), kind=kind)
     d = _load(path, kind, rep)
     if d is None:
         return rep
     ts = d["timestamp"]
-    if kind == "ohlcv":
-        o, h, lo, c, v = (d[k] for k in OHLCV_COLUMNS)
-        prices = np.stack([o, h, lo, c])
-        nan = np.isnan(prices).any(axis=0) | np.isnan(v)
-        rep.add_bad("NaN value", np.asarray(nan), ts)
-        with np.errstate(invalid="ignore"):
-            nonpos = ~nan & (prices <= 0).any(axis=0)
-            rep.add_bad("non-positive price", np.asarray(nonpos), ts)
-            hl = ~nan & ~nonpos & (h < lo)
-            rep.add_bad("high < low", hl, ts)
-            outside = (np.maximum(o, c) > h) | (np.minimum(o, c) < lo)
-            rep.add_bad("open/close outside [low, high]", outside & ~(nan | nonpos | hl), ts)
-            rep.add_bad("negative volume", v < 0, ts)
-        _check_timestamps(ts, rep, hourly=True, max_gap_h=1)
+    if kind in ("ohlcv", "spot"):
+        check_candles(d, rep)
     elif kind == "funding":
         r = d["funding_rate"]
         rep.add_bad("NaN value", np.isnan(r), ts)
@@ -257,6 +267,10 @@ def check_dir(root: Path, *, max_funding_gap_h: float = 8.0) -> CheckReport:
         for p in sorted(sub.glob("*.parquet")):
             if kind == "ohlcv":
                 ohlcv_syms.add(p.stem)
+            elif kind == "spot":
+                problem = orphan_problem(p, ohlcv_syms)
+                if problem is not None:
+                    report.problems.append(problem)
             elif p.stem not in ohlcv_syms:
                 report.warnings.append(f"{p}: no matching ohlcv/{p.stem}.parquet")
             report.files.append(check_file(p, kind, max_funding_gap_h=max_funding_gap_h))

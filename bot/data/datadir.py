@@ -4,6 +4,7 @@
 <dir>/ohlcv/<SYMBOL>.parquet          timestamp (UTC ms, candle open), open, high, low, close, volume
 <dir>/funding/<SYMBOL>.parquet        timestamp (UTC ms, settlement), funding_rate
 <dir>/open_interest/<SYMBOL>.parquet  timestamp (UTC ms), open_interest (base units)   [optional]
+<dir>/spot/<SPOT_SYMBOL>.parquet      the ohlcv columns, per coin (volume in coins)      [optional]
 <dir>/sectors.csv                     symbol,sector
 <dir>/instruments.json                per symbol: tick, step, min qty, min notional, tiers [optional]
 ```
@@ -12,6 +13,8 @@ Every reader validates what it reads and raises ``DataFileError`` naming the fil
 problem, so a corrupt or partial file never turns into a silent wrong answer. Timestamps may be
 stored as int64 UTC ms or as a tz-aware timestamp of any unit (``bot.data.schema``); opening a
 ``DataDir`` checks every file's schema and the grid span from the parquet footers first.
+A spot file is named by the spot market's own id (``PEPEUSDT`` for the ``1000PEPEUSDT``
+perpetual) and read by ``bot.data.spotfiles`` (the candle rules, its perpetual's existence).
 """
 
 from __future__ import annotations

@@ -25,12 +25,15 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bot.data.spotmap import orphan_problem
+
 HOUR_MS = 3_600_000
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 KIND_COLUMNS: dict[str, tuple[str, ...]] = {
     "ohlcv": ("timestamp", *OHLCV_COLUMNS),
     "funding": ("timestamp", "funding_rate"),
     "open_interest": ("timestamp", "open_interest"),
+    "spot": ("timestamp", *OHLCV_COLUMNS),  # optional: a spot market's own candles
 }
 # Plausible UTC-ms range: the first Bitcoin block (2009-01-03) to 2100. An integer column in
 # seconds (~1.7e9) or microseconds (~1.7e15) falls outside it by orders of magnitude.
@@ -225,7 +228,8 @@ def check_grid(root: Path, metas: Iterable[FileMeta]) -> tuple[int | None, int |
 
 
 def preflight(root: Path, kinds: Iterable[str] = tuple(KIND_COLUMNS)) -> DirMeta:
-    """Check every data file's schema and the grid span from footers only (no column data)."""
+    """Check every data file's schema and the grid span from footers only (no column data),
+    and that every spot file has its perpetual (``bot.data.spotmap``)."""
     files: dict[tuple[str, str], FileMeta] = {}
     for kind in kinds:
         sub = root / kind
@@ -233,5 +237,9 @@ def preflight(root: Path, kinds: Iterable[str] = tuple(KIND_COLUMNS)) -> DirMeta
             continue
         for p in sorted(sub.glob("*.parquet")):
             files[(kind, p.stem)] = file_meta(p, kind)
+    perps = [s for k, s in files if k == "ohlcv"]
+    for k, s in files:
+        if k == "spot" and (problem := orphan_problem(files[(k, s)].path, perps)) is not None:
+            raise DataFileError(files[(k, s)].path, problem.split(": ", 1)[1])
     lo, hi = check_grid(root, (m for (k, _), m in files.items() if k == "ohlcv"))
     return DirMeta(root, files, lo, hi)

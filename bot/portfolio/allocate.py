@@ -1,20 +1,22 @@
 """One allocation: signals → targets → spot plan → futures roles, with every decision record.
 
 Pure and synchronous like ``signals`` and ``risk``: the caller brings the evaluation, the
-market statistics, the holdings and (optionally) spot market precisions.
+market statistics, the holdings and (optionally) the spot markets: their precisions and their
+prices on the venue. Coins are valued and spot orders sized at the spot market's price where
+the venue gives one (``spot_prices_of``), perpetuals at the perpetual's close.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.portfolio.config import PortfolioConfig
 from bot.portfolio.explain import AllocationRecord
 from bot.portfolio.holdings import Holdings, Valuation, value
-from bot.portfolio.rebalance import SpotMarket, SpotPlan, SpotPlanner
+from bot.portfolio.rebalance import SpotMarket, SpotPlan, SpotPlanner, spot_prices_of
 from bot.portfolio.roles import RolePlan, RolePlanner
 from bot.portfolio.selection import MarketStats
 from bot.portfolio.targets import Targets, compute_targets
@@ -22,8 +24,8 @@ from bot.signals.evaluation import Evaluation
 
 
 def prices_of(ev: Evaluation) -> dict[str, Decimal]:
-    """The latest close of every symbol with a positive finite one (offline, the spot price
-    is the perpetual's; part 2 reads spot tickers)."""
+    """The latest close of every symbol with a positive finite one: the perpetuals' prices
+    (and the coins', per perpetual unit, where no spot price is known: ``spot_prices_of``)."""
     return {
         r.symbol: Decimal(repr(float(r.close)))
         for r in ev.symbols
@@ -51,6 +53,7 @@ class Allocation:
     targets: Targets
     spot: SpotPlan
     roles: RolePlan
+    spot_prices: dict[str, Decimal] = field(default_factory=dict)  # the coins' (per perp unit)
 
     def records(self) -> list[AllocationRecord]:
         """Every decision as a journal row (the daemon persists them)."""
@@ -80,11 +83,12 @@ def allocate(
 ) -> Allocation:
     """Compute targets, the rebalance and the roles' intents for ``holdings`` at ``ev.t``."""
     prices = prices_of(ev)
-    val = value(holdings, prices)
+    spot_prices = spot_prices_of(prices, markets or {})
+    val = value(holdings, prices, spot_prices)
     if val.nav <= 0:
         raise ValueError(f"the portfolio is worth {val.nav} USDT: nothing to allocate")
     targets = compute_targets(cfg, ev, stats)
     sector_of = {r.symbol: r.sector for r in ev.symbols}
-    spot = SpotPlanner(targets, holdings, val, prices, markets or {}, cfg, sector_of).run()
+    spot = SpotPlanner(targets, holdings, val, spot_prices, markets or {}, cfg, sector_of).run()
     roles = RolePlanner(cfg, ev, targets, spot, holdings, prices, stats).run()
-    return Allocation(ev.t, holdings, val, prices, targets, spot, roles)
+    return Allocation(ev.t, holdings, val, prices, targets, spot, roles, spot_prices)

@@ -89,13 +89,20 @@ class Valuation:
     perp_margin: Decimal
 
 
-def value(h: Holdings, prices: Mapping[str, Decimal]) -> Valuation:
-    """Value every holding; raise :class:`MissingPrice` naming the symbols without a price."""
-    need = [s for s, q in h.spot.items() if q > 0] + [p.symbol for p in h.perps]
-    missing = sorted({s for s in need if s not in prices})
-    if missing:
-        raise MissingPrice(f"no price for held symbol(s) {', '.join(missing)}")
-    spot = {s: q * prices[s] for s, q in sorted(h.spot.items()) if q > 0}
+def value(
+    h: Holdings,
+    prices: Mapping[str, Decimal],
+    spot_prices: Mapping[str, Decimal] | None = None,
+) -> Valuation:
+    """Value every holding, the coins at ``spot_prices`` (the spot market's price in the
+    planner's units; default ``prices``), the perps at ``prices``; raise
+    :class:`MissingPrice` naming the symbols without a price."""
+    sp = prices if spot_prices is None else spot_prices
+    need = [s for s, q in h.spot.items() if q > 0 and s not in sp]
+    need += [p.symbol for p in h.perps if p.symbol not in prices]
+    if need:
+        raise MissingPrice(f"no price for held symbol(s) {', '.join(sorted(set(need)))}")
+    spot = {s: q * sp[s] for s, q in sorted(h.spot.items()) if q > 0}
     spot_value = sum(spot.values(), _ZERO)
     upnl = sum((p.upnl(prices[p.symbol]) for p in h.perps), _ZERO)
     futures = h.futures_collateral + upnl

@@ -26,16 +26,27 @@ DEFAULT_SPOT_MIN_NOTIONAL = Decimal(5)
 
 @dataclass(frozen=True, slots=True)
 class SpotMarket:
-    """Precision and minimums of one spot market."""
+    """Precision and minimums of one spot market, and its price on the venue now (in the
+    planner's units; None: unknown, the perpetual's price stands in)."""
 
     symbol: str
     qty_step: Decimal
     min_qty: Decimal
     min_notional: Decimal
+    price: Decimal | None = None
 
     def floor(self, qty: Decimal) -> Decimal:
         """``qty`` rounded down to the step."""
         return (qty / self.qty_step).to_integral_value(rounding=ROUND_DOWN) * self.qty_step
+
+
+def spot_prices_of(
+    prices: Mapping[str, Decimal], markets: Mapping[str, SpotMarket]
+) -> dict[str, Decimal]:
+    """The prices coins are valued and spot orders sized at: each spot market's own price on
+    the venue where it has one, else the perpetual's (``prices``)."""
+    own = {s: m.price for s, m in markets.items() if m.price is not None and m.price > 0}
+    return {**prices, **own} if own else dict(prices)
 
 
 def default_spot_market(symbol: str, price: Decimal) -> SpotMarket:

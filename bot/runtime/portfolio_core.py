@@ -8,7 +8,8 @@ Unknown resolved by a targeted query) and every perp intent through the risk man
 
 What this adds:
 - **Holdings from the venue.** Spot coins come from the wallet (Bybit's wallet-balance coin
-  rows) at their spot prices; they count in the equity the breakers, marks and equity
+  rows) at their spot prices (the venue's spot tickers: a rebalance values coins and sizes
+  spot orders at them, the perps at the perpetuals' prices); they count in the equity the breakers, marks and equity
   snapshots see (one unified account: USDT + coins + the perps' PnL).
 - **The rebalance** every ``portfolio.rebalance.interval_h`` hours (at the close of a bar that
   ends on a multiple of it, UTC): ``allocate`` on the holdings the venue shows, the spot sells,
@@ -47,7 +48,7 @@ from bot.portfolio.config import PortfolioConfig
 from bot.portfolio.explain import AllocationRecord
 from bot.portfolio.flat import kill_plan
 from bot.portfolio.holdings import Holdings, MissingPrice, PerpHolding, Role
-from bot.portfolio.rebalance import SpotMarket, SpotOrder
+from bot.portfolio.rebalance import SpotMarket, SpotOrder, spot_prices_of
 from bot.portfolio.selection import MarketStats, market_stats
 from bot.risk import MarketSnapshot
 from bot.runtime.killswitch import KILL_REASON
@@ -73,6 +74,8 @@ class SpotVenue(Protocol):
     async def fetch_spot_holdings(self) -> list[SpotHolding]: ...
 
     async def fetch_spot_executions(self, since_ms: int) -> list[ExecutionReport]: ...
+
+    async def fetch_spot_prices(self, symbols: list[str]) -> dict[str, Decimal]: ...
 
 
 # What a rebalance trades toward: ``allocate`` (the portfolio), or a baseline's fixed rule.
@@ -233,8 +236,9 @@ class PortfolioCore(TradingCore):
         rc = self.pf.rotation
         stats = market_stats(panel, j, rc.liquidity_lookback_h, rc.momentum_lookback_h)
         legs = await self._legs()
-        holdings = await self.holdings(legs, prices_of(ev))
-        markets = {p: leg.planner_market(p) for p, leg in legs.items()}
+        markets = await self._markets(legs)
+        spot_prices = spot_prices_of(prices_of(ev), markets)
+        holdings = await self.holdings(legs, spot_prices)
         try:
             alloc = self.policy(self.pf, ev, stats, holdings, markets)
         except (MissingPrice, ValueError) as exc:
@@ -278,8 +282,8 @@ class PortfolioCore(TradingCore):
         await self.sync()
         await self._journal(alloc.records(), holdings, report.t)
         if self.observer is not None:
-            prices = prices_of(ev)
-            self.observer.rebalanced(ev, alloc, await self.holdings(legs, prices), prices)
+            after = await self.holdings(legs, spot_prices)
+            self.observer.rebalanced(ev, alloc, after, prices_of(ev))
         log.info(
             "rebalance_done",
             t=report.t,
@@ -293,6 +297,13 @@ class PortfolioCore(TradingCore):
     async def _legs(self) -> dict[str, SpotLeg]:
         """The universe's perpetuals that have a spot market on the venue."""
         return legs_of(self.instruments, await self.spot_venue.spot_markets())
+
+    async def _markets(self, legs: Mapping[str, SpotLeg]) -> dict[str, SpotMarket]:
+        """The legs' spot markets in the planner's units, with the venue's spot prices now:
+        coins are valued and spot orders sized at them (``spot_prices_of``), not at the
+        perpetuals' (the basis)."""
+        coin = await self.spot_venue.fetch_spot_prices([g.market.symbol for g in legs.values()])
+        return {p: leg.planner_market(p, coin.get(leg.market.symbol)) for p, leg in legs.items()}
 
     async def holdings(
         self, legs: Mapping[str, SpotLeg], prices: Mapping[str, Decimal]

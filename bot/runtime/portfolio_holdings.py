@@ -21,10 +21,12 @@ class SpotLeg:
     market: SpotInfo
     multiplier: Decimal
 
-    def planner_market(self, perp: str) -> SpotMarket:
-        """The market in the planner's units (the perpetual's: 1000PEPEUSDT = 1000 coins)."""
+    def planner_market(self, perp: str, coin_price: Decimal | None = None) -> SpotMarket:
+        """The market in the planner's units (the perpetual's: 1000PEPEUSDT = 1000 coins),
+        with the venue's spot price per coin ``coin_price`` (None: unknown)."""
         m, k = self.market, self.multiplier
-        return SpotMarket(perp, m.qty_step / k, m.min_qty / k, m.min_notional)
+        price = coin_price * k if coin_price is not None and coin_price > 0 else None
+        return SpotMarket(perp, m.qty_step / k, m.min_qty / k, m.min_notional, price)
 
 
 def legs_of(perps: Iterable[str], markets: Mapping[str, SpotInfo]) -> dict[str, SpotLeg]:
@@ -47,7 +49,8 @@ def venue_holdings(
     prices: Mapping[str, Decimal],
 ) -> Holdings:
     """The planner's holdings from what the venue shows: the coins of the legs' spot markets
-    in perpetual units (others are left out), and the USDT wallet split between the futures
+    in perpetual units (others are left out; worth ``prices``, the coins' prices per
+    perpetual unit: ``spot_prices_of``), and the USDT wallet split between the futures
     sleeve's collateral, ``min(USDT, (1 − spot_share) × NAV)``, and the spot cash (the rest)."""
     by_spot = {leg.market.symbol: (perp, leg) for perp, leg in legs.items()}
     spot: dict[str, Decimal] = {}

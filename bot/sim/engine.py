@@ -87,6 +87,15 @@ class SimEngine(Quotes, Matcher, EngineCore):
         i = self._row(symbol)
         return self.market.price_at(i, int(self.market.first_idx[i]))
 
+    def spot_file_price(self, spot_symbol: str, first: bool = False) -> float | None:
+        """The spot market's price from its spot file, as ``price_float`` reads a perpetual's
+        (``SimMarket.price_at``); None without a file."""
+        spot = self.market.spot
+        i = self.market.spot_row(spot_symbol)
+        if spot is None or i is None:
+            return None
+        return spot.price_at(i, int(spot.first_idx[i]) if first else self._k)
+
     def instrument_now(self, symbol: str) -> Instrument:
         """The instrument as the venue lists it now (funding interval from data up to now)."""
         inst = self._instrument(symbol)

@@ -20,6 +20,8 @@ import numpy as np
 
 from bot.data.datadir import DataDir, DataFileError
 from bot.data.panel import F64, HOUR_MS, I64
+from bot.data.schema import fmt_ms
+from bot.data.spotfiles import load_spot
 from bot.domain import Instrument, LeverageTier
 from bot.domain.instrument import cumulative_deductions
 from bot.sim.instruments import InstrumentEvent, load_events
@@ -212,6 +214,37 @@ def _empty_f64() -> F64:
     return np.zeros(0, dtype=np.float64)
 
 
+def _spot_market(dd: DataDir, perps: list[str], ts: I64) -> SimMarket | None:
+    """The spot files of ``perps``' markets on the perpetuals' grid ``ts`` (rows outside it
+    are left out: a spot market exists while its perpetual's data does)."""
+    files = load_spot(dd, perps)
+    if not files:
+        return None
+    names = sorted(files)
+    shape = (len(names), len(ts))
+    arrays = {n: np.full(shape, np.nan) for n in ("open", "high", "low", "close", "volume")}
+    first = np.zeros(len(names), dtype=np.int64)
+    last = np.zeros(len(names), dtype=np.int64)
+    for i, s in enumerate(names):
+        o = files[s][1]
+        inside = (o.ts >= ts[0]) & (o.ts <= ts[-1])
+        if not bool(inside.any()):
+            raise DataFileError(
+                dd.root / "spot" / f"{s}.parquet",
+                f"no rows within the perpetuals' hours ({fmt_ms(int(ts[0]))} to "
+                f"{fmt_ms(int(ts[-1]))})",
+            )
+        col = (o.ts[inside] - ts[0]) // HOUR_MS
+        for n in arrays:
+            arrays[n][i, col] = getattr(o, n)[inside]
+        first[i], last[i] = int(col[0]), int(col[-1])
+    return SimMarket(
+        symbols=names, instruments={}, ts=ts, open=arrays["open"], high=arrays["high"],
+        low=arrays["low"], close=arrays["close"], volume=arrays["volume"], series={},
+        first_idx=first, last_idx=last,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class SimMarket:
     """Replay data on one global 1h grid; build with ``SimMarket.load``."""
@@ -229,6 +262,9 @@ class SimMarket:
     last_idx: I64  # [S] last bar with data
     index: dict[str, int] = field(default_factory=dict)
     events: list[InstrumentEvent] = field(default_factory=list)  # instrument_events.json
+    # The spot markets with a ``spot/`` file (``bot.data.spotfiles``): their candles on this
+    # grid, rows by spot symbol (prices per coin, volume in coins); None when there are none.
+    spot: SimMarket | None = None
     _fast: dict[str, FastSeries] = field(default_factory=dict, repr=False)
     _settle_hours: set[int] = field(default_factory=set, repr=False)
     _times: list[int] = field(default_factory=list, init=False, repr=False)  # ``time_at``
@@ -317,6 +353,7 @@ class SimMarket:
                 inst = parse_instrument(inst_path, s, raw_inst[s], inst)
             instruments[s] = inst
         events = load_events(dd.root, set(chosen))
+        spot = _spot_market(dd, chosen, ts)
         first = np.array([(ohlcv[s].ts[0] - t0) // HOUR_MS for s in chosen], dtype=np.int64)
         last = np.array([(ohlcv[s].ts[-1] - t0) // HOUR_MS for s in chosen], dtype=np.int64)
         return cls(
@@ -332,7 +369,12 @@ class SimMarket:
             first_idx=first,
             last_idx=last,
             events=events,
+            spot=spot,
         )
+
+    def spot_row(self, spot_symbol: str) -> int | None:
+        """The row of ``spot_symbol`` in ``spot`` (None: the data has no spot file for it)."""
+        return None if self.spot is None else self.spot.index.get(spot_symbol)
 
     # --- lookups used by the engine (per request / per active symbol, never per bar × S) ---
 
@@ -368,6 +410,10 @@ class SimMarket:
                 self._settle_hours.update((s.funding_ts // HOUR_MS).tolist())
             self._settle_hours.add(-1)  # built (even when no symbol has funding)
         return self._settle_hours
+
+    def volume_decimals(self, i: int) -> int:
+        """The decimals row ``i``'s volumes are written with (sums print without noise)."""
+        return _decimals(self.volume[i])
 
     def fast(self, symbol: str) -> FastSeries:
         """The symbol's ``FastSeries`` (built on first use)."""

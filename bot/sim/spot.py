@@ -8,10 +8,12 @@ adversely to the spot tick, taker fee; a limit that is not marketable is refused
 has no resting spot book), ``IOC``/``FOK`` alike.
 
 Fees follow Bybit's spot rule: the fee is paid in the currency received, base coin on a buy,
-USDT on a sell. Prices: a spot market follows its perpetual (the data has no spot files), a
-``1000PEPEUSDT`` contract being 1000 coins of ``PEPEUSDT``: ``spot price = perp price /
-multiplier``. Precision is static per market, fixed from the perpetual's first price in the
-data: the quantity step is the power of ten worth at most 0.1 USDT (Bybit's BTC and ETH spot
+USDT on a sell. Prices: a spot market with a spot file in the data (``spot/PEPEUSDT.parquet``,
+``bot.data.spotfiles``) takes its price from it, as a perpetual from its own file (the open
+of the bar now, else the last close before it; none before the file's first bar); without
+one it follows its perpetual, a ``1000PEPEUSDT`` contract being 1000 coins of ``PEPEUSDT``:
+``spot price = perp price / multiplier``. Precision is static per market, fixed from the
+first price in the data (the spot file's, else the perpetual's per coin): the quantity step is the power of ten worth at most 0.1 USDT (Bybit's BTC and ETH spot
 steps), the tick the perpetual's divided by the multiplier, the minimum order 5 USDT.
 
 Spot orders and executions are kept apart from the derivatives ones (``spot_orders``,
@@ -22,10 +24,10 @@ pipeline never sees a spot fill.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
+from bot.data.spotmap import spot_symbol_of as spot_symbol_of  # (re-exported)
 from bot.domain import Instrument, OrderType, Side, TriggerBy
 from bot.sim.account import Account
 from bot.sim.rules import VenueRules
@@ -37,7 +39,6 @@ DEFAULT_SPOT_FEE = Decimal("0.001")  # Bybit's spot taker fee (VIP 0)
 SPOT_MIN_ORDER_AMT = Decimal(5)
 BASE_COIN, QUOTE_COIN = "baseCoin", "quoteCoin"  # Bybit marketUnit
 SPOT_TRANSFER_ID_BASE = 13_526_853_623  # the first tranId (Binance's are large integers)
-_MULTIPLIED = re.compile(r"^(10+)([A-Z][A-Z0-9]*)USDT$")
 _ONE = Decimal(1)
 
 
@@ -70,21 +71,21 @@ class SpotTransfer:
     ts: int
 
 
-def spot_symbol_of(perp: str) -> tuple[str, Decimal]:
-    """The spot symbol a USDT perpetual trades and the coins per contract unit:
-    ``1000PEPEUSDT`` → (``PEPEUSDT``, 1000); ``BTCUSDT`` → (``BTCUSDT``, 1)."""
-    m = _MULTIPLIED.match(perp)
-    if m is None:
-        return perp, _ONE
-    return f"{m.group(2)}USDT", Decimal(m.group(1))
-
-
-def spot_spec(perp: Instrument, first_price: float) -> SpotSpec | None:
-    """The spot market following ``perp`` (None without a usable first price)."""
-    if not math.isfinite(first_price) or first_price <= 0:
-        return None
+def spot_spec(
+    perp: Instrument, first_price: float, coin_price: float | None = None
+) -> SpotSpec | None:
+    """The spot market of ``perp`` (None without a usable first price): its precision from
+    ``coin_price``, the first price in the market's spot file, else from the perpetual's
+    ``first_price`` / multiplier."""
     symbol, mult = spot_symbol_of(perp.symbol)
-    price = Decimal(repr(first_price)) / mult
+    if coin_price is not None:
+        if not math.isfinite(coin_price) or coin_price <= 0:
+            return None
+        price = Decimal(repr(coin_price))
+    elif not math.isfinite(first_price) or first_price <= 0:
+        return None
+    else:
+        price = Decimal(repr(first_price)) / mult
     step = _ONE.scaleb((Decimal("0.1") / price).adjusted())
     tick = (perp.tick_size / mult).normalize()
     return SpotSpec(symbol, symbol[: -len("USDT")], "USDT", perp.symbol, mult, tick, step, step,
@@ -119,6 +120,24 @@ class SpotBook:
         perpetual's first price in the data; a live engine's the price now."""
         return self.price_float(symbol)
 
+    def spot_file_price(self, spot_symbol: str, first: bool = False) -> float | None:
+        """The price per coin of a spot market from its own series, now (or its first one,
+        ``first``): the replay engine's spot file (``SimMarket.spot``), NaN where the file
+        has no price yet. None: the market has no series of its own and follows its
+        perpetual (price / multiplier)."""
+        return None
+
+    def _coin_price(self, spec: SpotSpec) -> Decimal | None:
+        """The spot price per coin now (None when there is none): the spot file's where the
+        data has one, else the perpetual's / multiplier."""
+        own = self.spot_file_price(spec.symbol)
+        if own is not None:
+            return Decimal(repr(own)) if math.isfinite(own) and own > 0 else None
+        p = self.price_float(spec.perp)
+        if not math.isfinite(p) or p <= 0:
+            return None
+        return Decimal(repr(p)) / spec.multiplier
+
     def _init_spot(self, fee: Decimal) -> None:
         self.spot_fee = fee
         self.spot_orders: list[SimOrder] = []
@@ -134,7 +153,8 @@ class SpotBook:
         if self._spot is None:
             out: dict[str, SpotSpec] = {}
             for sym in sorted(self.instruments):
-                spec = spot_spec(self.instruments[sym], self.first_price(sym))
+                own = self.spot_file_price(spot_symbol_of(sym)[0], first=True)
+                spec = spot_spec(self.instruments[sym], self.first_price(sym), own)
                 if spec is not None and spec.symbol not in out:
                     out[spec.symbol] = spec
             self._spot = out
@@ -148,12 +168,11 @@ class SpotBook:
         return spec
 
     def spot_price(self, symbol: str) -> Decimal:
-        """The spot price now (10001 when its perpetual has no price now)."""
-        spec = self.spot_market(symbol)
-        p = self.price_float(spec.perp)
-        if not math.isfinite(p) or p <= 0:
+        """The spot price now (10001 when the market has no price now)."""
+        p = self._coin_price(self.spot_market(symbol))
+        if p is None:
             raise SimError(SimError.BAD_PARAMS, f"{symbol} has no price at {self.now_ms}")
-        return Decimal(repr(p)) / spec.multiplier
+        return p
 
     def spot_cash(self) -> Decimal:
         """The USDT a spot buy may spend: the unified account's available balance, or the
@@ -197,8 +216,13 @@ class SpotBook:
             spec = by_base.get(coin)
             if qty == 0 or spec is None:
                 continue
+            own = self.spot_file_price(spec.symbol)
+            if own is not None:
+                if math.isfinite(own) and own > 0:
+                    total += qty * Decimal(repr(own))
+                continue
             p = self.price_float(spec.perp)
-            if math.isfinite(p) and p > 0:
+            if math.isfinite(p) and p > 0:  # (the order of operations of before spot files)
                 total += qty * Decimal(repr(p)) / spec.multiplier
         return total
 

@@ -1,10 +1,11 @@
 """The spot half of the engine's venues (replay's ``SimVenue``, paper's ``PaperVenue``).
 
 The portfolio daemon reads and trades spot the same way on every face: ``spot_markets``,
-``fetch_spot_holdings``, ``fetch_spot_executions`` and orders on a ``spot:`` symbol
+``fetch_spot_holdings``, ``fetch_spot_prices``, ``fetch_spot_executions`` and orders on a ``spot:`` symbol
 (``bot.venues.spot``). Against ``rotor sim serve`` or a real venue ccxt does it
 (``bot.venues.ccxt_spot``); here the engine's spot book does (``bot.sim.spot``: one fill
-model, the perpetuals' taker price, the fee in the coin received). A spot order fills whole on
+model, the spot price (the data's spot file, else the perpetual's per coin), the fee in the
+coin received). A spot order fills whole on
 arrival or is refused, so it is never open and never cancellable.
 
 On a unified account (Bybit's rules) coins and perpetuals share one wallet. Under Binance's
@@ -109,6 +110,17 @@ class SpotEngineVenue:
             except SimError:
                 price = Decimal(0)
             out.append(SpotHolding(m, qty, price))
+        return out
+
+    async def fetch_spot_prices(self, symbols: list[str]) -> dict[str, Decimal]:
+        """The spot price per coin now of each of ``symbols`` (exchange ids) that has one."""
+        await self.spot_markets()
+        out: dict[str, Decimal] = {}
+        for s in symbols:
+            try:
+                out[s] = self.engine.spot_price(s)
+            except SimError:
+                continue
         return out
 
     async def fetch_spot_executions(self, since_ms: int) -> list[ExecutionReport]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -121,8 +122,13 @@ class BinanceSpotVenue(SpotMarkets, CcxtVenue):
             return []
         self._traded |= {m.symbol for m, _ in held}
         symbols = [self._spot_ccxt[m.symbol] for m, _ in held]
-        tickers = await self._read("spot_tickers", lambda: self.spot_ex.fetch_tickers(symbols))
-        return priced(held, symbols, tickers)
+        return priced(held, symbols, await self._spot_tickers(symbols))
+
+    async def _spot_tickers(self, symbols: list[str]) -> Mapping[str, Any]:
+        tickers: Mapping[str, Any] = await self._read(
+            "spot_tickers", lambda: self.spot_ex.fetch_tickers(symbols)
+        )
+        return tickers
 
     async def fetch_spot_executions(self, since_ms: int) -> list[ExecutionReport]:
         """Own spot fills since ``since_ms`` (``/api/v3/myTrades`` per market, see the module

@@ -88,6 +88,26 @@ class SpotMarkets:
                 self._spot_ccxt[info.symbol] = cs
         return dict(self._spot)
 
+    async def _spot_tickers(self, symbols: list[str]) -> Mapping[str, Any]:
+        """ccxt spot tickers of ``symbols`` (ccxt symbols), one read."""
+        raise NotImplementedError
+
+    async def fetch_spot_prices(self, symbols: list[str]) -> dict[str, Decimal]:
+        """The last spot price per coin of each of ``symbols`` (exchange ids) that has a
+        market and a price (one tickers read)."""
+        await self.spot_markets()
+        ids = [s for s in symbols if s in self._spot_ccxt]
+        if not ids:
+            return {}
+        tickers = await self._spot_tickers([self._spot_ccxt[s] for s in ids])
+        out: dict[str, Decimal] = {}
+        for s in ids:
+            t = tickers.get(self._spot_ccxt[s]) or {}
+            price = dec(t.get("last")) or dec(t.get("close"))
+            if price is not None and price > 0:
+                out[s] = price
+        return out
+
     def _spot_symbol(self, symbol: str) -> str:
         cs = self._spot_ccxt.get(market_id(symbol))
         if cs is None:
@@ -133,10 +153,13 @@ class SpotCcxtVenue(SpotMarkets, CcxtVenue):
         if not held:
             return []
         symbols = [self._spot_ccxt[m.symbol] for m, _ in held]
-        tickers = await self._read(
+        return priced(held, symbols, await self._spot_tickers(symbols))
+
+    async def _spot_tickers(self, symbols: list[str]) -> Mapping[str, Any]:
+        tickers: Mapping[str, Any] = await self._read(
             "spot_tickers", lambda: self.ex.fetch_tickers(symbols, {"type": "spot"})
         )
-        return priced(held, symbols, tickers)
+        return tickers
 
     async def fetch_spot_executions(self, since_ms: int) -> list[ExecutionReport]:
         """Own spot fills since ``since_ms`` (Bybit ``execution/list``, ``category=spot``),

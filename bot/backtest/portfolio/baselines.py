@@ -22,7 +22,7 @@ from bot.portfolio.allocate import Allocation, prices_of
 from bot.portfolio.config import PortfolioConfig
 from bot.portfolio.explain import Explanation, Rule
 from bot.portfolio.holdings import Holdings, value
-from bot.portfolio.rebalance import SpotMarket, SpotPlan, SpotPlanner
+from bot.portfolio.rebalance import SpotMarket, SpotPlan, SpotPlanner, spot_prices_of
 from bot.portfolio.roles import RolePlan
 from bot.portfolio.selection import MarketStats
 from bot.portfolio.targets import CORE, ROTATIONAL, TokenTarget, compute_targets, q
@@ -52,7 +52,8 @@ class Baseline:
         markets: Mapping[str, SpotMarket],
     ) -> Allocation:
         prices = prices_of(ev)
-        val = value(holdings, prices)
+        spot_prices = spot_prices_of(prices, markets)  # the coins at the venue's spot prices
+        val = value(holdings, prices, spot_prices)
         if val.nav <= 0:
             raise ValueError(f"the portfolio is worth {val.nav} USDT: nothing to allocate")
         wanted = self.weights(ev, stats, cfg)
@@ -73,9 +74,9 @@ class Baseline:
             c = holdings.cash
             plan = SpotPlan(val.nav, [], [], _ZERO, None, c, c, _ZERO)
         else:
-            plan = SpotPlanner(targets, holdings, val, prices, markets, cfg, sectors).run()
+            plan = SpotPlanner(targets, holdings, val, spot_prices, markets, cfg, sectors).run()
             self.done = True
-        return Allocation(ev.t, holdings, val, prices, targets, plan, RolePlan([]))
+        return Allocation(ev.t, holdings, val, prices, targets, plan, RolePlan([]), spot_prices)
 
 
 def core_weights(

@@ -25,6 +25,7 @@ from bot.sim.http.numbers import price_str
 
 if TYPE_CHECKING:
     from bot.sim.http.context import SimContext
+    from bot.sim.market import SimMarket
 
 BOOK_SIZE_STEPS = 10_000  # the depth shown at each book level, in qty steps
 
@@ -52,10 +53,11 @@ def listed(ctx: SimContext, now_ms: int) -> list[Instrument]:
     return out
 
 
-def day_stats(ctx: SimContext) -> dict[str, np.ndarray[Any, Any]]:
+def day_stats(ctx: SimContext, market: SimMarket | None = None) -> dict[str, np.ndarray[Any, Any]]:
     """Rolling 24h open/high/low/volume/turnover, the price an hour ago and the window's
-    first bar time, for every symbol at once ([S] arrays; NaN where a symbol has no bar)."""
-    m = ctx.market
+    first bar time, for every symbol at once ([S] arrays; NaN where a symbol has no bar);
+    of ``market`` (on the same grid: the spot files' ``SimMarket.spot``), else the perpetuals'."""
+    m = ctx.market if market is None else market
     k_end = n_closed(ctx)
     k0 = max(k_end - 24, 0)
     o, h, lo = m.open[:, k0:k_end], m.high[:, k0:k_end], m.low[:, k0:k_end]
@@ -116,8 +118,26 @@ def candles(
     ``start`` (Bybit) or opening at or after it (Binance: ``from_containing`` False),
     otherwise the last ``limit`` up to the one containing ``end``. Volumes are rounded to
     the data's decimals (a float sum of volumes)."""
-    m = ctx.market
-    i = m.index[sym]
+    m, eng = ctx.market, ctx.engine
+    p = eng.price_float(sym) if eng.is_listed(sym) else math.nan
+    vd = m.fast(sym).vol_decimals
+    return bar_candles(ctx, m, m.index[sym], p, vd, iv_ms, start, end, limit, from_containing)
+
+
+def bar_candles(
+    ctx: SimContext,
+    m: SimMarket,
+    i: int,
+    p: float,
+    vol_decimals: int,
+    iv_ms: int,
+    start: int | None,
+    end: int | None,
+    limit: int,
+    from_containing: bool = True,
+) -> list[Candle]:
+    """``candles`` of row ``i`` of ``m`` (the perpetuals' market or the spot files', on the
+    one grid), the price now ``p`` (NaN: none) closing the candle in progress."""
     eng = ctx.engine
     now = eng.now_ms
     current = (now // iv_ms) * iv_ms  # open of the candle in progress
@@ -145,14 +165,12 @@ def candles(
             r[4] += vol
             r[5] += turn
             r[6] += 1
-    p = eng.price_float(sym) if eng.is_listed(sym) else math.nan
     if hi_g == current and math.isfinite(p) and not eng.at_end:
         r = rows.get(current)
         if r is None:
             rows[current] = [p, p, p, p, 0.0, Decimal(0), 0]
         else:
             r[1], r[2], r[3] = max(r[1], p), min(r[2], p), p
-    vol_decimals = m.fast(sym).vol_decimals
     keys = sorted(k for k in rows if lo_g <= k <= hi_g)
     keys = keys[:limit] if start is not None else keys[-limit:]
     out = []

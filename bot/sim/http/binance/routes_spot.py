@@ -31,6 +31,7 @@ from bot.sim.http.binance.routes_market import ok
 from bot.sim.http.binance.routes_spot_market import (
     book_ticker,
     exchange_info,
+    klines,
     ping,
     server_time,
     spot_symbol,
@@ -269,6 +270,7 @@ PUBLIC_PATHS = (
     "/api/v3/ticker/24hr",
     "/api/v3/ticker/price",
     "/api/v3/ticker/bookTicker",
+    "/api/v3/klines",
 )
 
 
@@ -281,6 +283,7 @@ def register(app: web.Application) -> None:
     r.add_get("/api/v3/ticker/24hr", ticker_24hr)
     r.add_get("/api/v3/ticker/price", ticker_price)
     r.add_get("/api/v3/ticker/bookTicker", book_ticker)
+    r.add_get("/api/v3/klines", klines)
     r.add_get("/api/v3/account", account)
     r.add_post("/api/v3/order", new_order)
     r.add_get("/api/v3/order", get_order)

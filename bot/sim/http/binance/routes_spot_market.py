@@ -1,4 +1,5 @@
-"""Binance spot (``/api/v3``) public market data on the simulator: ping, time, exchangeInfo, tickers."""
+"""Binance spot (``/api/v3``) public market data on the simulator: ping, time, exchangeInfo,
+tickers, klines."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from aiohttp import web
 
 from bot.sim.http.binance import params as prm
 from bot.sim.http.binance.errors import BAD_SYMBOL, BinanceError
-from bot.sim.http.binance.routes_market import ok
+from bot.sim.http.binance.routes_market import _interval, ok
+from bot.sim.http.binance.wire import fixed
 from bot.sim.http.context import SimContext, ctx_of, params_of
 from bot.sim.http.numbers import dec
-from bot.sim.http.spotdata import spot_quotes
+from bot.sim.http.spotdata import spot_candles, spot_quotes
 from bot.sim.spot import SpotSpec
 
 
@@ -162,3 +164,33 @@ async def book_ticker(request: web.Request) -> web.Response:
         for q in spot_quotes(ctx, sym)
     ]  # fmt: skip
     return _one_or_all(rows, sym)
+
+
+async def klines(request: web.Request) -> web.Response:
+    """GET /api/v3/klines: the spot market's klines oldest first, the last in progress
+    (``spotdata.spot_candles``), prices and amounts at 8 decimals as Binance spot prints."""
+    ctx, p = ctx_of(request), params_of(request)
+    sym = spot_symbol(ctx, p)
+    assert sym is not None
+    iv_ms = _interval(p)
+    limit = prm.limit(p, 500, 1000)
+    start, end = prm.integer(p, "startTime"), prm.integer(p, "endTime")
+    spec = ctx.engine.spot_market(sym)
+    rows = [
+        [
+            c.open_ms,
+            fixed(c.open, 8),
+            fixed(c.high, 8),
+            fixed(c.low, 8),
+            fixed(c.close, 8),
+            fixed(c.volume, 8),
+            c.open_ms + iv_ms - 1,
+            fixed(c.turnover, 8),
+            c.bars,
+            "0.00000000",
+            "0.00000000",
+            "0",
+        ]
+        for c in spot_candles(ctx, spec, iv_ms, start, end, limit, from_containing=False)
+    ]
+    return ok(rows)

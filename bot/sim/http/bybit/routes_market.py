@@ -105,10 +105,12 @@ async def tickers(request: web.Request) -> web.Response:
 
 
 async def kline(request: web.Request) -> web.Response:
-    """GET /v5/market/kline and mark-price-kline: newest first, the newest in progress."""
+    """GET /v5/market/kline and mark-price-kline: newest first, the newest in progress
+    (``category=spot``: the spot market's klines)."""
     ctx, p = ctx_of(request), params_of(request)
     linear = _linear(p)
-    sym = symbol_of(ctx, p)
+    spot_kline = p.get("category") == "spot" and request.path.endswith("/kline")
+    sym = spot.spot_symbol(ctx, p) if spot_kline else symbol_of(ctx, p)
     assert sym is not None
     interval = str(p.get("interval", ""))
     if interval not in KLINE_INTERVALS:
@@ -121,9 +123,11 @@ async def kline(request: web.Request) -> web.Response:
     start = int_param(p, "start")
     end = int_param(p, "end")
     rows: list[list[str]] = []
-    if linear:
+    iv_ms = KLINE_INTERVALS[interval] * 60_000
+    if spot_kline:  # the spot market's own candles (``spotdata.spot_candles``)
+        rows = spot.kline_rows(ctx, sym, iv_ms, start, end, limit)
+    elif linear:
         mark = request.path.endswith("mark-price-kline")
-        iv_ms = KLINE_INTERVALS[interval] * 60_000
         rows = series.kline_rows(ctx, sym, iv_ms, start, end, limit, mark=mark)
     return ok(request, {"symbol": sym, "category": p["category"], "list": rows})
 

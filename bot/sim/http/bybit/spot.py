@@ -31,7 +31,7 @@ from bot.sim.http.bybit.fmt import (
 )
 from bot.sim.http.context import SimContext, ctx_of, params_of
 from bot.sim.http.numbers import amt, dec, flt
-from bot.sim.http.spotdata import spot_quotes
+from bot.sim.http.spotdata import spot_candles, spot_quotes
 from bot.sim.spot import BASE_COIN, QUOTE_COIN, SpotSpec
 from bot.sim.types import SimError, SimExecution, SimOrder
 
@@ -138,6 +138,26 @@ async def tickers(request: web.Request) -> web.Response:
         for q in spot_quotes(ctx, sym)
     ]
     return ok(request, {"category": SPOT, "list": rows})
+
+
+def kline_rows(
+    ctx: SimContext, sym: str, iv_ms: int, start: int | None, end: int | None, limit: int
+) -> list[list[str]]:
+    """GET /v5/market/kline category=spot rows, newest first (the newest in progress):
+    ``[start, open, high, low, close, volume (coins), turnover (USDT)]``."""
+    spec = ctx.engine.spot_market(sym)
+    return [
+        [
+            str(c.open_ms),
+            flt(c.open),
+            flt(c.high),
+            flt(c.low),
+            flt(c.close),
+            flt(c.volume),
+            dec(c.turnover),
+        ]
+        for c in reversed(spot_candles(ctx, spec, iv_ms, start, end, limit))
+    ]
 
 
 # --------------------------------------------------------------------------- orders
