@@ -109,6 +109,7 @@ class SimEngine(Quotes, Matcher, EngineCore):
         now = self.now_ms
         while self._events and self._events[0].ts <= now:
             ev = self._events.pop(0)
+            self.account.revision += 1
             self.instruments[ev.symbol] = apply_event(self.instruments[ev.symbol], ev)
             if ev.funding_interval_h is not None:
                 self.funding_schedule(ev.symbol).set_interval(ev.ts, ev.funding_interval_h)

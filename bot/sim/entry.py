@@ -284,6 +284,7 @@ class OrderEntry(PositionTpSl):
         if trigger_price is not None:
             order.trigger_price = trigger_price
         order.updated_ms = self._event_ms
+        self.account.revision += 1
         self._watch.pop(symbol, None)
         mark = self.mark_price(symbol)
         limit = order.price if order.order_type is OrderType.LIMIT else None
@@ -348,6 +349,7 @@ class OrderEntry(PositionTpSl):
     # --- bookkeeping shared with the path walk ---
 
     def _register(self, order: SimOrder) -> None:
+        self.account.revision += 1
         self._watch.pop(order.symbol, None)
         self.orders.append(order)
         self._by_id[order.order_id] = order
@@ -356,6 +358,7 @@ class OrderEntry(PositionTpSl):
         self._open.setdefault(order.symbol, []).append(order)
 
     def _register_closed(self, order: SimOrder) -> None:
+        self.account.revision += 1
         self.orders.append(order)
         self._by_id[order.order_id] = order
 
@@ -456,6 +459,7 @@ class OrderEntry(PositionTpSl):
         )  # fmt: skip
 
     def _close_order(self, order: SimOrder, status: SimStatus, cancel_type: str = "") -> None:
+        self.account.revision += 1
         self._watch.pop(order.symbol, None)
         order.status = status
         order.cancel_type = cancel_type or order.cancel_type
@@ -486,3 +490,4 @@ class OrderEntry(PositionTpSl):
             ):
                 o.qty = o.cum_exec_qty + pos.size
                 o.updated_ms = self._event_ms
+                self.account.revision += 1

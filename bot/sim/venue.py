@@ -224,6 +224,25 @@ class SimVenue(EngineVenue):
     async def server_time(self) -> int:
         return self.engine.now_ms
 
+    # --- ``bot.venues.base.ChangeTracking``: the replay sees every change of its account
+
+    def account_mark(self) -> tuple[int, ...]:
+        """The account's revision (bumped by every change of its orders, positions, wallet
+        and modes: ``bot.sim.account.Account.revision``) and the lengths of its fill and
+        funding lists (append-only: the cursor of ``fetch_account_events_after``)."""
+        eng = self.engine
+        return eng.account.revision, len(eng.executions), len(eng.account.funding_payments)
+
+    async def fetch_account_events_after(
+        self, mark: tuple[int, ...]
+    ) -> tuple[list[ExecutionReport], list[FundingPayment]]:
+        """The fills and funding appended since ``mark`` (``account_mark``)."""
+        eng = self.engine
+        return (
+            [execution_report(e) for e in eng.executions[mark[1] :]],
+            [funding_payment(f) for f in eng.account.funding_payments[mark[2] :]],
+        )
+
     async def fetch_tickers(self) -> dict[str, Ticker]:
         return self.engine.tickers()
 
