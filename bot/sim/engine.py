@@ -70,6 +70,20 @@ class SimEngine(Quotes, Matcher, EngineCore):
         self._event_ms = self.now_ms
         self.apply_due_events()
 
+    # The last balance read, by what it depends on: the account's state, the bar (the marks)
+    # and the wallet (a spot fill moves it without an account revision).
+    _balance_key: tuple[int, int, Decimal] | None = None
+    _balance: tuple[Decimal, Decimal] = (Decimal(0), Decimal(0))
+
+    def wallet_equity_and_available(self) -> tuple[Decimal, Decimal]:
+        """``EngineCore``'s, read once per state: the replay's marks move only with the clock,
+        so reads between two changes (a cycle's several) are the same sums."""
+        key = (self.account.revision, self._k, self.account.wallet_balance)
+        if key != self._balance_key:
+            self._balance = super().wallet_equity_and_available()
+            self._balance_key = key
+        return self._balance
+
     # --- instrument life and funding schedules ---
 
     def funding_schedule(self, symbol: str) -> FundingSchedule:

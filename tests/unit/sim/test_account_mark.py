@@ -8,13 +8,19 @@ from decimal import Decimal as D
 
 from bot.domain import OrderType, Side
 from bot.sim import SimEngine
+from bot.sim.core import EngineCore
 from bot.sim.venue import SimVenue
 from bot.venues.base import ChangeTracking, OrderRequest, change_tracking
 from tests.unit.sim.conftest import MakeMarket, flat
 
 
-def _req(cid: str, qty: str) -> OrderRequest:
-    return OrderRequest(cid, "AAAUSDT", Side.BUY, OrderType.MARKET, D(qty))
+def _req(cid: str, qty: str, symbol: str = "AAAUSDT") -> OrderRequest:
+    return OrderRequest(cid, symbol, Side.BUY, OrderType.MARKET, D(qty))
+
+
+def _balance_is_fresh(eng: SimEngine) -> bool:
+    """The replay's balance read (kept per account state and bar) equals a fresh one."""
+    return eng.wallet_equity_and_available() == EngineCore.wallet_equity_and_available(eng)
 
 
 async def test_the_mark_moves_with_every_change_and_only_then(make_market: MakeMarket) -> None:
@@ -53,17 +59,20 @@ async def test_the_mark_moves_with_every_change_and_only_then(make_market: MakeM
 
     eng.advance(1)  # hour 1 -> 2: funding settles on the open position
     m5 = v.account_mark()
-    assert m5 != m4
+    assert m5 != m4 and _balance_is_fresh(eng)
     fills, funding = await v.fetch_account_events_after(m4)
     assert fills == [] and [p.symbol for p in funding] == ["AAAUSDT"]
 
     before = (await v.fetch_positions())[0].mark_price
     eng.advance(2)  # hours 2 -> 4: the price moves to 101, the stop holds, nothing settles
-    assert v.account_mark() == m5
+    assert v.account_mark() == m5 and _balance_is_fresh(eng)
     assert (await v.fetch_positions())[0].mark_price != before  # what moved is re-read
 
     await v.cancel_order("AAAUSDT", "s1")
     m6 = v.account_mark()
     assert m6 != m5
     eng.transfer(D(100))
-    assert v.account_mark() != m6
+    m7 = v.account_mark()
+    assert m7 != m6 and _balance_is_fresh(eng)
+    await v.create_order(_req("b1", "1", "spot:AAAUSDT"))  # a spot buy: coins, not the account
+    assert v.account_mark() == m7 and _balance_is_fresh(eng)  # ... but the wallet moved
