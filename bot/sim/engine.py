@@ -84,6 +84,22 @@ class SimEngine(Quotes, Matcher, EngineCore):
             self._balance_key = key
         return self._balance
 
+    # The position and order margin, by the account revision (they change only with it).
+    _margins_rev = -1
+    _margins: tuple[Decimal, Decimal] = (Decimal(0), Decimal(0))
+
+    def _available(self, cross_upnl: Decimal | None) -> Decimal:
+        """``EngineCore``'s, with the margins summed once per account revision."""
+        rev = self.account.revision
+        if rev != self._margins_rev:
+            self._margins = self.account.position_margin(), self.order_margin()
+            self._margins_rev = rev
+        position_margin, order_margin = self._margins
+        base = self.wallet_balance
+        if cross_upnl is not None:
+            base += cross_upnl
+        return base - position_margin - order_margin
+
     # --- instrument life and funding schedules ---
 
     def funding_schedule(self, symbol: str) -> FundingSchedule:

@@ -416,6 +416,7 @@ class OrderEntry(PositionTpSl):
                 order.symbol, take_profit=tp, stop_loss=sl, position_idx=order.position_idx
             )
         self._sync_reduce_only(order.symbol)
+        self.account.revision += 1  # the order's fill state changed after the account's
 
     def _record_execution(
         self,

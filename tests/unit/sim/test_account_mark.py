@@ -19,8 +19,11 @@ def _req(cid: str, qty: str, symbol: str = "AAAUSDT") -> OrderRequest:
 
 
 def _balance_is_fresh(eng: SimEngine) -> bool:
-    """The replay's balance read (kept per account state and bar) equals a fresh one."""
-    return eng.wallet_equity_and_available() == EngineCore.wallet_equity_and_available(eng)
+    """The replay's balance read (kept per account state and bar, its margins per account
+    state) equals the sums made afresh."""
+    cross = eng.unrealised_pnl(cross_only=True) if eng.positions else None
+    fresh = eng.wallet_balance + eng.unrealised_pnl(), EngineCore._available(eng, cross)
+    return eng.wallet_equity_and_available() == fresh
 
 
 async def test_the_mark_moves_with_every_change_and_only_then(make_market: MakeMarket) -> None:
@@ -71,6 +74,9 @@ async def test_the_mark_moves_with_every_change_and_only_then(make_market: MakeM
     await v.cancel_order("AAAUSDT", "s1")
     m6 = v.account_mark()
     assert m6 != m5
+    limit = OrderRequest("l1", "AAAUSDT", Side.BUY, OrderType.LIMIT, D(5), price=D(90))
+    await v.create_order(limit)  # rests: it reserves order margin
+    assert v.account_mark() != m6 and _balance_is_fresh(eng)
     eng.transfer(D(100))
     m7 = v.account_mark()
     assert m7 != m6 and _balance_is_fresh(eng)
