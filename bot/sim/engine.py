@@ -24,6 +24,7 @@ from bot.sim.matching import Matcher
 from bot.sim.quotes import Quotes
 from bot.sim.rules import BYBIT, VenueRules
 from bot.sim.spot import DEFAULT_SPOT_FEE
+from bot.sim.types import SimOrder
 
 
 class SimEngine(Quotes, Matcher, EngineCore):
@@ -83,6 +84,21 @@ class SimEngine(Quotes, Matcher, EngineCore):
             self._balance = super().wallet_equity_and_available()
             self._balance_key = key
         return self._balance
+
+    # Every open order, oldest first, by the account revision (the open lists change only
+    # with it): the backtest reads it every bar.
+    _open_rev = -1
+    _open_all: tuple[SimOrder, ...] = ()
+
+    def open_orders(self, symbol: str | None = None) -> list[SimOrder]:
+        """``OrderEntry``'s; the whole book's list is sorted once per account revision."""
+        if symbol is not None:
+            return super().open_orders(symbol)
+        rev = self.account.revision
+        if rev != self._open_rev:
+            self._open_all = tuple(super().open_orders())
+            self._open_rev = rev
+        return list(self._open_all)
 
     # The position and order margin, by the account revision (they change only with it).
     _margins_rev = -1

@@ -161,6 +161,7 @@ class EngineVenue(SpotEngineVenue):
 
     async def fetch_positions(self) -> list[PositionReport]:
         eng = self.engine
+        now = eng.now_ms
         out: list[PositionReport] = []
         for sym, p in eng.positions.items():
             mark = Decimal(repr(eng.price_float(sym)))
@@ -175,7 +176,7 @@ class EngineVenue(SpotEngineVenue):
                     margin=p.margin,
                     unrealized_pnl=p.unrealised_pnl(mark),
                     mark_price=mark,
-                    ts=eng.now_ms,
+                    ts=now,
                 )
             )
         return out

@@ -53,6 +53,7 @@ async def test_the_mark_moves_with_every_change_and_only_then(make_market: MakeM
     await v.create_order(stop)
     m3 = v.account_mark()
     assert m3 != m2 and await v.fetch_account_events_after(m3) == ([], [])
+    assert [o.order_link_id for o in eng.open_orders()] == ["s1"]
 
     await v.set_leverage("AAAUSDT", eng.leverage("AAAUSDT"))  # not modified: no change
     assert v.account_mark() == m3
@@ -73,10 +74,11 @@ async def test_the_mark_moves_with_every_change_and_only_then(make_market: MakeM
 
     await v.cancel_order("AAAUSDT", "s1")
     m6 = v.account_mark()
-    assert m6 != m5
+    assert m6 != m5 and eng.open_orders() == []
     limit = OrderRequest("l1", "AAAUSDT", Side.BUY, OrderType.LIMIT, D(5), price=D(90))
     await v.create_order(limit)  # rests: it reserves order margin
     assert v.account_mark() != m6 and _balance_is_fresh(eng)
+    assert [o.order_link_id for o in eng.open_orders()] == ["l1"]
     eng.transfer(D(100))
     m7 = v.account_mark()
     assert m7 != m6 and _balance_is_fresh(eng)
