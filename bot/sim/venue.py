@@ -185,13 +185,14 @@ class EngineVenue(SpotEngineVenue):
         """The USDT wallet, as the venues' coin row shows it: wallet balance, wallet plus the
         perpetuals' unrealised PnL, free margin; plus a separate spot wallet's USDT (Binance's
         rules; 0 on a unified account). Coins are apart (``fetch_spot_holdings``)."""
-        fut = await self.fetch_futures_balance()
-        usdt = self.engine.account.spot_usdt
+        eng = self.engine
+        equity, available = eng.wallet_equity_and_available()  # the futures wallet's
+        usdt = eng.account.spot_usdt
         return BalanceReport(
-            wallet_balance=fut.wallet_balance + usdt,
-            equity=fut.equity + usdt,
-            available=fut.available + usdt,
-            ts=fut.ts,
+            wallet_balance=eng.wallet_balance + usdt,
+            equity=equity + usdt,
+            available=available + usdt,
+            ts=eng.now_ms,
         )
 
     async def fetch_futures_balance(self) -> BalanceReport:
