@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from bot.domain import BalanceReport, Order, OrderReport, PositionReport
+from bot.domain import BalanceReport, Order, OrderReport, OrderStatus, PositionReport
 from bot.execution.client_ids import is_own, order_key
 from bot.execution.ledger import Ledger, LedgerStore, store_closed
 from bot.execution.orders import OrderManager
@@ -35,7 +35,7 @@ from bot.execution.portfolio import Portfolio
 from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.storage.records import ClosedPosition, UnbookedOrder
-from bot.venues.base import Venue
+from bot.venues.base import Venue, change_tracking
 from bot.venues.spot import is_spot
 
 log = get_logger("rotor.reconcile")
@@ -62,6 +62,14 @@ class ReconcileStore(LedgerStore, Protocol):
     async def list_open_orders(self, symbol: str | None = None) -> list[Order]: ...
 
     async def unbooked_orders(self, since_ms: int) -> list[UnbookedOrder]: ...
+
+
+OrderState = tuple[OrderStatus, Decimal, str | None]
+
+
+def order_state(order: Order) -> OrderState:
+    """What reconciliation compares of a tracked order with the venue's report."""
+    return order.status, order.filled_qty, order.venue_order_id
 
 
 class ReconcileRefused(Exception):
@@ -141,22 +149,31 @@ class Reconciler:
         # (wall time), and the symbols whose position may be ahead of its executions.
         self._missing_since: dict[str, float] = {}
         self._awaiting: set[str] = set()
+        # A venue that tracks its account's changes (``ChangeTracking``, the simulator): the
+        # mark at the start of the last full pass, and what that pass left settled (below).
+        self._tracking = change_tracking(venue)
+        self._mark: tuple[int, ...] | None = None
+        self._settled: dict[str, OrderState] | None = None
+        self._open_read: list[OrderReport] = []
 
     async def run(self, *, since_ms: int | None = None) -> ReconcileReport:
         """One full pass; raises ``ReconcileRefused`` under the ``refuse`` policy."""
         report = ReconcileReport()
         started = self.clock()
+        mark = self._tracking.account_mark() if self._tracking is not None else None
         await self._flush()
-        await self._orders(report)
-        since = since_ms if since_ms is not None else self._since()
-        applied = await self.ledger.apply(*await self.venue.fetch_account_events(since))
-        report.new_fills += applied.fills
-        report.funding_payments += applied.funding_payments
-        report.liquidations += applied.liquidations
-        opened = applied.opened | await self._late_fills(report)
+        opened: set[str] = set()
+        if since_ms is None and mark is not None and mark == self._mark and self._unchanged():
+            # Nothing changed on the venue nor in rotor's orders since a pass that left every
+            # order settled: the orders and the fill and funding lists read the same as then,
+            # and applying them again does nothing. What moves with the prices is read below.
+            report.open_orders = list(self._open_read)
+        else:
+            opened = await self._orders_and_events(report, since_ms)
         await self._positions(report, opened)
         report.balance = await self.venue.fetch_balance()
         self.last_sync_ms = started
+        self._remember(mark, report)
         for kind, n in (
             ("adopted_order", len(report.adopted_orders)),
             ("adopted_position", len(report.adopted_positions)),
@@ -179,6 +196,52 @@ class Reconciler:
             discrepancies=report.discrepancies,
         )
         return report
+
+    async def _orders_and_events(self, report: ReconcileReport, since_ms: int | None) -> set[str]:
+        """The full comparison of orders, fills and funding; the symbols a fill opened."""
+        await self._orders(report)
+        if since_ms is None and self._tracking is not None and self._mark is not None:
+            # Everything listed before the last pass's mark is applied: read what came after.
+            events = await self._tracking.fetch_account_events_after(self._mark)
+        else:
+            since = since_ms if since_ms is not None else self._since()
+            events = await self.venue.fetch_account_events(since)
+        applied = await self.ledger.apply(*events)
+        report.new_fills += applied.fills
+        report.funding_payments += applied.funding_payments
+        report.liquidations += applied.liquidations
+        return applied.opened | await self._late_fills(report)
+
+    def _remember(self, mark: tuple[int, ...] | None, report: ReconcileReport) -> None:
+        """After a pass: the venue's mark at its start, and the state of every order it
+        left tracked when each is settled (seen open on the venue and in the state the venue
+        reported); None when one is not (a pass must ask about it again)."""
+        self._mark = mark
+        if mark is None:
+            return
+        seen = {order_key(o.client_order_id, o.venue_order_id): o for o in report.open_orders}
+        settled: dict[str, OrderState] = {}
+        for cid, order in self.orders.orders.items():
+            vo = seen.get(cid)
+            if vo is None or vo.status != order.status or vo.filled_qty != order.filled_qty:
+                self._settled = None
+                return
+            settled[cid] = order_state(order)
+        self._settled = settled
+        self._open_read = report.open_orders
+
+    def _unchanged(self) -> bool:
+        """Whether a full pass now would find what the last one left: no write pending, no
+        fill awaited, the same orders tracked in the same states, all of them settled."""
+        if self._settled is None or self._dirty or self.orders.unsaved:
+            return False
+        if self._awaiting or self._missing_since:
+            return False
+        tracked = self.orders.orders
+        if len(tracked) != len(self._settled):
+            return False
+        settled = self._settled
+        return all(settled.get(cid) == order_state(o) for cid, o in tracked.items())
 
     def _since(self) -> int:
         if self.last_sync_ms is not None:

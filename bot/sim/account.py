@@ -71,7 +71,12 @@ class FillResult:
 
 
 class Account:
-    """Wallet and positions; every change goes through a method that logs the transaction."""
+    """Wallet and positions; every change goes through a method that logs the transaction.
+
+    ``revision`` counts the changes of the account's state (fills, funding, liquidations,
+    transfers, leverage, modes; the order book's changes are counted here too, by
+    ``bot.sim.entry``): an unchanged number means nothing but the marks moved (what
+    ``bot.sim.venue.SimVenue.account_mark`` tells reconciliation)."""
 
     def __init__(self, equity: Decimal, liquidation: Literal["bybit", "binance"] = "bybit") -> None:
         self.wallet_balance = equity
@@ -86,6 +91,7 @@ class Account:
         self.hedge_symbols: dict[str, bool] = {}  # per-symbol position modes (Bybit)
         self.liquidation: Literal["bybit", "binance"] = liquidation
         self._n_transfer = 0
+        self.revision = 0
 
     # --- modes ---
 
@@ -149,6 +155,7 @@ class Account:
         realised PnL hit the wallet."""
         sym = inst.symbol
         key = pkey(sym, idx)
+        self.revision += 1
         self.wallet_balance -= fee
         pos = self.positions.get(key)
         closed = pnl = entry = entry_fee = ZERO
@@ -199,6 +206,7 @@ class Account:
 
     def set_leverage(self, inst: Instrument, leverage: Decimal, ts: int) -> None:
         """Re-margin the symbol's open positions at a new leverage (margin becomes N/L)."""
+        self.revision += 1
         for pos in self.of_symbol(inst.symbol):
             pos.leverage = leverage
             self._reprice(inst, pos)
@@ -208,6 +216,7 @@ class Account:
         """Pay or receive ``−s·qty·mark·rate`` for the position ``key`` open at ``ts``."""
         pos = self.positions[key]
         symbol = pos.symbol
+        self.revision += 1
         amount = -pos.side.sign * pos.size * mark * rate
         self.wallet_balance += amount
         pos.realised_pnl += amount
@@ -225,6 +234,7 @@ class Account:
     ) -> tuple[SimPosition, Decimal]:
         """Close a position at its bankruptcy price; return it and the realised PnL: −margin
         (isolated), or −``loss`` (cross: the cross equity that is left)."""
+        self.revision += 1
         pos = self.positions.pop(key)
         # At the bankruptcy price the loss is by definition the whole isolated margin (in
         # cross, the whole remaining equity): booked exactly, not through a rounded price.
@@ -237,6 +247,7 @@ class Account:
     def transfer(self, amount: Decimal, ts: int) -> SimTransaction:
         """A deposit (> 0) or withdrawal (< 0) of USDT; a withdrawal is limited to
         ``available`` by the caller."""
+        self.revision += 1
         self.wallet_balance += amount
         self._n_transfer += 1
         kind = "TRANSFER_IN" if amount > 0 else "TRANSFER_OUT"

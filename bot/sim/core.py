@@ -192,6 +192,7 @@ class EngineCore(SpotBook, PathWalker):
                 SimError.SET_MARGIN_MODE_FAILED,
                 "Set margin mode failed: close every position and cancel every order first",
             )
+        acct.revision += 1
         acct.margin_mode = mode
         acct.symbol_modes.clear()
         self._watch.clear()
@@ -216,6 +217,7 @@ class EngineCore(SpotBook, PathWalker):
                 f"{symbol}: margin type cannot be changed if there exists open orders.",
                 "orders_exist",
             )
+        self.account.revision += 1
         self.account.symbol_modes[symbol] = mode
         self._watch.clear()
 
@@ -240,6 +242,7 @@ class EngineCore(SpotBook, PathWalker):
             raise SimError(
                 SimError.ORDERS_EXIST, "Open orders exist, so you cannot change position mode"
             )
+        acct.revision += 1
         if symbols is None:
             acct.hedge_default = hedge
             acct.hedge_symbols.clear()

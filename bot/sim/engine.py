@@ -24,6 +24,7 @@ from bot.sim.matching import Matcher
 from bot.sim.quotes import Quotes
 from bot.sim.rules import BYBIT, VenueRules
 from bot.sim.spot import DEFAULT_SPOT_FEE
+from bot.sim.types import SimOrder
 
 
 class SimEngine(Quotes, Matcher, EngineCore):
@@ -69,6 +70,51 @@ class SimEngine(Quotes, Matcher, EngineCore):
             self._k = int(np.searchsorted(market.ts, start_ms, side="left"))
         self._event_ms = self.now_ms
         self.apply_due_events()
+
+    # The last balance read, by what it depends on: the account's state, the bar (the marks)
+    # and the wallet (a spot fill moves it without an account revision).
+    _balance_key: tuple[int, int, Decimal] | None = None
+    _balance: tuple[Decimal, Decimal] = (Decimal(0), Decimal(0))
+
+    def wallet_equity_and_available(self) -> tuple[Decimal, Decimal]:
+        """``EngineCore``'s, read once per state: the replay's marks move only with the clock,
+        so reads between two changes (a cycle's several) are the same sums."""
+        key = (self.account.revision, self._k, self.account.wallet_balance)
+        if key != self._balance_key:
+            self._balance = super().wallet_equity_and_available()
+            self._balance_key = key
+        return self._balance
+
+    # Every open order, oldest first, by the account revision (the open lists change only
+    # with it): the backtest reads it every bar.
+    _open_rev = -1
+    _open_all: tuple[SimOrder, ...] = ()
+
+    def open_orders(self, symbol: str | None = None) -> list[SimOrder]:
+        """``OrderEntry``'s; the whole book's list is sorted once per account revision."""
+        if symbol is not None:
+            return super().open_orders(symbol)
+        rev = self.account.revision
+        if rev != self._open_rev:
+            self._open_all = tuple(super().open_orders())
+            self._open_rev = rev
+        return list(self._open_all)
+
+    # The position and order margin, by the account revision (they change only with it).
+    _margins_rev = -1
+    _margins: tuple[Decimal, Decimal] = (Decimal(0), Decimal(0))
+
+    def _available(self, cross_upnl: Decimal | None) -> Decimal:
+        """``EngineCore``'s, with the margins summed once per account revision."""
+        rev = self.account.revision
+        if rev != self._margins_rev:
+            self._margins = self.account.position_margin(), self.order_margin()
+            self._margins_rev = rev
+        position_margin, order_margin = self._margins
+        base = self.wallet_balance
+        if cross_upnl is not None:
+            base += cross_upnl
+        return base - position_margin - order_margin
 
     # --- instrument life and funding schedules ---
 
@@ -118,6 +164,7 @@ class SimEngine(Quotes, Matcher, EngineCore):
         now = self.now_ms
         while self._events and self._events[0].ts <= now:
             ev = self._events.pop(0)
+            self.account.revision += 1
             self.instruments[ev.symbol] = apply_event(self.instruments[ev.symbol], ev)
             if ev.funding_interval_h is not None:
                 self.funding_schedule(ev.symbol).set_interval(ev.ts, ev.funding_interval_h)

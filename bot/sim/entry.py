@@ -284,6 +284,7 @@ class OrderEntry(PositionTpSl):
         if trigger_price is not None:
             order.trigger_price = trigger_price
         order.updated_ms = self._event_ms
+        self.account.revision += 1
         self._watch.pop(symbol, None)
         mark = self.mark_price(symbol)
         limit = order.price if order.order_type is OrderType.LIMIT else None
@@ -348,6 +349,7 @@ class OrderEntry(PositionTpSl):
     # --- bookkeeping shared with the path walk ---
 
     def _register(self, order: SimOrder) -> None:
+        self.account.revision += 1
         self._watch.pop(order.symbol, None)
         self.orders.append(order)
         self._by_id[order.order_id] = order
@@ -356,6 +358,7 @@ class OrderEntry(PositionTpSl):
         self._open.setdefault(order.symbol, []).append(order)
 
     def _register_closed(self, order: SimOrder) -> None:
+        self.account.revision += 1
         self.orders.append(order)
         self._by_id[order.order_id] = order
 
@@ -413,6 +416,7 @@ class OrderEntry(PositionTpSl):
                 order.symbol, take_profit=tp, stop_loss=sl, position_idx=order.position_idx
             )
         self._sync_reduce_only(order.symbol)
+        self.account.revision += 1  # the order's fill state changed after the account's
 
     def _record_execution(
         self,
@@ -456,6 +460,7 @@ class OrderEntry(PositionTpSl):
         )  # fmt: skip
 
     def _close_order(self, order: SimOrder, status: SimStatus, cancel_type: str = "") -> None:
+        self.account.revision += 1
         self._watch.pop(order.symbol, None)
         order.status = status
         order.cancel_type = cancel_type or order.cancel_type
@@ -486,3 +491,4 @@ class OrderEntry(PositionTpSl):
             ):
                 o.qty = o.cum_exec_qty + pos.size
                 o.updated_ms = self._event_ms
+                self.account.revision += 1

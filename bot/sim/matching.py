@@ -66,10 +66,19 @@ class Matcher(PathWalker):
             self._step()
             bars -= 1
 
-    def _active(self) -> list[str]:
-        idx = self.market.index
-        held = {p.symbol for p in self.account.positions.values()}
-        return sorted(held | set(self._open), key=idx.__getitem__)
+    # The symbols with a position or an open order, kept until the account changes (a bar
+    # walks them twice; most bars change nothing).
+    _active_rev = -1
+    _active_syms: tuple[str, ...] = ()
+
+    def _active(self) -> tuple[str, ...]:
+        rev = self.account.revision
+        if rev != self._active_rev:
+            idx = self.market.index
+            held = {p.symbol for p in self.account.positions.values()}
+            self._active_syms = tuple(sorted(held | set(self._open), key=idx.__getitem__))
+            self._active_rev = rev
+        return self._active_syms
 
     def _step(self) -> None:
         m = self.market

@@ -161,6 +161,7 @@ class EngineVenue(SpotEngineVenue):
 
     async def fetch_positions(self) -> list[PositionReport]:
         eng = self.engine
+        now = eng.now_ms
         out: list[PositionReport] = []
         for sym, p in eng.positions.items():
             mark = Decimal(repr(eng.price_float(sym)))
@@ -175,7 +176,7 @@ class EngineVenue(SpotEngineVenue):
                     margin=p.margin,
                     unrealized_pnl=p.unrealised_pnl(mark),
                     mark_price=mark,
-                    ts=eng.now_ms,
+                    ts=now,
                 )
             )
         return out
@@ -184,13 +185,14 @@ class EngineVenue(SpotEngineVenue):
         """The USDT wallet, as the venues' coin row shows it: wallet balance, wallet plus the
         perpetuals' unrealised PnL, free margin; plus a separate spot wallet's USDT (Binance's
         rules; 0 on a unified account). Coins are apart (``fetch_spot_holdings``)."""
-        fut = await self.fetch_futures_balance()
-        usdt = self.engine.account.spot_usdt
+        eng = self.engine
+        equity, available = eng.wallet_equity_and_available()  # the futures wallet's
+        usdt = eng.account.spot_usdt
         return BalanceReport(
-            wallet_balance=fut.wallet_balance + usdt,
-            equity=fut.equity + usdt,
-            available=fut.available + usdt,
-            ts=fut.ts,
+            wallet_balance=eng.wallet_balance + usdt,
+            equity=equity + usdt,
+            available=available + usdt,
+            ts=eng.now_ms,
         )
 
     async def fetch_futures_balance(self) -> BalanceReport:
@@ -223,6 +225,25 @@ class SimVenue(EngineVenue):
 
     async def server_time(self) -> int:
         return self.engine.now_ms
+
+    # --- ``bot.venues.base.ChangeTracking``: the replay sees every change of its account
+
+    def account_mark(self) -> tuple[int, ...]:
+        """The account's revision (bumped by every change of its orders, positions, wallet
+        and modes: ``bot.sim.account.Account.revision``) and the lengths of its fill and
+        funding lists (append-only: the cursor of ``fetch_account_events_after``)."""
+        eng = self.engine
+        return eng.account.revision, len(eng.executions), len(eng.account.funding_payments)
+
+    async def fetch_account_events_after(
+        self, mark: tuple[int, ...]
+    ) -> tuple[list[ExecutionReport], list[FundingPayment]]:
+        """The fills and funding appended since ``mark`` (``account_mark``)."""
+        eng = self.engine
+        return (
+            [execution_report(e) for e in eng.executions[mark[1] :]],
+            [funding_payment(f) for f in eng.account.funding_payments[mark[2] :]],
+        )
 
     async def fetch_tickers(self) -> dict[str, Ticker]:
         return self.engine.tickers()

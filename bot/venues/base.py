@@ -201,3 +201,34 @@ class Venue(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ChangeTracking(Protocol):
+    """An optional capability of a venue that sees every change of its account as it happens
+    (the replay simulator does; an exchange behind ccxt does not, and is read in full).
+
+    Reconciliation (``bot.execution.reconcile``) uses it to read only what can have changed:
+    with the account's mark unchanged since its last full pass, it re-reads only what moves
+    with the prices (positions, balance); otherwise it reads the fills and funding listed
+    since that mark instead of re-reading a time window it has already applied."""
+
+    def account_mark(self) -> tuple[int, ...]:
+        """Counters of the account's state, compared for equality: an unchanged mark means
+        that nothing reconciliation reads changed (open orders and every order's state,
+        fills, funding, positions with their size, leverage and margin, the account's
+        modes, transfers), only the marks and what follows from them (unrealised PnL,
+        equity, a cross position's liquidation price)."""
+        ...
+
+    async def fetch_account_events_after(
+        self, mark: tuple[int, ...]
+    ) -> tuple[list[ExecutionReport], list[FundingPayment]]:
+        """Every fill and funding payment the venue listed after ``mark`` was taken
+        (``account_mark``), whatever its time stamp, oldest first."""
+        ...
+
+
+def change_tracking(venue: object) -> ChangeTracking | None:
+    """``venue`` when it has the ``ChangeTracking`` capability, else None."""
+    return venue if isinstance(venue, ChangeTracking) else None
