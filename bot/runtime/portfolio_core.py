@@ -52,7 +52,7 @@ from bot.portfolio.selection import MarketStats, market_stats
 from bot.risk import MarketSnapshot
 from bot.runtime.pipeline import TradingCore
 from bot.runtime.portfolio_holdings import SpotLeg, legs_of, venue_holdings
-from bot.runtime.portfolio_kill import PortfolioKill
+from bot.runtime.portfolio_kill import KillObserver, PortfolioKill
 from bot.runtime.portfolio_records import decision_rows
 from bot.runtime.sleeves import Sleeves
 from bot.runtime.views import CycleReport
@@ -83,7 +83,7 @@ Policy = Callable[
 ]
 
 
-class Observer(Protocol):
+class Observer(KillObserver, Protocol):
     """A report's view of the core (the backtest's): each rebalance, skip and kill."""
 
     def rebalanced(
@@ -91,10 +91,6 @@ class Observer(Protocol):
     ) -> None: ...
 
     def skipped(self, t: int, why: str) -> None: ...
-
-    def killed(
-        self, t: int, reason: str, sold: list[str], kept: list[str], left: list[str]
-    ) -> None: ...
 
 
 class OrderHistory(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.domain import Instrument, TradingState
 from bot.execution.portfolio import Portfolio
@@ -26,10 +26,15 @@ from bot.runtime.killswitch import KILL_REASON
 from bot.runtime.portfolio_holdings import SpotLeg
 from bot.venues.spot import SpotHolding, spot_id
 
-if TYPE_CHECKING:
-    from bot.runtime.portfolio_core import Observer
-
 log = get_logger("rotor.portfolio")
+
+
+class KillObserver(Protocol):
+    """A report's view of a kill (the backtest's ``Recorder``)."""
+
+    def killed(
+        self, t: int, reason: str, sold: list[str], kept: list[str], left: list[str]
+    ) -> None: ...
 
 
 class PortfolioKill:
@@ -42,7 +47,7 @@ class PortfolioKill:
     clock: Callable[[], int]
     pf: PortfolioConfig
     coins: list[SpotHolding]
-    observer: Observer | None
+    observer: KillObserver | None
 
     async def refresh(self) -> object:
         raise NotImplementedError

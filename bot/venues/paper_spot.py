@@ -20,6 +20,8 @@ from bot.venues.ccxt_calls import CcxtClient
 from bot.venues.ccxt_client import ClientSpec, build_binance_spot, build_exchange
 from bot.venues.ccxt_spot import SpotMarkets
 
+MAX_NAMED_TICKERS = 100  # Binance: 1-20 symbols weigh 2, 21-100 weigh 40, more (or all) 80
+
 
 def spot_client(spec: ClientSpec) -> Any:
     """A ccxt client that lists only the venue's spot markets (no keys are used)."""
@@ -54,8 +56,12 @@ class SpotMarketData(SpotMarkets, CcxtClient):
         return self.ex
 
     async def _spot_tickers(self, symbols: list[str]) -> Mapping[str, Any]:
+        """One bulk read: the ``symbols`` named (Bybit reads its whole spot category either
+        way), or every spot ticker when they are more than ``MAX_NAMED_TICKERS`` (Binance
+        weighs both alike then, and a list of hundreds would make a very long URL)."""
+        named = symbols if len(symbols) <= MAX_NAMED_TICKERS else None
         tickers: Mapping[str, Any] = await self._read(
-            "spot_tickers", lambda: self.ex.fetch_tickers(symbols, {"type": "spot"})
+            "spot_tickers", lambda: self.ex.fetch_tickers(named, {"type": "spot"})
         )
         return tickers
 
