@@ -48,8 +48,8 @@ def _holdings(path: Path | None, cash: str | None, settings: Settings) -> Holdin
 
 
 def _venue_holdings(settings: Settings, prices: dict[str, Decimal]) -> Holdings:
-    """The holdings the account shows now (coins, USDT, perps; exits 2 when the venue cannot
-    be read): a Bybit unified account, or Binance's spot and USDⓈ-M wallets (the USDT of
+    """The holdings the account shows now, the coins at ``prices`` (the spot prices per
+    perpetual unit; coins, USDT, perps; exits 2 when the venue cannot be read): a Bybit unified account, or Binance's spot and USDⓈ-M wallets (the USDT of
     both). The perps have no role: the roles leave them alone."""
     import asyncio
 
@@ -194,14 +194,21 @@ def allocate(
     else:
         panel, j = panel_as_of(data, at_ms, engine.window_hours)
     ev = scan_panel(engine, panel, j)
-    if holdings is None:
-        from bot.portfolio.allocate import prices_of
+    from bot.commands.allocate_spot import spot_markets_from_data, spot_markets_from_exchange
+    from bot.portfolio.allocate import prices_of
+    from bot.portfolio.rebalance import spot_prices_of
 
-        holdings = _venue_holdings(settings, prices_of(ev))
+    perps = sorted(prices_of(ev))
+    if exchange is not None:
+        markets = spot_markets_from_exchange(settings, exchange, api_url, perps)
+    else:
+        markets = spot_markets_from_data(data, perps, int(panel.ts[j]))
+    if holdings is None:
+        holdings = _venue_holdings(settings, spot_prices_of(prices_of(ev), markets))
     hours = pf.rotation.liquidity_lookback_h
     stats = market_stats(panel, j, hours, pf.rotation.momentum_lookback_h)
     try:
-        alloc = run_allocation(pf, ev, stats, holdings)
+        alloc = run_allocation(pf, ev, stats, holdings, markets)
     except ValueError as exc:
         fail(str(exc))
     symbols = {a.intent.symbol for a in alloc.roles.actions} | {p.symbol for p in holdings.perps}

@@ -26,6 +26,7 @@ from bot.data.freshness import FreshnessTracker
 from bot.data.quality import QualityFilter, QualityLimits
 from bot.data.schema import preflight
 from bot.data.sectors import SectorMapError
+from bot.data.spotfiles import read_spot
 from bot.data.store import PanelStore
 from bot.execution.orders import OrderManager
 from bot.observability.logging import get_logger
@@ -81,12 +82,17 @@ def check_start(settings: Settings, *, live_flag: bool, environ: Mapping[str, st
         raise StartupError("invalid risk configuration:\n  " + "\n  ".join(problems), 2)
     if s.mode == "replay":
         # A bad data file is named before the database, the lease or the control port are
-        # touched (footers only: about half a millisecond a file).
+        # touched (footers only: about half a millisecond a file); the optional spot files'
+        # rows too, by the candle rules `rotor data check` applies (about 0.4 µs a row: 1.2 s
+        # CPU for 453 files and 3.2 M rows, a fraction of the market load that follows).
         root = replay_data_dir(s)
         if not root.is_dir():
             raise StartupError(f"{root}: data directory not found", 2)
         try:
-            preflight(root)
+            meta = preflight(root)
+            for (kind, _sym), fm in meta.files.items():
+                if kind == "spot":
+                    read_spot(fm.path)
         except (DataFileError, ValueError, OSError) as exc:
             raise StartupError(str(exc), 2) from exc
 

@@ -21,7 +21,7 @@ What this adds:
   as ``decisions`` rows with action ``portfolio``.
 - **The kill switch over both sleeves**: once the kill switch has closed the perps and the
   state is HALTED by it, the spot sells of ``kill_plan`` (``portfolio.kill_spot``) are sent and
-  "flat" is checked against the venue's coins.
+  "flat" is checked against the venue's coins (``bot.runtime.portfolio_kill``).
 
 The sleeves are bookkeeping on one unified wallet: the futures sleeve's collateral is the USDT
 the spot sleeve leaves for it, ``min(USDT wallet, (1 − spot_share) × NAV)``, read afresh from the
@@ -46,14 +46,13 @@ from bot.observability.logging import get_logger
 from bot.portfolio.allocate import Allocation, allocate, prices_of
 from bot.portfolio.config import PortfolioConfig
 from bot.portfolio.explain import AllocationRecord
-from bot.portfolio.flat import kill_plan
 from bot.portfolio.holdings import Holdings, MissingPrice, PerpHolding, Role
 from bot.portfolio.rebalance import SpotMarket, SpotOrder, spot_prices_of
 from bot.portfolio.selection import MarketStats, market_stats
 from bot.risk import MarketSnapshot
-from bot.runtime.killswitch import KILL_REASON
 from bot.runtime.pipeline import TradingCore
 from bot.runtime.portfolio_holdings import SpotLeg, legs_of, venue_holdings
+from bot.runtime.portfolio_kill import KillObserver, PortfolioKill
 from bot.runtime.portfolio_records import decision_rows
 from bot.runtime.sleeves import Sleeves
 from bot.runtime.views import CycleReport
@@ -84,7 +83,7 @@ Policy = Callable[
 ]
 
 
-class Observer(Protocol):
+class Observer(KillObserver, Protocol):
     """A report's view of the core (the backtest's): each rebalance, skip and kill."""
 
     def rebalanced(
@@ -93,10 +92,6 @@ class Observer(Protocol):
 
     def skipped(self, t: int, why: str) -> None: ...
 
-    def killed(
-        self, t: int, reason: str, sold: list[str], kept: list[str], left: list[str]
-    ) -> None: ...
-
 
 class OrderHistory(Protocol):
     """Stored orders (the repository): where a perp's role is found after a restart."""
@@ -104,7 +99,7 @@ class OrderHistory(Protocol):
     async def list_orders(self, *, symbol: str | None = None) -> list[Any]: ...
 
 
-class PortfolioCore(TradingCore):
+class PortfolioCore(PortfolioKill, TradingCore):
     """``TradingCore`` whose decisions are the portfolio's (see the module docstring)."""
 
     history: OrderHistory | None = None
@@ -391,57 +386,3 @@ class PortfolioCore(TradingCore):
 
     async def _journal(self, records: list[AllocationRecord], h: Holdings, t: int) -> None:
         await self.journal.write_records(decision_rows(records, self.coins, h, t))
-
-    # ------------------------------------------------------------------ kill switch
-
-    def _killed(self) -> bool:
-        """HALTED by the kill switch (it closed the perps and cancelled the orders)."""
-        cur = self.state.current
-        return cur.new is TradingState.HALTED and cur.reason.startswith(KILL_REASON)
-
-    async def _kill_spot(self) -> None:
-        """Sell what ``kill_plan`` says (``portfolio.kill_spot``), then check flat on the
-        venue: no perp, and outside the kept coins only dust below a market's minimum."""
-        legs = await self._legs()
-        prices = {
-            perp: c.price * leg.multiplier
-            for c in self.coins
-            for perp, leg in legs.items()
-            if leg.market.symbol == c.market.symbol
-        }
-        holdings = await self.holdings(legs, prices)
-        markets = {p: leg.planner_market(p) for p, leg in legs.items()}
-        sectors = {s: i.sector for s, i in self.instruments.items()}
-        plan = kill_plan(holdings, prices, markets, self.pf, sectors, source="kill")
-        if not plan.spot:
-            return
-        sold = [await self._spot(o, legs[o.symbol], "kill") for o in plan.spot]
-        await self.refresh()
-        # The kill's decisions and the coins it leaves, journaled as a rebalance's are.
-        t = self.clock()
-        records = [AllocationRecord(t, "kill", o.symbol, o.explanation) for o in plan.spot]
-        records += [AllocationRecord(t, "kill", sym, why) for sym, why in plan.kept]
-        after = await self.holdings(legs, prices)
-        await self._journal(records, after, t)
-        kept = {s for s, _ in plan.kept}
-        left = sorted(
-            spot_id(c.market.symbol)
-            for c in self.coins
-            for perp, leg in legs.items()
-            if leg.market.symbol == c.market.symbol
-            and perp not in kept
-            and c.qty >= c.market.min_qty
-            and c.value >= c.market.min_notional
-        )
-        flat = not self.portfolio.positions and not left
-        if self.observer is not None:
-            sold_syms = sorted({o.symbol for o in plan.spot})
-            self.observer.killed(t, self.state.current.reason, sold_syms, sorted(kept), left)
-        (log.warning if flat else log.error)(
-            "kill_switch_spot",
-            sold=[s for s in sold if s],
-            kept=sorted(kept),
-            left=left,
-            flat=flat,
-            alert=not flat,
-        )

@@ -6,12 +6,16 @@ poll's value to the new one. What happened between two polls is unknown, so the 
 *gap* (as a replay's bar-to-bar jump): a crossed stop fills from the new mark, a crossed
 limit at its own price, a crossed liquidation level liquidates first. Funding settles as the
 clock passes a settlement (before the move, as in the replay), at the venue's published rate.
+
+Spot markets the venue lists are priced by the venue's polled spot tickers (``on_spot_prices``,
+through the engine's ``spot_file_price`` hook, as a replay's spot file prices them); a market the
+venue does not list follows its perpetual (the polled mark / multiplier, ``bot.sim.spot``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from bot.domain import Instrument, Ticker
@@ -52,6 +56,22 @@ class LiveEngine(EngineCore):
         )
         self.tickers: dict[str, Ticker] = {}
         self._now = 0
+        self.spot_listed: frozenset[str] | None = None  # the venue's spot markets, once read
+        self.spot_last: dict[str, float] = {}  # their last polled price per coin
+
+    def on_spot_prices(self, listed: Iterable[str], prices: Mapping[str, Decimal]) -> None:
+        """The venue's spot markets (exchange ids) and the prices per coin just polled: a
+        listed market is priced by them from now on, the others follow their perpetual."""
+        self.spot_listed = frozenset(listed)
+        self.spot_last.update({s: float(p) for s, p in prices.items()})
+
+    def spot_file_price(self, spot_symbol: str, first: bool = False) -> float | None:
+        """The polled spot price of a market the venue lists (NaN before its first price);
+        None for one it does not list (it follows its perpetual). ``first``: the price now,
+        the first one the engine asks for."""
+        if self.spot_listed is None or spot_symbol not in self.spot_listed:
+            return None
+        return self.spot_last.get(spot_symbol, math.nan)
 
     @property
     def now_ms(self) -> int:

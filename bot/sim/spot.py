@@ -122,9 +122,9 @@ class SpotBook:
 
     def spot_file_price(self, spot_symbol: str, first: bool = False) -> float | None:
         """The price per coin of a spot market from its own series, now (or its first one,
-        ``first``): the replay engine's spot file (``SimMarket.spot``), NaN where the file
-        has no price yet. None: the market has no series of its own and follows its
-        perpetual (price / multiplier)."""
+        ``first``): the replay engine's spot file (``SimMarket.spot``), paper's polled spot
+        tickers (``bot.sim.live``); NaN where the series has no price yet. None: the market
+        has no series of its own and follows its perpetual (price / multiplier)."""
         return None
 
     def _coin_price(self, spec: SpotSpec) -> Decimal | None:

@@ -16,9 +16,11 @@ sim serve``:
 - funding settles when a ticker's ``next_funding_ms`` rolls over, at the venue's published
   rate for that settlement (its funding history; the rate shown before it if that fails);
 - the account starts cross margin like a new Bybit account; rotor sets its modes at start-up;
-- spot orders (``spot:BTCUSDT``, the portfolio mode) fill on the engine's spot book at the
-  perpetual's polled mark (``bot.sim.spot``: the spot market follows its perpetual), fee in
-  the coin received.
+- spot orders (``spot:BTCUSDT``, the portfolio mode) fill on the engine's spot book
+  (``bot.sim.spot``), fee in the coin received, at the venue's spot price: its spot tickers,
+  read in bulk when a spot price is first needed in a bar (``bot.venues.paper_spot``), as a
+  replay reads a spot file; a market the venue does not list follows its perpetual's polled
+  mark / multiplier.
 
 Resting orders are checked on every ``fetch_tickers`` (the feed polls it), so stops react at
 the polling cadence, as they would be seen by rotor on a real venue.
@@ -39,6 +41,7 @@ from bot.sim.venue import EngineVenue
 from bot.venues.base import OrderRequest, RejectedError, Venue, VenueError
 from bot.venues.ccxt_client import ClientSpec
 from bot.venues.ccxt_core import CcxtMarketData
+from bot.venues.paper_spot import SpotMarketData, SpotPriceFeed
 from bot.venues.spot import SpotInfo, is_spot
 
 log = get_logger("rotor.venues.paper")
@@ -71,6 +74,7 @@ class PaperVenue(EngineVenue):
                 data.name
             ),  # the venue polled: its account rules (Binance: two wallets)
         )
+        self._spot_feed: SpotPriceFeed | None = None  # made at the first spot need
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PaperVenue:
@@ -134,10 +138,13 @@ class PaperVenue(EngineVenue):
     # ------------------------------------------------------------------ trading
 
     async def spot_markets(self) -> dict[str, SpotInfo]:
-        """The engine's spot markets, each following its perpetual's polled mark; fixed from
-        the first tickers (polled now if there are none yet)."""
+        """The engine's spot markets at the venue's spot prices of this bar (read now if not
+        yet), fixed from the first tickers (polled now if there are none yet)."""
         if not self.engine.tickers:
             await self.fetch_tickers()
+        if self._spot_feed is None:
+            self._spot_feed = SpotPriceFeed(SpotMarketData(self.data.spec), self.engine)
+        await self._spot_feed.refresh()
         return await super().spot_markets()
 
     async def create_order(self, request: OrderRequest) -> OrderReport:
@@ -152,6 +159,8 @@ class PaperVenue(EngineVenue):
         return await super().create_order(request)
 
     async def close(self) -> None:
+        if self._spot_feed is not None:
+            await self._spot_feed.close()
         await self.data.close()
 
 

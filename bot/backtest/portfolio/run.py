@@ -68,7 +68,11 @@ class Recorder:
         self.records.extend(r.to_json() for r in alloc.records() if _worth_keeping(r))
         sectors = {r.symbol: r.sector for r in ev.symbols}
         try:
-            self.weights.append(weights_of(after, prices, alloc.targets, self.pf, sectors, ev.t))
+            # The coins at the engine's spot prices the rebalance was sized and filled at.
+            spot = alloc.spot_prices or None
+            self.weights.append(
+                weights_of(after, prices, alloc.targets, self.pf, sectors, ev.t, spot)
+            )
         except MissingPrice:  # a coin bought at the next open lost its price at this close
             return
 

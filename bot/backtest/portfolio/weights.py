@@ -33,9 +33,12 @@ def weights_of(
     cfg: Any,
     sectors: Mapping[str, str | None],
     t: int,
+    spot_prices: Mapping[str, Decimal] | None = None,
 ) -> Weights:
-    """The holdings' weights by bucket, sector and token at ``prices``."""
-    val = value(h, prices)
+    """The holdings' weights by bucket, sector and token: the coins at ``spot_prices`` (the
+    spot markets' prices in the planner's units, as the fills are; default ``prices``), the
+    perps at ``prices``."""
+    val = value(h, prices, spot_prices)
     nav = val.nav
     buckets = dict.fromkeys((*BUCKETS, "cash", "futures"), Decimal(0))
     by_sector: dict[str, Decimal] = {}

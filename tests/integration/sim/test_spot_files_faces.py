@@ -135,15 +135,28 @@ async def test_a_bad_spot_file_is_refused_by_name_before_any_work(
     env = dict(os.environ, ROTOR_SIM_API_KEY=DEFAULT_KEY, ROTOR_SIM_API_SECRET=DEFAULT_SECRET)
     cli = [sys.executable, "-m", "bot.cli"]
     backtest = ["backtest", "--mode", "portfolio", "--data", str(bad), "--out", str(tmp_path)]
+    db = tmp_path / "replay.db"
+    replay = {k: v for k, v in env.items() if not k.startswith("ROTOR__")} | {
+        "ROTOR__MODE": "replay",
+        "ROTOR__STRATEGY__MODE": "portfolio",
+        "ROTOR__SIM__DATA_DIR": str(bad),
+        "ROTOR__DATABASE__URL": f"sqlite+aiosqlite:///{db}",
+        "ROTOR__CONTROL__ENABLED": "false",
+    }
     (
         (rc_check, out_check, _),
         (rc_serve, out_serve, err_serve),
         (rc_bt, _, err_bt),
+        (rc_run, _, err_run),
     ) = await asyncio.gather(
         _run([*cli, "data", "check", str(bad)], env),
         _run([*cli, "sim", "serve", "--port", "0", "--data", str(bad)], env),
         _run([*cli, *backtest], env),
+        _run([*cli, "run"], replay),
     )
+    # rotor run --mode replay refuses it before the database is opened (lifecycle.check_start)
+    assert rc_run == 2 and name in err_run and "high < low" in err_run, err_run[-2000:]
+    assert not db.exists()
     assert rc_check == 1 and name in out_check and "high < low" in out_check
     assert rc_serve == 2 and out_serve == "" and name in err_serve and "high < low" in err_serve
     assert rc_bt == 2 and name in err_bt and "high < low" in err_bt

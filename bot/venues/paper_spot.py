@@ -1,0 +1,92 @@
+"""The venue's spot prices for paper trading (``bot.venues.paper``): a keyless ccxt client of
+the venue's spot markets, read through the same call policy as the rest of the public data.
+
+Bybit's spot markets are ``category=spot`` on the same API as its perpetuals, Binance's another
+API (``/api/v3``); either way the client is a second one, its markets (the USDT spot markets)
+loaded once, so the perpetuals' instruments read after every bar stays one listing. Prices
+come from one bulk spot-tickers read (``SpotMarkets.fetch_spot_prices``), made by the paper
+venue at most once per bar (``SpotPriceFeed``), never one per symbol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.data.panel import HOUR_MS
+from bot.data.spotmap import spot_symbol_of
+from bot.sim.live import LiveEngine
+from bot.venues.ccxt_calls import CcxtClient
+from bot.venues.ccxt_client import ClientSpec, build_binance_spot, build_exchange
+from bot.venues.ccxt_spot import SpotMarkets
+
+MAX_NAMED_TICKERS = 100  # Binance: 1-20 symbols weigh 2, 21-100 weigh 40, more (or all) 80
+
+
+def spot_client(spec: ClientSpec) -> Any:
+    """A ccxt client that lists only the venue's spot markets (no keys are used)."""
+    if spec.exchange == "binanceusdm":
+        return build_binance_spot(spec)
+    ex = build_exchange(spec)
+    ex.options["fetchMarkets"] = {"types": ["spot"]}
+    ex.options["defaultType"] = "spot"
+    return ex
+
+
+class SpotMarketData(SpotMarkets, CcxtClient):
+    """The venue's USDT spot markets and their last prices, keyless."""
+
+    def __init__(self, spec: ClientSpec, **kw: Any) -> None:
+        public = ClientSpec(
+            exchange=spec.exchange,
+            endpoint=spec.endpoint,
+            api_url=spec.api_url,
+            timeout_ms=spec.timeout_ms,
+            recv_window_ms=spec.recv_window_ms,
+            max_read_retries=spec.max_read_retries,
+            rate_limit_ms=spec.rate_limit_ms,
+        )
+        super().__init__(public, exchange=spot_client(public), **kw)
+        self._spot = {}
+        self._spot_ccxt = {}
+
+    async def _spot_source(self) -> Any:
+        if not self.ex.markets:
+            await self._read("spot_markets", lambda: self.ex.load_markets(), bound=10)
+        return self.ex
+
+    async def _spot_tickers(self, symbols: list[str]) -> Mapping[str, Any]:
+        """One bulk read: the ``symbols`` named (Bybit reads its whole spot category either
+        way), or every spot ticker when they are more than ``MAX_NAMED_TICKERS`` (Binance
+        weighs both alike then, and a list of hundreds would make a very long URL)."""
+        named = symbols if len(symbols) <= MAX_NAMED_TICKERS else None
+        tickers: Mapping[str, Any] = await self._read(
+            "spot_tickers", lambda: self.ex.fetch_tickers(named, {"type": "spot"})
+        )
+        return tickers
+
+
+class SpotPriceFeed:
+    """Feeds a ``LiveEngine`` the venue's spot prices: the spot markets of its perpetuals
+    that the venue lists, one bulk tickers read when a spot price is needed and the venue's
+    clock (the perpetual tickers' time) has entered a new bar since the last read."""
+
+    def __init__(self, data: SpotMarketData, engine: LiveEngine, bar_ms: int = HOUR_MS) -> None:
+        self.data = data
+        self.engine = engine
+        self.bar_ms = bar_ms
+        self._bar: int | None = None  # the bar of the last read
+
+    async def refresh(self) -> None:
+        """Read the spot prices unless this bar's are already in the engine."""
+        bar = self.engine.now_ms // self.bar_ms
+        if bar == self._bar:
+            return
+        listed = await self.data.spot_markets()
+        wanted = sorted({spot_symbol_of(p)[0] for p in self.engine.instruments} & set(listed))
+        prices = await self.data.fetch_spot_prices(wanted) if wanted else {}
+        self.engine.on_spot_prices(listed, prices)
+        self._bar = bar
+
+    async def close(self) -> None:
+        await self.data.close()
