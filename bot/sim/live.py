@@ -10,6 +10,9 @@ clock passes a settlement (before the move, as in the replay), at the venue's pu
 Spot markets the venue lists are priced by the venue's polled spot tickers (``on_spot_prices``,
 through the engine's ``spot_file_price`` hook, as a replay's spot file prices them); a market the
 venue does not list follows its perpetual (the polled mark / multiplier, ``bot.sim.spot``).
+Beside the price, the same markets take the venue's precision (``on_spot_rules``, through the
+``spot_venue_rules`` hook): its tick, quantity step, minimum quantity and minimum order value,
+so a paper order the venue would refuse is refused; an unlisted market keeps the derived ones.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from bot.domain import Instrument, Ticker
 from bot.sim.account import CROSS, pkey
 from bot.sim.core import EngineCore
 from bot.sim.rules import BYBIT, VenueRules
-from bot.sim.spot import DEFAULT_SPOT_FEE
+from bot.sim.spot import DEFAULT_SPOT_FEE, SpotRules
 from bot.sim.types import SimError
 
 
@@ -58,12 +61,23 @@ class LiveEngine(EngineCore):
         self._now = 0
         self.spot_listed: frozenset[str] | None = None  # the venue's spot markets, once read
         self.spot_last: dict[str, float] = {}  # their last polled price per coin
+        self.spot_rules: dict[str, SpotRules] = {}  # their precision, as the venue lists it
 
     def on_spot_prices(self, listed: Iterable[str], prices: Mapping[str, Decimal]) -> None:
         """The venue's spot markets (exchange ids) and the prices per coin just polled: a
         listed market is priced by them from now on, the others follow their perpetual."""
         self.spot_listed = frozenset(listed)
         self.spot_last.update({s: float(p) for s, p in prices.items()})
+
+    def on_spot_rules(self, rules: Mapping[str, SpotRules]) -> None:
+        """The venue's precision of the spot markets it lists (tick, step, minimum quantity
+        and order value): they replace the derived ones, the spot markets are rebuilt."""
+        if dict(rules) != self.spot_rules:
+            self.spot_rules = dict(rules)
+            self._spot = self._spot_base = None
+
+    def spot_venue_rules(self, spot_symbol: str) -> SpotRules | None:
+        return self.spot_rules.get(spot_symbol)
 
     def spot_file_price(self, spot_symbol: str, first: bool = False) -> float | None:
         """The polled spot price of a market the venue lists (NaN before its first price);

@@ -14,7 +14,8 @@ of the bar now, else the last close before it; none before the file's first bar)
 one it follows its perpetual, a ``1000PEPEUSDT`` contract being 1000 coins of ``PEPEUSDT``:
 ``spot price = perp price / multiplier``. Precision is static per market, fixed from the
 first price in the data (the spot file's, else the perpetual's per coin): the quantity step is the power of ten worth at most 0.1 USDT (Bybit's BTC and ETH spot
-steps), the tick the perpetual's divided by the multiplier, the minimum order 5 USDT.
+steps), the tick the perpetual's divided by the multiplier, the minimum order 5 USDT. Paper
+trading replaces it with the venue's own (``spot_venue_rules``) for the markets it lists.
 
 Spot orders and executions are kept apart from the derivatives ones (``spot_orders``,
 ``spot_executions``): Bybit answers each category's queries separately, and the perpetual
@@ -23,6 +24,7 @@ pipeline never sees a spot fill.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
@@ -59,6 +61,16 @@ class SpotSpec:
     def floor(self, qty: Decimal) -> Decimal:
         """``qty`` rounded down to the step."""
         return (qty / self.qty_step).to_integral_value(rounding=ROUND_DOWN) * self.qty_step
+
+
+@dataclass(frozen=True, slots=True)
+class SpotRules:
+    """A spot market's precision as a real venue lists it (paper: the listed market's)."""
+
+    tick: Decimal
+    qty_step: Decimal
+    min_qty: Decimal
+    min_notional: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +139,11 @@ class SpotBook:
         has no series of its own and follows its perpetual (price / multiplier)."""
         return None
 
+    def spot_venue_rules(self, spot_symbol: str) -> SpotRules | None:
+        """The venue's own precision of a spot market (paper: the listed market's tick, step
+        and minimums, ``bot.sim.live``); None: the precision derived from its first price."""
+        return None
+
     def _coin_price(self, spec: SpotSpec) -> Decimal | None:
         """The spot price per coin now (None when there is none): the spot file's where the
         data has one, else the perpetual's / multiplier."""
@@ -155,6 +172,9 @@ class SpotBook:
             for sym in sorted(self.instruments):
                 own = self.spot_file_price(spot_symbol_of(sym)[0], first=True)
                 spec = spot_spec(self.instruments[sym], self.first_price(sym), own)
+                rules = self.spot_venue_rules(spec.symbol) if spec is not None else None
+                if spec is not None and rules is not None:
+                    spec = dataclasses.replace(spec, **dataclasses.asdict(rules))
                 if spec is not None and spec.symbol not in out:
                     out[spec.symbol] = spec
             self._spot = out
