@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.data.panel import HOUR_MS
@@ -17,6 +18,9 @@ from bot.data.sectors import SectorResolution, load_sector_map
 from bot.domain import Instrument
 from bot.observability.logging import get_logger
 from bot.venues.base import Venue
+
+if TYPE_CHECKING:
+    from bot.sim.market import SimMarket
 
 log = get_logger("rotor.build")
 
@@ -56,8 +60,11 @@ def replay_data_dir(settings: Settings) -> Path:
     return sample_dir()
 
 
-def build_venue(settings: Settings, warmup_hours: int) -> VenueBundle:
-    """The venue for ``settings.mode``."""
+def build_venue(
+    settings: Settings, warmup_hours: int, market: SimMarket | None = None
+) -> VenueBundle:
+    """The venue for ``settings.mode``; a replay's on ``market`` when it is already loaded
+    (``lifecycle.check_start``), else on the data directory read now."""
     mode = settings.mode
     if mode == "replay":
         from bot.sim.engine import SimEngine
@@ -65,7 +72,8 @@ def build_venue(settings: Settings, warmup_hours: int) -> VenueBundle:
         from bot.sim.rules import rules_for
         from bot.sim.venue import SimVenue
 
-        market = SimMarket.load(replay_data_dir(settings))
+        if market is None:
+            market = SimMarket.load(replay_data_dir(settings))
         start = parse_start(settings.sim.start)
         if start is None:
             first = int(market.ts[0])

@@ -108,7 +108,7 @@ class Daemon:
         """Everything before the first trading cycle; raises ``StartupError`` on refusal."""
         s = self.settings
         set_context(run_id=self.run_id, mode=s.mode)
-        lifecycle.check_start(s, live_flag=self.live_flag, environ=self.environ)
+        market = lifecycle.check_start(s, live_flag=self.live_flag, environ=self.environ)
         signals = SignalEngine.from_settings(s)
         storage = self.storage = await lifecycle.open_storage(s, self.run_id)
         lease = self.degraded.keep_lease(storage.lease, self.stop_event, lambda: self.state.state)
@@ -120,7 +120,7 @@ class Daemon:
             # reconciled and the bars are loaded (RELIABILITY.md #48): /readyz says "not yet".
             self.control = ControlServer(s.control, ControlAdapter(self), self.metrics)
             await self.control.start()
-        bundle = lifecycle.open_venue(s, signals)
+        bundle = lifecycle.open_venue(s, signals, market)
         self.engine = bundle.engine
         services = self.services = await lifecycle.build_services(
             s,

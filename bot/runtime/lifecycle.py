@@ -17,16 +17,14 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from bot import __version__
 from bot.config import Settings
 from bot.data.datadir import DataFileError
 from bot.data.freshness import FreshnessTracker
 from bot.data.quality import QualityFilter, QualityLimits
-from bot.data.schema import preflight
 from bot.data.sectors import SectorMapError
-from bot.data.spotfiles import read_spot
 from bot.data.store import PanelStore
 from bot.execution.orders import OrderManager
 from bot.observability.logging import get_logger
@@ -49,6 +47,9 @@ from bot.venues.feed import MarketFeed, PanelStoreSink
 from bot.venues.metered import MeteredVenue
 from bot.venues.modes import AccountModesError, prepare_account
 
+if TYPE_CHECKING:
+    from bot.sim.market import SimMarket
+
 log = get_logger("rotor.daemon")
 
 
@@ -60,9 +61,13 @@ class StartupError(Exception):
         self.code = code
 
 
-def check_start(settings: Settings, *, live_flag: bool, environ: Mapping[str, str]) -> None:
+def check_start(
+    settings: Settings, *, live_flag: bool, environ: Mapping[str, str]
+) -> SimMarket | None:
     """Refuse an unsafe mode (live without the flag, keys on the wrong host) or an invalid
-    risk configuration, before anything is opened."""
+    risk configuration, before anything is opened. A replay's market is loaded here, and
+    returned for the venue (``open_venue``): a bad data file is refused by name before the
+    database, the lease or the control port are touched, and every file is read once."""
     s = settings
     try:
         for warning in check_mode(
@@ -80,21 +85,20 @@ def check_start(settings: Settings, *, live_flag: bool, environ: Mapping[str, st
     problems = validate_risk(s)
     if problems:
         raise StartupError("invalid risk configuration:\n  " + "\n  ".join(problems), 2)
-    if s.mode == "replay":
-        # A bad data file is named before the database, the lease or the control port are
-        # touched (footers only: about half a millisecond a file); the optional spot files'
-        # rows too, by the candle rules `rotor data check` applies (about 0.4 µs a row: 1.2 s
-        # CPU for 453 files and 3.2 M rows, a fraction of the market load that follows).
-        root = replay_data_dir(s)
-        if not root.is_dir():
-            raise StartupError(f"{root}: data directory not found", 2)
-        try:
-            meta = preflight(root)
-            for (kind, _sym), fm in meta.files.items():
-                if kind == "spot":
-                    read_spot(fm.path)
-        except (DataFileError, ValueError, OSError) as exc:
-            raise StartupError(str(exc), 2) from exc
+    if s.mode != "replay":
+        return None
+    # The footers first (preflight, when the directory opens), then every column: the
+    # perpetuals' files and the optional spot files, held to the candle rules `rotor data
+    # check` applies (``read_spot``), once; the venue is built on this market.
+    from bot.sim.market import SimMarket
+
+    root = replay_data_dir(s)
+    if not root.is_dir():
+        raise StartupError(f"{root}: data directory not found", 2)
+    try:
+        return SimMarket.load(root)
+    except (DataFileError, ValueError, OSError) as exc:
+        raise StartupError(str(exc), 2) from exc
 
 
 # ---------------------------------------------------------------------- 1. storage
@@ -170,10 +174,13 @@ async def restore_state(repo: Repository) -> TradingStateMachine:
 # ---------------------------------------------------------------------- 2. services
 
 
-def open_venue(settings: Settings, signals: SignalEngine) -> VenueBundle:
-    """The venue for the mode (no call made yet)."""
+def open_venue(
+    settings: Settings, signals: SignalEngine, market: SimMarket | None = None
+) -> VenueBundle:
+    """The venue for the mode (no call made yet); a replay's on ``market`` (``check_start``
+    loaded it) when given."""
     try:
-        return build_venue(settings, signals.window_hours)
+        return build_venue(settings, signals.window_hours, market)
     except (ValueError, OSError, DataFileError) as exc:  # ClientConfigError, bad --start
         raise StartupError(str(exc), 2) from exc
 
