@@ -37,6 +37,7 @@ from bot.observability.logging import get_logger
 from bot.sim.live import LiveEngine
 from bot.sim.rules import rules_for
 from bot.sim.spot import DEFAULT_SPOT_FEE
+from bot.sim.types import SimError
 from bot.sim.venue import EngineVenue
 from bot.venues.base import OrderRequest, RejectedError, Venue, VenueError
 from bot.venues.ccxt_client import ClientSpec
@@ -151,12 +152,27 @@ class PaperVenue(EngineVenue):
         """Place an order with the engine (priced by the latest tickers, polled if none)."""
         if is_spot(request.symbol):
             await self.spot_markets()
-            return await super().create_order(request)
+            try:
+                return await super().create_order(request)
+            except RejectedError as exc:
+                raise self._spot_refusal(exc) from exc
         if request.symbol not in self.engine.tickers:
             await self.fetch_tickers()
             if request.symbol not in self.engine.tickers:
                 raise RejectedError(f"{request.symbol}: no ticker to price the order", code="10001")
         return await super().create_order(request)
+
+    def _spot_refusal(self, exc: RejectedError) -> RejectedError:
+        """A spot order's refusal in the venue's words: on Binance its spot error code and
+        message (``-1013 Filter failure: LOT_SIZE``, as the simulator's Binance face words the
+        engine's refusal); on Bybit the engine's are Bybit's already."""
+        cause = exc.__cause__
+        if self.data.name != "binanceusdm" or not isinstance(cause, SimError):
+            return exc
+        from bot.sim.http.binance.routes_spot import spot_error
+
+        err = spot_error(cause)
+        return type(exc)(f"{err.msg} ({cause.msg})", code=str(err.code), endpoint=exc.endpoint)
 
     async def close(self) -> None:
         if self._spot_feed is not None:

@@ -75,8 +75,8 @@ async def _listed_rules(sim: SimHandle) -> SpotRules:
     )  # fmt: skip
 
 
-async def _venue_refuses(sim: SimHandle, qty: str) -> str:
-    """The venue's own answer to a market buy of ``qty`` BTC (its error code)."""
+async def _venue_refuses(sim: SimHandle, qty: str) -> tuple[str, str]:
+    """The venue's own refusal of a market buy of ``qty`` BTC: its code and message."""
     if sim.venue == "bybit":
         _, body = await sim.bybit(
             "POST", "/v5/order/create",
@@ -84,13 +84,24 @@ async def _venue_refuses(sim: SimHandle, qty: str) -> str:
              "qty": qty, "marketUnit": "baseCoin"},
         )  # fmt: skip
         assert body["retCode"] != 0, body
-        return str(body["retCode"])
+        return str(body["retCode"]), str(body["retMsg"])
     _, body, _ = await sim.binance(
         "POST", "/api/v3/order",
         {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": qty},
     )  # fmt: skip
     assert body["code"] == -1013, body
-    return str(body["msg"])
+    return str(body["code"]), str(body["msg"])
+
+
+async def _refused_alike(venue: PaperVenue, sim: SimHandle, cid: str, qty: str) -> str:
+    """Paper refuses a buy of ``qty`` BTC with the venue's code and words; the code."""
+    code, msg = await _venue_refuses(sim, qty)
+    with pytest.raises(RejectedError) as paper:
+        await venue.create_order(_buy(cid, qty))
+    assert paper.value.code == code
+    if sim.venue == "binanceusdm":
+        assert msg in str(paper.value)
+    return code
 
 
 @pytest.fixture(params=["bybit", "binanceusdm"])
@@ -131,26 +142,16 @@ async def test_paper_spot_orders_follow_the_venues_spot_rules(
     )
     if venue.two_wallets:  # Binance's rules: the spot wallet pays
         await venue.send_transfer(TO_SPOT, Decimal(10_000))
-    # Off the venue's step (on the derived one): the venue refuses it, and so does paper.
-    why = await _venue_refuses(sim, "0.0015")
-    with pytest.raises(RejectedError) as off_step:
-        await venue.create_order(_buy("r-1", "0.0015"))
-    assert off_step.value.code == str(SimError.SPOT_TOO_MANY_DECIMALS)
+    # Off the venue's step (on the derived one): the venue refuses it, and so does paper, with
+    # the venue's code (Bybit's retCode; Binance's -1013 filter failure and its message).
+    off_step = await _refused_alike(venue, sim, "r-1", "0.0015")
+    too_few = await _refused_alike(venue, sim, "r-2", "0.001")  # below the minimum quantity
+    too_small = await _refused_alike(venue, sim, "r-3", "0.002")  # below the minimum value
     if sim.venue == "bybit":
-        assert why == off_step.value.code
-    else:
-        assert "LOT_SIZE" in why
-    # Below the venue's minimum quantity, then below its minimum value.
-    await _venue_refuses(sim, "0.001")
-    with pytest.raises(RejectedError) as too_few:
-        await venue.create_order(_buy("r-2", "0.001"))
-    assert too_few.value.code == str(SimError.SPOT_QTY_TOO_LOW)
-    why = await _venue_refuses(sim, "0.002")
-    with pytest.raises(RejectedError) as too_small:
-        await venue.create_order(_buy("r-3", "0.002"))
-    assert too_small.value.code == str(SimError.SPOT_VALUE_TOO_LOW)
-    if sim.venue == "binanceusdm":
-        assert "NOTIONAL" in why
+        assert [off_step, too_few, too_small] == [
+            str(SimError.SPOT_TOO_MANY_DECIMALS), str(SimError.SPOT_QTY_TOO_LOW),
+            str(SimError.SPOT_VALUE_TOO_LOW),
+        ]  # fmt: skip
     # On the step and above both minimums: filled, at a price on the venue's tick.
     rep = await venue.create_order(_buy("ok-1", "0.003"))
     assert rep.status is OrderStatus.FILLED and rep.filled_qty == Decimal("0.003")
