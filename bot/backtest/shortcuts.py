@@ -23,7 +23,6 @@ from collections.abc import Mapping
 
 from bot.backtest.data import BacktestData
 from bot.backtest.signals import PrecomputedSignals
-from bot.backtest.views import LazyTickers
 from bot.domain import OrderIntent
 from bot.execution.orders import OrderManager
 from bot.execution.portfolio import Portfolio
@@ -69,14 +68,7 @@ class Shortcuts:
     def _record_equity(self, now: int) -> None:
         raise NotImplementedError
 
-    async def _quiet(
-        self,
-        j: int,
-        now: int,
-        tickers: LazyTickers,
-        missing: frozenset[str],
-        intervals: Mapping[str, float],
-    ) -> bool:
+    async def _quiet(self, j: int, now: int, market: Mapping[str, MarketSnapshot]) -> bool:
         """Run the checks of a cycle that would change nothing; False when it might."""
         core = self.core
         if not self.quiet_bars or self._venue_state() != self._mark:
@@ -90,7 +82,6 @@ class Shortcuts:
             return True
         if core.kill_requested:
             return False
-        market = core.market_snapshots(tickers, missing, intervals, now)
         view = await self._silent_account(now, market)
         if view is None:
             return False
