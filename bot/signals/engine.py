@@ -30,7 +30,7 @@ from bot.signals.features import WindowData
 from bot.signals.layers import Layers, compute_layers
 from bot.signals.params import SignalParams, StrategySpec, resolve
 from bot.signals.rules import exit_bars
-from bot.signals.select import entry_bars
+from bot.signals.select import entry_bars, entry_rows
 from bot.signals.tables import Tables, eval_points
 from bot.signals.universe import Universe
 
@@ -230,7 +230,7 @@ class SignalEngine:
         if w < 0:
             return j + 1
         entries = t.lookup("entry_idx", lambda: np.flatnonzero(entry_bars(t, self.spec)).tolist())
-        best = _next(entries, w)
+        best = 1 << 62
         index = t.lookup("index", lambda: {s: i for i, s in enumerate(t.universe.symbols)})
         kept: dict[PositionView, tuple[int, int, list[int]]] = {}
         for pos in positions:
@@ -252,7 +252,27 @@ class SignalEngine:
             kept[pos] = (first, hi, idx)
             best = min(best, nxt)
         self._exit_idx = kept
+        held = {index[p.symbol] for p in positions if p.symbol in index}
+        best = min(best, self._next_entry(entries, w, held, best))
         return t.base + best if best < len(t.ts) else end
+
+    def _next_entry(self, entries: list[int], w: int, held: set[int], limit: int) -> int:
+        """The first of the indices ``entries`` (where some row passes its entry rule's
+        necessary condition) at or after ``w`` where a row not ``held`` does: a held symbol
+        never enters, its row only decides its exit. Stops at ``limit`` (an exit may come
+        first); a large number when none."""
+        t = self._tables
+        assert t is not None
+        at = bisect_left(entries, w)
+        while at < len(entries):
+            x = entries[at]
+            if x >= limit or not held:
+                return x
+            rows = entry_rows(t, self.spec, x)
+            if rows is None or not rows <= held:
+                return x
+            at += 1
+        return 1 << 62
 
     # ------------------------------------------------------------------ live path
     def evaluate(

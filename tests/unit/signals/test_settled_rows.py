@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bot.backtest.data import prepare
@@ -16,6 +17,7 @@ from bot.data.synthetic import generate
 from bot.domain import PositionSide
 from bot.signals.engine import SignalEngine
 from bot.signals.evaluation import Evaluation, PositionView
+from bot.signals.select import entry_bars
 from tests.unit.signals.test_next_intent import VARIANTS
 
 RSI = {"strategy.preset": "rsi-reversion"}
@@ -122,3 +124,57 @@ def test_backtest_signals_skip_settled_rows(panel: Panel) -> None:
         ev = sig.evaluate(panel, j, held)
         assert _intents(ev) == _intents(sig.evaluate_at(j, held, records=False))
     assert any(asked)
+
+
+def _most_confirmed(engine: SignalEngine, n: int) -> list[int]:
+    """The ``n`` rows that pass their entry rule's necessary condition most often."""
+    from collections import Counter
+
+    from bot.signals.select import entry_rows
+
+    t = engine._tables
+    assert t is not None
+    seen: Counter[int] = Counter()
+    for w in range(len(t.ts)):
+        seen.update(entry_rows(t, engine.spec, w) or ())
+    return [i for i, _ in seen.most_common(n)]
+
+
+def _walk(panel: Panel, over: dict[str, Any]) -> tuple[int, int]:
+    """Walk the bars as the backtest does, holding the rows that pass their entry rule's
+    pre-filter most often; every bar with an intent must be reached. Returns (bars with an
+    intent, bars passed over that the whole-universe pre-filter alone would stop at)."""
+    engine = SignalEngine.from_settings(load_settings(None, over, environ={}))
+    engine.precompute(panel)
+    first = 20 * 24
+    entry_ms = int(panel.ts[first]) + HOUR_MS
+    rows = _most_confirmed(engine, 3)
+    held = [PositionView(panel.symbols[i], PositionSide.LONG, entry_ms, 1.0) for i in rows]
+    t = engine._tables
+    assert t is not None
+    candidates = set(np.flatnonzero(entry_bars(t, engine.spec)).tolist())
+    nxt = first
+    checked = held_only = 0
+    for j in range(first, panel.n_bars):
+        ev = engine.evaluate_at(j, held, records=False)
+        if ev.entries or ev.exits:
+            assert j >= nxt, f"bar {j} has an intent but was to be skipped (next {nxt})"
+            checked += 1
+        if j < nxt:
+            held_only += (j - t.base) in candidates  # entry_bars alone would stop here
+        else:
+            nxt = engine.next_intent_at(j, held)
+            assert nxt > j
+    return checked, held_only
+
+
+@pytest.mark.parametrize("over", VARIANTS)
+def test_bars_only_held_symbols_pass_are_skipped_safely(panel: Panel, over: dict[str, Any]) -> None:
+    """``next_intent_at`` passes over the bars where only held symbols pass the entry
+    pre-filter (a held symbol never enters); no bar with an intent is passed over."""
+    _walk(panel, over)
+
+
+def test_held_only_bars_are_passed_over(panel: Panel) -> None:
+    checked, held_only = _walk(panel, RSI)
+    assert checked > 0 and held_only > 0
