@@ -28,8 +28,6 @@ from bot.execution.orders import OrderManager
 from bot.execution.portfolio import Portfolio
 from bot.execution.stops import is_stop
 from bot.risk import AccountView, MarketSnapshot, RiskManager, TradingStateMachine
-from bot.risk.account import UNMAPPED_SECTOR
-from bot.risk.entry import EntryCheck
 from bot.runtime.pipeline import TradingCore
 from bot.sim.engine import SimEngine
 from bot.sim.venue import SimVenue
@@ -141,20 +139,19 @@ class Shortcuts:
         return True
 
     def _refused_at_the_gates(self, intent: OrderIntent, view: AccountView) -> str | None:
-        """The risk manager's first stage for an entry, alone: its gates (state, breakers,
-        stale data, price, funding, order rate, position counts).
+        """The risk manager's first stage for an entry, alone (``RiskManager.gates``: state,
+        breakers, stale data, price, funding, order rate, position counts).
 
-        ``EntryCheck.run`` refuses every intent a gate has a reason against, and only the
-        gates raise state requests, so a gate reason settles the decision without sizing:
-        returns its first code; "" when a gate asks for a state change, None when every gate
-        passes (then sizing decides: the bar runs the full cycle, which sizes it once).
+        ``check`` refuses every intent a gate has a reason against, with the gates' codes
+        first, and only the gates raise state requests, so a gate reason settles the decision
+        without sizing: returns its first code; "" when a gate asks for a state change, None
+        when every gate passes (then sizing decides: the bar runs the full cycle, which sizes
+        it once).
         """
-        check = EntryCheck(self.risk, intent, view)
-        inst = view.instruments.get(intent.symbol)
-        check.gates(inst, intent.sector or (inst.sector if inst else None) or UNMAPPED_SECTOR)
-        if check.requests:
+        codes, requests = self.risk.gates(intent, view)
+        if requests:
             return ""
-        return check.reasons[0].code.value if check.reasons else None
+        return codes[0].value if codes else None
 
     def _halted_flat(self) -> bool:
         return self.core.halted_and_flat() and not self.engine.positions
