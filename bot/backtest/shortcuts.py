@@ -80,13 +80,15 @@ class Shortcuts:
             return True
         if core.kill_requested:
             return False
-        view = await self._silent_account(now, market)
-        if view is None:
-            return False
+        # An exit sends the bar down the full cycle whatever the account says: asked first
+        # (the evaluation is pure and kept for the cycle; the balance read is the sync's).
         evaluation = self.signals.evaluate(
             self.data.panel, j, core.position_views(), core.predicted_f8h(market)
         )
         if evaluation.exits:
+            return False
+        view = await self._silent_account(now, market)
+        if view is None:
             return False
         positions = self.portfolio.positions
         codes: list[str] = []
