@@ -280,11 +280,19 @@ class BacktestRunner(Shortcuts):
             else frozenset()
         )
         intervals = IntervalsAt(self.intervals, panel.index, j)
-        if await self._quiet(j, now, tickers, missing, intervals):
+        # One set of snapshots for the quiet-bar check and the cycle (same tickers and time).
+        market = self.core.market_snapshots(tickers, missing, intervals, now)
+        if await self._quiet(j, now, market):
             self.stats.quiet_cycles += 1
             return
         report = await self.core.on_bar(
-            panel, j, tickers, missing_bars=missing, funding_interval_h=intervals, ticker_ms=now
+            panel,
+            j,
+            tickers,
+            missing_bars=missing,
+            funding_interval_h=intervals,
+            ticker_ms=now,
+            market=market,
         )
         self.stats.full_cycles += 1
         for codes in report.rejections.values():

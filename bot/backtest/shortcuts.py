@@ -23,14 +23,11 @@ from collections.abc import Mapping
 
 from bot.backtest.data import BacktestData
 from bot.backtest.signals import PrecomputedSignals
-from bot.backtest.views import LazyTickers
 from bot.domain import OrderIntent
 from bot.execution.orders import OrderManager
 from bot.execution.portfolio import Portfolio
 from bot.execution.stops import is_stop
 from bot.risk import AccountView, MarketSnapshot, RiskManager, TradingStateMachine
-from bot.risk.account import UNMAPPED_SECTOR
-from bot.risk.entry import EntryCheck
 from bot.runtime.pipeline import TradingCore
 from bot.sim.engine import SimEngine
 from bot.sim.venue import SimVenue
@@ -69,14 +66,7 @@ class Shortcuts:
     def _record_equity(self, now: int) -> None:
         raise NotImplementedError
 
-    async def _quiet(
-        self,
-        j: int,
-        now: int,
-        tickers: LazyTickers,
-        missing: frozenset[str],
-        intervals: Mapping[str, float],
-    ) -> bool:
+    async def _quiet(self, j: int, now: int, market: Mapping[str, MarketSnapshot]) -> bool:
         """Run the checks of a cycle that would change nothing; False when it might."""
         core = self.core
         if not self.quiet_bars or self._venue_state() != self._mark:
@@ -90,14 +80,15 @@ class Shortcuts:
             return True
         if core.kill_requested:
             return False
-        market = core.market_snapshots(tickers, missing, intervals, now)
-        view = await self._silent_account(now, market)
-        if view is None:
-            return False
+        # An exit sends the bar down the full cycle whatever the account says: asked first
+        # (the evaluation is pure and kept for the cycle; the balance read is the sync's).
         evaluation = self.signals.evaluate(
             self.data.panel, j, core.position_views(), core.predicted_f8h(market)
         )
         if evaluation.exits:
+            return False
+        view = await self._silent_account(now, market)
+        if view is None:
             return False
         positions = self.portfolio.positions
         codes: list[str] = []
@@ -150,20 +141,19 @@ class Shortcuts:
         return True
 
     def _refused_at_the_gates(self, intent: OrderIntent, view: AccountView) -> str | None:
-        """The risk manager's first stage for an entry, alone: its gates (state, breakers,
-        stale data, price, funding, order rate, position counts).
+        """The risk manager's first stage for an entry, alone (``RiskManager.gates``: state,
+        breakers, stale data, price, funding, order rate, position counts).
 
-        ``EntryCheck.run`` refuses every intent a gate has a reason against, and only the
-        gates raise state requests, so a gate reason settles the decision without sizing:
-        returns its first code; "" when a gate asks for a state change, None when every gate
-        passes (then sizing decides: the bar runs the full cycle, which sizes it once).
+        ``check`` refuses every intent a gate has a reason against, with the gates' codes
+        first, and only the gates raise state requests, so a gate reason settles the decision
+        without sizing: returns its first code; "" when a gate asks for a state change, None
+        when every gate passes (then sizing decides: the bar runs the full cycle, which sizes
+        it once).
         """
-        check = EntryCheck(self.risk, intent, view)
-        inst = view.instruments.get(intent.symbol)
-        check.gates(inst, intent.sector or (inst.sector if inst else None) or UNMAPPED_SECTOR)
-        if check.requests:
+        codes, requests = self.risk.gates(intent, view)
+        if requests:
             return ""
-        return check.reasons[0].code.value if check.reasons else None
+        return codes[0].value if codes else None
 
     def _halted_flat(self) -> bool:
         return self.core.halted_and_flat() and not self.engine.positions

@@ -35,6 +35,9 @@ class PrecomputedSignals(SignalEngine):
         memo = self._memo
         if memo is not None and memo[0] == jj and memo[1] == key:
             return memo[2]
-        ev = self.evaluate_at(jj, positions, predicted_f8h, records=self.records)
+        # Held symbols whose exit the last ``next_intent_at`` ruled out at ``jj``: their rows
+        # decide nothing without records (same evaluation, fewer rows).
+        settled = frozenset() if self.records else self.exits_ruled_out(jj, key)
+        ev = self.evaluate_at(jj, positions, predicted_f8h, records=self.records, settled=settled)
         self._memo = (jj, key, ev)
         return ev

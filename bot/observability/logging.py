@@ -11,7 +11,7 @@ import logging
 import sys
 import threading
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 
 def _import_structlog() -> None:
@@ -187,9 +187,40 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
+# The methods a module calls on its logger: kept once resolved, when structlog caches.
+_LOG_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "critical", "exception", "msg", "fatal"}
+)
+
+
+class _ModuleLogger:
+    """structlog's lazy proxy, minus its cost per call once structlog caches loggers.
+
+    Every call on a ``BoundLoggerLazyProxy`` (``log.info(...)``) goes through its
+    ``__getattr__`` and ``bind()``, even with ``cache_logger_on_first_use`` (the batch
+    commands set it: a backtest makes tens of thousands of filtered-out calls). When caching
+    is on, the proxy keeps the logger it assembled first; this keeps that logger's method too,
+    the same object, so later calls are a plain attribute read. Without caching every call
+    still asks the proxy, so a reconfiguration (SIGHUP, ``capture_logs``) is seen at once.
+    """
+
+    def __init__(self, proxy: Any) -> None:
+        self._proxy = proxy
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        attr = getattr(self._proxy.bind(), name)
+        if name in _LOG_METHODS and structlog.get_config()["cache_logger_on_first_use"]:
+            setattr(self, name, attr)
+        return attr
+
+
 def get_logger(name: str | None = None, **bound: Any) -> structlog.stdlib.BoundLogger:
     """A bound structlog logger."""
-    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name, **bound)
+    logger: structlog.stdlib.BoundLogger = cast(
+        "structlog.stdlib.BoundLogger", _ModuleLogger(structlog.get_logger(name, **bound))
+    )
     return logger
 
 

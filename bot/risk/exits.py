@@ -66,18 +66,18 @@ def check_reduce(intent: OrderIntent, view: AccountView, params: RiskParams) -> 
                 )
             )
     price = ref if price_ok(ref) else (view.mark_of(intent.symbol) or pos.entry_price)
-    figures = Figures(
-        qty=qty,
-        notional=qty * price,
-        margin=_ZERO,
-        risk_amount=_ZERO,
-        leverage_requested=pos.leverage,
-        leverage_used=pos.leverage,
-        liquidation_price=pos.liquidation_price,
-        stop_price=stop,
-        reference_price=price,
-    )
     if reasons:
+        figures = Figures(
+            qty=qty,
+            notional=qty * price,
+            margin=_ZERO,
+            risk_amount=_ZERO,
+            leverage_requested=pos.leverage,
+            leverage_used=pos.leverage,
+            liquidation_price=pos.liquidation_price,
+            stop_price=stop,
+            reference_price=price,
+        )
         return Rejected(intent, tuple(reasons), figures, (), tuple(requests))
     liq = pos.liquidation_price
     return Approved(

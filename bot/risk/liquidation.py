@@ -30,11 +30,29 @@ _ZERO = Decimal(0)
 _ONE = Decimal(1)
 
 
+# Tier tuples (immutable, one per instrument) by id, with the tuple itself (so the id is not
+# reused while cached) and its tiers by floor: a check sorts them once, not on every lookup.
+_BY_FLOOR: dict[int, tuple[tuple[LeverageTier, ...], tuple[LeverageTier, ...]]] = {}
+_BY_FLOOR_MAX = 4096
+
+
+def _by_floor(tiers: Sequence[LeverageTier]) -> Sequence[LeverageTier]:
+    hit = _BY_FLOOR.get(id(tiers))
+    if hit is not None and hit[0] is tiers:
+        return hit[1]
+    ordered = tuple(sorted(tiers, key=lambda t: t.floor))
+    if isinstance(tiers, tuple):  # a list may change: sorted again each time
+        if len(_BY_FLOOR) >= _BY_FLOOR_MAX:
+            _BY_FLOOR.clear()
+        _BY_FLOOR[id(tiers)] = (tiers, ordered)
+    return ordered
+
+
 def tier_for(tiers: Sequence[LeverageTier], notional: Decimal) -> LeverageTier:
     """The tier whose range contains ``notional`` (by notional, never margin; last beyond)."""
     if not tiers:
         raise ValueError("no leverage tiers given")
-    ordered = sorted(tiers, key=lambda t: t.floor)
+    ordered = _by_floor(tiers)
     for t in ordered:
         if notional <= t.cap:
             return t

@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from bot.domain import Instrument, OrderIntent, PositionSide
-from bot.risk.account import AccountView
+from bot.risk.account import UNMAPPED_SECTOR, AccountView
 from bot.risk.buffers import LEVERAGE_STEP, BufferRules, tightened_stop
+from bot.risk.codes import ReasonCode
 from bot.risk.decision import Approved, Rejected
 from bot.risk.entry import EntryCheck
 from bot.risk.exits import check_reduce
@@ -70,6 +71,21 @@ class RiskManager:
         if intent.reduce_only:
             raise ValueError(f"intent.reduce_only: an {intent.kind} cannot be reduce-only")
         return EntryCheck(self, intent, account).run()
+
+    def gates(
+        self, intent: OrderIntent, account: AccountView
+    ) -> tuple[tuple[ReasonCode, ...], tuple[StateRequest, ...]]:
+        """The first stage of ``check`` for an entry, alone: the codes its gates find (state,
+        breakers, stale data, price, funding, order rate, position counts; no sizing) and the
+        state requests they raise. The codes are the first ``check`` reports, in its order
+        (it reports every refusal), and the requests are all of ``check``'s: an entry a gate
+        refuses is refused, with those codes first, whatever its sizing would say."""
+        if intent.kind not in ENTRY_KINDS or intent.reduce_only:
+            raise ValueError("gates: an entry or a hedge intent, not reduce-only")
+        check = EntryCheck(self, intent, account)
+        inst = account.instruments.get(intent.symbol)
+        check.gates(inst, intent.sector or (inst.sector if inst else None) or UNMAPPED_SECTOR)
+        return tuple(r.code for r in check.reasons), tuple(check.requests)
 
     def max_stop_distance(
         self, instrument: Instrument, side: PositionSide, entry: Decimal, equity: Decimal

@@ -127,14 +127,15 @@ def build_view(
 ) -> AccountView:
     """A consistent, read-only view of the account for one round of risk checks."""
     marks.update(balance.equity, now_ms)
-    assert marks.day_start is not None and marks.peak is not None
+    day_start, peak = marks.day_start, marks.peak  # each read adds the flows: read once
+    assert day_start is not None and peak is not None
     return AccountView(
         now_ms=now_ms,
         equity=balance.equity,
         wallet_balance=balance.wallet_balance,
         free_margin=balance.available,
-        day_start_equity=marks.day_start,
-        peak_equity=marks.peak,
+        day_start_equity=day_start,
+        peak_equity=peak,
         trading_state=state,
         instruments=instruments,
         market=market,

@@ -121,15 +121,20 @@ class TradingCore(Intents):
         missing_bars: frozenset[str] = frozenset(),
         funding_interval_h: Mapping[str, float] | None = None,
         ticker_ms: int | None = None,
+        market: Mapping[str, MarketSnapshot] | None = None,
     ) -> CycleReport:
-        """Run one bar-close cycle for panel bar ``j`` (the last closed bar)."""
+        """Run one bar-close cycle for panel bar ``j`` (the last closed bar).
+
+        ``market``: the cycle's snapshots when the caller already built them
+        (``market_snapshots`` of these same tickers, missing bars, intervals and time)."""
         started = time.perf_counter()
         now = self.clock()
         report = CycleReport(t=panel.close_time(j), state=self.state.state)
         rec = report.reconcile = await self.sync()
         # ``is None``, not truthiness: a lazy mapping (the backtest's) would count its symbols.
         intervals = funding_interval_h if funding_interval_h is not None else {}
-        market = self.market_snapshots(tickers, missing_bars, intervals, ticker_ms or now)
+        if market is None:
+            market = self.market_snapshots(tickers, missing_bars, intervals, ticker_ms or now)
         view = self.account_view(now, market)
         # HALTED and flat is where a kill ends; a breaker that still fires (the drawdown stays
         # below the peak until an operator resumes) has nothing left to flatten, so it must not

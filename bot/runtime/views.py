@@ -38,6 +38,8 @@ from bot.signals.evaluation import PositionView
 from bot.storage.records import EquitySnapshot
 from bot.venues.base import Venue
 
+_ZERO = Decimal(0)
+
 # Persists a state change, then commits it (the trading state only moves once stored).
 StatePersister = Callable[[StateRequest], Awaitable[None]]
 TransitionPersister = Callable[[Transition | None], Awaitable[None]]
@@ -127,20 +129,19 @@ class CoreViews:
         balance = self.balance
         if balance is None:
             return None
-        positions = self.portfolio.positions.values()
+        # One pass over the positions (every bar of a backtest records one), summed in the
+        # same order as two ``sum()``s would.
+        exposure = open_risk = _ZERO
+        for p in self.portfolio.positions.values():
+            exposure += p.qty * p.entry_price
+            if p.stop_price is not None:
+                open_risk += abs(p.entry_price - p.stop_price) * p.qty
         return EquitySnapshot(
             ts=ts,
             equity=balance.equity,
             wallet=balance.wallet_balance,
             upnl=balance.equity - balance.wallet_balance,
-            exposure=sum((p.qty * p.entry_price for p in positions), Decimal(0)),
+            exposure=exposure,
             net_flows=self.marks.flows,
-            open_risk=sum(
-                (
-                    abs(p.entry_price - p.stop_price) * p.qty
-                    for p in positions
-                    if p.stop_price is not None
-                ),
-                Decimal(0),
-            ),
+            open_risk=open_risk,
         )

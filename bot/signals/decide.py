@@ -50,6 +50,7 @@ def evaluate_tables(
     predicted_f8h: Mapping[str, float] | None = None,
     *,
     records: bool = True,
+    settled: frozenset[str] = frozenset(),
 ) -> Evaluation:
     """The evaluation at the close of 1h panel index ``j``.
 
@@ -57,9 +58,14 @@ def evaluate_tables(
     decision records and sector rows only for the symbols that can act: the held ones and
     those whose entry rule can fire at ``j`` (a vectorised pre-filter that every entry must
     pass, so skipping the others changes no intent). The per-bar cost then scales with
-    positions and candidates, not with the universe.
+    positions and candidates, not with the universe. ``settled``: held symbols known to have
+    no exit at ``j`` (``SignalEngine.exits_ruled_out``); without records their rows are
+    skipped too (a held symbol never enters, so its row could only give an exit).
     """
-    return _BarEvaluation(tables, j, spec, stop_max_pct, positions, predicted_f8h, records).run()
+    ev = _BarEvaluation(tables, j, spec, stop_max_pct, positions, predicted_f8h, records)
+    if not records:
+        ev.settled = settled
+    return ev.run()
 
 
 class _BarEvaluation:
@@ -102,6 +108,7 @@ class _BarEvaluation:
         self.exits: list[ExitIntent] = []
         self.rows: list[SymbolRow] = []
         self.decisions: list[Decision] = []
+        self.settled: frozenset[str] = frozenset()  # held rows to skip (records off only)
 
     # ------------------------------------------------------------------ sectors
 
@@ -153,6 +160,8 @@ class _BarEvaluation:
             sel: slice | np.ndarray = slice(None)
         else:
             rows_i = active_rows(self.tables, col, b, self.spec, self.positions)
+            if self.settled:
+                rows_i = [i for i in rows_i if u.symbols[i] not in self.settled]
             sel = np.asarray(rows_i, dtype=np.intp)
             if not rows_i:
                 return []

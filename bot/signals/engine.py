@@ -30,7 +30,7 @@ from bot.signals.features import WindowData
 from bot.signals.layers import Layers, compute_layers
 from bot.signals.params import SignalParams, StrategySpec, resolve
 from bot.signals.rules import exit_bars
-from bot.signals.select import entry_bars
+from bot.signals.select import entry_bars, entry_rows
 from bot.signals.tables import Tables, eval_points
 from bot.signals.universe import Universe
 
@@ -96,7 +96,9 @@ class SignalEngine:
         self._tables: Tables | None = None
         # Per held position: the window indices below ``hi`` where its exit rules may fire,
         # computed a chunk at a time (``next_intent_at``).
-        self._exit_idx: dict[PositionView, tuple[int, list[int]]] = {}
+        # Per held position: the window indices [lo, hi) its exit arrays cover, and where
+        # in them an exit may fire (``next_intent_at``, read by ``exits_ruled_out``).
+        self._exit_idx: dict[PositionView, tuple[int, int, list[int]]] = {}
 
     @classmethod
     def from_settings(
@@ -173,16 +175,47 @@ class SignalEngine:
         predicted_f8h: Mapping[str, float] | None = None,
         *,
         records: bool = True,
+        settled: frozenset[str] = frozenset(),
     ) -> Evaluation:
         """The evaluation at the close of panel bar ``j`` from the precomputed tables.
 
-        ``records=False`` skips the decision records of symbols that cannot act (same intents).
+        ``records=False`` skips the decision records of symbols that cannot act (same intents),
+        and then the held symbols in ``settled`` too (``exits_ruled_out``: none can exit at
+        ``j``, and a held symbol never enters: their rows decide nothing).
         """
         if self._tables is None:
             raise RuntimeError("call precompute(panel) before evaluate_at(j)")
         return evaluate_tables(
-            self._tables, j, self.spec, self.stop_max_pct, positions, predicted_f8h, records=records
+            self._tables,
+            j,
+            self.spec,
+            self.stop_max_pct,
+            positions,
+            predicted_f8h,
+            records=records,
+            settled=settled,
         )
+
+    def exits_ruled_out(self, j: int, positions: Sequence[PositionView]) -> frozenset[str]:
+        """The symbols of ``positions`` whose exit rules cannot fire at panel index ``j``, as
+        the exit arrays of the last ``next_intent_at`` show (each rule's ``exit_bars``, a
+        superset of the bars ``exit_reasons`` gives a reason); positions it did not see, or
+        indices outside what their arrays cover, are not ruled out."""
+        t = self._tables
+        if t is None or not self._exit_idx:
+            return frozenset()
+        w = j - t.base
+        out: list[str] = []
+        for pos in positions:
+            known = self._exit_idx.get(pos)
+            if known is None:
+                continue
+            lo, hi, idx = known
+            if lo <= w < hi:
+                at = bisect_left(idx, w)
+                if at == len(idx) or idx[at] != w:
+                    out.append(pos.symbol)
+        return frozenset(out)
 
     def next_intent_at(self, j: int, positions: Sequence[PositionView] = ()) -> int:
         """The first panel index after ``j`` whose evaluation may hold an intent (an entry
@@ -197,24 +230,49 @@ class SignalEngine:
         if w < 0:
             return j + 1
         entries = t.lookup("entry_idx", lambda: np.flatnonzero(entry_bars(t, self.spec)).tolist())
-        best = _next(entries, w)
+        best = 1 << 62
         index = t.lookup("index", lambda: {s: i for i, s in enumerate(t.universe.symbols)})
-        kept: dict[PositionView, tuple[int, list[int]]] = {}
+        kept: dict[PositionView, tuple[int, int, list[int]]] = {}
         for pos in positions:
             i = index.get(pos.symbol)
             if i is None:
                 continue  # not in the tables: no row decides it (``active_rows``)
-            hi, idx = self._exit_idx.get(pos, (w, []))
+            # Known: below ``hi``, from ``first`` on, an exit may fire only at ``idx``.
+            first, hi, idx = self._exit_idx.get(pos, (w, w, []))
+            if first > w:  # asked about an earlier index than the arrays cover: start over
+                first, hi, idx = w, w, []
             nxt = _next(idx, w)
             while nxt >= hi and hi < len(t.ts):  # none known below hi: the next chunk
+                # None in [w, hi) either, so the new chunk [lo, hi') leaves [w, hi') known.
                 lo, hi = max(w, hi), min(len(t.ts), max(w, hi) + _EXIT_CHUNK)
+                first = w
                 k = t.universe.sector_index(i)
                 idx = (lo + np.flatnonzero(exit_bars(t, self.spec, i, k, pos, lo, hi))).tolist()
                 nxt = _next(idx, w)
-            kept[pos] = (hi, idx)
+            kept[pos] = (first, hi, idx)
             best = min(best, nxt)
         self._exit_idx = kept
+        held = {index[p.symbol] for p in positions if p.symbol in index}
+        best = min(best, self._next_entry(entries, w, held, best))
         return t.base + best if best < len(t.ts) else end
+
+    def _next_entry(self, entries: list[int], w: int, held: set[int], limit: int) -> int:
+        """The first of the indices ``entries`` (where some row passes its entry rule's
+        necessary condition) at or after ``w`` where a row not ``held`` does: a held symbol
+        never enters, its row only decides its exit. Stops at ``limit`` (an exit may come
+        first); a large number when none."""
+        t = self._tables
+        assert t is not None
+        at = bisect_left(entries, w)
+        while at < len(entries):
+            x = entries[at]
+            if x >= limit or not held:
+                return x
+            rows = entry_rows(t, self.spec, x)
+            if rows is None or not rows <= held:
+                return x
+            at += 1
+        return 1 << 62
 
     # ------------------------------------------------------------------ live path
     def evaluate(

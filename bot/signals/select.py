@@ -53,6 +53,19 @@ def top_members(
     return out
 
 
+def confirmed_by_bar(tables: Tables, spec: StrategySpec) -> np.ndarray:
+    """[B, S] bool: the confirmation every entry needs, one contiguous row per bar."""
+
+    def build() -> np.ndarray:
+        p, cf = spec.params, tables.confirm
+        m = cf.long_trigger & (cf.adx < p.adx_max)
+        if p.require_lower_low:
+            m &= cf.lower_low
+        return np.ascontiguousarray(m.T)
+
+    return tables.lookup("confirmed", build)  # type: ignore[no-any-return]
+
+
 def active_rows(
     tables: Tables, col: int, b: int, spec: StrategySpec, positions: Sequence[PositionView]
 ) -> list[int]:
@@ -66,15 +79,7 @@ def active_rows(
     rows = {index[ps.symbol] for ps in positions if ps.symbol in index}
     if p.confirm:
         if b >= 0:
-
-            def confirmed_by_bar() -> np.ndarray:
-                # [B, S]: the confirmation every entry needs, one contiguous row per bar.
-                m = cf.long_trigger & (cf.adx < p.adx_max)
-                if p.require_lower_low:
-                    m &= cf.lower_low
-                return np.ascontiguousarray(m.T)
-
-            rows.update(np.flatnonzero(tables.lookup("confirmed", confirmed_by_bar)[b]).tolist())
+            rows.update(np.flatnonzero(confirmed_by_bar(tables, spec)[b]).tolist())
     elif p.entry_mode == "rsi":
         rows.update(np.flatnonzero(np.isfinite(lay.close[:, col])).tolist())
     elif p.entry_mode == "laggard":
@@ -131,3 +136,26 @@ def entry_bars(tables: Tables, spec: StrategySpec) -> np.ndarray:
         return out
 
     return tables.lookup("entry_bars", build)  # type: ignore[no-any-return]
+
+
+def entry_rows(tables: Tables, spec: StrategySpec, w: int) -> frozenset[int] | None:
+    """The rows passing, at window index ``w``, the necessary condition ``entry_bars`` tests
+    (the rows ``active_rows`` adds beside the held ones); None when it cannot name them
+    (the momentum ranking, a column not computed): any row may enter."""
+    p = spec.params
+    col, b = int(tables.columns()[w]), int(tables.htf_bars()[w])
+    if col < 0:
+        return None
+    cf, lay = tables.confirm, tables.layers
+    if p.confirm:
+        rows = np.flatnonzero(confirmed_by_bar(tables, spec)[b]) if b >= 0 else np.empty(0, int)
+    elif p.entry_mode == "rsi":
+        rows = np.flatnonzero(np.isfinite(lay.close[:, col]))
+    elif p.entry_mode == "laggard":
+        rows = np.flatnonzero((lay.gap[:, col] <= p.gap_max) & (lay.zgap[:, col] <= p.zgap_max))
+    else:
+        return None
+    out = set(rows.tolist())
+    if spec.shorts_enabled and b >= 0:
+        out.update(np.flatnonzero(cf.short_setup[:, b]).tolist())
+    return frozenset(out)
