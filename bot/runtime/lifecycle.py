@@ -167,7 +167,7 @@ async def restore_state(repo: Repository) -> TradingStateMachine:
 def open_venue(settings: Settings, signals: SignalEngine) -> VenueBundle:
     """The venue for the mode (no call made yet)."""
     try:
-        return build_venue(settings, signals.window_hours)
+        return build_venue(settings, signals.warmup_hours)
     except (ValueError, OSError, DataFileError) as exc:  # ClientConfigError, bad --start
         raise StartupError(str(exc), 2) from exc
 
