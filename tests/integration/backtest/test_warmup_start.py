@@ -14,7 +14,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.backtest.data import bar_of, prepare
+from bot.backtest.compare import run_compare
+from bot.backtest.data import bar_of, prepare, universe_settings
+from bot.backtest.metrics import iso
+from bot.backtest.result import run_backtest
 from bot.backtest.runner import BacktestRunner
 from bot.backtest.signals import PrecomputedSignals
 from bot.config import Settings, load_settings
@@ -25,6 +28,7 @@ from bot.runtime.lifecycle import open_venue
 from bot.signals.engine import SignalEngine
 from bot.signals.evaluation import Evaluation, PositionView
 from bot.sim.engine import SimEngine
+from tests.integration.backtest.conftest import DAY_MS, SYNTH_START_MS
 from tests.integration.backtest.test_replay_equals_backtest import (
     _fills,
     _funding,
@@ -131,3 +135,20 @@ def test_replay_without_start_equals_backtest_without_from(tmp_path: Path) -> No
     assert _fills(out.engine) == fills
     assert _funding(out.engine) == _funding(replayed)
     assert out.engine.equity() == replayed.equity()
+
+
+def test_compare_runs_every_preset_over_one_window(synth_dir: Path) -> None:
+    """``--compare`` puts presets side by side on one window: alone, rsi-reversion starts
+    27 h in; beside a preset that reads the layers, where that one starts (half the 45 days)."""
+
+    def settings_for(preset: str) -> Settings:
+        base = load_settings(None, {"strategy.preset": preset}, environ={})
+        return universe_settings(base, synth_dir)
+
+    alone = run_backtest(settings_for("rsi-reversion"), synth_dir)
+    assert alone.summary["start"] == "2024-01-02T03:00:00Z"
+    results = run_compare(
+        settings_for, ["rsi-reversion", "rotation-reversion"], synth_dir, start_ms=None, end_ms=None
+    )
+    half = SYNTH_START_MS + (45 * DAY_MS - HOUR_MS) // 2
+    assert [r.summary["start"] for r in results] == [iso(half)] * 2
