@@ -152,3 +152,15 @@ def test_compare_runs_every_preset_over_one_window(synth_dir: Path) -> None:
     )
     half = SYNTH_START_MS + (45 * DAY_MS - HOUR_MS) // 2
     assert [r.summary["start"] for r in results] == [iso(half)] * 2
+
+
+def test_optimize_without_from_starts_where_the_backtest_does(synth_dir: Path) -> None:
+    from bot.backtest import optimize
+    from bot.commands.backtest_cmd import batch_settings
+
+    report = optimize.run_study(
+        lambda o: batch_settings(None, "rsi-reversion", o, command="optimize"),
+        "rsi-reversion", synth_dir, trials=1, seed=5,
+    )  # fmt: skip
+    (fold,) = report["folds"]
+    assert fold["train"][0] == SYNTH_START_MS + 27 * HOUR_MS
