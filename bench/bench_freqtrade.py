@@ -12,7 +12,8 @@
    ``bench/freqtrade/RotorRsiReversion.py`` (the same rules; docs/backtest.md lists what cannot
    be equal) over the same trading window: from rotor's first cycle to the end of the data,
    with every earlier bar loaded as startup candles, so both compute the indicators over the
-   same bars.
+   same bars. rotor's first cycle is 27 h in (``SignalEngine.warmup_hours``: ADX(14) on 1h
+   bars), so freqtrade gets 27 startup candles.
 4. Timed runs alternate between the tools (``--repeat``); each is a whole child command
    (interpreter start, imports, loading, signals, the loop, the tool's result files).
    Peak memory: the largest process exactly (``ru_maxrss``) and the process tree's sum,
@@ -25,8 +26,9 @@
 6. ``--hyperopt N`` runs ``freqtrade hyperopt`` for N epochs per ``--jobs`` value (rotor's
    search space for the preset, Sharpe loss) and prints trials per minute, for the whole
    command and for its optimisation phase alone (from freqtrade's log).
-7. ``--from-start`` trades the whole data instead: rotor with ``--from <first bar>`` (no
-   40-day warm-up), freqtrade without startup candles; the first entries show the warm-up.
+7. ``--from-start`` trades the whole data instead: rotor with ``--from <first bar>``,
+   freqtrade without startup candles; the first entries show the warm-up (the same trades as
+   the default window for this preset: nothing can enter before ADX(14) exists, bar 27).
 
 freqtrade has no network here: ``bench/freqtrade/offline.py`` answers its market and
 leverage-tier requests from ``pairs.json`` (everything else in freqtrade runs unmodified).

@@ -9,8 +9,9 @@ from typing import Any
 from bot.backtest.data import prepare, universe_settings
 from bot.backtest.report import COMPARE_COLUMNS
 from bot.backtest.result import BacktestResult, run_prepared, warmup_begin
-from bot.backtest.runner import ProgressHook
+from bot.backtest.runner import ProgressHook, default_start
 from bot.config import Settings
+from bot.signals.engine import SignalEngine
 from bot.signals.params import PRESETS
 
 
@@ -36,10 +37,17 @@ def run_compare(
     end_ms: int | None,
     progress: ProgressHook | None = None,
 ) -> list[BacktestResult]:
-    """Run each preset (``settings_for(preset) -> Settings``) on data loaded once."""
+    """Run each preset (``settings_for(preset) -> Settings``) on data loaded once, over one
+    window: without ``start_ms``, from the latest of the presets' own default starts (a preset
+    that reads no layer would start far earlier alone: ``SignalEngine.warmup_hours``)."""
     all_settings: list[Settings] = [settings_for(p) for p in presets]
     begin = warmup_begin(all_settings, start_ms)
     _, data = prepare(all_settings[0], data_dir, end_ms, begin_ms=begin)
+    if start_ms is None:
+        ts = data.market.ts
+        start_ms = max(
+            default_start(ts, SignalEngine.from_settings(s).warmup_hours) for s in all_settings
+        )
     results = []
     for name in presets:
         s = universe_settings(settings_for(name), data_dir)

@@ -240,7 +240,7 @@ def run_study(
     _, full = prepare(base, data_dir, end_ms, begin_ms=warmup_begin([base], start_ms))
     start = start_ms
     if start is None:
-        start = default_start(full.market.ts, SignalEngine.from_settings(base).window_hours)
+        start = default_start(full.market.ts, SignalEngine.from_settings(base).warmup_hours)
     fold_list = make_folds(full, start, folds, train_frac)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     rdb = open_storage(storage)

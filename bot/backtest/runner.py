@@ -36,7 +36,7 @@ from bot.risk import (
     Transition,
 )
 from bot.runtime.assembly import assemble_core, with_sectors
-from bot.runtime.build import MAX_REPLAY_WARMUP_H, universe
+from bot.runtime.build import replay_start, universe
 from bot.runtime.killswitch import flatten_and_halt
 from bot.sim.engine import SimEngine
 from bot.sim.rules import rules_for
@@ -83,11 +83,8 @@ class RunOutput:
 
 
 def default_start(market_ts: np.ndarray, warmup_hours: int) -> int:
-    """The daemon's replay start: 40 days of warm-up at most, half the data at most."""
-    first = int(market_ts[0])
-    span = int(market_ts[-1]) - first
-    warm = min(warmup_hours, MAX_REPLAY_WARMUP_H) * HOUR_MS
-    return first + min(warm, span // 2)
+    """The daemon's replay start (``replay_start``), the same rule."""
+    return replay_start(market_ts, warmup_hours)
 
 
 class BacktestRunner(Shortcuts):
@@ -119,7 +116,7 @@ class BacktestRunner(Shortcuts):
         self.start_ms = (
             start_ms
             if start_ms is not None
-            else default_start(market.ts, self.signals.window_hours)
+            else default_start(market.ts, self.signals.warmup_hours)
         )
         bt = settings.backtest
         self.engine = SimEngine(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
-from bot.data.panel import HOUR_MS
+from bot.data.panel import HOUR_MS, I64
 from bot.data.sectors import SectorResolution, load_sector_map
 from bot.domain import Instrument
 from bot.observability.logging import get_logger
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 log = get_logger("rotor.build")
 
-# Replays start this far into the data so indicators have history (capped by the data length).
+# Replays start at most this far into the data so indicators have history (capped by the data
+# length); a preset that reads no layer needs far less (``SignalEngine.warmup_hours``).
 MAX_REPLAY_WARMUP_H = 40 * 24
 
 
@@ -60,11 +61,21 @@ def replay_data_dir(settings: Settings) -> Path:
     return sample_dir()
 
 
+def replay_start(market_ts: I64, warmup_hours: int) -> int:
+    """Where a replay or backtest without a start begins: ``warmup_hours`` after the first bar
+    (``SignalEngine.warmup_hours``), 40 days at most, half the data at most."""
+    first = int(market_ts[0])
+    span = int(market_ts[-1]) - first
+    warm = min(warmup_hours, MAX_REPLAY_WARMUP_H) * HOUR_MS
+    return first + min(warm, span // 2)
+
+
 def build_venue(
     settings: Settings, warmup_hours: int, market: SimMarket | None = None
 ) -> VenueBundle:
     """The venue for ``settings.mode``; a replay's on ``market`` when it is already loaded
-    (``lifecycle.check_start``), else on the data directory read now."""
+    (``lifecycle.check_start``), else on the data directory read now. A replay without
+    ``sim.start`` starts ``warmup_hours`` into the data (``replay_start``)."""
     mode = settings.mode
     if mode == "replay":
         from bot.sim.engine import SimEngine
@@ -76,10 +87,7 @@ def build_venue(
             market = SimMarket.load(replay_data_dir(settings))
         start = parse_start(settings.sim.start)
         if start is None:
-            first = int(market.ts[0])
-            span = int(market.ts[-1]) - first
-            warm = min(warmup_hours, MAX_REPLAY_WARMUP_H) * HOUR_MS
-            start = first + min(warm, span // 2)
+            start = replay_start(market.ts, warmup_hours)
         engine = SimEngine(
             market,
             equity=Decimal(repr(settings.sim.equity)),

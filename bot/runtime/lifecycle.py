@@ -180,7 +180,7 @@ def open_venue(
     """The venue for the mode (no call made yet); a replay's on ``market`` (``check_start``
     loaded it) when given."""
     try:
-        return build_venue(settings, signals.window_hours, market)
+        return build_venue(settings, signals.warmup_hours, market)
     except (ValueError, OSError, DataFileError) as exc:  # ClientConfigError, bad --start
         raise StartupError(str(exc), 2) from exc
 

@@ -33,6 +33,7 @@ from bot.signals.rules import exit_bars
 from bot.signals.select import entry_bars, entry_rows
 from bot.signals.tables import Tables, eval_points
 from bot.signals.universe import Universe
+from bot.signals.warmup import indicator_hours, reads_layers
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -85,6 +86,9 @@ class LayerMemo:
 class SignalEngine:
     """Evaluates the configured preset on a panel; pure and synchronous."""
 
+    # The portfolio mode reads every sector row (``warmup_hours``); set by ``from_settings``.
+    portfolio: bool = False
+
     def __init__(
         self, spec: StrategySpec, stop_max_pct: float = 0.09, memo: LayerMemo | None = None
     ) -> None:
@@ -106,7 +110,9 @@ class SignalEngine:
     ) -> Self:
         """Resolve ``settings.strategy`` (and an optional preset override) into an engine;
         ``memo`` shares whole-panel layers between engines (``precompute``)."""
-        return cls(resolve(settings.strategy, preset), settings.risk.stop_max_pct, memo)
+        engine = cls(resolve(settings.strategy, preset), settings.risk.stop_max_pct, memo)
+        engine.portfolio = settings.strategy.mode == "portfolio"
+        return engine
 
     # ------------------------------------------------------------------ window sizes
     @property
@@ -161,6 +167,15 @@ class SignalEngine:
     def window_hours(self) -> int:
         """How many 1h bars a live panel should hold for :meth:`evaluate` to match the backtest."""
         return max(self.layers_window_hours, self.ta_window_hours)
+
+    @property
+    def warmup_hours(self) -> int:
+        """1h bars from the first bar of the data to the first decision of a replay or
+        backtest (``bot.signals.warmup``): the enabled rules' indicator lookbacks, or the live
+        window when a layer is read. Not the live window: that stays ``window_hours``."""
+        if reads_layers(self.spec, self.portfolio):
+            return self.window_hours
+        return indicator_hours(self.spec, self.tf_hours)
 
     # ------------------------------------------------------------------ backtest path
     def precompute(self, panel: Panel) -> Tables:
