@@ -102,7 +102,7 @@ def _instruments(
     defaults for the price and liquidity at the time."""
     from bot.commands.asof import default_data
     from bot.data.datadir import DataDir
-    from bot.sim.market import default_instrument, parse_instrument
+    from bot.sim.instrument_file import default_instrument, parse_instrument
 
     if listed is not None:
         return {
