@@ -25,14 +25,15 @@ from bot.domain import Instrument, OrderType, PositionSide
 from bot.sim.account import CROSS, ISOLATED, Account, position_prices
 from bot.sim.path import PathWalker
 from bot.sim.rules import BYBIT, VenueRules
-from bot.sim.spot import DEFAULT_SPOT_FEE, SpotBook
+from bot.sim.spot import DEFAULT_SPOT_FEE
+from bot.sim.spot_orders import SpotOrders
 from bot.sim.types import ZERO, SimError, SimExecution, SimFunding, SimOrder, SimPosition
 
 MARGIN_MODES = (ISOLATED, CROSS)
 ONE_WAY, HEDGE = 0, 3  # Bybit switch-mode values
 
 
-class EngineCore(SpotBook, PathWalker):
+class EngineCore(SpotOrders, PathWalker):
     """One simulated account (derivatives and spot); a subclass supplies the prices and the
     clock."""
 
