@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.backtest.data import prepare
-from bot.backtest.metrics import iso
 from bot.backtest.portfolio.run import run_prepared
-from bot.config import load_settings
 from bot.data.sample import sample_dir
 from bot.data.spotfiles import derive_spot
 from bot.sim.spot import spot_symbol_of
@@ -24,6 +22,7 @@ from tests.integration.backtest.test_replay_equals_backtest import (
     _replay,
     _spot_fills,
     copy_until,
+    portfolio_replay_settings,
 )
 
 BASIS = 0.02  # spot 2 % above the perpetual: far more than any spread or slippage
@@ -34,20 +33,7 @@ def test_portfolio_trades_and_sizes_spot_at_the_spot_files_and_replay_equals_bac
 ) -> None:
     data = copy_until(sample_dir(), tmp_path / "data", PF_END_MS, n_symbols=1000)
     assert derive_spot(data, BASIS * 1e4, noise_bps=10.0, seed=5)
-    settings = load_settings(
-        None,
-        {
-            "mode": "replay",
-            "strategy.mode": "portfolio",
-            "sim.data_dir": str(data),
-            "sim.start": iso(PF_START_MS),
-            "universe.sector_map": str(data / "sectors.csv"),
-            "database.url": f"sqlite+aiosqlite:///{tmp_path / 'rotor.db'}",
-            "control.enabled": False,
-            "logging.level": "WARNING",
-        },
-        environ={},
-    )
+    settings = portfolio_replay_settings(data, tmp_path)
     replayed = asyncio.run(_replay(settings))
     effective, loaded = prepare(settings, data)
     run = run_prepared(effective, loaded, start_ms=PF_START_MS)

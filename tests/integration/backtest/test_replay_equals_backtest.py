@@ -137,15 +137,10 @@ def _spot_fills(engine: Any) -> list[tuple[Any, ...]]:
     ]
 
 
-def test_portfolio_replay_through_the_daemon_equals_the_reported_backtest(
-    tmp_path: Path,
-) -> None:
-    """Issue #20: the portfolio mode's replay (``PortfolioCore`` in the daemon) and
-    ``rotor backtest --mode portfolio`` (``BacktestRunner``'s run of the same core, with the
-    report's recorder and baselines) make the same spot and perp fills, and the reported
-    figures are those fills and that equity."""
-    data = copy_until(sample_dir(), tmp_path / "data", PF_END_MS, n_symbols=1000)
-    settings = load_settings(
+def portfolio_replay_settings(data: Path, tmp_path: Path) -> Settings:
+    """The portfolio mode's replay of ``data`` from ``PF_START_MS``, its database in
+    ``tmp_path``."""
+    return load_settings(
         None,
         {
             "mode": "replay",
@@ -159,6 +154,17 @@ def test_portfolio_replay_through_the_daemon_equals_the_reported_backtest(
         },
         environ={},
     )
+
+
+def test_portfolio_replay_through_the_daemon_equals_the_reported_backtest(
+    tmp_path: Path,
+) -> None:
+    """Issue #20: the portfolio mode's replay (``PortfolioCore`` in the daemon) and
+    ``rotor backtest --mode portfolio`` (``BacktestRunner``'s run of the same core, with the
+    report's recorder and baselines) make the same spot and perp fills, and the reported
+    figures are those fills and that equity."""
+    data = copy_until(sample_dir(), tmp_path / "data", PF_END_MS, n_symbols=1000)
+    settings = portfolio_replay_settings(data, tmp_path)
     replayed = asyncio.run(_replay(settings))
 
     effective, loaded = prepare(settings, data)
