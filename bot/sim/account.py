@@ -75,8 +75,8 @@ class Account:
 
     ``revision`` counts the changes of the account's state (fills, funding, liquidations,
     transfers, leverage, modes; the order book's changes are counted here too, by
-    ``bot.sim.entry``): an unchanged number means nothing but the marks moved (what
-    ``bot.sim.venue.SimVenue.account_mark`` tells reconciliation)."""
+    ``bot.sim.entry`` and ``bot.sim.fills``): an unchanged number means nothing but the marks
+    moved (what ``bot.sim.venue.SimVenue.account_mark`` tells reconciliation)."""
 
     def __init__(self, equity: Decimal, liquidation: Literal["bybit", "binance"] = "bybit") -> None:
         self.wallet_balance = equity
