@@ -5,7 +5,8 @@ client is built (mode, host, keys) is in ``ccxt_client``; how ccxt errors become
 outcomes is in ``ccxt_errors``; the account reads that differ by venue are in
 ``ccxt_bybit`` and ``ccxt_binance``; how structures become reports is in ``ccxt_map`` (market
 structures) and ``ccxt_reports`` (orders, fills, positions, balance); the call policy and
-market data are in ``ccxt_core``. This module adds trading.
+market data are in ``ccxt_core``; the account reads (fills, funding, transfers, positions,
+balance) in ``ccxt_account``. This module adds trading and the account's modes.
 
 Client order ids go out as Bybit ``orderLinkId`` / Binance ``newClientOrderId`` (≤ 36 chars).
 Stops are reduce-only stop-market orders with ``triggerPrice``, ``triggerBy=MarkPrice`` and
@@ -20,13 +21,9 @@ from typing import Any
 
 from bot.domain import (
     BalanceReport,
-    CashFlow,
-    ExecutionReport,
-    FundingPayment,
     OrderReport,
     OrderStatus,
     OrderType,
-    PositionReport,
     TriggerBy,
 )
 from bot.observability.logging import get_logger
@@ -40,27 +37,22 @@ from bot.venues.base import (
     Venue,
     stop_trigger_direction,
 )
+from bot.venues.ccxt_account import CcxtAccountReads
 from bot.venues.ccxt_client import Endpoint
-from bot.venues.ccxt_core import CcxtMarketData
 from bot.venues.ccxt_errors import BYBIT_LEVERAGE_NOT_MODIFIED
 from bot.venues.ccxt_reports import (
-    TRANSFER_KINDS,
-    to_balance,
-    to_cash_flow,
     to_order_report,
-    to_position,
 )
 
 BINANCE_POSITION_MODE_NOT_MODIFIED = "-4059"  # "No need to change position side."
 # "Unknown order sent." / "Order does not exist.": expected while looking for a stop, which
 # Binance keeps among algo orders, by its client id among plain orders first.
 BINANCE_NOT_A_PLAIN_ORDER = frozenset({"-2011", "-2013"})
-CASH_FLOW_WINDOW_MS = 7 * 86_400_000  # Bybit's transaction log spans at most 7 days a request
 
 log = get_logger("rotor.venues.ccxt")
 
 
-class CcxtVenue(CcxtMarketData):
+class CcxtVenue(CcxtAccountReads):
     """A real (or ``rotor sim serve``) exchange through ccxt; implements ``Venue``."""
 
     # Binance's margin type is per symbol: the mode asked at start-up, and the symbols
@@ -308,87 +300,6 @@ class CcxtVenue(CcxtMarketData):
             sym = (o.get("info") or {}).get("symbol") or o.get("symbol")
             out.append(to_order_report(o, self._instruments.get(str(sym))))
         return out
-
-    async def fetch_executions(
-        self, since_ms: int, symbol: str | None = None
-    ) -> list[ExecutionReport]:
-        """Own fills since ``since_ms`` (liquidations included), oldest first, by exec id."""
-        await self._ensure_markets()
-        if self.name == "bybit":
-            return await ccxt_bybit.executions(self, since_ms, symbol)
-        return await ccxt_binance.executions(self, since_ms, symbol)
-
-    async def fetch_order_executions(
-        self, symbol: str, venue_order_id: str
-    ) -> list[ExecutionReport]:
-        """One order's fills, oldest first, with no time window (Bybit's execution list and
-        Binance's ``userTrades`` by ``orderId``)."""
-        await self._ensure_markets()
-        if self.name == "bybit":
-            return await ccxt_bybit.order_executions(self, symbol, venue_order_id)
-        return await ccxt_binance.order_executions(self, symbol, venue_order_id)
-
-    async def fetch_funding_payments(self, since_ms: int) -> list[FundingPayment]:
-        """Funding settled on the account's positions since ``since_ms``, oldest first."""
-        await self._ensure_markets()
-        if self.name == "bybit":
-            return await ccxt_bybit.funding_payments(self, since_ms)
-        return await ccxt_binance.funding_payments(self, since_ms)
-
-    async def fetch_account_events(
-        self, since_ms: int
-    ) -> tuple[list[ExecutionReport], list[FundingPayment]]:
-        """Fills and funding since ``since_ms`` (Binance: from one income-history read)."""
-        if self.name == "bybit":
-            return await self.fetch_executions(since_ms), await self.fetch_funding_payments(
-                since_ms
-            )
-        await self._ensure_markets()
-        return await ccxt_binance.account_events(self, since_ms)
-
-    async def fetch_cash_flows(self, since_ms: int, until_ms: int) -> list[CashFlow]:
-        """Transfers in and out of the trading account through ccxt's ``fetch_ledger``:
-        Bybit's ``/v5/account/transaction-log`` (TRANSFER_IN / TRANSFER_OUT rows; the log
-        answers at most 7 days per request, so the range is read week by week, each page by
-        cursor), Binance's income history (TRANSFER)."""
-        await self._ensure_markets()
-        out: dict[str, CashFlow] = {}
-        start = since_ms
-        while start <= until_ms:
-            end = min(start + CASH_FLOW_WINDOW_MS - 1, until_ms)
-            # One request a window (Bybit's log filters one type at a time: read all, keep
-            # the transfers; Binance filters by income type).
-            extra = {} if self.name == "bybit" else {"incomeType": "TRANSFER"}
-            params = {"endTime": end, "paginate": True, **extra}
-            rows = await self._read(
-                "cash_flows",
-                functools.partial(self.ex.fetch_ledger, "USDT", start, 50, params),
-            )
-            for r in rows:
-                flow = to_cash_flow(r)
-                if flow.kind in TRANSFER_KINDS and since_ms <= flow.ts <= until_ms:
-                    out.setdefault(flow.venue_id, flow)
-            start = end + 1
-        return sorted(out.values(), key=lambda f: (f.ts, f.venue_id))
-
-    async def fetch_positions(self) -> list[PositionReport]:
-        await self._ensure_markets()
-        rows = await self._read("positions", lambda: self.ex.fetch_positions())
-        now = self.now_ms()
-        out = []
-        for p in rows:
-            sym = str((p.get("info") or {}).get("symbol") or "")
-            rep = to_position(p, self._instruments.get(sym), now)
-            if rep is not None:
-                out.append(rep)
-        if self.name != "bybit":
-            return await ccxt_binance.with_leverage(self, out)
-        return out
-
-    async def fetch_balance(self) -> BalanceReport:
-        await self._ensure_markets()
-        bal = await self._read("balance", lambda: self.ex.fetch_balance())
-        return to_balance(bal, self.now_ms())
 
     async def ensure_account_modes(self, margin_mode: MarginMode) -> None:
         """Every mode change is idempotent ("set to X"), so it is retried like a cancel: a 5xx
