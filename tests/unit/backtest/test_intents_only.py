@@ -55,7 +55,7 @@ def test_scalar_reads_equal_the_sliced_views(panel, preset: str) -> None:  # typ
     """A few rows are read value by value, many by slicing: both give the same views."""
     from dataclasses import astuple
 
-    from bot.signals import decide
+    from bot.signals import barviews, decide
 
     engine = SignalEngine.from_settings(load_settings(None, {"strategy.preset": preset}, {}))
     tables = engine.precompute(panel)
@@ -64,7 +64,7 @@ def test_scalar_reads_equal_the_sliced_views(panel, preset: str) -> None:  # typ
     for j in range(300, panel.n_bars, 37):
         ev = decide._BarEvaluation(tables, j, engine.spec, 0.09, (), pred, True)
         sliced = ev.symbols()  # records: every row, one slice per field
-        assert len(sliced) > decide._SCALAR_ROWS
+        assert len(sliced) > barviews._SCALAR_ROWS
         all_k = tables.universe.sector_rows
         scalar = [ev._scalar_view(v.i, all_k[v.i], lambda i, f: pred.get(panel.symbols[i], f))
                   for v in sliced]  # fmt: skip
