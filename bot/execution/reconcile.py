@@ -10,9 +10,8 @@ since the last sync, positions and balance with what rotor has stored:
   so funding paid while rotor was down is booked too, #10); liquidations (BustTrade/ADL fills)
   are recorded with their loss, fees and funding and raise an alert (#9);
 - an order the venue reported filled beyond its stored executions (the execution list lags,
-  #37) has its executions read by its venue order id, with no time window, until they add up;
-  meanwhile its symbol's position is neither adopted nor corrected (within a grace period),
-  and no new entry is sent there. Both figures are in the database, so a restart keeps this;
+  #37) is settled by ``bot.execution.late_fills`` (the ``LateFills`` mixin), which holds its
+  symbol's position meanwhile (no new entry is sent there);
 - every closed position is stored with its PnL, fees and funding (``closed_positions``);
 - an unknown position follows ``execution.unknown_position_policy``: ``adopt`` (with an alert)
   or ``refuse`` (the daemon must not trade).
@@ -29,6 +28,8 @@ from typing import Literal, Protocol
 
 from bot.domain import BalanceReport, Order, OrderReport, OrderStatus, PositionReport
 from bot.execution.client_ids import is_own, order_key
+from bot.execution.late_fills import FIRST_LOOKBACK_MS as FIRST_LOOKBACK_MS  # re-exported
+from bot.execution.late_fills import LateFills
 from bot.execution.ledger import Ledger, LedgerStore, store_closed
 from bot.execution.orders import OrderManager
 from bot.execution.portfolio import Portfolio
@@ -36,22 +37,14 @@ from bot.observability.logging import get_logger
 from bot.observability.metrics import Metrics
 from bot.storage.records import ClosedPosition, UnbookedOrder
 from bot.venues.base import Venue, change_tracking
-from bot.venues.spot import is_spot
 
 log = get_logger("rotor.reconcile")
 
 # The account's lists (executions, funding) are re-read this far behind the last sync: a row
 # the venue lists late, stamped with its own earlier time, is still found. Fills of rotor's
-# orders do not depend on it: they are settled per order (``_late_fills``), with no window.
+# orders do not depend on it: they are settled per order (``LateFills._late_fills``), with no
+# window.
 OVERLAP_MS = 6 * 3_600_000
-# How long a fill the venue reported on an order may stay missing from its executions before
-# the position is taken as the venue shows it (RELIABILITY.md #37): this much venue time since
-# the fill report was stored, and this much wall time since this process first saw it missing.
-EXECUTION_LAG_GRACE_MS = 10 * 60_000
-EXECUTION_LAG_GRACE_WALL_S = 60.0
-# With nothing recorded yet, the first pass reads this far back; orders filled within it are
-# checked for fills their stored executions lack.
-FIRST_LOOKBACK_MS = 7 * 86_400_000
 
 
 class ReconcileStore(LedgerStore, Protocol):
@@ -108,7 +101,7 @@ class ReconcileReport:
         )
 
 
-class Reconciler:
+class Reconciler(LateFills):
     """Brings orders, fills, positions and funding in line with the venue."""
 
     def __init__(
@@ -295,55 +288,6 @@ class Reconciler:
         await self.orders.flush_unsaved()
         for symbol in sorted(self._dirty):
             await self._persist_position(symbol)
-
-    async def _late_fills(self, report: ReconcileReport) -> set[str]:
-        """Settle fills the venue reported on an order (its filled quantity, stored with the
-        order) that its stored executions do not add up to: the execution list was behind
-        when it was read, and its rows may now be older than the read window. Each such
-        order's executions are read by its venue id, with no time window. Persisted on both
-        sides, so this holds across restarts (RELIABILITY.md #37). Returns the symbols whose
-        position such a fill opened."""
-        now = self.clock()
-        unbooked = await self._unbooked(now)
-        waiting = [u for u in unbooked if self._within_grace(u, now)]
-        fetched = []
-        opened: set[str] = set()
-        for u in waiting:
-            fetched += await self.venue.fetch_order_executions(u.symbol, u.venue_order_id)
-        if fetched:
-            applied = await self.ledger.apply(fetched, [])
-            opened = applied.opened
-            report.new_fills += applied.fills
-            report.liquidations += applied.liquidations
-            if applied.fills:
-                log.info("late_fills_settled", fills=applied.fills, orders=len(waiting))
-                unbooked = await self._unbooked(now)
-                waiting = [u for u in unbooked if self._within_grace(u, now)]
-        keys = {u.key for u in unbooked}
-        self._missing_since = {k: t for k, t in self._missing_since.items() if k in keys}
-        self._awaiting = {u.symbol for u in waiting}
-        return opened
-
-    async def _unbooked(self, now_ms: int) -> list[UnbookedOrder]:
-        """The perpetuals' orders with fills missing from their executions (spot fills are
-        the portfolio core's: they open no position)."""
-        found = await self.store.unbooked_orders(max(0, now_ms - FIRST_LOOKBACK_MS))
-        return [u for u in found if not is_spot(u.symbol)]
-
-    def _within_grace(self, u: UnbookedOrder, now_ms: int) -> bool:
-        """Whether ``u``'s missing fills may still be late rather than never coming."""
-        first = self._missing_since.setdefault(u.key, self.wall())
-        return (
-            now_ms - u.updated_ms <= EXECUTION_LAG_GRACE_MS
-            or self.wall() - first <= EXECUTION_LAG_GRACE_WALL_S
-        )
-
-    def _await_executions(self, symbol: str, report: ReconcileReport) -> bool:
-        if symbol not in self._awaiting:
-            return False
-        report.awaiting_executions.append(symbol)
-        log.info("position_awaits_executions", symbol=symbol)
-        return True
 
     async def _positions(self, report: ReconcileReport, opened: set[str]) -> None:
         venue_positions = {p.symbol: p for p in await self.venue.fetch_positions() if p.qty > 0}
