@@ -13,6 +13,7 @@ paper engine the venue's spot precision (tick, step, minimum quantity and order 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from bot.data.panel import HOUR_MS
@@ -41,15 +42,7 @@ class SpotMarketData(SpotMarkets, CcxtClient):
     """The venue's USDT spot markets and their last prices, keyless."""
 
     def __init__(self, spec: ClientSpec, **kw: Any) -> None:
-        public = ClientSpec(
-            exchange=spec.exchange,
-            endpoint=spec.endpoint,
-            api_url=spec.api_url,
-            timeout_ms=spec.timeout_ms,
-            recv_window_ms=spec.recv_window_ms,
-            max_read_retries=spec.max_read_retries,
-            rate_limit_ms=spec.rate_limit_ms,
-        )
+        public = replace(spec, api_key=None, api_secret=None)
         super().__init__(public, exchange=spot_client(public), **kw)
         self._spot = {}
         self._spot_ccxt = {}
